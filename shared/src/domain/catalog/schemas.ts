@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { skuSchema, warehouseIdSchema } from '../stock/schemas.ts';
+
+/** The catalog as an edge replicates it: enough to verify a scanned SKU and show what it is. */
+export const productCategories = ['sofa', 'armchair', 'bed', 'table', 'chair', 'storage', 'lighting', 'rug', 'outdoor', 'accessory'] as const;
+export const productCategorySchema = z.enum(productCategories);
+
+export const gtinSchema = z
+  .string()
+  .regex(/^(\d{8}|\d{12}|\d{13}|\d{14})$/, 'GTIN: 8, 12, 13 or 14 digits')
+  .refine(isValidGtinCheckDigit, 'GTIN check digit does not match');
+
+export const dimensionsSchema = z.strictObject({
+  widthCm: z.number().positive().max(10_000),
+  depthCm: z.number().positive().max(10_000),
+  heightCm: z.number().positive().max(10_000),
+});
+
+/** Option name → value, e.g. `{fabric: "boucle", color: "sand", size: "3-seat"}`. */
+export const variantOptionsSchema = z
+  .record(z.string().min(1).max(32).regex(/^[a-z][a-zA-Z0-9_]*$/), z.string().min(1).max(64))
+  .refine((options) => Object.keys(options).length <= 10, 'at most 10 options');
+
+export const currencySchema = z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 currency code');
+export const minorUnitsSchema = z.int().min(0).max(100_000_000_00);
+
+export const variantSchema = z.strictObject({
+  sku: skuSchema,
+  gtin: gtinSchema.optional(),
+  options: variantOptionsSchema,
+  price: minorUnitsSchema.optional(),
+});
+export type Variant = z.infer<typeof variantSchema>;
+
+export const catalogProductSchema = z.strictObject({
+  id: z.string().min(1).max(64),
+  name: z.string().min(1).max(200),
+  category: productCategorySchema,
+  material: z.string().min(1).max(100).optional(),
+  dimensions: dimensionsSchema.optional(),
+  basePrice: minorUnitsSchema,
+  currency: currencySchema,
+  variants: z.array(variantSchema).max(200),
+  archived: z.boolean(),
+  version: z.int().min(1),
+});
+export type CatalogProduct = z.infer<typeof catalogProductSchema>;
+
+export const warehouseKinds = ['warehouse', 'store', 'dropshipper', '3pl'] as const;
+export const warehouseSchema = z.strictObject({
+  id: warehouseIdSchema,
+  name: z.string().min(1).max(200),
+  kind: z.enum(warehouseKinds),
+  location: z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }),
+});
+export type Warehouse = z.infer<typeof warehouseSchema>;
+
+/** GS1 mod-10 check digit: weights 3,1,3,1… from the right, excluding the check digit. */
+export function isValidGtinCheckDigit(gtin: string): boolean {
+  if (!/^\d+$/.test(gtin)) return false;
+  const digits = gtin.split('').map(Number);
+  const check = digits.pop() as number;
+  let sum = 0;
+  for (let i = digits.length - 1, weight = 3; i >= 0; i--, weight = 4 - weight) sum += (digits[i] as number) * weight;
+  return (10 - (sum % 10)) % 10 === check;
+}

@@ -1,0 +1,11 @@
+export * from './assert.ts';
+export * from './errors.ts';
+export * from './hlc.ts';
+export * from './ids.ts';
+export * as limits from './limits.ts';
+export * from './domain/catalog/schemas.ts';
+export * from './domain/stock/apply.ts';
+export * from './domain/stock/partition.ts';
+export * from './domain/stock/quantities.ts';
+export * from './domain/stock/schemas.ts';
+export * from './policy/policy.ts';

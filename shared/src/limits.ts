@@ -1,0 +1,55 @@
+import { assert } from './assert.ts';
+
+/**
+ * Every queue, batch, page, payload and retry has a named bound here. Relations between them are
+ * asserted when the module loads, so a change that breaks one fails at start-up, not in production.
+ */
+
+// Quantities: integers, bounded well inside Number.MAX_SAFE_INTEGER so sums never lose precision.
+export const quantityMax = 1_000_000;
+export const partitionOnHandMax = 1_000_000_000;
+
+// Identifiers and text.
+export const skuLengthMax = 64;
+export const binLengthMax = 32;
+export const lotLengthMax = 64;
+export const serialLengthMax = 64;
+export const serialsPerEventMax = 500;
+export const referenceLengthMax = 128;
+export const noteLengthMax = 1_000;
+export const usernameLengthMax = 64;
+export const passwordLengthMin = 10;
+export const passwordLengthMax = 256;
+export const warehouseIdLengthMax = 32;
+export const idempotencyKeyLengthMax = 255;
+
+// Partition detail kept in state (bins, lots, serials in stock).
+export const binsPerPartitionMax = 1_000;
+export const lotsPerPartitionMax = 1_000;
+export const serialsPerPartitionMax = 100_000;
+
+// HTTP.
+export const requestBodyBytesMax = 64 * 1024;
+export const pageSizeDefault = 50;
+export const pageSizeMax = 500;
+
+// Sessions and sign-in.
+export const sessionTtlSecondsDefault = 12 * 60 * 60;
+export const sessionsPerStaffMax = 50;
+export const loginFailuresMax = 5;
+export const loginLockoutSeconds = 60;
+export const loginTrackedUsernamesMax = 10_000;
+
+// Edge write path: concurrent requests are committed together (group commit), one fsync per batch.
+export const writeBatchEventsMax = 512;
+export const writeQueueDepthMax = 10_000;
+
+// Idempotency keys are kept at least this long (IETF draft: ≥ 24 h).
+export const idempotencyRetentionSeconds = 24 * 60 * 60;
+
+assert(pageSizeDefault <= pageSizeMax, 'default page size within the maximum');
+assert(writeBatchEventsMax <= writeQueueDepthMax, 'a batch fits in the queue');
+assert(serialsPerEventMax <= quantityMax, 'serials per event within quantity bound');
+assert(quantityMax * writeBatchEventsMax < Number.MAX_SAFE_INTEGER, 'batch sums stay exact');
+assert(partitionOnHandMax * 4 < Number.MAX_SAFE_INTEGER, 'partition sums stay exact');
+assert(loginFailuresMax > 0 && loginLockoutSeconds > 0, 'login lockout configured');

@@ -1,0 +1,63 @@
+/**
+ * The permission policy: one table, applied at every entry (edge REST, hub REST, tRPC, the sync
+ * socket). A route names the permission it needs; the shell asks `authorize` and never decides alone.
+ */
+export const roles = [
+  'admin',
+  'supervisor',
+  'warehouse_staff',
+  'customer_service',
+  'customer',
+  '3pl',
+  'storefront',
+  'edge',
+] as const;
+export type Role = (typeof roles)[number];
+
+/** Roles people hold at an edge (signed in on the warehouse LAN). */
+export const edgeStaffRoles = ['supervisor', 'warehouse_staff'] as const satisfies readonly Role[];
+export type EdgeStaffRole = (typeof edgeStaffRoles)[number];
+
+/**
+ * Which roles hold each permission, and whether the permission is scoped to the principal's
+ * warehouses. Adding a route means adding its permission here; the matrix tests walk this table.
+ */
+export const permissions = {
+  /** Read stock partitions and their ledgers. */
+  'stock.read': { roles: ['admin', 'supervisor', 'warehouse_staff', 'customer_service', '3pl'], scoped: true },
+  /** Record physical movements: receive, count, damage, move, transfers, returns, picks, shipments. */
+  'stock.record': { roles: ['admin', 'supervisor', 'warehouse_staff'], scoped: true },
+  /** Free-form corrections that change on-hand without a physical movement: supervisors only. */
+  'stock.adjust': { roles: ['admin', 'supervisor'], scoped: true },
+  /** Sell in store out of the edge's escrow quota. */
+  'stock.instore_sale': { roles: ['admin', 'supervisor', 'warehouse_staff'], scoped: true },
+  /** Add, disable and list local staff accounts at an edge. */
+  'staff.manage': { roles: ['admin', 'supervisor'], scoped: true },
+  /** See the sync state of an edge. */
+  'sync.read': { roles: ['admin', 'supervisor', 'warehouse_staff'], scoped: true },
+  /** Speak the sync protocol as an edge. */
+  'sync.connect': { roles: ['edge'], scoped: true },
+} as const satisfies Record<string, { roles: readonly Role[]; scoped: boolean }>;
+export type Permission = keyof typeof permissions;
+
+export type Principal = {
+  subject: string;
+  role: Role;
+  /** Warehouses the principal may act on; `'*'` for unscoped principals such as admins. */
+  warehouses: readonly string[] | '*';
+};
+
+export type AuthorizationResult =
+  | { ok: true }
+  | { ok: false; reason: 'insufficient_role' | 'outside_warehouse_scope'; message: string };
+
+export function authorize(principal: Principal, permission: Permission, warehouseId?: string): AuthorizationResult {
+  const rule = permissions[permission];
+  if (!(rule.roles as readonly Role[]).includes(principal.role)) {
+    return { ok: false, reason: 'insufficient_role', message: `role ${principal.role} may not ${permission}` };
+  }
+  if (rule.scoped && warehouseId !== undefined && principal.warehouses !== '*' && !principal.warehouses.includes(warehouseId)) {
+    return { ok: false, reason: 'outside_warehouse_scope', message: `not permitted for warehouse ${warehouseId}` };
+  }
+  return { ok: true };
+}
