@@ -133,7 +133,7 @@ function releaseIdentity(state: PartitionState, quantity: number, units: Units):
     const leaving = new Set(units.serials);
     serials = state.serials.filter((serial) => !leaving.has(serial));
   } else if (state.onHand - state.serials.length < quantity) {
-    return reject('serial_required', `only ${state.onHand - state.serials.length} units without a serial; scan the serials`);
+    return reject('serial_required', `only ${state.onHand - state.serials.length} units carry no serial: name the serials of the units concerned`);
   }
   return { ok: true, state: { ...state, lots, serials } };
 }

@@ -6,7 +6,7 @@ export const skuSchema = z
   .string()
   .min(1)
   .max(limits.skuLengthMax)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._\-/]*$/, 'SKU: letters, digits and . _ - / only');
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'SKU: letters, digits and . _ - only');
 export const binSchema = z
   .string()
   .min(1)

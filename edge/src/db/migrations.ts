@@ -1,0 +1,112 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Versioned, forward-only migrations. Each runs in one transaction with the bump of
+ * `PRAGMA user_version`, so a crash mid-migration leaves the previous version intact.
+ */
+export const migrations: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: 'stock ledger, outbox, staff, catalog replica',
+    sql: `
+      CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+
+      -- Owner state of each (this warehouse, sku) partition: the fold of its ledger.
+      CREATE TABLE partition (
+        sku         TEXT PRIMARY KEY,
+        state       TEXT NOT NULL,            -- PartitionState as JSON
+        on_hand     INTEGER NOT NULL CHECK (on_hand >= 0),
+        verified    INTEGER NOT NULL CHECK (verified IN (0, 1)),
+        events      INTEGER NOT NULL,         -- ledger entries folded into state
+        updated_ms  INTEGER NOT NULL
+      ) STRICT;
+
+      -- Append-only: every applied stock event, in the order it was applied here.
+      CREATE TABLE ledger (
+        position     INTEGER PRIMARY KEY,     -- local apply order
+        id           TEXT NOT NULL UNIQUE,
+        sku          TEXT NOT NULL,
+        type         TEXT NOT NULL,
+        hlc          TEXT NOT NULL,
+        at_ms        INTEGER NOT NULL,
+        actor        TEXT NOT NULL,
+        unverified   INTEGER NOT NULL CHECK (unverified IN (0, 1)),
+        upstream_seq INTEGER UNIQUE,          -- set when the event was produced here and goes upstream
+        event        TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX ledger_by_sku ON ledger (sku, position);
+
+      -- The upstream stream: seq 1, 2, 3, ... with no gaps; rows leave only once the hub acked them.
+      CREATE TABLE upstream (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        last_seq  INTEGER NOT NULL,
+        acked_seq INTEGER NOT NULL CHECK (acked_seq <= last_seq)
+      ) STRICT;
+      INSERT INTO upstream (id, last_seq, acked_seq) VALUES (1, 0, 0);
+
+      CREATE TABLE outbox (
+        seq      INTEGER PRIMARY KEY,
+        event_id TEXT NOT NULL UNIQUE,
+        event    TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE idempotency (
+        scope        TEXT NOT NULL,
+        key          TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        status       INTEGER NOT NULL,
+        body         TEXT NOT NULL,
+        created_ms   INTEGER NOT NULL,
+        PRIMARY KEY (scope, key)
+      ) STRICT;
+      CREATE INDEX idempotency_by_age ON idempotency (created_ms);
+
+      CREATE TABLE staff (
+        id            TEXT PRIMARY KEY,
+        username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        role          TEXT NOT NULL CHECK (role IN ('supervisor', 'warehouse_staff')),
+        source        TEXT NOT NULL CHECK (source IN ('bootstrap', 'local', 'hub')),
+        disabled      INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+        created_ms    INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE session (
+        token_hash TEXT PRIMARY KEY,
+        staff_id   TEXT NOT NULL REFERENCES staff (id),
+        created_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX session_by_staff ON session (staff_id);
+
+      -- Read replica of the hub's catalog (filled by sync): what makes a scanned SKU verified.
+      CREATE TABLE catalog_variant (
+        sku        TEXT PRIMARY KEY,
+        product_id TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        gtin       TEXT,
+        options    TEXT NOT NULL,
+        archived   INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+    `,
+  },
+];
+
+export function migrate(db: Database.Database): { from: number; to: number } {
+  const from = db.pragma('user_version', { simple: true }) as number;
+  const latest = migrations.at(-1)?.version ?? 0;
+  if (from > latest) {
+    throw new Error(`database schema version ${from} is newer than this edge (${latest}); upgrade the edge`);
+  }
+  for (const migration of migrations) {
+    if (migration.version <= from) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    })();
+  }
+  return { from, to: latest };
+}

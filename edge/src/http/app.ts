@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import { limits } from '@dovetail/shared';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from '../logger.ts';
+import type { EdgeMetrics } from '../metrics.ts';
+import type { StaffDirectory } from '../services/staff.ts';
+import type { StockBook } from '../services/stock.ts';
+import type { StockQueries } from '../services/stock-queries.ts';
+import type { StockWriter } from '../services/stock-writer.ts';
+import { type AuthVariables, requireSession } from './auth.ts';
+import { HttpError } from './errors.ts';
+import { loginRoute, sessionRoutes } from './routes/session.ts';
+import { stockRoutes } from './routes/stock.ts';
+import { syncRoutes } from './routes/sync.ts';
+
+export type EdgeAppDeps = {
+  book: StockBook;
+  writer: StockWriter;
+  queries: StockQueries;
+  staff: StaffDirectory;
+  metrics: EdgeMetrics;
+  logger: Logger;
+  edgeId: string;
+  hubUrl: string | undefined;
+};
+
+/** The edge's HTTP surface: `/api/v1` for scanners, `/healthz` and `/metrics` for operations. */
+export function createEdgeApp(deps: EdgeAppDeps) {
+  const { book, staff, metrics, logger } = deps;
+  const warehouseId = book.warehouseId;
+  const app = new Hono<{ Variables: AuthVariables }>();
+
+  app.use('*', async function observe(c, next) {
+    const startedMs = performance.now();
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && /^[\x21-\x7e]{1,128}$/.test(incoming) ? incoming : randomUUID();
+    c.set('requestId', requestId);
+    c.header('X-Request-Id', requestId);
+    await next();
+    const seconds = (performance.now() - startedMs) / 1000;
+    const route = c.res.status === 404 || c.res.status === 405 || c.req.routePath.endsWith('*') ? 'unmatched' : c.req.routePath;
+    metrics.requestDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, seconds);
+    logger.info({ requestId, method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+  });
+
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: limits.requestBodyBytesMax,
+      onError: () => {
+        throw new HttpError(413, 'payload_too_large', `the body exceeds ${limits.requestBodyBytesMax} bytes`);
+      },
+    }),
+  );
+
+  app.get('/healthz', (c) => c.json({ status: 'ok', warehouseId, edgeId: deps.edgeId }));
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', metrics.registry.contentType);
+    return c.body(await metrics.registry.metrics());
+  });
+
+  const api = new Hono<{ Variables: AuthVariables }>();
+  api.route('/', loginRoute({ staff }));
+  api.use('*', requireSession({ staff }));
+  api.route('/', sessionRoutes({ staff, warehouseId }));
+  api.route('/', stockRoutes(deps));
+  api.route('/', syncRoutes({ queries: deps.queries, warehouseId, edgeId: deps.edgeId, hubUrl: deps.hubUrl }));
+  app.route('/api/v1', api);
+
+  const known = app.routes
+    .filter((route) => route.method !== 'ALL')
+    .map((route) => ({ method: route.method, pattern: new RegExp(`^${route.path.replace(/:[^/]+/g, '[^/]+')}$`) }));
+
+  app.notFound((c) => {
+    const allowed = known.filter((route) => route.pattern.test(c.req.path)).map((route) => route.method);
+    if (allowed.length > 0) {
+      c.header('Allow', [...new Set(allowed)].join(', '));
+      return c.json({ error: { code: 'method_not_allowed', message: `${c.req.method} is not supported here; use ${allowed.join(' or ')}` } }, 405);
+    }
+    return c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404);
+  });
+
+  app.onError((error, c) => {
+    if (error instanceof HttpError) return error.toResponse(c);
+    logger.error({ err: error, requestId: c.get('requestId'), path: c.req.path }, 'unhandled error');
+    return c.json({ error: { code: 'internal_error', message: 'something went wrong on the edge; the request id is in X-Request-Id' } }, 500);
+  });
+
+  return app;
+}
+export type EdgeApp = ReturnType<typeof createEdgeApp>;

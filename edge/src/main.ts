@@ -1,0 +1,69 @@
+#!/usr/bin/env -S npx tsx
+import fs from 'node:fs';
+import path from 'node:path';
+import { serve } from '@hono/node-server';
+import { parseEdgeCommand, usage } from './config.ts';
+import { openEdgeDatabase } from './db/open.ts';
+import { createEdgeNode } from './node.ts';
+import { verifyEdgeDatabase } from './services/verify.ts';
+
+async function main(): Promise<number> {
+  const command = parseEdgeCommand(process.argv.slice(2), process.env);
+  if (command.command === 'help') {
+    console.log(usage);
+    return 0;
+  }
+  if (command.command === 'verify') {
+    if (!fs.existsSync(path.join(command.dataDir, 'edge.sqlite'))) throw new Error(`no edge database in ${command.dataDir}`);
+    const db = openEdgeDatabase(command.dataDir);
+    const report = verifyEdgeDatabase(db, (done, total) => process.stderr.write(`verified ${done}/${total} partitions\r`));
+    db.close();
+    console.log(JSON.stringify(report, null, 2));
+    console.error(
+      report.ok
+        ? `ok: ${report.partitions} partitions fold from ${report.events} ledger events; upstream 1..${report.upstream.lastSeq} gap-free`
+        : `FAILED: ${report.mismatches.length} partitions differ from their ledger, ${report.upstream.problems.length} upstream problems`,
+    );
+    return report.ok ? 0 : 1;
+  }
+
+  const node = await createEdgeNode({
+    dataDir: command.dataDir,
+    warehouseId: command.warehouseId,
+    hubUrl: command.hubUrl,
+    bootstrapStaff: process.env.EDGE_BOOTSTRAP_STAFF,
+  });
+  if (command.hubUrl) node.logger.warn({ hub: command.hubUrl }, 'hub configured; events queue in the outbox until the sync client connects');
+  const server = serve({ fetch: node.app.fetch, port: command.port, hostname: command.host }, (info) => {
+    node.logger.info(
+      { port: info.port, host: command.host, dataDir: command.dataDir, durability: 'sqlite WAL, synchronous=FULL' },
+      `edge for warehouse ${node.warehouseId} listening on http://${command.host === '0.0.0.0' ? '127.0.0.1' : command.host}:${info.port}`,
+    );
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    node.logger.info({ signal }, 'shutting down: finishing queued writes');
+    server.close();
+    node
+      .close()
+      .then(() => process.exit(0))
+      .catch((error) => {
+        node.logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  return -1;
+}
+
+main()
+  .then((code) => {
+    if (code >= 0) process.exit(code);
+  })
+  .catch((error: Error) => {
+    console.error(`dovetail-edge: ${error.message}`);
+    process.exit(2);
+  });

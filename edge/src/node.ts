@@ -1,0 +1,87 @@
+import { type IdSource, newId } from '@dovetail/shared';
+import { type EdgeApp, createEdgeApp } from './http/app.ts';
+import { type EdgeDatabase, openEdgeDatabase } from './db/open.ts';
+import { type Logger, createLogger } from './logger.ts';
+import { type EdgeMetrics, createEdgeMetrics } from './metrics.ts';
+import { ensureNodeIdentity } from './services/node-identity.ts';
+import type { ScryptCost } from './services/passwords.ts';
+import { StaffDirectory } from './services/staff.ts';
+import { StockBook } from './services/stock.ts';
+import { StockQueries } from './services/stock-queries.ts';
+import { StockWriter } from './services/stock-writer.ts';
+
+export type EdgeNodeOptions = {
+  dataDir: string;
+  warehouseId: string;
+  hubUrl?: string | undefined;
+  bootstrapStaff?: string | undefined;
+  nowMs?: () => number;
+  newId?: IdSource;
+  logger?: Logger;
+  /** Tests only: a cheaper scrypt so suites that sign in often stay fast. */
+  passwordCost?: ScryptCost;
+};
+
+export type EdgeNode = {
+  app: EdgeApp;
+  db: EdgeDatabase;
+  book: StockBook;
+  writer: StockWriter;
+  queries: StockQueries;
+  staff: StaffDirectory;
+  metrics: EdgeMetrics;
+  logger: Logger;
+  warehouseId: string;
+  edgeId: string;
+  close(): Promise<void>;
+};
+
+/** Wires one warehouse node: its database, stock book, group-commit writer, staff and HTTP app. */
+export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode> {
+  const nowMs = options.nowMs ?? Date.now;
+  const ids = options.newId ?? newId;
+  const db = openEdgeDatabase(options.dataDir);
+  try {
+    const identity = ensureNodeIdentity(db, options.warehouseId, nowMs());
+    const logger = options.logger ?? createLogger({ warehouseId: identity.warehouseId, edgeId: identity.edgeId });
+    const book = new StockBook(db, { warehouseId: identity.warehouseId, edgeId: identity.edgeId, newId: ids });
+    const queries = new StockQueries(db, identity.warehouseId);
+    const metrics = createEdgeMetrics(() => {
+      const upstream = queries.upstream();
+      return { pending: upstream.pending, lastSeq: upstream.lastSeq, ackedSeq: upstream.ackedSeq };
+    });
+    const writer = new StockWriter(db, book, {
+      nowMs,
+      observe: (batch) => {
+        metrics.writeBatchSize.observe(batch.size);
+        metrics.writeBatchSeconds.observe(batch.durationMs / 1000);
+        metrics.stockEvents.inc(batch.accepted);
+      },
+    });
+    const staff = new StaffDirectory(db, { warehouseId: identity.warehouseId, newId: ids, nowMs, passwordCost: options.passwordCost });
+    const bootstrapped = await staff.bootstrap(options.bootstrapStaff);
+    if (bootstrapped === 'created') logger.info('bootstrap supervisor created from EDGE_BOOTSTRAP_STAFF');
+    const app = createEdgeApp({ book, writer, queries, staff, metrics, logger, edgeId: identity.edgeId, hubUrl: options.hubUrl });
+    const pruneTimer = setInterval(() => writer.pruneIdempotencyKeys(nowMs()), 60 * 60 * 1000).unref();
+    return {
+      app,
+      db,
+      book,
+      writer,
+      queries,
+      staff,
+      metrics,
+      logger,
+      warehouseId: identity.warehouseId,
+      edgeId: identity.edgeId,
+      async close() {
+        clearInterval(pruneTimer);
+        await writer.close();
+        db.close();
+      },
+    };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

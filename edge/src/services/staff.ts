@@ -1,0 +1,193 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { type EdgeStaffRole, type IdSource, type Principal, limits } from '@dovetail/shared';
+import type { EdgeDatabase } from '../db/open.ts';
+import { type ScryptCost, decoyHash, defaultScryptCost, hashPassword, verifyPassword } from './passwords.ts';
+
+export type StaffRecord = {
+  id: string;
+  username: string;
+  role: EdgeStaffRole;
+  source: 'bootstrap' | 'local' | 'hub';
+  disabled: boolean;
+  createdAt: string;
+};
+type StaffRow = { id: string; username: string; password_hash: string; role: EdgeStaffRole; source: StaffRecord['source']; disabled: number; created_ms: number };
+
+export type SignInResult =
+  | { ok: true; token: string; expiresAt: string; staff: StaffRecord }
+  | { ok: false; reason: 'invalid_credentials' }
+  | { ok: false; reason: 'too_many_attempts'; retryAfterSeconds: number };
+
+export type Session = { principal: Principal; staffId: string; username: string; expiresMs: number };
+
+const tokenPrefix = 'dvt_edge_';
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+function toRecord(row: StaffRow): StaffRecord {
+  return {
+    id: row.id,
+    username: row.username,
+    role: row.role,
+    source: row.source,
+    disabled: row.disabled === 1,
+    createdAt: new Date(row.created_ms).toISOString(),
+  };
+}
+
+/**
+ * People at the edge: accounts with scrypt-hashed passwords, opaque session tokens (random,
+ * stored as SHA-256, revocable at once), and a lockout after repeated failed sign-ins.
+ */
+export class StaffDirectory {
+  readonly #db: EdgeDatabase;
+  readonly #warehouseId: string;
+  readonly #newId: IdSource;
+  readonly #nowMs: () => number;
+  readonly #sessionCache = new Map<string, Session>();
+  readonly #failures = new Map<string, { count: number; lockedUntilMs: number }>();
+  readonly #sql;
+  readonly #cost: ScryptCost;
+  #decoy: Promise<string> | undefined;
+
+  /** `passwordCost` is lowered only by tests; production always uses OWASP's scrypt minimum. */
+  constructor(
+    db: EdgeDatabase,
+    options: { warehouseId: string; newId: IdSource; nowMs: () => number; passwordCost?: ScryptCost },
+  ) {
+    this.#cost = options.passwordCost ?? defaultScryptCost;
+    this.#db = db;
+    this.#warehouseId = options.warehouseId;
+    this.#newId = options.newId;
+    this.#nowMs = options.nowMs;
+    this.#sql = {
+      byUsername: db.prepare<[string], StaffRow>('SELECT * FROM staff WHERE username = ?'),
+      all: db.prepare<[], StaffRow>('SELECT * FROM staff ORDER BY username'),
+      supervisors: db.prepare<[], { n: number }>("SELECT count(*) AS n FROM staff WHERE role = 'supervisor' AND disabled = 0"),
+      insert: db.prepare(
+        'INSERT INTO staff (id, username, password_hash, role, source, disabled, created_ms) VALUES (?, ?, ?, ?, ?, 0, ?)',
+      ),
+      setDisabled: db.prepare('UPDATE staff SET disabled = ? WHERE id = ?'),
+      insertSession: db.prepare('INSERT INTO session (token_hash, staff_id, created_ms, expires_ms) VALUES (?, ?, ?, ?)'),
+      session: db.prepare<[string, number], StaffRow & { expires_ms: number }>(
+        `SELECT staff.*, session.expires_ms FROM session JOIN staff ON staff.id = session.staff_id
+         WHERE session.token_hash = ? AND session.expires_ms > ? AND staff.disabled = 0`,
+      ),
+      deleteSession: db.prepare('DELETE FROM session WHERE token_hash = ?'),
+      deleteStaffSessions: db.prepare('DELETE FROM session WHERE staff_id = ?'),
+      oldestSessions: db.prepare(
+        `DELETE FROM session WHERE staff_id = ? AND token_hash NOT IN
+           (SELECT token_hash FROM session WHERE staff_id = ? ORDER BY created_ms DESC LIMIT ?)`,
+      ),
+      expired: db.prepare('DELETE FROM session WHERE expires_ms <= ?'),
+    };
+  }
+
+  list(): StaffRecord[] {
+    return this.#sql.all.all().map(toRecord);
+  }
+
+  find(username: string): StaffRecord | undefined {
+    const row = this.#sql.byUsername.get(username);
+    return row ? toRecord(row) : undefined;
+  }
+
+  async create(input: { username: string; password: string; role: EdgeStaffRole; source: 'bootstrap' | 'local' }): Promise<StaffRecord | undefined> {
+    const hash = await hashPassword(input.password, this.#cost);
+    if (this.#sql.byUsername.get(input.username)) return undefined;
+    const id = this.#newId();
+    this.#sql.insert.run(id, input.username, hash, input.role, input.source, this.#nowMs());
+    return this.find(input.username);
+  }
+
+  /** `EDGE_BOOTSTRAP_STAFF`: a supervisor so a new warehouse can work before its hub roster arrives. */
+  async bootstrap(spec: string | undefined): Promise<'created' | 'exists' | 'skipped'> {
+    if (!spec) return 'skipped';
+    const separator = spec.indexOf(':');
+    if (separator <= 0) throw new Error('EDGE_BOOTSTRAP_STAFF must be "username:password"');
+    const username = spec.slice(0, separator);
+    const password = spec.slice(separator + 1);
+    if (password.length < limits.passwordLengthMin) {
+      throw new Error(`EDGE_BOOTSTRAP_STAFF password must have at least ${limits.passwordLengthMin} characters`);
+    }
+    if ((this.#sql.supervisors.get()?.n ?? 0) > 0) return 'exists';
+    const created = await this.create({ username, password, role: 'supervisor', source: 'bootstrap' });
+    return created ? 'created' : 'exists';
+  }
+
+  setDisabled(username: string, disabled: boolean): StaffRecord | undefined {
+    const row = this.#sql.byUsername.get(username);
+    if (!row) return undefined;
+    this.#db.transaction(() => {
+      this.#sql.setDisabled.run(disabled ? 1 : 0, row.id);
+      if (disabled) this.#sql.deleteStaffSessions.run(row.id);
+    })();
+    if (disabled) for (const [key, session] of this.#sessionCache) if (session.staffId === row.id) this.#sessionCache.delete(key);
+    return this.find(username);
+  }
+
+  async signIn(username: string, password: string): Promise<SignInResult> {
+    const nowMs = this.#nowMs();
+    const key = username.toLowerCase();
+    const failures = this.#failures.get(key);
+    if (failures && failures.lockedUntilMs > nowMs) {
+      return { ok: false, reason: 'too_many_attempts', retryAfterSeconds: Math.ceil((failures.lockedUntilMs - nowMs) / 1000) };
+    }
+    const row = this.#sql.byUsername.get(username);
+    this.#decoy ??= decoyHash(this.#cost);
+    const valid = await verifyPassword(password, row?.password_hash ?? (await this.#decoy));
+    if (!row || !valid || row.disabled === 1) {
+      this.#recordFailure(key, nowMs);
+      return { ok: false, reason: 'invalid_credentials' };
+    }
+    this.#failures.delete(key);
+    const token = tokenPrefix + randomBytes(32).toString('base64url');
+    const expiresMs = nowMs + limits.sessionTtlSecondsDefault * 1000;
+    this.#db.transaction(() => {
+      this.#sql.expired.run(nowMs);
+      this.#sql.insertSession.run(hashToken(token), row.id, nowMs, expiresMs);
+      this.#sql.oldestSessions.run(row.id, row.id, limits.sessionsPerStaffMax);
+    })();
+    return { ok: true, token, expiresAt: new Date(expiresMs).toISOString(), staff: toRecord(row) };
+  }
+
+  #recordFailure(key: string, nowMs: number): void {
+    if (this.#failures.size >= limits.loginTrackedUsernamesMax) {
+      // Bounded memory: drop entries whose lockout is over, else the oldest.
+      for (const [name, entry] of this.#failures) if (entry.lockedUntilMs <= nowMs) this.#failures.delete(name);
+      if (this.#failures.size >= limits.loginTrackedUsernamesMax) this.#failures.delete(this.#failures.keys().next().value as string);
+    }
+    const entry = this.#failures.get(key) ?? { count: 0, lockedUntilMs: 0 };
+    entry.count++;
+    if (entry.count >= limits.loginFailuresMax) {
+      entry.count = 0;
+      entry.lockedUntilMs = nowMs + limits.loginLockoutSeconds * 1000;
+    }
+    this.#failures.set(key, entry);
+  }
+
+  /** The session behind a bearer token, or undefined if unknown, expired or revoked. */
+  authenticate(token: string): Session | undefined {
+    if (!token.startsWith(tokenPrefix)) return undefined;
+    const key = hashToken(token);
+    const nowMs = this.#nowMs();
+    const cached = this.#sessionCache.get(key);
+    if (cached && cached.expiresMs > nowMs) return cached;
+    const row = this.#sql.session.get(key, nowMs);
+    if (!row) return undefined;
+    const session: Session = {
+      principal: { subject: row.id, role: row.role, warehouses: [this.#warehouseId] },
+      staffId: row.id,
+      username: row.username,
+      expiresMs: row.expires_ms,
+    };
+    if (this.#sessionCache.size >= limits.sessionsPerStaffMax * 100) this.#sessionCache.clear();
+    this.#sessionCache.set(key, session);
+    return session;
+  }
+
+  signOut(token: string): void {
+    const key = hashToken(token);
+    this.#sql.deleteSession.run(key);
+    this.#sessionCache.delete(key);
+  }
+}

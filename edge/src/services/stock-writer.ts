@@ -1,0 +1,157 @@
+import { limits } from '@dovetail/shared';
+import type { EdgeDatabase } from '../db/open.ts';
+import { type StockBook, type StockCommand, rejectionStatus } from './stock.ts';
+
+export type WriteJob = {
+  command: StockCommand;
+  actor: string;
+  /** Present when the client sent `Idempotency-Key`: the response is stored and replayed for it. */
+  idempotency?: { scope: string; key: string; requestHash: string };
+};
+export type WriteResponse = { status: number; body: unknown; replayed: boolean };
+
+type Pending = { job: WriteJob; resolve: (response: WriteResponse) => void; reject: (error: unknown) => void };
+
+export type WriterObserver = (batch: { size: number; durationMs: number; accepted: number }) => void;
+
+/**
+ * Group commit (as in TigerBeetle and PostgreSQL's commit_delay): scans that arrive while the
+ * event loop is busy are applied together in one SQLite transaction, so one WAL fsync makes a whole
+ * batch durable. Each scan still gets its own ledger row, outbox seq and answer; a scan whose code
+ * throws is rolled back alone (a savepoint) and answered 500, the others commit. Nobody is answered
+ * before the batch's commit has returned.
+ */
+export class StockWriter {
+  readonly #queue: Pending[] = [];
+  readonly #db: EdgeDatabase;
+  readonly #nowMs: () => number;
+  readonly #observe: WriterObserver | undefined;
+  readonly #runBatch: (jobs: Pending[], nowMs: number) => Array<WriteResponse | { error: unknown }>;
+  readonly #prune;
+  #scheduled = false;
+  #closed = false;
+  #idle: Array<() => void> = [];
+
+  constructor(db: EdgeDatabase, book: StockBook, options: { nowMs: () => number; observe?: WriterObserver }) {
+    this.#db = db;
+    this.#nowMs = options.nowMs;
+    this.#observe = options.observe;
+    const findKey = db.prepare<[string, string], { request_hash: string; status: number; body: string }>(
+      'SELECT request_hash, status, body FROM idempotency WHERE scope = ? AND key = ?',
+    );
+    const storeKey = db.prepare(
+      'INSERT INTO idempotency (scope, key, request_hash, status, body, created_ms) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.#prune = db.prepare('DELETE FROM idempotency WHERE created_ms < ?');
+
+    const runOne = db.transaction((job: WriteJob, nowMs: number): WriteResponse => {
+      const { idempotency } = job;
+      if (idempotency) {
+        const stored = findKey.get(idempotency.scope, idempotency.key);
+        if (stored) {
+          if (stored.request_hash !== idempotency.requestHash) {
+            return {
+              status: 422,
+              replayed: false,
+              body: {
+                error: {
+                  code: 'idempotency_key_reused',
+                  message: 'this Idempotency-Key was used with a different request; use a new key for a new scan',
+                },
+              },
+            };
+          }
+          return { status: stored.status, body: JSON.parse(stored.body), replayed: true };
+        }
+      }
+      const outcome = book.apply(job.command, job.actor, nowMs);
+      const response: WriteResponse = outcome.ok
+        ? { status: 201, replayed: false, body: { event: outcome.event, stock: outcome.stock } }
+        : {
+            status: rejectionStatus(outcome.reason),
+            replayed: false,
+            body: { error: { code: outcome.reason, message: outcome.message, details: { sku: job.command.sku, stock: outcome.stock } } },
+          };
+      if (idempotency) {
+        storeKey.run(idempotency.scope, idempotency.key, idempotency.requestHash, response.status, JSON.stringify(response.body), nowMs);
+      }
+      return response;
+    });
+
+    this.#runBatch = db.transaction((jobs: Pending[], nowMs: number) =>
+      jobs.map((pending) => {
+        try {
+          return runOne(pending.job, nowMs);
+        } catch (error) {
+          return { error };
+        }
+      }),
+    );
+  }
+
+  get queueDepth(): number {
+    return this.#queue.length;
+  }
+
+  /** Resolves once the scan is durable (committed and fsynced) or refused. */
+  submit(job: WriteJob): Promise<WriteResponse> {
+    if (this.#closed) return Promise.reject(new Error('stock writer is closed'));
+    if (this.#queue.length >= limits.writeQueueDepthMax) {
+      return Promise.resolve({
+        status: 503,
+        replayed: false,
+        body: { error: { code: 'overloaded', message: 'the edge is saturated with writes; retry in a second' } },
+      });
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ job, resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, limits.writeBatchEventsMax);
+      const startedMs = performance.now();
+      let results: Array<WriteResponse | { error: unknown }>;
+      try {
+        results = this.#runBatch(batch, this.#nowMs());
+      } catch (error) {
+        // The commit itself failed (disk full, I/O error): nothing in the batch was acknowledged.
+        for (const pending of batch) pending.reject(error);
+        continue;
+      }
+      let accepted = 0;
+      batch.forEach((pending, index) => {
+        const result = results[index] as WriteResponse | { error: unknown };
+        if ('error' in result) pending.reject(result.error);
+        else {
+          if (result.status === 201 && !result.replayed) accepted++;
+          pending.resolve(result);
+        }
+      });
+      this.#observe?.({ size: batch.length, durationMs: performance.now() - startedMs, accepted });
+    }
+    for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  /** Forgets idempotency keys past their retention. */
+  pruneIdempotencyKeys(nowMs: number): number {
+    return this.#prune.run(nowMs - limits.idempotencyRetentionSeconds * 1000).changes;
+  }
+
+  /** Stops taking scans and resolves once every queued one is answered. */
+  close(): Promise<void> {
+    this.#closed = true;
+    if (this.#queue.length === 0 && !this.#scheduled) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  get database(): EdgeDatabase {
+    return this.#db;
+  }
+}

@@ -1,0 +1,161 @@
+import {
+  type Hlc,
+  type IdSource,
+  type PartitionState,
+  type StockEvent,
+  type StockEventBody,
+  type StockRejectionReason,
+  applyStockEvent,
+  assert,
+  countDelta,
+  emptyPartition,
+  hlcDecode,
+  hlcEncode,
+  hlcInitial,
+  hlcTick,
+  partitionStateSchema,
+  stockEventSchema,
+  stockQuantities,
+} from '@dovetail/shared';
+import type { EdgeDatabase } from '../db/open.ts';
+
+/** A scanner's request, before the owner turns it into an event (a count becomes a delta here). */
+export type StockCommand =
+  | (Exclude<StockEventBody, { type: 'count' }>)
+  | (Omit<Extract<StockEventBody, { type: 'count' }>, 'delta'>);
+
+export type StockView = ReturnType<typeof stockView>;
+
+type PartitionRow = { sku: string; state: string; verified: number; events: number; updated_ms: number };
+
+/** Reason codes that are business-rule violations of the request itself (422), not conflicts (409). */
+const unprocessableReasons: ReadonlySet<StockRejectionReason> = new Set([
+  'serial_count_mismatch',
+  'write_off_must_remove',
+  'partition_limit_exceeded',
+]);
+
+export function rejectionStatus(reason: StockRejectionReason): 409 | 422 {
+  return unprocessableReasons.has(reason) ? 422 : 409;
+}
+
+export function stockView(warehouseId: string, sku: string, state: PartitionState, verified: boolean, updatedMs: number | null) {
+  return {
+    sku,
+    warehouseId,
+    ...stockQuantities(state),
+    verified,
+    bins: state.bins.map(([bin, quantity]) => ({ bin, quantity })),
+    lots: state.lots.map(([lot, quantity]) => ({ lot, quantity })),
+    serials: state.serials,
+    updatedAt: updatedMs === null ? null : new Date(updatedMs).toISOString(),
+  };
+}
+
+export type ApplyOutcome =
+  | { ok: true; event: StockEvent; stock: StockView }
+  | { ok: false; reason: StockRejectionReason; message: string; stock: StockView };
+
+/**
+ * The edge's stock book: partitions, ledger and upstream outbox in one SQLite file. `apply` must be
+ * called inside a transaction (the writer batches many into one); every accepted event writes the
+ * partition, a ledger row and an outbox row with the next gap-free upstream seq, or nothing.
+ */
+export class StockBook {
+  readonly #db: EdgeDatabase;
+  readonly #warehouseId: string;
+  readonly #newId: IdSource;
+  #hlc: Hlc;
+  readonly #statements;
+
+  constructor(db: EdgeDatabase, options: { warehouseId: string; edgeId: string; newId: IdSource }) {
+    this.#db = db;
+    this.#warehouseId = options.warehouseId;
+    this.#newId = options.newId;
+    this.#statements = {
+      partition: db.prepare<[string], PartitionRow>('SELECT sku, state, verified, events, updated_ms FROM partition WHERE sku = ?'),
+      catalogKnows: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM catalog_variant WHERE sku = ? AND archived = 0'),
+      upsertPartition: db.prepare(
+        `INSERT INTO partition (sku, state, on_hand, verified, events, updated_ms) VALUES (@sku, @state, @onHand, @verified, 1, @nowMs)
+         ON CONFLICT (sku) DO UPDATE SET state = @state, on_hand = @onHand, verified = @verified, events = events + 1, updated_ms = @nowMs`,
+      ),
+      insertLedger: db.prepare(
+        `INSERT INTO ledger (id, sku, type, hlc, at_ms, actor, unverified, upstream_seq, event)
+         VALUES (@id, @sku, @type, @hlc, @atMs, @actor, @unverified, @upstreamSeq, @event)`,
+      ),
+      nextUpstreamSeq: db.prepare<[], { last_seq: number }>('UPDATE upstream SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq'),
+      insertOutbox: db.prepare('INSERT INTO outbox (seq, event_id, event) VALUES (?, ?, ?)'),
+      lastHlc: db.prepare<[], { hlc: string }>('SELECT hlc FROM ledger ORDER BY position DESC LIMIT 1'),
+    };
+    const last = this.#statements.lastHlc.get();
+    // The clock never runs behind what this node already recorded, even if the wall clock did.
+    this.#hlc = last ? { ...hlcDecode(last.hlc), node: options.edgeId } : hlcInitial(options.edgeId);
+  }
+
+  get warehouseId(): string {
+    return this.#warehouseId;
+  }
+
+  read(sku: string): { state: PartitionState; verified: boolean; updatedMs: number | null; exists: boolean } {
+    const row = this.#statements.partition.get(sku);
+    if (!row) {
+      return { state: emptyPartition(), verified: this.#statements.catalogKnows.get(sku) !== undefined, updatedMs: null, exists: false };
+    }
+    const state = partitionStateSchema.parse(JSON.parse(row.state));
+    return { state, verified: row.verified === 1, updatedMs: row.updated_ms, exists: true };
+  }
+
+  view(sku: string): StockView {
+    const { state, verified, updatedMs } = this.read(sku);
+    return stockView(this.#warehouseId, sku, state, verified, updatedMs);
+  }
+
+  /** Decides and records one command. Call inside a transaction. */
+  apply(command: StockCommand, actor: string, nowMs: number): ApplyOutcome {
+    assert(this.#db.inTransaction, 'StockBook.apply runs inside a transaction');
+    const current = this.read(command.sku);
+    const body: StockEventBody =
+      command.type === 'count' ? { ...command, delta: countDelta(current.state, command.countedQuantity, command.bin) } : command;
+    const result = applyStockEvent(current.state, body);
+    if (!result.ok) {
+      return {
+        ok: false,
+        reason: result.reason,
+        message: result.message,
+        stock: stockView(this.#warehouseId, command.sku, current.state, current.verified, current.updatedMs),
+      };
+    }
+    this.#hlc = hlcTick(this.#hlc, nowMs);
+    const event = stockEventSchema.parse({
+      ...body,
+      id: this.#newId(),
+      warehouseId: this.#warehouseId,
+      hlc: hlcEncode(this.#hlc),
+      atMs: nowMs,
+      actor,
+    });
+    const eventJson = JSON.stringify(event);
+    const seq = this.#statements.nextUpstreamSeq.get()?.last_seq;
+    assert(seq !== undefined && seq > 0, 'upstream seq allocated');
+    this.#statements.insertLedger.run({
+      id: event.id,
+      sku: event.sku,
+      type: event.type,
+      hlc: event.hlc,
+      atMs: nowMs,
+      actor,
+      unverified: current.verified ? 0 : 1,
+      upstreamSeq: seq,
+      event: eventJson,
+    });
+    this.#statements.insertOutbox.run(seq, event.id, eventJson);
+    this.#statements.upsertPartition.run({
+      sku: event.sku,
+      state: JSON.stringify(result.state),
+      onHand: result.state.onHand,
+      verified: current.verified ? 1 : 0,
+      nowMs,
+    });
+    return { ok: true, event, stock: stockView(this.#warehouseId, event.sku, result.state, current.verified, nowMs) };
+  }
+}
