@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { type EdgeNode, type EdgeNodeOptions, createEdgeNode } from '../node.ts';
+
+/** A cheap scrypt for tests that sign in often; production never lowers it. */
+export const testPasswordCost = { N: 2 ** 10, r: 8, p: 1 };
+export const supervisor = { username: 'lead', password: 'lead-password-123' };
+
+export type TestEdge = EdgeNode & {
+  dataDir: string;
+  login(username?: string, password?: string): Promise<string>;
+  call(method: string, url: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+};
+
+/** A real edge node on a real SQLite file in a fresh temporary directory, driven in-process. */
+export async function startTestEdge(options: Partial<EdgeNodeOptions> = {}): Promise<TestEdge> {
+  const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'dovetail-edge-test-'));
+  const node = await createEdgeNode({
+    dataDir,
+    warehouseId: 'W1',
+    bootstrapStaff: `${supervisor.username}:${supervisor.password}`,
+    logger: pino({ level: 'silent' }),
+    passwordCost: testPasswordCost,
+    ...options,
+  });
+  const call: TestEdge['call'] = (method, url, { token, body, headers = {} } = {}) =>
+    Promise.resolve(
+      node.app.request(url, {
+        method,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      }),
+    );
+  return {
+    ...node,
+    dataDir,
+    call,
+    async login(username = supervisor.username, password = supervisor.password) {
+      const response = await call('POST', '/api/v1/login', { body: { username, password } });
+      if (response.status !== 200) throw new Error(`login ${username} answered ${response.status}`);
+      return ((await response.json()) as { token: string }).token;
+    },
+  };
+}
+
+export async function stopTestEdge(edge: TestEdge, options: { keepData?: boolean } = {}): Promise<void> {
+  await edge.close();
+  if (!options.keepData) fs.rmSync(edge.dataDir, { recursive: true, force: true });
+}
