@@ -13,6 +13,7 @@ import { HttpError } from './errors.ts';
 import { loginRoute, sessionRoutes } from './routes/session.ts';
 import { stockRoutes } from './routes/stock.ts';
 import { syncRoutes } from './routes/sync.ts';
+import { scannerPage } from './scanner.ts';
 
 export type EdgeAppDeps = {
   book: StockBook;
@@ -54,6 +55,7 @@ export function createEdgeApp(deps: EdgeAppDeps) {
     }),
   );
 
+  app.get('/', scannerPage);
   app.get('/healthz', (c) => c.json({ status: 'ok', warehouseId, edgeId: deps.edgeId }));
   app.get('/metrics', async (c) => {
     c.header('Content-Type', metrics.registry.contentType);

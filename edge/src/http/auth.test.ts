@@ -177,3 +177,16 @@ describe('operations endpoints and unknown routes', () => {
     expect(((await missing.json()) as Json).error.code).toBe('not_found');
   });
 });
+
+describe('the scanner page', () => {
+  it('is served at / under a Content-Security-Policy that allows exactly its own script', async () => {
+    const response = await edge.call('GET', '/');
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    const script = /<script type="module">([\s\S]*?)<\/script>/.exec(html)?.[1] ?? '';
+    const { createHash } = await import('node:crypto');
+    const hash = createHash('sha256').update(script).digest('base64');
+    expect(response.headers.get('content-security-policy')).toContain(`script-src 'sha256-${hash}'`);
+    expect(html).toContain('fetch(`/api/v1');
+  });
+});
