@@ -1,1 +1,2 @@
-export {};
+export type { AppRouter } from './http/root.ts';
+export { createHub, type Hub, type HubOptions } from './hub.ts';

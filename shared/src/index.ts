@@ -9,3 +9,5 @@ export * from './domain/stock/partition.ts';
 export * from './domain/stock/quantities.ts';
 export * from './domain/stock/schemas.ts';
 export * from './policy/policy.ts';
+export * from './domain/catalog/products.ts';
+export * from './domain/catalog/warehouses.ts';

@@ -53,3 +53,26 @@ assert(serialsPerEventMax <= quantityMax, 'serials per event within quantity bou
 assert(quantityMax * writeBatchEventsMax < Number.MAX_SAFE_INTEGER, 'batch sums stay exact');
 assert(partitionOnHandMax * 4 < Number.MAX_SAFE_INTEGER, 'partition sums stay exact');
 assert(loginFailuresMax > 0 && loginLockoutSeconds > 0, 'login lockout configured');
+
+// Hub catalog, identity and API surface.
+export const productNameLengthMax = 200;
+export const productDescriptionLengthMax = 5_000;
+export const productVariantsMax = 200;
+export const productOptionsMax = 10;
+export const productOptionValuesMax = 50;
+export const catalogSearchTextLengthMax = 100;
+export const inventoryWarehousesPerSkuMax = 1_000;
+export const accessTokenTtlSeconds = 15 * 60;
+export const staffTokenTtlSeconds = 12 * 60 * 60;
+export const clockToleranceSeconds = 30;
+export const signingKeysPublishedMax = 3;
+export const clientSecretBytes = 32;
+export const clientNameLengthMax = 100;
+export const scopeLengthMax = 1_000;
+export const tokenRequestBytesMax = 4 * 1024;
+export const principalCacheMs = 2_000;
+export const downstreamPayloadBytesMax = 256 * 1024;
+
+assert(accessTokenTtlSeconds > clockToleranceSeconds, 'tokens outlive the clock tolerance');
+assert(signingKeysPublishedMax >= 2, 'rotation publishes the old and the new key');
+assert(tokenRequestBytesMax <= requestBodyBytesMax, 'token requests within the body bound');

@@ -37,6 +37,25 @@ export const permissions = {
   'sync.read': { roles: ['admin', 'supervisor', 'warehouse_staff'], scoped: true },
   /** Speak the sync protocol as an edge. */
   'sync.connect': { roles: ['edge'], scoped: true },
+  /** Read the catalog: products, variants, prices. */
+  'catalog.read': {
+    roles: ['admin', 'supervisor', 'warehouse_staff', 'customer_service', 'customer', '3pl', 'storefront'],
+    scoped: false,
+  },
+  /** Create, replace and archive products. */
+  'catalog.write': { roles: ['admin'], scoped: false },
+  /** List warehouses and read their configuration; scoped principals see their own. */
+  'warehouses.read': { roles: ['admin', 'supervisor', 'warehouse_staff', 'customer_service', '3pl', 'storefront'], scoped: true },
+  /** Create and configure warehouses. */
+  'warehouses.write': { roles: ['admin'], scoped: false },
+  /** Enroll (or re-enroll) the edge of a warehouse, minting its machine credentials. */
+  'edges.enroll': { roles: ['admin'], scoped: false },
+  /** The hub's stock view across warehouses; scoped principals see their warehouses only. */
+  'inventory.read': { roles: ['admin', 'supervisor', 'warehouse_staff', 'customer_service', '3pl', 'storefront'], scoped: true },
+  /** Write stock of a warehouse that has no edge (3PL, dropshipper). */
+  'inventory.write': { roles: ['admin', '3pl'], scoped: true },
+  /** Create, list and revoke API clients; rotate the token signing key. */
+  'clients.manage': { roles: ['admin'], scoped: false },
 } as const satisfies Record<string, { roles: readonly Role[]; scoped: boolean }>;
 export type Permission = keyof typeof permissions;
 

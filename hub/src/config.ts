@@ -1,0 +1,43 @@
+import { parseArgs } from 'node:util';
+import { type StorageConfig, sqliteConfigFor } from './db/connect.ts';
+
+export type HubConfig = { port: number; host: string; storage: StorageConfig; adminSecret: string | undefined; issuer: string; logLevel: string };
+
+const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DIR]
+  env: HUB_PORT, HUB_HOST, HUB_DATA_DIR, DATABASE_URL (PostgreSQL instead of SQLite),
+       DOVETAIL_ADMIN_SECRET (bootstrap admin secret on first start), HUB_ISSUER, LOG_LEVEL`;
+
+/** Flags win over environment variables, which win over defaults. */
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      data: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) throw new ConfigError(usage);
+  const portText = values.port ?? env['HUB_PORT'] ?? '4000';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError(`bad port ${portText}\n${usage}`);
+  const databaseUrl = env['DATABASE_URL'];
+  const dataDirectory = values.data ?? env['HUB_DATA_DIR'] ?? './hub-data';
+  const storage: StorageConfig = databaseUrl ? { kind: 'postgres', url: databaseUrl } : sqliteConfigFor(dataDirectory);
+  const adminSecret = env['DOVETAIL_ADMIN_SECRET'] || undefined;
+  if (adminSecret !== undefined && adminSecret.length < 16) throw new ConfigError('DOVETAIL_ADMIN_SECRET must be at least 16 characters');
+  return {
+    port,
+    host: values.host ?? env['HUB_HOST'] ?? '127.0.0.1',
+    storage,
+    adminSecret,
+    issuer: env['HUB_ISSUER'] ?? 'dovetail-hub',
+    logLevel: env['LOG_LEVEL'] ?? 'info',
+  };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}

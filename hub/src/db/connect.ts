@@ -1,0 +1,110 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PGliteDialect, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { migrateToLatest } from './migrations.ts';
+import type { Database } from './schema.ts';
+
+export type StorageConfig =
+  | { kind: 'sqlite'; file: string }
+  | { kind: 'postgres'; url: string; schema?: string; poolSize?: number }
+  | { kind: 'pglite'; schema?: string };
+
+export type Storage = {
+  db: Kysely<Database>;
+  dialect: 'sqlite' | 'postgres';
+  /** Where the data lives, without credentials, for logs. */
+  description: string;
+  close(): Promise<void>;
+};
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+const schemaNamePattern = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Opens storage and applies pending migrations. PostgreSQL returns int8 and numeric as strings;
+ * every such column here is bounded well inside 2^53 (limits.ts), so they are parsed as numbers.
+ */
+export async function openStorage(config: StorageConfig): Promise<Storage> {
+  const storage = await connect(config);
+  try {
+    await migrateToLatest(storage.db as Kysely<unknown>);
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+  return storage;
+}
+
+async function connect(config: StorageConfig): Promise<Storage> {
+  if (config.kind === 'sqlite') {
+    const database = new BetterSqlite3(config.file);
+    database.pragma('journal_mode = WAL');
+    database.pragma('synchronous = FULL');
+    database.pragma('foreign_keys = ON');
+    database.pragma('busy_timeout = 5000');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    return { db, dialect: 'sqlite', description: `sqlite:${config.file}`, close: () => db.destroy() };
+  }
+  if (config.kind === 'postgres') {
+    const schema = config.schema;
+    if (schema !== undefined && !schemaNamePattern.test(schema)) throw new Error(`bad schema name ${schema}`);
+    if (schema) {
+      const setup = new pg.Client({ connectionString: config.url });
+      await setup.connect();
+      try {
+        await setup.query(`create schema if not exists ${schema}`);
+      } finally {
+        await setup.end();
+      }
+    }
+    const pool = new pg.Pool({
+      connectionString: config.url,
+      max: config.poolSize ?? 10,
+      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          oid === INT8_OID || oid === NUMERIC_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as never,
+      },
+    });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const url = new URL(config.url);
+    return {
+      db,
+      dialect: 'postgres',
+      description: `postgres://${url.host}${url.pathname}${schema ? ` schema ${schema}` : ''}`,
+      close: () => db.destroy(),
+    };
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
+  const pglite = new PGlite({
+    parsers: { [INT8_OID]: (value: string) => Number(value), [NUMERIC_OID]: (value: string) => Number(value) },
+  });
+  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  if (config.schema) {
+    if (!schemaNamePattern.test(config.schema)) throw new Error(`bad schema name ${config.schema}`);
+    await sql.raw(`create schema if not exists ${config.schema}`).execute(db);
+    await sql.raw(`set search_path to ${config.schema}`).execute(db);
+  }
+  return { db, dialect: 'postgres', description: 'pglite (in memory)', close: () => db.destroy() };
+}
+
+/** The default: one SQLite file in the data directory. */
+export function sqliteConfigFor(dataDirectory: string): StorageConfig {
+  mkdirSync(dataDirectory, { recursive: true });
+  return { kind: 'sqlite', file: join(dataDirectory, 'hub.db') };
+}
+
+/** Drops a schema created for one test run (PostgreSQL only). */
+export async function dropPostgresSchema(url: string, schema: string): Promise<void> {
+  if (!schemaNamePattern.test(schema)) throw new Error(`bad schema name ${schema}`);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`drop schema if exists ${schema} cascade`);
+  } finally {
+    await client.end();
+  }
+}

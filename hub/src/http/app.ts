@@ -1,0 +1,97 @@
+import { limits } from '@dovetail/shared';
+import { trpcServer } from '@hono/trpc-server';
+import type { TRPCError } from '@trpc/server';
+import { type Context as HonoContext, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from 'pino';
+import { migrationsApplied } from '../db/migrations.ts';
+import { docsHtml } from './docs.ts';
+import { ApiError } from './errors.ts';
+import { createTokenHandler } from './oauth.ts';
+import { type HubMetrics, observe } from './observability.ts';
+import { openApiDocument, restBasePath, restRoutes } from './openapi.ts';
+import { createRestHandler, errorHeaders, errorJson } from './rest.ts';
+import { appRouter } from './root.ts';
+import type { Context, HubDeps } from './trpc.ts';
+
+export type AppOptions = { deps: HubDeps; metrics: HubMetrics; logger: Logger; describeStorage: () => string };
+
+const tooLarge = () => new ApiError(413, 'payload_too_large', `request body exceeds ${limits.requestBodyBytesMax} bytes`);
+
+/** Composes the hub's HTTP surface. Pure wiring: every rule lives in services/ or shared/. */
+export function createApp(options: AppOptions): Hono {
+  const { deps, metrics, logger } = options;
+  const routes = restRoutes(appRouter);
+  const document = openApiDocument(appRouter);
+  const documentText = JSON.stringify(document);
+  const app = new Hono();
+
+  const routeOf = (method: string, path: string): string => {
+    if (path.startsWith(`${restBasePath}/`)) {
+      const sub = path.slice(restBasePath.length);
+      const route = routes.find((candidate) => candidate.method === method && candidate.pattern.test(sub));
+      return route ? `${restBasePath}${route.path}` : sub === '/openapi.json' ? path : `${restBasePath}/other`;
+    }
+    if (path.startsWith('/trpc/')) return '/trpc';
+    return ['/healthz', '/readyz', '/metrics', '/docs', '/oauth/token', '/.well-known/jwks.json'].includes(path) ? path : 'other';
+  };
+  app.use('*', observe({ logger, metrics, routeOf }));
+
+  const methodNotAllowed = (allow: string) => (c: HonoContext) =>
+    errorJson(c, new ApiError(405, 'method_not_allowed', `${c.req.method} is not allowed here`, { allow }, { allow }));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    try {
+      const ready = await migrationsApplied(deps.db as never);
+      return c.json({ status: ready ? 'ready' : 'migrations_pending', storage: options.describeStorage() }, ready ? 200 : 503);
+    } catch (error) {
+      logger.warn({ err: error }, 'readiness check failed');
+      return c.json({ status: 'database_unreachable' }, 503);
+    }
+  });
+  app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+  app.get('/.well-known/jwks.json', (c) => c.json(deps.keys.jwks(), 200, { 'cache-control': 'public, max-age=300' }));
+  app.get('/docs', (c) => c.html(docsHtml));
+  app.get(`${restBasePath}/openapi.json`, (c) => c.body(documentText, 200, { 'content-type': 'application/json' }));
+  for (const path of ['/healthz', '/readyz', '/metrics', '/.well-known/jwks.json', '/docs', `${restBasePath}/openapi.json`]) {
+    app.all(path, methodNotAllowed('GET'));
+  }
+
+  app.post(
+    '/oauth/token',
+    bodyLimit({ maxSize: limits.tokenRequestBytesMax, onError: (c) => errorJson(c, tooLarge()) }),
+    createTokenHandler(deps),
+  );
+  app.all('/oauth/token', methodNotAllowed('POST'));
+
+  app.use(`${restBasePath}/*`, bodyLimit({ maxSize: limits.requestBodyBytesMax, onError: (c) => errorJson(c, tooLarge()) }));
+  app.all(`${restBasePath}/*`, createRestHandler(appRouter, routes, deps));
+
+  app.use('/trpc/*', bodyLimit({ maxSize: limits.requestBodyBytesMax, onError: (c) => errorJson(c, tooLarge()) }));
+  app.use(
+    '/trpc/*',
+    trpcServer({
+      router: appRouter,
+      endpoint: '/trpc',
+      maxBatchSize: 20,
+      createContext: async (_options: unknown, c: HonoContext): Promise<Context> => ({
+        deps,
+        auth: await deps.authenticator.authenticate(c.req.header('authorization')),
+        ifMatch: undefined,
+        response: { headers: {} },
+      }),
+      responseMeta: ({ errors }: { errors: TRPCError[] }) => ({ headers: errorHeaders(errors) }),
+      onError: ({ error }: { error: TRPCError }) => {
+        if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error }, 'unhandled error in a tRPC procedure');
+      },
+    } as never),
+  );
+
+  app.notFound((c) => errorJson(c, new ApiError(404, 'not_found', `no route ${c.req.path}`)));
+  app.onError((error, c) => {
+    logger.error({ err: error, path: c.req.path }, 'unhandled error');
+    return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
+  });
+  return app;
+}

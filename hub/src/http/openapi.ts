@@ -1,0 +1,111 @@
+import { generateOpenApiDocument } from 'trpc-to-openapi';
+import type { AnyRouter } from '@trpc/server';
+import type { HubMeta } from './trpc.ts';
+
+export const restBasePath = '/api/v1';
+
+export type RestRoute = { method: string; path: string; pattern: RegExp; permission: HubMeta['permission']; procedure: string };
+
+/** The REST routes as the procedures declare them: the one source for routing, 405s, metrics and docs. */
+export function restRoutes(router: AnyRouter): RestRoute[] {
+  const procedures = router._def.procedures as Record<string, { _def: { meta?: HubMeta } }>;
+  const routes: RestRoute[] = [];
+  for (const [procedure, definition] of Object.entries(procedures)) {
+    const meta = definition._def.meta;
+    if (!meta?.openapi) continue;
+    const pattern = new RegExp(`^${meta.openapi.path.replace(/\{[^}]+\}/g, '[^/]+')}/?$`);
+    routes.push({ method: meta.openapi.method, path: meta.openapi.path, pattern, permission: meta.permission, procedure });
+  }
+  return routes;
+}
+
+const errorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
+    },
+  },
+};
+
+const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+
+/**
+ * OpenAPI 3.1 generated from the procedures, plus the few routes that are not procedures (token
+ * endpoint, JWKS, probes, metrics), which live outside `/api/v1` and say so with a path-level server.
+ */
+export function openApiDocument(router: AnyRouter): Record<string, unknown> {
+  const document = generateOpenApiDocument(router, {
+    title: 'Dovetail hub',
+    description:
+      'Catalog, warehouses, stock view and identity. Errors are `{error: {code, message, details?}}`. Authenticate with a bearer token from `POST /oauth/token` (client_credentials) or `POST /api/v1/auth/login` (staff). The same procedures are served over tRPC at `/trpc`.',
+    version: '1.0.0',
+    baseUrl: restBasePath,
+    docsUrl: '/docs',
+  }) as unknown as { paths: Record<string, unknown>; components?: Record<string, Record<string, unknown>> };
+  const root = [{ url: '/' }];
+  document.components = { ...document.components, schemas: { ...(document.components?.schemas ?? {}), Error: errorSchema } };
+  const extra: Record<string, unknown> = {
+    '/oauth/token': {
+      servers: root,
+      post: {
+        operationId: 'oauth-token',
+        summary: 'OAuth 2.0 client_credentials token (RFC 6749); form-encoded; client auth by HTTP Basic or client_id/client_secret',
+        tags: ['identity'],
+        security: [],
+        requestBody: {
+          required: true,
+          content: {
+            'application/x-www-form-urlencoded': {
+              schema: {
+                type: 'object',
+                required: ['grant_type'],
+                properties: {
+                  grant_type: { type: 'string', enum: ['client_credentials'] },
+                  client_id: { type: 'string' },
+                  client_secret: { type: 'string' },
+                  scope: { type: 'string' },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': {
+            description: 'Access token (no refresh token)',
+            ...json({
+              type: 'object',
+              properties: { access_token: { type: 'string' }, token_type: { type: 'string' }, expires_in: { type: 'integer' }, scope: { type: 'string' } },
+            }),
+          },
+          '400': { description: 'invalid_request, unsupported_grant_type or invalid_scope' },
+          '401': { description: 'invalid_client' },
+          '429': { description: 'too many failed attempts' },
+        },
+      },
+    },
+    '/.well-known/jwks.json': {
+      servers: root,
+      get: { operationId: 'jwks', summary: 'Public keys that sign hub tokens (ES256), by kid', tags: ['identity'], security: [], responses: { '200': { description: 'JWK set' } } },
+    },
+    '/healthz': { servers: root, get: { operationId: 'healthz', summary: 'Liveness', tags: ['operations'], security: [], responses: { '200': { description: 'alive' } } } },
+    '/readyz': {
+      servers: root,
+      get: {
+        operationId: 'readyz',
+        summary: 'Readiness: database reachable and migrations applied',
+        tags: ['operations'],
+        security: [],
+        responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } },
+      },
+    },
+    '/metrics': { servers: root, get: { operationId: 'metrics', summary: 'Prometheus metrics', tags: ['operations'], security: [], responses: { '200': { description: 'text exposition' } } } },
+    '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', tags: ['operations'], security: [], responses: { '200': { description: 'OpenAPI 3.1' } } } },
+    '/docs': { servers: root, get: { operationId: 'docs', summary: 'Interactive API reference', tags: ['operations'], security: [], responses: { '200': { description: 'HTML' } } } },
+  };
+  document.paths = { ...document.paths, ...extra };
+  return document as unknown as Record<string, unknown>;
+}

@@ -1,0 +1,16 @@
+import { catalogRouter } from './routers/catalog.ts';
+import { clientsRouter } from './routers/clients.ts';
+import { inventoryRouter } from './routers/inventory.ts';
+import { staffRouter } from './routers/staff.ts';
+import { warehousesRouter } from './routers/warehouses.ts';
+import { router } from './trpc.ts';
+
+export const appRouter = router({
+  catalog: catalogRouter,
+  warehouses: warehousesRouter,
+  inventory: inventoryRouter,
+  clients: clientsRouter,
+  staff: staffRouter,
+});
+
+export type AppRouter = typeof appRouter;

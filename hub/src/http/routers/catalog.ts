@@ -1,0 +1,108 @@
+import { limits, productCategories, productCreateSchema, productSchema, productUpdateSchema } from '@dovetail/shared';
+import type { TRPCRouterRecord } from '@trpc/server';
+import { z } from 'zod';
+import { ApiError } from '../errors.ts';
+import { createProduct, getProduct, listProducts, updateProduct } from '../../services/catalog.ts';
+import { cursorParam, idParam, pageLimit } from '../params.ts';
+import { type Context, protectedProcedure } from '../trpc.ts';
+
+const tags = ['catalog'];
+
+export function etagFor(version: number): string {
+  return `"${version}"`;
+}
+
+/** Accepts `"3"`, `W/"3"` and `3`; `*` matches whatever version is current. */
+export function versionFromIfMatch(header: string): number | '*' | undefined {
+  const value = header.trim();
+  if (value === '*') return '*';
+  const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(value);
+  return match?.[1] ? Number(match[1]) : undefined;
+}
+
+function setEtag(ctx: Context, version: number): void {
+  ctx.response.headers['etag'] = etagFor(version);
+}
+
+const productListSchema = z.object({ items: z.array(productSchema), nextCursor: z.string().nullable() });
+
+export const catalogRouter = {
+  list: protectedProcedure
+    .meta({
+      permission: 'catalog.read',
+      openapi: { method: 'GET', path: '/products', tags, summary: 'List products: filter by category, material, text, price; cursor paging' },
+    })
+    .input(
+      z.strictObject({
+        category: z.enum(productCategories).optional(),
+        material: z.string().min(1).max(100).optional(),
+        q: z.string().min(1).max(limits.catalogSearchTextLengthMax).optional(),
+        minPrice: z.int().min(0).optional(),
+        maxPrice: z.int().min(0).optional(),
+        includeArchived: z.enum(['true', 'false']).optional(),
+        cursor: cursorParam(),
+        limit: pageLimit(),
+      }),
+    )
+    .output(productListSchema)
+    .query(({ ctx, input }) =>
+      listProducts(ctx.deps.db, {
+        ...input,
+        includeArchived: input.includeArchived === 'true',
+        limit: input.limit ?? limits.pageSizeDefault,
+      }),
+    ),
+
+  get: protectedProcedure
+    .meta({ permission: 'catalog.read', openapi: { method: 'GET', path: '/products/{id}', tags, summary: 'One product; ETag carries its version' } })
+    .input(z.strictObject({ id: idParam() }))
+    .output(productSchema)
+    .query(async ({ ctx, input }) => {
+      const product = await getProduct(ctx.deps.db, input.id);
+      setEtag(ctx, product.version);
+      return product;
+    }),
+
+  create: protectedProcedure
+    .meta({
+      permission: 'catalog.write',
+      openapi: { method: 'POST', path: '/products', tags, summary: 'Create a product with its variants', successDescription: 'Created', errorResponses: [400, 401, 403, 409, 415] },
+    })
+    .input(productCreateSchema)
+    .output(productSchema)
+    .mutation(async ({ ctx, input }) => {
+      const product = await createProduct(ctx.deps.db, input, ctx.deps.nowMs());
+      ctx.response.status = 201;
+      ctx.response.headers['location'] = `/api/v1/products/${product.id}`;
+      setEtag(ctx, product.version);
+      return product;
+    }),
+
+  update: protectedProcedure
+    .meta({
+      permission: 'catalog.write',
+      openapi: {
+        method: 'PUT',
+        path: '/products/{id}',
+        tags,
+        summary: 'Replace a product; needs If-Match with the ETag (stale 412, missing 428). archived: true archives it',
+        requestHeaders: z.object({ 'if-match': z.string().optional() }),
+        errorResponses: [400, 401, 403, 404, 409, 412, 428],
+      },
+    })
+    .input(productUpdateSchema.extend({ id: idParam(), expectedVersion: z.int().min(1).optional() }))
+    .output(productSchema)
+    .mutation(async ({ ctx, input }) => {
+      const { id, expectedVersion, ...fields } = input;
+      let version: number | '*' | undefined = expectedVersion;
+      if (version === undefined && ctx.ifMatch !== undefined) {
+        version = versionFromIfMatch(ctx.ifMatch);
+        if (version === undefined) throw new ApiError(412, 'version_mismatch', 'If-Match does not name a version of this product');
+      }
+      if (version === undefined) throw new ApiError(428, 'precondition_required', 'send If-Match with the ETag from GET (or expectedVersion)');
+      if (version === '*') version = (await getProduct(ctx.deps.db, id)).version;
+      const product = await updateProduct(ctx.deps.db, id, version, fields, ctx.deps.nowMs());
+      setEtag(ctx, product.version);
+      return product;
+    }),
+} satisfies TRPCRouterRecord;

@@ -1,0 +1,65 @@
+import { limits } from '@dovetail/shared';
+import type { TRPCRouterRecord } from '@trpc/server';
+import { z } from 'zod';
+import { clientRoles, createClient, listClients, revokeClient } from '../../services/clients.ts';
+import { idParam, pageLimit, warehouseIdParam } from '../params.ts';
+import { noStore, protectedProcedure } from '../trpc.ts';
+
+const tags = ['identity'];
+
+const clientViewSchema = z.object({
+  clientId: z.string(),
+  name: z.string(),
+  role: z.string(),
+  warehouses: z.union([z.array(z.string()), z.literal('*')]),
+  epoch: z.int(),
+  revoked: z.boolean(),
+  createdAt: z.int(),
+});
+
+export const clientsRouter = {
+  create: protectedProcedure
+    .meta({
+      permission: 'clients.manage',
+      openapi: { method: 'POST', path: '/clients', tags, summary: 'Create an API client; its secret is shown once', successDescription: 'Created' },
+    })
+    .input(
+      z.strictObject({
+        name: z.string().trim().min(1).max(limits.clientNameLengthMax),
+        role: z.enum(clientRoles),
+        warehouses: z.array(warehouseIdParam()).max(1_000).optional(),
+      }),
+    )
+    .output(clientViewSchema.extend({ clientSecret: z.string() }))
+    .mutation(async ({ ctx, input }) => {
+      const client = await createClient(ctx.deps.db, input, ctx.deps.nowMs());
+      ctx.response.status = 201;
+      noStore(ctx);
+      return client;
+    }),
+
+  list: protectedProcedure
+    .meta({ permission: 'clients.manage', openapi: { method: 'GET', path: '/clients', tags, summary: 'API clients (never their secrets)' } })
+    .input(z.strictObject({ limit: pageLimit() }))
+    .output(z.object({ items: z.array(clientViewSchema) }))
+    .query(async ({ ctx, input }) => ({ items: await listClients(ctx.deps.db, input.limit ?? limits.pageSizeMax) })),
+
+  revoke: protectedProcedure
+    .meta({ permission: 'clients.manage', openapi: { method: 'POST', path: '/clients/{id}/revoke', tags, summary: 'Revoke a client: its tokens stop working' } })
+    .input(z.strictObject({ id: idParam().max(128) }))
+    .output(clientViewSchema)
+    .mutation(async ({ ctx, input }) => {
+      const client = await revokeClient(ctx.deps.db, input.id, ctx.deps.nowMs());
+      ctx.deps.authenticator.forget();
+      return client;
+    }),
+
+  rotateSigningKey: protectedProcedure
+    .meta({
+      permission: 'clients.manage',
+      openapi: { method: 'POST', path: '/keys/rotate', tags, summary: 'Start signing with a new key; the old one stays in the JWKS until pruned' },
+    })
+    .input(z.strictObject({}))
+    .output(z.object({ kid: z.string() }))
+    .mutation(async ({ ctx }) => ({ kid: await ctx.deps.keys.rotate() })),
+} satisfies TRPCRouterRecord;

@@ -1,0 +1,46 @@
+import { limits } from '@dovetail/shared';
+import type { TRPCRouterRecord } from '@trpc/server';
+import { z } from 'zod';
+import { listInventory, skuInventory } from '../../services/inventory.ts';
+import { cursorParam, pageLimit, skuParam, warehouseIdParam } from '../params.ts';
+import { protectedProcedure, requireWarehouse } from '../trpc.ts';
+import { quantitiesSchema } from './warehouses.ts';
+
+const tags = ['inventory'];
+
+const skuInventorySchema = quantitiesSchema.extend({
+  sku: z.string(),
+  warehouses: z.array(quantitiesSchema.extend({ warehouseId: z.string() })),
+});
+
+export const inventoryRouter = {
+  list: protectedProcedure
+    .meta({
+      permission: 'inventory.read',
+      openapi: { method: 'GET', path: '/inventory', tags, summary: 'Stock per SKU across the warehouses the caller may see; filter by warehouse or SKU prefix' },
+    })
+    .input(z.strictObject({ warehouseId: warehouseIdParam().optional(), sku: skuParam().optional(), cursor: cursorParam(), limit: pageLimit() }))
+    .output(z.object({ items: z.array(skuInventorySchema), nextCursor: z.string().nullable() }))
+    .query(({ ctx, input }) => {
+      if (input.warehouseId) requireWarehouse(ctx.principal, 'inventory.read', input.warehouseId);
+      return listInventory(
+        ctx.deps.db,
+        { limit: input.limit ?? limits.pageSizeDefault, warehouseId: input.warehouseId, skuPrefix: input.sku, cursor: input.cursor },
+        ctx.principal.warehouses,
+      );
+    }),
+
+  get: protectedProcedure
+    .meta({
+      permission: 'inventory.read',
+      openapi: {
+        method: 'GET',
+        path: '/inventory/{sku}',
+        tags,
+        summary: 'One SKU: DESIGN §4 quantities summed and per warehouse. A catalog SKU with no stock answers zeros; an unknown SKU 404',
+      },
+    })
+    .input(z.strictObject({ sku: skuParam() }))
+    .output(skuInventorySchema)
+    .query(({ ctx, input }) => skuInventory(ctx.deps.db, input.sku, ctx.principal.warehouses)),
+} satisfies TRPCRouterRecord;

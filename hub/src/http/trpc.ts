@@ -1,0 +1,72 @@
+import { type Permission, authorize } from '@dovetail/shared';
+import { initTRPC } from '@trpc/server';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { OpenApiMeta } from 'trpc-to-openapi';
+import type { KeyStore } from '../auth/keys.ts';
+import type { AuthPrincipal, AuthResult, Authenticator, LoginThrottle } from '../auth/principal.ts';
+import type { Database } from '../db/schema.ts';
+import { forbidden, insufficientScope, toErrorResponse, unauthorized } from './errors.ts';
+
+export type HubDeps = {
+  db: Kysely<Database>;
+  keys: KeyStore;
+  authenticator: Authenticator;
+  loginThrottle: LoginThrottle;
+  nowMs: () => number;
+  logger: Logger;
+};
+
+/** What a procedure may set on the response: a status (201) and headers (ETag, no-store). */
+export type ResponseExtras = { status?: number; headers: Record<string, string> };
+
+export type Context = {
+  deps: HubDeps;
+  auth: AuthResult | null;
+  /** The request's If-Match header (REST); tRPC callers pass `expectedVersion` instead. */
+  ifMatch: string | undefined;
+  response: ResponseExtras;
+};
+
+/**
+ * Every procedure names the permission it needs (from the shared policy table) or says it is
+ * public; the role × route matrix test walks these.
+ */
+export type HubMeta = OpenApiMeta & { permission: Permission | 'public' };
+
+const t = initTRPC
+  .context<Context>()
+  .meta<HubMeta>()
+  .create({
+    isDev: false,
+    errorFormatter({ shape, error }) {
+      const response = toErrorResponse(error);
+      return { message: response.body.error.message, code: shape.code, data: { code: shape.data.code, httpStatus: response.status, apiError: response.body.error } };
+    },
+  });
+
+export const router = t.router;
+export const publicProcedure = t.procedure;
+
+/** Authentication, then the shared policy for the procedure's permission, then the token's scopes. */
+export const protectedProcedure = t.procedure.use(({ ctx, meta, next }) => {
+  if (!ctx.auth) throw unauthorized();
+  if (!ctx.auth.ok) throw unauthorized(ctx.auth.message);
+  const principal = ctx.auth.principal;
+  const permission = meta?.permission;
+  if (!permission || permission === 'public') throw new Error('protected procedure without a permission');
+  const decision = authorize(principal, permission);
+  if (!decision.ok) throw forbidden(decision.message);
+  if (!principal.scopes.has(permission)) throw insufficientScope(`token lacks scope ${permission}`);
+  return next({ ctx: { ...ctx, principal } });
+});
+
+/** Object-level check: the principal may use `permission` on this warehouse. */
+export function requireWarehouse(principal: AuthPrincipal, permission: Permission, warehouseId: string): void {
+  const decision = authorize(principal, permission, warehouseId);
+  if (!decision.ok) throw forbidden(decision.message);
+}
+
+export function noStore(ctx: Context): void {
+  ctx.response.headers['cache-control'] = 'no-store';
+}

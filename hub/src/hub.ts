@@ -1,0 +1,57 @@
+import type { Hono } from 'hono';
+import pino, { type Logger } from 'pino';
+import { KeyStore } from './auth/keys.ts';
+import { Authenticator, LoginThrottle } from './auth/principal.ts';
+import { type Storage, type StorageConfig, openStorage } from './db/connect.ts';
+import { createApp } from './http/app.ts';
+import { type HubMetrics, createMetrics } from './http/observability.ts';
+import type { HubDeps } from './http/trpc.ts';
+import { ensureBootstrapAdmin } from './services/clients.ts';
+
+export type HubOptions = {
+  storage: StorageConfig;
+  /** `DOVETAIL_ADMIN_SECRET`: the bootstrap admin's secret on first start. */
+  adminSecret?: string;
+  issuer?: string;
+  logger?: Logger;
+  nowMs?: () => number;
+  defaultMetrics?: boolean;
+};
+
+export type Hub = {
+  app: Hono;
+  deps: HubDeps;
+  storage: Storage;
+  metrics: HubMetrics;
+  /** Set when the bootstrap admin was created just now with a generated secret: print it once. */
+  generatedAdminSecret: string | undefined;
+  close(): Promise<void>;
+};
+
+export const defaultIssuer = 'dovetail-hub';
+
+/** Opens storage (migrating it), loads or creates the signing key, bootstraps `admin`, wires HTTP. */
+export async function createHub(options: HubOptions): Promise<Hub> {
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const nowMs = options.nowMs ?? Date.now;
+  const storage = await openStorage(options.storage);
+  try {
+    const keys = new KeyStore(storage.db, options.issuer ?? defaultIssuer, nowMs);
+    await keys.init();
+    const bootstrap = await ensureBootstrapAdmin(storage.db, options.adminSecret, nowMs());
+    const deps: HubDeps = {
+      db: storage.db,
+      keys,
+      authenticator: new Authenticator(storage.db, keys, nowMs),
+      loginThrottle: new LoginThrottle(nowMs),
+      nowMs,
+      logger,
+    };
+    const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
+    const app = createApp({ deps, metrics, logger, describeStorage: () => storage.description });
+    return { app, deps, storage, metrics, generatedAdminSecret: bootstrap.generatedSecret, close: () => storage.close() };
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+}

@@ -1,0 +1,52 @@
+import { serve } from '@hono/node-server';
+import pino from 'pino';
+import { ConfigError, parseConfig } from './config.ts';
+import { createHub } from './hub.ts';
+
+/** `npm run hub -- --port 4000 --data DIR`: the hub as a process, with graceful shutdown. */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof parseConfig>;
+  try {
+    config = parseConfig(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${(error as Error).message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = pino({ level: config.logLevel, base: { service: 'hub' } });
+  const hub = await createHub({ storage: config.storage, adminSecret: config.adminSecret, issuer: config.issuer, logger, defaultMetrics: true });
+  if (hub.generatedAdminSecret) {
+    // Printed once, on the first start only; it is stored hashed and cannot be shown again.
+    process.stderr.write(`\nBootstrap admin client created.\n  client_id: admin\n  client_secret: ${hub.generatedAdminSecret}\nStore it now: it will not be shown again.\n\n`);
+  }
+  const server = serve({ fetch: hub.app.fetch, port: config.port, hostname: config.host }, (info) => {
+    logger.info({ port: info.port, host: config.host, storage: hub.storage.description }, 'hub listening');
+  });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const force = setTimeout(() => {
+      logger.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    server.close(async () => {
+      await hub.close();
+      logger.info('stopped');
+      process.exit(0);
+    });
+    (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error) => {
+  process.stderr.write(`hub failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
