@@ -11,3 +11,4 @@ export * from './domain/stock/schemas.ts';
 export * from './policy/policy.ts';
 export * from './domain/catalog/products.ts';
 export * from './domain/catalog/warehouses.ts';
+export * from './protocol/index.ts';

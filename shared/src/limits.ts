@@ -76,3 +76,16 @@ export const downstreamPayloadBytesMax = 256 * 1024;
 assert(accessTokenTtlSeconds > clockToleranceSeconds, 'tokens outlive the clock tolerance');
 assert(signingKeysPublishedMax >= 2, 'rotation publishes the old and the new key');
 assert(tokenRequestBytesMax <= requestBodyBytesMax, 'token requests within the body bound');
+
+// Sync protocol (DESIGN §5): every frame, batch and window is bounded.
+export const syncFrameBytesMax = 4 * 1024 * 1024;
+export const pushBatchEventsMax = 256;
+export const pushBatchBytesMax = 1024 * 1024;
+export const pushWindowBatchesMax = 1;
+export const downstreamBatchChangesMax = 500;
+export const checksumsPerCheckpointMax = 1_000;
+export const channelNameLengthMax = 48;
+export const channelsPerEdgeMax = 8;
+
+assert(pushBatchBytesMax * 2 <= syncFrameBytesMax, 'a push batch leaves room in a frame for its envelope');
+assert(pushBatchEventsMax <= writeBatchEventsMax, 'a pushed batch fits in one hub write batch');

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import * as limits from '../limits.ts';
+import { stockRejectionReasons } from '../domain/stock/apply.ts';
+import { cursorSchema, upstreamSeqSchema } from './common.ts';
+
+/**
+ * Sent only after the hub's commit: everything up to `upstreamAck` is durably applied or durably
+ * rejected. Rejections in the acked range are listed so the edge can show them to staff.
+ */
+export const ackMessageSchema = z.strictObject({
+  type: z.literal('ack'),
+  upstreamAck: cursorSchema,
+  rejected: z
+    .array(
+      z.strictObject({
+        seq: upstreamSeqSchema,
+        reason: z.enum([...stockRejectionReasons, 'unknown_sku', 'wrong_warehouse']),
+        message: z.string().max(500),
+      }),
+    )
+    .max(limits.pushBatchEventsMax)
+    .optional(),
+});
+export type AckMessage = z.infer<typeof ackMessageSchema>;

@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import * as limits from '../limits.ts';
+import { PROTOCOL_VERSION, PROTOCOL_VERSION_MIN, decodeDownstream, decodeUpstream, downstreamMessageSchema, upstreamMessageSchema } from './index.ts';
+
+/**
+ * Pins the wire format. If this fails you changed a message: bump PROTOCOL_VERSION (with a history
+ * line in version.ts), keep new fields optional, then update the pinned hash and version together.
+ */
+const pinned = { version: 1, hash: 'e1fc410052fe401c8c978da47ff9e77e7bfc433d50eaca73d383870221408dbd' };
+
+function schemaHash(): string {
+  const document = JSON.stringify({
+    upstream: z.toJSONSchema(upstreamMessageSchema, { unrepresentable: 'any' }),
+    downstream: z.toJSONSchema(downstreamMessageSchema, { unrepresentable: 'any' }),
+  });
+  return createHash('sha256').update(document).digest('hex');
+}
+
+const event = {
+  id: '01a20801-d2b8-7013-bcc7-d483033a94ba',
+  warehouseId: 'W1',
+  hlc: '1795430666936-0000-edge',
+  atMs: 1795430666936,
+  actor: 'lead',
+  type: 'receive',
+  sku: 'SOFA-1',
+  quantity: 3,
+};
+const hello = {
+  type: 'hello',
+  protocol: PROTOCOL_VERSION,
+  warehouseId: 'W1',
+  edgeId: '4324181b-6492-4e8d-9cb2-d994c810dd59',
+  epoch: 1,
+  lastSeq: 10,
+  cursors: { catalog: 4, 'warehouse:W1': 0 },
+};
+
+describe('protocol schemas', () => {
+  it('match the pinned hash for this protocol version', () => {
+    expect({ version: PROTOCOL_VERSION, hash: schemaHash() }).toEqual(pinned);
+    expect(PROTOCOL_VERSION_MIN).toBeLessThanOrEqual(PROTOCOL_VERSION);
+  });
+});
+
+describe('decoding frames', () => {
+  it('accepts a valid hello and push', () => {
+    expect(decodeUpstream(JSON.stringify(hello))).toMatchObject({ ok: true, message: { type: 'hello', lastSeq: 10 } });
+    const push = { type: 'push', events: [{ seq: 11, event }, { seq: 12, event: { ...event, id: '01a20801-d2b8-7013-bcc7-d483033a94bb' } }] };
+    expect(decodeUpstream(JSON.stringify(push)).ok).toBe(true);
+  });
+
+  it('refuses frames over the size bound before parsing them', () => {
+    const result = decodeUpstream(`"${'x'.repeat(limits.syncFrameBytesMax)}"`);
+    expect(result).toMatchObject({ ok: false, reason: 'too_large' });
+  });
+
+  it('refuses broken JSON, unknown types and unknown fields', () => {
+    expect(decodeUpstream('{"type":')).toMatchObject({ ok: false, reason: 'not_json' });
+    expect(decodeUpstream(JSON.stringify({ type: 'shutdown' }))).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(decodeUpstream(JSON.stringify({ ...hello, admin: true }))).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(decodeDownstream(JSON.stringify(hello))).toMatchObject({ ok: false, reason: 'invalid' });
+  });
+
+  it('refuses a push with a gap inside it, an empty one and one over the batch bound', () => {
+    const gap = { type: 'push', events: [{ seq: 1, event }, { seq: 3, event }] };
+    expect(decodeUpstream(JSON.stringify(gap))).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(decodeUpstream(JSON.stringify({ type: 'push', events: [] }))).toMatchObject({ ok: false, reason: 'invalid' });
+    const tooMany = { type: 'push', events: Array.from({ length: limits.pushBatchEventsMax + 1 }, (_, i) => ({ seq: i + 1, event })) };
+    expect(decodeUpstream(JSON.stringify(tooMany))).toMatchObject({ ok: false, reason: 'invalid' });
+  });
+
+  it('refuses a channel name that is neither catalog nor a warehouse channel', () => {
+    const ack = { type: 'changes_ack', channel: 'orders', seq: 3 };
+    expect(decodeUpstream(JSON.stringify(ack))).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(decodeUpstream(JSON.stringify({ ...ack, channel: 'warehouse:W1' })).ok).toBe(true);
+  });
+});

@@ -1,0 +1,28 @@
+/**
+ * The sync protocol's version. Bump it with every change to a message schema (the pinned hash in
+ * protocol.test.ts fails until you do), add a line below, and keep new fields optional so an edge
+ * one version behind still talks to the hub. Old fields are marked `@deprecated` before removal.
+ *
+ * -- Version 1: hello/welcome, push/ack upstream, changes/checkpoint/changes_ack downstream,
+ *    must_reset, error.
+ */
+export const PROTOCOL_VERSION = 1;
+
+/** The oldest version a peer may speak; an older hello is refused with `protocol_unsupported`. */
+export const PROTOCOL_VERSION_MIN = 1;
+
+/** WebSocket close codes (4000-4999 are the application's). */
+export const closeCodes = {
+  /** A frame failed validation or exceeded a limit: nothing from it was applied. */
+  malformed: 4400,
+  /** Authentication failed or expired. */
+  unauthorized: 4401,
+  /** The edge spoke for a warehouse its token does not name. */
+  forbidden: 4403,
+  /** The hello's protocol version is outside what this peer supports. */
+  protocolUnsupported: 4426,
+  /** A newer enrollment (epoch) of this warehouse's edge exists: this one is fenced off. */
+  fenced: 4409,
+  /** The peer sent faster than allowed. */
+  rateLimited: 4429,
+} as const;
