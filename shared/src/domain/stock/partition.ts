@@ -67,9 +67,19 @@ export function assertPartition(state: PartitionState): void {
   }
 }
 
-/** Two states are equal when every quantity, bin, lot and serial is. Entry order is part of state. */
+const partitionKeys = Object.keys(partitionStateSchema.shape) as Array<keyof PartitionState>;
+
+/** One string per state, independent of the order its fields were written in. */
+function canonicalPartition(state: PartitionState): string {
+  return JSON.stringify(partitionKeys.map((key) => state[key]));
+}
+
+/**
+ * Two states are equal when every quantity, bin, lot and serial is. Entry order is part of state;
+ * the order of the object's fields is not (a row read back from a database may list them differently).
+ */
 export function partitionsEqual(a: PartitionState, b: PartitionState): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return canonicalPartition(a) === canonicalPartition(b);
 }
 
 /** Field-by-field differences, for `verify` reports. */

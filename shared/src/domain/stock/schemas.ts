@@ -45,6 +45,9 @@ const common = {
 };
 const placement = { bin: binSchema.optional(), lot: lotSchema.optional(), serials: serialsSchema.optional() };
 
+/** A move names two different bins (the command and the event it is recorded as agree on this). */
+const differentBins = (move: { fromBin: string; toBin: string }) => move.fromBin !== move.toBin;
+
 /** What a scanner sends: one schema per action, each strict. */
 export const receiveCommandSchema = z.strictObject({ ...common, ...placement, quantity: quantitySchema });
 export const adjustCommandSchema = z.strictObject({
@@ -72,7 +75,7 @@ export const moveCommandSchema = z
     lot: lotSchema.optional(),
     serials: serialsSchema.optional(),
   })
-  .refine((move) => move.fromBin !== move.toBin, { message: 'fromBin and toBin must differ', path: ['toBin'] });
+  .refine(differentBins, { message: 'fromBin and toBin must differ', path: ['toBin'] });
 export const transferOutCommandSchema = z.strictObject({
   ...common,
   ...placement,
@@ -147,16 +150,18 @@ export const stockEventSchema = z.discriminatedUnion('type', [
     delta: z.int().min(-limits.partitionOnHandMax).max(limits.partitionOnHandMax),
   }),
   damageCommandSchema.extend({ ...eventHeader, type: z.literal('damage') }),
-  z.strictObject({
-    ...common,
-    ...eventHeader,
-    type: z.literal('move'),
-    quantity: quantitySchema,
-    fromBin: binSchema,
-    toBin: binSchema,
-    lot: lotSchema.optional(),
-    serials: serialsSchema.optional(),
-  }),
+  z
+    .strictObject({
+      ...common,
+      ...eventHeader,
+      type: z.literal('move'),
+      quantity: quantitySchema,
+      fromBin: binSchema,
+      toBin: binSchema,
+      lot: lotSchema.optional(),
+      serials: serialsSchema.optional(),
+    })
+    .refine(differentBins, { message: 'fromBin and toBin must differ', path: ['toBin'] }),
   transferOutCommandSchema.extend({ ...eventHeader, type: z.literal('transfer_out') }),
   transferInCommandSchema.extend({ ...eventHeader, type: z.literal('transfer_in') }),
   pickCommandSchema.extend({ ...eventHeader, type: z.literal('pick') }),
