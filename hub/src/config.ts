@@ -4,7 +4,7 @@ import { type StorageConfig, sqliteConfigFor } from './db/connect.ts';
 export type HubConfig = { port: number; host: string; storage: StorageConfig; adminSecret: string | undefined; issuer: string; logLevel: string };
 
 const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DIR]
-  env: HUB_PORT, HUB_HOST, HUB_DATA_DIR, DATABASE_URL (PostgreSQL instead of SQLite),
+  env: HUB_PORT, HUB_HOST, HUB_DATA_DIR, DATABASE_URL (PostgreSQL instead of SQLite), DATABASE_SCHEMA,
        DOVETAIL_ADMIN_SECRET (bootstrap admin secret on first start), HUB_ISSUER, LOG_LEVEL`;
 
 /** Flags win over environment variables, which win over defaults. */
@@ -25,7 +25,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError(`bad port ${portText}\n${usage}`);
   const databaseUrl = env['DATABASE_URL'];
   const dataDirectory = values.data ?? env['HUB_DATA_DIR'] ?? './hub-data';
-  const storage: StorageConfig = databaseUrl ? { kind: 'postgres', url: databaseUrl } : sqliteConfigFor(dataDirectory);
+  const schema = env['DATABASE_SCHEMA'] || undefined;
+  const storage: StorageConfig = databaseUrl
+    ? { kind: 'postgres', url: databaseUrl, ...(schema ? { schema } : {}) }
+    : sqliteConfigFor(dataDirectory);
   const adminSecret = env['DOVETAIL_ADMIN_SECRET'] || undefined;
   if (adminSecret !== undefined && adminSecret.length < 16) throw new ConfigError('DOVETAIL_ADMIN_SECRET must be at least 16 characters');
   return {

@@ -48,7 +48,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       logger,
     };
     const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
-    const app = createApp({ deps, metrics, logger, describeStorage: () => storage.description });
+    const app = createApp({ deps, metrics, logger, describeStorage: () => storage.description, schema: storage.schema });
     return { app, deps, storage, metrics, generatedAdminSecret: bootstrap.generatedSecret, close: () => storage.close() };
   } catch (error) {
     await storage.close();

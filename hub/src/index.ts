@@ -1,2 +1,3 @@
 export type { AppRouter } from './http/root.ts';
 export { createHub, type Hub, type HubOptions } from './hub.ts';
+export { dropPostgresSchema } from './db/connect.ts';

@@ -16,6 +16,8 @@ export type Storage = {
   dialect: 'sqlite' | 'postgres';
   /** Where the data lives, without credentials, for logs. */
   description: string;
+  /** The PostgreSQL schema the tables live in; undefined on SQLite. */
+  schema: string | undefined;
   close(): Promise<void>;
 };
 
@@ -30,7 +32,7 @@ const schemaNamePattern = /^[a-z_][a-z0-9_]{0,62}$/;
 export async function openStorage(config: StorageConfig): Promise<Storage> {
   const storage = await connect(config);
   try {
-    await migrateToLatest(storage.db as Kysely<unknown>);
+    await migrateToLatest(storage.db as Kysely<unknown>, storage.schema);
   } catch (error) {
     await storage.close();
     throw error;
@@ -46,7 +48,7 @@ async function connect(config: StorageConfig): Promise<Storage> {
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-    return { db, dialect: 'sqlite', description: `sqlite:${config.file}`, close: () => db.destroy() };
+    return { db, dialect: 'sqlite', description: `sqlite:${config.file}`, schema: undefined, close: () => db.destroy() };
   }
   if (config.kind === 'postgres') {
     const schema = config.schema;
@@ -74,7 +76,8 @@ async function connect(config: StorageConfig): Promise<Storage> {
     return {
       db,
       dialect: 'postgres',
-      description: `postgres://${url.host}${url.pathname}${schema ? ` schema ${schema}` : ''}`,
+      description: `postgres://${url.host}${url.pathname} schema ${schema ?? 'public'}`,
+      schema: schema ?? 'public',
       close: () => db.destroy(),
     };
   }
@@ -88,7 +91,7 @@ async function connect(config: StorageConfig): Promise<Storage> {
     await sql.raw(`create schema if not exists ${config.schema}`).execute(db);
     await sql.raw(`set search_path to ${config.schema}`).execute(db);
   }
-  return { db, dialect: 'postgres', description: 'pglite (in memory)', close: () => db.destroy() };
+  return { db, dialect: 'postgres', description: 'pglite (in memory)', schema: config.schema ?? 'public', close: () => db.destroy() };
 }
 
 /** The default: one SQLite file in the data directory. */

@@ -117,13 +117,17 @@ export const migrationNames = Object.keys(steps).sort();
 
 const provider: MigrationProvider = { getMigrations: async () => steps };
 
-export function createMigrator(db: Kysely<unknown>): Migrator {
-  return new Migrator({ db, provider });
+/**
+ * On PostgreSQL the bookkeeping tables are pinned to the hub's schema: Kysely looks them up across
+ * all schemas, so another hub's schema in the same database would otherwise look like ours.
+ */
+export function createMigrator(db: Kysely<unknown>, schema?: string): Migrator {
+  return new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
 }
 
 /** Applies every pending step; throws (and the process exits) if any fails. */
-export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
-  const { error, results } = await createMigrator(db).migrateToLatest();
+export async function migrateToLatest(db: Kysely<unknown>, schema?: string): Promise<void> {
+  const { error, results } = await createMigrator(db, schema).migrateToLatest();
   if (error) {
     const failed = results?.find((result) => result.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -131,7 +135,7 @@ export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
 }
 
 /** True when every known step is applied: what `/readyz` reports. */
-export async function migrationsApplied(db: Kysely<unknown>): Promise<boolean> {
-  const applied = await createMigrator(db).getMigrations();
+export async function migrationsApplied(db: Kysely<unknown>, schema?: string): Promise<boolean> {
+  const applied = await createMigrator(db, schema).getMigrations();
   return migrationNames.every((name) => applied.some((migration) => migration.name === name && migration.executedAt));
 }

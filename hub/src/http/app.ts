@@ -14,7 +14,7 @@ import { createRestHandler, errorHeaders, errorJson } from './rest.ts';
 import { appRouter } from './root.ts';
 import type { Context, HubDeps } from './trpc.ts';
 
-export type AppOptions = { deps: HubDeps; metrics: HubMetrics; logger: Logger; describeStorage: () => string };
+export type AppOptions = { deps: HubDeps; metrics: HubMetrics; logger: Logger; describeStorage: () => string; schema: string | undefined };
 
 const tooLarge = () => new ApiError(413, 'payload_too_large', `request body exceeds ${limits.requestBodyBytesMax} bytes`);
 
@@ -43,7 +43,7 @@ export function createApp(options: AppOptions): Hono {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     try {
-      const ready = await migrationsApplied(deps.db as never);
+      const ready = await migrationsApplied(deps.db as never, options.schema);
       return c.json({ status: ready ? 'ready' : 'migrations_pending', storage: options.describeStorage() }, ready ? 200 : 503);
     } catch (error) {
       logger.warn({ err: error }, 'readiness check failed');

@@ -1,0 +1,149 @@
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { type Hub, createHub } from '../hub.ts';
+import { type StorageConfig, dropPostgresSchema } from '../db/connect.ts';
+
+export type AdapterName = 'sqlite' | 'postgres';
+export const adapters: AdapterName[] = ['sqlite', 'postgres'];
+export const adminSecret = 'test-admin-secret-0123456789';
+
+/** Where the PostgreSQL suites run: a real server when configured and answering, else PGlite. */
+export type PostgresTarget = { kind: 'server'; url: string } | { kind: 'pglite' };
+
+function canConnect(url: string, timeoutMs = 2_000): Promise<boolean> {
+  const parsed = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: parsed.hostname || '127.0.0.1', port: Number(parsed.port || 5432) });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+let targetPromise: Promise<PostgresTarget> | undefined;
+
+/**
+ * `DOVETAIL_TEST_DATABASE_URL` (or `DATABASE_URL`) names the server. With `DOVETAIL_REQUIRE_POSTGRES`
+ * set (CI), a server that does not answer fails the suite instead of quietly falling back.
+ */
+export function postgresTarget(env: NodeJS.ProcessEnv = process.env): Promise<PostgresTarget> {
+  targetPromise ??= (async (): Promise<PostgresTarget> => {
+    const url = env['DOVETAIL_TEST_DATABASE_URL'] || env['DATABASE_URL'];
+    const required = Boolean(env['DOVETAIL_REQUIRE_POSTGRES']);
+    if (!url) {
+      if (required) throw new Error('DOVETAIL_REQUIRE_POSTGRES is set but DOVETAIL_TEST_DATABASE_URL is not');
+      return { kind: 'pglite' };
+    }
+    if (await canConnect(url)) return { kind: 'server', url };
+    if (required) throw new Error(`DOVETAIL_REQUIRE_POSTGRES is set and PostgreSQL at ${new URL(url).host} does not answer`);
+    return { kind: 'pglite' };
+  })();
+  return targetPromise;
+}
+
+export function uniqueSchemaName(prefix = 't'): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+}
+
+export type TestHub = Hub & { adapter: AdapterName; description: string; dispose(): Promise<void> };
+
+/**
+ * A hub in-process on the named adapter, each in its own database: a fresh SQLite file in memory,
+ * or a freshly created PostgreSQL schema (dropped on dispose) so runs never see each other's data.
+ */
+export async function startTestHub(adapter: AdapterName, options: { nowMs?: () => number } = {}): Promise<TestHub> {
+  let storage: StorageConfig;
+  let drop: (() => Promise<void>) | undefined;
+  if (adapter === 'sqlite') {
+    storage = { kind: 'sqlite', file: ':memory:' };
+  } else {
+    const target = await postgresTarget();
+    const schema = uniqueSchemaName();
+    if (target.kind === 'server') {
+      storage = { kind: 'postgres', url: target.url, schema, poolSize: 4 };
+      drop = () => dropPostgresSchema(target.url, schema);
+    } else {
+      storage = { kind: 'pglite', schema };
+    }
+  }
+  let hub: Hub;
+  try {
+    hub = await createHub({ storage, adminSecret, ...(options.nowMs ? { nowMs: options.nowMs } : {}) });
+  } catch (error) {
+    await drop?.();
+    throw error;
+  }
+  return {
+    ...hub,
+    adapter,
+    description: hub.storage.description,
+    async dispose() {
+      await hub.close();
+      await drop?.();
+    },
+  };
+}
+
+/** A token for the bootstrap admin, through the real token endpoint. */
+export async function adminToken(hub: Hub): Promise<string> {
+  return clientToken(hub, 'admin', adminSecret);
+}
+
+export async function clientToken(hub: Hub, clientId: string, secret: string, scope?: string): Promise<string> {
+  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret });
+  if (scope !== undefined) form.set('scope', scope);
+  const response = await hub.app.request('/oauth/token', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: form.toString(),
+  });
+  if (response.status !== 200) throw new Error(`token for ${clientId}: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read response bodies loosely and assert on them.
+export type Call = { status: number; body: any; headers: Headers };
+
+/** `app.request` with JSON in and out; `token` adds the bearer header. */
+export async function call(
+  hub: Hub,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string } = {},
+): Promise<Call> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers['authorization'] = `Bearer ${options.token}`;
+  let body: string | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const response = await hub.app.request(path, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, body: parsed, headers: response.headers };
+}
+
+export const sofa = (sku = 'SOFA-OSLO-3S-GREY') => ({
+  name: 'Oslo 3-seat sofa',
+  category: 'sofa',
+  material: 'wool',
+  description: 'A deep three-seater in boiled wool',
+  basePrice: 129_900,
+  currency: 'EUR',
+  dimensions: { widthCm: 220, depthCm: 95, heightCm: 82 },
+  options: [{ name: 'color', values: ['grey', 'sand'] }],
+  variants: [
+    { sku, options: { color: 'grey' }, gtin: '4006381333931' },
+    { sku: `${sku}-SAND`, options: { color: 'sand' }, price: 134_900 },
+  ],
+});
