@@ -1,0 +1,48 @@
+import { type Bench, formatTable } from './bench.ts';
+import { edgeScansBench } from './edge-scans.ts';
+
+/**
+ * `npm run bench`: runs each bench in turn against real processes and prints its figures beside
+ * the issue's targets. Figures only: the command exits 0 whenever every bench ran to the end.
+ * Add a bench by exporting a `Bench` from its own file and listing it here.
+ */
+const benches: Bench[] = [
+  edgeScansBench,
+  // ---- HUB BENCH GOES HERE -------------------------------------------------------------------
+  // When hub/src/bench.ts exports `runHubBench()`, wrap it as a Bench (tests/src/bench/hub.ts) and
+  // list it here, e.g.:
+  //   import { runHubBench } from '@dovetail/hub/...';   // or a relative import of hub/src/bench.ts
+  //   { name: 'hub', run: async () => toBenchResult(await runHubBench()) },
+  // --------------------------------------------------------------------------------------------
+];
+
+async function main(): Promise<number> {
+  const only = process.argv.slice(2);
+  const selected = only.length === 0 ? benches : benches.filter((bench) => only.some((name) => bench.name.startsWith(name)));
+  if (selected.length === 0) {
+    console.error(`no bench matches ${only.join(' ')}; benches: ${benches.map((bench) => bench.name).join(', ')}`);
+    return 2;
+  }
+  console.log(`dovetail bench: ${selected.length} bench(es) on ${process.platform}/${process.arch}, node ${process.version}`);
+  let failed = 0;
+  for (const bench of selected) {
+    const startedMs = Date.now();
+    console.log(`\nrunning ${bench.name} ...`);
+    try {
+      const result = await bench.run();
+      console.log(`${formatTable(result)}\n  (${((Date.now() - startedMs) / 1000).toFixed(1)} s)`);
+    } catch (error) {
+      failed++;
+      console.error(`bench ${bench.name} did not run: ${(error as Error).stack ?? error}`);
+    }
+  }
+  return failed === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
