@@ -31,9 +31,9 @@ async function main(): Promise<number> {
     dataDir: command.dataDir,
     warehouseId: command.warehouseId,
     hubUrl: command.hubUrl,
+    hubCredentials: command.clientId && command.clientSecret ? { clientId: command.clientId, clientSecret: command.clientSecret } : undefined,
     bootstrapStaff: process.env.EDGE_BOOTSTRAP_STAFF,
   });
-  if (command.hubUrl) node.logger.warn({ hub: command.hubUrl }, 'hub configured; events queue in the outbox until the sync client connects');
   const server = serve({ fetch: node.app.fetch, port: command.port, hostname: command.host }, (info) => {
     node.logger.info(
       { port: info.port, host: command.host, dataDir: command.dataDir, durability: 'sqlite WAL, synchronous=FULL' },

@@ -9,11 +9,14 @@ import { StaffDirectory } from './services/staff.ts';
 import { StockBook } from './services/stock.ts';
 import { StockQueries } from './services/stock-queries.ts';
 import { StockWriter } from './services/stock-writer.ts';
+import { EdgeSyncClient } from './sync/client.ts';
 
 export type EdgeNodeOptions = {
   dataDir: string;
   warehouseId: string;
   hubUrl?: string | undefined;
+  /** Credentials from the hub's enrollment; with `hubUrl`, the node keeps a sync link open. */
+  hubCredentials?: { clientId: string; clientSecret: string } | undefined;
   bootstrapStaff?: string | undefined;
   nowMs?: () => number;
   newId?: IdSource;
@@ -33,6 +36,7 @@ export type EdgeNode = {
   logger: Logger;
   warehouseId: string;
   edgeId: string;
+  sync: EdgeSyncClient | undefined;
   close(): Promise<void>;
 };
 
@@ -50,18 +54,32 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
       const upstream = queries.upstream();
       return { pending: upstream.pending, lastSeq: upstream.lastSeq, ackedSeq: upstream.ackedSeq };
     });
+    let sync: EdgeSyncClient | undefined;
     const writer = new StockWriter(db, book, {
       nowMs,
       observe: (batch) => {
         metrics.writeBatchSize.observe(batch.size);
         metrics.writeBatchSeconds.observe(batch.durationMs / 1000);
         metrics.stockEvents.inc(batch.accepted);
+        if (batch.accepted > 0) sync?.notifyOutbox();
       },
     });
+    if (options.hubUrl && options.hubCredentials) {
+      sync = new EdgeSyncClient({
+        db,
+        hubUrl: options.hubUrl,
+        ...options.hubCredentials,
+        warehouseId: identity.warehouseId,
+        edgeId: identity.edgeId,
+        logger,
+        nowMs,
+      });
+    }
     const staff = new StaffDirectory(db, { warehouseId: identity.warehouseId, newId: ids, nowMs, passwordCost: options.passwordCost });
     const bootstrapped = await staff.bootstrap(options.bootstrapStaff);
     if (bootstrapped === 'created') logger.info('bootstrap supervisor created from EDGE_BOOTSTRAP_STAFF');
-    const app = createEdgeApp({ book, writer, queries, staff, metrics, logger, edgeId: identity.edgeId, hubUrl: options.hubUrl });
+    const app = createEdgeApp({ book, writer, queries, staff, metrics, logger, edgeId: identity.edgeId, hubUrl: options.hubUrl, sync });
+    const syncRun = sync?.run().catch((error) => logger.error({ err: error }, 'sync client stopped'));
     const pruneTimer = setInterval(() => writer.pruneIdempotencyKeys(nowMs()), 60 * 60 * 1000).unref();
     return {
       app,
@@ -74,8 +92,11 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
       logger,
       warehouseId: identity.warehouseId,
       edgeId: identity.edgeId,
+      sync,
       async close() {
         clearInterval(pruneTimer);
+        await sync?.stop();
+        await syncRun;
         await writer.close();
         db.close();
       },

@@ -93,6 +93,34 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'sync cursors, rejections and link state',
+    sql: `
+      -- Last downstream seq applied per channel; written in the same transaction as the changes.
+      CREATE TABLE sync_cursor (
+        channel TEXT PRIMARY KEY,
+        seq     INTEGER NOT NULL CHECK (seq >= 0)
+      ) STRICT;
+
+      -- Events the hub durably refused (e.g. unknown_sku): shown to staff, never retried for ever.
+      CREATE TABLE sync_rejection (
+        seq         INTEGER PRIMARY KEY,
+        event_id    TEXT NOT NULL,
+        sku         TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        message     TEXT NOT NULL,
+        rejected_ms INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE sync_link (
+        id              INTEGER PRIMARY KEY CHECK (id = 1),
+        last_contact_ms INTEGER,
+        last_error      TEXT
+      ) STRICT;
+      INSERT INTO sync_link (id) VALUES (1);
+    `,
+  },
 ];
 
 export function migrate(db: Database.Database): { from: number; to: number } {

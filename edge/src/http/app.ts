@@ -8,6 +8,7 @@ import type { StaffDirectory } from '../services/staff.ts';
 import type { StockBook } from '../services/stock.ts';
 import type { StockQueries } from '../services/stock-queries.ts';
 import type { StockWriter } from '../services/stock-writer.ts';
+import type { EdgeSyncClient } from '../sync/client.ts';
 import { type AuthVariables, requireSession } from './auth.ts';
 import { HttpError } from './errors.ts';
 import { loginRoute, sessionRoutes } from './routes/session.ts';
@@ -24,6 +25,7 @@ export type EdgeAppDeps = {
   logger: Logger;
   edgeId: string;
   hubUrl: string | undefined;
+  sync: EdgeSyncClient | undefined;
 };
 
 /** The edge's HTTP surface: `/api/v1` for scanners, `/healthz` and `/metrics` for operations. */
@@ -67,7 +69,7 @@ export function createEdgeApp(deps: EdgeAppDeps) {
   api.use('*', requireSession({ staff }));
   api.route('/', sessionRoutes({ staff, warehouseId }));
   api.route('/', stockRoutes(deps));
-  api.route('/', syncRoutes({ queries: deps.queries, warehouseId, edgeId: deps.edgeId, hubUrl: deps.hubUrl }));
+  api.route('/', syncRoutes({ db: deps.writer.database, queries: deps.queries, warehouseId, edgeId: deps.edgeId, hubUrl: deps.hubUrl, sync: deps.sync }));
   app.route('/api/v1', api);
 
   const known = app.routes

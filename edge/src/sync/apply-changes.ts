@@ -1,0 +1,53 @@
+import type { DownstreamChange } from '@dovetail/shared';
+import { z } from 'zod';
+import type { EdgeDatabase } from '../db/open.ts';
+
+/**
+ * Applies downstream changes to the edge's replicas. Every applier is idempotent (an upsert keyed by
+ * the record's id), because a checkpoint may be delivered again after a crash before its cursor was
+ * stored. Kinds this edge does not know are skipped: a newer hub may send them to an older edge.
+ */
+const catalogProductSchema = z.looseObject({
+  id: z.string().min(1),
+  name: z.string(),
+  archived: z.boolean(),
+  variants: z.array(z.looseObject({ sku: z.string().min(1), gtin: z.string().optional(), options: z.record(z.string(), z.string()) })),
+});
+
+export type ChangeApplier = (change: DownstreamChange) => 'applied' | 'skipped';
+
+export function createChangeApplier(db: EdgeDatabase): ChangeApplier {
+  const upsertVariant = db.prepare(
+    `INSERT INTO catalog_variant (sku, product_id, name, gtin, options, archived) VALUES (@sku, @productId, @name, @gtin, @options, @archived)
+     ON CONFLICT (sku) DO UPDATE SET product_id = @productId, name = @name, gtin = @gtin, options = @options, archived = @archived`,
+  );
+  const archiveDropped = db.prepare(
+    'UPDATE catalog_variant SET archived = 1 WHERE product_id = ? AND sku NOT IN (SELECT value FROM json_each(?))',
+  );
+  const markVerified = db.prepare('UPDATE partition SET verified = 1 WHERE sku IN (SELECT value FROM json_each(?)) AND verified = 0');
+
+  return (change) => {
+    switch (change.kind) {
+      case 'product.upserted':
+      case 'product.archived': {
+        const product = catalogProductSchema.parse(change.payload);
+        const skus = product.variants.map((variant) => variant.sku);
+        for (const variant of product.variants) {
+          upsertVariant.run({
+            sku: variant.sku,
+            productId: product.id,
+            name: product.name,
+            gtin: variant.gtin ?? null,
+            options: JSON.stringify(variant.options),
+            archived: product.archived ? 1 : 0,
+          });
+        }
+        archiveDropped.run(product.id, JSON.stringify(skus));
+        if (!product.archived) markVerified.run(JSON.stringify(skus));
+        return 'applied';
+      }
+      default:
+        return 'skipped';
+    }
+  };
+}

@@ -1,0 +1,193 @@
+import { closeCodes, decodeDownstream, limits } from '@dovetail/shared';
+import WebSocket from 'ws';
+import type { EdgeDatabase } from '../db/open.ts';
+import type { Logger } from '../logger.ts';
+import { type ChangeApplier, createChangeApplier } from './apply-changes.ts';
+import { EdgeSyncSession } from './session.ts';
+
+export type SyncLinkStatus = { connected: boolean; lastError: string | null; fenced: boolean };
+
+export type EdgeSyncClientOptions = {
+  db: EdgeDatabase;
+  hubUrl: string;
+  clientId: string;
+  clientSecret: string;
+  warehouseId: string;
+  edgeId: string;
+  logger: Logger;
+  nowMs?: () => number;
+  applyChange?: ChangeApplier;
+  /** Called after downstream changes are applied (e.g. to refresh caches). */
+  onChanges?: () => void;
+};
+
+const backoffBaseMs = 250;
+const backoffCapMs = 30_000;
+const pingIntervalMs = 10_000;
+const requestTimeoutMs = 10_000;
+
+/**
+ * Keeps one WebSocket to the hub's `/sync` open for as long as the node runs: fetches a token with
+ * the edge's client credentials, speaks the protocol through `EdgeSyncSession`, detects dead links
+ * with ping/pong, and reconnects with capped exponential backoff and full jitter. A link fenced by a
+ * newer enrollment (close 4409) stops for good: two edges must never write one warehouse.
+ */
+export class EdgeSyncClient {
+  readonly id = 'edge-sync-client';
+  readonly #options: EdgeSyncClientOptions;
+  readonly #nowMs: () => number;
+  readonly #applyChange: ChangeApplier;
+  #session: EdgeSyncSession | undefined;
+  #socket: WebSocket | undefined;
+  #stopped = false;
+  #wake: (() => void) | undefined;
+  #status: SyncLinkStatus = { connected: false, lastError: null, fenced: false };
+
+  constructor(options: EdgeSyncClientOptions) {
+    this.#options = options;
+    this.#nowMs = options.nowMs ?? Date.now;
+    this.#applyChange = options.applyChange ?? createChangeApplier(options.db);
+  }
+
+  get status(): SyncLinkStatus {
+    return { ...this.#status };
+  }
+
+  /** Local writes were committed: push them now rather than at the next ack. */
+  notifyOutbox(): void {
+    this.#session?.notifyOutbox();
+  }
+
+  async run(): Promise<void> {
+    let attempt = 0;
+    while (!this.#stopped && !this.#status.fenced) {
+      const welcomed = await this.#connectOnce().catch((error: Error) => {
+        this.#status.lastError = error.message;
+        this.#options.logger.warn({ err: error.message }, 'sync link failed');
+        return false;
+      });
+      if (this.#stopped || this.#status.fenced) break;
+      attempt = welcomed ? 0 : attempt + 1;
+      const delayMs = Math.random() * Math.min(backoffCapMs, backoffBaseMs * 2 ** Math.min(attempt, 16));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = undefined;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wake?.();
+    this.#socket?.close(1001, 'edge shutting down');
+  }
+
+  async #token(): Promise<{ token: string; epoch: number }> {
+    const response = await fetch(new URL('/oauth/token', this.#options.hubUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: this.#options.clientId,
+        client_secret: this.#options.clientSecret,
+      }),
+      signal: AbortSignal.timeout(requestTimeoutMs),
+    });
+    const body = (await response.json().catch(() => ({}))) as { access_token?: string; error?: string };
+    if (!response.ok || !body.access_token) {
+      throw new Error(`hub refused the edge's credentials (${response.status} ${body.error ?? ''}); check --client-id/--client-secret`);
+    }
+    const claims = JSON.parse(Buffer.from(body.access_token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { epoch?: number };
+    return { token: body.access_token, epoch: typeof claims.epoch === 'number' ? claims.epoch : 1 };
+  }
+
+  /** One connection, from token to close. Resolves true if the hub welcomed us. */
+  async #connectOnce(): Promise<boolean> {
+    const { token, epoch } = await this.#token();
+    const url = new URL('/sync', this.#options.hubUrl);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const socket = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, maxPayload: limits.syncFrameBytesMax, handshakeTimeout: requestTimeoutMs });
+    this.#socket = socket;
+    let welcomed = false;
+    const session = new EdgeSyncSession(this.#options.db, {
+      warehouseId: this.#options.warehouseId,
+      edgeId: this.#options.edgeId,
+      epoch,
+      nowMs: this.#nowMs,
+      applyChange: this.#applyChange,
+      send: (message) => {
+        if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+      },
+    });
+    return new Promise<boolean>((resolve) => {
+      let alive = true;
+      const heartbeat = setInterval(() => {
+        if (!alive) {
+          this.#options.logger.warn('sync link silent past a ping interval: dropping it');
+          socket.terminate();
+          return;
+        }
+        alive = false;
+        socket.ping();
+      }, pingIntervalMs);
+      socket.on('pong', () => {
+        alive = true;
+      });
+      socket.on('open', () => {
+        this.#session = session;
+        session.start();
+      });
+      socket.on('message', (data, isBinary) => {
+        alive = true;
+        const decoded = isBinary ? { ok: false as const, detail: 'binary frame' } : decodeDownstream(data.toString());
+        if (!decoded.ok) {
+          this.#options.logger.error({ detail: decoded.detail }, 'malformed frame from the hub');
+          socket.close(closeCodes.malformed, 'malformed frame');
+          return;
+        }
+        const message = decoded.message;
+        if (message.type === 'welcome') {
+          welcomed = true;
+          this.#status = { connected: true, lastError: null, fenced: false };
+          this.#options.logger.info({ upstreamAck: message.upstreamAck }, 'sync link up');
+        }
+        if (message.type === 'error') {
+          this.#status.lastError = `${message.code}: ${message.message}`;
+          this.#options.logger.error({ code: message.code, message: message.message }, 'hub reported an error');
+        }
+        try {
+          const fault = session.receive(message);
+          if (fault) {
+            this.#status.lastError = fault.message;
+            this.#options.logger.error({ fault }, 'hub broke the sync protocol');
+            socket.close(closeCodes.malformed, fault.code);
+          } else if (message.type === 'checkpoint_complete') this.#options.onChanges?.();
+        } catch (error) {
+          this.#status.lastError = (error as Error).message;
+          this.#options.logger.error({ err: error }, 'applying a sync frame failed');
+          socket.close(1011, 'edge failed to apply');
+        }
+      });
+      socket.on('error', (error) => {
+        this.#status.lastError = error.message;
+      });
+      socket.on('close', (code, reason) => {
+        clearInterval(heartbeat);
+        if (this.#session === session) this.#session = undefined;
+        this.#status.connected = false;
+        if (code === closeCodes.fenced) {
+          this.#status.fenced = true;
+          this.#status.lastError = 'fenced: this warehouse was re-enrolled on another edge; this one stops syncing';
+          this.#options.logger.error(this.#status.lastError);
+        } else if (code !== 1000 && code !== 1001) {
+          this.#status.lastError ??= `closed ${code} ${reason.toString()}`;
+        }
+        resolve(welcomed);
+      });
+    });
+  }
+}

@@ -1,0 +1,150 @@
+import { PROTOCOL_VERSION, type UpstreamMessage, limits } from '@dovetail/shared';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type TestEdge, startTestEdge, stopTestEdge } from '../test-support/node.ts';
+import { createChangeApplier } from './apply-changes.ts';
+import { EdgeSyncSession } from './session.ts';
+
+let edge: TestEdge;
+let sent: UpstreamMessage[];
+let session: EdgeSyncSession;
+
+const receive = (sku: string, quantity = 1) => edge.writer.submit({ command: { type: 'receive', sku, quantity }, actor: 'lead' });
+const upstreamRow = () => edge.db.prepare('SELECT last_seq, acked_seq FROM upstream').get() as { last_seq: number; acked_seq: number };
+const outboxSeqs = () => (edge.db.prepare('SELECT seq FROM outbox ORDER BY seq').all() as Array<{ seq: number }>).map((row) => row.seq);
+const lastPush = () => {
+  const push = sent.filter((message) => message.type === 'push').at(-1);
+  if (push?.type !== 'push') throw new Error('no push sent');
+  return push.events.map((entry) => entry.seq);
+};
+
+beforeEach(async () => {
+  edge = await startTestEdge();
+  sent = [];
+  session = new EdgeSyncSession(edge.db, {
+    warehouseId: 'W1',
+    edgeId: edge.edgeId,
+    epoch: 3,
+    nowMs: () => 1_000,
+    applyChange: createChangeApplier(edge.db),
+    send: (message) => sent.push(message),
+  });
+});
+afterEach(() => stopTestEdge(edge));
+
+describe('upstream', () => {
+  it('says hello with its last seq, epoch and downstream cursors', async () => {
+    await receive('A');
+    edge.db.prepare("INSERT INTO sync_cursor (channel, seq) VALUES ('catalog', 7)").run();
+    session.start();
+    expect(sent).toEqual([
+      { type: 'hello', protocol: PROTOCOL_VERSION, warehouseId: 'W1', edgeId: edge.edgeId, epoch: 3, lastSeq: 1, cursors: { catalog: 7 } },
+    ]);
+  });
+
+  it('pushes the outbox in bounded batches with one batch in flight, deleting rows only once acked', async () => {
+    for (let i = 0; i < limits.pushBatchEventsMax + 10; i++) await receive(`S-${i % 5}`);
+    session.start();
+    session.receive({ type: 'welcome', protocol: 1, upstreamAck: 0, serverTimeMs: 0 });
+    expect(lastPush()).toEqual(Array.from({ length: limits.pushBatchEventsMax }, (_, i) => i + 1));
+    await receive('LATE');
+    session.notifyOutbox();
+    expect(sent.filter((message) => message.type === 'push')).toHaveLength(1);
+    expect(outboxSeqs()).toHaveLength(limits.pushBatchEventsMax + 11);
+
+    session.receive({ type: 'ack', upstreamAck: limits.pushBatchEventsMax });
+    expect(upstreamRow().acked_seq).toBe(limits.pushBatchEventsMax);
+    expect(outboxSeqs()[0]).toBe(limits.pushBatchEventsMax + 1);
+    expect(lastPush()).toEqual(Array.from({ length: 11 }, (_, i) => limits.pushBatchEventsMax + 1 + i));
+    session.receive({ type: 'ack', upstreamAck: limits.pushBatchEventsMax + 11 });
+    expect(outboxSeqs()).toEqual([]);
+    expect(upstreamRow()).toEqual({ last_seq: limits.pushBatchEventsMax + 11, acked_seq: limits.pushBatchEventsMax + 11 });
+  });
+
+  it('resends from the ack when the hub re-acks lower (it saw a gap)', async () => {
+    for (let i = 0; i < 5; i++) await receive('A');
+    session.start();
+    session.receive({ type: 'welcome', protocol: 1, upstreamAck: 0, serverTimeMs: 0 });
+    expect(lastPush()).toEqual([1, 2, 3, 4, 5]);
+    session.receive({ type: 'ack', upstreamAck: 2 });
+    expect(lastPush()).toEqual([3, 4, 5]);
+  });
+
+  it('resumes after the ack the hub remembers, not what the edge last saw', async () => {
+    for (let i = 0; i < 4; i++) await receive('A');
+    session.start();
+    session.receive({ type: 'welcome', protocol: 1, upstreamAck: 3, serverTimeMs: 0 });
+    expect(lastPush()).toEqual([4]);
+    expect(outboxSeqs()).toEqual([4]);
+  });
+
+  it('stores the hub\'s rejections so staff see them, and moves on', async () => {
+    await receive('GHOST-SKU');
+    await receive('A');
+    session.start();
+    session.receive({ type: 'welcome', protocol: 1, upstreamAck: 0, serverTimeMs: 0 });
+    session.receive({ type: 'ack', upstreamAck: 2, rejected: [{ seq: 1, reason: 'unknown_sku', message: 'GHOST-SKU is not in the catalog' }] });
+    const token = await edge.login();
+    const page = (await (await edge.call('GET', '/api/v1/sync/rejections', { token })).json()) as { items: Array<Record<string, unknown>> };
+    expect(page.items).toMatchObject([{ seq: 1, sku: 'GHOST-SKU', reason: 'unknown_sku' }]);
+    const status = (await (await edge.call('GET', '/api/v1/sync/status', { token })).json()) as Record<string, unknown>;
+    expect(status).toMatchObject({ rejected: 1, pendingUpstream: 0, upstreamAck: 2, lastContactAt: new Date(1_000).toISOString() });
+  });
+
+  it('treats an ack beyond its last seq as a fault (a database restored from backup), changing nothing', async () => {
+    await receive('A');
+    session.start();
+    const fault = session.receive({ type: 'welcome', protocol: 1, upstreamAck: 9, serverTimeMs: 0 });
+    expect(fault?.message).toMatch(/restored from a backup/);
+    expect(upstreamRow()).toEqual({ last_seq: 1, acked_seq: 0 });
+  });
+});
+
+describe('downstream', () => {
+  const product = (archived = false) => ({
+    id: 'p-1',
+    name: 'Linnea bed',
+    archived,
+    variants: [{ sku: 'BED-LINNEA-160', options: { width: '160' } }],
+  });
+
+  it('applies a checkpoint and stores its cursor together, then acks it', async () => {
+    await receive('BED-LINNEA-160');
+    expect(edge.book.view('BED-LINNEA-160').verified).toBe(false);
+    session.receive({ type: 'changes', channel: 'catalog', changes: [{ seq: 1, kind: 'product.upserted', payload: product() }] });
+    expect(edge.db.prepare('SELECT count(*) AS n FROM catalog_variant').get()).toEqual({ n: 0 });
+    session.receive({ type: 'checkpoint_complete', channel: 'catalog', seq: 1, live: true });
+    expect(sent.at(-1)).toEqual({ type: 'changes_ack', channel: 'catalog', seq: 1 });
+    expect(edge.db.prepare("SELECT seq FROM sync_cursor WHERE channel = 'catalog'").get()).toEqual({ seq: 1 });
+    expect(edge.book.view('BED-LINNEA-160').verified).toBe(true);
+  });
+
+  it('skips changes it already applied when a checkpoint is delivered again', () => {
+    const changes = [
+      { seq: 1, kind: 'product.upserted', payload: product() },
+      { seq: 2, kind: 'product.archived', payload: product(true) },
+    ];
+    session.receive({ type: 'changes', channel: 'catalog', changes });
+    session.receive({ type: 'checkpoint_complete', channel: 'catalog', seq: 2, live: true });
+    session.receive({ type: 'changes', channel: 'catalog', changes });
+    session.receive({ type: 'checkpoint_complete', channel: 'catalog', seq: 2, live: true });
+    expect(edge.db.prepare('SELECT sku, archived FROM catalog_variant').all()).toEqual([{ sku: 'BED-LINNEA-160', archived: 1 }]);
+  });
+
+  it('refuses a checkpoint with a gap, leaving the cursor where it was', () => {
+    session.receive({ type: 'changes', channel: 'catalog', changes: [{ seq: 2, kind: 'product.upserted', payload: product() }] });
+    expect(() => session.receive({ type: 'checkpoint_complete', channel: 'catalog', seq: 2, live: true })).toThrow(/gap/);
+    expect(edge.db.prepare("SELECT seq FROM sync_cursor WHERE channel = 'catalog'").get()).toBeUndefined();
+  });
+
+  it('skips change kinds it does not know (a newer hub) but still advances', () => {
+    session.receive({ type: 'changes', channel: 'warehouse:W1', changes: [{ seq: 1, kind: 'future.thing', payload: {} }] });
+    session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
+    expect(edge.db.prepare("SELECT seq FROM sync_cursor WHERE channel = 'warehouse:W1'").get()).toEqual({ seq: 1 });
+  });
+
+  it('resets a channel cursor on must_reset', () => {
+    edge.db.prepare("INSERT INTO sync_cursor (channel, seq) VALUES ('catalog', 40)").run();
+    session.receive({ type: 'must_reset', channel: 'catalog', reason: 'cursor_compacted' });
+    expect(edge.db.prepare("SELECT seq FROM sync_cursor WHERE channel = 'catalog'").get()).toEqual({ seq: 0 });
+  });
+});

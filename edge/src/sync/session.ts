@@ -1,0 +1,182 @@
+import {
+  type AckMessage,
+  type Channel,
+  type DownstreamChange,
+  type DownstreamMessage,
+  PROTOCOL_VERSION,
+  type UpstreamMessage,
+  assert,
+  limits,
+} from '@dovetail/shared';
+import type { EdgeDatabase } from '../db/open.ts';
+import type { ChangeApplier } from './apply-changes.ts';
+
+export type SessionFault = { code: 'protocol_violation'; message: string };
+
+/**
+ * One connection's worth of the sync protocol at the edge, with no I/O of its own: the transport
+ * hands it decoded frames and gives it a `send`. The simulation drives the same class.
+ *
+ * Upstream: after `welcome`, push the outbox in bounded batches, one batch in flight; on `ack`,
+ * record rejections and delete acked rows in one transaction, then push the next batch. A re-ack
+ * below what is in flight (the hub saw a gap) resends from the acked seq.
+ * Downstream: buffer `changes` per channel; on `checkpoint_complete` apply them and store the
+ * cursor in one transaction, then `changes_ack`. The cursor is never written ahead of its changes.
+ */
+export class EdgeSyncSession {
+  readonly #db: EdgeDatabase;
+  readonly #send: (message: UpstreamMessage) => void;
+  readonly #applyChange: ChangeApplier;
+  readonly #nowMs: () => number;
+  readonly #hello: { warehouseId: string; edgeId: string; epoch: number };
+  readonly #sql;
+  #welcomed = false;
+  #inFlightThrough = 0;
+  readonly #pending = new Map<Channel, DownstreamChange[]>();
+
+  constructor(
+    db: EdgeDatabase,
+    options: {
+      warehouseId: string;
+      edgeId: string;
+      epoch: number;
+      send: (message: UpstreamMessage) => void;
+      applyChange: ChangeApplier;
+      nowMs: () => number;
+    },
+  ) {
+    this.#db = db;
+    this.#send = options.send;
+    this.#applyChange = options.applyChange;
+    this.#nowMs = options.nowMs;
+    this.#hello = { warehouseId: options.warehouseId, edgeId: options.edgeId, epoch: options.epoch };
+    this.#sql = {
+      upstream: db.prepare<[], { last_seq: number; acked_seq: number }>('SELECT last_seq, acked_seq FROM upstream WHERE id = 1'),
+      outbox: db.prepare<[number, number], { seq: number; event: string }>('SELECT seq, event FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?'),
+      setAcked: db.prepare('UPDATE upstream SET acked_seq = ? WHERE id = 1 AND acked_seq < ?'),
+      deleteAcked: db.prepare('DELETE FROM outbox WHERE seq <= ?'),
+      eventAt: db.prepare<[number], { id: string; sku: string }>('SELECT id, sku FROM ledger WHERE upstream_seq = ?'),
+      reject: db.prepare(
+        'INSERT INTO sync_rejection (seq, event_id, sku, reason, message, rejected_ms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING',
+      ),
+      cursors: db.prepare<[], { channel: string; seq: number }>('SELECT channel, seq FROM sync_cursor'),
+      cursor: db.prepare<[string], { seq: number }>('SELECT seq FROM sync_cursor WHERE channel = ?'),
+      setCursor: db.prepare('INSERT INTO sync_cursor (channel, seq) VALUES (?, ?) ON CONFLICT (channel) DO UPDATE SET seq = excluded.seq'),
+      contact: db.prepare('UPDATE sync_link SET last_contact_ms = ? WHERE id = 1'),
+    };
+  }
+
+  /** The first frame on a fresh connection. */
+  start(): void {
+    const upstream = this.#sql.upstream.get();
+    const cursors: Record<string, number> = {};
+    for (const row of this.#sql.cursors.all()) cursors[row.channel] = row.seq;
+    this.#send({ type: 'hello', protocol: PROTOCOL_VERSION, ...this.#hello, lastSeq: upstream?.last_seq ?? 0, cursors });
+  }
+
+  /** Local writes committed: push them if nothing is in flight. */
+  notifyOutbox(): void {
+    if (this.#welcomed) this.#pushNext();
+  }
+
+  /** Handles one decoded frame; returns a fault if the hub broke the protocol (the transport closes). */
+  receive(message: DownstreamMessage): SessionFault | undefined {
+    this.#sql.contact.run(this.#nowMs());
+    switch (message.type) {
+      case 'welcome':
+        this.#welcomed = true;
+        this.#inFlightThrough = 0;
+        return this.#acknowledge({ type: 'ack', upstreamAck: message.upstreamAck });
+      case 'ack':
+        if (!this.#welcomed) return { code: 'protocol_violation', message: 'ack before welcome' };
+        return this.#acknowledge(message);
+      case 'changes': {
+        const buffered = this.#pending.get(message.channel) ?? [];
+        if (buffered.length + message.changes.length > limits.downstreamBatchChangesMax * 4) {
+          return { code: 'protocol_violation', message: `checkpoint on ${message.channel} exceeds the buffer bound` };
+        }
+        buffered.push(...message.changes);
+        this.#pending.set(message.channel, buffered);
+        return undefined;
+      }
+      case 'checkpoint_complete':
+        return this.#completeCheckpoint(message.channel, message.seq);
+      case 'must_reset':
+        // The hub will resend the channel from the start as a snapshot; upserts make it idempotent.
+        this.#pending.delete(message.channel);
+        this.#sql.setCursor.run(message.channel, 0);
+        return undefined;
+      case 'error':
+        return undefined;
+    }
+  }
+
+  #acknowledge(message: AckMessage): SessionFault | undefined {
+    const upstream = this.#sql.upstream.get();
+    assert(upstream, 'upstream row exists');
+    if (message.upstreamAck > upstream.last_seq) {
+      return {
+        code: 'protocol_violation',
+        message: `hub acked seq ${message.upstreamAck} beyond this edge's last seq ${upstream.last_seq}: was this database restored from a backup?`,
+      };
+    }
+    this.#db.transaction(() => {
+      const nowMs = this.#nowMs();
+      for (const rejection of message.rejected ?? []) {
+        const event = this.#sql.eventAt.get(rejection.seq);
+        if (event) this.#sql.reject.run(rejection.seq, event.id, event.sku, rejection.reason, rejection.message, nowMs);
+      }
+      this.#sql.setAcked.run(message.upstreamAck, message.upstreamAck);
+      this.#sql.deleteAcked.run(message.upstreamAck);
+    })();
+    // With one batch in flight, any ack settles it: acked through it, done; acked lower, the hub saw
+    // a gap (or this is a stale duplicate) and the next push starts right after the ack. The hub
+    // ignores seqs it already applied, so resending is always safe.
+    this.#inFlightThrough = 0;
+    this.#pushNext();
+    return undefined;
+  }
+
+  #pushNext(): void {
+    if (this.#inFlightThrough > 0) return;
+    const upstream = this.#sql.upstream.get();
+    if (!upstream || upstream.acked_seq >= upstream.last_seq) return;
+    const rows = this.#sql.outbox.all(upstream.acked_seq, limits.pushBatchEventsMax);
+    const events = [];
+    let bytes = 0;
+    for (const row of rows) {
+      bytes += row.event.length + 32;
+      if (events.length > 0 && bytes > limits.pushBatchBytesMax) break;
+      events.push({ seq: row.seq, event: JSON.parse(row.event) });
+    }
+    if (events.length === 0) return;
+    assert(events[0]?.seq === upstream.acked_seq + 1, 'outbox holds the seq right after the ack');
+    this.#inFlightThrough = events.at(-1)?.seq ?? 0;
+    this.#send({ type: 'push', events });
+  }
+
+  #completeCheckpoint(channel: Channel, seq: number): SessionFault | undefined {
+    const changes = this.#pending.get(channel) ?? [];
+    this.#pending.delete(channel);
+    const current = this.#sql.cursor.get(channel)?.seq ?? 0;
+    if (seq < current) return undefined; // an old checkpoint delivered again: already applied
+    this.#db.transaction(() => {
+      let expected = current + 1;
+      for (const change of changes) {
+        if (change.seq < expected) continue; // applied before a crash: idempotent skip
+        if (change.seq !== expected) throw new Error(`gap on ${channel}: expected seq ${expected}, got ${change.seq}`);
+        if (change.seq > seq) break;
+        this.#applyChange(change);
+        expected++;
+      }
+      if (expected - 1 !== seq && changes.length > 0) throw new Error(`checkpoint ${seq} on ${channel} is missing changes`);
+      this.#sql.setCursor.run(channel, seq);
+    })();
+    this.#send({ type: 'changes_ack', channel, seq });
+    return undefined;
+  }
+
+  get inFlightThrough(): number {
+    return this.#inFlightThrough;
+  }
+}
