@@ -26,6 +26,12 @@ function isRole(value: unknown): value is Role {
  */
 export class Authenticator {
   private readonly activeCache = new Map<string, { active: boolean; atMs: number }>();
+  /**
+   * Verified tokens, remembered for at most `principalCacheMs` and never past their expiry: an
+   * ES256 verification is most of an authenticated request's cost, and a client sends the same
+   * token many times. Revocation is rechecked on the same period, so nothing outlives it.
+   */
+  private readonly verifiedCache = new Map<string, { principal: AuthPrincipal; atMs: number; expiresAtMs: number }>();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -37,6 +43,11 @@ export class Authenticator {
     if (!authorization) return null;
     const match = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(authorization.trim());
     if (!match?.[1]) return { ok: false, message: 'malformed bearer token' };
+    const now = this.nowMs();
+    const remembered = this.verifiedCache.get(match[1]);
+    if (remembered && now - remembered.atMs < limits.principalCacheMs && now < remembered.expiresAtMs) {
+      return { ok: true, principal: remembered.principal };
+    }
     let payload: Record<string, unknown>;
     try {
       payload = await this.keys.verify(match[1], apiAudience);
@@ -50,7 +61,10 @@ export class Authenticator {
     }
     if (!(await this.isActive(knd, sub, epoch))) return { ok: false, message: 'credentials were revoked' };
     const scopes = new Set(scope.split(' ').filter((name) => permissionNames.has(name)) as Permission[]);
-    return { ok: true, principal: { subject: sub, role, warehouses: wh as string[] | '*', kind: knd, scopes, epoch } };
+    const principal: AuthPrincipal = { subject: sub, role, warehouses: wh as string[] | '*', kind: knd, scopes, epoch };
+    if (this.verifiedCache.size >= 10_000) this.verifiedCache.clear();
+    this.verifiedCache.set(match[1], { principal, atMs: now, expiresAtMs: Number(payload['exp']) * 1000 });
+    return { ok: true, principal };
   }
 
   private async isActive(kind: 'client' | 'staff', subject: string, epoch: number): Promise<boolean> {
@@ -67,6 +81,7 @@ export class Authenticator {
   /** Forget cached answers at once (after a revocation on this instance). */
   forget(): void {
     this.activeCache.clear();
+    this.verifiedCache.clear();
   }
 }
 
