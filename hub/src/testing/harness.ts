@@ -24,24 +24,27 @@ function canConnect(url: string, timeoutMs = 2_000): Promise<boolean> {
   });
 }
 
-let targetPromise: Promise<PostgresTarget> | undefined;
-
 /**
  * `DOVETAIL_TEST_DATABASE_URL` (or `DATABASE_URL`) names the server. With `DOVETAIL_REQUIRE_POSTGRES`
  * set (CI), a server that does not answer fails the suite instead of quietly falling back.
  */
-export function postgresTarget(env: NodeJS.ProcessEnv = process.env): Promise<PostgresTarget> {
-  targetPromise ??= (async (): Promise<PostgresTarget> => {
-    const url = env['DOVETAIL_TEST_DATABASE_URL'] || env['DATABASE_URL'];
-    const required = Boolean(env['DOVETAIL_REQUIRE_POSTGRES']);
-    if (!url) {
-      if (required) throw new Error('DOVETAIL_REQUIRE_POSTGRES is set but DOVETAIL_TEST_DATABASE_URL is not');
-      return { kind: 'pglite' };
-    }
-    if (await canConnect(url)) return { kind: 'server', url };
-    if (required) throw new Error(`DOVETAIL_REQUIRE_POSTGRES is set and PostgreSQL at ${new URL(url).host} does not answer`);
+export async function resolvePostgresTarget(env: NodeJS.ProcessEnv): Promise<PostgresTarget> {
+  const url = env['DOVETAIL_TEST_DATABASE_URL'] || env['DATABASE_URL'];
+  const required = Boolean(env['DOVETAIL_REQUIRE_POSTGRES']);
+  if (!url) {
+    if (required) throw new Error('DOVETAIL_REQUIRE_POSTGRES is set but DOVETAIL_TEST_DATABASE_URL is not');
     return { kind: 'pglite' };
-  })();
+  }
+  if (await canConnect(url)) return { kind: 'server', url };
+  if (required) throw new Error(`DOVETAIL_REQUIRE_POSTGRES is set and PostgreSQL at ${new URL(url).host} does not answer`);
+  return { kind: 'pglite' };
+}
+
+let targetPromise: Promise<PostgresTarget> | undefined;
+
+/** The target for this test process, decided once. */
+export function postgresTarget(): Promise<PostgresTarget> {
+  targetPromise ??= resolvePostgresTarget(process.env);
   return targetPromise;
 }
 
