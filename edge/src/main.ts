@@ -1,11 +1,14 @@
 #!/usr/bin/env -S npx tsx
 import fs from 'node:fs';
+import type http from 'node:http';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { parseEdgeCommand, usage } from './config.ts';
 import { openEdgeDatabase } from './db/open.ts';
 import { createEdgeNode } from './node.ts';
 import { verifyEdgeDatabase } from './services/verify.ts';
+
+const shutdownGraceMs = 10_000;
 
 async function main(): Promise<number> {
   const command = parseEdgeCommand(process.argv.slice(2), process.env);
@@ -40,19 +43,30 @@ async function main(): Promise<number> {
       `edge for warehouse ${node.warehouseId} listening on http://${command.host === '0.0.0.0' ? '127.0.0.1' : command.host}:${info.port}`,
     );
   });
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    const hint = error.code === 'EADDRINUSE' ? `port ${command.port} is taken: pick another with --port` : error.message;
+    node.logger.error({ code: error.code }, `cannot listen: ${hint}`);
+    node.close().finally(() => process.exit(2));
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    node.logger.info({ signal }, 'shutting down: finishing queued writes');
-    server.close();
-    node
-      .close()
-      .then(() => process.exit(0))
-      .catch((error) => {
-        node.logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      });
+    node.logger.info({ signal }, 'shutting down: answering requests in flight, then closing the database');
+    // Stop accepting; requests already received are answered (their scans commit first), then idle
+    // keep-alive sockets close. Past the grace period the remaining sockets are cut: scanners retry
+    // with their Idempotency-Key, so nothing is counted twice.
+    const grace = setTimeout(() => (server as http.Server).closeAllConnections(), shutdownGraceMs).unref();
+    server.close(() => {
+      clearTimeout(grace);
+      node
+        .close()
+        .then(() => process.exit(0))
+        .catch((error) => {
+          node.logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        });
+    });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { limits } from '@dovetail/shared';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from '../logger.ts';
 import type { EdgeMetrics } from '../metrics.ts';
 import type { StaffDirectory } from '../services/staff.ts';
@@ -11,6 +10,7 @@ import type { StockWriter } from '../services/stock-writer.ts';
 import type { EdgeSyncClient } from '../sync/client.ts';
 import { type AuthVariables, requireSession } from './auth.ts';
 import { HttpError } from './errors.ts';
+import { limitBody } from './limit-body.ts';
 import { loginRoute, sessionRoutes } from './routes/session.ts';
 import { stockRoutes } from './routes/stock.ts';
 import { syncRoutes } from './routes/sync.ts';
@@ -47,15 +47,7 @@ export function createEdgeApp(deps: EdgeAppDeps) {
     logger.info({ requestId, method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
   });
 
-  app.use(
-    '/api/*',
-    bodyLimit({
-      maxSize: limits.requestBodyBytesMax,
-      onError: () => {
-        throw new HttpError(413, 'payload_too_large', `the body exceeds ${limits.requestBodyBytesMax} bytes`);
-      },
-    }),
-  );
+  app.use('/api/*', limitBody({ maxBytes: limits.requestBodyBytesMax }));
 
   app.get('/', scannerPage);
   app.get('/healthz', (c) => c.json({ status: 'ok', warehouseId, edgeId: deps.edgeId }));
