@@ -443,6 +443,25 @@ describe.each(adapters)('hub API on %s', (adapter) => {
       expect(disabled.body.disabled).toBe(true);
       expect((await call(hub, 'GET', '/api/v1/warehouses', { token })).status).toBe(401);
       expect((await call(hub, 'POST', '/api/v1/auth/login', { body: { username: 'ana', password: 'correct-horse-battery' } })).status).toBe(401);
+      const unknownWarehouse = await call(hub, 'POST', '/api/v1/staff', {
+        token: admin,
+        body: { username: 'dee', password: 'another-password', role: 'warehouse_staff', warehouses: ['NOWHERE'] },
+      });
+      expect(unknownWarehouse.status).toBe(422);
+    });
+
+    it("replicates a warehouse's config and staff roster to its downstream channel, hashes only", async () => {
+      const log = await readDownstream(hub.deps.db, 'warehouse:AMS', 0, 1_000);
+      expect(log.map((event) => event.seq)).toEqual(Array.from({ length: log.length }, (_, index) => index + 1));
+      expect(log[0]).toMatchObject({ type: 'warehouse.upserted', payload: { id: 'AMS', kind: 'warehouse' } });
+      const roster = log.filter((event) => event.type.startsWith('staff.'));
+      expect(roster.map((event) => [event.type, (event.payload as { username: string }).username])).toEqual([
+        ['staff.upserted', 'ana'],
+        ['staff.upserted', 'bo'],
+        ['staff.disabled', 'ana'],
+      ]);
+      expect((roster[0]!.payload as { passwordHash: string }).passwordHash).toMatch(/^scrypt\$/);
+      expect(JSON.stringify(roster)).not.toContain('correct-horse-battery');
     });
   });
 

@@ -3,6 +3,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { clientSecretMatches, hashClientSecret, newClientSecret } from '../auth/secrets.ts';
 import type { ApiClientsTable, Database } from '../db/schema.ts';
 import { conflict, notFound } from '../http/errors.ts';
+import { assertWarehousesExist } from './warehouses.ts';
 
 export const bootstrapClientId = 'admin';
 export const clientRoles = ['admin', 'storefront', '3pl', 'customer_service'] as const satisfies readonly Role[];
@@ -74,11 +75,7 @@ export async function createClient(
 ): Promise<ApiClientView & { clientSecret: string }> {
   const clientSecret = newClientSecret();
   const warehouses: string[] | '*' = input.role === '3pl' ? (input.warehouses ?? []) : (input.warehouses ?? '*');
-  if (warehouses !== '*' && warehouses.length > 0) {
-    const known = await db.selectFrom('warehouses').select('id').where('id', 'in', warehouses).execute();
-    const missing = warehouses.filter((id) => !known.some((row) => row.id === id));
-    if (missing.length > 0) throw conflict('unknown_warehouse', `unknown warehouses: ${missing.join(', ')}`, { warehouses: missing });
-  }
+  if (warehouses !== '*') await assertWarehousesExist(db, warehouses);
   const row: Selectable<ApiClientsTable> = {
     id: `c-${newId()}`,
     name: input.name,

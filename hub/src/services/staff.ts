@@ -1,8 +1,10 @@
 import { type Role, newId } from '@dovetail/shared';
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import { decoyPasswordHash, hashPassword, passwordMatches } from '../auth/secrets.ts';
 import type { Database, StaffTable } from '../db/schema.ts';
-import { conflict, notFound } from '../http/errors.ts';
+import { ApiError, conflict, notFound } from '../http/errors.ts';
+import { appendDownstream } from './downstream.ts';
+import { assertWarehousesExist, warehouseChannel } from './warehouses.ts';
 
 export const staffRoles = ['admin', 'supervisor', 'warehouse_staff', 'customer_service'] as const satisfies readonly Role[];
 export type StaffRole = (typeof staffRoles)[number];
@@ -30,6 +32,10 @@ export async function createStaff(
   if (existing) throw conflict('username_taken', `username ${input.username} is taken`);
   // Admins and customer service work across warehouses; floor roles are scoped to the listed ones.
   const warehouses: string[] | '*' = input.role === 'admin' || input.role === 'customer_service' ? '*' : input.warehouses;
+  if (warehouses !== '*') {
+    if (warehouses.length === 0) throw new ApiError(422, 'warehouses_required', `a ${input.role} works at one or more warehouses`);
+    await assertWarehousesExist(db, warehouses);
+  }
   const row: Selectable<StaffTable> = {
     id: newId(),
     username: input.username,
@@ -39,8 +45,26 @@ export async function createStaff(
     disabled_at: null,
     created_at: nowMs,
   };
-  await db.insertInto('staff').values(row).execute();
-  return toView(row);
+  const view = toView(row);
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('staff').values(row).execute();
+    await appendRoster(trx, row, nowMs);
+  });
+  return view;
+}
+
+/**
+ * Roster changes go to each of the person's warehouse channels with the password hash, so the edge
+ * can sign people in while its link is down (DESIGN §8). Cross-warehouse roles (admin, customer
+ * service) do not sign in at edges and are not replicated.
+ */
+async function appendRoster(trx: Transaction<Database>, row: Selectable<StaffTable>, nowMs: number): Promise<void> {
+  const view = toView(row);
+  if (view.warehouses === '*') return;
+  const entry = { id: view.id, username: view.username, role: view.role, passwordHash: row.password_hash, disabled: view.disabled };
+  for (const warehouseId of view.warehouses) {
+    await appendDownstream(trx, warehouseChannel(warehouseId), view.disabled ? 'staff.disabled' : 'staff.upserted', entry, nowMs);
+  }
 }
 
 export async function listStaff(db: Kysely<Database>, scope: readonly string[] | '*', limit: number): Promise<StaffView[]> {
@@ -57,7 +81,12 @@ export async function getStaff(db: Kysely<Database>, id: string): Promise<StaffV
 }
 
 export async function disableStaff(db: Kysely<Database>, id: string, nowMs: number): Promise<StaffView> {
-  await db.updateTable('staff').set({ disabled_at: nowMs }).where('id', '=', id).where('disabled_at', 'is', null).execute();
+  await db.transaction().execute(async (trx) => {
+    const result = await trx.updateTable('staff').set({ disabled_at: nowMs }).where('id', '=', id).where('disabled_at', 'is', null).executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) return;
+    const row = await trx.selectFrom('staff').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    await appendRoster(trx, row, nowMs);
+  });
   return getStaff(db, id);
 }
 

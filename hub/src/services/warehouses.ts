@@ -1,8 +1,9 @@
 import { type WarehouseCreate, warehouseHasEdge } from '@dovetail/shared';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, WarehousesTable } from '../db/schema.ts';
-import { conflict, notFound } from '../http/errors.ts';
+import { ApiError, conflict, notFound } from '../http/errors.ts';
 import { hashClientSecret, newClientSecret } from '../auth/secrets.ts';
+import { appendDownstream } from './downstream.ts';
 
 export type WarehouseView = WarehouseCreate & { hasEdge: boolean; edgeEpoch: number; createdAt: number };
 
@@ -39,7 +40,10 @@ export async function createWarehouse(db: Kysely<Database>, input: WarehouseCrea
       created_at: nowMs,
     };
     await trx.insertInto('warehouses').values(row).execute();
-    return toWarehouse(row);
+    const warehouse = toWarehouse(row);
+    // The edge replicates its own warehouse's configuration from its channel (DESIGN §3, §5).
+    await appendDownstream(trx, warehouseChannel(warehouse.id), 'warehouse.upserted', warehouse, nowMs);
+    return warehouse;
   });
 }
 
@@ -57,6 +61,18 @@ export async function listWarehouses(db: Kysely<Database>, scope: readonly strin
     query = query.where('id', 'in', [...scope]);
   }
   return (await query.execute()).map(toWarehouse);
+}
+
+export async function assertWarehousesExist(db: Kysely<Database>, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const known = await db.selectFrom('warehouses').select('id').where('id', 'in', [...ids]).execute();
+  const missing = ids.filter((id) => !known.some((row) => row.id === id));
+  if (missing.length > 0) throw new ApiError(422, 'unknown_warehouse', `unknown warehouses: ${missing.join(', ')}`, { warehouses: missing });
+}
+
+/** The downstream channel of one warehouse: config, roster, and later fulfillment orders. */
+export function warehouseChannel(warehouseId: string): string {
+  return `warehouse:${warehouseId}`;
 }
 
 export type EdgeEnrollment = { clientId: string; clientSecret: string; warehouseId: string; epoch: number };
