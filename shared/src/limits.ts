@@ -89,3 +89,8 @@ export const channelsPerEdgeMax = 8;
 
 assert(pushBatchBytesMax * 2 <= syncFrameBytesMax, 'a push batch leaves room in a frame for its envelope');
 assert(pushBatchEventsMax <= writeBatchEventsMax, 'a pushed batch fits in one hub write batch');
+
+// Idempotency-Key: an in-flight claim older than this is taken to be abandoned (its process died).
+export const idempotencyInFlightAbandonMs = 60_000;
+export const idempotencyResponseBytesMax = 256 * 1024;
+assert(idempotencyInFlightAbandonMs < idempotencyRetentionSeconds * 1000, 'abandoned claims expire before kept responses');

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
+import { syncMigration } from '../sync/schema.ts';
 
 /**
  * Versioned migrations, one list for both adapters. Written with Kysely's schema builder and
@@ -111,6 +112,24 @@ const steps: Record<string, Migration> = {
       await db.schema.createIndex('stock_partitions_sku').on('stock_partitions').columns(['sku', 'warehouse_id']).execute();
     },
   },
+  '0002_idempotency_keys': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('idempotency_keys')
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('status', 'integer')
+        .addColumn('body', 'text')
+        .addColumn('headers_json', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('idempotency_keys_pk', ['scope', 'key'])
+        .execute();
+      await db.schema.createIndex('idempotency_keys_created').on('idempotency_keys').column('created_at').execute();
+    },
+  },
+  '0003_sync': syncMigration,
 };
 
 export const migrationNames = Object.keys(steps).sort();

@@ -1,3 +1,6 @@
+import type { ColumnType } from 'kysely';
+import type { SyncTables } from '../sync/schema.ts';
+
 /**
  * The hub's tables as both adapters store them. Portable on purpose: integer quantities and
  * epoch-millisecond times, text ids, JSON as text, booleans as 0/1 integers.
@@ -100,9 +103,25 @@ export interface StockPartitionsTable {
   safety_stock: number;
   incoming: number;
   updated_at: number;
+  /** The full fold state (bins, lots, serials) of an edge-owned partition; null for API-written stock. */
+  state_json: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
-export interface Database {
+/** Responses kept per (client, Idempotency-Key) so a retried create replays instead of repeating. */
+export interface IdempotencyKeysTable {
+  scope: string;
+  key: string;
+  /** SHA-256 of method, path and body: the same key with another request is refused. */
+  fingerprint: string;
+  state: 'in_flight' | 'done';
+  status: number | null;
+  body: string | null;
+  headers_json: string | null;
+  created_at: number;
+}
+
+export interface Database extends SyncTables {
+  idempotency_keys: IdempotencyKeysTable;
   products: ProductsTable;
   variants: VariantsTable;
   warehouses: WarehousesTable;

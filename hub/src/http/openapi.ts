@@ -4,7 +4,7 @@ import type { HubMeta } from './trpc.ts';
 
 export const restBasePath = '/api/v1';
 
-export type RestRoute = { method: string; path: string; pattern: RegExp; permission: HubMeta['permission']; procedure: string };
+export type RestRoute = { method: string; path: string; pattern: RegExp; permission: HubMeta['permission']; procedure: string; idempotent: boolean };
 
 /** The REST routes as the procedures declare them: the one source for routing, 405s, metrics and docs. */
 export function restRoutes(router: AnyRouter): RestRoute[] {
@@ -14,7 +14,7 @@ export function restRoutes(router: AnyRouter): RestRoute[] {
     const meta = definition._def.meta;
     if (!meta?.openapi) continue;
     const pattern = new RegExp(`^${meta.openapi.path.replace(/\{[^}]+\}/g, '[^/]+')}/?$`);
-    routes.push({ method: meta.openapi.method, path: meta.openapi.path, pattern, permission: meta.permission, procedure });
+    routes.push({ method: meta.openapi.method, path: meta.openapi.path, pattern, permission: meta.permission, procedure, idempotent: meta.idempotent === true });
   }
   return routes;
 }

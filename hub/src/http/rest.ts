@@ -2,7 +2,9 @@ import type { AnyRouter, TRPCError } from '@trpc/server';
 import type { Context as HonoContext } from 'hono';
 import { TRPCError as TrpcError } from '@trpc/server';
 import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
-import { ApiError, toErrorResponse } from './errors.ts';
+import { limits } from '@dovetail/shared';
+import { claimIdempotencyKey, completeIdempotencyKey, isValidIdempotencyKey, releaseIdempotencyKey, requestFingerprint } from '../services/idempotency.ts';
+import { ApiError, badRequest, toErrorResponse } from './errors.ts';
 import { type RestRoute, restBasePath } from './openapi.ts';
 import type { Context, HubDeps } from './trpc.ts';
 
@@ -46,12 +48,11 @@ function createBridge(router: AnyRouter, contexts: WeakMap<object, Context>) {
     },
   } as never) as unknown as (req: unknown, res: NodeLikeResponse) => Promise<void>;
 
-  return async function handle(request: Request, url: string, context: Context): Promise<Response> {
+  return async function handle(request: Request, url: string, bodyText: string | undefined, context: Context): Promise<Response> {
     let body: { ok: true; data: unknown } | { ok: false; cause: unknown } = { ok: true, data: undefined };
-    if (request.headers.get('content-type')?.includes('application/json')) {
+    if (bodyText !== undefined) {
       try {
-        const text = await request.text();
-        body = { ok: true, data: text ? JSON.parse(text) : undefined };
+        body = { ok: true, data: bodyText ? JSON.parse(bodyText) : undefined };
       } catch (cause) {
         body = { ok: false, cause };
       }
@@ -110,6 +111,7 @@ export function createRestHandler(router: AnyRouter, routes: RestRoute[], deps: 
       const allow = [...new Set(matching.map((route) => route.method))].join(', ');
       return errorJson(c, new ApiError(405, 'method_not_allowed', `${c.req.method} is not allowed on ${path}`, { allow }, { allow }));
     }
+    const route = matching.find((candidate) => candidate.method === method)!;
     const context: Context = {
       deps,
       auth: await deps.authenticator.authenticate(c.req.header('authorization')),
@@ -117,13 +119,55 @@ export function createRestHandler(router: AnyRouter, routes: RestRoute[], deps: 
       response: { headers: {} },
     };
     url.pathname = path;
-    const response = await bridge(c.req.raw, url.toString(), context);
-    if (response.status < 400) return response;
-    const payload = (await response.json().catch(() => ({}))) as ErrorPayload;
-    const apiError = payload.data?.apiError ?? { code: 'internal', message: 'internal error' };
-    const headers = new Headers(response.headers);
-    headers.set('content-type', 'application/json');
-    headers.delete('content-length');
-    return new Response(JSON.stringify({ error: apiError }), { status: response.status, headers });
+    const bodyText = c.req.header('content-type')?.includes('application/json') ? await c.req.text() : undefined;
+    const run = async () => toRestResponse(await bridge(c.req.raw, url.toString(), bodyText, context));
+
+    const idempotencyKey = c.req.header('idempotency-key');
+    if (idempotencyKey === undefined || !route.idempotent) return run();
+    if (!isValidIdempotencyKey(idempotencyKey)) {
+      return errorJson(c, badRequest('invalid_idempotency_key', `Idempotency-Key must be 1-${limits.idempotencyKeyLengthMax} printable ASCII characters`));
+    }
+    if (!context.auth?.ok) return run(); // refused before any effect: nothing to remember
+    const scope = `${context.auth.principal.kind}:${context.auth.principal.subject}`;
+    const fingerprint = requestFingerprint(method, path, bodyText);
+    const claim = await claimIdempotencyKey(deps.db, scope, idempotencyKey, fingerprint, deps.nowMs());
+    if (claim.kind === 'mismatch') {
+      return errorJson(c, new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request'));
+    }
+    if (claim.kind === 'in_flight') {
+      return errorJson(c, new ApiError(409, 'idempotency_key_in_flight', 'a request with this Idempotency-Key is still being processed'));
+    }
+    if (claim.kind === 'replay') {
+      return new Response(claim.response.body, { status: claim.response.status, headers: { ...claim.response.headers, 'idempotent-replayed': 'true' } });
+    }
+    let response: Response;
+    try {
+      response = await run();
+    } catch (error) {
+      await releaseIdempotencyKey(deps.db, scope, idempotencyKey);
+      throw error;
+    }
+    const text = await response.text();
+    // Outcomes are kept (success and business refusals); requests that had no effect are forgotten.
+    const keep = (response.status < 400 || [409, 412, 422].includes(response.status)) && text.length <= limits.idempotencyResponseBytesMax;
+    const headers: Record<string, string> = {};
+    for (const name of ['content-type', 'etag', 'location', 'cache-control']) {
+      const value = response.headers.get(name);
+      if (value !== null) headers[name] = value;
+    }
+    if (keep) await completeIdempotencyKey(deps.db, scope, idempotencyKey, { status: response.status, body: text, headers });
+    else await releaseIdempotencyKey(deps.db, scope, idempotencyKey);
+    return new Response(text, { status: response.status, headers: response.headers });
   };
+}
+
+/** Success passes through; any error becomes the one body `{error: {code, message, details}}`. */
+async function toRestResponse(response: Response): Promise<Response> {
+  if (response.status < 400) return response;
+  const payload = (await response.json().catch(() => ({}))) as ErrorPayload;
+  const apiError = payload.data?.apiError ?? { code: 'internal', message: 'internal error' };
+  const headers = new Headers(response.headers);
+  headers.set('content-type', 'application/json');
+  headers.delete('content-length');
+  return new Response(JSON.stringify({ error: apiError }), { status: response.status, headers });
 }

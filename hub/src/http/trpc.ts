@@ -3,6 +3,7 @@ import { initTRPC } from '@trpc/server';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { OpenApiMeta } from 'trpc-to-openapi';
+import { z } from 'zod';
 import type { KeyStore } from '../auth/keys.ts';
 import type { AuthPrincipal, AuthResult, Authenticator, LoginThrottle } from '../auth/principal.ts';
 import type { Database } from '../db/schema.ts';
@@ -32,7 +33,11 @@ export type Context = {
  * Every procedure names the permission it needs (from the shared policy table) or says it is
  * public; the role × route matrix test walks these.
  */
-export type HubMeta = OpenApiMeta & { permission: Permission | 'public' };
+export type HubMeta = OpenApiMeta & {
+  permission: Permission | 'public';
+  /** REST creates that honour `Idempotency-Key` (replayed per client for 24 h). */
+  idempotent?: boolean;
+};
 
 const t = initTRPC
   .context<Context>()
@@ -70,3 +75,8 @@ export function requireWarehouse(principal: AuthPrincipal, permission: Permissio
 export function noStore(ctx: Context): void {
   ctx.response.headers['cache-control'] = 'no-store';
 }
+
+/** Documents the header on idempotent creates. */
+export const idempotencyHeaders = z.object({
+  'idempotency-key': z.string().max(255).optional().describe('Retry-safe create: the same key and body replay the first response'),
+});

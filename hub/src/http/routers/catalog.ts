@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ApiError } from '../errors.ts';
 import { createProduct, getProduct, listProducts, updateProduct } from '../../services/catalog.ts';
 import { cursorParam, idParam, pageLimit } from '../params.ts';
-import { type Context, protectedProcedure } from '../trpc.ts';
+import { type Context, idempotencyHeaders, protectedProcedure } from '../trpc.ts';
 
 const tags = ['catalog'];
 
@@ -66,7 +66,16 @@ export const catalogRouter = {
   create: protectedProcedure
     .meta({
       permission: 'catalog.write',
-      openapi: { method: 'POST', path: '/products', tags, summary: 'Create a product with its variants', successDescription: 'Created', errorResponses: [400, 401, 403, 409, 415] },
+      idempotent: true,
+      openapi: {
+        method: 'POST',
+        path: '/products',
+        tags,
+        summary: 'Create a product with its variants',
+        successDescription: 'Created',
+        requestHeaders: idempotencyHeaders,
+        errorResponses: [400, 401, 403, 409, 415, 422],
+      },
     })
     .input(productCreateSchema)
     .output(productSchema)

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { deleteThirdPartyStock, warehouseInventory, writeThirdPartyStock } from '../../services/inventory.ts';
 import { createWarehouse, enrollEdge, getWarehouse, listWarehouses } from '../../services/warehouses.ts';
 import { cursorParam, pageLimit, skuParam, warehouseIdParam } from '../params.ts';
-import { noStore, protectedProcedure, requireWarehouse } from '../trpc.ts';
+import { idempotencyHeaders, noStore, protectedProcedure, requireWarehouse } from '../trpc.ts';
 
 const tags = ['warehouses'];
 
@@ -38,7 +38,11 @@ const partitionOutput = quantitiesSchema.extend({ sku: z.string(), warehouseId: 
 
 export const warehousesRouter = {
   create: protectedProcedure
-    .meta({ permission: 'warehouses.write', openapi: { method: 'POST', path: '/warehouses', tags, summary: 'Create a warehouse', successDescription: 'Created' } })
+    .meta({
+      permission: 'warehouses.write',
+      idempotent: true,
+      openapi: { method: 'POST', path: '/warehouses', tags, summary: 'Create a warehouse', successDescription: 'Created', requestHeaders: idempotencyHeaders },
+    })
     .input(warehouseCreateSchema)
     .output(warehouseViewSchema)
     .mutation(async ({ ctx, input }) => {
@@ -98,7 +102,9 @@ export const warehousesRouter = {
   createStock: protectedProcedure
     .meta({
       permission: 'inventory.write',
+      idempotent: true,
       openapi: {
+        requestHeaders: idempotencyHeaders,
         method: 'POST',
         path: '/warehouses/{id}/inventory/{sku}',
         tags,
