@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import type { Hono } from 'hono';
 import pino, { type Logger } from 'pino';
 import { KeyStore } from './auth/keys.ts';
@@ -7,6 +8,9 @@ import { createApp } from './http/app.ts';
 import { type HubMetrics, createMetrics } from './http/observability.ts';
 import type { HubDeps } from './http/trpc.ts';
 import { ensureBootstrapAdmin } from './services/clients.ts';
+import { listenForAppends } from './sync/listen.ts';
+import { downstreamNotifier } from './sync/notifier.ts';
+import { type SyncServer, attachSyncServer } from './sync/server.ts';
 
 export type HubOptions = {
   storage: StorageConfig;
@@ -25,6 +29,8 @@ export type Hub = {
   metrics: HubMetrics;
   /** Set when the bootstrap admin was created just now with a generated secret: print it once. */
   generatedAdminSecret: string | undefined;
+  /** Serves `/sync` (edge WebSockets) on the HTTP server the app listens on. */
+  startSync(server: http.Server, options?: { pollIntervalMs?: number }): Promise<SyncServer>;
   close(): Promise<void>;
 };
 
@@ -49,7 +55,35 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     };
     const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
     const app = createApp({ deps, metrics, logger, describeStorage: () => storage.description, schema: storage.schema });
-    return { app, deps, storage, metrics, generatedAdminSecret: bootstrap.generatedSecret, close: () => storage.close() };
+    let sync: SyncServer | undefined;
+    let stopListening: (() => Promise<void>) | undefined;
+    return {
+      app,
+      deps,
+      storage,
+      metrics,
+      generatedAdminSecret: bootstrap.generatedSecret,
+      async startSync(server, syncOptions = {}) {
+        if (options.storage.kind === 'postgres') {
+          stopListening = await listenForAppends(options.storage.url, downstreamNotifier, logger);
+        }
+        sync = attachSyncServer(server, {
+          db: storage.db,
+          dialect: storage.dialect,
+          authenticator: deps.authenticator,
+          notifier: downstreamNotifier,
+          logger,
+          nowMs,
+          ...syncOptions,
+        });
+        return sync;
+      },
+      async close() {
+        await sync?.close();
+        await stopListening?.();
+        await storage.close();
+      },
+    };
   } catch (error) {
     await storage.close();
     throw error;

@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import { serve } from '@hono/node-server';
 import pino from 'pino';
 import { ConfigError, parseConfig } from './config.ts';
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
   const server = serve({ fetch: hub.app.fetch, port: config.port, hostname: config.host }, (info) => {
     logger.info({ port: info.port, host: config.host, storage: hub.storage.description }, 'hub listening');
   });
+  await hub.startSync(server as http.Server);
 
   let stopping = false;
   const shutdown = (signal: string) => {

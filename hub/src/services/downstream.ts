@@ -1,5 +1,6 @@
 import { assert, limits } from '@dovetail/shared';
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, PostgresAdapter, type Transaction, sql } from 'kysely';
+import { downstreamNotifier, downstreamNotifyChannel } from '../sync/notifier.ts';
 import type { Database } from '../db/schema.ts';
 
 export type DownstreamEvent = { channel: string; seq: number; type: string; payload: unknown; createdAt: number };
@@ -29,6 +30,13 @@ export async function appendDownstream(
   const seq = Number(row.last_seq);
   assert(Number.isSafeInteger(seq) && seq >= 1, 'downstream seq is a positive integer');
   await trx.insertInto('downstream_log').values({ channel, seq, type, payload: text, created_at: nowMs }).execute();
+  // Wake the socket senders. PostgreSQL delivers NOTIFY at commit to every listening instance; on
+  // SQLite (one process) the in-process wake-up runs after this transaction's synchronous commit.
+  if (trx.getExecutor().adapter instanceof PostgresAdapter) {
+    await sql`select pg_notify(${downstreamNotifyChannel}, ${channel})`.execute(trx);
+  } else {
+    setImmediate(() => downstreamNotifier.notify(channel));
+  }
   return seq;
 }
 

@@ -1,0 +1,148 @@
+import {
+  type PartitionState,
+  type PushMessage,
+  type StockEvent,
+  applyStockEvent,
+  assert,
+  emptyPartition,
+  partitionStateSchema,
+  stockQuantities,
+} from '@dovetail/shared';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../db/schema.ts';
+
+export type PushRejection = { seq: number; reason: 'unknown_sku' | 'wrong_warehouse' | string; message: string };
+export type PushResult = { upstreamAck: number; rejected: PushRejection[]; applied: number; duplicates: number; gap: boolean };
+
+/**
+ * Applies one pushed batch of an edge's upstream stream in one transaction, exactly once per
+ * `(warehouse, seq)`: seqs at or below the stream's applied seq are duplicates and ignored; the next
+ * seq is applied (or durably rejected with a reason, which also advances the stream); a gap stops
+ * the batch and the caller re-acks what was applied. The hub's replica of a partition changes only
+ * here, by folding the edge's event with the same `applyStockEvent` the edge used.
+ * On PostgreSQL the stream row is locked (`FOR UPDATE`), so two hub instances holding sockets of
+ * the same edge (a reconnect racing the old socket) still apply each seq once.
+ */
+export async function applyPush(
+  db: Kysely<Database>,
+  options: { dialect: 'sqlite' | 'postgres'; warehouseId: string; edgeId: string; events: PushMessage['events']; nowMs: number },
+): Promise<PushResult> {
+  const { warehouseId, edgeId, events, nowMs } = options;
+  for (const entry of events) assert(entry.event.warehouseId === warehouseId, 'caller checked the warehouse of every event');
+  return db.transaction().execute(async (trx) => {
+    let stream = trx.selectFrom('edge_streams').selectAll().where('warehouse_id', '=', warehouseId);
+    if (options.dialect === 'postgres') stream = stream.forUpdate();
+    const row = await stream.executeTakeFirst();
+    assert(row, 'the stream row exists once hello was accepted');
+    assert(row.edge_id === edgeId, 'the session is for the stream’s current incarnation');
+    let applied = Number(row.applied_seq);
+    const result: PushResult = { upstreamAck: applied, rejected: [], applied: 0, duplicates: 0, gap: false };
+    let lastEventAtMs: number | null = null;
+    for (const { seq, event } of events) {
+      if (seq <= applied) {
+        result.duplicates++;
+        continue;
+      }
+      if (seq !== applied + 1) {
+        result.gap = true;
+        break;
+      }
+      // A new incarnation replays events the hub may already hold (a restored backup): ids decide.
+      const known = await trx.selectFrom('stock_events').select('event_id').where('event_id', '=', event.id).executeTakeFirst();
+      if (known) {
+        result.duplicates++;
+        applied = seq;
+        continue;
+      }
+      const rejection = await applyOne(trx, warehouseId, event, nowMs);
+      if (rejection) {
+        result.rejected.push({ seq, ...rejection });
+        await trx
+          .insertInto('sync_rejections')
+          .values({
+            warehouse_id: warehouseId,
+            edge_id: edgeId,
+            edge_seq: seq,
+            event_id: event.id,
+            sku: event.sku,
+            reason: rejection.reason,
+            message: rejection.message,
+            event_json: JSON.stringify(event),
+            created_at: nowMs,
+          })
+          .execute();
+      } else {
+        await trx
+          .insertInto('stock_events')
+          .values({
+            warehouse_id: warehouseId,
+            edge_id: edgeId,
+            edge_seq: seq,
+            event_id: event.id,
+            sku: event.sku,
+            type: event.type,
+            hlc: event.hlc,
+            at_ms: event.atMs,
+            event_json: JSON.stringify(event),
+            applied_at: nowMs,
+          })
+          .execute();
+        result.applied++;
+      }
+      lastEventAtMs = event.atMs;
+      applied = seq;
+    }
+    if (applied !== Number(row.applied_seq)) {
+      await trx
+        .updateTable('edge_streams')
+        .set({ applied_seq: applied, last_applied_at: nowMs, ...(lastEventAtMs === null ? {} : { last_event_at: lastEventAtMs }) })
+        .where('warehouse_id', '=', warehouseId)
+        .execute();
+    }
+    result.upstreamAck = applied;
+    return result;
+  });
+}
+
+/** Folds one event into the replica; a reason when the hub refuses it (the stream still advances). */
+async function applyOne(
+  trx: Transaction<Database>,
+  warehouseId: string,
+  event: StockEvent,
+  nowMs: number,
+): Promise<{ reason: string; message: string } | undefined> {
+  const variant = await trx.selectFrom('variants').select('sku').where('sku', '=', event.sku).executeTakeFirst();
+  if (!variant) return { reason: 'unknown_sku', message: `${event.sku} is not in the hub's catalog; correct the scan at the edge` };
+  const partition = await trx
+    .selectFrom('stock_partitions')
+    .select(['state_json'])
+    .where('warehouse_id', '=', warehouseId)
+    .where('sku', '=', event.sku)
+    .executeTakeFirst();
+  const state: PartitionState = partition?.state_json ? partitionStateSchema.parse(JSON.parse(partition.state_json)) : emptyPartition();
+  const folded = applyStockEvent(state, event);
+  if (!folded.ok) {
+    // The edge applied this event to the same state with the same function: a refusal here means the
+    // replica drifted. Record it; the checkpoint checksums repair the partition.
+    return { reason: folded.reason, message: `replica refused ${event.type}: ${folded.message}` };
+  }
+  const quantities = stockQuantities(folded.state);
+  const values = {
+    on_hand: quantities.onHand,
+    damaged: quantities.damaged,
+    quality_control: quantities.qualityControl,
+    picked: quantities.picked,
+    edge_quota: quantities.edgeQuota,
+    state_json: JSON.stringify(folded.state),
+    updated_at: nowMs,
+  };
+  if (partition) {
+    await trx.updateTable('stock_partitions').set(values).where('warehouse_id', '=', warehouseId).where('sku', '=', event.sku).execute();
+  } else {
+    await trx
+      .insertInto('stock_partitions')
+      .values({ warehouse_id: warehouseId, sku: event.sku, committed: 0, reserved: 0, safety_stock: 0, incoming: 0, ...values })
+      .execute();
+  }
+  return undefined;
+}

@@ -1,0 +1,154 @@
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { closeCodes, decodeUpstream, limits } from '@dovetail/shared';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { Authenticator } from '../auth/principal.ts';
+import type { Database } from '../db/schema.ts';
+import type { DownstreamNotifier } from './notifier.ts';
+import { HubSyncSession, type SyncPrincipal } from './session.ts';
+
+export type SyncServerOptions = {
+  db: Kysely<Database>;
+  dialect: 'sqlite' | 'postgres';
+  authenticator: Authenticator;
+  notifier: DownstreamNotifier;
+  logger: Logger;
+  nowMs?: () => number;
+  /** How often senders look at the logs even without a wake-up. */
+  pollIntervalMs?: number;
+};
+
+const pingIntervalMs = 15_000;
+const framesPerSecondMax = 200;
+
+function refuse(socket: Duplex, status: 401 | 403 | 404, message: string): void {
+  const body = JSON.stringify({ error: { code: status === 401 ? 'unauthenticated' : status === 403 ? 'forbidden' : 'not_found', message } });
+  const reason = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Not Found';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `${status === 401 ? 'www-authenticate: Bearer realm="dovetail-sync"\r\n' : ''}connection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * `/sync` on the hub's HTTP server: authenticates the edge's client-credentials JWT on upgrade (role
+ * edge, exactly one warehouse), validates every frame (bounded size, strict schema: a bad frame
+ * closes with 4400 and applies nothing), and hands frames to a `HubSyncSession` per socket.
+ */
+export function attachSyncServer(server: http.Server, options: SyncServerOptions) {
+  const nowMs = options.nowMs ?? Date.now;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.syncFrameBytesMax });
+  const sessions = new Set<HubSyncSession>();
+
+  const onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(request.url ?? '/', 'http://hub').pathname;
+    if (path !== '/sync') return refuse(socket, 404, 'WebSocket upgrades are served at /sync only');
+    options.authenticator
+      .authenticate(request.headers.authorization)
+      .then((auth) => {
+        if (!auth) return refuse(socket, 401, 'send the edge token as Authorization: Bearer <token>');
+        if (!auth.ok) return refuse(socket, 401, auth.message);
+        const { principal } = auth;
+        if (principal.role !== 'edge' || principal.warehouses === '*' || principal.warehouses.length !== 1) {
+          return refuse(socket, 403, 'only an enrolled edge (role edge, one warehouse) may sync');
+        }
+        const syncPrincipal: SyncPrincipal = { clientId: principal.subject, warehouseId: principal.warehouses[0] as string, epoch: principal.epoch };
+        wss.handleUpgrade(request, socket, head, (ws) => connect(ws, syncPrincipal));
+      })
+      .catch((error) => {
+        options.logger.error({ err: error }, 'sync upgrade failed');
+        socket.destroy();
+      });
+  };
+
+  const connect = (ws: WebSocket, principal: SyncPrincipal) => {
+    const logger = options.logger.child({ warehouseId: principal.warehouseId, clientId: principal.clientId });
+    const session = new HubSyncSession({
+      db: options.db,
+      dialect: options.dialect,
+      principal,
+      nowMs,
+      logger,
+      transport: {
+        send: (message) => {
+          if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
+        },
+        close: (code, reason) => ws.close(code, reason),
+      },
+    });
+    sessions.add(session);
+    logger.info('edge connected');
+    let alive = true;
+    let windowStartMs = nowMs();
+    let framesInWindow = 0;
+    const heartbeat = setInterval(() => {
+      if (!alive) return ws.terminate();
+      alive = false;
+      ws.ping();
+    }, pingIntervalMs);
+    ws.on('pong', () => {
+      alive = true;
+    });
+    ws.on('message', (data, isBinary) => {
+      alive = true;
+      const now = nowMs();
+      if (now - windowStartMs >= 1000) {
+        windowStartMs = now;
+        framesInWindow = 0;
+      }
+      if (++framesInWindow > framesPerSecondMax) {
+        session.closed();
+        ws.close(closeCodes.rateLimited, 'too many frames');
+        return;
+      }
+      const decoded = isBinary ? ({ ok: false, detail: 'binary frames are not part of the protocol' } as const) : decodeUpstream(data.toString());
+      if (!decoded.ok) {
+        logger.warn({ detail: decoded.detail }, 'malformed frame from edge');
+        ws.send(JSON.stringify({ type: 'error', code: 'malformed', message: decoded.detail.slice(0, 1000) }));
+        session.closed();
+        ws.close(closeCodes.malformed, 'malformed frame');
+        return;
+      }
+      session.receive(decoded.message).catch((error) => {
+        logger.error({ err: error }, 'sync frame failed');
+        session.closed();
+        ws.close(1011, 'hub failed to apply');
+      });
+    });
+    ws.on('close', (code) => {
+      clearInterval(heartbeat);
+      session.closed();
+      sessions.delete(session);
+      logger.info({ code }, 'edge disconnected');
+    });
+    ws.on('error', (error) => logger.warn({ err: error.message }, 'sync socket error'));
+  };
+
+  const unsubscribe = options.notifier.subscribe((channel) => {
+    for (const session of sessions) void session.wake(channel);
+  });
+  const poll = setInterval(() => {
+    for (const session of sessions) void session.wake();
+  }, options.pollIntervalMs ?? 1_000);
+  poll.unref();
+  server.on('upgrade', onUpgrade);
+
+  return {
+    get connections(): number {
+      return sessions.size;
+    },
+    connectedWarehouses(): Set<string> {
+      return new Set([...sessions].map((session) => session.warehouseId));
+    },
+    async close(): Promise<void> {
+      clearInterval(poll);
+      unsubscribe();
+      server.off('upgrade', onUpgrade);
+      for (const client of wss.clients) client.close(1001, 'hub shutting down');
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+export type SyncServer = ReturnType<typeof attachSyncServer>;

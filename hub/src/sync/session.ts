@@ -1,0 +1,220 @@
+import {
+  type Channel,
+  type DownstreamMessage,
+  type HelloMessage,
+  PROTOCOL_VERSION,
+  PROTOCOL_VERSION_MIN,
+  type UpstreamMessage,
+  closeCodes,
+  limits,
+  warehouseChannel,
+} from '@dovetail/shared';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Database } from '../db/schema.ts';
+import { readDownstream } from '../services/downstream.ts';
+import { applyPush } from './apply-push.ts';
+
+export type SyncPrincipal = { clientId: string; warehouseId: string; epoch: number };
+
+export type SessionTransport = {
+  send(message: DownstreamMessage): void;
+  close(code: number, reason: string): void;
+};
+
+type ChannelState = { cursor: number; inFlightThrough: number | null };
+
+/**
+ * The hub's side of one edge connection, without I/O of its own (the WebSocket server and the
+ * simulation both drive it). Upstream frames are handled strictly in order; acks go out only after
+ * the push's transaction committed. Downstream, each channel has one checkpoint in flight: the next
+ * page is read from the durable log by cursor once the edge acked the previous one.
+ */
+export class HubSyncSession {
+  readonly #db: Kysely<Database>;
+  readonly #dialect: 'sqlite' | 'postgres';
+  readonly #principal: SyncPrincipal;
+  readonly #transport: SessionTransport;
+  readonly #nowMs: () => number;
+  readonly #logger: Logger;
+  #edgeId: string | undefined;
+  #closed = false;
+  #queue: Promise<void> = Promise.resolve();
+  readonly #channels = new Map<Channel, ChannelState>();
+
+  constructor(options: {
+    db: Kysely<Database>;
+    dialect: 'sqlite' | 'postgres';
+    principal: SyncPrincipal;
+    transport: SessionTransport;
+    nowMs: () => number;
+    logger: Logger;
+  }) {
+    this.#db = options.db;
+    this.#dialect = options.dialect;
+    this.#principal = options.principal;
+    this.#transport = options.transport;
+    this.#nowMs = options.nowMs;
+    this.#logger = options.logger;
+  }
+
+  get warehouseId(): string {
+    return this.#principal.warehouseId;
+  }
+
+  /** Frames are processed one at a time, in arrival order; the promise settles when this one is done. */
+  receive(message: UpstreamMessage): Promise<void> {
+    this.#queue = this.#queue.then(() => (this.#closed ? undefined : this.#handle(message)));
+    return this.#queue;
+  }
+
+  /** A downstream log grew: send what the edge has not seen, where nothing is in flight. */
+  wake(channel?: string): Promise<void> {
+    this.#queue = this.#queue.then(async () => {
+      if (this.#closed || this.#edgeId === undefined) return;
+      for (const name of this.#channels.keys()) if (channel === undefined || channel === name) await this.#pump(name);
+    });
+    return this.#queue;
+  }
+
+  closed(): void {
+    this.#closed = true;
+  }
+
+  #fail(code: number, errorCode: 'malformed' | 'forbidden' | 'protocol_unsupported' | 'fenced', message: string): void {
+    this.#transport.send({ type: 'error', code: errorCode, message });
+    this.#transport.close(code, errorCode);
+    this.#closed = true;
+  }
+
+  async #handle(message: UpstreamMessage): Promise<void> {
+    if (message.type === 'hello') return this.#hello(message);
+    if (this.#edgeId === undefined) return this.#fail(closeCodes.malformed, 'malformed', `${message.type} before hello`);
+    if (message.type === 'push') {
+      const foreign = message.events.find((entry) => entry.event.warehouseId !== this.#principal.warehouseId);
+      if (foreign) {
+        this.#logger.warn({ warehouseId: this.#principal.warehouseId, foreign: foreign.event.warehouseId }, 'edge pushed an event for another warehouse');
+        return this.#fail(closeCodes.forbidden, 'forbidden', `this edge writes warehouse ${this.#principal.warehouseId} only`);
+      }
+      if (!(await this.#stillEnrolled())) return;
+      const result = await applyPush(this.#db, {
+        dialect: this.#dialect,
+        warehouseId: this.#principal.warehouseId,
+        edgeId: this.#edgeId,
+        events: message.events,
+        nowMs: this.#nowMs(),
+      });
+      this.#transport.send({
+        type: 'ack',
+        upstreamAck: result.upstreamAck,
+        ...(result.rejected.length > 0 ? { rejected: result.rejected.map((r) => ({ ...r, message: r.message.slice(0, 500) })) } : {}),
+      } as DownstreamMessage);
+      return;
+    }
+    // changes_ack
+    const state = this.#channels.get(message.channel);
+    if (!state || state.inFlightThrough === null || message.seq !== state.inFlightThrough) return;
+    state.cursor = message.seq;
+    state.inFlightThrough = null;
+    await this.#db
+      .updateTable('edge_streams')
+      .set({ cursors_json: JSON.stringify(Object.fromEntries([...this.#channels].map(([name, s]) => [name, s.cursor]))), last_seen_at: this.#nowMs() })
+      .where('warehouse_id', '=', this.#principal.warehouseId)
+      .execute();
+    await this.#pump(message.channel);
+  }
+
+  async #stillEnrolled(): Promise<boolean> {
+    const warehouse = await this.#db.selectFrom('warehouses').select('edge_epoch').where('id', '=', this.#principal.warehouseId).executeTakeFirst();
+    if (!warehouse || Number(warehouse.edge_epoch) !== this.#principal.epoch) {
+      this.#fail(closeCodes.fenced, 'fenced', 'this warehouse was re-enrolled: a newer edge owns it now');
+      return false;
+    }
+    return true;
+  }
+
+  async #hello(hello: HelloMessage): Promise<void> {
+    if (this.#edgeId !== undefined) return this.#fail(closeCodes.malformed, 'malformed', 'hello sent twice');
+    if (hello.protocol < PROTOCOL_VERSION_MIN) {
+      return this.#fail(
+        closeCodes.protocolUnsupported,
+        'protocol_unsupported',
+        `protocol ${hello.protocol} is older than this hub supports (${PROTOCOL_VERSION_MIN}..${PROTOCOL_VERSION}); upgrade the edge`,
+      );
+    }
+    if (hello.warehouseId !== this.#principal.warehouseId) {
+      return this.#fail(closeCodes.forbidden, 'forbidden', `the token names warehouse ${this.#principal.warehouseId}, not ${hello.warehouseId}`);
+    }
+    if (hello.epoch !== this.#principal.epoch || !(await this.#stillEnrolled())) {
+      if (!this.#closed) this.#fail(closeCodes.fenced, 'fenced', 'this edge holds an old enrollment');
+      return;
+    }
+    const nowMs = this.#nowMs();
+    const stream = await this.#db.selectFrom('edge_streams').selectAll().where('warehouse_id', '=', hello.warehouseId).executeTakeFirst();
+    let appliedSeq = 0;
+    if (!stream) {
+      await this.#db
+        .insertInto('edge_streams')
+        .values({
+          warehouse_id: hello.warehouseId,
+          edge_id: hello.edgeId,
+          epoch: hello.epoch,
+          applied_seq: 0,
+          last_seq: hello.lastSeq,
+          cursors_json: '{}',
+          connected_at: nowMs,
+          last_seen_at: nowMs,
+          last_applied_at: null,
+          last_event_at: null,
+        })
+        .execute();
+    } else if (stream.edge_id !== hello.edgeId) {
+      // A new incarnation (a fresh or restored database): its seqs start over, so they get a stream
+      // of their own; events the hub already holds are recognised by id, never by seq.
+      this.#logger.warn({ warehouseId: hello.warehouseId, from: stream.edge_id, to: hello.edgeId }, 'edge incarnation changed');
+      await this.#db
+        .updateTable('edge_streams')
+        .set({ edge_id: hello.edgeId, epoch: hello.epoch, applied_seq: 0, last_seq: hello.lastSeq, connected_at: nowMs, last_seen_at: nowMs })
+        .where('warehouse_id', '=', hello.warehouseId)
+        .execute();
+    } else {
+      appliedSeq = Number(stream.applied_seq);
+      if (hello.lastSeq < appliedSeq) {
+        return this.#fail(
+          closeCodes.fenced,
+          'fenced',
+          `this edge database is behind what the hub applied (seq ${hello.lastSeq} < ${appliedSeq}): it was restored from a backup; re-enroll the edge`,
+        );
+      }
+      await this.#db
+        .updateTable('edge_streams')
+        .set({ last_seq: hello.lastSeq, connected_at: nowMs, last_seen_at: nowMs })
+        .where('warehouse_id', '=', hello.warehouseId)
+        .execute();
+    }
+    this.#edgeId = hello.edgeId;
+    this.#transport.send({ type: 'welcome', protocol: PROTOCOL_VERSION, upstreamAck: appliedSeq, serverTimeMs: nowMs });
+    for (const channel of ['catalog', warehouseChannel(hello.warehouseId)] as Channel[]) {
+      let cursor = hello.cursors[channel] ?? 0;
+      const head = await this.#db.selectFrom('downstream_channels').select('last_seq').where('channel', '=', channel).executeTakeFirst();
+      if (cursor > Number(head?.last_seq ?? 0)) {
+        this.#transport.send({ type: 'must_reset', channel, reason: 'cursor_ahead' });
+        cursor = 0;
+      }
+      this.#channels.set(channel, { cursor, inFlightThrough: null });
+      await this.#pump(channel);
+    }
+  }
+
+  /** Sends the next page of a channel after the edge's cursor, closed by a checkpoint. */
+  async #pump(channel: Channel): Promise<void> {
+    const state = this.#channels.get(channel);
+    if (!state || state.inFlightThrough !== null || this.#closed) return;
+    const page = await readDownstream(this.#db, channel, state.cursor, limits.downstreamBatchChangesMax);
+    if (page.length === 0) return;
+    const through = page.at(-1)?.seq ?? state.cursor;
+    state.inFlightThrough = through;
+    this.#transport.send({ type: 'changes', channel, changes: page.map((entry) => ({ seq: entry.seq, kind: entry.type, payload: entry.payload })) });
+    this.#transport.send({ type: 'checkpoint_complete', channel, seq: through, live: page.length < limits.downstreamBatchChangesMax });
+  }
+}
