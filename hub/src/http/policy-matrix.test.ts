@@ -41,6 +41,12 @@ describe.each(adapters)('role × route matrix on %s', (adapter) => {
     const admin = await adminToken(hub);
     await call(hub, 'POST', '/api/v1/warehouses', { token: admin, body: { id: 'W1', name: 'W1', kind: 'warehouse', location: { lat: 0, lon: 0 } } });
     await call(hub, 'POST', '/api/v1/warehouses', { token: admin, body: { id: 'T1', name: 'T1', kind: '3pl', location: { lat: 0, lon: 0 } } });
+    await call(hub, 'POST', '/api/v1/warehouses', { token: admin, body: { id: 'T2', name: 'T2', kind: '3pl', location: { lat: 0, lon: 0 } } });
+    await call(hub, 'POST', '/api/v1/products', {
+      token: admin,
+      body: { name: 'Scope probe', category: 'chair', basePrice: 1, currency: 'EUR', variants: [{ sku: 'SKU-1', options: {} }] },
+    });
+    await call(hub, 'PUT', '/api/v1/warehouses/T2/inventory/SKU-1', { token: admin, body: { onHand: 9 } });
     // One client per role, written directly: the token endpoint then mints ordinary tokens for each.
     for (const role of roles) {
       await hub.storage.db
@@ -98,5 +104,45 @@ describe.each(adapters)('role × route matrix on %s', (adapter) => {
           });
     if (allowed) expect([401, 403]).not.toContain(response.status);
     else expect(response.status).toBe(403);
+  });
+
+  const outOfScope = routes
+    .filter((route) => route.path.startsWith('/warehouses/{id}'))
+    .flatMap((route) =>
+      (permissions[route.permission as keyof typeof permissions].roles as readonly Role[])
+        .filter((role) => role !== 'admin')
+        .map((role) => ({ route, role })),
+    );
+
+  it('has warehouse-scoped routes to probe outside the scope', () => {
+    expect(outOfScope.length).toBeGreaterThan(10);
+  });
+
+  it.each(outOfScope)('object level: $role on $route.method $route.path for another warehouse is 403, nothing changes', async ({ route, role }) => {
+    const path = route.path.replace('{id}', 'T2').replace('{sku}', 'SKU-1');
+    const body = route.method === 'GET' || route.method === 'DELETE' ? undefined : { onHand: 1 };
+    const response = await call(hub, route.method, `/api/v1${path}`, { token: tokens.get(role)!, ...(body ? { body } : {}) });
+    expect(response.status).toBe(403);
+    const params = { id: 'T2', ...(route.path.includes('{sku}') ? { sku: 'SKU-1' } : {}), ...(body ?? {}) };
+    const trpc =
+      route.method === 'GET'
+        ? await hub.app.request(`/trpc/${route.procedure}?input=${encodeURIComponent(JSON.stringify(params))}`, { headers: { authorization: `Bearer ${tokens.get(role)!}` } })
+        : await hub.app.request(`/trpc/${route.procedure}`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${tokens.get(role)!}`, 'content-type': 'application/json' },
+            body: JSON.stringify(params),
+          });
+    expect(trpc.status).toBe(403);
+    const row = await hub.storage.db.selectFrom('stock_partitions').selectAll().where('warehouse_id', '=', 'T2').where('sku', '=', 'SKU-1').executeTakeFirst();
+    expect(Number(row?.on_hand)).toBe(9);
+  });
+
+  it('object level: the stock view filtered to another warehouse is 403, and unfiltered it leaves that warehouse out', async () => {
+    const token = tokens.get('3pl')!;
+    expect((await call(hub, 'GET', '/api/v1/inventory?warehouseId=T2', { token })).status).toBe(403);
+    const view = await call(hub, 'GET', '/api/v1/inventory/SKU-1', { token });
+    expect(view.status).toBe(200);
+    expect(view.body.onHand).toBe(0);
+    expect(view.body.warehouses).toEqual([]);
   });
 });
