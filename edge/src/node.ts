@@ -54,6 +54,7 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
       const upstream = queries.upstream();
       return { pending: upstream.pending, lastSeq: upstream.lastSeq, ackedSeq: upstream.ackedSeq };
     });
+    const staff = new StaffDirectory(db, { warehouseId: identity.warehouseId, newId: ids, nowMs, passwordCost: options.passwordCost });
     let sync: EdgeSyncClient | undefined;
     const writer = new StockWriter(db, book, {
       nowMs,
@@ -73,9 +74,9 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
         edgeId: identity.edgeId,
         logger,
         nowMs,
+        onChanges: () => staff.forgetCachedSessions(),
       });
     }
-    const staff = new StaffDirectory(db, { warehouseId: identity.warehouseId, newId: ids, nowMs, passwordCost: options.passwordCost });
     const bootstrapped = await staff.bootstrap(options.bootstrapStaff);
     if (bootstrapped === 'created') logger.info('bootstrap supervisor created from EDGE_BOOTSTRAP_STAFF');
     const app = createEdgeApp({ book, writer, queries, staff, metrics, logger, edgeId: identity.edgeId, hubUrl: options.hubUrl, sync });

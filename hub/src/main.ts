@@ -25,7 +25,6 @@ async function main(): Promise<void> {
   const server = serve({ fetch: hub.app.fetch, port: config.port, hostname: config.host }, (info) => {
     logger.info({ port: info.port, host: config.host, storage: hub.storage.description }, 'hub listening');
   });
-  await hub.startSync(server as http.Server);
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -46,6 +45,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  await hub.startSync(server as http.Server);
 }
 
 main().catch((error) => {

@@ -185,6 +185,11 @@ export class StaffDirectory {
     return session;
   }
 
+  /** The roster changed underneath (sync applied hub changes): re-read sessions from the database. */
+  forgetCachedSessions(): void {
+    this.#sessionCache.clear();
+  }
+
   signOut(token: string): void {
     const key = hashToken(token);
     this.#sql.deleteSession.run(key);

@@ -14,6 +14,14 @@ const catalogProductSchema = z.looseObject({
   variants: z.array(z.looseObject({ sku: z.string().min(1), gtin: z.string().optional(), options: z.record(z.string(), z.string()) })),
 });
 
+const rosterEntrySchema = z.looseObject({
+  id: z.string().min(1),
+  username: z.string().min(1),
+  role: z.string(),
+  passwordHash: z.string().startsWith('scrypt$'),
+  disabled: z.boolean(),
+});
+
 export type ChangeApplier = (change: DownstreamChange) => 'applied' | 'skipped';
 
 export function createChangeApplier(db: EdgeDatabase): ChangeApplier {
@@ -25,6 +33,14 @@ export function createChangeApplier(db: EdgeDatabase): ChangeApplier {
     'UPDATE catalog_variant SET archived = 1 WHERE product_id = ? AND sku NOT IN (SELECT value FROM json_each(?))',
   );
   const markVerified = db.prepare('UPDATE partition SET verified = 1 WHERE sku IN (SELECT value FROM json_each(?)) AND verified = 0');
+  const staffByUsername = db.prepare<[string], { id: string; source: string }>('SELECT id, source FROM staff WHERE username = ?');
+  const deleteStaff = db.prepare('DELETE FROM staff WHERE id = ?');
+  const deleteSessions = db.prepare('DELETE FROM session WHERE staff_id = ?');
+  const upsertStaff = db.prepare(
+    `INSERT INTO staff (id, username, password_hash, role, source, disabled, created_ms) VALUES (@id, @username, @passwordHash, @role, 'hub', @disabled, @nowMs)
+     ON CONFLICT (id) DO UPDATE SET username = @username, password_hash = @passwordHash, role = @role, disabled = @disabled`,
+  );
+  const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
 
   return (change) => {
     switch (change.kind) {
@@ -46,6 +62,26 @@ export function createChangeApplier(db: EdgeDatabase): ChangeApplier {
         if (!product.archived) markVerified.run(JSON.stringify(skus));
         return 'applied';
       }
+      case 'staff.upserted':
+      case 'staff.disabled': {
+        // The hub's roster, with password hashes, so people sign in here while the link is down.
+        const entry = rosterEntrySchema.parse(change.payload);
+        if (entry.role !== 'supervisor' && entry.role !== 'warehouse_staff') return 'skipped';
+        const holder = staffByUsername.get(entry.username);
+        if (holder && holder.id !== entry.id) {
+          // The break-glass bootstrap account keeps its name until an admin removes it.
+          if (holder.source === 'bootstrap') return 'skipped';
+          deleteSessions.run(holder.id);
+          deleteStaff.run(holder.id);
+        }
+        const disabled = entry.disabled || change.kind === 'staff.disabled';
+        upsertStaff.run({ ...entry, disabled: disabled ? 1 : 0, nowMs: Date.now() });
+        if (disabled) deleteSessions.run(entry.id);
+        return 'applied';
+      }
+      case 'warehouse.upserted':
+        setMeta.run('warehouse_config', JSON.stringify(change.payload));
+        return 'applied';
       default:
         return 'skipped';
     }

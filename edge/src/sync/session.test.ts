@@ -148,3 +148,38 @@ describe('downstream', () => {
     expect(edge.db.prepare("SELECT seq FROM sync_cursor WHERE channel = 'catalog'").get()).toEqual({ seq: 0 });
   });
 });
+
+describe('the staff roster from the hub', () => {
+  it('lets hub staff sign in at the edge with their hub password, and stops them when disabled', async () => {
+    const { hashPassword } = await import('../services/passwords.ts');
+    const { testPasswordCost } = await import('../test-support/node.ts');
+    const entry = { id: 'st-1', username: 'maria', role: 'warehouse_staff', passwordHash: await hashPassword('maria-password-1', testPasswordCost), disabled: false };
+    session.receive({ type: 'changes', channel: 'warehouse:W1', changes: [{ seq: 1, kind: 'staff.upserted', payload: entry }] });
+    session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
+    const token = await edge.login('maria', 'maria-password-1');
+    expect((await edge.call('GET', '/api/v1/me', { token })).status).toBe(200);
+
+    session.receive({ type: 'changes', channel: 'warehouse:W1', changes: [{ seq: 2, kind: 'staff.disabled', payload: { ...entry, disabled: true } }] });
+    session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 2, live: true });
+    edge.staff.forgetCachedSessions();
+    expect((await edge.call('GET', '/api/v1/me', { token })).status).toBe(401);
+    expect((await edge.call('POST', '/api/v1/login', { body: { username: 'maria', password: 'maria-password-1' } })).status).toBe(401);
+  });
+
+  it('keeps the break-glass bootstrap account when the roster names the same person', async () => {
+    const { hashPassword } = await import('../services/passwords.ts');
+    const { testPasswordCost } = await import('../test-support/node.ts');
+    const entry = { id: 'st-9', username: 'lead', role: 'supervisor', passwordHash: await hashPassword('other-password-1', testPasswordCost), disabled: false };
+    session.receive({ type: 'changes', channel: 'warehouse:W1', changes: [{ seq: 1, kind: 'staff.upserted', payload: entry }] });
+    session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
+    expect(await edge.login()).toMatch(/^dvt_edge_/);
+    expect(edge.staff.find('lead')?.source).toBe('bootstrap');
+  });
+
+  it('ignores roles that do not sign in at an edge', async () => {
+    const entry = { id: 'st-2', username: 'ops', role: 'admin', passwordHash: 'scrypt$1$1$1$x$y', disabled: false };
+    session.receive({ type: 'changes', channel: 'warehouse:W1', changes: [{ seq: 1, kind: 'staff.upserted', payload: entry }] });
+    session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
+    expect(edge.staff.find('ops')).toBeUndefined();
+  });
+});
