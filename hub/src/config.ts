@@ -1,11 +1,21 @@
 import { parseArgs } from 'node:util';
+import type { ExternalIssuerConfig } from './auth/external.ts';
 import { type StorageConfig, sqliteConfigFor } from './db/connect.ts';
 
-export type HubConfig = { port: number; host: string; storage: StorageConfig; adminSecret: string | undefined; issuer: string; logLevel: string };
+export type HubConfig = {
+  port: number;
+  host: string;
+  storage: StorageConfig;
+  adminSecret: string | undefined;
+  issuer: string;
+  logLevel: string;
+  externalIssuer: ExternalIssuerConfig | undefined;
+};
 
 const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DIR]
   env: HUB_PORT, HUB_HOST, HUB_DATA_DIR, DATABASE_URL (PostgreSQL instead of SQLite), DATABASE_SCHEMA,
-       DOVETAIL_ADMIN_SECRET (bootstrap admin secret on first start), HUB_ISSUER, LOG_LEVEL`;
+       DOVETAIL_ADMIN_SECRET (bootstrap admin secret on first start), HUB_ISSUER, LOG_LEVEL,
+       HUB_OIDC_ISSUER + HUB_OIDC_JWKS_URL [+ HUB_OIDC_AUDIENCE] (accept an outside issuer's tokens)`;
 
 /** Flags win over environment variables, which win over defaults. */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
@@ -31,8 +41,15 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
     : sqliteConfigFor(dataDirectory);
   const adminSecret = env['DOVETAIL_ADMIN_SECRET'] || undefined;
   if (adminSecret !== undefined && adminSecret.length < 16) throw new ConfigError('DOVETAIL_ADMIN_SECRET must be at least 16 characters');
+  const oidcIssuer = env['HUB_OIDC_ISSUER'];
+  const oidcJwksUrl = env['HUB_OIDC_JWKS_URL'];
+  if (Boolean(oidcIssuer) !== Boolean(oidcJwksUrl)) throw new ConfigError('set both HUB_OIDC_ISSUER and HUB_OIDC_JWKS_URL, or neither');
+  if (oidcJwksUrl && !/^https?:\/\//.test(oidcJwksUrl)) throw new ConfigError('HUB_OIDC_JWKS_URL must be an http(s) URL');
+  const externalIssuer =
+    oidcIssuer && oidcJwksUrl ? { issuer: oidcIssuer, jwksUrl: oidcJwksUrl, audience: env['HUB_OIDC_AUDIENCE'] ?? 'dovetail-api' } : undefined;
   return {
     port,
+    externalIssuer,
     host: values.host ?? env['HUB_HOST'] ?? '127.0.0.1',
     storage,
     adminSecret,

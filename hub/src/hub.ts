@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { Hono } from 'hono';
 import pino, { type Logger } from 'pino';
+import { ExternalIssuer, type ExternalIssuerConfig } from './auth/external.ts';
 import { KeyStore } from './auth/keys.ts';
 import { Authenticator, LoginThrottle } from './auth/principal.ts';
 import { type Storage, type StorageConfig, openStorage } from './db/connect.ts';
@@ -20,6 +21,8 @@ export type HubOptions = {
   logger?: Logger;
   nowMs?: () => number;
   defaultMetrics?: boolean;
+  /** Also accept tokens of this outside OIDC issuer, verified through its JWKS URL. */
+  externalIssuer?: ExternalIssuerConfig;
 };
 
 export type Hub = {
@@ -48,7 +51,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     const deps: HubDeps = {
       db: storage.db,
       keys,
-      authenticator: new Authenticator(storage.db, keys, nowMs),
+      authenticator: new Authenticator(storage.db, keys, nowMs, options.externalIssuer ? new ExternalIssuer(options.externalIssuer, nowMs) : undefined),
       loginThrottle: new LoginThrottle(nowMs),
       nowMs,
       logger,

@@ -17,7 +17,14 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = pino({ level: config.logLevel, base: { service: 'hub' } });
-  const hub = await createHub({ storage: config.storage, adminSecret: config.adminSecret, issuer: config.issuer, logger, defaultMetrics: true });
+  const hub = await createHub({
+    storage: config.storage,
+    adminSecret: config.adminSecret,
+    issuer: config.issuer,
+    logger,
+    defaultMetrics: true,
+    ...(config.externalIssuer ? { externalIssuer: config.externalIssuer } : {}),
+  });
   if (hub.generatedAdminSecret) {
     // Printed once, on the first start only; it is stored hashed and cannot be shown again.
     process.stderr.write(`\nBootstrap admin client created.\n  client_id: admin\n  client_secret: ${hub.generatedAdminSecret}\nStore it now: it will not be shown again.\n\n`);

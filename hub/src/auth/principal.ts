@@ -1,13 +1,15 @@
 import { type Permission, type Principal, type Role, limits, permissions, roles } from '@dovetail/shared';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { clientIsActive } from '../services/clients.ts';
+import { clientIsActive, scopesForRole } from '../services/clients.ts';
 import { staffIsActive } from '../services/staff.ts';
+import type { ExternalIssuer } from './external.ts';
 import type { KeyStore } from './keys.ts';
 
 export const apiAudience = 'dovetail-api';
 
-export type AuthPrincipal = Principal & { kind: 'client' | 'staff'; scopes: ReadonlySet<Permission>; epoch: number };
+/** `external`: vouched for by a configured outside OIDC issuer (no local record to revoke). */
+export type AuthPrincipal = Principal & { kind: 'client' | 'staff' | 'external'; scopes: ReadonlySet<Permission>; epoch: number };
 
 export type TokenClaims = { sub: string; role: Role; wh: string[] | '*'; scope: string; knd: 'client' | 'staff'; epoch: number };
 
@@ -37,6 +39,7 @@ export class Authenticator {
     private readonly db: Kysely<Database>,
     private readonly keys: KeyStore,
     private readonly nowMs: () => number = Date.now,
+    private readonly external?: ExternalIssuer,
   ) {}
 
   async authenticate(authorization: string | undefined): Promise<AuthResult | null> {
@@ -48,6 +51,7 @@ export class Authenticator {
     if (remembered && now - remembered.atMs < limits.principalCacheMs && now < remembered.expiresAtMs) {
       return { ok: true, principal: remembered.principal };
     }
+    if (this.external?.claims(match[1])) return this.authenticateExternal(match[1], this.external, now);
     let payload: Record<string, unknown>;
     try {
       payload = await this.keys.verify(match[1], apiAudience);
@@ -64,6 +68,18 @@ export class Authenticator {
     const principal: AuthPrincipal = { subject: sub, role, warehouses: wh as string[] | '*', kind: knd, scopes, epoch };
     if (this.verifiedCache.size >= 10_000) this.verifiedCache.clear();
     this.verifiedCache.set(match[1], { principal, atMs: now, expiresAtMs: Number(payload['exp']) * 1000 });
+    return { ok: true, principal };
+  }
+
+  private async authenticateExternal(token: string, external: ExternalIssuer, now: number): Promise<AuthResult> {
+    const identity = await external.verify(token);
+    if ('error' in identity) return { ok: false, message: identity.error };
+    const allowed = scopesForRole(identity.role);
+    const asked = identity.scope?.split(' ').filter(Boolean);
+    const scopes = new Set(asked ? allowed.filter((permission) => asked.includes(permission)) : allowed);
+    const principal: AuthPrincipal = { subject: identity.subject, role: identity.role, warehouses: identity.warehouses, kind: 'external', scopes, epoch: 0 };
+    if (this.verifiedCache.size >= 10_000) this.verifiedCache.clear();
+    this.verifiedCache.set(token, { principal, atMs: now, expiresAtMs: identity.expiresAtMs });
     return { ok: true, principal };
   }
 
