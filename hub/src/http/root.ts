@@ -1,5 +1,6 @@
 import { catalogRouter } from './routers/catalog.ts';
 import { clientsRouter } from './routers/clients.ts';
+import { edgesRouter } from './routers/edges.ts';
 import { inventoryRouter } from './routers/inventory.ts';
 import { staffRouter } from './routers/staff.ts';
 import { warehousesRouter } from './routers/warehouses.ts';
@@ -11,6 +12,7 @@ export const appRouter = router({
   inventory: inventoryRouter,
   clients: clientsRouter,
   staff: staffRouter,
+  edges: edgesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -95,7 +95,7 @@ export async function applyPush(
     if (applied !== Number(row.applied_seq)) {
       await trx
         .updateTable('edge_streams')
-        .set({ applied_seq: applied, last_applied_at: nowMs, ...(lastEventAtMs === null ? {} : { last_event_at: lastEventAtMs }) })
+        .set({ applied_seq: applied, last_applied_at: nowMs, last_seen_at: nowMs, ...(lastEventAtMs === null ? {} : { last_event_at: lastEventAtMs }) })
         .where('warehouse_id', '=', warehouseId)
         .execute();
     }

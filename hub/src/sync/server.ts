@@ -90,6 +90,7 @@ export function attachSyncServer(server: http.Server, options: SyncServerOptions
     }, pingIntervalMs);
     ws.on('pong', () => {
       alive = true;
+      void session.touch();
     });
     ws.on('message', (data, isBinary) => {
       alive = true;

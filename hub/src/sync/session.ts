@@ -38,6 +38,7 @@ export class HubSyncSession {
   readonly #nowMs: () => number;
   readonly #logger: Logger;
   #edgeId: string | undefined;
+  #connectedAtMs: number | undefined;
   #closed = false;
   #queue: Promise<void> = Promise.resolve();
   readonly #channels = new Map<Channel, ChannelState>();
@@ -77,8 +78,27 @@ export class HubSyncSession {
     return this.#queue;
   }
 
+  /** The socket closed: stop, and mark the link down unless a newer connection took over. */
   closed(): void {
+    if (this.#closed) return;
     this.#closed = true;
+    if (this.#connectedAtMs === undefined) return;
+    this.#db
+      .updateTable('edge_streams')
+      .set({ connected_at: null })
+      .where('warehouse_id', '=', this.#principal.warehouseId)
+      .where('connected_at', '=', this.#connectedAtMs)
+      .execute()
+      .catch((error) => this.#logger.warn({ err: error }, 'could not record the disconnect'));
+  }
+
+  /** The edge answered a ping: it is alive (what `GET /edges` reports as last seen). */
+  touch(): Promise<void> {
+    this.#queue = this.#queue.then(async () => {
+      if (this.#closed || this.#edgeId === undefined) return;
+      await this.#db.updateTable('edge_streams').set({ last_seen_at: this.#nowMs() }).where('warehouse_id', '=', this.#principal.warehouseId).execute();
+    });
+    return this.#queue;
   }
 
   #fail(code: number, errorCode: 'malformed' | 'forbidden' | 'protocol_unsupported' | 'fenced', message: string): void {
@@ -193,6 +213,7 @@ export class HubSyncSession {
         .execute();
     }
     this.#edgeId = hello.edgeId;
+    this.#connectedAtMs = nowMs;
     this.#transport.send({ type: 'welcome', protocol: PROTOCOL_VERSION, upstreamAck: appliedSeq, serverTimeMs: nowMs });
     for (const channel of ['catalog', warehouseChannel(hello.warehouseId)] as Channel[]) {
       let cursor = hello.cursors[channel] ?? 0;

@@ -50,6 +50,8 @@ export const permissions = {
   'warehouses.write': { roles: ['admin'], scoped: false },
   /** Enroll (or re-enroll) the edge of a warehouse, minting its machine credentials. */
   'edges.enroll': { roles: ['admin'], scoped: false },
+  /** Operations' view of the edges: link state and upstream lag; scoped principals see their own. */
+  'edges.read': { roles: ['admin', 'supervisor', 'customer_service'], scoped: true },
   /** The hub's stock view across warehouses; scoped principals see their warehouses only. */
   'inventory.read': { roles: ['admin', 'supervisor', 'warehouse_staff', 'customer_service', '3pl', 'storefront'], scoped: true },
   /** Write stock of a warehouse that has no edge (3PL, dropshipper). */

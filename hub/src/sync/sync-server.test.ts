@@ -1,0 +1,228 @@
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { type DownstreamMessage, PROTOCOL_VERSION, type StockEvent, closeCodes, newId } from '@dovetail/shared';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type TestHub, adminToken, call, clientToken, sofa, startTestHub } from '../testing/harness.ts';
+
+/**
+ * The hub's /sync endpoint over a real socket, spoken to frame by frame: what a well-behaved edge
+ * gets, and what every kind of misbehaviour gets.
+ */
+type Client = {
+  socket: WebSocket;
+  next(type?: DownstreamMessage['type']): Promise<DownstreamMessage>;
+  send(message: unknown): void;
+  closed: Promise<{ code: number; reason: string }>;
+};
+
+let hub: TestHub;
+let server: http.Server;
+let port: number;
+let admin: string;
+let edgeCredentials: { clientId: string; clientSecret: string };
+
+async function connect(token: string | undefined): Promise<Client> {
+  const socket = new WebSocket(`ws://127.0.0.1:${port}/sync`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  const inbox: DownstreamMessage[] = [];
+  const waiters: Array<() => void> = [];
+  socket.on('message', (data) => {
+    inbox.push(JSON.parse(data.toString()) as DownstreamMessage);
+    for (const wake of waiters.splice(0)) wake();
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('unexpected-response', (_request, response) => reject(new Error(`upgrade answered ${response.statusCode}`)));
+    socket.once('error', reject);
+  });
+  return {
+    socket,
+    closed,
+    send: (message) => socket.send(typeof message === 'string' ? message : JSON.stringify(message)),
+    async next(type) {
+      for (;;) {
+        const index = inbox.findIndex((message) => type === undefined || message.type === type);
+        if (index >= 0) return inbox.splice(index, 1)[0] as DownstreamMessage;
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no ${type ?? 'message'} within 5 s; inbox: ${JSON.stringify(inbox)}`)), 5_000);
+          waiters.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+    },
+  };
+}
+
+const event = (sku: string, quantity: number, warehouseId = 'W1'): StockEvent => ({
+  type: 'receive',
+  sku,
+  quantity,
+  id: newId(),
+  warehouseId,
+  hlc: `${String(Date.now()).padStart(13, '0')}-0000-edge`,
+  atMs: Date.now(),
+  actor: 'lead',
+});
+const hello = (edgeId: string, lastSeq: number, epoch = 1) => ({
+  type: 'hello',
+  protocol: PROTOCOL_VERSION,
+  warehouseId: 'W1',
+  edgeId,
+  epoch,
+  lastSeq,
+  cursors: {},
+});
+const onHand = async (sku: string) => {
+  const response = await call(hub, 'GET', `/api/v1/inventory/${sku}`, { token: admin });
+  return response.status === 200 ? (response.body.onHand as number) : 0;
+};
+const edgeToken = () => clientToken(hub, edgeCredentials.clientId, edgeCredentials.clientSecret);
+
+async function welcomed(lastSeq = 0, edgeId = '4324181b-6492-4e8d-9cb2-d994c810dd59'): Promise<Client> {
+  const client = await connect(await edgeToken());
+  client.send(hello(edgeId, lastSeq));
+  await client.next('welcome');
+  return client;
+}
+
+describe.each(['sqlite', 'postgres'] as const)('the /sync endpoint on %s', (adapter) => {
+  beforeEach(async () => {
+    hub = await startTestHub(adapter);
+    server = serve({ fetch: hub.app.fetch, port: 0, hostname: '127.0.0.1' }) as http.Server;
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    port = (server.address() as AddressInfo).port;
+    await hub.startSync(server, { pollIntervalMs: 100 });
+    admin = await adminToken(hub);
+    await call(hub, 'POST', '/api/v1/products', { token: admin, body: sofa('SOFA-1') });
+    await call(hub, 'POST', '/api/v1/warehouses', {
+      token: admin,
+      body: { id: 'W1', name: 'Amsterdam', kind: 'warehouse', location: { lat: 52.4, lon: 4.9 } },
+    });
+    const enrolled = await call(hub, 'POST', '/api/v1/warehouses/W1/edges', { token: admin, body: {} });
+    edgeCredentials = enrolled.body;
+  });
+  afterEach(async () => {
+    server.closeAllConnections();
+    await hub.dispose();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('refuses upgrades without an edge token (401), with another role (403), and on other paths (404)', async () => {
+    await expect(connect(undefined)).rejects.toThrow(/401/);
+    await expect(connect('not-a-jwt')).rejects.toThrow(/401/);
+    await expect(connect(admin)).rejects.toThrow(/403/);
+    const other = new WebSocket(`ws://127.0.0.1:${port}/elsewhere`, { headers: { authorization: `Bearer ${await edgeToken()}` } });
+    await expect(
+      new Promise((resolve, reject) => {
+        other.once('unexpected-response', (_request, response) => reject(new Error(`upgrade answered ${response.statusCode}`)));
+        other.once('open', resolve);
+      }),
+    ).rejects.toThrow(/404/);
+  });
+
+  it('welcomes a new edge at seq 0 and streams the catalog as a checkpoint', async () => {
+    const client = await connect(await edgeToken());
+    client.send(hello('4324181b-6492-4e8d-9cb2-d994c810dd59', 0));
+    expect(await client.next('welcome')).toMatchObject({ upstreamAck: 0, protocol: PROTOCOL_VERSION });
+    const changes = await client.next('changes');
+    expect(changes).toMatchObject({ channel: 'catalog', changes: [{ seq: 1, kind: 'product.upserted' }] });
+    expect(await client.next('checkpoint_complete')).toMatchObject({ channel: 'catalog', seq: 1, live: true });
+    client.send({ type: 'changes_ack', channel: 'catalog', seq: 1 });
+    client.socket.close();
+  });
+
+  it('applies each seq once: duplicates are ignored and a gap is answered with the current ack', async () => {
+    const client = await welcomed();
+    const batch = [
+      { seq: 1, event: event('SOFA-1', 5) },
+      { seq: 2, event: event('SOFA-1', 3) },
+    ];
+    client.send({ type: 'push', events: batch });
+    expect(await client.next('ack')).toEqual({ type: 'ack', upstreamAck: 2 });
+    client.send({ type: 'push', events: batch });
+    expect(await client.next('ack')).toEqual({ type: 'ack', upstreamAck: 2 });
+    client.send({ type: 'push', events: [{ seq: 4, event: event('SOFA-1', 100) }] });
+    expect(await client.next('ack')).toEqual({ type: 'ack', upstreamAck: 2 });
+    expect(await onHand('SOFA-1')).toBe(8);
+    client.socket.close();
+  });
+
+  it('durably rejects an unknown SKU with a reason and moves on', async () => {
+    const client = await welcomed();
+    client.send({ type: 'push', events: [{ seq: 1, event: event('GHOST-9', 2) }, { seq: 2, event: event('SOFA-1', 1) }] });
+    expect(await client.next('ack')).toEqual({
+      type: 'ack',
+      upstreamAck: 2,
+      rejected: [{ seq: 1, reason: 'unknown_sku', message: expect.stringContaining('GHOST-9') }],
+    });
+    expect(await onHand('SOFA-1')).toBe(1);
+    client.socket.close();
+  });
+
+  it('closes with 4403 and applies nothing when an edge pushes for another warehouse', async () => {
+    const client = await welcomed();
+    client.send({ type: 'push', events: [{ seq: 1, event: event('SOFA-1', 4) }, { seq: 2, event: event('SOFA-1', 4, 'W2') }] });
+    expect((await client.closed).code).toBe(closeCodes.forbidden);
+    expect(await onHand('SOFA-1')).toBe(0);
+  });
+
+  it('closes with 4400 on a malformed frame, an oversized batch or a frame before hello', async () => {
+    const malformed = await welcomed();
+    malformed.send('{"type":"push","events":[{"seq":1}]}');
+    expect((await malformed.closed).code).toBe(closeCodes.malformed);
+    const early = await connect(await edgeToken());
+    early.send({ type: 'push', events: [{ seq: 1, event: event('SOFA-1', 4) }] });
+    expect((await early.closed).code).toBe(closeCodes.malformed);
+    expect(await onHand('SOFA-1')).toBe(0);
+  });
+
+  it('refuses a hello without a supported protocol version (4400) and one for another warehouse (4403)', async () => {
+    const old = await connect(await edgeToken());
+    old.send({ ...hello('4324181b-6492-4e8d-9cb2-d994c810dd59', 0), protocol: 0 });
+    expect((await old.closed).code).toBe(closeCodes.malformed);
+    const foreign = await connect(await edgeToken());
+    foreign.send({ ...hello('4324181b-6492-4e8d-9cb2-d994c810dd59', 0), warehouseId: 'W2' });
+    expect((await foreign.closed).code).toBe(closeCodes.forbidden);
+  });
+
+  it('fences the old edge with 4409 once the warehouse is re-enrolled', async () => {
+    const client = await welcomed();
+    await call(hub, 'POST', '/api/v1/warehouses/W1/edges', { token: admin, body: {} });
+    client.send({ type: 'push', events: [{ seq: 1, event: event('SOFA-1', 4) }] });
+    expect((await client.closed).code).toBe(closeCodes.fenced);
+    expect(await onHand('SOFA-1')).toBe(0);
+    await expect(edgeToken()).rejects.toThrow(/401/);
+  });
+
+  it('refuses an edge database that is behind what the hub applied (restored from a backup)', async () => {
+    const client = await welcomed();
+    client.send({ type: 'push', events: [{ seq: 1, event: event('SOFA-1', 1) }, { seq: 2, event: event('SOFA-1', 1) }] });
+    await client.next('ack');
+    client.socket.close();
+    const restored = await connect(await edgeToken());
+    restored.send(hello('4324181b-6492-4e8d-9cb2-d994c810dd59', 1));
+    expect(await restored.next('error')).toMatchObject({ code: 'fenced', message: expect.stringContaining('restored from a backup') });
+    expect((await restored.closed).code).toBe(closeCodes.fenced);
+  });
+
+  it('reports each edge with its link state and upstream lag at GET /api/v1/edges', async () => {
+    const client = await welcomed(3);
+    client.send({ type: 'push', events: [{ seq: 1, event: event('SOFA-1', 1) }] });
+    await client.next('ack');
+    const edges = await call(hub, 'GET', '/api/v1/edges', { token: admin });
+    expect(edges.status).toBe(200);
+    expect(edges.body.items).toMatchObject([{ warehouseId: 'W1', connected: true, upstream: { appliedSeq: 1, lastSeq: 3, lagEvents: 2 } }]);
+    client.socket.close();
+    await client.closed;
+    for (let i = 0; i < 50; i++) {
+      const after = await call(hub, 'GET', '/api/v1/edges', { token: admin });
+      if (after.body.items[0].connected === false) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error('the edge still shows as connected after its socket closed');
+  });
+});
