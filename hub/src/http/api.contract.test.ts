@@ -205,6 +205,21 @@ describe.each(adapters)('hub API on %s', (adapter) => {
     });
   });
 
+  it('turns racing creates of the same SKU or warehouse into one 201 and 409s, never a 500', async () => {
+    const products = await Promise.all(Array.from({ length: 5 }, () => call(hub, 'POST', '/api/v1/products', { token: admin, body: sofa('RACE-SKU') })));
+    expect(products.map((response) => response.status).sort()).toEqual([201, 409, 409, 409, 409]);
+    const warehouses = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        call(hub, 'POST', '/api/v1/warehouses', { token: admin, body: { id: 'RACE', name: 'Race', kind: '3pl', location: { lat: 0, lon: 0 } } }),
+      ),
+    );
+    expect(warehouses.map((response) => response.status).sort()).toEqual([201, 409, 409, 409]);
+    const stock = await Promise.all(
+      Array.from({ length: 4 }, (_, index) => call(hub, 'PUT', '/api/v1/warehouses/RACE/inventory/RACE-SKU', { token: admin, body: { onHand: index } })),
+    );
+    expect(stock.map((response) => response.status)).toEqual([200, 200, 200, 200]);
+  });
+
   describe('warehouses, edges and stock', () => {
     beforeAll(async () => {
       for (const [id, kind] of [
@@ -223,7 +238,7 @@ describe.each(adapters)('hub API on %s', (adapter) => {
 
     it('lists and reads warehouses; a duplicate id is 409; bad input names the field', async () => {
       const list = await call(hub, 'GET', '/api/v1/warehouses', { token: admin });
-      expect(list.body.items.map((warehouse: { id: string }) => warehouse.id)).toEqual(['AMS', 'DROP', 'TPL']);
+      expect(list.body.items.map((warehouse: { id: string }) => warehouse.id)).toEqual(['AMS', 'DROP', 'RACE', 'TPL']);
       const one = await call(hub, 'GET', '/api/v1/warehouses/TPL', { token: admin });
       expect(one.body).toMatchObject({ id: 'TPL', kind: '3pl', hasEdge: false, capacity: 5000 });
       const duplicate = await call(hub, 'POST', '/api/v1/warehouses', { token: admin, body: { id: 'AMS', name: 'x', kind: 'store', location: { lat: 0, lon: 0 } } });

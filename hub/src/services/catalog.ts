@@ -13,6 +13,7 @@ import type { Database, ProductsTable, VariantsTable } from '../db/schema.ts';
 import { ApiError, badRequest, conflict, notFound } from '../http/errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { appendDownstream } from './downstream.ts';
+import { mapUniqueViolation } from '../db/errors.ts';
 
 export const catalogChannel = 'catalog';
 
@@ -132,7 +133,13 @@ async function writeVariants(trx: Transaction<Database>, productId: string, vari
     .execute();
 }
 
+const skuRace = () => conflict('sku_taken', 'a SKU of this product was taken by a concurrent write');
+
 export async function createProduct(db: Kysely<Database>, input: ProductCreate, nowMs: number, id: string = newId()): Promise<Product> {
+  return mapUniqueViolation(() => createProductOnce(db, input, nowMs, id), skuRace);
+}
+
+async function createProductOnce(db: Kysely<Database>, input: ProductCreate, nowMs: number, id: string): Promise<Product> {
   return db.transaction().execute(async (trx) => {
     await assertSkusFree(trx, id, input.variants);
     const row = productRow(id, input, 1, nowMs, nowMs);
@@ -164,6 +171,10 @@ export async function updateProduct(
   input: ProductUpdate,
   nowMs: number,
 ): Promise<Product> {
+  return mapUniqueViolation(() => updateProductOnce(db, id, expectedVersion, input, nowMs), skuRace);
+}
+
+async function updateProductOnce(db: Kysely<Database>, id: string, expectedVersion: number, input: ProductUpdate, nowMs: number): Promise<Product> {
   return db.transaction().execute(async (trx) => {
     const current = await trx.selectFrom('products').selectAll().where('id', '=', id).executeTakeFirst();
     if (!current) throw notFound('product');

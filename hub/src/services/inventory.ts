@@ -4,6 +4,7 @@ import type { Database, StockPartitionsTable } from '../db/schema.ts';
 import { ApiError, badRequest, conflict, notFound } from '../http/errors.ts';
 import { skuExists } from './catalog.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
+import { isUniqueViolation } from '../db/errors.ts';
 
 export type PartitionView = StockQuantities & { warehouseId: string };
 export type SkuInventory = StockQuantities & { sku: string; warehouses: PartitionView[] };
@@ -171,7 +172,7 @@ export async function writeThirdPartyStock(
     incoming: stock.incoming ?? 0,
     updated_at: nowMs,
   };
-  await db.transaction().execute(async (trx) => {
+  const write = () => db.transaction().execute(async (trx) => {
     const existing = await trx
       .selectFrom('stock_partitions')
       .select('sku')
@@ -188,6 +189,15 @@ export async function writeThirdPartyStock(
         .execute();
     }
   });
+  try {
+    await write();
+  } catch (error) {
+    // Two writers both found no row and both inserted: the loser of a create is told so, the
+    // loser of a replace simply runs again and now updates the row.
+    if (!isUniqueViolation(error)) throw error;
+    if (mode === 'create') throw conflict('partition_exists', `stock of ${sku} at ${warehouseId} was created concurrently; PUT replaces it`);
+    await write();
+  }
   const row = await db.selectFrom('stock_partitions').selectAll().where('warehouse_id', '=', warehouseId).where('sku', '=', sku).executeTakeFirstOrThrow();
   return { sku, ...partitionView(row) };
 }

@@ -4,6 +4,7 @@ import { decoyPasswordHash, hashPassword, passwordMatches } from '../auth/secret
 import type { Database, StaffTable } from '../db/schema.ts';
 import { ApiError, conflict, notFound } from '../http/errors.ts';
 import { appendDownstream } from './downstream.ts';
+import { mapUniqueViolation } from '../db/errors.ts';
 import { assertWarehousesExist, warehouseChannel } from './warehouses.ts';
 
 export const staffRoles = ['admin', 'supervisor', 'warehouse_staff', 'customer_service'] as const satisfies readonly Role[];
@@ -46,10 +47,14 @@ export async function createStaff(
     created_at: nowMs,
   };
   const view = toView(row);
-  await db.transaction().execute(async (trx) => {
-    await trx.insertInto('staff').values(row).execute();
-    await appendRoster(trx, row, nowMs);
-  });
+  await mapUniqueViolation(
+    () =>
+      db.transaction().execute(async (trx) => {
+        await trx.insertInto('staff').values(row).execute();
+        await appendRoster(trx, row, nowMs);
+      }),
+    () => conflict('username_taken', `username ${input.username} is taken`),
+  );
   return view;
 }
 

@@ -4,6 +4,7 @@ import type { Database, WarehousesTable } from '../db/schema.ts';
 import { ApiError, conflict, notFound } from '../http/errors.ts';
 import { hashClientSecret, newClientSecret } from '../auth/secrets.ts';
 import { appendDownstream } from './downstream.ts';
+import { mapUniqueViolation } from '../db/errors.ts';
 
 export type WarehouseView = WarehouseCreate & { hasEdge: boolean; edgeEpoch: number; createdAt: number };
 
@@ -24,6 +25,13 @@ function toWarehouse(row: Selectable<WarehousesTable>): WarehouseView {
 }
 
 export async function createWarehouse(db: Kysely<Database>, input: WarehouseCreate, nowMs: number): Promise<WarehouseView> {
+  return mapUniqueViolation(
+    () => createWarehouseOnce(db, input, nowMs),
+    () => conflict('warehouse_exists', `warehouse ${input.id} already exists`),
+  );
+}
+
+async function createWarehouseOnce(db: Kysely<Database>, input: WarehouseCreate, nowMs: number): Promise<WarehouseView> {
   return db.transaction().execute(async (trx) => {
     const existing = await trx.selectFrom('warehouses').select('id').where('id', '=', input.id).executeTakeFirst();
     if (existing) throw conflict('warehouse_exists', `warehouse ${input.id} already exists`);
