@@ -1,5 +1,6 @@
 import { type Bench, formatTable } from './bench.ts';
 import { edgeScansBench } from './edge-scans.ts';
+import { hubApiBench } from './hub-api.ts';
 
 /**
  * `npm run bench`: runs each bench in turn against real processes and prints its figures beside
@@ -8,12 +9,7 @@ import { edgeScansBench } from './edge-scans.ts';
  */
 const benches: Bench[] = [
   edgeScansBench,
-  // ---- HUB BENCH GOES HERE -------------------------------------------------------------------
-  // When hub/src/bench.ts exports `runHubBench()`, wrap it as a Bench (tests/src/bench/hub.ts) and
-  // list it here, e.g.:
-  //   import { runHubBench } from '@dovetail/hub/...';   // or a relative import of hub/src/bench.ts
-  //   { name: 'hub', run: async () => toBenchResult(await runHubBench()) },
-  // --------------------------------------------------------------------------------------------
+  hubApiBench,
 ];
 
 async function main(): Promise<number> {
