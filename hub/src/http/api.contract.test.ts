@@ -303,6 +303,8 @@ describe.each(adapters)('hub API on %s', (adapter) => {
         ['STOCK-1', 45],
         ['STOCK-2', 4],
       ]);
+      expect((await call(hub, 'GET', '/api/v1/inventory?sku=stock-', { token: admin })).body.items).toEqual([]);
+      expect((await call(hub, 'GET', '/api/v1/inventory?sku=STOCK-2', { token: admin })).body.items.map((item: { sku: string }) => item.sku)).toEqual(['STOCK-2']);
       const byWarehouse = await call(hub, 'GET', '/api/v1/inventory?warehouseId=DROP', { token: admin });
       expect(byWarehouse.body.items).toHaveLength(1);
       expect(byWarehouse.body.items[0].onHand).toBe(10);

@@ -96,7 +96,11 @@ export async function listInventory(
   let query = db.selectFrom('stock_partitions').select('sku').distinct();
   if (scope !== '*') query = query.where('warehouse_id', 'in', scope.length > 0 ? [...scope] : ['']);
   if (filters.warehouseId) query = query.where('warehouse_id', '=', filters.warehouseId);
-  if (filters.skuPrefix) query = query.where('sku', '>=', filters.skuPrefix).where('sku', '<', `${filters.skuPrefix}\uffff`);
+  // substr, not LIKE (case-insensitive on SQLite) or a range (collation-dependent on PostgreSQL).
+  if (filters.skuPrefix) {
+    const prefix = filters.skuPrefix;
+    query = query.where((eb) => eb(eb.fn('substr', ['sku', eb.val(1), eb.val(prefix.length)]), '=', prefix));
+  }
   if (after) query = query.where('sku', '>', after);
   const rows = await query.orderBy('sku').limit(filters.limit + 1).execute();
   const page = rows.slice(0, filters.limit).map((row) => row.sku);
