@@ -37,7 +37,7 @@ describe('upstream', () => {
     edge.db.prepare("INSERT INTO sync_cursor (channel, seq) VALUES ('catalog', 7)").run();
     session.start();
     expect(sent).toEqual([
-      { type: 'hello', protocol: PROTOCOL_VERSION, warehouseId: 'W1', edgeId: edge.edgeId, epoch: 3, lastSeq: 1, cursors: { catalog: 7 } },
+      { type: 'hello', protocol: PROTOCOL_VERSION, warehouseId: 'W1', edgeId: edge.edgeId, epoch: 3, lastSeq: 1, ackedSeq: 0, cursors: { catalog: 7 } },
     ]);
   });
 

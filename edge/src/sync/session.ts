@@ -71,7 +71,14 @@ export class EdgeSyncSession {
     const upstream = this.#sql.upstream.get();
     const cursors: Record<string, number> = {};
     for (const row of this.#sql.cursors.all()) cursors[row.channel] = row.seq;
-    this.#send({ type: 'hello', protocol: PROTOCOL_VERSION, ...this.#hello, lastSeq: upstream?.last_seq ?? 0, cursors });
+    this.#send({
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      ...this.#hello,
+      lastSeq: upstream?.last_seq ?? 0,
+      ackedSeq: upstream?.acked_seq ?? 0,
+      cursors,
+    });
   }
 
   /** Local writes committed: push them if nothing is in flight. */
@@ -169,7 +176,7 @@ export class EdgeSyncSession {
         this.#applyChange(change);
         expected++;
       }
-      if (expected - 1 !== seq && changes.length > 0) throw new Error(`checkpoint ${seq} on ${channel} is missing changes`);
+      if (expected - 1 !== seq) throw new Error(`checkpoint ${seq} on ${channel} is missing changes`);
       this.#sql.setCursor.run(channel, seq);
     })();
     this.#send({ type: 'changes_ack', channel, seq });

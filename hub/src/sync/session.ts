@@ -171,32 +171,29 @@ export class HubSyncSession {
     }
     const nowMs = this.#nowMs();
     const stream = await this.#db.selectFrom('edge_streams').selectAll().where('warehouse_id', '=', hello.warehouseId).executeTakeFirst();
-    let appliedSeq = 0;
-    if (!stream) {
-      await this.#db
-        .insertInto('edge_streams')
-        .values({
-          warehouse_id: hello.warehouseId,
-          edge_id: hello.edgeId,
-          epoch: hello.epoch,
-          applied_seq: 0,
-          last_seq: hello.lastSeq,
-          cursors_json: '{}',
-          connected_at: nowMs,
-          last_seen_at: nowMs,
-          last_applied_at: null,
-          last_event_at: null,
-        })
-        .execute();
-    } else if (stream.edge_id !== hello.edgeId) {
-      // A new incarnation (a fresh or restored database): its seqs start over, so they get a stream
-      // of their own; events the hub already holds are recognised by id, never by seq.
-      this.#logger.warn({ warehouseId: hello.warehouseId, from: stream.edge_id, to: hello.edgeId }, 'edge incarnation changed');
-      await this.#db
-        .updateTable('edge_streams')
-        .set({ edge_id: hello.edgeId, epoch: hello.epoch, applied_seq: 0, last_seq: hello.lastSeq, connected_at: nowMs, last_seen_at: nowMs })
-        .where('warehouse_id', '=', hello.warehouseId)
-        .execute();
+    const edgeAcked = hello.ackedSeq ?? 0;
+    let appliedSeq: number;
+    if (!stream || stream.edge_id !== hello.edgeId || hello.epoch > Number(stream.epoch)) {
+      // A new stream: a first connection, a new incarnation (fresh or restored database) or a new
+      // enrollment. It starts where the edge's outbox starts; events the hub already holds are
+      // recognised by id, never by seq.
+      appliedSeq = edgeAcked;
+      if (stream) this.#logger.warn({ from: stream.edge_id, to: hello.edgeId, epoch: hello.epoch }, 'new edge incarnation or enrollment');
+      const values = {
+        edge_id: hello.edgeId,
+        epoch: hello.epoch,
+        applied_seq: appliedSeq,
+        last_seq: hello.lastSeq,
+        connected_at: nowMs,
+        last_seen_at: nowMs,
+      };
+      if (stream) await this.#db.updateTable('edge_streams').set(values).where('warehouse_id', '=', hello.warehouseId).execute();
+      else {
+        await this.#db
+          .insertInto('edge_streams')
+          .values({ warehouse_id: hello.warehouseId, cursors_json: '{}', last_applied_at: null, last_event_at: null, ...values })
+          .execute();
+      }
     } else {
       appliedSeq = Number(stream.applied_seq);
       if (hello.lastSeq < appliedSeq) {
@@ -206,9 +203,15 @@ export class HubSyncSession {
           `this edge database is behind what the hub applied (seq ${hello.lastSeq} < ${appliedSeq}): it was restored from a backup; re-enroll the edge`,
         );
       }
+      if (edgeAcked > appliedSeq) {
+        // The edge saw acks the hub no longer remembers (the hub's database was restored): those
+        // events are gone from both sides. Resume after them rather than wait for ever, and say so.
+        this.#logger.error({ appliedSeq, edgeAcked }, 'hub is missing acknowledged upstream events: recount this warehouse');
+        appliedSeq = edgeAcked;
+      }
       await this.#db
         .updateTable('edge_streams')
-        .set({ last_seq: hello.lastSeq, connected_at: nowMs, last_seen_at: nowMs })
+        .set({ applied_seq: appliedSeq, last_seq: hello.lastSeq, connected_at: nowMs, last_seen_at: nowMs })
         .where('warehouse_id', '=', hello.warehouseId)
         .execute();
     }

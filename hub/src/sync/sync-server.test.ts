@@ -209,6 +209,28 @@ describe.each(['sqlite', 'postgres'] as const)('the /sync endpoint on %s', (adap
     expect((await restored.closed).code).toBe(closeCodes.fenced);
   });
 
+  it('takes a restored edge back after re-enrollment: its stream restarts at its ack and known events count once', async () => {
+    const first = await welcomed();
+    const known = [
+      { seq: 1, event: event('SOFA-1', 2) },
+      { seq: 2, event: event('SOFA-1', 3) },
+      { seq: 3, event: event('SOFA-1', 4) },
+    ];
+    first.send({ type: 'push', events: known });
+    expect(await first.next('ack')).toEqual({ type: 'ack', upstreamAck: 3 });
+    first.socket.close();
+    // The backup was taken when seq 1 was acked and seqs 2..3 were still in its outbox.
+    const enrolled = await call(hub, 'POST', '/api/v1/warehouses/W1/edges', { token: admin, body: {} });
+    edgeCredentials = enrolled.body;
+    const restored = await connect(await edgeToken());
+    restored.send({ ...hello('4324181b-6492-4e8d-9cb2-d994c810dd59', 3, enrolled.body.epoch), ackedSeq: 1 });
+    expect(await restored.next('welcome')).toMatchObject({ upstreamAck: 1 });
+    restored.send({ type: 'push', events: [known[1], known[2], { seq: 4, event: event('SOFA-1', 10) }] });
+    expect(await restored.next('ack')).toEqual({ type: 'ack', upstreamAck: 4 });
+    expect(await onHand('SOFA-1')).toBe(19);
+    restored.socket.close();
+  });
+
   it('reports each edge with its link state and upstream lag at GET /api/v1/edges', async () => {
     const client = await welcomed(3);
     client.send({ type: 'push', events: [{ seq: 1, event: event('SOFA-1', 1) }] });

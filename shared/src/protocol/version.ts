@@ -5,8 +5,9 @@
  *
  * -- Version 1: hello/welcome, push/ack upstream, changes/checkpoint/changes_ack downstream,
  *    must_reset, error.
+ * -- Version 2 adds hello.ackedSeq (optional): where a new incarnation's stream starts.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** The oldest version a peer may speak; an older hello is refused with `protocol_unsupported`. */
 export const PROTOCOL_VERSION_MIN = 1;
