@@ -8,7 +8,7 @@ import { migrationsApplied } from '../db/migrations.ts';
 import { docsHtml } from './docs.ts';
 import { ApiError } from './errors.ts';
 import { createTokenHandler } from './oauth.ts';
-import { type HubMetrics, observe } from './observability.ts';
+import { type HubMetrics, observe, requestIdOf } from './observability.ts';
 import { openApiDocument, restBasePath, restRoutes } from './openapi.ts';
 import { createRestHandler, errorHeaders, errorJson } from './rest.ts';
 import { appRouter } from './root.ts';
@@ -80,17 +80,18 @@ export function createApp(options: AppOptions): Hono {
         auth: await deps.authenticator.authenticate(c.req.header('authorization')),
         ifMatch: undefined,
         response: { headers: {} },
+        requestId: requestIdOf(c),
       }),
       responseMeta: ({ errors }: { errors: TRPCError[] }) => ({ headers: errorHeaders(errors) }),
-      onError: ({ error }: { error: TRPCError }) => {
-        if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error }, 'unhandled error in a tRPC procedure');
+      onError: ({ error, ctx }: { error: TRPCError; ctx?: Context }) => {
+        if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, reqId: ctx?.requestId }, 'unhandled error in a tRPC procedure');
       },
     } as never),
   );
 
   app.notFound((c) => errorJson(c, new ApiError(404, 'not_found', `no route ${c.req.path}`)));
   app.onError((error, c) => {
-    logger.error({ err: error, path: c.req.path }, 'unhandled error');
+    logger.error({ err: error, path: c.req.path, reqId: requestIdOf(c) }, 'unhandled error');
     return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
   });
   return app;

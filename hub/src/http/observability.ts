@@ -24,6 +24,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): HubMe
   return { registry, requests, latency };
 }
 
+/** Where the observe middleware leaves the request id for handlers (`requestIdOf(c)`). */
+const requestIdKey = 'requestId';
+
+export function requestIdOf(c: { get: (key: never) => unknown }): string | undefined {
+  const value = c.get(requestIdKey as never);
+  return typeof value === 'string' ? value : undefined;
+}
+
 const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
@@ -37,6 +45,7 @@ export function observe(options: { logger: Logger; metrics: HubMetrics; routeOf:
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && requestIdPattern.test(incoming) ? incoming : newId();
     c.header('x-request-id', requestId);
+    c.set(requestIdKey as never, requestId as never);
     await next();
     const seconds = (performance.now() - started) / 1000;
     const route = routeOf(c.req.method, c.req.path);

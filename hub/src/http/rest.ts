@@ -5,6 +5,7 @@ import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
 import { limits } from '@dovetail/shared';
 import { claimIdempotencyKey, completeIdempotencyKey, isValidIdempotencyKey, releaseIdempotencyKey, requestFingerprint } from '../services/idempotency.ts';
 import { ApiError, badRequest, toErrorResponse } from './errors.ts';
+import { requestIdOf } from './observability.ts';
 import { type RestRoute, restBasePath } from './openapi.ts';
 import type { Context, HubDeps } from './trpc.ts';
 
@@ -44,7 +45,9 @@ function createBridge(router: AnyRouter, contexts: WeakMap<object, Context>) {
     responseMeta: ({ ctx, errors }: { ctx?: Context; errors: TRPCError[] }) =>
       errors.length > 0 ? { headers: errorHeaders(errors) } : { status: ctx?.response.status, headers: ctx?.response.headers ?? {} },
     onError: ({ error, ctx }: { error: TRPCError; ctx?: Context }) => {
-      if (error.code === 'INTERNAL_SERVER_ERROR') ctx?.deps.logger.error({ err: error.cause ?? error }, 'unhandled error in a REST route');
+      if (error.code === 'INTERNAL_SERVER_ERROR') {
+        ctx?.deps.logger.error({ err: error.cause ?? error, reqId: ctx.requestId }, 'unhandled error in a REST route');
+      }
     },
   } as never) as unknown as (req: unknown, res: NodeLikeResponse) => Promise<void>;
 
@@ -117,6 +120,7 @@ export function createRestHandler(router: AnyRouter, routes: RestRoute[], deps: 
       auth: await deps.authenticator.authenticate(c.req.header('authorization')),
       ifMatch: c.req.header('if-match'),
       response: { headers: {} },
+      requestId: requestIdOf(c),
     };
     url.pathname = path;
     const bodyText = c.req.header('content-type')?.includes('application/json') ? await c.req.text() : undefined;

@@ -27,6 +27,8 @@ export type Context = {
   /** The request's If-Match header (REST); tRPC callers pass `expectedVersion` instead. */
   ifMatch: string | undefined;
   response: ResponseExtras;
+  /** The request's id (x-request-id), for log lines about this request. */
+  requestId?: string;
 };
 
 /**
