@@ -526,6 +526,15 @@ describe.each(adapters)('hub API on %s', (adapter) => {
       for (const path of want) expect(Object.keys(document.paths)).toContain(path);
     });
 
+    it('answers /readyz 503 when the database is unreachable', async () => {
+      const closing = await startTestHub(adapter);
+      await closing.storage.close();
+      const response = await call(closing, 'GET', '/readyz');
+      expect(response.status).toBe(503);
+      expect(response.body.status).toBe('database_unreachable');
+      await closing.dispose().catch(() => {});
+    });
+
     it('never leaks a stack trace: an internal failure is a bare 500', async () => {
       const broken = await startTestHub(adapter);
       const token = await adminToken(broken);

@@ -81,6 +81,22 @@ describe('tRPC at /trpc', () => {
     expect(results).toHaveLength(2);
   });
 
+  it('counts every password guess packed into one batch: the lockout still comes', async () => {
+    await call(hub, 'POST', '/api/v1/warehouses', { token, body: { id: 'BATCH', name: 'Batch', kind: 'store', location: { lat: 0, lon: 0 } } });
+    const created = await call(hub, 'POST', '/api/v1/staff', {
+      token,
+      body: { username: 'guessed', password: 'the-real-password', role: 'warehouse_staff', warehouses: ['BATCH'] },
+    });
+    expect(created.status).toBe(201);
+    const anonymous = client(undefined, true);
+    const guesses = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, index) => anonymous.staff.login.mutate({ username: 'guessed', password: `guess-${index}` })),
+    );
+    expect(guesses.every((guess) => guess.status === 'rejected')).toBe(true);
+    const afterwards = await call(hub, 'POST', '/api/v1/auth/login', { body: { username: 'guessed', password: 'the-real-password' } });
+    expect(afterwards.status).toBe(429);
+  });
+
   it('refuses a mutation without a JSON content type: 415', async () => {
     const response = await hub.app.request('/trpc/catalog.create', {
       method: 'POST',

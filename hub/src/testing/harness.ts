@@ -85,8 +85,11 @@ export async function startTestHub(adapter: AdapterName, options: { nowMs?: () =
     adapter,
     description: hub.storage.description,
     async dispose() {
-      await hub.close();
-      await drop?.();
+      try {
+        await hub.close();
+      } finally {
+        await drop?.();
+      }
     },
   };
 }
