@@ -75,6 +75,12 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
         logger,
         nowMs,
         onChanges: () => staff.forgetCachedSessions(),
+        onDrift: (sku) => {
+          logger.warn({ sku }, "the hub's replica of this partition drifted: restating it");
+          writer.submit({ command: { type: 'reconcile', sku, note: 'hub replica checksum differed' }, actor: 'sync' }).catch((error) => {
+            logger.error({ err: error, sku }, 'could not record the reconcile event');
+          });
+        },
       });
     }
     const bootstrapped = await staff.bootstrap(options.bootstrapStaff);

@@ -21,8 +21,9 @@ import type { EdgeDatabase } from '../db/open.ts';
 
 /** A scanner's request, before the owner turns it into an event (a count becomes a delta here). */
 export type StockCommand =
-  | (Exclude<StockEventBody, { type: 'count' }>)
-  | (Omit<Extract<StockEventBody, { type: 'count' }>, 'delta'>);
+  | Exclude<StockEventBody, { type: 'count' | 'reconcile' }>
+  | Omit<Extract<StockEventBody, { type: 'count' }>, 'delta'>
+  | { type: 'reconcile'; sku: string; note?: string };
 
 export type StockView = ReturnType<typeof stockView>;
 
@@ -114,8 +115,13 @@ export class StockBook {
   apply(command: StockCommand, actor: string, nowMs: number): ApplyOutcome {
     assert(this.#db.inTransaction, 'StockBook.apply runs inside a transaction');
     const current = this.read(command.sku);
+    // The owner completes what only it knows: a count's delta, a restatement's state.
     const body: StockEventBody =
-      command.type === 'count' ? { ...command, delta: countDelta(current.state, command.countedQuantity, command.bin) } : command;
+      command.type === 'count'
+        ? { ...command, delta: countDelta(current.state, command.countedQuantity, command.bin) }
+        : command.type === 'reconcile'
+          ? { ...command, state: current.state }
+          : command;
     const result = applyStockEvent(current.state, body);
     if (!result.ok) {
       return {

@@ -19,6 +19,8 @@ export type EdgeSyncClientOptions = {
   applyChange?: ChangeApplier;
   /** Called after downstream changes are applied (e.g. to refresh caches). */
   onChanges?: () => void;
+  /** The hub's replica of a partition drifted from this edge's: record a reconcile event. */
+  onDrift?: (sku: string) => void;
 };
 
 const backoffBaseMs = 250;
@@ -119,6 +121,7 @@ export class EdgeSyncClient {
       epoch,
       nowMs: this.#nowMs,
       applyChange: this.#applyChange,
+      ...(this.#options.onDrift ? { onDrift: this.#options.onDrift } : {}),
       send: (message) => {
         if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
       },

@@ -99,6 +99,39 @@ describe('upstream', () => {
   });
 });
 
+describe('drift', () => {
+  it('compares the hub\'s checksums with its own partitions and restates only a drifted, settled one', async () => {
+    const { partitionChecksum } = await import('@dovetail/shared');
+    const drifted: string[] = [];
+    session = new EdgeSyncSession(edge.db, {
+      warehouseId: 'W1',
+      edgeId: edge.edgeId,
+      epoch: 3,
+      nowMs: () => 1_000,
+      applyChange: createChangeApplier(edge.db),
+      send: (message) => sent.push(message),
+      onDrift: (sku) => drifted.push(sku),
+    });
+    await receive('SAME', 2);
+    await receive('DRIFTED', 2);
+    await receive('MOVED-ON', 2);
+    session.start();
+    session.receive({ type: 'welcome', protocol: 2, upstreamAck: 0, serverTimeMs: 0 });
+    await receive('MOVED-ON', 1); // seq 4: this partition is ahead of the hub's checksum
+    const checksumOf = (sku: string) => partitionChecksum(edge.book.read(sku).state);
+    session.receive({
+      type: 'ack',
+      upstreamAck: 3,
+      checksums: [
+        { sku: 'SAME', checksum: checksumOf('SAME') },
+        { sku: 'DRIFTED', checksum: '0123456789abcdef' },
+        { sku: 'MOVED-ON', checksum: '0123456789abcdef' },
+      ],
+    });
+    expect(drifted).toEqual(['DRIFTED']);
+  });
+});
+
 describe('downstream', () => {
   const product = (archived = false) => ({
     id: 'p-1',

@@ -7,6 +7,8 @@ import {
   type UpstreamMessage,
   assert,
   limits,
+  partitionChecksum,
+  partitionStateSchema,
 } from '@dovetail/shared';
 import type { EdgeDatabase } from '../db/open.ts';
 import type { ChangeApplier } from './apply-changes.ts';
@@ -33,6 +35,7 @@ export class EdgeSyncSession {
   #welcomed = false;
   #inFlightThrough = 0;
   readonly #pending = new Map<Channel, DownstreamChange[]>();
+  readonly #onDrift: ((sku: string) => void) | undefined;
 
   constructor(
     db: EdgeDatabase,
@@ -43,8 +46,11 @@ export class EdgeSyncSession {
       send: (message: UpstreamMessage) => void;
       applyChange: ChangeApplier;
       nowMs: () => number;
+      /** The hub's replica of this partition differs from the edge's: restate it (a reconcile event). */
+      onDrift?: (sku: string) => void;
     },
   ) {
+    this.#onDrift = options.onDrift;
     this.#db = db;
     this.#send = options.send;
     this.#applyChange = options.applyChange;
@@ -63,6 +69,8 @@ export class EdgeSyncSession {
       cursor: db.prepare<[string], { seq: number }>('SELECT seq FROM sync_cursor WHERE channel = ?'),
       setCursor: db.prepare('INSERT INTO sync_cursor (channel, seq) VALUES (?, ?) ON CONFLICT (channel) DO UPDATE SET seq = excluded.seq'),
       contact: db.prepare('UPDATE sync_link SET last_contact_ms = ? WHERE id = 1'),
+      latestSeqOf: db.prepare<[string], { seq: number | null }>('SELECT max(upstream_seq) AS seq FROM ledger WHERE sku = ?'),
+      partitionState: db.prepare<[string], { state: string }>('SELECT state FROM partition WHERE sku = ?'),
     };
   }
 
@@ -136,12 +144,28 @@ export class EdgeSyncSession {
       this.#sql.setAcked.run(message.upstreamAck, message.upstreamAck);
       this.#sql.deleteAcked.run(message.upstreamAck);
     })();
+    this.#compareChecksums(message);
     // With one batch in flight, any ack settles it: acked through it, done; acked lower, the hub saw
     // a gap (or this is a stale duplicate) and the next push starts right after the ack. The hub
     // ignores seqs it already applied, so resending is always safe.
     this.#inFlightThrough = 0;
     this.#pushNext();
     return undefined;
+  }
+
+  /**
+   * The hub's checksums are as of the ack: compare only partitions with no later local event (a
+   * partition that moved on since will be compared at a later ack).
+   */
+  #compareChecksums(message: AckMessage): void {
+    for (const { sku, checksum } of message.checksums ?? []) {
+      const latest = this.#sql.latestSeqOf.get(sku)?.seq ?? 0;
+      if (latest > message.upstreamAck) continue;
+      const row = this.#sql.partitionState.get(sku);
+      if (!row) continue;
+      const local = partitionChecksum(partitionStateSchema.parse(JSON.parse(row.state)));
+      if (local !== checksum) this.#onDrift?.(sku);
+    }
   }
 
   #pushNext(): void {

@@ -5,6 +5,7 @@ import {
   applyStockEvent,
   assert,
   emptyPartition,
+  partitionChecksum,
   partitionStateSchema,
   stockQuantities,
 } from '@dovetail/shared';
@@ -12,7 +13,15 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 
 export type PushRejection = { seq: number; reason: 'unknown_sku' | 'wrong_warehouse' | string; message: string };
-export type PushResult = { upstreamAck: number; rejected: PushRejection[]; applied: number; duplicates: number; gap: boolean };
+export type PushResult = {
+  upstreamAck: number;
+  rejected: PushRejection[];
+  applied: number;
+  duplicates: number;
+  gap: boolean;
+  /** `partitionChecksum` of each replica partition this push changed, as of `upstreamAck`. */
+  checksums: Map<string, string>;
+};
 
 /**
  * Applies one pushed batch of an edge's upstream stream in one transaction, exactly once per
@@ -36,7 +45,7 @@ export async function applyPush(
     assert(row, 'the stream row exists once hello was accepted');
     assert(row.edge_id === edgeId, 'the session is for the stream’s current incarnation');
     let applied = Number(row.applied_seq);
-    const result: PushResult = { upstreamAck: applied, rejected: [], applied: 0, duplicates: 0, gap: false };
+    const result: PushResult = { upstreamAck: applied, rejected: [], applied: 0, duplicates: 0, gap: false, checksums: new Map() };
     let lastEventAtMs: number | null = null;
     for (const { seq, event } of events) {
       if (seq <= applied) {
@@ -54,7 +63,9 @@ export async function applyPush(
         applied = seq;
         continue;
       }
-      const rejection = await applyOne(trx, warehouseId, event, nowMs);
+      const outcome = await applyOne(trx, warehouseId, event, nowMs);
+      const rejection = 'reason' in outcome ? outcome : undefined;
+      if (outcome.checksum !== undefined) result.checksums.set(event.sku, outcome.checksum);
       if (rejection) {
         result.rejected.push({ seq, ...rejection });
         await trx
@@ -110,7 +121,7 @@ async function applyOne(
   warehouseId: string,
   event: StockEvent,
   nowMs: number,
-): Promise<{ reason: string; message: string } | undefined> {
+): Promise<{ reason: string; message: string; checksum?: string } | { checksum: string }> {
   const variant = await trx.selectFrom('variants').select('sku').where('sku', '=', event.sku).executeTakeFirst();
   if (!variant) return { reason: 'unknown_sku', message: `${event.sku} is not in the hub's catalog; correct the scan at the edge` };
   const partition = await trx
@@ -124,7 +135,8 @@ async function applyOne(
   if (!folded.ok) {
     // The edge applied this event to the same state with the same function: a refusal here means the
     // replica drifted. Record it; the checkpoint checksums repair the partition.
-    return { reason: folded.reason, message: `replica refused ${event.type}: ${folded.message}` };
+    // The checksum in the ack lets the edge see the drift at once and restate the partition.
+    return { reason: folded.reason, message: `replica refused ${event.type}: ${folded.message}`, checksum: partitionChecksum(state) };
   }
   const quantities = stockQuantities(folded.state);
   const values = {
@@ -144,5 +156,5 @@ async function applyOne(
       .values({ warehouse_id: warehouseId, sku: event.sku, committed: 0, reserved: 0, safety_stock: 0, incoming: 0, ...values })
       .execute();
   }
-  return undefined;
+  return { checksum: partitionChecksum(folded.state) };
 }

@@ -124,10 +124,12 @@ export class HubSyncSession {
         events: message.events,
         nowMs: this.#nowMs(),
       });
+      const checksums = [...result.checksums].slice(0, limits.checksumsPerCheckpointMax).map(([sku, checksum]) => ({ sku, checksum }));
       this.#transport.send({
         type: 'ack',
         upstreamAck: result.upstreamAck,
         ...(result.rejected.length > 0 ? { rejected: result.rejected.map((r) => ({ ...r, message: r.message.slice(0, 500) })) } : {}),
+        ...(checksums.length > 0 ? { checksums } : {}),
       } as DownstreamMessage);
       return;
     }

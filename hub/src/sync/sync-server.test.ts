@@ -142,7 +142,7 @@ describe.each(['sqlite', 'postgres'] as const)('the /sync endpoint on %s', (adap
       { seq: 2, event: event('SOFA-1', 3) },
     ];
     client.send({ type: 'push', events: batch });
-    expect(await client.next('ack')).toEqual({ type: 'ack', upstreamAck: 2 });
+    expect(await client.next('ack')).toMatchObject({ type: 'ack', upstreamAck: 2 });
     client.send({ type: 'push', events: batch });
     expect(await client.next('ack')).toEqual({ type: 'ack', upstreamAck: 2 });
     client.send({ type: 'push', events: [{ seq: 4, event: event('SOFA-1', 100) }] });
@@ -151,14 +151,40 @@ describe.each(['sqlite', 'postgres'] as const)('the /sync endpoint on %s', (adap
     client.socket.close();
   });
 
+  it('acks with the replica checksum, and a reconcile event from the edge repairs a drifted replica', async () => {
+    const { emptyPartition, partitionChecksum } = await import('@dovetail/shared');
+    const client = await welcomed();
+    client.send({ type: 'push', events: [{ seq: 1, event: event('SOFA-1', 5) }] });
+    const edgeState = { ...emptyPartition(), onHand: 5, bins: [['UNASSIGNED', 5]] as Array<[string, number]> };
+    expect(await client.next('ack')).toEqual({ type: 'ack', upstreamAck: 1, checksums: [{ sku: 'SOFA-1', checksum: partitionChecksum(edgeState) }] });
+    // The replica drifts (a restored hub backup, a bug): it believes there are 2.
+    const driftedState = { ...emptyPartition(), onHand: 2, bins: [['UNASSIGNED', 2]] };
+    await hub.storage.db.updateTable('stock_partitions').set({ state_json: JSON.stringify(driftedState), on_hand: 2 }).where('sku', '=', 'SOFA-1').execute();
+    const transfer = { ...event('SOFA-1', 4), type: 'transfer_out', transferId: 'T1', toWarehouseId: 'W2' } as StockEvent;
+    client.send({ type: 'push', events: [{ seq: 2, event: transfer }] });
+    const refused = await client.next('ack');
+    expect(refused).toMatchObject({ upstreamAck: 2, rejected: [{ seq: 2, reason: 'insufficient_sellable' }], checksums: [{ sku: 'SOFA-1', checksum: partitionChecksum(driftedState) }] });
+    // The edge (owner) holds 1 after its transfer and restates it.
+    const owner = { ...emptyPartition(), onHand: 1, bins: [['UNASSIGNED', 1]] as Array<[string, number]> };
+    const reconcile = { ...event('SOFA-1', 1), type: 'reconcile', state: owner } as unknown as StockEvent;
+    delete (reconcile as { quantity?: number }).quantity;
+    client.send({ type: 'push', events: [{ seq: 3, event: reconcile }] });
+    expect(await client.next('ack')).toEqual({ type: 'ack', upstreamAck: 3, checksums: [{ sku: 'SOFA-1', checksum: partitionChecksum(owner) }] });
+    expect(await onHand('SOFA-1')).toBe(1);
+    client.socket.close();
+  });
+
   it('durably rejects an unknown SKU with a reason and moves on', async () => {
     const client = await welcomed();
     client.send({ type: 'push', events: [{ seq: 1, event: event('GHOST-9', 2) }, { seq: 2, event: event('SOFA-1', 1) }] });
-    expect(await client.next('ack')).toEqual({
+    const ack = await client.next('ack');
+    expect(ack).toMatchObject({
       type: 'ack',
       upstreamAck: 2,
       rejected: [{ seq: 1, reason: 'unknown_sku', message: expect.stringContaining('GHOST-9') }],
     });
+    // An unknown SKU has no replica to check; the applied one does.
+    expect(ack.type === 'ack' && ack.checksums?.map((entry) => entry.sku)).toEqual(['SOFA-1']);
     expect(await onHand('SOFA-1')).toBe(1);
     client.socket.close();
   });
@@ -217,7 +243,7 @@ describe.each(['sqlite', 'postgres'] as const)('the /sync endpoint on %s', (adap
       { seq: 3, event: event('SOFA-1', 4) },
     ];
     first.send({ type: 'push', events: known });
-    expect(await first.next('ack')).toEqual({ type: 'ack', upstreamAck: 3 });
+    expect(await first.next('ack')).toMatchObject({ type: 'ack', upstreamAck: 3 });
     first.socket.close();
     // The backup was taken when seq 1 was acked and seqs 2..3 were still in its outbox.
     const enrolled = await call(hub, 'POST', '/api/v1/warehouses/W1/edges', { token: admin, body: {} });
@@ -226,7 +252,7 @@ describe.each(['sqlite', 'postgres'] as const)('the /sync endpoint on %s', (adap
     restored.send({ ...hello('4324181b-6492-4e8d-9cb2-d994c810dd59', 3, enrolled.body.epoch), ackedSeq: 1 });
     expect(await restored.next('welcome')).toMatchObject({ upstreamAck: 1 });
     restored.send({ type: 'push', events: [known[1], known[2], { seq: 4, event: event('SOFA-1', 10) }] });
-    expect(await restored.next('ack')).toEqual({ type: 'ack', upstreamAck: 4 });
+    expect(await restored.next('ack')).toMatchObject({ type: 'ack', upstreamAck: 4 });
     expect(await onHand('SOFA-1')).toBe(19);
     restored.socket.close();
   });

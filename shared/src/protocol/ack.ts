@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import * as limits from '../limits.ts';
 import { stockRejectionReasons } from '../domain/stock/apply.ts';
+import { skuSchema } from '../domain/stock/schemas.ts';
 import { cursorSchema, upstreamSeqSchema } from './common.ts';
 
 /**
@@ -19,6 +20,15 @@ export const ackMessageSchema = z.strictObject({
       }),
     )
     .max(limits.pushBatchEventsMax)
+    .optional(),
+  /**
+   * Checksums (`partitionChecksum`) of the hub's replica of each partition this push touched, as of
+   * `upstreamAck`. The edge compares them with its own state and restates a drifted partition with a
+   * `reconcile` event. Added in version 2.
+   */
+  checksums: z
+    .array(z.strictObject({ sku: skuSchema, checksum: z.string().regex(/^[0-9a-f]{16}$/) }))
+    .max(limits.checksumsPerCheckpointMax)
     .optional(),
 });
 export type AckMessage = z.infer<typeof ackMessageSchema>;

@@ -5,7 +5,9 @@
  *
  * -- Version 1: hello/welcome, push/ack upstream, changes/checkpoint/changes_ack downstream,
  *    must_reset, error.
- * -- Version 2 adds hello.ackedSeq (optional): where a new incarnation's stream starts.
+ * -- Version 2 adds hello.ackedSeq (where a new incarnation's stream starts), ack.checksums (drift
+ *    detection) and the `reconcile` stock event (repair). A version 1 hub never sends checksums, so
+ *    its edges never send it a reconcile.
  */
 export const PROTOCOL_VERSION = 2;
 

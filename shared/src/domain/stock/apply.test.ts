@@ -370,6 +370,12 @@ const accepted: Accepted[] = [
     expected: partition({ onHand: 3, edgeQuota: 3, bins: [[U, 3]] }),
   },
   {
+    name: 'a reconcile restates the whole partition as the owner holds it',
+    given: partition({ onHand: 3, damaged: 1, bins: [[U, 3]] }),
+    event: { type: 'reconcile', sku, state: partition({ onHand: 5, bins: [['A-1', 5]], serials: [] }) },
+    expected: partition({ onHand: 5, bins: [['A-1', 5]] }),
+  },
+  {
     name: 'a quota return gives unused quota back',
     given: partition({ onHand: 3, edgeQuota: 3, bins: [[U, 3]] }),
     event: { type: 'quota_return', sku, quantity: 3 },
@@ -445,6 +451,11 @@ const witnesses: Record<StockRejectionReason, Omit<Rejected, 'reason'>> = {
     name: 'an in-store sale beyond the quota is refused',
     given: partition({ onHand: 5, edgeQuota: 1, bins: [[U, 5]] }),
     event: { type: 'instore_sale', sku, quantity: 2 },
+  },
+  reconcile_state_invalid: {
+    name: 'a restated partition that breaks an invariant is refused',
+    given: partition({ onHand: 1, bins: [[U, 1]] }),
+    event: { type: 'reconcile', sku, state: { ...partition({ onHand: 1, bins: [[U, 1]] }), onHand: 2 } },
   },
   partition_limit_exceeded: {
     name: 'a receive that would take on hand past the partition bound is refused',
@@ -687,6 +698,7 @@ describe('applyStockEvent accepts', () => {
         'quota_grant',
         'quota_return',
         'receive',
+        'reconcile',
         'return_restock',
         'ship',
         'transfer_in',
@@ -733,6 +745,7 @@ describe('applyStockEvent refuses', () => {
       'write_off_must_remove',
       'quota_exhausted',
       'partition_limit_exceeded',
+      'reconcile_state_invalid',
     ]);
   });
 });

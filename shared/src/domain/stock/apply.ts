@@ -3,6 +3,7 @@ import * as limits from '../../limits.ts';
 import {
   type PartitionState,
   assertPartition,
+  partitionStateSchema,
   entryQuantity,
   sellable,
   sumEntries,
@@ -27,6 +28,7 @@ export const stockRejectionReasons = [
   'write_off_must_remove',
   'quota_exhausted',
   'partition_limit_exceeded',
+  'reconcile_state_invalid',
 ] as const;
 export type StockRejectionReason = (typeof stockRejectionReasons)[number];
 
@@ -260,6 +262,16 @@ function applyUnchecked(state: PartitionState, event: StockEventBody): StockAppl
         return reject('quota_exhausted', `in-store quota is ${state.edgeQuota}, not ${event.quantity}`);
       }
       return { ok: true, state: { ...state, edgeQuota: state.edgeQuota - event.quantity } };
+    case 'reconcile': {
+      const parsed = partitionStateSchema.safeParse(event.state);
+      if (!parsed.success) return reject('reconcile_state_invalid', 'the restated partition is not a partition state');
+      try {
+        assertPartition(parsed.data);
+      } catch (error) {
+        return reject('reconcile_state_invalid', `the restated partition breaks an invariant: ${(error as Error).message}`);
+      }
+      return { ok: true, state: parsed.data };
+    }
     default:
       return assertNever(event, 'unknown stock event type');
   }

@@ -92,3 +92,26 @@ export function partitionDifferences(expected: PartitionState, actual: Partition
   }
   return differences;
 }
+
+/**
+ * A 64-bit FNV-1a digest of the partition's canonical JSON (fields in schema order), as 16 hex
+ * digits. Not cryptographic: it finds drift between a replica and its owner, nothing more.
+ */
+export function partitionChecksum(state: PartitionState): string {
+  const canonical = JSON.stringify([
+    state.onHand,
+    state.damaged,
+    state.qualityControl,
+    state.picked,
+    state.edgeQuota,
+    state.bins,
+    state.lots,
+    state.serials,
+  ]);
+  let hash = 0xcbf29ce484222325n;
+  for (let i = 0; i < canonical.length; i++) {
+    hash ^= BigInt(canonical.charCodeAt(i));
+    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return hash.toString(16).padStart(16, '0');
+}

@@ -148,7 +148,7 @@ describe('stock command schemas', () => {
 });
 
 describe('stock event schema', () => {
-  it('knows exactly the thirteen event types', () => {
+  it('knows exactly the fourteen event types', () => {
     expect([...stockEventTypes].sort()).toEqual(
       [
         'adjust',
@@ -160,6 +160,7 @@ describe('stock event schema', () => {
         'quota_grant',
         'quota_return',
         'receive',
+        'reconcile',
         'return_restock',
         'ship',
         'transfer_in',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import * as limits from '../../limits.ts';
+import { partitionStateSchema } from './partition.ts';
 
 /** Shared field schemas for stock commands and events. Strict: unknown fields are refused. */
 export const skuSchema = z
@@ -170,6 +171,11 @@ export const stockEventSchema = z.discriminatedUnion('type', [
   instoreSaleCommandSchema.extend({ ...eventHeader, type: z.literal('instore_sale') }),
   z.strictObject({ ...common, ...eventHeader, type: z.literal('quota_grant'), quantity: quantitySchema }),
   z.strictObject({ ...common, ...eventHeader, type: z.literal('quota_return'), quantity: quantitySchema }),
+  /**
+   * The owner restating a partition whole, after the hub's checksum showed its replica drifted:
+   * repair travels as an ordinary event, exactly once, so the replica still changes only by events.
+   */
+  z.strictObject({ ...common, ...eventHeader, type: z.literal('reconcile'), state: partitionStateSchema }),
 ]);
 export type StockEvent = z.infer<typeof stockEventSchema>;
 export type StockEventType = StockEvent['type'];
