@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { ExternalIssuerConfig } from './auth/external.ts';
+import { parseKeyEncryptionKey } from './auth/key-wrap.ts';
 import { type StorageConfig, sqliteConfigFor } from './db/connect.ts';
 
 export type HubConfig = {
@@ -10,12 +11,14 @@ export type HubConfig = {
   issuer: string;
   logLevel: string;
   externalIssuer: ExternalIssuerConfig | undefined;
+  keyEncryptionKey: Buffer | undefined;
 };
 
 const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DIR]
   env: HUB_PORT, HUB_HOST, HUB_DATA_DIR, DATABASE_URL (PostgreSQL instead of SQLite), DATABASE_SCHEMA,
        DOVETAIL_ADMIN_SECRET (bootstrap admin secret on first start), HUB_ISSUER, LOG_LEVEL,
-       HUB_OIDC_ISSUER + HUB_OIDC_JWKS_URL [+ HUB_OIDC_AUDIENCE] (accept an outside issuer's tokens)`;
+       HUB_OIDC_ISSUER + HUB_OIDC_JWKS_URL [+ HUB_OIDC_AUDIENCE] (accept an outside issuer's tokens),
+       HUB_KEY_ENCRYPTION_KEY (32 bytes base64: seal private signing keys at rest)`;
 
 /** Flags win over environment variables, which win over defaults. */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
@@ -47,9 +50,18 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
   if (oidcJwksUrl && !/^https?:\/\//.test(oidcJwksUrl)) throw new ConfigError('HUB_OIDC_JWKS_URL must be an http(s) URL');
   const externalIssuer =
     oidcIssuer && oidcJwksUrl ? { issuer: oidcIssuer, jwksUrl: oidcJwksUrl, audience: env['HUB_OIDC_AUDIENCE'] ?? 'dovetail-api' } : undefined;
+  let keyEncryptionKey: Buffer | undefined;
+  if (env['HUB_KEY_ENCRYPTION_KEY']) {
+    try {
+      keyEncryptionKey = parseKeyEncryptionKey(env['HUB_KEY_ENCRYPTION_KEY']);
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+  }
   return {
     port,
     externalIssuer,
+    keyEncryptionKey,
     host: values.host ?? env['HUB_HOST'] ?? '127.0.0.1',
     storage,
     adminSecret,

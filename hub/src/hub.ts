@@ -21,6 +21,8 @@ export type HubOptions = {
   logger?: Logger;
   nowMs?: () => number;
   defaultMetrics?: boolean;
+  /** 32-byte key that seals private signing keys at rest (`HUB_KEY_ENCRYPTION_KEY`). */
+  keyEncryptionKey?: Buffer;
   /** Also accept tokens of this outside OIDC issuer, verified through its JWKS URL. */
   externalIssuer?: ExternalIssuerConfig;
 };
@@ -45,7 +47,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   const nowMs = options.nowMs ?? Date.now;
   const storage = await openStorage(options.storage);
   try {
-    const keys = new KeyStore(storage.db, options.issuer ?? defaultIssuer, nowMs);
+    const keys = new KeyStore(storage.db, options.issuer ?? defaultIssuer, nowMs, options.keyEncryptionKey);
     await keys.init();
     const bootstrap = await ensureBootstrapAdmin(storage.db, options.adminSecret, nowMs());
     const deps: HubDeps = {

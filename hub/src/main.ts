@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     logger,
     defaultMetrics: true,
     ...(config.externalIssuer ? { externalIssuer: config.externalIssuer } : {}),
+    ...(config.keyEncryptionKey ? { keyEncryptionKey: config.keyEncryptionKey } : {}),
   });
   if (hub.generatedAdminSecret) {
     // Printed once, on the first start only; it is stored hashed and cannot be shown again.

@@ -2,6 +2,7 @@ import { limits } from '@dovetail/shared';
 import { type CryptoKey, type JWK, type JWTPayload, SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify } from 'jose';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import { unwrapPrivateKey, wrapPrivateKey } from './key-wrap.ts';
 
 export const tokenAlgorithm = 'ES256';
 export const accessTokenType = 'at+jwt';
@@ -15,8 +16,8 @@ type LoadedKey = { kid: string; publicJwk: JWK; publicKey: CryptoKey; privateKey
  * `signingKeysPublishedMax`) so tokens they signed verify until they expire. A token naming an
  * unknown kid reloads the set at most once per cooldown (another instance may have rotated).
  *
- * The private key is stored as a JWK in the database: protecting it with a key-encryption key
- * from configuration is future work (see the issue note).
+ * The private key is stored as a JWK in the database, sealed with AES-256-GCM when a
+ * key-encryption key is configured (`key-wrap.ts`).
  */
 export class KeyStore {
   private keys: LoadedKey[] = [];
@@ -26,6 +27,7 @@ export class KeyStore {
     private readonly db: Kysely<Database>,
     readonly issuer: string,
     private readonly nowMs: () => number = Date.now,
+    private readonly keyEncryptionKey?: Buffer,
   ) {}
 
   async init(): Promise<void> {
@@ -42,7 +44,10 @@ export class KeyStore {
         kid: row.kid,
         publicJwk,
         publicKey: (await importJWK(publicJwk, tokenAlgorithm)) as CryptoKey,
-        privateKey: row.retired_at === null ? ((await importJWK(JSON.parse(row.private_jwk) as JWK, tokenAlgorithm)) as CryptoKey) : undefined,
+        privateKey:
+          row.retired_at === null
+            ? ((await importJWK(JSON.parse(unwrapPrivateKey(row.private_jwk, row.kid, this.keyEncryptionKey)) as JWK, tokenAlgorithm)) as CryptoKey)
+            : undefined,
         retired: row.retired_at !== null,
       });
     }
@@ -57,11 +62,14 @@ export class KeyStore {
     const kid = `k${now.toString(36)}${Math.random().toString(36).slice(2, 8)}`;
     const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: tokenAlgorithm, use: 'sig' };
     const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: tokenAlgorithm };
+    const storedPrivate = this.keyEncryptionKey
+      ? wrapPrivateKey(JSON.stringify(privateJwk), kid, this.keyEncryptionKey)
+      : JSON.stringify(privateJwk);
     await this.db.transaction().execute(async (trx) => {
       await trx.updateTable('signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).execute();
       await trx
         .insertInto('signing_keys')
-        .values({ kid, public_jwk: JSON.stringify(publicJwk), private_jwk: JSON.stringify(privateJwk), created_at: now, retired_at: null })
+        .values({ kid, public_jwk: JSON.stringify(publicJwk), private_jwk: storedPrivate, created_at: now, retired_at: null })
         .execute();
       const stale = await trx.selectFrom('signing_keys').select('kid').orderBy('created_at', 'desc').orderBy('kid', 'desc').offset(limits.signingKeysPublishedMax).limit(1000).execute();
       if (stale.length > 0) await trx.deleteFrom('signing_keys').where('kid', 'in', stale.map((row) => row.kid)).execute();
