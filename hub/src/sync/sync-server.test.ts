@@ -158,7 +158,7 @@ describe.each(['sqlite', 'postgres'] as const)('the /sync endpoint on %s', (adap
     const edgeState = { ...emptyPartition(), onHand: 5, bins: [['UNASSIGNED', 5]] as Array<[string, number]> };
     expect(await client.next('ack')).toEqual({ type: 'ack', upstreamAck: 1, checksums: [{ sku: 'SOFA-1', checksum: partitionChecksum(edgeState) }] });
     // The replica drifts (a restored hub backup, a bug): it believes there are 2.
-    const driftedState = { ...emptyPartition(), onHand: 2, bins: [['UNASSIGNED', 2]] };
+    const driftedState = { ...emptyPartition(), onHand: 2, bins: [['UNASSIGNED', 2]] as Array<[string, number]> };
     await hub.storage.db.updateTable('stock_partitions').set({ state_json: JSON.stringify(driftedState), on_hand: 2 }).where('sku', '=', 'SOFA-1').execute();
     const transfer = { ...event('SOFA-1', 4), type: 'transfer_out', transferId: 'T1', toWarehouseId: 'W2' } as StockEvent;
     client.send({ type: 'push', events: [{ seq: 2, event: transfer }] });
