@@ -3,6 +3,8 @@ import type { Hono } from 'hono';
 import pino, { type Logger } from 'pino';
 import { ExternalIssuer, type ExternalIssuerConfig } from './auth/external.ts';
 import { KeyStore } from './auth/keys.ts';
+import { RateLimiter } from './http/rate-limit.ts';
+import { limits } from '@dovetail/shared';
 import { Authenticator, LoginThrottle } from './auth/principal.ts';
 import { type Storage, type StorageConfig, openStorage } from './db/connect.ts';
 import { createApp } from './http/app.ts';
@@ -21,6 +23,8 @@ export type HubOptions = {
   logger?: Logger;
   nowMs?: () => number;
   defaultMetrics?: boolean;
+  /** Per-client request budget; defaults from shared limits. */
+  rateLimit?: { perSecond: number; burst: number };
   /** 32-byte key that seals private signing keys at rest (`HUB_KEY_ENCRYPTION_KEY`). */
   keyEncryptionKey?: Buffer;
   /** Also accept tokens of this outside OIDC issuer, verified through its JWKS URL. */
@@ -55,6 +59,12 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       keys,
       authenticator: new Authenticator(storage.db, keys, nowMs, options.externalIssuer ? new ExternalIssuer(options.externalIssuer, nowMs) : undefined),
       loginThrottle: new LoginThrottle(nowMs),
+      rateLimiter: new RateLimiter(
+        options.rateLimit?.perSecond ?? limits.clientRequestsPerSecond,
+        options.rateLimit?.burst ?? limits.clientRequestsBurst,
+        nowMs,
+      ),
+      tokenRateLimiter: new RateLimiter(limits.tokenRequestsPerSecond, limits.tokenRequestsBurst, nowMs),
       nowMs,
       logger,
     };

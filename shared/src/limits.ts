@@ -94,3 +94,12 @@ assert(pushBatchEventsMax <= writeBatchEventsMax, 'a pushed batch fits in one hu
 export const idempotencyInFlightAbandonMs = 60_000;
 export const idempotencyResponseBytesMax = 256 * 1024;
 assert(idempotencyInFlightAbandonMs < idempotencyRetentionSeconds * 1000, 'abandoned claims expire before kept responses');
+
+// Per-client request budget at the hub (token bucket, per instance). Generous: it stops a runaway
+// client from starving the others, it is not a billing quota. The token endpoint is stricter.
+export const clientRequestsPerSecond = 500;
+export const clientRequestsBurst = 5_000;
+export const tokenRequestsPerSecond = 10;
+export const tokenRequestsBurst = 100;
+export const rateLimitedClientsTrackedMax = 50_000;
+assert(clientRequestsBurst >= clientRequestsPerSecond, 'a burst holds at least one second of requests');

@@ -55,6 +55,10 @@ export function createTokenHandler(deps: HubDeps) {
       return oauthError(c, 401, 'invalid_client', 'client authentication is required', { 'www-authenticate': 'Basic realm="dovetail"' });
     }
     if (clientId.length > 200 || clientSecret.length > 200) return oauthError(c, 401, 'invalid_client', 'client authentication failed');
+    const budget = deps.tokenRateLimiter.take(clientId);
+    if (!budget.ok) {
+      return oauthError(c, 429, 'invalid_request', 'too many token requests; reuse the token until it expires', deps.tokenRateLimiter.headers(budget));
+    }
     const lockedSeconds = deps.loginThrottle.lockedForSeconds(`client:${clientId}`);
     if (lockedSeconds > 0) {
       return oauthError(c, 429, 'invalid_request', 'too many failed attempts; try later', { 'retry-after': String(lockedSeconds) });

@@ -7,13 +7,18 @@ import { z } from 'zod';
 import type { KeyStore } from '../auth/keys.ts';
 import type { AuthPrincipal, AuthResult, Authenticator, LoginThrottle } from '../auth/principal.ts';
 import type { Database } from '../db/schema.ts';
-import { forbidden, insufficientScope, toErrorResponse, unauthorized } from './errors.ts';
+import { ApiError, forbidden, insufficientScope, toErrorResponse, unauthorized } from './errors.ts';
+import type { RateLimiter } from './rate-limit.ts';
 
 export type HubDeps = {
   db: Kysely<Database>;
   keys: KeyStore;
   authenticator: Authenticator;
   loginThrottle: LoginThrottle;
+  /** Per-client request budget, charged once per procedure call (so batched calls each count). */
+  rateLimiter: RateLimiter;
+  /** Stricter budget for `/oauth/token`, per client id. */
+  tokenRateLimiter: RateLimiter;
   nowMs: () => number;
   logger: Logger;
 };
@@ -60,6 +65,10 @@ export const protectedProcedure = t.procedure.use(({ ctx, meta, next }) => {
   if (!ctx.auth) throw unauthorized();
   if (!ctx.auth.ok) throw unauthorized(ctx.auth.message);
   const principal = ctx.auth.principal;
+  const budget = ctx.deps.rateLimiter.take(`${principal.kind}:${principal.subject}`);
+  const budgetHeaders = ctx.deps.rateLimiter.headers(budget);
+  if (!budget.ok) throw new ApiError(429, 'rate_limited', 'too many requests from this client; retry later', undefined, budgetHeaders);
+  Object.assign(ctx.response.headers, budgetHeaders);
   const permission = meta?.permission;
   if (!permission || permission === 'public') throw new Error('protected procedure without a permission');
   const decision = authorize(principal, permission);

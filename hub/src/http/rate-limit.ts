@@ -1,0 +1,41 @@
+import { limits } from '@dovetail/shared';
+
+export type RateDecision = { ok: true; remaining: number } | { ok: false; retryAfterSeconds: number };
+
+/**
+ * A token bucket per key (per client): `burst` requests at once, refilled at `perSecond`. Kept in
+ * memory per instance, bounded to `rateLimitedClientsTrackedMax` keys (the least recently refilled
+ * go first), so N instances allow up to N times the rate — it is a guard, not an accounting system.
+ */
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; atMs: number }>();
+
+  constructor(
+    readonly perSecond: number,
+    readonly burst: number,
+    private readonly nowMs: () => number = Date.now,
+  ) {}
+
+  take(key: string): RateDecision {
+    const now = this.nowMs();
+    const bucket = this.buckets.get(key) ?? { tokens: this.burst, atMs: now };
+    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.atMs) / 1000) * this.perSecond);
+    bucket.atMs = now;
+    this.buckets.delete(key);
+    this.buckets.set(key, bucket);
+    if (this.buckets.size > limits.rateLimitedClientsTrackedMax) {
+      const oldest = this.buckets.keys().next();
+      if (!oldest.done) this.buckets.delete(oldest.value);
+    }
+    if (bucket.tokens < 1) return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.perSecond)) };
+    bucket.tokens -= 1;
+    return { ok: true, remaining: Math.floor(bucket.tokens) };
+  }
+
+  /** IETF RateLimit header draft: the policy, and what is left now. */
+  headers(decision: RateDecision): Record<string, string> {
+    const policy = `${this.burst};w=${Math.ceil(this.burst / this.perSecond)}`;
+    if (decision.ok) return { 'ratelimit-policy': policy, ratelimit: `limit=${this.burst}, remaining=${decision.remaining}` };
+    return { 'ratelimit-policy': policy, ratelimit: `limit=${this.burst}, remaining=0, reset=${decision.retryAfterSeconds}`, 'retry-after': String(decision.retryAfterSeconds) };
+  }
+}
