@@ -11,6 +11,7 @@ import { createApp } from './http/app.ts';
 import { type HubMetrics, createMetrics } from './http/observability.ts';
 import type { HubDeps } from './http/trpc.ts';
 import { ensureBootstrapAdmin } from './services/clients.ts';
+import { HoldSweeper } from './holds/sweeper.ts';
 import { listenForAppends } from './sync/listen.ts';
 import { downstreamNotifier } from './sync/notifier.ts';
 import { type SyncServer, attachSyncServer } from './sync/server.ts';
@@ -56,6 +57,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     const bootstrap = await ensureBootstrapAdmin(storage.db, options.adminSecret, nowMs());
     const deps: HubDeps = {
       db: storage.db,
+      dialect: storage.dialect,
       keys,
       authenticator: new Authenticator(storage.db, keys, nowMs, options.externalIssuer ? new ExternalIssuer(options.externalIssuer, nowMs) : undefined),
       loginThrottle: new LoginThrottle(nowMs),
@@ -68,6 +70,8 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       nowMs,
       logger,
     };
+    const sweeper = new HoldSweeper(storage.db, storage.dialect, nowMs, logger);
+    void sweeper.run();
     const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
     const app = createApp({ deps, metrics, logger, describeStorage: () => storage.description, schema: storage.schema });
     let sync: SyncServer | undefined;
@@ -94,6 +98,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
         return sync;
       },
       async close() {
+        await sweeper.stop();
         await sync?.close();
         await stopListening?.();
         await storage.close();

@@ -12,3 +12,4 @@ export * from './policy/policy.ts';
 export * from './domain/catalog/products.ts';
 export * from './domain/catalog/warehouses.ts';
 export * from './protocol/index.ts';
+export * from './domain/holds/schemas.ts';

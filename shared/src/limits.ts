@@ -103,3 +103,14 @@ export const tokenRequestsPerSecond = 10;
 export const tokenRequestsBurst = 100;
 export const rateLimitedClientsTrackedMax = 50_000;
 assert(clientRequestsBurst >= clientRequestsPerSecond, 'a burst holds at least one second of requests');
+
+// Checkout holds (DESIGN §4): bounded lifetime, lines and retries.
+export const holdTtlSecondsDefault = 15 * 60;
+export const holdTtlSecondsMin = 10;
+export const holdTtlSecondsMax = 60 * 60;
+export const holdLinesMax = 50;
+export const holdReserveAttemptsMax = 3;
+export const holdSweepPartitionsMax = 500;
+export const holdSweepIntervalMs = 1_000;
+
+assert(holdTtlSecondsMin <= holdTtlSecondsDefault && holdTtlSecondsDefault <= holdTtlSecondsMax, 'default hold TTL within its bounds');

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
+import { holdsMigration } from '../holds/schema.ts';
 import { syncMigration } from '../sync/schema.ts';
 
 /**
@@ -130,6 +131,7 @@ const steps: Record<string, Migration> = {
     },
   },
   '0003_sync': syncMigration,
+  '0004_holds': holdsMigration,
 };
 
 export const migrationNames = Object.keys(steps).sort();

@@ -1,4 +1,5 @@
 import type { ColumnType } from 'kysely';
+import type { HoldTables } from '../holds/schema.ts';
 import type { SyncTables } from '../sync/schema.ts';
 
 /**
@@ -120,7 +121,7 @@ export interface IdempotencyKeysTable {
   created_at: number;
 }
 
-export interface Database extends SyncTables {
+export interface Database extends SyncTables, HoldTables {
   idempotency_keys: IdempotencyKeysTable;
   products: ProductsTable;
   variants: VariantsTable;

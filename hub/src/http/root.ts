@@ -1,6 +1,7 @@
 import { catalogRouter } from './routers/catalog.ts';
 import { clientsRouter } from './routers/clients.ts';
 import { edgesRouter } from './routers/edges.ts';
+import { holdsRouter } from './routers/holds.ts';
 import { inventoryRouter } from './routers/inventory.ts';
 import { staffRouter } from './routers/staff.ts';
 import { warehousesRouter } from './routers/warehouses.ts';
@@ -13,6 +14,7 @@ export const appRouter = router({
   clients: clientsRouter,
   staff: staffRouter,
   edges: edgesRouter,
+  holds: holdsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -12,6 +12,8 @@ import type { RateLimiter } from './rate-limit.ts';
 
 export type HubDeps = {
   db: Kysely<Database>;
+  /** Which SQL the storage speaks: the hold path takes a different (equally atomic) route on each. */
+  dialect: 'sqlite' | 'postgres';
   keys: KeyStore;
   authenticator: Authenticator;
   loginThrottle: LoginThrottle;

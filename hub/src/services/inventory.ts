@@ -1,5 +1,5 @@
 import { type StockQuantities, emptyPartition, limits, stockQuantities, warehouseHasEdge, type WarehouseCreate } from '@dovetail/shared';
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Database, StockPartitionsTable } from '../db/schema.ts';
 import { ApiError, badRequest, conflict, notFound } from '../http/errors.ts';
 import { skuExists } from './catalog.ts';
@@ -23,7 +23,17 @@ const quantityKeys = [
 ] as const satisfies ReadonlyArray<keyof StockQuantities>;
 
 /** DESIGN §4 quantities of one replica row, computed by the shared stock arithmetic. */
-function partitionView(row: Selectable<StockPartitionsTable>): PartitionView {
+/**
+ * Units of counted hold lines already past their expiry: a hold stops counting at `expires_at`
+ * exactly, for every reader, whether or not the sweeper has settled it yet (DESIGN §4).
+ */
+const expiredReserved = (nowMs: number) =>
+  sql<number>`coalesce((select sum(h.quantity) from hold_lines h where h.warehouse_id = stock_partitions.warehouse_id
+    and h.sku = stock_partitions.sku and h.counted = 1 and h.expires_at <= ${nowMs}), 0)`;
+
+type PartitionRow = Selectable<StockPartitionsTable> & { expired_reserved?: number | string | null };
+
+function partitionView(row: PartitionRow): PartitionView {
   const state = {
     ...emptyPartition(),
     onHand: Number(row.on_hand),
@@ -34,7 +44,7 @@ function partitionView(row: Selectable<StockPartitionsTable>): PartitionView {
   };
   const quantities = stockQuantities(state, {
     committed: Number(row.committed),
-    reserved: Number(row.reserved),
+    reserved: Number(row.reserved) - Number(row.expired_reserved ?? 0),
     safetyStock: Number(row.safety_stock),
     incoming: Number(row.incoming),
   });
@@ -52,10 +62,15 @@ function sumPartitions(sku: string, partitions: PartitionView[]): SkuInventory {
 }
 
 
-async function partitionsFor(db: Kysely<Database>, skus: string[], scope: readonly string[] | '*'): Promise<Map<string, PartitionView[]>> {
+async function partitionsFor(
+  db: Kysely<Database>,
+  skus: string[],
+  scope: readonly string[] | '*',
+  nowMs: number,
+): Promise<Map<string, PartitionView[]>> {
   const bySku = new Map<string, PartitionView[]>();
   if (skus.length === 0) return bySku;
-  let query = db.selectFrom('stock_partitions').selectAll().where('sku', 'in', skus);
+  let query = db.selectFrom('stock_partitions').selectAll().select(expiredReserved(nowMs).as('expired_reserved')).where('sku', 'in', skus);
   if (scope !== '*') query = query.where('warehouse_id', 'in', scope.length > 0 ? [...scope] : ['']);
   const rows = await query.orderBy('sku').orderBy('warehouse_id').execute();
   for (const row of rows) {
@@ -70,8 +85,8 @@ async function partitionsFor(db: Kysely<Database>, skus: string[], scope: readon
  * One SKU across the warehouses the caller may see. A SKU the catalog knows but no warehouse
  * stocks answers zeros with no warehouses; a SKU neither the catalog nor any replica knows is 404.
  */
-export async function skuInventory(db: Kysely<Database>, sku: string, scope: readonly string[] | '*'): Promise<SkuInventory> {
-  const partitions = (await partitionsFor(db, [sku], scope)).get(sku) ?? [];
+export async function skuInventory(db: Kysely<Database>, sku: string, scope: readonly string[] | '*', nowMs: number): Promise<SkuInventory> {
+  const partitions = (await partitionsFor(db, [sku], scope, nowMs)).get(sku) ?? [];
   if (partitions.length === 0 && !(await skuExists(db, sku))) {
     const anywhere = await db.selectFrom('stock_partitions').select('sku').where('sku', '=', sku).executeTakeFirst();
     if (!anywhere) throw notFound('SKU');
@@ -90,6 +105,7 @@ export async function listInventory(
   db: Kysely<Database>,
   filters: InventoryFilters,
   scope: readonly string[] | '*',
+  nowMs: number,
 ): Promise<{ items: SkuInventory[]; nextCursor: string | null }> {
   const after = decodeCursor(filters.cursor);
   if (filters.cursor !== undefined && after === undefined) throw invalidCursor();
@@ -105,7 +121,7 @@ export async function listInventory(
   const rows = await query.orderBy('sku').limit(filters.limit + 1).execute();
   const page = rows.slice(0, filters.limit).map((row) => row.sku);
   const narrowed = filters.warehouseId ? (scope === '*' || scope.includes(filters.warehouseId) ? [filters.warehouseId] : []) : scope;
-  const partitions = await partitionsFor(db, page, narrowed);
+  const partitions = await partitionsFor(db, page, narrowed, nowMs);
   const last = page[page.length - 1];
   return {
     items: page.map((sku) => sumPartitions(sku, partitions.get(sku) ?? [])),
@@ -119,12 +135,17 @@ export async function warehouseInventory(
   warehouseId: string,
   cursor: string | undefined,
   limit: number,
+  nowMs: number,
 ): Promise<{ warehouseId: string; items: Array<StockQuantities & { sku: string }>; nextCursor: string | null }> {
   const warehouse = await db.selectFrom('warehouses').select('id').where('id', '=', warehouseId).executeTakeFirst();
   if (!warehouse) throw notFound('warehouse');
   const after = decodeCursor(cursor);
   if (cursor !== undefined && after === undefined) throw invalidCursor();
-  let query = db.selectFrom('stock_partitions').selectAll().where('warehouse_id', '=', warehouseId);
+  let query = db
+    .selectFrom('stock_partitions')
+    .selectAll()
+    .select(expiredReserved(nowMs).as('expired_reserved'))
+    .where('warehouse_id', '=', warehouseId);
   if (after) query = query.where('sku', '>', after);
   const rows = await query.orderBy('sku').limit(limit + 1).execute();
   const page = rows.slice(0, limit);
@@ -202,7 +223,13 @@ export async function writeThirdPartyStock(
     if (mode === 'create') throw conflict('partition_exists', `stock of ${sku} at ${warehouseId} was created concurrently; PUT replaces it`);
     await write();
   }
-  const row = await db.selectFrom('stock_partitions').selectAll().where('warehouse_id', '=', warehouseId).where('sku', '=', sku).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('stock_partitions')
+    .selectAll()
+    .select(expiredReserved(nowMs).as('expired_reserved'))
+    .where('warehouse_id', '=', warehouseId)
+    .where('sku', '=', sku)
+    .executeTakeFirstOrThrow();
   return { sku, ...partitionView(row) };
 }
 

@@ -54,6 +54,8 @@ export const permissions = {
   'edges.read': { roles: ['admin', 'supervisor', 'customer_service'], scoped: true },
   /** The hub's stock view across warehouses; scoped principals see their warehouses only. */
   'inventory.read': { roles: ['admin', 'supervisor', 'warehouse_staff', 'customer_service', '3pl', 'storefront'], scoped: true },
+  /** Take and release checkout holds (the storefront; admins on a shopper's behalf). */
+  'inventory.reserve': { roles: ['admin', 'storefront'], scoped: false },
   /** Write stock of a warehouse that has no edge (3PL, dropshipper). */
   'inventory.write': { roles: ['admin', '3pl'], scoped: true },
   /** Create, list and revoke API clients; rotate the token signing key. */

@@ -27,6 +27,7 @@ export const inventoryRouter = {
         ctx.deps.db,
         { limit: input.limit ?? limits.pageSizeDefault, warehouseId: input.warehouseId, skuPrefix: input.sku, cursor: input.cursor },
         ctx.principal.warehouses,
+        ctx.deps.nowMs(),
       );
     }),
 
@@ -42,5 +43,5 @@ export const inventoryRouter = {
     })
     .input(z.strictObject({ sku: skuParam() }))
     .output(skuInventorySchema)
-    .query(({ ctx, input }) => skuInventory(ctx.deps.db, input.sku, ctx.principal.warehouses)),
+    .query(({ ctx, input }) => skuInventory(ctx.deps.db, input.sku, ctx.principal.warehouses, ctx.deps.nowMs())),
 } satisfies TRPCRouterRecord;

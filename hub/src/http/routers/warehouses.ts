@@ -96,7 +96,7 @@ export const warehousesRouter = {
     .output(z.object({ warehouseId: z.string(), items: z.array(quantitiesSchema.extend({ sku: z.string() })), nextCursor: z.string().nullable() }))
     .query(({ ctx, input }) => {
       requireWarehouse(ctx.principal, 'inventory.read', input.id);
-      return warehouseInventory(ctx.deps.db, input.id, input.cursor, input.limit ?? limits.pageSizeDefault);
+      return warehouseInventory(ctx.deps.db, input.id, input.cursor, input.limit ?? limits.pageSizeDefault, ctx.deps.nowMs());
     }),
 
   createStock: protectedProcedure

@@ -1,0 +1,56 @@
+import { releaseRequestSchema, reserveRequestSchema } from '@dovetail/shared';
+import type { TRPCRouterRecord } from '@trpc/server';
+import { z } from 'zod';
+import { getHold, releaseHold, reserveHold } from '../../holds/service.ts';
+import { idempotencyHeaders, protectedProcedure } from '../trpc.ts';
+
+const tags = ['holds'];
+
+const holdViewSchema = z.object({
+  id: z.string(),
+  status: z.enum(['active', 'released', 'expired', 'converted']),
+  expiresAt: z.string(),
+  createdAt: z.string(),
+  lines: z.array(z.object({ sku: z.string(), quantity: z.int(), warehouseId: z.string() })),
+});
+
+/** Admins act on any client's holds; everyone else only on their own. */
+const owner = (principal: { role: string; subject: string }) => (principal.role === 'admin' ? '*' : principal.subject);
+
+export const holdsRouter = {
+  reserve: protectedProcedure
+    .meta({
+      permission: 'inventory.reserve',
+      idempotent: true,
+      openapi: {
+        method: 'POST',
+        path: '/inventory/reserve',
+        tags,
+        summary: 'Hold stock for a checkout: all lines or none (409 insufficient_stock names the line); stops counting at expiresAt',
+        successDescription: 'Created',
+        requestHeaders: idempotencyHeaders,
+      },
+    })
+    .input(reserveRequestSchema)
+    .output(holdViewSchema)
+    .mutation(async ({ ctx, input }) => {
+      const hold = await reserveHold(ctx.deps.db, ctx.deps.dialect, input, { clientId: ctx.principal.subject, nowMs: ctx.deps.nowMs() });
+      ctx.response.status = 201;
+      return hold;
+    }),
+
+  release: protectedProcedure
+    .meta({
+      permission: 'inventory.reserve',
+      openapi: { method: 'POST', path: '/inventory/release', tags, summary: 'Give a hold back at once (releasing twice answers the same)' },
+    })
+    .input(releaseRequestSchema)
+    .output(holdViewSchema)
+    .mutation(({ ctx, input }) => releaseHold(ctx.deps.db, ctx.deps.dialect, input.holdId, owner(ctx.principal), ctx.deps.nowMs())),
+
+  get: protectedProcedure
+    .meta({ permission: 'inventory.reserve', openapi: { method: 'GET', path: '/inventory/holds/{id}', tags, summary: 'One hold as it stands now' } })
+    .input(z.strictObject({ id: z.string().min(1).max(64) }))
+    .output(holdViewSchema)
+    .query(({ ctx, input }) => getHold(ctx.deps.db, input.id, owner(ctx.principal), ctx.deps.nowMs())),
+} satisfies TRPCRouterRecord;
