@@ -13,3 +13,17 @@ export * from './domain/catalog/products.ts';
 export * from './domain/catalog/warehouses.ts';
 export * from './protocol/index.ts';
 export * from './domain/holds/schemas.ts';
+export * from './domain/orders/transitions.ts';
+export * from './domain/orders/schemas.ts';
+export * from './domain/orders/order-number.ts';
+export * from './domain/orders/patch.ts';
+export * from './domain/allocation/geo.ts';
+export type {
+  AllocationLine,
+  AllocationRequest,
+  AllocationResult,
+  AllocationStrategy,
+  CandidateWarehouse,
+  WarehouseAllocation,
+} from './domain/allocation/request.ts';
+export * from './domain/allocation/strategies.ts';

@@ -114,3 +114,29 @@ export const holdSweepPartitionsMax = 500;
 export const holdSweepIntervalMs = 1_000;
 
 assert(holdTtlSecondsMin <= holdTtlSecondsDefault && holdTtlSecondsDefault <= holdTtlSecondsMax, 'default hold TTL within its bounds');
+
+// Orders (issue 5): request bodies and the human order number.
+export const orderLinesMax = 100;
+export const customerNameLengthMax = 200;
+export const emailLengthMax = 254;
+export const phoneLengthMax = 32;
+export const phoneDigitsMin = 6;
+export const phoneDigitsMax = 15;
+export const addressLineLengthMax = 200;
+export const cityLengthMax = 100;
+export const regionLengthMax = 100;
+export const postalCodeLengthMax = 16;
+export const orderStatusReasonLengthMax = 500;
+/** Order numbers carry 7 Crockford base32 characters of sequence: `DT-XXXX-XXXC` (C = check). */
+export const orderNumberSequenceCharacters = 7;
+export const orderNumberSequenceMax = 32 ** orderNumberSequenceCharacters - 1;
+
+// Allocation (issue 5): candidates per order and the exact search's budget before it falls back to greedy.
+export const allocationWarehousesMax = inventoryWarehousesPerSkuMax;
+export const allocationSubsetsSearchedMax = 50_000;
+
+assert(orderNumberSequenceMax < Number.MAX_SAFE_INTEGER, 'order sequences stay exact');
+assert(phoneDigitsMin <= phoneDigitsMax && phoneDigitsMax <= phoneLengthMax, 'phone bounds agree');
+assert(orderLinesMax * quantityMax < Number.MAX_SAFE_INTEGER, 'order quantity sums stay exact');
+assert(allocationWarehousesMax * partitionOnHandMax < Number.MAX_SAFE_INTEGER, 'allocation availability sums stay exact');
+assert(allocationSubsetsSearchedMax >= allocationWarehousesMax, 'the exact search can at least try each warehouse alone');
