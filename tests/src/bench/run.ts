@@ -1,6 +1,7 @@
 import { type Bench, formatTable } from './bench.ts';
 import { edgeScansBench } from './edge-scans.ts';
 import { hubApiBench } from './hub-api.ts';
+import { hubHoldsBench } from './hub-holds.ts';
 
 /**
  * `npm run bench`: runs each bench in turn against real processes and prints its figures beside
@@ -10,6 +11,7 @@ import { hubApiBench } from './hub-api.ts';
 const benches: Bench[] = [
   edgeScansBench,
   hubApiBench,
+  hubHoldsBench,
 ];
 
 async function main(): Promise<number> {
