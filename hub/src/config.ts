@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ExternalIssuerConfig } from './auth/external.ts';
 import { parseKeyEncryptionKey } from './auth/key-wrap.ts';
@@ -37,7 +38,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError(`bad port ${portText}\n${usage}`);
   const databaseUrl = env['DATABASE_URL'];
-  const dataDirectory = values.data ?? env['HUB_DATA_DIR'] ?? './hub-data';
+  // npm runs workspace scripts inside hub/: a relative path means where the user typed the command.
+  const dataDirectory = path.resolve(env['INIT_CWD'] ?? process.cwd(), values.data ?? env['HUB_DATA_DIR'] ?? './hub-data');
   const schema = env['DATABASE_SCHEMA'] || undefined;
   const storage: StorageConfig = databaseUrl
     ? { kind: 'postgres', url: databaseUrl, ...(schema ? { schema } : {}) }

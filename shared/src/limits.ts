@@ -86,6 +86,11 @@ export const downstreamBatchChangesMax = 500;
 export const checksumsPerCheckpointMax = 1_000;
 export const channelNameLengthMax = 48;
 export const channelsPerEdgeMax = 8;
+/**
+ * Frames one sync socket may send per second before the hub closes it (4429). An edge has one push in
+ * flight and pushes again on each ack, so on a fast LAN it legitimately sends hundreds per second.
+ */
+export const syncFramesPerSecondMax = 5_000;
 
 assert(pushBatchBytesMax * 2 <= syncFrameBytesMax, 'a push batch leaves room in a frame for its envelope');
 assert(pushBatchEventsMax <= writeBatchEventsMax, 'a pushed batch fits in one hub write batch');

@@ -44,6 +44,7 @@ export class EdgeSyncClient {
   #stopped = false;
   #wake: (() => void) | undefined;
   #status: SyncLinkStatus = { connected: false, lastError: null, fenced: false };
+  #cachedToken: { token: string; epoch: number; expiresAtMs: number } | undefined;
 
   constructor(options: EdgeSyncClientOptions) {
     this.#options = options;
@@ -88,7 +89,9 @@ export class EdgeSyncClient {
     this.#socket?.close(1001, 'edge shutting down');
   }
 
+  /** The access token is reused until a minute before it expires: a flapping link must not burn the token budget. */
   async #token(): Promise<{ token: string; epoch: number }> {
+    if (this.#cachedToken && this.#cachedToken.expiresAtMs - 60_000 > this.#nowMs()) return this.#cachedToken;
     const response = await fetch(new URL('/oauth/token', this.#options.hubUrl), {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -100,11 +103,19 @@ export class EdgeSyncClient {
       signal: AbortSignal.timeout(requestTimeoutMs),
     });
     const body = (await response.json().catch(() => ({}))) as { access_token?: string; error?: string };
+    if (response.status === 429) {
+      throw new Error(`hub is rate-limiting token requests; retrying after ${response.headers.get('retry-after') ?? 'a while'} s`);
+    }
     if (!response.ok || !body.access_token) {
       throw new Error(`hub refused the edge's credentials (${response.status} ${body.error ?? ''}); check --client-id/--client-secret`);
     }
-    const claims = JSON.parse(Buffer.from(body.access_token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { epoch?: number };
-    return { token: body.access_token, epoch: typeof claims.epoch === 'number' ? claims.epoch : 1 };
+    const claims = JSON.parse(Buffer.from(body.access_token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { epoch?: number; exp?: number };
+    this.#cachedToken = {
+      token: body.access_token,
+      epoch: typeof claims.epoch === 'number' ? claims.epoch : 1,
+      expiresAtMs: typeof claims.exp === 'number' ? claims.exp * 1000 : this.#nowMs(),
+    };
+    return this.#cachedToken;
   }
 
   /** One connection, from token to close. Resolves true if the hub welcomed us. */
@@ -177,6 +188,12 @@ export class EdgeSyncClient {
       });
       socket.on('error', (error) => {
         this.#status.lastError = error.message;
+      });
+      socket.on('unexpected-response', (_request, response) => {
+        // The hub refused the upgrade (a revoked or expired token): fetch a fresh one next time.
+        if (response.statusCode === 401) this.#cachedToken = undefined;
+        this.#status.lastError = `hub refused the sync upgrade (${response.statusCode})`;
+        socket.terminate();
       });
       socket.on('close', (code, reason) => {
         clearInterval(heartbeat);

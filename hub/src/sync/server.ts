@@ -21,7 +21,6 @@ export type SyncServerOptions = {
 };
 
 const pingIntervalMs = 15_000;
-const framesPerSecondMax = 200;
 
 function refuse(socket: Duplex, status: 401 | 403 | 404, message: string): void {
   const body = JSON.stringify({ error: { code: status === 401 ? 'unauthenticated' : status === 403 ? 'forbidden' : 'not_found', message } });
@@ -99,7 +98,7 @@ export function attachSyncServer(server: http.Server, options: SyncServerOptions
         windowStartMs = now;
         framesInWindow = 0;
       }
-      if (++framesInWindow > framesPerSecondMax) {
+      if (++framesInWindow > limits.syncFramesPerSecondMax) {
         session.closed();
         ws.close(closeCodes.rateLimited, 'too many frames');
         return;
