@@ -64,6 +64,23 @@ describe.each(['sqlite', 'postgres'] as const)('checkout holds on %s', (adapter)
     expect(await available('SOFA-1')).toBe(3);
   });
 
+  it('allocates with the shared strategy: one warehouse holding every line, else a split', async () => {
+    await stockThirdParty(hub, 'SOFA-1', 2, 'TPL-A');
+    await stockThirdParty(hub, 'SOFA-1', 5, 'TPL-B');
+    await call(hub, 'PUT', '/api/v1/warehouses/TPL-B/inventory/BED-1', { token, body: { onHand: 1 } });
+    const whole = await reserve({ lines: [{ sku: 'SOFA-1', quantity: 2 }, { sku: 'BED-1', quantity: 1 }] });
+    expect(whole.body.lines).toEqual([
+      { sku: 'SOFA-1', quantity: 2, warehouseId: 'TPL-B' },
+      { sku: 'BED-1', quantity: 1, warehouseId: 'TPL-B' },
+    ]);
+    const split = await reserve({ lines: [{ sku: 'SOFA-1', quantity: 5 }] });
+    expect(split.status).toBe(201);
+    const lines = split.body.lines as Array<{ quantity: number; warehouseId: string }>;
+    expect(lines.reduce((total, line) => total + line.quantity, 0)).toBe(5);
+    expect(new Set(lines.map((line) => line.warehouseId))).toEqual(new Set(['TPL-A', 'TPL-B']));
+    expect(await available('SOFA-1')).toBe(0);
+  });
+
   it('stops counting a hold at expiresAt exactly, before any sweeper ran', async () => {
     await stockThirdParty(hub, 'SOFA-1', 3);
     const held = await reserve({ lines: [{ sku: 'SOFA-1', quantity: 3 }], ttlSeconds: 60 });

@@ -1,4 +1,13 @@
-import { type ReserveRequest, holdStatusAt, limits, newId } from '@dovetail/shared';
+import {
+  type CandidateWarehouse,
+  type GeoPoint,
+  type ReserveRequest,
+  allocationStrategies,
+  defaultAllocationStrategyName,
+  holdStatusAt,
+  limits,
+  newId,
+} from '@dovetail/shared';
 import { type Kysely, type Transaction, sql } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { ApiError, conflict, notFound } from '../http/errors.ts';
@@ -51,30 +60,27 @@ async function readAvailability(db: Kysely<Database>, skus: string[], warehouseI
 }
 
 /**
- * Chooses a warehouse for every line from a lock-free read: one warehouse holding every line if
- * any (the one with the most room), else per line the warehouse with the most room. The choice is
- * only a proposal: the reservation itself proves availability under the partition's lock.
+ * Chooses warehouses with the configured strategy (shared/domain/allocation) from a lock-free read
+ * of availability. The choice is only a plan: the reservation itself proves availability under the
+ * partition's lock, and a lost race plans again from fresh numbers.
  */
-function allocate(request: ReserveRequest['lines'], availability: Map<string, Map<string, number>>): Line[] | ApiError {
-  const fits = (warehouse: Map<string, number>) => request.every((line) => (warehouse.get(line.sku) ?? 0) >= line.quantity);
-  const whole = [...availability].filter(([, skus]) => fits(skus));
-  if (whole.length > 0) {
-    const room = (skus: Map<string, number>) => request.reduce((total, line) => total + (skus.get(line.sku) ?? 0) - line.quantity, 0);
-    whole.sort(([a, skusA], [b, skusB]) => room(skusB) - room(skusA) || (a < b ? -1 : 1));
-    const [warehouseId] = whole[0] as [string, Map<string, number>];
-    return request.map((line) => ({ ...line, warehouseId }));
-  }
-  const lines: Line[] = [];
-  for (const line of request) {
-    let best: [string, number] | undefined;
-    for (const [warehouseId, skus] of availability) {
-      const available = skus.get(line.sku) ?? 0;
-      if (!best || available > best[1] || (available === best[1] && warehouseId < best[0])) best = [warehouseId, available];
-    }
-    if (!best || best[1] < line.quantity) return insufficient(line, best?.[1] ?? 0);
-    lines.push({ ...line, warehouseId: best[0] });
-  }
-  return lines;
+async function allocate(
+  db: Kysely<Database>,
+  request: ReserveRequest['lines'],
+  availability: Map<string, Map<string, number>>,
+  destination: GeoPoint | undefined,
+): Promise<Line[] | ApiError> {
+  const ids = [...availability.keys()];
+  const rows = ids.length === 0 ? [] : await db.selectFrom('warehouses').select(['id', 'kind', 'lat', 'lon']).where('id', 'in', ids).execute();
+  const warehouses: CandidateWarehouse[] = rows.map((row) => ({
+    id: row.id,
+    kind: row.kind as CandidateWarehouse['kind'],
+    location: { lat: Number(row.lat), lon: Number(row.lon) },
+    available: Object.fromEntries(availability.get(row.id) ?? []),
+  }));
+  const result = allocationStrategies[defaultAllocationStrategyName]({ lines: request, warehouses, ...(destination ? { destination } : {}) });
+  if (!result.ok) return insufficient(result.line, result.line.available);
+  return result.allocations.flatMap((allocation) => allocation.lines.map((line) => ({ ...line, warehouseId: allocation.warehouseId })));
 }
 
 /** Takes expired lines of one partition out of its counter (inside the caller's transaction, under the partition's lock). */
@@ -152,7 +158,7 @@ export async function reserveHold(
   db: Kysely<Database>,
   dialect: Dialect,
   request: ReserveRequest,
-  context: { clientId: string; nowMs: number },
+  context: { clientId: string; nowMs: number; destination?: GeoPoint },
 ): Promise<HoldView> {
   const { nowMs } = context;
   const expiresAt = nowMs + (request.ttlSeconds ?? limits.holdTtlSecondsDefault) * 1000;
@@ -163,7 +169,7 @@ export async function reserveHold(
 
   for (let attempt = 1; ; attempt++) {
     const availability = await readAvailability(db, request.lines.map((line) => line.sku), request.warehouseId, nowMs);
-    const allocated = allocate(request.lines, availability);
+    const allocated = await allocate(db, request.lines, availability, context.destination);
     if (allocated instanceof ApiError) throw allocated;
     // A fixed lock order (warehouse, sku) keeps two multi-line holds from deadlocking.
     const lines = [...allocated].sort((a, b) => (a.warehouseId + a.sku < b.warehouseId + b.sku ? -1 : 1));
@@ -176,7 +182,7 @@ export async function reserveHold(
         status: 'active',
         expiresAt: new Date(expiresAt).toISOString(),
         createdAt: new Date(nowMs).toISOString(),
-        lines: request.lines.map((line) => ({ ...line, warehouseId: (lines.find((l) => l.sku === line.sku) as Line).warehouseId })),
+        lines: request.lines.flatMap((line) => allocated.filter((l) => l.sku === line.sku)),
       };
     } catch (error) {
       if (!(error instanceof LineDoesNotFit)) throw error;
