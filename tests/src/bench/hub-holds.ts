@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +42,8 @@ type Phase = {
   holdsPerSecond: number;
   rssIdleBytes: number | undefined;
   rssAfterBytes: number | undefined;
+  /** Server process CPU (user + system) per 2xx during the timed run: less sensitive to a shared box than holds/s. */
+  cpuMsPerHold: number | undefined;
   /** Units the server's own counter shows reserved after the run, against the 2xx answers (warm-up included). */
   reservedCheck: string;
 };
@@ -110,6 +113,7 @@ function phaseFigures(phase: Phase, seconds: number): BenchFigure[] {
     { metric: `${phase.label}: holds/s (${connections} connections, ${seconds} s)`, value: formatNumber(phase.holdsPerSecond) },
     { metric: '  latency p50 / p99 / max', value: `${result.latency.p50} / ${result.latency.p99} / ${result.latency.max} ms` },
     { metric: '  non-2xx / errors / timeouts', value: `${result.non2xx} / ${result.errors} / ${result.timeouts}` },
+    { metric: '  server CPU per hold (user + system)', value: phase.cpuMsPerHold === undefined ? 'n/a' : `${formatNumber(phase.cpuMsPerHold, 2)} ms` },
     { metric: '  server RSS idle / after the run', value: `${formatMiB(phase.rssIdleBytes)} / ${formatMiB(phase.rssAfterBytes)}` },
     { metric: '  units the server reserved / 2xx answered', value: phase.reservedCheck },
   ];
@@ -148,7 +152,9 @@ async function hubPhase(label: string, server: ServerProcess, seconds: number): 
   const holds = (duration: number) =>
     hammer(server.baseUrl, '/api/v1/inventory/reserve', token, { lines: [{ sku: hotSku, quantity: 1 }], ttlSeconds: holdTtlSeconds }, duration);
   const warmUp = await holds(warmUpSeconds);
+  const cpuBefore = cpuMs(server.pid);
   const result = await holds(seconds);
+  const cpuMsPerHold = perHold(cpuBefore, cpuMs(server.pid), result);
   const rssAfterBytes = residentSetBytes(server.pid);
   const inventory = await requestJson<{ reserved?: number }>(server.baseUrl, 'GET', `/api/v1/inventory/${hotSku}`, { token });
   return {
@@ -157,6 +163,7 @@ async function hubPhase(label: string, server: ServerProcess, seconds: number): 
     holdsPerSecond: result['2xx'] / result.duration,
     rssIdleBytes,
     rssAfterBytes,
+    cpuMsPerHold,
     reservedCheck: reservedCheck(inventory.body.reserved, warmUp['2xx'] + result['2xx'], unanswered(warmUp) + unanswered(result)),
   };
 }
@@ -188,7 +195,9 @@ async function baselinePhase(seconds: number): Promise<Phase> {
     const baseUrl = server.baseUrl;
     const holds = (duration: number) => hammer(baseUrl, '/reserve', undefined, { sku: hotSku, quantity: 1 }, duration);
     const warmUp = await holds(warmUpSeconds);
+    const cpuBefore = cpuMs(server.pid);
     const result = await holds(seconds);
+    const cpuMsPerHold = perHold(cpuBefore, cpuMs(server.pid), result);
     const rssAfterBytes = residentSetBytes(server.pid);
     const row = await admin.query<{ reserved: string }>(`select reserved from ${schema}.baseline_stock where sku = $1`, [hotSku]);
     return {
@@ -197,6 +206,7 @@ async function baselinePhase(seconds: number): Promise<Phase> {
       holdsPerSecond: result['2xx'] / result.duration,
       rssIdleBytes,
       rssAfterBytes,
+      cpuMsPerHold,
       reservedCheck: reservedCheck(row.rows[0] ? Number(row.rows[0].reserved) : undefined, warmUp['2xx'] + result['2xx'], unanswered(warmUp) + unanswered(result)),
     };
   } finally {
@@ -216,6 +226,22 @@ function reservedCheck(reserved: number | undefined, answered: number, unanswere
   const extra = reserved - answered;
   const consistent = extra >= 0 && extra <= 2 * connections + unanswered;
   return `${formatNumber(reserved)} / ${formatNumber(answered)} (${consistent ? `ok, +${extra} in flight at a stop` : 'INCONSISTENT'})`;
+}
+
+/** utime + stime of a process from /proc (Linux), in milliseconds; undefined elsewhere. */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state): utime and stime are fields 14 and 15, in clock ticks (USER_HZ, 100 on Linux).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+function perHold(before: number | undefined, after: number | undefined, result: autocannon.Result): number | undefined {
+  return before === undefined || after === undefined || result['2xx'] === 0 ? undefined : (after - before) / result['2xx'];
 }
 
 const unanswered = (result: autocannon.Result) => result.errors + result.timeouts;
