@@ -1,4 +1,3 @@
-#!/usr/bin/env -S npx tsx
 import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';

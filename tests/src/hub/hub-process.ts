@@ -21,11 +21,12 @@ export function freePort(): Promise<number> {
 export type HubProcess = { url: string; child: ChildProcess; output: () => string; exited: Promise<number | null> };
 
 /**
- * Starts `tsx hub/src/main.ts` as its own process group (so a SIGKILL takes tsx and its node child
- * together) and waits for /healthz. Env decides the adapter: DATABASE_URL selects PostgreSQL.
+ * Starts `node --import tsx hub/src/main.ts` as its own process group and waits for /healthz. Env decides the adapter: DATABASE_URL selects PostgreSQL.
  */
 export async function startHub(options: { port: number; dataDir: string; env?: Record<string, string> }): Promise<HubProcess> {
-  const child = spawn(path.join(repoRoot, 'node_modules/.bin/tsx'), ['hub/src/main.ts', '--port', String(options.port), '--data', options.dataDir], {
+  // `node --import tsx`, not the tsx CLI: the CLI SIGKILLs its child if it does not acknowledge a
+  // relayed signal within ~60 ms, which a loaded machine turns into a failed graceful shutdown.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'hub/src/main.ts', '--port', String(options.port), '--data', options.dataDir], {
     cwd: repoRoot,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
