@@ -3,6 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHub } from '../hub.ts';
 import { type Call, type TestHub, adminSecret, adminToken, call, postgresTarget, sofa, startTestHub } from '../testing/harness.ts';
 
+// A thousand concurrent checkouts take seconds alone and much longer on a busy 2-core CI box: those
+// tests carry their own generous timeout; nothing here asserts a duration.
+
 /**
  * Checkout holds on both adapters: a flash sale never oversells, holds are all-or-nothing, and a
  * hold stops counting at its expiry for every reader, whatever the sweeper is doing.
@@ -46,7 +49,7 @@ describe.each(['sqlite', 'postgres'] as const)('checkout holds on %s', (adapter)
     expect(await available('SOFA-1')).toBe(0);
     const view = await call(hub, 'GET', '/api/v1/inventory/SOFA-1', { token });
     expect(view.body).toMatchObject({ onHand: 100, reserved: 100, available: 0 });
-  });
+  }, 180_000);
 
   it('holds all lines or none, naming the line that does not fit', async () => {
     await stockThirdParty(hub, 'SOFA-1', 5);
@@ -177,5 +180,5 @@ describe('checkout holds with two hub instances on one PostgreSQL database', asy
     } finally {
       await hub.dispose();
     }
-  });
+  }, 180_000);
 });
