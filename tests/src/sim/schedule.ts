@@ -1,0 +1,248 @@
+import { checkInvariants, converged } from './invariants.ts';
+import { Prng } from './prng.ts';
+import type { Templates } from './templates.ts';
+import { type Connection, type CrashPoints, World, noCrashPoints } from './world.ts';
+
+/**
+ * How hostile one schedule is, drawn from its seed. `chaos` lets the network drop, duplicate and
+ * reorder frames inside a live connection (a datagram network); without it the network behaves like
+ * TCP: frames arrive in order or the connection dies, and then in-flight frames are lost.
+ */
+export type Profile = {
+  chaos: boolean;
+  faultSteps: number;
+  crashWeight: number;
+  cutWeight: number;
+  chaosWeight: number;
+  /** Share of scans naming a SKU the hub does not know (0 in most schedules). */
+  ghostRate: number;
+  /** Whether this schedule writes backlogs larger than a push batch (rare: they are slow to apply). */
+  bursty: boolean;
+  lostWakeRate: number;
+  crashPoints: CrashPoints;
+};
+
+export type ScheduleResult = {
+  seed: number;
+  ok: boolean;
+  problems: string[];
+  /** Broken invariants that are known bugs, reported but not failing the schedule (SIM_STRICT=1 fails them). */
+  known: string[];
+  trace: string[];
+  profile: Profile;
+  healSteps: number;
+  stallCuts: number;
+  counters: World['counters'];
+};
+
+export const healStepsMax = 300;
+
+export function drawProfile(prng: Prng): Profile {
+  const point = () => prng.pick([0, 0, 0.1, 0.3]);
+  return {
+    chaos: prng.chance(0.35),
+    faultSteps: prng.int(15, 40),
+    crashWeight: prng.pick([0, 0.1, 0.3, 0.6]),
+    cutWeight: prng.pick([0, 0.2, 0.6]),
+    chaosWeight: prng.pick([0.3, 1]),
+    ghostRate: prng.chance(0.3) ? prng.pick([0.1, 0.3]) : 0,
+    bursty: prng.chance(0.015),
+    lostWakeRate: prng.pick([0, 0, 0.5]),
+    crashPoints: {
+      afterOutboxWrite: point(),
+      afterPushSent: point(),
+      afterHubCommitBeforeAck: point(),
+      afterEdgeAppliedAck: point(),
+      afterCatalogCommitBeforeWake: point(),
+    },
+  };
+}
+
+type Action = readonly [string, number, () => Promise<void> | void];
+
+/**
+ * Actions that are always allowed, faults or not: deliver in order, notice closes, (re)connect,
+ * restart. During faults the hub notices closes slowly, so old sockets linger beside new ones.
+ */
+function benignActions(world: World, hubNoticeWeight: number): Action[] {
+  const actions: Action[] = [];
+  for (const connection of world.connections) {
+    if (connection.hub && connection.up.length > 0) actions.push(['deliver up', 5, () => world.deliverUp(connection)]);
+    if (connection.edge && connection.down.length > 0) actions.push(['deliver down', 5, () => world.deliverDown(connection)]);
+    if (world.edgeMayNotice(connection)) actions.push(['edge notices close', 2, () => world.noticeEdge(connection)]);
+    if (world.hubMayNotice(connection)) actions.push(['hub notices close', hubNoticeWeight, () => world.noticeHub(connection)]);
+  }
+  if (world.canConnect()) actions.push(['connect', 3, () => world.connect()]);
+  if (!world.edge) {
+    actions.push([
+      'restart edge',
+      2,
+      async () => {
+        world.log('restart edge');
+        await world.startEdge();
+      },
+    ]);
+  }
+  if (!world.hub) {
+    actions.push([
+      'restart hub',
+      2,
+      async () => {
+        world.log('restart hub');
+        await world.startHub();
+      },
+    ]);
+  }
+  return actions;
+}
+
+function faultActions(world: World, profile: Profile): Action[] {
+  const { prng } = world;
+  const actions: Action[] = [...benignActions(world, 0.5)];
+  if (world.edge) actions.push(['edge write', 4, () => world.edgeWrite()]);
+  if (world.edge && profile.bursty) actions.push(['edge burst', 0.3, () => world.edgeBurst()]);
+  const arriving = world.connections.filter((connection) => connection.hub && connection.up.length > 0);
+  if (arriving.length > 1) actions.push(['deliver up concurrently', 3, () => world.deliverUpConcurrently(arriving)]);
+  if (world.hub) actions.push(['catalog change', 0.7, () => world.catalogChange()]);
+  if (world.hub) actions.push(['poll', 0.2, () => world.wakeAll()]);
+  if (world.edge) actions.push(['crash edge', profile.crashWeight, () => world.crashEdge('scheduled')]);
+  if (world.hub) actions.push(['crash hub', profile.crashWeight, () => world.crashHub('scheduled')]);
+  for (const connection of world.connections) {
+    if (!connection.cut && connection.edge && connection.hub) actions.push(['cut', profile.cutWeight, () => world.cut(connection)]);
+    if (!profile.chaos) continue;
+    for (const direction of ['up', 'down'] as const) {
+      const queue = connection[direction];
+      if (queue.length === 0) continue;
+      const w = profile.chaosWeight;
+      actions.push([
+        `drop ${direction}`,
+        w,
+        () => {
+          const [frame] = queue.splice(prng.int(0, queue.length - 1), 1);
+          world.log(`drop c${connection.id} ${direction} ${frame?.type}`);
+        },
+      ]);
+      actions.push([
+        `duplicate ${direction}`,
+        w,
+        () => {
+          const index = prng.int(0, queue.length - 1);
+          world.log(`duplicate c${connection.id} ${direction} ${queue[index]?.type}`);
+          world.duplicate(queue, index);
+        },
+      ]);
+      if (queue.length > 1) actions.push([`reorder ${direction}`, w, () => deliverOutOfOrder(world, connection, direction)]);
+    }
+  }
+  return actions;
+}
+
+function deliverOutOfOrder(world: World, connection: Connection, direction: 'up' | 'down'): Promise<void> {
+  const index = world.prng.int(1, connection[direction].length - 1);
+  return direction === 'up' ? world.deliverUp(connection, index) : world.deliverDown(connection, index);
+}
+
+async function runAction(world: World, actions: Action[]): Promise<void> {
+  const [, , run] = world.prng.weighted(actions.map((action) => [action, action[1]] as const));
+  await run();
+}
+
+export type HealResult = { problems: string[]; known: string[]; healSteps: number; stallCuts: number };
+
+/**
+ * The heal phase: no more faults; frames are delivered in order, closes noticed, processes restarted
+ * and the edge reconnects, until the outbox drained and every channel caught up, within
+ * `healStepsMax` steps (liveness), then every invariant. Over a TCP-like network a quiescent open
+ * connection that has not converged is a stall and fails; with `chaos` a frame may have been lost
+ * inside a live connection, which the real client's ping timeout ends, so the connection is cut.
+ */
+export async function healAndCheck(world: World, options: { chaos: boolean; strict?: boolean }): Promise<HealResult> {
+  const result: HealResult = { problems: [], known: [], healSteps: 0, stallCuts: 0 };
+  world.log('-- heal: no more faults --');
+  world.crashPoints = noCrashPoints;
+  world.lostWakeRate = 0;
+  let done = false;
+  for (; result.healSteps < healStepsMax; result.healSteps++) {
+    world.tick();
+    if (await converged(world)) {
+      done = true;
+      break;
+    }
+    let actions = benignActions(world, 2);
+    if (actions.length === 0) {
+      // Quiescent but not converged: the server's slow poll looks at the logs.
+      await world.wakeAll();
+      actions = benignActions(world, 2);
+    }
+    if (actions.length === 0) {
+      const connection = world.edgeConnection();
+      if (!options.chaos || !connection) {
+        result.problems.push(`liveness: stalled after ${result.healSteps} heal steps with a connection open and nothing in flight`);
+        return result;
+      }
+      result.stallCuts++;
+      world.log('stalled: the ping timeout cuts the connection');
+      world.cut(connection);
+      continue;
+    }
+    await runAction(world, actions);
+  }
+  if (!done) {
+    result.problems.push(`liveness: not converged within ${healStepsMax} heal steps`);
+    return result;
+  }
+  const found = await checkInvariants(world);
+  result.problems.push(...found.problems);
+  if (options.strict) result.problems.push(...found.known);
+  else result.known.push(...found.known);
+  return result;
+}
+
+/** One schedule: a fault phase of random actions drawn from the seed, then `healAndCheck`. */
+export async function runSchedule(templates: Templates, seed: number, options: { dir: string; profile?: Partial<Profile>; strict?: boolean }): Promise<ScheduleResult> {
+  const prng = new Prng(seed);
+  const profile = { ...drawProfile(prng), ...options.profile };
+  const world = await World.create(templates, prng, options.dir);
+  world.crashPoints = profile.crashPoints;
+  world.ghostRate = profile.ghostRate;
+  world.lostWakeRate = profile.lostWakeRate;
+  world.log(`seed ${seed}: ${JSON.stringify(profile)}`);
+  const problems: string[] = [];
+  let heal: HealResult = { problems: [], known: [], healSteps: 0, stallCuts: 0 };
+  try {
+    for (let step = 0; step < profile.faultSteps; step++) {
+      world.tick();
+      await runAction(world, faultActions(world, profile));
+    }
+    heal = await healAndCheck(world, { chaos: profile.chaos, strict: options.strict ?? false });
+    problems.push(...heal.problems);
+  } catch (error) {
+    problems.push(`simulation threw: ${(error as Error).stack ?? error}`);
+  } finally {
+    problems.unshift(...world.violations);
+    if (options.strict) problems.push(...world.knownViolations);
+    else heal.known.push(...world.knownViolations);
+    await world.close().catch((error) => problems.push(`closing the world threw: ${(error as Error).message}`));
+  }
+  return {
+    seed,
+    ok: problems.length === 0,
+    problems,
+    known: heal.known,
+    trace: world.trace,
+    profile,
+    healSteps: heal.healSteps,
+    stallCuts: heal.stallCuts,
+    counters: world.counters,
+  };
+}
+
+export function formatFailure(result: ScheduleResult, traceLines = 80): string {
+  const trace = result.trace.length > traceLines ? ['…', ...result.trace.slice(-traceLines)] : result.trace;
+  return [
+    `schedule seed ${result.seed} failed (replay: SIM_SEED=${result.seed} npm test, or SIM_SEED=${result.seed} npx vitest run src/sim in tests/)`,
+    ...result.problems.map((problem) => `  ✗ ${problem}`),
+    '  trace:',
+    ...trace.map((line) => `    ${line}`),
+  ].join('\n');
+}
