@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
 import { holdsMigration } from '../holds/schema.ts';
+import { ordersMigration } from '../orders/schema.ts';
 import { syncMigration } from '../sync/schema.ts';
 
 /**
@@ -132,6 +133,7 @@ const steps: Record<string, Migration> = {
   },
   '0003_sync': syncMigration,
   '0004_holds': holdsMigration,
+  '0005_orders': ordersMigration,
 };
 
 export const migrationNames = Object.keys(steps).sort();

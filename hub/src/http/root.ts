@@ -2,6 +2,7 @@ import { catalogRouter } from './routers/catalog.ts';
 import { clientsRouter } from './routers/clients.ts';
 import { edgesRouter } from './routers/edges.ts';
 import { holdsRouter } from './routers/holds.ts';
+import { ordersRouter } from './routers/orders.ts';
 import { inventoryRouter } from './routers/inventory.ts';
 import { staffRouter } from './routers/staff.ts';
 import { warehousesRouter } from './routers/warehouses.ts';
@@ -15,6 +16,7 @@ export const appRouter = router({
   staff: staffRouter,
   edges: edgesRouter,
   holds: holdsRouter,
+  orders: ordersRouter,
 });
 
 export type AppRouter = typeof appRouter;

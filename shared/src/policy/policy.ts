@@ -56,6 +56,14 @@ export const permissions = {
   'inventory.read': { roles: ['admin', 'supervisor', 'warehouse_staff', 'customer_service', '3pl', 'storefront'], scoped: true },
   /** Take and release checkout holds (the storefront; admins on a shopper's behalf). */
   'inventory.reserve': { roles: ['admin', 'storefront'], scoped: false },
+  /** Place orders (the storefront; admins on a customer's behalf). */
+  'orders.create': { roles: ['admin', 'storefront'], scoped: false },
+  /** Read orders: the storefront its own, admins and customer service all. */
+  'orders.read': { roles: ['admin', 'storefront', 'customer_service'], scoped: false },
+  /** Confirm an order's payment. */
+  'orders.pay': { roles: ['admin', 'storefront'], scoped: false },
+  /** Cancel an order (at once when unpaid, by request to the warehouses when paid). */
+  'orders.cancel': { roles: ['admin', 'storefront'], scoped: false },
   /** Write stock of a warehouse that has no edge (3PL, dropshipper). */
   'inventory.write': { roles: ['admin', '3pl'], scoped: true },
   /** Create, list and revoke API clients; rotate the token signing key. */

@@ -1,0 +1,95 @@
+import { orderCancelSchema, orderCreateSchema, orderIdSchema, orderPaymentSchema, orderStatuses } from '@dovetail/shared';
+import type { TRPCRouterRecord } from '@trpc/server';
+import { z } from 'zod';
+import { type OrderScope, cancelOrder, createOrder, getOrder, payOrder } from '../../orders/service.ts';
+import { idempotencyHeaders, noStore, protectedProcedure } from '../trpc.ts';
+
+const tags = ['orders'];
+
+const addressView = z.object({
+  line1: z.string(),
+  line2: z.string().optional(),
+  city: z.string(),
+  region: z.string().optional(),
+  postalCode: z.string(),
+  country: z.string(),
+  location: z.object({ lat: z.number(), lon: z.number() }).optional(),
+});
+const orderViewSchema = z.object({
+  id: z.string(),
+  number: z.string(),
+  status: z.enum(orderStatuses),
+  holdId: z.string(),
+  customer: z.object({ email: z.string(), name: z.string(), phone: z.string().optional() }),
+  shippingAddress: addressView,
+  billingAddress: addressView.optional(),
+  note: z.string().optional(),
+  paymentReference: z.string().optional(),
+  currency: z.string(),
+  total: z.int(),
+  lines: z.array(z.object({ sku: z.string(), quantity: z.int(), unitPrice: z.int() })),
+  allocations: z.array(z.object({ warehouseId: z.string(), sku: z.string(), quantity: z.int(), status: z.string(), fulfillmentId: z.string() })),
+  fulfillments: z.array(z.object({ id: z.string(), warehouseId: z.string(), status: z.string() })),
+  history: z.array(
+    z.object({ event: z.string(), from: z.enum(orderStatuses).nullable(), to: z.enum(orderStatuses), at: z.string(), note: z.string().optional() }),
+  ),
+  expiresAt: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+/** Admins and customer service see every order; a storefront client sees the orders it placed. */
+const scopeOf = (principal: { role: string; subject: string }): OrderScope =>
+  principal.role === 'admin' || principal.role === 'customer_service' ? '*' : principal.subject;
+
+export const ordersRouter = {
+  create: protectedProcedure
+    .meta({
+      permission: 'orders.create',
+      idempotent: true,
+      openapi: {
+        method: 'POST',
+        path: '/orders',
+        tags,
+        summary: 'Place an order over a checkout hold (holdId) or lines the hub holds now; starts pending_payment',
+        successDescription: 'Created',
+        requestHeaders: idempotencyHeaders,
+      },
+    })
+    .input(orderCreateSchema)
+    .output(orderViewSchema)
+    .mutation(async ({ ctx, input }) => {
+      const order = await createOrder(ctx.deps.db, ctx.deps.dialect, input, { clientId: ctx.principal.subject, nowMs: ctx.deps.nowMs() });
+      ctx.response.status = 201;
+      ctx.response.headers['location'] = `/api/v1/orders/${order.id}`;
+      noStore(ctx);
+      return order;
+    }),
+
+  get: protectedProcedure
+    .meta({ permission: 'orders.read', openapi: { method: 'GET', path: '/orders/{id}', tags, summary: 'One order: lines, allocations, fulfillment per warehouse, status history' } })
+    .input(z.strictObject({ id: orderIdSchema }))
+    .output(orderViewSchema)
+    .query(({ ctx, input }) => {
+      noStore(ctx);
+      return getOrder(ctx.deps.db, input.id, scopeOf(ctx.principal), ctx.deps.nowMs());
+    }),
+
+  pay: protectedProcedure
+    .meta({
+      permission: 'orders.pay',
+      openapi: { method: 'POST', path: '/orders/{id}/payment', tags, summary: 'Confirm payment: the hold becomes allocations and fulfillment orders go to the warehouses' },
+    })
+    .input(z.strictObject({ id: orderIdSchema, ...orderPaymentSchema.shape }))
+    .output(orderViewSchema)
+    .mutation(({ ctx, input }) => payOrder(ctx.deps.db, ctx.deps.dialect, input.id, input.reference, scopeOf(ctx.principal), ctx.deps.nowMs())),
+
+  cancel: protectedProcedure
+    .meta({
+      permission: 'orders.cancel',
+      openapi: { method: 'POST', path: '/orders/{id}/cancel', tags, summary: 'Cancel: unpaid at once; paid orders ask their warehouses (cancel_requested)' },
+    })
+    .input(z.strictObject({ id: orderIdSchema, ...orderCancelSchema.shape }))
+    .output(orderViewSchema)
+    .mutation(({ ctx, input }) => cancelOrder(ctx.deps.db, ctx.deps.dialect, input.id, input.reason, scopeOf(ctx.principal), ctx.deps.nowMs())),
+} satisfies TRPCRouterRecord;

@@ -1,0 +1,290 @@
+import {
+  type Address,
+  type Customer,
+  type OrderCreate,
+  type OrderEvent,
+  type OrderStatus,
+  formatOrderNumber,
+  newId,
+  transitionOrder,
+  warehouseChannel,
+} from '@dovetail/shared';
+import { type Kysely, type Transaction, sql } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import { reserveHold, releaseHold } from '../holds/service.ts';
+import { ApiError, conflict, notFound } from '../http/errors.ts';
+import { appendDownstream } from '../services/downstream.ts';
+
+type Dialect = 'sqlite' | 'postgres';
+/** `'*'` for principals who see every order (admins, customer service); else the client's own. */
+export type OrderScope = string | '*';
+
+export type OrderView = {
+  id: string;
+  number: string;
+  status: OrderStatus;
+  holdId: string;
+  customer: Customer;
+  shippingAddress: Address;
+  billingAddress?: Address;
+  note?: string;
+  paymentReference?: string;
+  currency: string;
+  total: number;
+  lines: Array<{ sku: string; quantity: number; unitPrice: number }>;
+  allocations: Array<{ warehouseId: string; sku: string; quantity: number; status: string; fulfillmentId: string }>;
+  fulfillments: Array<{ id: string; warehouseId: string; status: string }>;
+  history: Array<{ event: string; from: OrderStatus | null; to: OrderStatus; at: string; note?: string }>;
+  expiresAt: string;
+  createdAt: string;
+  updatedAt: string;
+};
+
+/** The stored status as a reader sees it now: an unpaid order expires with its hold, sweeper or not. */
+function statusAt(stored: OrderStatus, expiresAtMs: number, nowMs: number): OrderStatus {
+  return stored === 'pending_payment' && expiresAtMs <= nowMs ? 'expired' : stored;
+}
+
+function refuse(from: OrderStatus, event: OrderEvent): ApiError {
+  return conflict('transition_not_allowed', `an order that is ${from} cannot take ${event}`, { status: from, event });
+}
+
+async function appendHistory(trx: Transaction<Database>, orderId: string, event: string, from: OrderStatus | null, to: OrderStatus, nowMs: number, note?: string) {
+  const last = await trx.selectFrom('order_events').select((eb) => eb.fn.max('seq').as('seq')).where('order_id', '=', orderId).executeTakeFirst();
+  await trx
+    .insertInto('order_events')
+    .values({ order_id: orderId, seq: Number(last?.seq ?? 0) + 1, event, from_status: from, to_status: to, note: note ?? null, at: nowMs })
+    .execute();
+}
+
+export async function getOrder(db: Kysely<Database>, id: string, scope: OrderScope, nowMs: number): Promise<OrderView> {
+  const order = await db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
+  // Another client's order answers 404 like a missing one: ids are not a way to probe (OWASP API1).
+  if (!order || (scope !== '*' && order.client_id !== scope)) throw notFound('order');
+  const [lines, allocations, fulfillments, history] = await Promise.all([
+    db.selectFrom('order_lines').selectAll().where('order_id', '=', id).orderBy('line_no').execute(),
+    db.selectFrom('allocations').selectAll().where('order_id', '=', id).orderBy('warehouse_id').orderBy('sku').execute(),
+    db.selectFrom('fulfillments').selectAll().where('order_id', '=', id).orderBy('warehouse_id').execute(),
+    db.selectFrom('order_events').selectAll().where('order_id', '=', id).orderBy('seq').execute(),
+  ]);
+  const status = statusAt(order.status as OrderStatus, Number(order.expires_at), nowMs);
+  const view: OrderView = {
+    id: order.id,
+    number: order.number,
+    status,
+    holdId: order.hold_id,
+    customer: JSON.parse(order.customer_json) as Customer,
+    shippingAddress: JSON.parse(order.shipping_json) as Address,
+    ...(order.billing_json ? { billingAddress: JSON.parse(order.billing_json) as Address } : {}),
+    ...(order.note ? { note: order.note } : {}),
+    ...(order.payment_reference ? { paymentReference: order.payment_reference } : {}),
+    currency: order.currency,
+    total: Number(order.total),
+    lines: lines.map((line) => ({ sku: line.sku, quantity: Number(line.quantity), unitPrice: Number(line.unit_price) })),
+    allocations: allocations.map((a) => ({ warehouseId: a.warehouse_id, sku: a.sku, quantity: Number(a.quantity), status: a.status, fulfillmentId: a.fulfillment_id })),
+    fulfillments: fulfillments.map((f) => ({ id: f.id, warehouseId: f.warehouse_id, status: f.status })),
+    history: history.map((h) => ({
+      event: h.event,
+      from: h.from_status as OrderStatus | null,
+      to: h.to_status as OrderStatus,
+      at: new Date(Number(h.at)).toISOString(),
+      ...(h.note ? { note: h.note } : {}),
+    })),
+    expiresAt: new Date(Number(order.expires_at)).toISOString(),
+    createdAt: new Date(Number(order.created_at)).toISOString(),
+    updatedAt: new Date(Number(order.updated_at)).toISOString(),
+  };
+  if (status === 'expired' && order.status === 'pending_payment') {
+    view.history.push({ event: 'hold_expired', from: 'pending_payment', to: 'expired', at: view.expiresAt });
+  }
+  return view;
+}
+
+/**
+ * `POST /orders`: an order in `pending_payment` over a checkout hold — the caller's own active hold,
+ * or one the hub takes now for `lines`, planned from the shipping address. Prices come from the
+ * catalog, never from the request. If the order cannot be written, a hold taken here is released.
+ */
+export async function createOrder(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  input: OrderCreate,
+  context: { clientId: string; nowMs: number },
+): Promise<OrderView> {
+  const { clientId, nowMs } = context;
+  let holdId: string;
+  let takenHere = false;
+  if (input.lines) {
+    const hold = await reserveHold(db, dialect, { lines: input.lines }, {
+      clientId,
+      nowMs,
+      ...(input.shippingAddress.location ? { destination: input.shippingAddress.location } : {}),
+    });
+    holdId = hold.id;
+    takenHere = true;
+  } else {
+    holdId = input.holdId as string;
+    const hold = await db.selectFrom('holds').selectAll().where('id', '=', holdId).executeTakeFirst();
+    if (!hold || hold.client_id !== clientId) throw notFound('hold');
+    if (hold.status !== 'active' || Number(hold.expires_at) <= nowMs) {
+      throw conflict('hold_not_active', 'this hold was released, expired or already ordered; take a new one', { holdId });
+    }
+  }
+  try {
+    const id = newId();
+    await db.transaction().execute(async (trx) => {
+      if ((await trx.selectFrom('orders').select('id').where('hold_id', '=', holdId).executeTakeFirst()) !== undefined) {
+        throw conflict('hold_not_active', 'this hold already became an order', { holdId });
+      }
+      const holdRow = await trx.selectFrom('holds').select('expires_at').where('id', '=', holdId).executeTakeFirstOrThrow();
+      const held = await trx.selectFrom('hold_lines').select(['sku', 'quantity']).where('hold_id', '=', holdId).orderBy('line_no').execute();
+      const quantities = new Map<string, number>();
+      for (const line of held) quantities.set(line.sku, (quantities.get(line.sku) ?? 0) + Number(line.quantity));
+      const prices = await trx
+        .selectFrom('variants')
+        .innerJoin('products', 'products.id', 'variants.product_id')
+        .select(['variants.sku', 'variants.price', 'products.base_price', 'products.currency'])
+        .where('variants.sku', 'in', [...quantities.keys()])
+        .execute();
+      const currencies = new Set(prices.map((row) => row.currency));
+      if (currencies.size > 1) throw new ApiError(422, 'mixed_currency', 'every line of an order must be priced in one currency');
+      const priceOf = new Map(prices.map((row) => [row.sku, Number(row.price ?? row.base_price)]));
+      const sequence = await trx
+        .updateTable('order_sequence')
+        .set((eb) => ({ last: eb('last', '+', 1) }))
+        .where('id', '=', 1)
+        .returning('last')
+        .executeTakeFirstOrThrow();
+      let total = 0;
+      const lines = [...quantities].map(([sku, quantity], lineNo) => {
+        const unitPrice = priceOf.get(sku) ?? 0;
+        total += unitPrice * quantity;
+        return { order_id: id, line_no: lineNo, sku, quantity, unit_price: unitPrice };
+      });
+      await trx
+        .insertInto('orders')
+        .values({
+          id,
+          number: formatOrderNumber(Number(sequence.last)),
+          client_id: clientId,
+          status: 'pending_payment',
+          hold_id: holdId,
+          customer_json: JSON.stringify(input.customer),
+          shipping_json: JSON.stringify(input.shippingAddress),
+          billing_json: input.billingAddress ? JSON.stringify(input.billingAddress) : null,
+          note: input.note ?? null,
+          payment_reference: null,
+          currency: [...currencies][0] ?? 'EUR',
+          total,
+          expires_at: Number(holdRow.expires_at),
+          created_at: nowMs,
+          updated_at: nowMs,
+        })
+        .execute();
+      await trx.insertInto('order_lines').values(lines).execute();
+      await appendHistory(trx, id, 'order_created', null, 'pending_payment', nowMs);
+    });
+    return getOrder(db, id, clientId, nowMs);
+  } catch (error) {
+    if (takenHere) await releaseHold(db, dialect, holdId, clientId, nowMs).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function lockOrder(trx: Transaction<Database>, dialect: Dialect, id: string, scope: OrderScope) {
+  let query = trx.selectFrom('orders').selectAll().where('id', '=', id);
+  if (dialect === 'postgres') query = query.forUpdate();
+  const order = await query.executeTakeFirst();
+  if (!order || (scope !== '*' && order.client_id !== scope)) throw notFound('order');
+  return order;
+}
+
+async function lockPartition(trx: Transaction<Database>, dialect: Dialect, warehouseId: string, sku: string): Promise<void> {
+  if (dialect === 'postgres') await sql`select 1 from stock_partitions where warehouse_id = ${warehouseId} and sku = ${sku} for update`.execute(trx);
+}
+
+/**
+ * `POST /orders/{id}/payment`: the hold becomes allocations. Under each partition's lock its hold
+ * line leaves `reserved` and enters `committed` (available unchanged, so nothing can slip in
+ * between); one fulfillment order per warehouse is appended to that warehouse's channel for its
+ * edge. A hold that expired before payment cannot be paid for (409): the stock may be sold.
+ */
+export async function payOrder(db: Kysely<Database>, dialect: Dialect, id: string, reference: string, scope: OrderScope, nowMs: number): Promise<OrderView> {
+  await db.transaction().execute(async (trx) => {
+    const order = await lockOrder(trx, dialect, id, scope);
+    const from = statusAt(order.status as OrderStatus, Number(order.expires_at), nowMs);
+    const next = transitionOrder(from, 'payment_confirmed');
+    if (!next.ok) throw refuse(from, 'payment_confirmed');
+    const lines = await trx.selectFrom('hold_lines').selectAll().where('hold_id', '=', order.hold_id).orderBy('warehouse_id').orderBy('sku').execute();
+    const byWarehouse = new Map<string, Array<{ sku: string; quantity: number }>>();
+    for (const line of lines) {
+      await lockPartition(trx, dialect, line.warehouse_id, line.sku);
+      const converted = await trx
+        .updateTable('hold_lines')
+        .set({ counted: 0 })
+        .where('hold_id', '=', line.hold_id)
+        .where('line_no', '=', line.line_no)
+        .where('counted', '=', 1)
+        .where('expires_at', '>', nowMs)
+        .executeTakeFirst();
+      if (Number(converted.numUpdatedRows) !== 1) throw conflict('hold_expired', 'the hold expired before payment; its stock may be sold', { holdId: order.hold_id });
+      await trx
+        .updateTable('stock_partitions')
+        .set((eb) => ({ reserved: eb('reserved', '-', Number(line.quantity)), committed: eb('committed', '+', Number(line.quantity)) }))
+        .where('warehouse_id', '=', line.warehouse_id)
+        .where('sku', '=', line.sku)
+        .execute();
+      const list = byWarehouse.get(line.warehouse_id) ?? [];
+      list.push({ sku: line.sku, quantity: Number(line.quantity) });
+      byWarehouse.set(line.warehouse_id, list);
+    }
+    await trx.updateTable('holds').set({ status: 'converted' }).where('id', '=', order.hold_id).execute();
+    const customer = JSON.parse(order.customer_json) as Customer;
+    for (const [warehouseId, warehouseLines] of byWarehouse) {
+      const fulfillmentId = newId();
+      await trx.insertInto('fulfillments').values({ id: fulfillmentId, order_id: id, warehouse_id: warehouseId, status: 'requested', created_at: nowMs }).execute();
+      await trx
+        .insertInto('allocations')
+        .values(warehouseLines.map((line) => ({ order_id: id, fulfillment_id: fulfillmentId, warehouse_id: warehouseId, sku: line.sku, quantity: line.quantity, status: 'committed' })))
+        .execute();
+      // The edge of that warehouse replicates its fulfillment orders from its own channel (DESIGN §5).
+      await appendDownstream(
+        trx,
+        warehouseChannel(warehouseId),
+        'fulfillment.requested',
+        { fulfillmentId, orderId: id, orderNumber: order.number, lines: warehouseLines, shipTo: { name: customer.name, address: JSON.parse(order.shipping_json) } },
+        nowMs,
+      );
+    }
+    await trx.updateTable('orders').set({ status: next.status, payment_reference: reference, updated_at: nowMs }).where('id', '=', id).execute();
+    await appendHistory(trx, id, 'payment_confirmed', from, next.status, nowMs, `payment ${reference}`);
+  });
+  return getOrder(db, id, scope, nowMs);
+}
+
+/**
+ * `POST /orders/{id}/cancel`: an unpaid order is canceled at once and its hold returned; a paid one
+ * becomes `cancel_requested` and each warehouse holding a fulfillment order is asked (the edge owns
+ * it now: it accepts and releases the commitment, or refuses because it shipped).
+ */
+export async function cancelOrder(db: Kysely<Database>, dialect: Dialect, id: string, reason: string | undefined, scope: OrderScope, nowMs: number): Promise<OrderView> {
+  let releaseHoldId: string | undefined;
+  await db.transaction().execute(async (trx) => {
+    const order = await lockOrder(trx, dialect, id, scope);
+    const from = statusAt(order.status as OrderStatus, Number(order.expires_at), nowMs);
+    const next = transitionOrder(from, 'cancel_requested');
+    if (!next.ok) throw refuse(from, 'cancel_requested');
+    if (from === 'pending_payment') releaseHoldId = order.hold_id;
+    else {
+      const fulfillments = await trx.selectFrom('fulfillments').selectAll().where('order_id', '=', id).execute();
+      for (const fulfillment of fulfillments) {
+        await trx.updateTable('fulfillments').set({ status: 'cancel_requested' }).where('id', '=', fulfillment.id).execute();
+        await appendDownstream(trx, warehouseChannel(fulfillment.warehouse_id), 'fulfillment.cancel_requested', { fulfillmentId: fulfillment.id, orderId: id, reason: reason ?? null }, nowMs);
+      }
+    }
+    await trx.updateTable('orders').set({ status: next.status, updated_at: nowMs }).where('id', '=', id).execute();
+    await appendHistory(trx, id, 'cancel_requested', from, next.status, nowMs, reason);
+  });
+  if (releaseHoldId) await releaseHold(db, dialect, releaseHoldId, '*', nowMs);
+  return getOrder(db, id, scope, nowMs);
+}
