@@ -128,7 +128,7 @@ export class HubSyncSession {
       this.#transport.send({
         type: 'ack',
         upstreamAck: result.upstreamAck,
-        ...(result.rejected.length > 0 ? { rejected: result.rejected.map((r) => ({ ...r, message: r.message.slice(0, 500) })) } : {}),
+        ...(result.rejected.length > 0 ? { rejected: result.rejected.map((r) => ({ seq: r.seq, reason: r.reason, message: r.message.slice(0, 500) })) } : {}),
         ...(checksums.length > 0 ? { checksums } : {}),
       } as DownstreamMessage);
       return;
