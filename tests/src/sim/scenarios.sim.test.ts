@@ -1,4 +1,4 @@
-import { type PushMessage, decodeDownstream } from '@dovetail/shared';
+import { type PushMessage, decodeDownstream, emptyPartition, partitionStateSchema, partitionsEqual } from '@dovetail/shared';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Prng } from './prng.ts';
 import { type HealResult, healAndCheck, runSchedule } from './schedule.ts';
@@ -191,6 +191,31 @@ describe('directed sync scenarios', () => {
     await w.catalogChange();
     expect(only(w).down).toEqual([]);
     expectHealed(w, await healAndCheck(w, { chaos: false }));
+  });
+
+  it('sends a decodable ack when the drifted replica refuses an event, and the edge restates the partition', async () => {
+    const w = await open();
+    await w.write([receive('SOFA-2S', 3)]);
+    w.connect();
+    await settle(w);
+    // The hub's replica drifts (an operator's manual fix, a restored hub): the edge's next event
+    // does not fold there.
+    await w
+      .hub!.db.updateTable('stock_partitions')
+      .set({ state_json: JSON.stringify(emptyPartition()), on_hand: 0 })
+      .where('sku', '=', 'SOFA-2S')
+      .execute();
+    w.ghostSkus.add('SOFA-2S');
+    await w.write([{ type: 'damage', sku: 'SOFA-2S', quantity: 2 }]);
+    await settle(w);
+    expect(w.violations).toEqual([]);
+    const rejections = w.edge!.db.prepare<[], { seq: number; reason: string }>('SELECT seq, reason FROM sync_rejection').all();
+    expect(rejections).toEqual([{ seq: 2, reason: expect.stringMatching(/^insufficient_/) }]);
+    expect(w.counters.reconciles).toBe(1);
+    expectHealed(w, await healAndCheck(w, { chaos: false }));
+    const atEdge = partitionStateSchema.parse(JSON.parse(w.edge!.db.prepare<[], { state: string }>("SELECT state FROM partition WHERE sku = 'SOFA-2S'").get()!.state));
+    const row = await w.hub!.db.selectFrom('stock_partitions').select('state_json').where('sku', '=', 'SOFA-2S').executeTakeFirstOrThrow();
+    expect(partitionsEqual(atEdge, partitionStateSchema.parse(JSON.parse(row.state_json!)))).toBe(true);
   });
 
   it('replays a seed exactly: the same seed gives the same schedule, step for step', async () => {

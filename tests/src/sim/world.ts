@@ -128,7 +128,7 @@ export class World {
   /** Set inside a step by a crash point; the step's caller performs the crash once the call returned. */
   #crashEdgeAfterCall = false;
   #crashHubAfterCall = false;
-  readonly counters = { writes: 0, accepted: 0, refused: 0, pushes: 0, acks: 0, edgeCrashes: 0, hubCrashes: 0, connections: 0, catalog: 0 };
+  readonly counters = { writes: 0, accepted: 0, refused: 0, pushes: 0, acks: 0, edgeCrashes: 0, hubCrashes: 0, connections: 0, catalog: 0, reconciles: 0 };
   #productCounter = 0;
   readonly #ids: () => string;
 
@@ -269,6 +269,8 @@ export class World {
         return result;
       },
       send: (message) => this.#edgeSend(connection, message),
+      // As createEdgeNode wires it: a drifted hub replica is restated by a reconcile event.
+      onDrift: (sku) => this.#drifted.push(sku),
     });
     this.connections.push(connection);
     this.counters.connections++;
@@ -277,6 +279,8 @@ export class World {
   }
 
   #applyingChannel: string | undefined;
+  /** Partitions the hub's ack checksums said drifted, restated once the frame is handled. */
+  #drifted: string[] = [];
 
   #edgeSend(connection: Connection, message: UpstreamMessage): void {
     if (message.type === 'push') {
@@ -433,6 +437,10 @@ export class World {
       this.#uncommittedApplies = [];
       this.#applyingChannel = undefined;
     }
+    for (const sku of this.#drifted.splice(0)) {
+      this.counters.reconciles++;
+      await this.write([{ type: 'reconcile', sku, note: 'hub replica checksum differed' }], 'sync');
+    }
     if (message.type === 'ack') {
       this.counters.acks++;
       if (this.prng.chance(this.crashPoints.afterEdgeAppliedAck)) this.#crashEdgeAfterCall = true;
@@ -475,10 +483,10 @@ export class World {
   }
 
   /** Submits `commands` at once; every 201 is remembered as an event the hub must hold exactly once. */
-  async write(commands: StockCommand[]): Promise<void> {
+  async write(commands: StockCommand[], actor = 'lead'): Promise<void> {
     const edge = this.edge;
     if (!edge) return;
-    const responses = await Promise.all(commands.map((command) => edge.writer.submit({ command, actor: 'lead' })));
+    const responses = await Promise.all(commands.map((command) => edge.writer.submit({ command, actor })));
     const summary: string[] = [];
     responses.forEach((response, index) => {
       this.counters.writes++;
