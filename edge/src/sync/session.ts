@@ -101,7 +101,7 @@ export class EdgeSyncSession {
       case 'welcome':
         this.#welcomed = true;
         this.#inFlightThrough = 0;
-        return this.#acknowledge({ type: 'ack', upstreamAck: message.upstreamAck });
+        return this.#acknowledge({ type: 'ack', upstreamAck: message.upstreamAck, ...(message.rejected ? { rejected: message.rejected } : {}) });
       case 'ack':
         if (!this.#welcomed) return { code: 'protocol_violation', message: 'ack before welcome' };
         return this.#acknowledge(message);

@@ -1,6 +1,8 @@
 import {
   type PartitionState,
   type PushMessage,
+  type StockRejectionReason,
+  limits,
   type StockEvent,
   applyStockEvent,
   assert,
@@ -12,7 +14,8 @@ import {
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 
-export type PushRejection = { seq: number; reason: 'unknown_sku' | 'wrong_warehouse' | string; message: string };
+export type PushRejectionReason = StockRejectionReason | 'unknown_sku' | 'wrong_warehouse';
+export type PushRejection = { seq: number; reason: string; message: string };
 export type PushResult = {
   upstreamAck: number;
   rejected: PushRejection[];
@@ -43,7 +46,7 @@ export async function applyPush(
     if (options.dialect === 'postgres') stream = stream.forUpdate();
     const row = await stream.executeTakeFirst();
     assert(row, 'the stream row exists once hello was accepted');
-    assert(row.edge_id === edgeId, 'the session is for the stream’s current incarnation');
+    if (row.edge_id !== edgeId) throw new StreamSuperseded(warehouseId);
     let applied = Number(row.applied_seq);
     const result: PushResult = { upstreamAck: applied, rejected: [], applied: 0, duplicates: 0, gap: false, checksums: new Map() };
     let lastEventAtMs: number | null = null;
@@ -56,8 +59,11 @@ export async function applyPush(
         result.gap = true;
         break;
       }
-      // A new incarnation replays events the hub may already hold (a restored backup): ids decide.
-      const known = await trx.selectFrom('stock_events').select('event_id').where('event_id', '=', event.id).executeTakeFirst();
+      // A new incarnation replays events the hub may already hold (a restored backup), and a stream
+      // moved back by a race replays ones it refused: ids decide, never seqs.
+      const known =
+        (await trx.selectFrom('stock_events').select('event_id').where('event_id', '=', event.id).executeTakeFirst()) ??
+        (await trx.selectFrom('sync_rejections').select('event_id').where('event_id', '=', event.id).executeTakeFirst());
       if (known) {
         result.duplicates++;
         applied = seq;
@@ -113,6 +119,29 @@ export async function applyPush(
     result.upstreamAck = applied;
     return result;
   });
+}
+
+/** A newer connection of another incarnation took the warehouse's stream over: this socket is stale. */
+export class StreamSuperseded extends Error {
+  constructor(warehouseId: string) {
+    super(`another edge database now speaks for warehouse ${warehouseId}; this connection is stale`);
+  }
+}
+
+/** Stored refusals of one incarnation's stream with seqs in [fromSeq, toSeq], oldest first, bounded. */
+export async function storedRejections(db: Kysely<Database>, warehouseId: string, edgeId: string, fromSeq: number, toSeq: number) {
+  if (toSeq < fromSeq) return [];
+  const rows = await db
+    .selectFrom('sync_rejections')
+    .select(['edge_seq', 'reason', 'message'])
+    .where('warehouse_id', '=', warehouseId)
+    .where('edge_id', '=', edgeId)
+    .where('edge_seq', '>=', fromSeq)
+    .where('edge_seq', '<=', toSeq)
+    .orderBy('edge_seq')
+    .limit(limits.pushBatchEventsMax)
+    .execute();
+  return rows.map((row) => ({ seq: Number(row.edge_seq), reason: row.reason as PushRejectionReason, message: row.message.slice(0, 500) }));
 }
 
 /** Folds one event into the replica; a reason when the hub refuses it (the stream still advances). */

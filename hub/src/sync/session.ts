@@ -13,7 +13,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../db/schema.ts';
 import { readDownstream } from '../services/downstream.ts';
-import { applyPush } from './apply-push.ts';
+import { StreamSuperseded, applyPush, storedRejections } from './apply-push.ts';
 
 export type SyncPrincipal = { clientId: string; warehouseId: string; epoch: number };
 
@@ -117,18 +117,28 @@ export class HubSyncSession {
         return this.#fail(closeCodes.forbidden, 'forbidden', `this edge writes warehouse ${this.#principal.warehouseId} only`);
       }
       if (!(await this.#stillEnrolled())) return;
-      const result = await applyPush(this.#db, {
-        dialect: this.#dialect,
-        warehouseId: this.#principal.warehouseId,
-        edgeId: this.#edgeId,
-        events: message.events,
-        nowMs: this.#nowMs(),
-      });
+      let result: Awaited<ReturnType<typeof applyPush>>;
+      try {
+        result = await applyPush(this.#db, {
+          dialect: this.#dialect,
+          warehouseId: this.#principal.warehouseId,
+          edgeId: this.#edgeId,
+          events: message.events,
+          nowMs: this.#nowMs(),
+        });
+      } catch (error) {
+        if (error instanceof StreamSuperseded) return this.#fail(closeCodes.fenced, 'fenced', error.message);
+        throw error;
+      }
+      // Every refusal in the pushed range, stored before or just now: a resent batch whose first ack
+      // was lost carries its rejections again.
+      const firstSeq = message.events[0]?.seq ?? 1;
+      const rejected = result.upstreamAck >= firstSeq ? await storedRejections(this.#db, this.#principal.warehouseId, this.#edgeId, firstSeq, result.upstreamAck) : [];
       const checksums = [...result.checksums].slice(0, limits.checksumsPerCheckpointMax).map(([sku, checksum]) => ({ sku, checksum }));
       this.#transport.send({
         type: 'ack',
         upstreamAck: result.upstreamAck,
-        ...(result.rejected.length > 0 ? { rejected: result.rejected.map((r) => ({ seq: r.seq, reason: r.reason, message: r.message.slice(0, 500) })) } : {}),
+        ...(rejected.length > 0 ? { rejected } : {}),
         ...(checksums.length > 0 ? { checksums } : {}),
       } as DownstreamMessage);
       return;
@@ -191,9 +201,12 @@ export class HubSyncSession {
       };
       if (stream) await this.#db.updateTable('edge_streams').set(values).where('warehouse_id', '=', hello.warehouseId).execute();
       else {
+        // Two first hellos (a reconnect racing the first socket) may both get here: the second one
+        // takes the row over instead of failing on its key.
         await this.#db
           .insertInto('edge_streams')
           .values({ warehouse_id: hello.warehouseId, cursors_json: '{}', last_applied_at: null, last_event_at: null, ...values })
+          .onConflict((conflict) => conflict.column('warehouse_id').doUpdateSet(values))
           .execute();
       }
     } else {
@@ -205,21 +218,42 @@ export class HubSyncSession {
           `this edge database is behind what the hub applied (seq ${hello.lastSeq} < ${appliedSeq}): it was restored from a backup; re-enroll the edge`,
         );
       }
+      const values: { last_seq: number; connected_at: number; last_seen_at: number; applied_seq?: number } = {
+        last_seq: hello.lastSeq,
+        connected_at: nowMs,
+        last_seen_at: nowMs,
+      };
       if (edgeAcked > appliedSeq) {
         // The edge saw acks the hub no longer remembers (the hub's database was restored): those
         // events are gone from both sides. Resume after them rather than wait for ever, and say so.
         this.#logger.error({ appliedSeq, edgeAcked }, 'hub is missing acknowledged upstream events: recount this warehouse');
+        values.applied_seq = edgeAcked;
         appliedSeq = edgeAcked;
       }
-      await this.#db
-        .updateTable('edge_streams')
-        .set({ applied_seq: appliedSeq, last_seq: hello.lastSeq, connected_at: nowMs, last_seen_at: nowMs })
-        .where('warehouse_id', '=', hello.warehouseId)
-        .execute();
+      // Only ever raise applied_seq: a push of an older socket may commit between the read above and
+      // this write (the simulation found that race), and moving the stream back would replay it.
+      let update = this.#db.updateTable('edge_streams').set(values).where('warehouse_id', '=', hello.warehouseId);
+      if (values.applied_seq !== undefined) update = update.where('applied_seq', '<', values.applied_seq);
+      await update.execute();
+      if (values.applied_seq !== undefined) {
+        await this.#db
+          .updateTable('edge_streams')
+          .set({ last_seq: hello.lastSeq, connected_at: nowMs, last_seen_at: nowMs })
+          .where('warehouse_id', '=', hello.warehouseId)
+          .execute();
+      }
     }
     this.#edgeId = hello.edgeId;
     this.#connectedAtMs = nowMs;
-    this.#transport.send({ type: 'welcome', protocol: PROTOCOL_VERSION, upstreamAck: appliedSeq, serverTimeMs: nowMs });
+    // Rejections after what the edge saw acked: the ack that carried them may have died with a socket.
+    const missed = await storedRejections(this.#db, hello.warehouseId, hello.edgeId, edgeAcked + 1, appliedSeq);
+    this.#transport.send({
+      type: 'welcome',
+      protocol: PROTOCOL_VERSION,
+      upstreamAck: appliedSeq,
+      serverTimeMs: nowMs,
+      ...(missed.length > 0 ? { rejected: missed } : {}),
+    });
     for (const channel of ['catalog', warehouseChannel(hello.warehouseId)] as Channel[]) {
       let cursor = hello.cursors[channel] ?? 0;
       const head = await this.#db.selectFrom('downstream_channels').select('last_seq').where('channel', '=', channel).executeTakeFirst();

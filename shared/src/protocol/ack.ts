@@ -4,6 +4,17 @@ import { stockRejectionReasons } from '../domain/stock/apply.ts';
 import { skuSchema } from '../domain/stock/schemas.ts';
 import { cursorSchema, upstreamSeqSchema } from './common.ts';
 
+/** Events the hub durably refused, with the reason staff will see. */
+export const upstreamRejectionsSchema = z
+  .array(
+    z.strictObject({
+      seq: upstreamSeqSchema,
+      reason: z.enum([...stockRejectionReasons, 'unknown_sku', 'wrong_warehouse']),
+      message: z.string().max(500),
+    }),
+  )
+  .max(limits.pushBatchEventsMax);
+
 /**
  * Sent only after the hub's commit: everything up to `upstreamAck` is durably applied or durably
  * rejected. Rejections in the acked range are listed so the edge can show them to staff.
@@ -11,16 +22,7 @@ import { cursorSchema, upstreamSeqSchema } from './common.ts';
 export const ackMessageSchema = z.strictObject({
   type: z.literal('ack'),
   upstreamAck: cursorSchema,
-  rejected: z
-    .array(
-      z.strictObject({
-        seq: upstreamSeqSchema,
-        reason: z.enum([...stockRejectionReasons, 'unknown_sku', 'wrong_warehouse']),
-        message: z.string().max(500),
-      }),
-    )
-    .max(limits.pushBatchEventsMax)
-    .optional(),
+  rejected: upstreamRejectionsSchema.optional(),
   /**
    * Checksums (`partitionChecksum`) of the hub's replica of each partition this push touched, as of
    * `upstreamAck`. The edge compares them with its own state and restates a drifted partition with a

@@ -5,7 +5,8 @@
  *
  * -- Version 1: hello/welcome, push/ack upstream, changes/checkpoint/changes_ack downstream,
  *    must_reset, error.
- * -- Version 2 adds hello.ackedSeq (where a new incarnation's stream starts), ack.checksums (drift
+ * -- Version 2 adds hello.ackedSeq (where a new incarnation's stream starts), welcome.rejected
+ *    (rejections whose ack was lost), ack.checksums (drift
  *    detection) and the `reconcile` stock event (repair). A version 1 hub never sends checksums, so
  *    its edges never send it a reconcile.
  */

@@ -233,7 +233,7 @@ describe('directed sync scenarios', () => {
   // the second sync_rejections insert violates its key, the push's transaction throws (1011), the edge
   // reconnects and resends the same batch, for ever. Remove `.fails` once the hello only ever raises
   // applied_seq (and applyPush recognizes rejected event ids too).
-  it.fails('never moves the applied seq back when an old socket commits a push while the new one says hello', async () => {
+  it('never moves the applied seq back when an old socket commits a push while the new one says hello', async () => {
     const w = await open(3);
     w.ghostSkus.add('NOT-IN-CATALOG');
     await w.write([receive('LAMP-1')]);
@@ -256,7 +256,7 @@ describe('directed sync scenarios', () => {
   // of the push that committed it. If that ack is lost, the welcome of the next connection (or the
   // ack of a duplicate push) carries no rejections, so the edge never records it. Remove `.fails`
   // once the hub repeats stored rejections after `hello.ackedSeq` (and for duplicate seqs).
-  it.fails('surfaces a rejection at the edge even when the ack that carried it was lost', async () => {
+  it('surfaces a rejection at the edge even when the ack that carried it was lost', async () => {
     const w = await open();
     await w.write([receive('NOT-IN-CATALOG')]);
     w.ghostSkus.add('NOT-IN-CATALOG');
