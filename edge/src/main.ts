@@ -35,6 +35,7 @@ async function main(): Promise<number> {
     hubUrl: command.hubUrl,
     hubCredentials: command.clientId && command.clientSecret ? { clientId: command.clientId, clientSecret: command.clientSecret } : undefined,
     bootstrapStaff: process.env.EDGE_BOOTSTRAP_STAFF,
+    processMetrics: true,
   });
   const server = serve({ fetch: node.app.fetch, port: command.port, hostname: command.host }, (info) => {
     node.logger.info(

@@ -1,9 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** One registry per node (tests run several nodes in one process). */
-export function createEdgeMetrics(outbox: () => { pending: number; lastSeq: number; ackedSeq: number }) {
+/**
+ * One registry per node (tests run several nodes in one process). Process metrics (memory, GC,
+ * event loop) are per process: only the process's own node collects them, since each collection
+ * installs observers that live as long as the process.
+ */
+export function createEdgeMetrics(outbox: () => { pending: number; lastSeq: number; ackedSeq: number }, options: { processMetrics?: boolean } = {}) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  if (options.processMetrics) collectDefaultMetrics({ register: registry });
   const requestDuration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request latency by route and status',

@@ -21,6 +21,8 @@ export type EdgeNodeOptions = {
   nowMs?: () => number;
   newId?: IdSource;
   logger?: Logger;
+  /** Collect process metrics (memory, GC, event loop) in this node's registry: the process's own node only. */
+  processMetrics?: boolean;
   /** Tests only: a cheaper scrypt so suites that sign in often stay fast. */
   passwordCost?: ScryptCost;
 };
@@ -50,10 +52,13 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
     const logger = options.logger ?? createLogger({ warehouseId: identity.warehouseId, edgeId: identity.edgeId });
     const book = new StockBook(db, { warehouseId: identity.warehouseId, edgeId: identity.edgeId, newId: ids });
     const queries = new StockQueries(db, identity.warehouseId);
-    const metrics = createEdgeMetrics(() => {
-      const upstream = queries.upstream();
-      return { pending: upstream.pending, lastSeq: upstream.lastSeq, ackedSeq: upstream.ackedSeq };
-    });
+    const metrics = createEdgeMetrics(
+      () => {
+        const upstream = queries.upstream();
+        return { pending: upstream.pending, lastSeq: upstream.lastSeq, ackedSeq: upstream.ackedSeq };
+      },
+      { processMetrics: options.processMetrics ?? false },
+    );
     const staff = new StaffDirectory(db, { warehouseId: identity.warehouseId, newId: ids, nowMs, passwordCost: options.passwordCost });
     let sync: EdgeSyncClient | undefined;
     const writer = new StockWriter(db, book, {
