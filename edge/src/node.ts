@@ -1,6 +1,8 @@
+import path from 'node:path';
 import { type IdSource, newId } from '@dovetail/shared';
 import { type EdgeApp, createEdgeApp } from './http/app.ts';
-import { type EdgeDatabase, openEdgeDatabase } from './db/open.ts';
+import { startCheckpointer } from './db/checkpointer.ts';
+import { type EdgeDatabase, edgeDatabaseFile, openEdgeDatabase } from './db/open.ts';
 import { type Logger, createLogger } from './logger.ts';
 import { type EdgeMetrics, createEdgeMetrics } from './metrics.ts';
 import { ensureNodeIdentity } from './services/node-identity.ts';
@@ -92,6 +94,7 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
     if (bootstrapped === 'created') logger.info('bootstrap supervisor created from EDGE_BOOTSTRAP_STAFF');
     const app = createEdgeApp({ book, writer, queries, staff, metrics, logger, edgeId: identity.edgeId, hubUrl: options.hubUrl, sync });
     const syncRun = sync?.run().catch((error) => logger.error({ err: error }, 'sync client stopped'));
+    const checkpointer = startCheckpointer(path.join(options.dataDir, edgeDatabaseFile));
     const pruneTimer = setInterval(() => writer.pruneIdempotencyKeys(nowMs()), 60 * 60 * 1000).unref();
     return {
       app,
@@ -110,6 +113,7 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
         await sync?.stop();
         await syncRun;
         await writer.close();
+        await checkpointer.stop();
         db.close();
       },
     };

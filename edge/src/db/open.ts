@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { writerAutocheckpointPages } from './checkpointer.ts';
 import { migrate } from './migrations.ts';
 
 export type EdgeDatabase = Database.Database;
@@ -15,14 +16,17 @@ export type EdgeDatabase = Database.Database;
  *   is paid per batch, not per scan.
  * - `foreign_keys = ON`, a busy timeout for the `verify` command reading beside a running node.
  */
-export function openEdgeDatabase(dataDir: string, fileName = 'edge.sqlite'): EdgeDatabase {
+export const edgeDatabaseFile = 'edge.sqlite';
+
+export function openEdgeDatabase(dataDir: string, fileName = edgeDatabaseFile): EdgeDatabase {
   fs.mkdirSync(dataDir, { recursive: true });
   const db = new Database(path.join(dataDir, fileName));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  db.pragma('wal_autocheckpoint = 4000');
+  // Checkpoints normally run on the checkpointer thread (db/checkpointer.ts); this is the backstop.
+  db.pragma(`wal_autocheckpoint = ${writerAutocheckpointPages}`);
   migrate(db);
   return db;
 }
