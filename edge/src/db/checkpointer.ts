@@ -34,6 +34,9 @@ export function startCheckpointer(file: string, intervalMs = 500): Checkpointer 
   return {
     stop: () =>
       new Promise<void>((resolve) => {
+        // Held by the loop while it stops: an unref'd worker would let a process whose last job is
+        // this close exit with the promise still pending.
+        worker.ref();
         worker.once('exit', () => resolve());
         worker.postMessage('stop');
         setTimeout(() => void worker.terminate(), 2_000).unref();
