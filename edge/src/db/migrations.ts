@@ -121,6 +121,31 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       INSERT INTO sync_link (id) VALUES (1);
     `,
   },
+  {
+    version: 3,
+    name: 'fulfillment orders replicated from the hub',
+    sql: `
+      -- What this warehouse must pick, pack and ship: appended by the hub to warehouse:<id> on payment.
+      CREATE TABLE fulfillment_order (
+        id           TEXT PRIMARY KEY,
+        order_id     TEXT NOT NULL,
+        order_number TEXT NOT NULL,
+        status       TEXT NOT NULL CHECK (status IN ('open', 'cancel_requested')),
+        ship_to      TEXT NOT NULL,
+        created_ms   INTEGER NOT NULL,
+        updated_ms   INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX fulfillment_order_by_status ON fulfillment_order (status, created_ms);
+
+      CREATE TABLE fulfillment_line (
+        fulfillment_id TEXT NOT NULL REFERENCES fulfillment_order (id),
+        sku            TEXT NOT NULL,
+        quantity       INTEGER NOT NULL CHECK (quantity > 0),
+        PRIMARY KEY (fulfillment_id, sku)
+      ) STRICT;
+      CREATE INDEX fulfillment_line_by_sku ON fulfillment_line (sku);
+    `,
+  },
 ];
 
 export function migrate(db: Database.Database): { from: number; to: number } {

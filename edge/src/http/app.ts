@@ -11,6 +11,7 @@ import type { EdgeSyncClient } from '../sync/client.ts';
 import { type AuthVariables, requireSession } from './auth.ts';
 import { HttpError } from './errors.ts';
 import { limitBody } from './limit-body.ts';
+import { fulfillmentRoutes } from './routes/fulfillments.ts';
 import { loginRoute, sessionRoutes } from './routes/session.ts';
 import { stockRoutes } from './routes/stock.ts';
 import { syncRoutes } from './routes/sync.ts';
@@ -61,6 +62,7 @@ export function createEdgeApp(deps: EdgeAppDeps) {
   api.use('*', requireSession({ staff }));
   api.route('/', sessionRoutes({ staff, warehouseId }));
   api.route('/', stockRoutes(deps));
+  api.route('/', fulfillmentRoutes({ queries: deps.queries, warehouseId }));
   api.route('/', syncRoutes({ db: deps.writer.database, queries: deps.queries, warehouseId, edgeId: deps.edgeId, hubUrl: deps.hubUrl, sync: deps.sync }));
   app.route('/api/v1', api);
 

@@ -39,6 +39,8 @@ const routes: Array<{ method: string; url: string; body?: unknown; permission: P
   { method: 'POST', url: '/api/v1/staff', body: { username: 'new-person', password: 'new-person-pass', role: 'warehouse_staff' }, permission: 'staff.manage' },
   { method: 'PATCH', url: '/api/v1/staff/other', body: { disabled: false }, permission: 'staff.manage' },
   { method: 'GET', url: '/api/v1/sync/status', permission: 'sync.read' },
+  { method: 'GET', url: '/api/v1/sync/rejections', permission: 'sync.read' },
+  { method: 'GET', url: '/api/v1/fulfillments', permission: 'fulfillments.read' },
 ];
 
 describe('signing in', () => {

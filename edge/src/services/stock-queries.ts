@@ -14,6 +14,7 @@ export type StockListFilter = {
 export type HistoryEntry = { position: number; upstreamSeq: number | null; unverified: boolean; event: StockEvent };
 
 type Row = { sku: string; state: string; verified: number; updated_ms: number };
+type FulfillmentRow = { id: string; order_id: string; order_number: string; status: string; ship_to: string; created_ms: number };
 
 /** Read side of the stock book: pages of partitions and of one partition's ledger. */
 export class StockQueries {
@@ -23,6 +24,9 @@ export class StockQueries {
   readonly #historyAscending;
   readonly #upstream;
   readonly #outboxHead;
+  readonly #committed;
+  readonly #fulfillments;
+  readonly #fulfillmentLines;
 
   constructor(db: EdgeDatabase, warehouseId: string) {
     this.#db = db;
@@ -35,6 +39,14 @@ export class StockQueries {
     );
     this.#upstream = db.prepare<[], { last_seq: number; acked_seq: number }>('SELECT last_seq, acked_seq FROM upstream WHERE id = 1');
     this.#outboxHead = db.prepare<[], { seq: number | null }>('SELECT min(seq) AS seq FROM outbox');
+    this.#committed = db.prepare<[string], { units: number | null }>('SELECT sum(quantity) AS units FROM fulfillment_line WHERE sku = ?');
+    this.#fulfillments = db.prepare<[string, number, number, string, number], FulfillmentRow>(
+      `SELECT id, order_id, order_number, status, ship_to, created_ms FROM fulfillment_order
+       WHERE status = ? AND (created_ms > ? OR (created_ms = ? AND id > ?)) ORDER BY created_ms, id LIMIT ?`,
+    );
+    this.#fulfillmentLines = db.prepare<[string], { sku: string; quantity: number }>(
+      'SELECT sku, quantity FROM fulfillment_line WHERE fulfillment_id = ? ORDER BY sku',
+    );
   }
 
   list(filter: StockListFilter): { items: StockView[]; nextSku: string | undefined } {
@@ -64,7 +76,14 @@ export class StockQueries {
     const page = rows.slice(0, filter.limit);
     return {
       items: page.map((row) =>
-        stockView(this.#warehouseId, row.sku, partitionStateSchema.parse(JSON.parse(row.state)), row.verified === 1, row.updated_ms),
+        stockView(
+          this.#warehouseId,
+          row.sku,
+          partitionStateSchema.parse(JSON.parse(row.state)),
+          row.verified === 1,
+          row.updated_ms,
+          this.#committed.get(row.sku)?.units ?? 0,
+        ),
       ),
       nextSku: rows.length > filter.limit ? page.at(-1)?.sku : undefined,
     };
@@ -88,6 +107,36 @@ export class StockQueries {
         event: stockEventSchema.parse(JSON.parse(row.event)),
       })),
       nextPosition: rows.length > options.limit ? page.at(-1)?.position : undefined,
+    };
+  }
+
+  /**
+   * The pick list: fulfillment orders in a status, oldest first, each line with the bins that hold
+   * the SKU (largest first) so a picker knows where to walk.
+   */
+  fulfillments(status: 'open' | 'cancel_requested', after: { createdMs: number; id: string } | undefined, limit: number) {
+    const rows = this.#fulfillments.all(status, after?.createdMs ?? -1, after?.createdMs ?? -1, after?.id ?? '', limit + 1) as FulfillmentRow[];
+    const page = rows.slice(0, limit);
+    const binsOf = this.#db.prepare<[string], { state: string }>('SELECT state FROM partition WHERE sku = ?');
+    return {
+      items: page.map((row) => ({
+        id: row.id,
+        orderId: row.order_id,
+        orderNumber: row.order_number,
+        status: row.status,
+        shipTo: JSON.parse(row.ship_to) as unknown,
+        createdAt: new Date(row.created_ms).toISOString(),
+        lines: this.#fulfillmentLines.all(row.id).map((line) => {
+          const stored = binsOf.get(line.sku);
+          const bins = stored ? partitionStateSchema.parse(JSON.parse(stored.state)).bins : [];
+          return {
+            sku: line.sku,
+            quantity: line.quantity,
+            pickFrom: [...bins].sort((a, b) => b[1] - a[1]).map(([bin, quantity]) => ({ bin, quantity })),
+          };
+        }),
+      })),
+      next: rows.length > limit ? { createdMs: page.at(-1)?.created_ms as number, id: page.at(-1)?.id as string } : undefined,
     };
   }
 

@@ -13,6 +13,7 @@ import {
   hlcEncode,
   hlcInitial,
   hlcTick,
+  noNonOwnerQuantities,
   partitionStateSchema,
   stockEventSchema,
   stockQuantities,
@@ -40,11 +41,15 @@ export function rejectionStatus(reason: StockRejectionReason): 409 | 422 {
   return unprocessableReasons.has(reason) ? 422 : 409;
 }
 
-export function stockView(warehouseId: string, sku: string, state: PartitionState, verified: boolean, updatedMs: number | null) {
+/**
+ * The partition as staff see it. `committed` is what this warehouse's open fulfillment orders (the
+ * hub's allocations, replicated here) still need; holds and safety stock live at the hub.
+ */
+export function stockView(warehouseId: string, sku: string, state: PartitionState, verified: boolean, updatedMs: number | null, committed = 0) {
   return {
     sku,
     warehouseId,
-    ...stockQuantities(state),
+    ...stockQuantities(state, { ...noNonOwnerQuantities, committed }),
     verified,
     bins: state.bins.map(([bin, quantity]) => ({ bin, quantity })),
     lots: state.lots.map(([lot, quantity]) => ({ lot, quantity })),
@@ -87,6 +92,7 @@ export class StockBook {
       nextUpstreamSeq: db.prepare<[], { last_seq: number }>('UPDATE upstream SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq'),
       insertOutbox: db.prepare('INSERT INTO outbox (seq, event_id, event) VALUES (?, ?, ?)'),
       lastHlc: db.prepare<[], { hlc: string }>('SELECT hlc FROM ledger ORDER BY position DESC LIMIT 1'),
+      committed: db.prepare<[string], { units: number | null }>('SELECT sum(quantity) AS units FROM fulfillment_line WHERE sku = ?'),
     };
     const last = this.#statements.lastHlc.get();
     // The clock never runs behind what this node already recorded, even if the wall clock did.
@@ -108,7 +114,12 @@ export class StockBook {
 
   view(sku: string): StockView {
     const { state, verified, updatedMs } = this.read(sku);
-    return stockView(this.#warehouseId, sku, state, verified, updatedMs);
+    return stockView(this.#warehouseId, sku, state, verified, updatedMs, this.committed(sku));
+  }
+
+  /** Units this warehouse's replicated fulfillment orders still need of a SKU. */
+  committed(sku: string): number {
+    return this.#statements.committed.get(sku)?.units ?? 0;
   }
 
   /** Decides and records one command. Call inside a transaction. */
@@ -128,7 +139,7 @@ export class StockBook {
         ok: false,
         reason: result.reason,
         message: result.message,
-        stock: stockView(this.#warehouseId, command.sku, current.state, current.verified, current.updatedMs),
+        stock: stockView(this.#warehouseId, command.sku, current.state, current.verified, current.updatedMs, this.committed(command.sku)),
       };
     }
     this.#hlc = hlcTick(this.#hlc, nowMs);
@@ -162,6 +173,6 @@ export class StockBook {
       verified: current.verified ? 1 : 0,
       nowMs,
     });
-    return { ok: true, event, stock: stockView(this.#warehouseId, event.sku, result.state, current.verified, nowMs) };
+    return { ok: true, event, stock: stockView(this.#warehouseId, event.sku, result.state, current.verified, nowMs, this.committed(event.sku)) };
   }
 }

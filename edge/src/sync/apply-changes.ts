@@ -22,6 +22,15 @@ const rosterEntrySchema = z.looseObject({
   disabled: z.boolean(),
 });
 
+const fulfillmentRequestedSchema = z.looseObject({
+  fulfillmentId: z.string().min(1),
+  orderId: z.string().min(1),
+  orderNumber: z.string().min(1),
+  lines: z.array(z.strictObject({ sku: z.string().min(1), quantity: z.int().min(1) })).min(1),
+  shipTo: z.unknown(),
+});
+const fulfillmentCancelRequestedSchema = z.looseObject({ fulfillmentId: z.string().min(1) });
+
 export type ChangeApplier = (change: DownstreamChange) => 'applied' | 'skipped';
 
 export function createChangeApplier(db: EdgeDatabase): ChangeApplier {
@@ -40,6 +49,14 @@ export function createChangeApplier(db: EdgeDatabase): ChangeApplier {
     `INSERT INTO staff (id, username, password_hash, role, source, disabled, created_ms) VALUES (@id, @username, @passwordHash, @role, 'hub', @disabled, @nowMs)
      ON CONFLICT (id) DO UPDATE SET username = @username, password_hash = @passwordHash, role = @role, disabled = @disabled`,
   );
+  const insertFulfillment = db.prepare(
+    `INSERT INTO fulfillment_order (id, order_id, order_number, status, ship_to, created_ms, updated_ms)
+     VALUES (@id, @orderId, @orderNumber, 'open', @shipTo, @nowMs, @nowMs) ON CONFLICT (id) DO NOTHING`,
+  );
+  const insertFulfillmentLine = db.prepare(
+    'INSERT INTO fulfillment_line (fulfillment_id, sku, quantity) VALUES (?, ?, ?) ON CONFLICT (fulfillment_id, sku) DO NOTHING',
+  );
+  const requestCancel = db.prepare("UPDATE fulfillment_order SET status = 'cancel_requested', updated_ms = ? WHERE id = ?");
   const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
 
   return (change) => {
@@ -77,6 +94,19 @@ export function createChangeApplier(db: EdgeDatabase): ChangeApplier {
         const disabled = entry.disabled || change.kind === 'staff.disabled';
         upsertStaff.run({ ...entry, disabled: disabled ? 1 : 0, nowMs: Date.now() });
         if (disabled) deleteSessions.run(entry.id);
+        return 'applied';
+      }
+      case 'fulfillment.requested': {
+        const request = fulfillmentRequestedSchema.parse(change.payload);
+        const nowMs = Date.now();
+        insertFulfillment.run({ id: request.fulfillmentId, orderId: request.orderId, orderNumber: request.orderNumber, shipTo: JSON.stringify(request.shipTo ?? null), nowMs });
+        for (const line of request.lines) insertFulfillmentLine.run(request.fulfillmentId, line.sku, line.quantity);
+        return 'applied';
+      }
+      case 'fulfillment.cancel_requested': {
+        // Recorded for staff; the edge's answer (accept and release, or refuse because it shipped)
+        // travels upstream with the pick/pack/ship flow.
+        requestCancel.run(Date.now(), fulfillmentCancelRequestedSchema.parse(change.payload).fulfillmentId);
         return 'applied';
       }
       case 'warehouse.upserted':

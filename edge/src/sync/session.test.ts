@@ -182,6 +182,49 @@ describe('downstream', () => {
   });
 });
 
+describe('fulfillment orders from the hub', () => {
+  const requested = (seq: number, fulfillmentId: string, lines: Array<{ sku: string; quantity: number }>) => ({
+    seq,
+    kind: 'fulfillment.requested',
+    payload: { fulfillmentId, orderId: `o-${fulfillmentId}`, orderNumber: `DT-0000-00${seq}X`, lines, shipTo: { name: 'Inès Laurent' } },
+  });
+
+  it('become the pick list, with the bins to pick from, and count as committed', async () => {
+    await edge.writer.submit({ command: { type: 'receive', sku: 'SOFA-1', quantity: 2, bin: 'A-01' }, actor: 'lead' });
+    await edge.writer.submit({ command: { type: 'receive', sku: 'SOFA-1', quantity: 5, bin: 'B-02' }, actor: 'lead' });
+    const changes = [requested(1, 'f-1', [{ sku: 'SOFA-1', quantity: 3 }])];
+    session.receive({ type: 'changes', channel: 'warehouse:W1', changes });
+    session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
+    // Delivered again after a crash: still one fulfillment order.
+    session.receive({ type: 'changes', channel: 'warehouse:W1', changes });
+    session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
+    const token = await edge.login();
+    const list = (await (await edge.call('GET', '/api/v1/fulfillments', { token })).json()) as { items: Array<Record<string, unknown>> };
+    expect(list.items).toMatchObject([
+      {
+        id: 'f-1',
+        orderNumber: 'DT-0000-001X',
+        status: 'open',
+        lines: [{ sku: 'SOFA-1', quantity: 3, pickFrom: [{ bin: 'B-02', quantity: 5 }, { bin: 'A-01', quantity: 2 }] }],
+      },
+    ]);
+    expect(edge.book.view('SOFA-1')).toMatchObject({ onHand: 7, committed: 3, available: 4 });
+  });
+
+  it('record a cancel request from the hub', async () => {
+    session.receive({ type: 'changes', channel: 'warehouse:W1', changes: [requested(1, 'f-2', [{ sku: 'BED-1', quantity: 1 }])] });
+    session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
+    session.receive({ type: 'changes', channel: 'warehouse:W1', changes: [{ seq: 2, kind: 'fulfillment.cancel_requested', payload: { fulfillmentId: 'f-2', orderId: 'o-f-2' } }] });
+    session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 2, live: true });
+    const token = await edge.login();
+    const open = (await (await edge.call('GET', '/api/v1/fulfillments', { token })).json()) as { items: unknown[] };
+    expect(open.items).toEqual([]);
+    const canceling = (await (await edge.call('GET', '/api/v1/fulfillments?status=cancel_requested', { token })).json()) as { items: Array<{ id: string }> };
+    expect(canceling.items.map((item) => item.id)).toEqual(['f-2']);
+    expect((await edge.call('GET', '/api/v1/fulfillments?status=shipped', { token })).status).toBe(400);
+  });
+});
+
 describe('the staff roster from the hub', () => {
   it('lets hub staff sign in at the edge with their hub password, and stops them when disabled', async () => {
     const { hashPassword } = await import('../services/passwords.ts');

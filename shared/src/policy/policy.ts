@@ -31,6 +31,8 @@ export const permissions = {
   'stock.adjust': { roles: ['admin', 'supervisor'], scoped: true },
   /** Sell in store out of the edge's escrow quota. */
   'stock.instore_sale': { roles: ['admin', 'supervisor', 'warehouse_staff'], scoped: true },
+  /** See the warehouse's fulfillment orders (the pick list). */
+  'fulfillments.read': { roles: ['admin', 'supervisor', 'warehouse_staff'], scoped: true },
   /** Add, disable and list local staff accounts at an edge. */
   'staff.manage': { roles: ['admin', 'supervisor'], scoped: true },
   /** See the sync state of an edge. */
