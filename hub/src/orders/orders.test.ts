@@ -112,6 +112,47 @@ describe.each(['sqlite', 'postgres'] as const)('orders on %s', (adapter) => {
     expect((await inventory('SOFA-1')).reserved).toBe(1);
   });
 
+  it('changes whitelisted fields while the status allows, and refuses the address once packing could start', async () => {
+    const placed = await order({ lines: [{ sku: 'SOFA-1', quantity: 1 }] });
+    const moved = { ...shippingAddress, line1: 'Prinsengracht 2' };
+    const patched = await call(hub, 'PATCH', `/api/v1/orders/${placed.body.id}`, { token, body: { shippingAddress: moved, customer: { phone: '+31 20 555 0199' } } });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ shippingAddress: { line1: 'Prinsengracht 2' }, customer: { email: customer.email, name: customer.name, phone: '+31 20 555 0199' } });
+    expect((await call(hub, 'PATCH', `/api/v1/orders/${placed.body.id}`, { token, body: { status: 'shipped' } })).status).toBe(400);
+    expect((await call(hub, 'PATCH', `/api/v1/orders/${placed.body.id}`, { token, body: {} })).status).toBe(400);
+    await call(hub, 'POST', `/api/v1/orders/${placed.body.id}/payment`, { token, body: { reference: 'psp_2' } });
+    expect((await call(hub, 'POST', `/api/v1/orders/${placed.body.id}/cancel`, { token, body: {} })).body.status).toBe('cancel_requested');
+    const late = await call(hub, 'PATCH', `/api/v1/orders/${placed.body.id}`, { token, body: { shippingAddress: shippingAddress } });
+    expect(late.status).toBe(409);
+    expect(late.body.error).toMatchObject({ code: 'field_not_editable', details: { field: 'shippingAddress' } });
+  });
+
+  it('lets staff set only the statuses the hub owns, by the transition table', async () => {
+    const placed = await order({ lines: [{ sku: 'SOFA-1', quantity: 1 }] });
+    const early = await call(hub, 'PUT', `/api/v1/orders/${placed.body.id}/status`, { token, body: { status: 'delivered' } });
+    expect(early.status).toBe(409);
+    expect(early.body.error.details.status).toBe('pending_payment');
+    expect((await call(hub, 'PUT', `/api/v1/orders/${placed.body.id}/status`, { token, body: { status: 'shipped' } })).status).toBe(400);
+    await call(hub, 'POST', `/api/v1/orders/${placed.body.id}/payment`, { token, body: { reference: 'psp_3' } });
+    // Delivered and returns follow shipping: a processing order cannot be marked by hand.
+    const notShipped = await call(hub, 'PUT', `/api/v1/orders/${placed.body.id}/status`, { token, body: { status: 'delivered' } });
+    expect(notShipped.status).toBe(409);
+    expect(notShipped.body.error.details.status).toBe('processing');
+    // The edge's shipped fact (the next step of issue 5) stands in as a direct status change here.
+    await hub.storage.db.updateTable('orders').set({ status: 'shipped' }).where('id', '=', placed.body.id).execute();
+    const delivered = await call(hub, 'PUT', `/api/v1/orders/${placed.body.id}/status`, { token, body: { status: 'delivered' } });
+    expect(delivered.body.status).toBe('delivered');
+    const requested = await call(hub, 'PUT', `/api/v1/orders/${placed.body.id}/status`, { token, body: { status: 'return_requested', reason: 'wrong colour' } });
+    expect(requested.body.status).toBe('return_requested');
+    const returned = await call(hub, 'PUT', `/api/v1/orders/${placed.body.id}/status`, { token, body: { status: 'returned' } });
+    expect(returned.body.status).toBe('returned');
+    expect(returned.body.history.slice(-3)).toMatchObject([
+      { event: 'delivered', from: 'shipped', to: 'delivered' },
+      { event: 'return_requested', from: 'delivered', to: 'return_requested', note: 'wrong colour' },
+      { event: 'return_received', from: 'return_requested', to: 'returned' },
+    ]);
+  });
+
   it('refuses bad orders with 400 naming the field, and an order nobody can fill with 409, holding nothing', async () => {
     const both = await order({ lines: [{ sku: 'SOFA-1', quantity: 1 }], holdId: '01a20801-d2b8-7013-bcc7-d483033a94ba' });
     expect(both.status).toBe(400);

@@ -3,9 +3,14 @@ import {
   type Customer,
   type OrderCreate,
   type OrderEvent,
+  type OrderPatch,
   type OrderStatus,
+  type StaffSettableOrderStatus,
+  checkOrderPatch,
   formatOrderNumber,
   newId,
+  staffOrderStatusEvents,
+  staffTransition,
   transitionOrder,
   warehouseChannel,
 } from '@dovetail/shared';
@@ -287,4 +292,48 @@ export async function cancelOrder(db: Kysely<Database>, dialect: Dialect, id: st
   });
   if (releaseHoldId) await releaseHold(db, dialect, releaseHoldId, '*', nowMs);
   return getOrder(db, id, scope, nowMs);
+}
+
+/** `PATCH /orders/{id}`: the whitelisted fields, each only while the status still allows it. */
+export async function patchOrder(db: Kysely<Database>, dialect: Dialect, id: string, patch: OrderPatch, scope: OrderScope, nowMs: number): Promise<OrderView> {
+  await db.transaction().execute(async (trx) => {
+    const order = await lockOrder(trx, dialect, id, scope);
+    const status = statusAt(order.status as OrderStatus, Number(order.expires_at), nowMs);
+    const check = checkOrderPatch(status, patch);
+    if (!check.ok) throw conflict('field_not_editable', `${check.field} can no longer change: the order is ${status}`, { field: check.field, status });
+    const customer = { ...(JSON.parse(order.customer_json) as Customer), ...(patch.customer ?? {}) };
+    await trx
+      .updateTable('orders')
+      .set({
+        ...(patch.shippingAddress ? { shipping_json: JSON.stringify(patch.shippingAddress) } : {}),
+        ...(patch.billingAddress ? { billing_json: JSON.stringify(patch.billingAddress) } : {}),
+        ...(patch.customer ? { customer_json: JSON.stringify(customer) } : {}),
+        ...(patch.note !== undefined ? { note: patch.note } : {}),
+        updated_at: nowMs,
+      })
+      .where('id', '=', id)
+      .execute();
+    await appendHistory(trx, id, 'updated', status, status, nowMs, `changed ${Object.keys(patch).join(', ')}`);
+  });
+  return getOrder(db, id, scope, nowMs);
+}
+
+/** `PUT /orders/{id}/status`: staff set what the hub owns (delivered, returns), by the table. */
+export async function setOrderStatus(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  id: string,
+  to: StaffSettableOrderStatus,
+  reason: string | undefined,
+  nowMs: number,
+): Promise<OrderView> {
+  await db.transaction().execute(async (trx) => {
+    const order = await lockOrder(trx, dialect, id, '*');
+    const from = statusAt(order.status as OrderStatus, Number(order.expires_at), nowMs);
+    const next = staffTransition(from, to);
+    if (!next.ok) throw refuse(from, staffOrderStatusEvents[to]);
+    await trx.updateTable('orders').set({ status: next.status, updated_at: nowMs }).where('id', '=', id).execute();
+    await appendHistory(trx, id, staffOrderStatusEvents[to], from, next.status, nowMs, reason);
+  });
+  return getOrder(db, id, '*', nowMs);
 }

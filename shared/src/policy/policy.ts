@@ -64,6 +64,10 @@ export const permissions = {
   'orders.read': { roles: ['admin', 'storefront', 'customer_service'], scoped: false },
   /** Confirm an order's payment. */
   'orders.pay': { roles: ['admin', 'storefront'], scoped: false },
+  /** Change an order's whitelisted fields (addresses, customer name or phone, note). */
+  'orders.update': { roles: ['admin', 'storefront'], scoped: false },
+  /** Staff transitions the hub owns: delivered, return requested, returned. */
+  'orders.manage': { roles: ['admin'], scoped: false },
   /** Cancel an order (at once when unpaid, by request to the warehouses when paid). */
   'orders.cancel': { roles: ['admin', 'storefront'], scoped: false },
   /** Write stock of a warehouse that has no edge (3PL, dropshipper). */

@@ -1,7 +1,8 @@
-import { orderCancelSchema, orderCreateSchema, orderIdSchema, orderPaymentSchema, orderStatuses } from '@dovetail/shared';
+import { orderCancelSchema, orderCreateSchema, orderIdSchema, orderPatchSchema, orderPaymentSchema, orderStatusUpdateSchema, orderStatuses } from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { type OrderScope, cancelOrder, createOrder, getOrder, payOrder } from '../../orders/service.ts';
+import { type OrderScope, cancelOrder, createOrder, getOrder, patchOrder, payOrder, setOrderStatus } from '../../orders/service.ts';
+import { badRequest, issuesToFields } from '../errors.ts';
 import { idempotencyHeaders, noStore, protectedProcedure } from '../trpc.ts';
 
 const tags = ['orders'];
@@ -92,4 +93,27 @@ export const ordersRouter = {
     .input(z.strictObject({ id: orderIdSchema, ...orderCancelSchema.shape }))
     .output(orderViewSchema)
     .mutation(({ ctx, input }) => cancelOrder(ctx.deps.db, ctx.deps.dialect, input.id, input.reason, scopeOf(ctx.principal), ctx.deps.nowMs())),
+
+  update: protectedProcedure
+    .meta({
+      permission: 'orders.update',
+      openapi: { method: 'PATCH', path: '/orders/{id}', tags, summary: 'Change whitelisted fields (addresses, customer name or phone, note) while the status allows' },
+    })
+    .input(z.strictObject({ id: orderIdSchema, ...orderPatchSchema.shape }))
+    .output(orderViewSchema)
+    .mutation(({ ctx, input }) => {
+      const { id, ...fields } = input;
+      const patch = orderPatchSchema.safeParse(fields);
+      if (!patch.success) throw badRequest('invalid_request', 'give at least one field to change', { issues: issuesToFields(patch.error.issues) });
+      return patchOrder(ctx.deps.db, ctx.deps.dialect, id, patch.data, scopeOf(ctx.principal), ctx.deps.nowMs());
+    }),
+
+  setStatus: protectedProcedure
+    .meta({
+      permission: 'orders.manage',
+      openapi: { method: 'PUT', path: '/orders/{id}/status', tags, summary: 'Staff transitions the hub owns (delivered, return_requested, returned); 409 with the current status otherwise' },
+    })
+    .input(z.strictObject({ id: orderIdSchema, ...orderStatusUpdateSchema.shape }))
+    .output(orderViewSchema)
+    .mutation(({ ctx, input }) => setOrderStatus(ctx.deps.db, ctx.deps.dialect, input.id, input.status, input.reason, ctx.deps.nowMs())),
 } satisfies TRPCRouterRecord;
