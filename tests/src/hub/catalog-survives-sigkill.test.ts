@@ -1,71 +1,48 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import net from 'node:net';
 import { dropPostgresSchema } from '@dovetail/hub';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type HubProcess, api, freePort, killGroup, startHub, token } from './hub-process.ts';
+import { Cleanup } from '../support/cleanup.ts';
+import { type HubProcess, hubAdminToken, startHubProcess } from '../support/hub-process.ts';
+import { type JsonResponse, requestJson } from '../support/http.ts';
+import { freshSchemaName, postgresAnswers, postgresRequired, testPostgresUrl } from '../support/postgres.ts';
+import { createTempDir, removeTempDir } from '../support/temp-dirs.ts';
 
 /**
  * The hub as a real process on each adapter: a token, products created and updated with ETags,
  * SIGKILL, restart, and everything acknowledged before the kill reads back; then a SIGTERM stops
  * it cleanly. PostgreSQL runs where DOVETAIL_TEST_DATABASE_URL answers (required in CI).
  */
-const postgresUrl = process.env['DOVETAIL_TEST_DATABASE_URL'] || process.env['DATABASE_URL'] || '';
-const postgresRequired = Boolean(process.env['DOVETAIL_REQUIRE_POSTGRES']);
+type Adapter = { name: string; env: () => Record<string, string> };
 
-function answers(url: string): Promise<boolean> {
-  const parsed = new URL(url);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: parsed.hostname, port: Number(parsed.port || 5432) });
-    socket.setTimeout(2_000, () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+const schema = freshSchemaName('xp');
+const adapters: Adapter[] = [{ name: 'sqlite', env: () => ({}) }];
+if (testPostgresUrl || postgresRequired) {
+  adapters.push({ name: 'postgres', env: () => ({ DATABASE_URL: testPostgresUrl, DATABASE_SCHEMA: schema }) });
 }
 
-type Adapter = { name: string; env: () => Record<string, string>; cleanup: () => Promise<void> };
+const cleanup = new Cleanup();
+if (testPostgresUrl) cleanup.add('drop the PostgreSQL schema', () => dropPostgresSchema(testPostgresUrl, schema));
+afterAll(() => cleanup.runAll());
 
-const schema = `xp_${Date.now().toString(36)}_${process.pid}`;
-const adapters: Adapter[] = [{ name: 'sqlite', env: () => ({}), cleanup: async () => {} }];
-if (postgresUrl || postgresRequired) {
-  adapters.push({
-    name: 'postgres',
-    env: () => ({ DATABASE_URL: postgresUrl, DATABASE_SCHEMA: schema }),
-    cleanup: () => (postgresUrl ? dropPostgresSchema(postgresUrl, schema) : Promise.resolve()),
-  });
-}
-
-const running: HubProcess[] = [];
-const dirs: string[] = [];
-afterAll(async () => {
-  for (const hub of running) killGroup(hub.child, 'SIGKILL');
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  for (const adapter of adapters) await adapter.cleanup();
-});
+type Json = Record<string, unknown>;
+const api = (hub: HubProcess, method: string, path: string, options: { token: string; body?: object; ifMatch?: string }) =>
+  requestJson<Json>(hub.baseUrl, method, path, { token: options.token, body: options.body, headers: options.ifMatch ? { 'if-match': options.ifMatch } : {} });
+const etag = (response: JsonResponse<Json>) => response.headers.get('etag') ?? undefined;
 
 describe.each(adapters)('hub process on $name', (adapter) => {
   it('keeps products and their versions across SIGKILL and restart, and stops cleanly on SIGTERM', async () => {
     if (adapter.name === 'postgres') {
-      expect(postgresUrl, 'DOVETAIL_REQUIRE_POSTGRES is set but no DOVETAIL_TEST_DATABASE_URL').not.toBe('');
-      expect(await answers(postgresUrl), `PostgreSQL at ${postgresUrl} does not answer`).toBe(true);
+      expect(testPostgresUrl, 'DOVETAIL_REQUIRE_POSTGRES is set but no DOVETAIL_TEST_DATABASE_URL').not.toBe('');
+      expect(await postgresAnswers(testPostgresUrl), `PostgreSQL at ${testPostgresUrl} does not answer`).toBe(true);
     }
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'hub-xp-'));
-    dirs.push(dataDir);
-    const port = await freePort();
-    let hub = await startHub({ port, dataDir, env: adapter.env() });
-    running.push(hub);
+    const dataDir = createTempDir('hub-xp');
+    cleanup.add('remove the data dir', () => removeTempDir(dataDir));
+    let hub = await startHubProcess({ dataDir, env: adapter.env() });
+    cleanup.add('kill the hub', () => hub.kill());
 
-    const first = await token(hub.url);
-    const products: Array<{ id: string; etag: string }> = [];
+    const first = await hubAdminToken(hub.baseUrl);
+    const products: Array<{ id: string }> = [];
     for (let index = 0; index < 5; index++) {
-      const created = await api(hub.url, 'POST', '/api/v1/products', {
+      const created = await api(hub, 'POST', '/api/v1/products', {
         token: first,
         body: {
           name: `Process sofa ${index}`,
@@ -76,52 +53,49 @@ describe.each(adapters)('hub process on $name', (adapter) => {
         },
       });
       expect(created.status).toBe(201);
-      products.push({ id: created.body['id'] as string, etag: created.etag! });
+      products.push({ id: created.body['id'] as string });
     }
     // Update the first three: each needs the ETag it read; a stale one is refused.
     for (const [index, product] of products.slice(0, 3).entries()) {
-      const read = await api(hub.url, 'GET', `/api/v1/products/${product.id}`, { token: first });
-      const updated = await api(hub.url, 'PUT', `/api/v1/products/${product.id}`, {
+      const read = await api(hub, 'GET', `/api/v1/products/${product.id}`, { token: first });
+      const updated = await api(hub, 'PUT', `/api/v1/products/${product.id}`, {
         token: first,
-        ifMatch: read.etag!,
+        ifMatch: etag(read),
         body: { name: `Process sofa ${index} v2`, category: 'sofa', material: 'linen', basePrice: 90_000, currency: 'EUR' },
       });
       expect(updated.status).toBe(200);
-      expect(updated.etag).toBe('"2"');
-      const stale = await api(hub.url, 'PUT', `/api/v1/products/${product.id}`, {
+      expect(etag(updated)).toBe('"2"');
+      const stale = await api(hub, 'PUT', `/api/v1/products/${product.id}`, {
         token: first,
-        ifMatch: read.etag!,
+        ifMatch: etag(read),
         body: { name: 'lost update', category: 'sofa', basePrice: 1, currency: 'EUR' },
       });
       expect(stale.status).toBe(412);
     }
 
-    killGroup(hub.child, 'SIGKILL');
-    await hub.exited;
-    hub = await startHub({ port, dataDir, env: adapter.env() });
-    running.push(hub);
+    const port = hub.port;
+    await hub.kill();
+    hub = await startHubProcess({ dataDir, port, env: adapter.env() });
 
     // Signing keys persisted: the token minted before the crash still verifies.
-    const list = await api(hub.url, 'GET', '/api/v1/products?category=sofa&limit=500', { token: first });
+    const list = await api(hub, 'GET', '/api/v1/products?category=sofa&limit=500', { token: first });
     expect(list.status).toBe(200);
-    const second = await token(hub.url);
+    const second = await hubAdminToken(hub.baseUrl);
     for (const [index, product] of products.entries()) {
-      const read = await api(hub.url, 'GET', `/api/v1/products/${product.id}`, { token: second });
+      const read = await api(hub, 'GET', `/api/v1/products/${product.id}`, { token: second });
       expect(read.status).toBe(200);
-      const version = index < 3 ? 2 : 1;
-      expect(read.etag).toBe(`"${version}"`);
+      expect(etag(read)).toBe(`"${index < 3 ? 2 : 1}"`);
       expect(read.body['name']).toBe(index < 3 ? `Process sofa ${index} v2` : `Process sofa ${index}`);
     }
-    const next = await api(hub.url, 'PUT', `/api/v1/products/${products[0]!.id}`, {
+    const next = await api(hub, 'PUT', `/api/v1/products/${products[0]?.id}`, {
       token: second,
       ifMatch: '"2"',
       body: { name: 'Process sofa 0 v3', category: 'sofa', basePrice: 80_000, currency: 'EUR' },
     });
     expect(next.status).toBe(200);
-    expect(next.etag).toBe('"3"');
+    expect(etag(next)).toBe('"3"');
 
-    killGroup(hub.child, 'SIGTERM');
-    const code = await Promise.race([hub.exited, new Promise((resolve) => setTimeout(() => resolve('timeout'), 15_000))]);
-    expect(code, hub.output()).toBe(0);
+    const exit = await hub.stop(15_000);
+    expect(exit, hub.output()).toEqual({ code: 0, signal: null });
   });
 });
