@@ -218,29 +218,24 @@ export class HubSyncSession {
           `this edge database is behind what the hub applied (seq ${hello.lastSeq} < ${appliedSeq}): it was restored from a backup; re-enroll the edge`,
         );
       }
-      const values: { last_seq: number; connected_at: number; last_seen_at: number; applied_seq?: number } = {
-        last_seq: hello.lastSeq,
-        connected_at: nowMs,
-        last_seen_at: nowMs,
-      };
+      await this.#db
+        .updateTable('edge_streams')
+        .set({ last_seq: hello.lastSeq, connected_at: nowMs, last_seen_at: nowMs })
+        .where('warehouse_id', '=', hello.warehouseId)
+        .execute();
       if (edgeAcked > appliedSeq) {
         // The edge saw acks the hub no longer remembers (the hub's database was restored): those
         // events are gone from both sides. Resume after them rather than wait for ever, and say so.
+        // Only ever raise applied_seq: an older socket's push may commit between the read above and
+        // this write (the simulation found that race), and moving the stream back would replay it.
         this.#logger.error({ appliedSeq, edgeAcked }, 'hub is missing acknowledged upstream events: recount this warehouse');
-        values.applied_seq = edgeAcked;
-        appliedSeq = edgeAcked;
-      }
-      // Only ever raise applied_seq: a push of an older socket may commit between the read above and
-      // this write (the simulation found that race), and moving the stream back would replay it.
-      let update = this.#db.updateTable('edge_streams').set(values).where('warehouse_id', '=', hello.warehouseId);
-      if (values.applied_seq !== undefined) update = update.where('applied_seq', '<', values.applied_seq);
-      await update.execute();
-      if (values.applied_seq !== undefined) {
         await this.#db
           .updateTable('edge_streams')
-          .set({ last_seq: hello.lastSeq, connected_at: nowMs, last_seen_at: nowMs })
+          .set({ applied_seq: edgeAcked })
           .where('warehouse_id', '=', hello.warehouseId)
+          .where('applied_seq', '<', edgeAcked)
           .execute();
+        appliedSeq = edgeAcked;
       }
     }
     this.#edgeId = hello.edgeId;
