@@ -53,7 +53,7 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
     const identity = ensureNodeIdentity(db, options.warehouseId, nowMs());
     const logger = options.logger ?? createLogger({ warehouseId: identity.warehouseId, edgeId: identity.edgeId });
     const book = new StockBook(db, { warehouseId: identity.warehouseId, edgeId: identity.edgeId, newId: ids });
-    const queries = new StockQueries(db, identity.warehouseId);
+    const queries = new StockQueries(db, book);
     const metrics = createEdgeMetrics(
       () => {
         const upstream = queries.upstream();
@@ -92,7 +92,7 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
     }
     const bootstrapped = await staff.bootstrap(options.bootstrapStaff);
     if (bootstrapped === 'created') logger.info('bootstrap supervisor created from EDGE_BOOTSTRAP_STAFF');
-    const app = createEdgeApp({ book, writer, queries, staff, metrics, logger, edgeId: identity.edgeId, hubUrl: options.hubUrl, sync });
+    const app = createEdgeApp({ db, book, writer, queries, staff, metrics, logger, edgeId: identity.edgeId, hubUrl: options.hubUrl, sync });
     const syncRun = sync?.run().catch((error) => logger.error({ err: error }, 'sync client stopped'));
     const checkpointer = startCheckpointer(path.join(options.dataDir, edgeDatabaseFile));
     const pruneTimer = setInterval(() => writer.pruneIdempotencyKeys(nowMs()), 60 * 60 * 1000).unref();

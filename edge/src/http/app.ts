@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { limits } from '@dovetail/shared';
 import { Hono } from 'hono';
+import type { EdgeDatabase } from '../db/open.ts';
 import type { Logger } from '../logger.ts';
 import type { EdgeMetrics } from '../metrics.ts';
 import type { StaffDirectory } from '../services/staff.ts';
@@ -18,6 +19,7 @@ import { syncRoutes } from './routes/sync.ts';
 import { scannerPage } from './scanner.ts';
 
 export type EdgeAppDeps = {
+  db: EdgeDatabase;
   book: StockBook;
   writer: StockWriter;
   queries: StockQueries;
@@ -63,7 +65,7 @@ export function createEdgeApp(deps: EdgeAppDeps) {
   api.route('/', sessionRoutes({ staff, warehouseId }));
   api.route('/', stockRoutes(deps));
   api.route('/', fulfillmentRoutes({ queries: deps.queries, warehouseId }));
-  api.route('/', syncRoutes({ db: deps.writer.database, queries: deps.queries, warehouseId, edgeId: deps.edgeId, hubUrl: deps.hubUrl, sync: deps.sync }));
+  api.route('/', syncRoutes({ db: deps.db, queries: deps.queries, warehouseId, edgeId: deps.edgeId, hubUrl: deps.hubUrl, sync: deps.sync }));
   app.route('/api/v1', api);
 
   const known = app.routes

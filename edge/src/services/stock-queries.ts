@@ -1,6 +1,6 @@
 import { type StockEvent, partitionStateSchema, stockEventSchema } from '@dovetail/shared';
 import type { EdgeDatabase } from '../db/open.ts';
-import { type StockView, stockView } from './stock.ts';
+import { type StockBook, type StockView, stockView } from './stock.ts';
 
 export type StockListFilter = {
   skuPrefix?: string | undefined;
@@ -20,15 +20,18 @@ type FulfillmentRow = { id: string; order_id: string; order_number: string; stat
 export class StockQueries {
   readonly #db: EdgeDatabase;
   readonly #warehouseId: string;
+  readonly #book: StockBook;
   readonly #history;
   readonly #historyAscending;
   readonly #upstream;
   readonly #outboxHead;
-  readonly #committed;
   readonly #fulfillments;
   readonly #fulfillmentLines;
 
-  constructor(db: EdgeDatabase, warehouseId: string) {
+  /** Reads through the stock book where it already knows the answer (a partition, its commitments). */
+  constructor(db: EdgeDatabase, book: StockBook) {
+    this.#book = book;
+    const warehouseId = book.warehouseId;
     this.#db = db;
     this.#warehouseId = warehouseId;
     this.#history = db.prepare<[string, number, number], { position: number; upstream_seq: number | null; unverified: number; event: string }>(
@@ -39,7 +42,6 @@ export class StockQueries {
     );
     this.#upstream = db.prepare<[], { last_seq: number; acked_seq: number }>('SELECT last_seq, acked_seq FROM upstream WHERE id = 1');
     this.#outboxHead = db.prepare<[], { seq: number | null }>('SELECT min(seq) AS seq FROM outbox');
-    this.#committed = db.prepare<[string], { units: number | null }>('SELECT sum(quantity) AS units FROM fulfillment_line WHERE sku = ?');
     this.#fulfillments = db.prepare<[string, number, number, string, number], FulfillmentRow>(
       `SELECT id, order_id, order_number, status, ship_to, created_ms FROM fulfillment_order
        WHERE status = ? AND (created_ms > ? OR (created_ms = ? AND id > ?)) ORDER BY created_ms, id LIMIT ?`,
@@ -82,7 +84,7 @@ export class StockQueries {
           partitionStateSchema.parse(JSON.parse(row.state)),
           row.verified === 1,
           row.updated_ms,
-          this.#committed.get(row.sku)?.units ?? 0,
+          this.#book.committed(row.sku),
         ),
       ),
       nextSku: rows.length > filter.limit ? page.at(-1)?.sku : undefined,
@@ -117,7 +119,6 @@ export class StockQueries {
   fulfillments(status: 'open' | 'cancel_requested', after: { createdMs: number; id: string } | undefined, limit: number) {
     const rows = this.#fulfillments.all(status, after?.createdMs ?? -1, after?.createdMs ?? -1, after?.id ?? '', limit + 1) as FulfillmentRow[];
     const page = rows.slice(0, limit);
-    const binsOf = this.#db.prepare<[string], { state: string }>('SELECT state FROM partition WHERE sku = ?');
     return {
       items: page.map((row) => ({
         id: row.id,
@@ -127,8 +128,7 @@ export class StockQueries {
         shipTo: JSON.parse(row.ship_to) as unknown,
         createdAt: new Date(row.created_ms).toISOString(),
         lines: this.#fulfillmentLines.all(row.id).map((line) => {
-          const stored = binsOf.get(line.sku);
-          const bins = stored ? partitionStateSchema.parse(JSON.parse(stored.state)).bins : [];
+          const { bins } = this.#book.read(line.sku).state;
           return {
             sku: line.sku,
             quantity: line.quantity,

@@ -23,7 +23,6 @@ export type WriterObserver = (batch: { size: number; durationMs: number; accepte
  */
 export class StockWriter {
   readonly #queue: Pending[] = [];
-  readonly #db: EdgeDatabase;
   readonly #nowMs: () => number;
   readonly #observe: WriterObserver | undefined;
   readonly #runBatch: (jobs: Pending[], nowMs: number) => Array<WriteResponse | { error: unknown }>;
@@ -33,7 +32,6 @@ export class StockWriter {
   #idle: Array<() => void> = [];
 
   constructor(db: EdgeDatabase, book: StockBook, options: { nowMs: () => number; observe?: WriterObserver }) {
-    this.#db = db;
     this.#nowMs = options.nowMs;
     this.#observe = options.observe;
     const findKey = db.prepare<[string, string], { request_hash: string; status: number; body: string }>(
@@ -149,9 +147,5 @@ export class StockWriter {
     this.#closed = true;
     if (this.#queue.length === 0 && !this.#scheduled) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
-  }
-
-  get database(): EdgeDatabase {
-    return this.#db;
   }
 }

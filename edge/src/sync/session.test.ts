@@ -17,17 +17,22 @@ const lastPush = () => {
   return push.events.map((entry) => entry.seq);
 };
 
-beforeEach(async () => {
-  edge = await startTestEdge();
-  sent = [];
-  session = new EdgeSyncSession(edge.db, {
+/** A session on the test edge whose frames land in `sent`. */
+const newSession = (onDrift?: (sku: string) => void) =>
+  new EdgeSyncSession(edge.db, {
     warehouseId: 'W1',
     edgeId: edge.edgeId,
     epoch: 3,
     nowMs: () => 1_000,
     applyChange: createChangeApplier(edge.db),
     send: (message) => sent.push(message),
+    ...(onDrift ? { onDrift } : {}),
   });
+
+beforeEach(async () => {
+  edge = await startTestEdge();
+  sent = [];
+  session = newSession();
 });
 afterEach(() => stopTestEdge(edge));
 
@@ -103,15 +108,7 @@ describe('drift', () => {
   it('compares the hub\'s checksums with its own partitions and restates only a drifted, settled one', async () => {
     const { partitionChecksum } = await import('@dovetail/shared');
     const drifted: string[] = [];
-    session = new EdgeSyncSession(edge.db, {
-      warehouseId: 'W1',
-      edgeId: edge.edgeId,
-      epoch: 3,
-      nowMs: () => 1_000,
-      applyChange: createChangeApplier(edge.db),
-      send: (message) => sent.push(message),
-      onDrift: (sku) => drifted.push(sku),
-    });
+    session = newSession((sku) => drifted.push(sku));
     await receive('SAME', 2);
     await receive('DRIFTED', 2);
     await receive('MOVED-ON', 2);
