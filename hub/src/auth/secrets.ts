@@ -24,7 +24,11 @@ const scryptKeyBytes = 32;
 
 function scryptAsync(password: string, salt: Buffer, cost: { N: number; r: number; p: number }): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scrypt(password, salt, scryptKeyBytes, { ...cost, maxmem: 64 * 1024 * 1024 }, (error, key) => (error ? reject(error) : resolve(key)));
+    // NFKC, as the edge does when it verifies this hash from the replicated roster: the same
+    // password typed as composed or decomposed characters must match on both sides.
+    scrypt(password.normalize('NFKC'), salt, scryptKeyBytes, { ...cost, maxmem: 64 * 1024 * 1024 }, (error, key) =>
+      error ? reject(error) : resolve(key),
+    );
   });
 }
 
