@@ -1,30 +1,14 @@
-import net from 'node:net';
 import { runHubBench } from '@dovetail/hub';
+import { postgresAnswers } from '../support/postgres.ts';
 import type { Bench } from './bench.ts';
 
 const localPostgres = 'postgres://postgres@127.0.0.1:5432/test';
-
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.setTimeout(1_000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
 
 /** The hub's catalog list p99 over 10,000 products and REST vs tRPC overhead, on SQLite and, where it answers, PostgreSQL. */
 export const hubApiBench: Bench = {
   name: 'hub catalog and API overhead (in-process, hub/src/bench.ts)',
   async run() {
-    if (process.env.DOVETAIL_BENCH_DATABASE_URL === undefined && (await answers(5432))) {
+    if (process.env.DOVETAIL_BENCH_DATABASE_URL === undefined && (await postgresAnswers(localPostgres))) {
       process.env.DOVETAIL_BENCH_DATABASE_URL = localPostgres;
     }
     await runHubBench();
