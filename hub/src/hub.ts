@@ -11,6 +11,7 @@ import { createApp } from './http/app.ts';
 import { type HubMetrics, createMetrics } from './http/observability.ts';
 import type { HubDeps } from './http/trpc.ts';
 import { ensureBootstrapAdmin } from './services/clients.ts';
+import { SqliteHoldWriter } from './holds/sqlite-writer.ts';
 import { HoldSweeper } from './holds/sweeper.ts';
 import { listenForAppends } from './sync/listen.ts';
 import { downstreamNotifier } from './sync/notifier.ts';
@@ -70,6 +71,8 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       nowMs,
       logger,
     };
+    // SQLite holds are group-committed by one writer on the raw handle (reserveHold finds it by db).
+    const holdWriter = storage.sqlite ? new SqliteHoldWriter(storage.db, storage.sqlite).start() : undefined;
     const sweeper = new HoldSweeper(storage.db, storage.dialect, nowMs, logger);
     void sweeper.run();
     const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
@@ -99,6 +102,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       },
       async close() {
         await sweeper.stop();
+        await holdWriter?.close();
         await sync?.close();
         await stopListening?.();
         await storage.close();

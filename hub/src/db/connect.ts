@@ -18,6 +18,12 @@ export type Storage = {
   description: string;
   /** The PostgreSQL schema the tables live in; undefined on SQLite. */
   schema: string | undefined;
+  /**
+   * The raw better-sqlite3 handle Kysely runs on (SQLite only), for the synchronous group-commit
+   * hold writer. It is Kysely's one connection: raw work must hold Kysely's connection mutex
+   * (`db.connection().execute(...)`), never run while a Kysely transaction is open.
+   */
+  sqlite?: BetterSqlite3.Database;
   close(): Promise<void>;
 };
 
@@ -48,7 +54,7 @@ async function connect(config: StorageConfig): Promise<Storage> {
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-    return { db, dialect: 'sqlite', description: `sqlite:${config.file}`, schema: undefined, close: () => db.destroy() };
+    return { db, dialect: 'sqlite', description: `sqlite:${config.file}`, schema: undefined, sqlite: database, close: () => db.destroy() };
   }
   if (config.kind === 'postgres') {
     const schema = config.schema;

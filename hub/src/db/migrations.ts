@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
-import { holdsMigration } from '../holds/schema.ts';
+import { holdsFastMigration, holdsMigration } from '../holds/schema.ts';
 import { ordersMigration } from '../orders/schema.ts';
 import { syncMigration } from '../sync/schema.ts';
 
@@ -134,6 +134,7 @@ const steps: Record<string, Migration> = {
   '0003_sync': syncMigration,
   '0004_holds': holdsMigration,
   '0005_orders': ordersMigration,
+  '0006_holds_fast': holdsFastMigration,
 };
 
 export const migrationNames = Object.keys(steps).sort();

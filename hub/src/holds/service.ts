@@ -1,86 +1,40 @@
-import {
-  type CandidateWarehouse,
-  type GeoPoint,
-  type ReserveRequest,
-  allocationStrategies,
-  defaultAllocationStrategyName,
-  holdStatusAt,
-  limits,
-  newId,
-} from '@dovetail/shared';
+import { type ReserveRequest, holdStatusAt, limits, newId } from '@dovetail/shared';
 import { type Kysely, type Transaction, sql } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { ApiError, conflict, notFound } from '../http/errors.ts';
+import {
+  type AvailabilityRow,
+  type HoldView,
+  type Line,
+  LineDoesNotFit,
+  type ReserveContext,
+  compareLockOrder,
+  holdExpiresAt,
+  insufficient,
+  planLines,
+  takenHoldView,
+  unknownSku,
+} from './plan.ts';
+import { type SqliteHoldWriter, sqliteHoldWriterOf } from './sqlite-writer.ts';
 
-export type HoldView = {
-  id: string;
-  status: 'active' | 'released' | 'expired' | 'converted';
-  expiresAt: string;
-  createdAt: string;
-  lines: Array<{ sku: string; quantity: number; warehouseId: string }>;
-};
+export type { HoldView } from './plan.ts';
 
 type Dialect = 'sqlite' | 'postgres';
-type Line = { sku: string; quantity: number; warehouseId: string };
 
 /** Units a partition can promise at `nowMs`: expired lines still in the counter do not count. */
 const availableSql = (nowMs: number) => sql<number>`(p.on_hand - p.committed - p.reserved - p.damaged - p.quality_control - p.safety_stock - p.edge_quota
   + coalesce((select sum(h.quantity) from hold_lines h
       where h.warehouse_id = p.warehouse_id and h.sku = p.sku and h.counted = 1 and h.expires_at <= ${nowMs}), 0))`;
 
-class LineDoesNotFit extends Error {
-  constructor(readonly index: number) {
-    super(`line ${index} does not fit`);
-  }
-}
-
-function insufficient(line: { sku: string; quantity: number }, available: number): ApiError {
-  return conflict('insufficient_stock', `only ${Math.max(0, available)} of ${line.sku} can be held, not ${line.quantity}`, {
-    sku: line.sku,
-    quantity: line.quantity,
-    available: Math.max(0, available),
-  });
-}
-
-/** Availability per (warehouse, sku) for the requested SKUs, read without locks (allocation's input). */
-async function readAvailability(db: Kysely<Database>, skus: string[], warehouseId: string | undefined, nowMs: number) {
+/** Availability per (warehouse, sku) for the requested SKUs with each warehouse's kind and location, read without locks: allocation's input. */
+async function readAvailability(db: Kysely<Database>, skus: string[], warehouseId: string | undefined, nowMs: number): Promise<AvailabilityRow[]> {
   let query = db
     .selectFrom('stock_partitions as p')
-    .select(['p.warehouse_id', 'p.sku', availableSql(nowMs).as('available')])
+    .innerJoin('warehouses as w', 'w.id', 'p.warehouse_id')
+    .select(['p.warehouse_id', 'p.sku', 'w.kind', 'w.lat', 'w.lon', availableSql(nowMs).as('available')])
     .where('p.sku', 'in', skus);
   if (warehouseId !== undefined) query = query.where('p.warehouse_id', '=', warehouseId);
-  const rows = await query.execute();
-  const byWarehouse = new Map<string, Map<string, number>>();
-  for (const row of rows) {
-    const skusHere = byWarehouse.get(row.warehouse_id) ?? new Map<string, number>();
-    skusHere.set(row.sku, Number(row.available));
-    byWarehouse.set(row.warehouse_id, skusHere);
-  }
-  return byWarehouse;
-}
-
-/**
- * Chooses warehouses with the configured strategy (shared/domain/allocation) from a lock-free read
- * of availability. The choice is only a plan: the reservation itself proves availability under the
- * partition's lock, and a lost race plans again from fresh numbers.
- */
-async function allocate(
-  db: Kysely<Database>,
-  request: ReserveRequest['lines'],
-  availability: Map<string, Map<string, number>>,
-  destination: GeoPoint | undefined,
-): Promise<Line[] | ApiError> {
-  const ids = [...availability.keys()];
-  const rows = ids.length === 0 ? [] : await db.selectFrom('warehouses').select(['id', 'kind', 'lat', 'lon']).where('id', 'in', ids).execute();
-  const warehouses: CandidateWarehouse[] = rows.map((row) => ({
-    id: row.id,
-    kind: row.kind as CandidateWarehouse['kind'],
-    location: { lat: Number(row.lat), lon: Number(row.lon) },
-    available: Object.fromEntries(availability.get(row.id) ?? []),
-  }));
-  const result = allocationStrategies[defaultAllocationStrategyName]({ lines: request, warehouses, ...(destination ? { destination } : {}) });
-  if (!result.ok) return insufficient(result.line, result.line.available);
-  return result.allocations.flatMap((allocation) => allocation.lines.map((line) => ({ ...line, warehouseId: allocation.warehouseId })));
+  return (await query.execute()).map((row) => ({ ...row, lat: Number(row.lat), lon: Number(row.lon), available: Number(row.available) }));
 }
 
 /** Takes expired lines of one partition out of its counter (inside the caller's transaction, under the partition's lock). */
@@ -114,82 +68,91 @@ async function settleExpired(trx: Transaction<Database>, warehouseId: string, sk
     .execute();
 }
 
-/** SQLite has one writer: the whole hold is one transaction of conditional updates. */
-async function reserveSqlite(db: Kysely<Database>, id: string, clientId: string, lines: Line[], nowMs: number, expiresAt: number): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await trx.insertInto('holds').values({ id, client_id: clientId, status: 'active', expires_at: expiresAt, created_at: nowMs, released_at: null }).execute();
-    for (const [index, line] of lines.entries()) {
-      await settleExpired(trx, line.warehouseId, line.sku, nowMs);
-      const taken = await trx
-        .updateTable('stock_partitions')
-        .set((eb) => ({ reserved: eb('reserved', '+', line.quantity) }))
-        .where('warehouse_id', '=', line.warehouseId)
-        .where('sku', '=', line.sku)
-        .where(sql<boolean>`on_hand - committed - reserved - damaged - quality_control - safety_stock - edge_quota >= ${line.quantity}`)
-        .executeTakeFirst();
-      if (Number(taken.numUpdatedRows) !== 1) throw new LineDoesNotFit(index);
-      await trx
-        .insertInto('hold_lines')
-        .values({ hold_id: id, line_no: index, warehouse_id: line.warehouseId, sku: line.sku, quantity: line.quantity, expires_at: expiresAt, counted: 1 })
-        .execute();
+type PostgresFailure = { code?: string; message?: string };
+
+/**
+ * PostgreSQL, one round trip when there is nothing to choose: `dovetail_reserve_fast` (holds/schema.ts)
+ * checks the catalog and, when one warehouse at most stocks the hold's SKUs (or the caller named
+ * one), proves and takes every line there under the partitions' row locks. It answers the warehouse,
+ * or null when several warehouses could serve: then the shared strategy must choose.
+ */
+async function reservePostgresFast(db: Kysely<Database>, id: string, request: ReserveRequest, context: ReserveContext, expiresAt: number): Promise<HoldView | undefined> {
+  const skus = request.lines.map((line) => line.sku);
+  // line_no follows the lock order (sku, by code unit), as on every other path.
+  const sorted = [...skus].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  let row: { warehouse: string | null } | undefined;
+  try {
+    const result = await sql<{ warehouse: string | null }>`select dovetail_reserve_fast(${id}, ${context.clientId}, ${context.nowMs}::bigint, ${expiresAt}::bigint,
+      ${skus}::text[], ${request.lines.map((line) => line.quantity)}::bigint[], ${skus.map((sku) => sorted.indexOf(sku))}::int[], ${request.warehouseId ?? null}::text) as warehouse`.execute(db);
+    row = result.rows[0];
+  } catch (error) {
+    const failure = error as PostgresFailure;
+    if (failure.code === 'DT404') throw unknownSku(String(failure.message));
+    if (failure.code === 'DT409') {
+      const [index, available] = String(failure.message).split(':').map(Number);
+      throw insufficient(request.lines[index as number] as ReserveRequest['lines'][number], available as number);
     }
-  });
+    throw error;
+  }
+  if (!row?.warehouse) return undefined;
+  const warehouseId = row.warehouse;
+  return takenHoldView(id, request, request.lines.map((line) => ({ ...line, warehouseId })), context.nowMs, expiresAt);
 }
 
-/** PostgreSQL: one call of `dovetail_reserve` (see holds/schema.ts), lines locked in a fixed order. */
-async function reservePostgres(db: Kysely<Database>, id: string, clientId: string, lines: Line[], nowMs: number, expiresAt: number): Promise<void> {
+/** PostgreSQL with a plan: one call of `dovetail_reserve` (see holds/schema.ts), lines locked in the given order. */
+async function reservePostgresPlanned(db: Kysely<Database>, id: string, clientId: string, lines: Line[], nowMs: number, expiresAt: number): Promise<void> {
   try {
     await sql`select dovetail_reserve(${id}, ${clientId}, ${nowMs}::bigint, ${expiresAt}::bigint,
       ${lines.map((line) => line.warehouseId)}::text[], ${lines.map((line) => line.sku)}::text[], ${lines.map((line) => line.quantity)}::bigint[])`.execute(db);
   } catch (error) {
-    const failure = error as { code?: string; message?: string };
+    const failure = error as PostgresFailure;
     if (failure.code === 'DT409') throw new LineDoesNotFit(Number(failure.message));
     throw error;
   }
 }
 
 /**
- * Takes a checkout hold: all lines or none. Availability is proved by the same statement (SQLite:
- * conditional update in one transaction; PostgreSQL: one server-side function under the row lock)
- * that takes it, never by a read followed by a write across round trips. A lost race against another
- * checkout re-allocates from fresh availability, a bounded number of times.
+ * Takes a checkout hold: all lines or none. Availability is proved by the same statement that takes
+ * it, never by a read followed by a write across round trips: on SQLite the hold joins a group commit
+ * (holds/sqlite-writer.ts: catalog check, availability read, allocation and conditional updates in one
+ * synchronous pass under SQLite's write lock); on PostgreSQL one server-side function proves and takes
+ * it under the partitions' row locks, after the shared strategy planned it when there was a choice.
+ * A lost race against another checkout re-plans from fresh availability, a bounded number of times.
+ *
+ * `options.writer` overrides the SQLite writer registered for `db` (createHub starts one).
  */
 export async function reserveHold(
   db: Kysely<Database>,
   dialect: Dialect,
   request: ReserveRequest,
-  context: { clientId: string; nowMs: number; destination?: GeoPoint },
+  context: ReserveContext,
+  options: { writer?: SqliteHoldWriter } = {},
 ): Promise<HoldView> {
+  if (dialect === 'sqlite') {
+    const writer = options.writer ?? sqliteHoldWriterOf(db);
+    if (!writer) throw new Error('SQLite holds are taken by a SqliteHoldWriter: start one for this database (createHub does)');
+    return writer.submit(request, context);
+  }
   const { nowMs } = context;
-  const expiresAt = nowMs + (request.ttlSeconds ?? limits.holdTtlSecondsDefault) * 1000;
-  const known = await db.selectFrom('variants').select('sku').where('sku', 'in', request.lines.map((line) => line.sku)).execute();
-  const knownSkus = new Set(known.map((row) => row.sku));
-  const unknown = request.lines.find((line) => !knownSkus.has(line.sku));
-  if (unknown) throw new ApiError(404, 'unknown_sku', `${unknown.sku} is not in the catalog`, { sku: unknown.sku });
+  const expiresAt = holdExpiresAt(request, nowMs);
+  const fast = await reservePostgresFast(db, newId(), request, context, expiresAt);
+  if (fast) return fast;
 
   for (let attempt = 1; ; attempt++) {
-    const availability = await readAvailability(db, request.lines.map((line) => line.sku), request.warehouseId, nowMs);
-    const allocated = await allocate(db, request.lines, availability, context.destination);
-    if (allocated instanceof ApiError) throw allocated;
+    const planned = planLines(request.lines, await readAvailability(db, request.lines.map((line) => line.sku), request.warehouseId, nowMs), context.destination);
+    if (planned instanceof ApiError) throw planned;
     // A fixed lock order (warehouse, sku) keeps two multi-line holds from deadlocking.
-    const lines = [...allocated].sort((a, b) => (a.warehouseId + a.sku < b.warehouseId + b.sku ? -1 : 1));
+    const lines = [...planned].sort(compareLockOrder);
     const id = newId();
     try {
-      if (dialect === 'postgres') await reservePostgres(db, id, context.clientId, lines, nowMs, expiresAt);
-      else await reserveSqlite(db, id, context.clientId, lines, nowMs, expiresAt);
-      return {
-        id,
-        status: 'active',
-        expiresAt: new Date(expiresAt).toISOString(),
-        createdAt: new Date(nowMs).toISOString(),
-        lines: request.lines.flatMap((line) => allocated.filter((l) => l.sku === line.sku)),
-      };
+      await reservePostgresPlanned(db, id, context.clientId, lines, nowMs, expiresAt);
+      return takenHoldView(id, request, planned, nowMs, expiresAt);
     } catch (error) {
       if (!(error instanceof LineDoesNotFit)) throw error;
       const line = lines[error.index] as Line;
       if (request.warehouseId !== undefined || attempt >= limits.holdReserveAttemptsMax) {
         const fresh = await readAvailability(db, [line.sku], line.warehouseId, nowMs);
-        throw insufficient(line, fresh.get(line.warehouseId)?.get(line.sku) ?? 0);
+        throw insufficient(line, fresh[0]?.available ?? 0);
       }
     }
   }
@@ -232,7 +195,8 @@ export async function releaseHold(db: Kysely<Database>, dialect: Dialect, id: st
     if (!hold || (clientId !== '*' && hold.client_id !== clientId)) throw notFound('hold');
     if (hold.status === 'converted') throw conflict('hold_converted', 'this hold became an order; cancel the order instead');
     if (hold.status === 'released') return;
-    const lines = await trx.selectFrom('hold_lines').selectAll().where('hold_id', '=', id).orderBy('warehouse_id').orderBy('sku').execute();
+    const lines = await trx.selectFrom('hold_lines').selectAll().where('hold_id', '=', id).execute();
+    lines.sort((a, b) => compareLockOrder({ warehouseId: a.warehouse_id, sku: a.sku }, { warehouseId: b.warehouse_id, sku: b.sku }));
     for (const line of lines) {
       if (dialect === 'postgres') {
         await sql`select 1 from stock_partitions where warehouse_id = ${line.warehouse_id} and sku = ${line.sku} for update`.execute(trx);
