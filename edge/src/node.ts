@@ -7,10 +7,12 @@ import { type Logger, createLogger } from './logger.ts';
 import { type EdgeMetrics, createEdgeMetrics } from './metrics.ts';
 import { ensureNodeIdentity } from './services/node-identity.ts';
 import type { ScryptCost } from './services/passwords.ts';
+import { FulfillmentDesk } from './services/fulfillments.ts';
 import { StaffDirectory } from './services/staff.ts';
 import { StockBook } from './services/stock.ts';
 import { StockQueries } from './services/stock-queries.ts';
 import { StockWriter } from './services/stock-writer.ts';
+import { createChangeApplier } from './sync/apply-changes.ts';
 import { EdgeSyncClient } from './sync/client.ts';
 
 export type EdgeNodeOptions = {
@@ -35,6 +37,7 @@ export type EdgeNode = {
   book: StockBook;
   writer: StockWriter;
   queries: StockQueries;
+  desk: FulfillmentDesk;
   staff: StaffDirectory;
   metrics: EdgeMetrics;
   logger: Logger;
@@ -54,6 +57,7 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
     const logger = options.logger ?? createLogger({ warehouseId: identity.warehouseId, edgeId: identity.edgeId });
     const book = new StockBook(db, { warehouseId: identity.warehouseId, edgeId: identity.edgeId, newId: ids });
     const queries = new StockQueries(db, book);
+    const desk = new FulfillmentDesk(db, book, { newId: ids });
     const metrics = createEdgeMetrics(
       () => {
         const upstream = queries.upstream();
@@ -81,6 +85,7 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
         edgeId: identity.edgeId,
         logger,
         nowMs,
+        applyChange: createChangeApplier(db, desk),
         onChanges: () => staff.forgetCachedSessions(),
         onDrift: (sku) => {
           logger.warn({ sku }, "the hub's replica of this partition drifted: restating it");
@@ -92,7 +97,7 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
     }
     const bootstrapped = await staff.bootstrap(options.bootstrapStaff);
     if (bootstrapped === 'created') logger.info('bootstrap supervisor created from EDGE_BOOTSTRAP_STAFF');
-    const app = createEdgeApp({ db, book, writer, queries, staff, metrics, logger, edgeId: identity.edgeId, hubUrl: options.hubUrl, sync });
+    const app = createEdgeApp({ db, book, writer, queries, desk, staff, metrics, logger, edgeId: identity.edgeId, hubUrl: options.hubUrl, sync, nowMs });
     const syncRun = sync?.run().catch((error) => logger.error({ err: error }, 'sync client stopped'));
     const checkpointer = startCheckpointer(path.join(options.dataDir, edgeDatabaseFile));
     const pruneTimer = setInterval(() => writer.pruneIdempotencyKeys(nowMs()), 60 * 60 * 1000).unref();
@@ -102,6 +107,7 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
       book,
       writer,
       queries,
+      desk,
       staff,
       metrics,
       logger,

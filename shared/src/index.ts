@@ -8,6 +8,8 @@ export * from './domain/stock/apply.ts';
 export * from './domain/stock/partition.ts';
 export * from './domain/stock/quantities.ts';
 export * from './domain/stock/schemas.ts';
+export * from './domain/fulfillment/schemas.ts';
+export * from './domain/fulfillment/rules.ts';
 export * from './policy/policy.ts';
 export * from './domain/catalog/products.ts';
 export * from './domain/catalog/warehouses.ts';

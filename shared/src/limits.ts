@@ -145,3 +145,17 @@ assert(phoneDigitsMin <= phoneDigitsMax && phoneDigitsMax <= phoneLengthMax, 'ph
 assert(orderLinesMax * quantityMax < Number.MAX_SAFE_INTEGER, 'order quantity sums stay exact');
 assert(allocationWarehousesMax * partitionOnHandMax < Number.MAX_SAFE_INTEGER, 'allocation availability sums stay exact');
 assert(allocationSubsetsSearchedMax >= allocationWarehousesMax, 'the exact search can at least try each warehouse alone');
+
+// Fulfillment at the edge (issue 5): packages, carriers and tracking numbers as carriers issue them.
+export const packagesPerFulfillmentMax = 50;
+/** 1 t: a sectional sofa on a pallet is well under it. */
+export const packageWeightGramsMax = 1_000_000;
+/** 10 m on any side. */
+export const packageDimensionMmMax = 10_000;
+export const carrierLengthMax = 64;
+export const trackingNumberLengthMax = 64;
+/** Picks recorded on one fulfillment order (each pick scan is one row; a line may be picked in parts). */
+export const picksPerFulfillmentMax = 1_000;
+
+assert(packagesPerFulfillmentMax <= orderLinesMax * 10, 'packages per fulfillment stay in proportion to lines');
+assert(picksPerFulfillmentMax >= orderLinesMax, 'every line of the largest order can be picked at least once');

@@ -146,6 +146,70 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX fulfillment_line_by_sku ON fulfillment_line (sku);
     `,
   },
+  {
+    version: 4,
+    name: 'pick, pack and ship at the edge; fulfillment facts upstream',
+    sql: `
+      -- The edge now owns each fulfillment order's progress (DESIGN §3). SQLite cannot change a CHECK,
+      -- so both tables are rebuilt; the line's FK follows the rename of its parent.
+      CREATE TABLE fulfillment_order_v4 (
+        id               TEXT PRIMARY KEY,
+        order_id         TEXT NOT NULL,
+        order_number     TEXT NOT NULL,
+        status           TEXT NOT NULL CHECK (status IN ('open', 'picking', 'packed', 'shipped', 'canceled')),
+        cancel_requested INTEGER NOT NULL DEFAULT 0 CHECK (cancel_requested IN (0, 1)),
+        ship_to          TEXT NOT NULL,
+        picks            INTEGER NOT NULL DEFAULT 0,
+        packages         TEXT,
+        shipment         TEXT,
+        created_ms       INTEGER NOT NULL,
+        updated_ms       INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO fulfillment_order_v4 (id, order_id, order_number, status, cancel_requested, ship_to, created_ms, updated_ms)
+        SELECT id, order_id, order_number, 'open', CASE status WHEN 'cancel_requested' THEN 1 ELSE 0 END, ship_to, created_ms, updated_ms
+        FROM fulfillment_order;
+      CREATE TABLE fulfillment_line_v4 (
+        fulfillment_id TEXT NOT NULL REFERENCES fulfillment_order_v4 (id),
+        sku            TEXT NOT NULL,
+        -- What this warehouse still owes: a release request (shortage re-routing) may lower it.
+        quantity       INTEGER NOT NULL CHECK (quantity >= 0),
+        picked         INTEGER NOT NULL DEFAULT 0 CHECK (picked >= 0 AND picked <= quantity),
+        PRIMARY KEY (fulfillment_id, sku)
+      ) STRICT;
+      INSERT INTO fulfillment_line_v4 (fulfillment_id, sku, quantity) SELECT fulfillment_id, sku, quantity FROM fulfillment_line;
+      DROP TABLE fulfillment_line;
+      DROP TABLE fulfillment_order;
+      ALTER TABLE fulfillment_order_v4 RENAME TO fulfillment_order;
+      ALTER TABLE fulfillment_line_v4 RENAME TO fulfillment_line;
+      CREATE INDEX fulfillment_order_by_status ON fulfillment_order (status, created_ms);
+      CREATE INDEX fulfillment_line_by_sku ON fulfillment_line (sku);
+
+      -- Each pick scan, so the ship names the lots and serials that were picked.
+      CREATE TABLE fulfillment_pick (
+        fulfillment_id TEXT NOT NULL REFERENCES fulfillment_order (id),
+        position       INTEGER NOT NULL,
+        sku            TEXT NOT NULL,
+        quantity       INTEGER NOT NULL CHECK (quantity > 0),
+        lot            TEXT,
+        serials        TEXT,
+        PRIMARY KEY (fulfillment_id, position)
+      ) STRICT;
+
+      -- The ledger of fulfillment facts sent upstream (stock events have theirs in ledger): together
+      -- the two hold every upstream seq exactly once.
+      CREATE TABLE fulfillment_event (
+        position       INTEGER PRIMARY KEY,
+        id             TEXT NOT NULL UNIQUE,
+        fulfillment_id TEXT NOT NULL,
+        type           TEXT NOT NULL,
+        at_ms          INTEGER NOT NULL,
+        actor          TEXT NOT NULL,
+        upstream_seq   INTEGER NOT NULL UNIQUE,
+        event          TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX fulfillment_event_by_fulfillment ON fulfillment_event (fulfillment_id, position);
+    `,
+  },
 ];
 
 export function migrate(db: Database.Database): { from: number; to: number } {

@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import type { EdgeDatabase } from '../db/open.ts';
 import type { Logger } from '../logger.ts';
 import type { EdgeMetrics } from '../metrics.ts';
+import type { FulfillmentDesk } from '../services/fulfillments.ts';
 import type { StaffDirectory } from '../services/staff.ts';
 import type { StockBook } from '../services/stock.ts';
 import type { StockQueries } from '../services/stock-queries.ts';
@@ -23,12 +24,14 @@ export type EdgeAppDeps = {
   book: StockBook;
   writer: StockWriter;
   queries: StockQueries;
+  desk: FulfillmentDesk;
   staff: StaffDirectory;
   metrics: EdgeMetrics;
   logger: Logger;
   edgeId: string;
   hubUrl: string | undefined;
   sync: EdgeSyncClient | undefined;
+  nowMs: () => number;
 };
 
 /** The edge's HTTP surface: `/api/v1` for scanners, `/healthz` and `/metrics` for operations. */
@@ -64,7 +67,7 @@ export function createEdgeApp(deps: EdgeAppDeps) {
   api.use('*', requireSession({ staff }));
   api.route('/', sessionRoutes({ staff, warehouseId }));
   api.route('/', stockRoutes(deps));
-  api.route('/', fulfillmentRoutes({ queries: deps.queries, warehouseId }));
+  api.route('/', fulfillmentRoutes({ queries: deps.queries, desk: deps.desk, warehouseId, nowMs: deps.nowMs, onRecorded: () => deps.sync?.notifyOutbox() }));
   api.route('/', syncRoutes({ db: deps.db, queries: deps.queries, warehouseId, edgeId: deps.edgeId, hubUrl: deps.hubUrl, sync: deps.sync }));
   app.route('/api/v1', api);
 

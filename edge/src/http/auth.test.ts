@@ -41,6 +41,15 @@ const routes: Array<{ method: string; url: string; body?: unknown; permission: P
   { method: 'GET', url: '/api/v1/sync/status', permission: 'sync.read' },
   { method: 'GET', url: '/api/v1/sync/rejections', permission: 'sync.read' },
   { method: 'GET', url: '/api/v1/fulfillments', permission: 'fulfillments.read' },
+  { method: 'GET', url: '/api/v1/fulfillments/F-1', permission: 'fulfillments.read' },
+  { method: 'POST', url: '/api/v1/fulfillments/F-1/pick', body: { sku: 'SEED-1' }, permission: 'fulfillments.fulfill' },
+  {
+    method: 'POST',
+    url: '/api/v1/fulfillments/F-1/pack',
+    body: { packages: [{ weightGrams: 1000, lengthMm: 10, widthMm: 10, heightMm: 10 }] },
+    permission: 'fulfillments.fulfill',
+  },
+  { method: 'POST', url: '/api/v1/fulfillments/F-1/ship', body: { carrier: 'DHL', trackingNumber: 'T1' }, permission: 'fulfillments.fulfill' },
 ];
 
 describe('signing in', () => {

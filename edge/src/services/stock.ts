@@ -1,5 +1,9 @@
 import {
+  type FulfillmentFact,
+  type FulfillmentFactBody,
   type Hlc,
+  committingFulfillmentStatuses,
+  fulfillmentFactSchema,
   type IdSource,
   type PartitionState,
   type StockEvent,
@@ -92,11 +96,22 @@ export class StockBook {
       nextUpstreamSeq: db.prepare<[], { last_seq: number }>('UPDATE upstream SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq'),
       insertOutbox: db.prepare('INSERT INTO outbox (seq, event_id, event) VALUES (?, ?, ?)'),
       lastHlc: db.prepare<[], { hlc: string }>('SELECT hlc FROM ledger ORDER BY position DESC LIMIT 1'),
-      committed: db.prepare<[string], { units: number | null }>('SELECT sum(quantity) AS units FROM fulfillment_line WHERE sku = ?'),
+      committed: db.prepare<[string], { units: number | null }>(
+        `SELECT sum(l.quantity) AS units FROM fulfillment_line l JOIN fulfillment_order o ON o.id = l.fulfillment_id
+         WHERE l.sku = ? AND o.status IN (${committingFulfillmentStatuses.map((status) => `'${status}'`).join(', ')})`,
+      ),
+      insertFact: db.prepare(
+        `INSERT INTO fulfillment_event (id, fulfillment_id, type, at_ms, actor, upstream_seq, event)
+         VALUES (@id, @fulfillmentId, @type, @atMs, @actor, @upstreamSeq, @event)`,
+      ),
+      lastFactHlc: db.prepare<[], { event: string }>('SELECT event FROM fulfillment_event ORDER BY position DESC LIMIT 1'),
     };
-    const last = this.#statements.lastHlc.get();
     // The clock never runs behind what this node already recorded, even if the wall clock did.
-    this.#hlc = last ? { ...hlcDecode(last.hlc), node: options.edgeId } : hlcInitial(options.edgeId);
+    const lastStock = this.#statements.lastHlc.get()?.hlc;
+    const lastFactRow = this.#statements.lastFactHlc.get();
+    const lastFact = lastFactRow ? (JSON.parse(lastFactRow.event) as { hlc: string }).hlc : undefined;
+    const last = [lastStock, lastFact].filter((hlc): hlc is string => hlc !== undefined).sort().at(-1);
+    this.#hlc = last ? { ...hlcDecode(last), node: options.edgeId } : hlcInitial(options.edgeId);
   }
 
   get warehouseId(): string {
@@ -152,8 +167,7 @@ export class StockBook {
       actor,
     });
     const eventJson = JSON.stringify(event);
-    const seq = this.#statements.nextUpstreamSeq.get()?.last_seq;
-    assert(seq !== undefined && seq > 0, 'upstream seq allocated');
+    const seq = this.#nextSeq();
     this.#statements.insertLedger.run({
       id: event.id,
       sku: event.sku,
@@ -174,5 +188,26 @@ export class StockBook {
       nowMs,
     });
     return { ok: true, event, stock: stockView(this.#warehouseId, event.sku, result.state, current.verified, nowMs, this.committed(event.sku)) };
+  }
+
+  /**
+   * Records a fact about a fulfillment order this warehouse owns and queues it upstream with the next
+   * seq, in the caller's transaction (the same stream as stock events, so order is kept).
+   */
+  recordFact(body: FulfillmentFactBody, actor: string, nowMs: number): FulfillmentFact {
+    assert(this.#db.inTransaction, 'StockBook.recordFact runs inside a transaction');
+    this.#hlc = hlcTick(this.#hlc, nowMs);
+    const fact = fulfillmentFactSchema.parse({ ...body, id: this.#newId(), warehouseId: this.#warehouseId, hlc: hlcEncode(this.#hlc), atMs: nowMs, actor });
+    const json = JSON.stringify(fact);
+    const seq = this.#nextSeq();
+    this.#statements.insertFact.run({ id: fact.id, fulfillmentId: fact.fulfillmentId, type: fact.type, atMs: nowMs, actor, upstreamSeq: seq, event: json });
+    this.#statements.insertOutbox.run(seq, fact.id, json);
+    return fact;
+  }
+
+  #nextSeq(): number {
+    const seq = this.#statements.nextUpstreamSeq.get()?.last_seq;
+    assert(seq !== undefined && seq > 0, 'upstream seq allocated');
+    return seq;
   }
 }

@@ -56,9 +56,12 @@ export function verifyEdgeDatabase(db: EdgeDatabase, progress?: (done: number, t
     const lastSeq = upstream?.last_seq ?? 0;
     const ackedSeq = upstream?.acked_seq ?? 0;
     const problems: string[] = [];
+    // Stock events (ledger) and fulfillment facts (fulfillment_event) share the one upstream stream.
+    const streamed = `(SELECT upstream_seq AS seq, id FROM ledger WHERE upstream_seq IS NOT NULL
+      UNION ALL SELECT upstream_seq AS seq, id FROM fulfillment_event)`;
     const seqs = db
       .prepare<[], { n: number; low: number | null; high: number | null }>(
-        'SELECT count(*) AS n, min(upstream_seq) AS low, max(upstream_seq) AS high FROM ledger WHERE upstream_seq IS NOT NULL',
+        `SELECT count(*) AS n, min(seq) AS low, max(seq) AS high FROM ${streamed}`,
       )
       .get();
     if (seqs && seqs.n > 0 && (seqs.low !== 1 || seqs.high !== lastSeq || seqs.n !== lastSeq)) {
@@ -74,7 +77,8 @@ export function verifyEdgeDatabase(db: EdgeDatabase, progress?: (done: number, t
     }
     const orphan = db
       .prepare<[], { n: number }>(
-        'SELECT count(*) AS n FROM outbox LEFT JOIN ledger ON ledger.upstream_seq = outbox.seq AND ledger.id = outbox.event_id WHERE ledger.id IS NULL',
+        `SELECT count(*) AS n FROM outbox LEFT JOIN ${streamed} AS streamed ON streamed.seq = outbox.seq AND streamed.id = outbox.event_id
+         WHERE streamed.id IS NULL`,
       )
       .get();
     if (orphan && orphan.n > 0) problems.push(`${orphan.n} outbox rows do not match their ledger row`);

@@ -1,6 +1,7 @@
 import type { DownstreamChange } from '@dovetail/shared';
 import { z } from 'zod';
 import type { EdgeDatabase } from '../db/open.ts';
+import type { FulfillmentDesk } from '../services/fulfillments.ts';
 
 /**
  * Applies downstream changes to the edge's replicas. Every applier is idempotent (an upsert keyed by
@@ -30,10 +31,15 @@ const fulfillmentRequestedSchema = z.looseObject({
   shipTo: z.unknown(),
 });
 const fulfillmentCancelRequestedSchema = z.looseObject({ fulfillmentId: z.string().min(1) });
+const fulfillmentReleaseRequestedSchema = z.looseObject({
+  fulfillmentId: z.string().min(1),
+  requestId: z.string().min(1).max(64),
+  lines: z.array(z.strictObject({ sku: z.string().min(1), quantity: z.int().min(1) })).min(1),
+});
 
 export type ChangeApplier = (change: DownstreamChange) => 'applied' | 'skipped';
 
-export function createChangeApplier(db: EdgeDatabase): ChangeApplier {
+export function createChangeApplier(db: EdgeDatabase, desk: FulfillmentDesk): ChangeApplier {
   const upsertVariant = db.prepare(
     `INSERT INTO catalog_variant (sku, product_id, name, gtin, options, archived) VALUES (@sku, @productId, @name, @gtin, @options, @archived)
      ON CONFLICT (sku) DO UPDATE SET product_id = @productId, name = @name, gtin = @gtin, options = @options, archived = @archived`,
@@ -56,7 +62,6 @@ export function createChangeApplier(db: EdgeDatabase): ChangeApplier {
   const insertFulfillmentLine = db.prepare(
     'INSERT INTO fulfillment_line (fulfillment_id, sku, quantity) VALUES (?, ?, ?) ON CONFLICT (fulfillment_id, sku) DO NOTHING',
   );
-  const requestCancel = db.prepare("UPDATE fulfillment_order SET status = 'cancel_requested', updated_ms = ? WHERE id = ?");
   const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
 
   return (change) => {
@@ -104,9 +109,14 @@ export function createChangeApplier(db: EdgeDatabase): ChangeApplier {
         return 'applied';
       }
       case 'fulfillment.cancel_requested': {
-        // Recorded for staff; the edge's answer (accept and release, or refuse because it shipped)
-        // travels upstream with the pick/pack/ship flow.
-        requestCancel.run(Date.now(), fulfillmentCancelRequestedSchema.parse(change.payload).fulfillmentId);
+        // The edge owns the order now: it answers at once, in this checkpoint's transaction. Not
+        // shipped: accepted (picked units back on a shelf, commitment released); shipped: refused.
+        desk.answerCancel(fulfillmentCancelRequestedSchema.parse(change.payload).fulfillmentId, Date.now());
+        return 'applied';
+      }
+      case 'fulfillment.release_requested': {
+        const request = fulfillmentReleaseRequestedSchema.parse(change.payload);
+        desk.answerRelease(request.fulfillmentId, request.requestId, request.lines, Date.now());
         return 'applied';
       }
       case 'warehouse.upserted':

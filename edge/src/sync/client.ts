@@ -2,7 +2,7 @@ import { closeCodes, decodeDownstream, limits } from '@dovetail/shared';
 import WebSocket from 'ws';
 import type { EdgeDatabase } from '../db/open.ts';
 import type { Logger } from '../logger.ts';
-import { type ChangeApplier, createChangeApplier } from './apply-changes.ts';
+import type { ChangeApplier } from './apply-changes.ts';
 import { EdgeSyncSession } from './session.ts';
 
 export type SyncLinkStatus = { connected: boolean; lastError: string | null; fenced: boolean };
@@ -16,7 +16,8 @@ export type EdgeSyncClientOptions = {
   edgeId: string;
   logger: Logger;
   nowMs?: () => number;
-  applyChange?: ChangeApplier;
+  /** Applies the hub's downstream changes (catalog, roster, fulfillment orders and requests). */
+  applyChange: ChangeApplier;
   /** Called after downstream changes are applied (e.g. to refresh caches). */
   onChanges?: () => void;
   /** The hub's replica of a partition drifted from this edge's: record a reconcile event. */
@@ -49,7 +50,7 @@ export class EdgeSyncClient {
   constructor(options: EdgeSyncClientOptions) {
     this.#options = options;
     this.#nowMs = options.nowMs ?? Date.now;
-    this.#applyChange = options.applyChange ?? createChangeApplier(options.db);
+    this.#applyChange = options.applyChange;
   }
 
   get status(): SyncLinkStatus {

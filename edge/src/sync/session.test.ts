@@ -24,7 +24,7 @@ const newSession = (onDrift?: (sku: string) => void) =>
     edgeId: edge.edgeId,
     epoch: 3,
     nowMs: () => 1_000,
-    applyChange: createChangeApplier(edge.db),
+    applyChange: createChangeApplier(edge.db, edge.desk),
     send: (message) => sent.push(message),
     ...(onDrift ? { onDrift } : {}),
   });
@@ -208,7 +208,7 @@ describe('fulfillment orders from the hub', () => {
     expect(edge.book.view('SOFA-1')).toMatchObject({ onHand: 7, committed: 3, available: 4 });
   });
 
-  it('record a cancel request from the hub', async () => {
+  it('answer a cancel request from the hub at once: accepted before shipping, with a fact queued upstream', async () => {
     session.receive({ type: 'changes', channel: 'warehouse:W1', changes: [requested(1, 'f-2', [{ sku: 'BED-1', quantity: 1 }])] });
     session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
     session.receive({ type: 'changes', channel: 'warehouse:W1', changes: [{ seq: 2, kind: 'fulfillment.cancel_requested', payload: { fulfillmentId: 'f-2', orderId: 'o-f-2' } }] });
@@ -216,9 +216,13 @@ describe('fulfillment orders from the hub', () => {
     const token = await edge.login();
     const open = (await (await edge.call('GET', '/api/v1/fulfillments', { token })).json()) as { items: unknown[] };
     expect(open.items).toEqual([]);
-    const canceling = (await (await edge.call('GET', '/api/v1/fulfillments?status=cancel_requested', { token })).json()) as { items: Array<{ id: string }> };
-    expect(canceling.items.map((item) => item.id)).toEqual(['f-2']);
-    expect((await edge.call('GET', '/api/v1/fulfillments?status=shipped', { token })).status).toBe(400);
+    const canceled = (await (await edge.call('GET', '/api/v1/fulfillments?status=canceled&cancelRequested=true', { token })).json()) as {
+      items: Array<{ id: string; cancelRequested: boolean }>;
+    };
+    expect(canceled.items.map((item) => [item.id, item.cancelRequested])).toEqual([['f-2', true]]);
+    const facts = edge.db.prepare<[], { type: string; fulfillment_id: string }>('SELECT type, fulfillment_id FROM fulfillment_event').all();
+    expect(facts).toEqual([{ type: 'fulfillment_canceled', fulfillment_id: 'f-2' }]);
+    expect((await edge.call('GET', '/api/v1/fulfillments?status=bogus', { token })).status).toBe(400);
   });
 });
 

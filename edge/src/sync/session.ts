@@ -204,6 +204,8 @@ export class EdgeSyncSession {
       this.#sql.setCursor.run(channel, seq);
     })();
     this.#send({ type: 'changes_ack', channel, seq });
+    // Answers to the hub's requests (a cancel accepted, a release) were queued by that transaction.
+    if (this.#welcomed) this.#pushNext();
     return undefined;
   }
 

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
 import { holdsFastMigration, holdsMigration } from '../holds/schema.ts';
+import { fulfillmentFactsMigration } from '../orders/fulfillment-schema.ts';
 import { ordersMigration } from '../orders/schema.ts';
 import { syncMigration } from '../sync/schema.ts';
 
@@ -135,6 +136,7 @@ const steps: Record<string, Migration> = {
   '0004_holds': holdsMigration,
   '0005_orders': ordersMigration,
   '0006_holds_fast': holdsFastMigration,
+  '0007_fulfillment_facts': fulfillmentFactsMigration,
 };
 
 export const migrationNames = Object.keys(steps).sort();

@@ -1,5 +1,6 @@
 import type { ColumnType } from 'kysely';
 import type { HoldTables } from '../holds/schema.ts';
+import type { FulfillmentFactTables } from '../orders/fulfillment-schema.ts';
 import type { OrderTables } from '../orders/schema.ts';
 import type { SyncTables } from '../sync/schema.ts';
 
@@ -122,7 +123,7 @@ export interface IdempotencyKeysTable {
   created_at: number;
 }
 
-export interface Database extends SyncTables, HoldTables, OrderTables {
+export interface Database extends SyncTables, HoldTables, OrderTables, FulfillmentFactTables {
   idempotency_keys: IdempotencyKeysTable;
   products: ProductsTable;
   variants: VariantsTable;

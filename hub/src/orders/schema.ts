@@ -45,9 +45,13 @@ export interface FulfillmentsTable {
   id: string;
   order_id: string;
   warehouse_id: string;
-  /** requested | cancel_requested | canceled | packed | shipped */
+  /** requested | packed | shipped | canceled: the warehouse's progress, as its facts report it */
   status: string;
   created_at: number;
+  /** null | requested | accepted | refused: where a cancel request to the warehouse stands */
+  cancel_state: string | null;
+  /** The parcels as packed (JSON), once the warehouse packed. */
+  packages_json: string | null;
 }
 
 /** The status history: every transition with the event that caused it. */

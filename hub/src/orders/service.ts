@@ -38,7 +38,14 @@ export type OrderView = {
   total: number;
   lines: Array<{ sku: string; quantity: number; unitPrice: number }>;
   allocations: Array<{ warehouseId: string; sku: string; quantity: number; status: string; fulfillmentId: string }>;
-  fulfillments: Array<{ id: string; warehouseId: string; status: string }>;
+  fulfillments: Array<{
+    id: string;
+    warehouseId: string;
+    status: 'requested' | 'packed' | 'shipped' | 'canceled';
+    cancelState: 'requested' | 'accepted' | 'refused' | null;
+    packages?: unknown;
+  }>;
+  shipments: Array<{ id: string; fulfillmentId: string; warehouseId: string; carrier: string; trackingNumber: string; status: string; shippedAt: string }>;
   history: Array<{ event: string; from: OrderStatus | null; to: OrderStatus; at: string; note?: string }>;
   expiresAt: string;
   createdAt: string;
@@ -46,7 +53,7 @@ export type OrderView = {
 };
 
 /** The stored status as a reader sees it now: an unpaid order expires with its hold, sweeper or not. */
-function statusAt(stored: OrderStatus, expiresAtMs: number, nowMs: number): OrderStatus {
+export function statusAt(stored: OrderStatus, expiresAtMs: number, nowMs: number): OrderStatus {
   return stored === 'pending_payment' && expiresAtMs <= nowMs ? 'expired' : stored;
 }
 
@@ -54,7 +61,7 @@ function refuse(from: OrderStatus, event: OrderEvent): ApiError {
   return conflict('transition_not_allowed', `an order that is ${from} cannot take ${event}`, { status: from, event });
 }
 
-async function appendHistory(trx: Transaction<Database>, orderId: string, event: string, from: OrderStatus | null, to: OrderStatus, nowMs: number, note?: string) {
+export async function appendHistory(trx: Transaction<Database>, orderId: string, event: string, from: OrderStatus | null, to: OrderStatus, nowMs: number, note?: string) {
   const last = await trx.selectFrom('order_events').select((eb) => eb.fn.max('seq').as('seq')).where('order_id', '=', orderId).executeTakeFirst();
   await trx
     .insertInto('order_events')
@@ -66,11 +73,12 @@ export async function getOrder(db: Kysely<Database>, id: string, scope: OrderSco
   const order = await db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
   // Another client's order answers 404 like a missing one: ids are not a way to probe (OWASP API1).
   if (!order || (scope !== '*' && order.client_id !== scope)) throw notFound('order');
-  const [lines, allocations, fulfillments, history] = await Promise.all([
+  const [lines, allocations, fulfillments, history, shipments] = await Promise.all([
     db.selectFrom('order_lines').selectAll().where('order_id', '=', id).orderBy('line_no').execute(),
     db.selectFrom('allocations').selectAll().where('order_id', '=', id).orderBy('warehouse_id').orderBy('sku').execute(),
     db.selectFrom('fulfillments').selectAll().where('order_id', '=', id).orderBy('warehouse_id').execute(),
     db.selectFrom('order_events').selectAll().where('order_id', '=', id).orderBy('seq').execute(),
+    db.selectFrom('shipments').selectAll().where('order_id', '=', id).orderBy('shipped_at').execute(),
   ]);
   const status = statusAt(order.status as OrderStatus, Number(order.expires_at), nowMs);
   const view: OrderView = {
@@ -87,7 +95,22 @@ export async function getOrder(db: Kysely<Database>, id: string, scope: OrderSco
     total: Number(order.total),
     lines: lines.map((line) => ({ sku: line.sku, quantity: Number(line.quantity), unitPrice: Number(line.unit_price) })),
     allocations: allocations.map((a) => ({ warehouseId: a.warehouse_id, sku: a.sku, quantity: Number(a.quantity), status: a.status, fulfillmentId: a.fulfillment_id })),
-    fulfillments: fulfillments.map((f) => ({ id: f.id, warehouseId: f.warehouse_id, status: f.status })),
+    fulfillments: fulfillments.map((f) => ({
+      id: f.id,
+      warehouseId: f.warehouse_id,
+      status: f.status as OrderView['fulfillments'][number]['status'],
+      cancelState: f.cancel_state as OrderView['fulfillments'][number]['cancelState'],
+      ...(f.packages_json ? { packages: JSON.parse(f.packages_json) as unknown } : {}),
+    })),
+    shipments: shipments.map((s) => ({
+      id: s.id,
+      fulfillmentId: s.fulfillment_id,
+      warehouseId: s.warehouse_id,
+      carrier: s.carrier,
+      trackingNumber: s.tracking_number,
+      status: s.status,
+      shippedAt: new Date(Number(s.shipped_at)).toISOString(),
+    })),
     history: history.map((h) => ({
       event: h.event,
       from: h.from_status as OrderStatus | null,
@@ -204,7 +227,7 @@ async function lockOrder(trx: Transaction<Database>, dialect: Dialect, id: strin
   return order;
 }
 
-async function lockPartition(trx: Transaction<Database>, dialect: Dialect, warehouseId: string, sku: string): Promise<void> {
+export async function lockPartition(trx: Transaction<Database>, dialect: Dialect, warehouseId: string, sku: string): Promise<void> {
   if (dialect === 'postgres') await sql`select 1 from stock_partitions where warehouse_id = ${warehouseId} and sku = ${sku} for update`.execute(trx);
 }
 
@@ -247,7 +270,7 @@ export async function payOrder(db: Kysely<Database>, dialect: Dialect, id: strin
     const customer = JSON.parse(order.customer_json) as Customer;
     for (const [warehouseId, warehouseLines] of byWarehouse) {
       const fulfillmentId = newId();
-      await trx.insertInto('fulfillments').values({ id: fulfillmentId, order_id: id, warehouse_id: warehouseId, status: 'requested', created_at: nowMs }).execute();
+      await trx.insertInto('fulfillments').values({ id: fulfillmentId, order_id: id, warehouse_id: warehouseId, status: 'requested', created_at: nowMs, cancel_state: null, packages_json: null }).execute();
       await trx
         .insertInto('allocations')
         .values(warehouseLines.map((line) => ({ order_id: id, fulfillment_id: fulfillmentId, warehouse_id: warehouseId, sku: line.sku, quantity: line.quantity, status: 'committed' })))
@@ -281,9 +304,9 @@ export async function cancelOrder(db: Kysely<Database>, dialect: Dialect, id: st
     if (!next.ok) throw refuse(from, 'cancel_requested');
     if (from === 'pending_payment') releaseHoldId = order.hold_id;
     else {
-      const fulfillments = await trx.selectFrom('fulfillments').selectAll().where('order_id', '=', id).execute();
+      const fulfillments = await trx.selectFrom('fulfillments').selectAll().where('order_id', '=', id).where('status', '!=', 'canceled').execute();
       for (const fulfillment of fulfillments) {
-        await trx.updateTable('fulfillments').set({ status: 'cancel_requested' }).where('id', '=', fulfillment.id).execute();
+        await trx.updateTable('fulfillments').set({ cancel_state: 'requested' }).where('id', '=', fulfillment.id).execute();
         await appendDownstream(trx, warehouseChannel(fulfillment.warehouse_id), 'fulfillment.cancel_requested', { fulfillmentId: fulfillment.id, orderId: id, reason: reason ?? null }, nowMs);
       }
     }

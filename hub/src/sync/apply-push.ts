@@ -4,7 +4,9 @@ import {
   type StockRejectionReason,
   limits,
   type StockEvent,
+  type UpstreamEvent,
   applyStockEvent,
+  isStockEvent,
   assert,
   emptyPartition,
   partitionChecksum,
@@ -13,8 +15,9 @@ import {
 } from '@dovetail/shared';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import { type FactRefusal, applyFulfillmentFact } from '../orders/facts.ts';
 
-export type PushRejectionReason = StockRejectionReason | 'unknown_sku' | 'wrong_warehouse';
+export type PushRejectionReason = StockRejectionReason | FactRefusal['reason'] | 'unknown_sku' | 'wrong_warehouse';
 export type PushRejection = { seq: number; reason: string; message: string };
 export type PushResult = {
   upstreamAck: number;
@@ -63,15 +66,17 @@ export async function applyPush(
       // moved back by a race replays ones it refused: ids decide, never seqs.
       const known =
         (await trx.selectFrom('stock_events').select('event_id').where('event_id', '=', event.id).executeTakeFirst()) ??
+        (await trx.selectFrom('edge_facts').select('event_id').where('event_id', '=', event.id).executeTakeFirst()) ??
         (await trx.selectFrom('sync_rejections').select('event_id').where('event_id', '=', event.id).executeTakeFirst());
       if (known) {
         result.duplicates++;
         applied = seq;
         continue;
       }
-      const outcome = await applyOne(trx, warehouseId, event, nowMs);
+      const outcome = isStockEvent(event) ? await applyOne(trx, warehouseId, event, nowMs) : await applyFact(trx, options.dialect, warehouseId, edgeId, seq, event, nowMs);
       const rejection = 'reason' in outcome ? outcome : undefined;
-      if (outcome.checksum !== undefined) result.checksums.set(event.sku, outcome.checksum);
+      const sku = isStockEvent(event) ? event.sku : '';
+      if (outcome.checksum !== undefined) result.checksums.set(sku, outcome.checksum);
       if (rejection) {
         result.rejected.push({ seq, ...rejection });
         await trx
@@ -81,14 +86,14 @@ export async function applyPush(
             edge_id: edgeId,
             edge_seq: seq,
             event_id: event.id,
-            sku: event.sku,
+            sku,
             reason: rejection.reason,
             message: rejection.message,
             event_json: JSON.stringify(event),
             created_at: nowMs,
           })
           .execute();
-      } else {
+      } else if (isStockEvent(event)) {
         await trx
           .insertInto('stock_events')
           .values({
@@ -105,7 +110,7 @@ export async function applyPush(
           })
           .execute();
         result.applied++;
-      }
+      } else result.applied++;
       lastEventAtMs = event.atMs;
       applied = seq;
     }
@@ -142,6 +147,34 @@ export async function storedRejections(db: Kysely<Database>, warehouseId: string
     .limit(limits.pushBatchEventsMax)
     .execute();
   return rows.map((row) => ({ seq: Number(row.edge_seq), reason: row.reason as PushRejectionReason, message: row.message.slice(0, 500) }));
+}
+
+/** Applies a fulfillment fact and records it (the record is what makes a replay a duplicate). */
+async function applyFact(
+  trx: Transaction<Database>,
+  dialect: 'sqlite' | 'postgres',
+  warehouseId: string,
+  edgeId: string,
+  seq: number,
+  fact: Exclude<UpstreamEvent, StockEvent>,
+  nowMs: number,
+): Promise<{ reason: string; message: string; checksum?: undefined } | { checksum?: undefined }> {
+  const refusal = await applyFulfillmentFact(trx, dialect, warehouseId, fact, nowMs);
+  if (refusal) return refusal;
+  await trx
+    .insertInto('edge_facts')
+    .values({
+      event_id: fact.id,
+      warehouse_id: warehouseId,
+      edge_id: edgeId,
+      edge_seq: seq,
+      type: fact.type,
+      fulfillment_id: fact.fulfillmentId,
+      event_json: JSON.stringify(fact),
+      applied_at: nowMs,
+    })
+    .execute();
+  return {};
 }
 
 /** Folds one event into the replica; a reason when the hub refuses it (the stream still advances). */

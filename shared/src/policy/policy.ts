@@ -33,6 +33,8 @@ export const permissions = {
   'stock.instore_sale': { roles: ['admin', 'supervisor', 'warehouse_staff'], scoped: true },
   /** See the warehouse's fulfillment orders (the pick list). */
   'fulfillments.read': { roles: ['admin', 'supervisor', 'warehouse_staff'], scoped: true },
+  /** Pick, pack and ship the warehouse's fulfillment orders. */
+  'fulfillments.fulfill': { roles: ['admin', 'supervisor', 'warehouse_staff'], scoped: true },
   /** Add, disable and list local staff accounts at an edge. */
   'staff.manage': { roles: ['admin', 'supervisor'], scoped: true },
   /** See the sync state of an edge. */

@@ -1,13 +1,28 @@
 import { z } from 'zod';
 import * as limits from '../limits.ts';
-import { stockEventSchema } from '../domain/stock/schemas.ts';
+import { type FulfillmentFact, fulfillmentFactSchema } from '../domain/fulfillment/schemas.ts';
+import { type StockEvent, stockEventSchema } from '../domain/stock/schemas.ts';
 import { upstreamSeqSchema } from './common.ts';
+
+/**
+ * What an edge's upstream stream carries: stock events of the partitions it owns and facts about the
+ * fulfillment orders it owns, in one gap-free seq, so a pick, the ship that follows it and the fact
+ * that the order left reach the hub in the order they happened, each exactly once.
+ */
+export const upstreamEventSchema = z.discriminatedUnion('type', [...stockEventSchema.options, ...fulfillmentFactSchema.options]);
+export type UpstreamEvent = StockEvent | FulfillmentFact;
+
+const stockTypes: ReadonlySet<string> = new Set(stockEventSchema.options.map((option) => option.shape.type.value));
+
+export function isStockEvent(event: UpstreamEvent): event is StockEvent {
+  return stockTypes.has(event.type);
+}
 
 /** A bounded batch of the edge's outbox, in seq order, with no gaps inside the batch. */
 export const pushMessageSchema = z.strictObject({
   type: z.literal('push'),
   events: z
-    .array(z.strictObject({ seq: upstreamSeqSchema, event: stockEventSchema }))
+    .array(z.strictObject({ seq: upstreamSeqSchema, event: upstreamEventSchema }))
     .min(1)
     .max(limits.pushBatchEventsMax)
     .refine((events) => events.every((entry, index) => index === 0 || entry.seq === (events[index - 1]?.seq ?? 0) + 1), {

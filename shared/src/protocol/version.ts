@@ -9,8 +9,12 @@
  *    (rejections whose ack was lost), ack.checksums (drift
  *    detection) and the `reconcile` stock event (repair). A version 1 hub never sends checksums, so
  *    its edges never send it a reconcile.
+ * -- Version 3 adds fulfillment facts to the upstream stream (`fulfillment_packed`, `_shipped`,
+ *    `_canceled`, `_cancel_refused`, `_released`) and the `unpick` stock event. A version 2 edge
+ *    never sends them; a version 2 hub would refuse the frame, so edges upgrade after their hub.
+ *    Acks may name two more rejection reasons: `unknown_fulfillment`, `fulfillment_state_conflict`.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** The oldest version a peer may speak; an older hello is refused with `protocol_unsupported`. */
 export const PROTOCOL_VERSION_MIN = 1;

@@ -15,6 +15,7 @@ import { type EdgeDatabase, openEdgeDatabase } from '../../../edge/src/db/open.t
 import { ensureNodeIdentity } from '../../../edge/src/services/node-identity.ts';
 import { StockBook, type StockCommand } from '../../../edge/src/services/stock.ts';
 import { StockWriter } from '../../../edge/src/services/stock-writer.ts';
+import { FulfillmentDesk } from '../../../edge/src/services/fulfillments.ts';
 import { createChangeApplier } from '../../../edge/src/sync/apply-changes.ts';
 import { EdgeSyncSession } from '../../../edge/src/sync/session.ts';
 import { type Storage, openStorage } from '../../../hub/src/db/connect.ts';
@@ -51,17 +52,19 @@ export type Connection = {
  * metrics per node, whose GC and event-loop observers are never released, and a simulation restarts
  * the edge thousands of times in one process.
  */
-export type SimEdge = { db: EdgeDatabase; book: StockBook; writer: StockWriter; edgeId: string; close(): Promise<void> };
+export type SimEdge = { db: EdgeDatabase; book: StockBook; writer: StockWriter; desk: FulfillmentDesk; edgeId: string; close(): Promise<void> };
 
 async function openSimEdge(dataDir: string, nowMs: () => number, newId: () => string): Promise<SimEdge> {
   const db = openEdgeDatabase(dataDir);
   const identity = ensureNodeIdentity(db, simWarehouseId, nowMs());
   const book = new StockBook(db, { warehouseId: identity.warehouseId, edgeId: identity.edgeId, newId });
   const writer = new StockWriter(db, book, { nowMs });
+  const desk = new FulfillmentDesk(db, book, { newId });
   return {
     db,
     book,
     writer,
+    desk,
     edgeId: identity.edgeId,
     async close() {
       await writer.close();
@@ -258,7 +261,7 @@ export class World {
         },
       },
     });
-    const applier = createChangeApplier(edge.db);
+    const applier = createChangeApplier(edge.db, edge.desk);
     connection.edge = new EdgeSyncSession(edge.db, {
       warehouseId: simWarehouseId,
       edgeId: edge.edgeId,

@@ -30,7 +30,26 @@ const orderViewSchema = z.object({
   total: z.int(),
   lines: z.array(z.object({ sku: z.string(), quantity: z.int(), unitPrice: z.int() })),
   allocations: z.array(z.object({ warehouseId: z.string(), sku: z.string(), quantity: z.int(), status: z.string(), fulfillmentId: z.string() })),
-  fulfillments: z.array(z.object({ id: z.string(), warehouseId: z.string(), status: z.string() })),
+  fulfillments: z.array(
+    z.object({
+      id: z.string(),
+      warehouseId: z.string(),
+      status: z.enum(['requested', 'packed', 'shipped', 'canceled']),
+      cancelState: z.enum(['requested', 'accepted', 'refused']).nullable(),
+      packages: z.unknown().optional(),
+    }),
+  ),
+  shipments: z.array(
+    z.object({
+      id: z.string(),
+      fulfillmentId: z.string(),
+      warehouseId: z.string(),
+      carrier: z.string(),
+      trackingNumber: z.string(),
+      status: z.string(),
+      shippedAt: z.string(),
+    }),
+  ),
   history: z.array(
     z.object({ event: z.string(), from: z.enum(orderStatuses).nullable(), to: z.enum(orderStatuses), at: z.string(), note: z.string().optional() }),
   ),

@@ -98,6 +98,12 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: units.map((u): Step => ({ type: 'transfer_out', sku, ...u, transferId: 'T', toWarehouseId: 'w2' })) },
   { weight: 3, arbitrary: units.map((u): Step => ({ type: 'pick', sku, ...u, fulfillmentId: 'F' })) },
   { weight: 3, arbitrary: identity.map((u): Step => ({ type: 'ship', sku, ...u, fulfillmentId: 'F' })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(quantity, sometimes(bin, 1))
+      .map(([q, b]): Step => ({ type: 'unpick', sku, quantity: q, fulfillmentId: 'F', ...(b === undefined ? {} : { bin: b }) })),
+  },
   { weight: 2, arbitrary: units.map((u): Step => ({ type: 'instore_sale', sku, ...u })) },
   { weight: 1, arbitrary: quantity.map((q): Step => ({ type: 'quota_grant', sku, quantity: q })) },
   { weight: 1, arbitrary: quantity.map((q): Step => ({ type: 'quota_return', sku, quantity: q })) },
@@ -211,6 +217,7 @@ function expectedDeltas(event: StockEventBody, before: PartitionState): { onHand
     case 'damage':
     case 'move':
     case 'pick':
+    case 'unpick':
       return { onHand: 0, edgeQuota: 0 };
     case 'quota_grant':
       return { onHand: 0, edgeQuota: event.quantity };

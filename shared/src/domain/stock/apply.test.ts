@@ -349,6 +349,19 @@ const accepted: Accepted[] = [
     event: { type: 'ship', sku, quantity: 2, lot: 'L2', fulfillmentId: 'F-4' },
     expected: partition({ onHand: 2, bins: [[U, 2]], lots: [['L1', 2]] }),
   },
+  // unpick
+  {
+    name: 'unpick puts picked units back in the named bin',
+    given: partition({ onHand: 5, picked: 2, bins: [[U, 3]] }),
+    event: { type: 'unpick', sku, quantity: 2, bin: 'A-01', fulfillmentId: 'F-1' },
+    expected: partition({ onHand: 5, bins: [[U, 3], ['A-01', 2]] }),
+  },
+  {
+    name: 'unpick without a bin puts units back in the default bin',
+    given: partition({ onHand: 2, picked: 2 }),
+    event: { type: 'unpick', sku, quantity: 1, fulfillmentId: 'F-1' },
+    expected: partition({ onHand: 2, picked: 1, bins: [[U, 1]] }),
+  },
   // instore_sale
   {
     name: 'an in-store sale spends quota and removes the units',

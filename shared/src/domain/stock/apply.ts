@@ -245,6 +245,15 @@ function applyUnchecked(state: PartitionState, event: StockEventBody): StockAppl
         state: { ...identity.state, onHand: state.onHand - event.quantity, picked: state.picked - event.quantity },
       };
     }
+    case 'unpick': {
+      if (state.picked < event.quantity) {
+        return reject('insufficient_picked', `${state.picked} units picked, not ${event.quantity}`);
+      }
+      return {
+        ok: true,
+        state: { ...state, picked: state.picked - event.quantity, bins: withEntry(state.bins, event.bin ?? DEFAULT_BIN, event.quantity) },
+      };
+    }
     case 'instore_sale': {
       if (state.edgeQuota < event.quantity) {
         return reject('quota_exhausted', `in-store quota is ${state.edgeQuota}, not ${event.quantity}`);

@@ -148,7 +148,7 @@ describe('stock command schemas', () => {
 });
 
 describe('stock event schema', () => {
-  it('knows exactly the fourteen event types', () => {
+  it('knows exactly the fifteen event types', () => {
     expect([...stockEventTypes].sort()).toEqual(
       [
         'adjust',
@@ -165,6 +165,7 @@ describe('stock event schema', () => {
         'ship',
         'transfer_in',
         'transfer_out',
+        'unpick',
       ].sort(),
     );
   });

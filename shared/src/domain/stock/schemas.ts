@@ -135,7 +135,7 @@ export type InstoreSaleCommand = z.infer<typeof instoreSaleCommandSchema>;
  * never absolute values. A count carries the delta the owner computed at count time, so every
  * replica folds it to the same state.
  */
-const eventHeader = {
+export const eventHeader = {
   id: z.uuid(),
   warehouseId: warehouseIdSchema,
   hlc: z.string().min(1).max(96),
@@ -167,6 +167,8 @@ export const stockEventSchema = z.discriminatedUnion('type', [
   transferInCommandSchema.extend({ ...eventHeader, type: z.literal('transfer_in') }),
   pickCommandSchema.extend({ ...eventHeader, type: z.literal('pick') }),
   shipCommandSchema.extend({ ...eventHeader, type: z.literal('ship') }),
+  /** Picked units put back on a shelf (a fulfillment order cancelled or released after picking). */
+  z.strictObject({ ...common, ...eventHeader, type: z.literal('unpick'), quantity: quantitySchema, bin: binSchema.optional(), fulfillmentId: referenceSchema }),
   returnRestockCommandSchema.extend({ ...eventHeader, type: z.literal('return_restock') }),
   instoreSaleCommandSchema.extend({ ...eventHeader, type: z.literal('instore_sale') }),
   z.strictObject({ ...common, ...eventHeader, type: z.literal('quota_grant'), quantity: quantitySchema }),

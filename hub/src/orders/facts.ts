@@ -1,0 +1,147 @@
+import { type FulfillmentFact, type OrderEvent, type OrderStatus, transitionOrder } from '@dovetail/shared';
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import { appendHistory, lockPartition, statusAt } from './service.ts';
+
+type Dialect = 'sqlite' | 'postgres';
+export type FactRefusal = { reason: 'unknown_fulfillment' | 'fulfillment_state_conflict'; message: string };
+
+/**
+ * Applies one fact an edge reported about a fulfillment order it owns (issue 5), inside the push's
+ * transaction, so the fact, the stock events around it and the stream's ack commit together.
+ *
+ * - packed: the fulfillment is packed; the order moves to (partially_)packed.
+ * - shipped: its allocations are shipped and leave `committed` (the `ship` stock events before it in
+ *   the same stream already took the units off `on_hand`, so available never rises in between); a
+ *   shipment is recorded; the order moves to (partially_)shipped.
+ * - canceled: the cancel request was accepted; its allocations are released from `committed`; once
+ *   every warehouse answered, the order is canceled (or stays `return_requested` if one refused).
+ * - cancel_refused: the goods had shipped; physical fact wins and the order asks for a return.
+ *
+ * The order moves by the one transition table in shared/; a fact the table does not let move the
+ * order (a late fact for a terminal order) is still recorded on the fulfillment.
+ */
+export async function applyFulfillmentFact(
+  trx: Transaction<Database>,
+  dialect: Dialect,
+  warehouseId: string,
+  fact: FulfillmentFact,
+  nowMs: number,
+): Promise<FactRefusal | undefined> {
+  const fulfillment = await trx.selectFrom('fulfillments').selectAll().where('id', '=', fact.fulfillmentId).executeTakeFirst();
+  if (!fulfillment || fulfillment.warehouse_id !== warehouseId) {
+    return { reason: 'unknown_fulfillment', message: `fulfillment order ${fact.fulfillmentId} was not sent to warehouse ${warehouseId}` };
+  }
+  // Lock the order before partitions: the order's own writers (payment, cancel) take the same order.
+  let orderQuery = trx.selectFrom('orders').selectAll().where('id', '=', fulfillment.order_id);
+  if (dialect === 'postgres') orderQuery = orderQuery.forUpdate();
+  const order = await orderQuery.executeTakeFirstOrThrow();
+  const closed = fulfillment.status === 'shipped' || fulfillment.status === 'canceled';
+  let event: OrderEvent | undefined;
+  let note: string;
+
+  switch (fact.type) {
+    case 'fulfillment_packed': {
+      if (closed) return conflictWith(fulfillment.status, fact.type);
+      await trx.updateTable('fulfillments').set({ status: 'packed', packages_json: JSON.stringify(fact.packages) }).where('id', '=', fulfillment.id).execute();
+      event = (await everyActive(trx, order.id, ['packed', 'shipped'])) ? 'all_packed' : 'some_packed';
+      note = `${warehouseId} packed ${fact.packages.length} parcel(s)`;
+      break;
+    }
+    case 'fulfillment_shipped': {
+      if (closed) return conflictWith(fulfillment.status, fact.type);
+      await releaseAllocations(trx, dialect, fulfillment.id, 'shipped');
+      await trx.updateTable('fulfillments').set({ status: 'shipped' }).where('id', '=', fulfillment.id).execute();
+      await trx
+        .insertInto('shipments')
+        .values({
+          id: fact.shipmentId,
+          order_id: order.id,
+          fulfillment_id: fulfillment.id,
+          warehouse_id: warehouseId,
+          carrier: fact.carrier,
+          tracking_number: fact.trackingNumber,
+          packages_json: fulfillment.packages_json ?? '[]',
+          lines_json: JSON.stringify(fact.lines),
+          status: 'in_transit',
+          shipped_at: fact.atMs,
+          created_at: nowMs,
+        })
+        .execute();
+      event = (await everyActive(trx, order.id, ['shipped'])) ? 'all_shipped' : 'some_shipped';
+      note = `${warehouseId} shipped with ${fact.carrier} ${fact.trackingNumber}`;
+      break;
+    }
+    case 'fulfillment_canceled': {
+      if (fulfillment.status === 'shipped') return conflictWith(fulfillment.status, fact.type);
+      await releaseAllocations(trx, dialect, fulfillment.id, 'released');
+      await trx.updateTable('fulfillments').set({ status: 'canceled', cancel_state: 'accepted' }).where('id', '=', fulfillment.id).execute();
+      event = (await everyAnswered(trx, order.id)) ? 'cancel_accepted' : undefined;
+      note = `${warehouseId} accepted the cancel request and released its units`;
+      break;
+    }
+    case 'fulfillment_cancel_refused': {
+      await trx.updateTable('fulfillments').set({ cancel_state: 'refused' }).where('id', '=', fulfillment.id).execute();
+      event = 'cancel_rejected_shipped';
+      note = `${warehouseId} refused to cancel: the goods had already shipped; a return is needed`;
+      break;
+    }
+    case 'fulfillment_released':
+      // Answers to release requests are applied by the shortage handler (orders/shortage.ts).
+      return { reason: 'fulfillment_state_conflict', message: 'release answers are not taken by this hub version' };
+  }
+
+  const from = statusAt(order.status as OrderStatus, Number(order.expires_at), nowMs);
+  const next = event === undefined ? undefined : transitionOrder(from, event);
+  const to = next?.ok ? next.status : from;
+  if (to !== from) await trx.updateTable('orders').set({ status: to, updated_at: nowMs }).where('id', '=', order.id).execute();
+  await appendHistory(trx, order.id, next?.ok ? (event as string) : fact.type, from, to, nowMs, note);
+  return undefined;
+}
+
+function conflictWith(status: string, type: FulfillmentFact['type']): FactRefusal {
+  return { reason: 'fulfillment_state_conflict', message: `the hub has this fulfillment order as ${status}; ${type} does not apply` };
+}
+
+/**
+ * Takes a fulfillment's open allocations out of `committed`, each partition under its lock (in the
+ * (warehouse, sku) order every writer uses), and marks them `shipped` or `released`.
+ */
+async function releaseAllocations(trx: Transaction<Database>, dialect: Dialect, fulfillmentId: string, status: 'shipped' | 'released') {
+  const open = await trx
+    .selectFrom('allocations')
+    .selectAll()
+    .where('fulfillment_id', '=', fulfillmentId)
+    .where('status', '=', 'committed')
+    .orderBy('warehouse_id')
+    .orderBy('sku')
+    .execute();
+  for (const allocation of open) {
+    await lockPartition(trx, dialect, allocation.warehouse_id, allocation.sku);
+    await trx
+      .updateTable('stock_partitions')
+      .set((eb) => ({ committed: eb('committed', '-', Number(allocation.quantity)) }))
+      .where('warehouse_id', '=', allocation.warehouse_id)
+      .where('sku', '=', allocation.sku)
+      .execute();
+    await trx
+      .updateTable('allocations')
+      .set({ status })
+      .where('order_id', '=', allocation.order_id)
+      .where('warehouse_id', '=', allocation.warehouse_id)
+      .where('sku', '=', allocation.sku)
+      .execute();
+  }
+}
+
+/** True when every fulfillment of the order that is not canceled has one of `statuses`. */
+async function everyActive(trx: Transaction<Database>, orderId: string, statuses: string[]): Promise<boolean> {
+  const rows = await trx.selectFrom('fulfillments').select('status').where('order_id', '=', orderId).where('status', '!=', 'canceled').execute();
+  return rows.length > 0 && rows.every((row) => statuses.includes(row.status));
+}
+
+/** True when every warehouse asked to cancel has answered (accepted or refused). */
+async function everyAnswered(trx: Transaction<Database>, orderId: string): Promise<boolean> {
+  const rows = await trx.selectFrom('fulfillments').select('cancel_state').where('order_id', '=', orderId).execute();
+  return rows.every((row) => row.cancel_state !== 'requested');
+}
