@@ -206,16 +206,24 @@ async function applyOne(
     damaged: quantities.damaged,
     quality_control: quantities.qualityControl,
     picked: quantities.picked,
-    edge_quota: quantities.edgeQuota,
     state_json: JSON.stringify(folded.state),
     updated_at: nowMs,
   };
+  // The `edge_quota` column is the hub's count of selling rights out at the edge (granted, not yet
+  // sold or returned), raised when the hub grants, before the edge even hears of it: so it moves here
+  // only by what the edge spent or gave back, never to the replica's figure (which lags the grants).
+  const spent = event.type === 'instore_sale' || event.type === 'quota_return' ? event.quantity : 0;
   if (partition) {
-    await trx.updateTable('stock_partitions').set(values).where('warehouse_id', '=', warehouseId).where('sku', '=', event.sku).execute();
+    await trx
+      .updateTable('stock_partitions')
+      .set((eb) => ({ ...values, ...(spent === 0 ? {} : { edge_quota: eb('edge_quota', '-', spent) }) }))
+      .where('warehouse_id', '=', warehouseId)
+      .where('sku', '=', event.sku)
+      .execute();
   } else {
     await trx
       .insertInto('stock_partitions')
-      .values({ warehouse_id: warehouseId, sku: event.sku, committed: 0, reserved: 0, safety_stock: 0, incoming: 0, ...values })
+      .values({ warehouse_id: warehouseId, sku: event.sku, committed: 0, reserved: 0, safety_stock: 0, incoming: 0, edge_quota: 0, ...values })
       .execute();
   }
   return { checksum: partitionChecksum(folded.state) };
