@@ -13,6 +13,8 @@ import type { HubDeps } from './http/trpc.ts';
 import { ensureBootstrapAdmin } from './services/clients.ts';
 import { SqliteHoldWriter } from './holds/sqlite-writer.ts';
 import { HoldSweeper } from './holds/sweeper.ts';
+import { rebalanceQuotas } from './quotas/service.ts';
+import { startPeriodic } from './services/periodic.ts';
 import { listenForAppends } from './sync/listen.ts';
 import { downstreamNotifier } from './sync/notifier.ts';
 import { type SyncServer, attachSyncServer } from './sync/server.ts';
@@ -75,6 +77,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     const holdWriter = storage.sqlite ? new SqliteHoldWriter(storage.db, storage.sqlite).start() : undefined;
     const sweeper = new HoldSweeper(storage.db, storage.dialect, nowMs, logger);
     void sweeper.run();
+    const rebalancer = startPeriodic('quota-rebalancer', limits.quotaRebalanceIntervalMs, () => rebalanceQuotas(storage.db, storage.dialect, nowMs()), logger);
     const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
     const app = createApp({ deps, metrics, logger, describeStorage: () => storage.description, schema: storage.schema });
     let sync: SyncServer | undefined;
@@ -102,6 +105,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       },
       async close() {
         await sweeper.stop();
+        await rebalancer.stop();
         await holdWriter?.close();
         await sync?.close();
         await stopListening?.();

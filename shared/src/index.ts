@@ -10,6 +10,7 @@ export * from './domain/stock/quantities.ts';
 export * from './domain/stock/schemas.ts';
 export * from './domain/fulfillment/schemas.ts';
 export * from './domain/fulfillment/rules.ts';
+export * from './domain/quotas/policy.ts';
 export * from './policy/policy.ts';
 export * from './domain/catalog/products.ts';
 export * from './domain/catalog/warehouses.ts';

@@ -159,3 +159,14 @@ export const picksPerFulfillmentMax = 1_000;
 
 assert(packagesPerFulfillmentMax <= orderLinesMax * 10, 'packages per fulfillment stay in proportion to lines');
 assert(picksPerFulfillmentMax >= orderLinesMax, 'every line of the largest order can be picked at least once');
+
+// In-store quotas (issue 5): escrow granted per partition, rebalanced by a policy ops set.
+export const quotaUnitsMax = 10_000;
+export const quotaPolicySkusMax = 1_000;
+export const quotaRebalanceIntervalMs = 5_000;
+/** Partitions one rebalancing pass looks at (the rest wait for the next pass). */
+export const quotaRebalancePartitionsMax = 1_000;
+/** A return request the edge has not answered in this long (offline, nothing left) stops counting. */
+export const quotaReturnRequestTtlMs = 10 * 60 * 1000;
+
+assert(quotaUnitsMax <= quantityMax, 'a quota target is a quantity');

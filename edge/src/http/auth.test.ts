@@ -35,6 +35,7 @@ const routes: Array<{ method: string; url: string; body?: unknown; permission: P
     permission: 'stock.record',
   },
   { method: 'POST', url: '/api/v1/stock/instore-sale', body: { sku: 'SEED-1', quantity: 1 }, permission: 'stock.instore_sale' },
+  { method: 'POST', url: '/api/v1/stock/quota-return', body: { sku: 'SEED-1', quantity: 1 }, permission: 'stock.adjust' },
   { method: 'GET', url: '/api/v1/staff', permission: 'staff.manage' },
   { method: 'POST', url: '/api/v1/staff', body: { username: 'new-person', password: 'new-person-pass', role: 'warehouse_staff' }, permission: 'staff.manage' },
   { method: 'PATCH', url: '/api/v1/staff/other', body: { disabled: false }, permission: 'staff.manage' },

@@ -1,7 +1,8 @@
-import type { DownstreamChange } from '@dovetail/shared';
+import { type DownstreamChange, quantitySchema, skuSchema } from '@dovetail/shared';
 import { z } from 'zod';
 import type { EdgeDatabase } from '../db/open.ts';
 import type { FulfillmentDesk } from '../services/fulfillments.ts';
+import type { StockBook } from '../services/stock.ts';
 
 /**
  * Applies downstream changes to the edge's replicas. Every applier is idempotent (an upsert keyed by
@@ -37,9 +38,12 @@ const fulfillmentReleaseRequestedSchema = z.looseObject({
   lines: z.array(z.strictObject({ sku: z.string().min(1), quantity: z.int().min(1) })).min(1),
 });
 
+const quotaGrantedSchema = z.looseObject({ grantId: z.string().min(1).max(64), sku: skuSchema, quantity: quantitySchema });
+const quotaReturnRequestedSchema = z.looseObject({ requestId: z.string().min(1).max(64), sku: skuSchema, quantity: quantitySchema });
+
 export type ChangeApplier = (change: DownstreamChange) => 'applied' | 'skipped';
 
-export function createChangeApplier(db: EdgeDatabase, desk: FulfillmentDesk): ChangeApplier {
+export function createChangeApplier(db: EdgeDatabase, desk: FulfillmentDesk, book: StockBook): ChangeApplier {
   const upsertVariant = db.prepare(
     `INSERT INTO catalog_variant (sku, product_id, name, gtin, options, archived) VALUES (@sku, @productId, @name, @gtin, @options, @archived)
      ON CONFLICT (sku) DO UPDATE SET product_id = @productId, name = @name, gtin = @gtin, options = @options, archived = @archived`,
@@ -117,6 +121,24 @@ export function createChangeApplier(db: EdgeDatabase, desk: FulfillmentDesk): Ch
       case 'fulfillment.release_requested': {
         const request = fulfillmentReleaseRequestedSchema.parse(change.payload);
         desk.answerRelease(request.fulfillmentId, request.requestId, request.lines, Date.now());
+        return 'applied';
+      }
+      case 'quota.granted': {
+        // Rights the hub already took out of online availability: recorded as an ordinary stock event
+        // (the partition stays written only here) naming the grant, so the hub can settle it.
+        const grant = quotaGrantedSchema.parse(change.payload);
+        const outcome = book.apply({ type: 'quota_grant', sku: grant.sku, quantity: grant.quantity, reference: grant.grantId }, 'hub-grant', Date.now());
+        if (!outcome.ok) throw new Error(`quota grant ${grant.grantId} does not apply: ${outcome.reason}`);
+        return 'applied';
+      }
+      case 'quota.return_requested': {
+        // Give back what is left of the rights, up to what was asked (some may have been sold meanwhile).
+        const request = quotaReturnRequestedSchema.parse(change.payload);
+        const quantity = Math.min(request.quantity, book.read(request.sku).state.edgeQuota);
+        if (quantity > 0) {
+          const outcome = book.apply({ type: 'quota_return', sku: request.sku, quantity, reference: request.requestId }, 'hub-request', Date.now());
+          if (!outcome.ok) throw new Error(`quota return ${request.requestId} does not apply: ${outcome.reason}`);
+        }
         return 'applied';
       }
       case 'warehouse.upserted':

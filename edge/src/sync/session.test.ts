@@ -24,7 +24,7 @@ const newSession = (onDrift?: (sku: string) => void) =>
     edgeId: edge.edgeId,
     epoch: 3,
     nowMs: () => 1_000,
-    applyChange: createChangeApplier(edge.db, edge.desk),
+    applyChange: createChangeApplier(edge.db, edge.desk, edge.book),
     send: (message) => sent.push(message),
     ...(onDrift ? { onDrift } : {}),
   });

@@ -2,6 +2,7 @@ import type { ColumnType } from 'kysely';
 import type { HoldTables } from '../holds/schema.ts';
 import type { FulfillmentFactTables } from '../orders/fulfillment-schema.ts';
 import type { OrderTables } from '../orders/schema.ts';
+import type { QuotaTables } from '../quotas/schema.ts';
 import type { SyncTables } from '../sync/schema.ts';
 
 /**
@@ -123,7 +124,7 @@ export interface IdempotencyKeysTable {
   created_at: number;
 }
 
-export interface Database extends SyncTables, HoldTables, OrderTables, FulfillmentFactTables {
+export interface Database extends SyncTables, HoldTables, OrderTables, FulfillmentFactTables, QuotaTables {
   idempotency_keys: IdempotencyKeysTable;
   products: ProductsTable;
   variants: VariantsTable;

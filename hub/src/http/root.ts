@@ -3,6 +3,7 @@ import { clientsRouter } from './routers/clients.ts';
 import { edgesRouter } from './routers/edges.ts';
 import { holdsRouter } from './routers/holds.ts';
 import { ordersRouter } from './routers/orders.ts';
+import { quotasRouter } from './routers/quotas.ts';
 import { inventoryRouter } from './routers/inventory.ts';
 import { staffRouter } from './routers/staff.ts';
 import { warehousesRouter } from './routers/warehouses.ts';
@@ -17,6 +18,7 @@ export const appRouter = router({
   edges: edgesRouter,
   holds: holdsRouter,
   orders: ordersRouter,
+  quotas: quotasRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -16,6 +16,7 @@ import {
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { type FactRefusal, applyFulfillmentFact } from '../orders/facts.ts';
+import { answerQuotaMove } from '../quotas/service.ts';
 
 export type PushRejectionReason = StockRejectionReason | FactRefusal['reason'] | 'unknown_sku' | 'wrong_warehouse';
 export type PushRejection = { seq: number; reason: string; message: string };
@@ -213,6 +214,8 @@ async function applyOne(
   // sold or returned), raised when the hub grants, before the edge even hears of it: so it moves here
   // only by what the edge spent or gave back, never to the replica's figure (which lags the grants).
   const spent = event.type === 'instore_sale' || event.type === 'quota_return' ? event.quantity : 0;
+  // The edge's answer to a grant or a return request names it: that move is settled.
+  if (event.type === 'quota_grant' || event.type === 'quota_return') await answerQuotaMove(trx, event.reference, event.quantity, nowMs);
   if (partition) {
     await trx
       .updateTable('stock_partitions')

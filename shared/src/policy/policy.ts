@@ -72,6 +72,8 @@ export const permissions = {
   'orders.manage': { roles: ['admin'], scoped: false },
   /** Cancel an order (at once when unpaid, by request to the warehouses when paid). */
   'orders.cancel': { roles: ['admin', 'storefront'], scoped: false },
+  /** Set in-store quota policies, grant quotas and ask them back. */
+  'quotas.manage': { roles: ['admin'], scoped: false },
   /** Write stock of a warehouse that has no edge (3PL, dropshipper). */
   'inventory.write': { roles: ['admin', '3pl'], scoped: true },
   /** Create, list and revoke API clients; rotate the token signing key. */

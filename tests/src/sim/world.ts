@@ -261,7 +261,7 @@ export class World {
         },
       },
     });
-    const applier = createChangeApplier(edge.db, edge.desk);
+    const applier = createChangeApplier(edge.db, edge.desk, edge.book);
     connection.edge = new EdgeSyncSession(edge.db, {
       warehouseId: simWarehouseId,
       edgeId: edge.edgeId,

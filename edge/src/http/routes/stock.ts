@@ -9,6 +9,7 @@ import {
   instoreSaleCommandSchema,
   limits,
   moveCommandSchema,
+  quotaReturnCommandSchema,
   receiveCommandSchema,
   skuSchema,
   transferInCommandSchema,
@@ -33,6 +34,7 @@ const actions: ReadonlyArray<{ path: string; type: StockEventType; schema: z.Zod
   { path: 'transfer-out', type: 'transfer_out', schema: transferOutCommandSchema, permission: 'stock.record' },
   { path: 'transfer-in', type: 'transfer_in', schema: transferInCommandSchema, permission: 'stock.record' },
   { path: 'instore-sale', type: 'instore_sale', schema: instoreSaleCommandSchema, permission: 'stock.instore_sale' },
+  { path: 'quota-return', type: 'quota_return', schema: quotaReturnCommandSchema, permission: 'stock.adjust' },
 ];
 export const stockActionPaths = actions.map((action) => action.path);
 

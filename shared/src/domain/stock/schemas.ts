@@ -118,6 +118,9 @@ export const instoreSaleCommandSchema = z.strictObject({
   saleId: referenceSchema.optional(),
 });
 
+/** A supervisor giving unused in-store selling rights back to the hub. */
+export const quotaReturnCommandSchema = z.strictObject({ ...common, quantity: quantitySchema });
+
 export type ReceiveCommand = z.infer<typeof receiveCommandSchema>;
 export type AdjustCommand = z.infer<typeof adjustCommandSchema>;
 export type CountCommand = z.infer<typeof countCommandSchema>;
