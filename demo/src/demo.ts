@@ -148,6 +148,9 @@ async function main(): Promise<void> {
   const atHub = await api(hub, 'GET', '/api/v1/inventory/SOFA-OSLO-3S-GREY', admin);
   step(`synced: the hub sees ${atHub.body.onHand} × SOFA-OSLO-3S-GREY at AMS, ${atHub.body.available} available`);
 
+  await sellAndShip(admin, token);
+  await sellInStore(admin, token);
+
   console.log(`
 Try it:
   Scanner app (warehouse staff)   ${edge}/            sign in as ${staff.username} / ${staff.password}
@@ -163,6 +166,66 @@ Try it:
 Scan something in the scanner app and read it back at the hub; stop the hub process and keep
 scanning: the edge queues, and everything arrives exactly once when the hub returns.
 Ctrl-C stops both.`);
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const startedMs = Date.now();
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() - startedMs > 30_000) throw new Error(`${what} did not happen within 30 s; see ${stateDir}/*.log`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** An online order end to end: hold, order, payment, the edge's pick list, pick, pack, ship, tracking at the hub. */
+async function sellAndShip(admin: string, token: string): Promise<void> {
+  const sku = 'SOFA-OSLO-3S-GREY';
+  const placed = await api(hub, 'POST', '/api/v1/orders', admin, {
+    lines: [{ sku, quantity: 1 }],
+    customer: { email: 'ines@example.com', name: 'Inès Laurent' },
+    shippingAddress: { line1: 'Keizersgracht 1', city: 'Amsterdam', postalCode: '1015 CJ', country: 'NL', location: { lat: 52.37, lon: 4.89 } },
+  });
+  if (placed.status !== 201) throw new Error(`placing an order failed: ${JSON.stringify(placed.body)}`);
+  const orderId = placed.body.id as string;
+  await api(hub, 'POST', `/api/v1/orders/${orderId}/payment`, admin, { reference: `psp_demo_${Date.now()}` });
+  step(`online order ${placed.body.number} placed and paid: 1 × ${sku} held, then committed at AMS`);
+
+  const fulfillment = await until('the fulfillment order reaching the edge', async () => {
+    const list = await api(edge, 'GET', '/api/v1/fulfillments', token);
+    return (list.body.items as Array<{ id: string; orderId: string; lines: Array<{ pickFrom: Array<{ bin: string }> }> }>).find((item) => item.orderId === orderId);
+  });
+  const bin = fulfillment.lines[0]?.pickFrom[0]?.bin;
+  step(`the edge's pick list shows it (pick from bin ${bin}); staff pick, pack and ship`);
+  for (const [action, body] of [
+    ['pick', { sku, quantity: 1, ...(bin ? { bin } : {}) }],
+    ['pack', { packages: [{ weightGrams: 68_000, lengthMm: 2250, widthMm: 980, heightMm: 850 }] }],
+    ['ship', { carrier: 'DHL Freight', trackingNumber: `JD0146${String(Date.now()).slice(-8)}` }],
+  ] as const) {
+    const response = await api(edge, 'POST', `/api/v1/fulfillments/${fulfillment.id}/${action}`, token, body);
+    if (response.status !== 201) throw new Error(`${action} failed: ${JSON.stringify(response.body)}`);
+  }
+  const shipped = await until('the hub seeing the shipment', async () => {
+    const order = await api(hub, 'GET', `/api/v1/orders/${orderId}`, admin);
+    return order.body.status === 'shipped' ? order.body : undefined;
+  });
+  const shipment = shipped.shipments[0] as { carrier: string; trackingNumber: string };
+  step(`the hub moved the order ${(shipped.history as Array<{ to: string }>).map((h) => h.to).join(' → ')}; tracking ${shipment.carrier} ${shipment.trackingNumber}`);
+}
+
+/** Offline selling: the admin's quota policy grants the store rights the online channel can no longer sell. */
+async function sellInStore(admin: string, token: string): Promise<void> {
+  const sku = 'CHAIR-AALTO-OAK';
+  await api(hub, 'PUT', '/api/v1/warehouses/AMS/quota-policy', admin, { defaultUnits: 0, skus: { [sku]: 5 } });
+  await api(hub, 'POST', '/api/v1/warehouses/AMS/quotas/rebalance', admin, {});
+  const quota = await until('the quota grant reaching the edge', async () => {
+    const stock = await api(edge, 'GET', `/api/v1/stock/${sku}`, token);
+    return stock.body.edgeQuota > 0 ? (stock.body.edgeQuota as number) : undefined;
+  });
+  const sale = await api(edge, 'POST', '/api/v1/stock/instore-sale', token, { sku, quantity: 1, saleId: `POS-${Date.now()}` });
+  if (sale.status !== 201) throw new Error(`in-store sale failed: ${JSON.stringify(sale.body)}`);
+  const online = await api(hub, 'GET', `/api/v1/inventory/${sku}`, admin);
+  step(`quota policy: ${quota} × ${sku} granted to the showroom (online sees ${online.body.available} available); one sold in store, offline-safe`);
 }
 
 main().catch((error: Error) => {
