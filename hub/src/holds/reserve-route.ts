@@ -1,0 +1,84 @@
+import { limits } from '@dovetail/shared';
+import { TRPCError, getTRPCErrorFromUnknown } from '@trpc/server';
+import type { Context as HonoContext, Next } from 'hono';
+import { toErrorResponse } from '../http/errors.ts';
+import { requestIdOf } from '../http/observability.ts';
+import { holdsRouter } from '../http/routers/holds.ts';
+import type { Context, HubDeps } from '../http/trpc.ts';
+
+/** The procedure's own path, as tRPC and the REST bridge name it (root.ts mounts holdsRouter at `holds`). */
+const procedurePath = 'holds.reserve';
+
+/**
+ * `POST /api/v1/inventory/reserve` without the REST→tRPC bridge (issue 5): the checkout hot path.
+ * The generic bridge (http/rest.ts) proxies a Request and a Node-like response through
+ * trpc-to-openapi for every call; measured, that cost more than the hold itself. This route calls the
+ * SAME procedure (`holdsRouter.reserve`) directly, so everything the procedure declares still applies
+ * from one place: the `protectedProcedure` middleware (authentication, the per-client budget, the
+ * shared policy table's `inventory.reserve` and the token's scope), the zod input and output
+ * schemas, and `meta.openapi`, which keeps the route in the OpenAPI document. Errors become the one
+ * body `{error: {code, message, details}}` through the same `toErrorResponse` the bridge's formatter
+ * uses, with the same headers.
+ *
+ * It answers only the plain case and passes everything else on (`next()`) to the `/api/v1/*` chain
+ * (body limit middleware, then the generic REST handler), which answers it exactly as before: a body
+ * without a `content-length` (or with `transfer-encoding`), empty, or over `limits.requestBodyBytesMax` (the
+ * body limit's own header test, made here before anything reads the body, so the middleware still
+ * answers 413), a body that is not JSON by content type, a token in the query string, and any
+ * request with `Idempotency-Key` (its claim / replay / completion lives in rest.ts only).
+ * app.ts registers it before the `/api/v1/*` body limit: that middleware touches `Request.body`,
+ * which makes @hono/node-server build a full WHATWG Request (stream, AbortController) per call.
+ */
+export function createReserveRoute(deps: HubDeps) {
+  return async function reserveRoute(c: HonoContext, next: Next): Promise<Response | undefined> {
+    const length = Number.parseInt(c.req.header('content-length') ?? '', 10);
+    const plain =
+      length > 0 &&
+      length <= limits.requestBodyBytesMax &&
+      c.req.header('transfer-encoding') === undefined &&
+      c.req.header('idempotency-key') === undefined &&
+      c.req.header('content-type')?.includes('application/json') === true &&
+      c.req.query('access_token') === undefined;
+    if (!plain) {
+      await next();
+      return undefined;
+    }
+    let input: unknown;
+    try {
+      input = JSON.parse(await c.req.text());
+    } catch (cause) {
+      return errorResponse(new TRPCError({ code: 'PARSE_ERROR', message: 'Failed to parse request body', cause }));
+    }
+    const context: Context = {
+      deps,
+      auth: await deps.authenticator.authenticate(c.req.header('authorization')),
+      ifMatch: c.req.header('if-match'),
+      response: { headers: {} },
+      requestId: requestIdOf(c),
+    };
+    try {
+      const output = await holdsRouter.reserve({
+        ctx: context,
+        path: procedurePath,
+        type: 'mutation',
+        getRawInput: async () => input,
+        signal: undefined,
+        batchIndex: 0,
+      });
+      return new Response(JSON.stringify(output), {
+        status: context.response.status ?? 200,
+        headers: { ...context.response.headers, 'content-type': 'application/json' },
+      });
+    } catch (cause) {
+      const error = getTRPCErrorFromUnknown(cause);
+      if (error.code === 'INTERNAL_SERVER_ERROR') deps.logger.error({ err: error.cause ?? error, reqId: context.requestId }, 'unhandled error in a REST route');
+      return errorResponse(error);
+    }
+  };
+}
+
+/** Like the bridge: an error carries its own headers (WWW-Authenticate, Retry-After, the budget on 429) and no others. */
+function errorResponse(error: TRPCError): Response {
+  const { status, body, headers } = toErrorResponse(error);
+  return new Response(JSON.stringify(body), { status, headers: { ...headers, 'content-type': 'application/json' } });
+}
