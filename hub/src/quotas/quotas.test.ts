@@ -93,11 +93,12 @@ describe.each(['sqlite', 'postgres'] as const)('in-store quotas on %s', (adapter
     // Asked once: the next pass waits for the answer instead of asking again.
     expect(await rebalanceQuotas(hub.storage.db, hub.storage.dialect, clock)).toEqual({ granted: 0, returnsRequested: 0 });
     const request = (await channel()).find((change) => change.type === 'quota.return_requested');
-    expect(request?.payload).toMatchObject({ sku: 'SOFA-1', quantity: 3 });
+    if (!request) throw new Error('no return request on the channel');
+    expect(request.payload).toMatchObject({ sku: 'SOFA-1', quantity: 3 });
     const listed = await call(hub, 'GET', '/api/v1/warehouses/STORE/quotas', { token });
     expect(listed.body.items).toEqual([{ warehouseId: 'STORE', sku: 'SOFA-1', granted: 4, returnRequested: 3, target: 1 }]);
 
-    const { requestId } = request?.payload as { requestId: string };
+    const { requestId } = request.payload as { requestId: string };
     await push({ type: 'quota_return', sku: 'SOFA-1', quantity: 3, reference: requestId });
     expect(Number((await partition()).edge_quota)).toBe(1);
     expect(await available()).toBe(9);
