@@ -3,6 +3,7 @@ import { type Migration, type MigrationProvider, Migrator } from 'kysely/migrati
 import { holdsFastMigration, holdsMigration } from '../holds/schema.ts';
 import { fulfillmentFactsMigration } from '../orders/fulfillment-schema.ts';
 import { ordersMigration } from '../orders/schema.ts';
+import { shortageMigration } from '../orders/shortage-schema.ts';
 import { quotasMigration } from '../quotas/schema.ts';
 import { syncMigration } from '../sync/schema.ts';
 
@@ -138,6 +139,7 @@ const steps: Record<string, Migration> = {
   '0005_orders': ordersMigration,
   '0006_holds_fast': holdsFastMigration,
   '0007_fulfillment_facts': fulfillmentFactsMigration,
+  '0008_shortage': shortageMigration,
   '0009_quotas': quotasMigration,
 };
 

@@ -2,6 +2,7 @@ import type { ColumnType } from 'kysely';
 import type { HoldTables } from '../holds/schema.ts';
 import type { FulfillmentFactTables } from '../orders/fulfillment-schema.ts';
 import type { OrderTables } from '../orders/schema.ts';
+import type { ShortageTables } from '../orders/shortage-schema.ts';
 import type { QuotaTables } from '../quotas/schema.ts';
 import type { SyncTables } from '../sync/schema.ts';
 
@@ -124,7 +125,8 @@ export interface IdempotencyKeysTable {
   created_at: number;
 }
 
-export interface Database extends SyncTables, HoldTables, OrderTables, FulfillmentFactTables, QuotaTables {
+/** `allocations` as 0008_shortage reshaped it (orders/shortage-schema.ts), not as 0005 created it. */
+export interface Database extends SyncTables, HoldTables, Omit<OrderTables, 'allocations'>, FulfillmentFactTables, ShortageTables, QuotaTables {
   idempotency_keys: IdempotencyKeysTable;
   products: ProductsTable;
   variants: VariantsTable;

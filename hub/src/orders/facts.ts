@@ -124,13 +124,7 @@ async function releaseAllocations(trx: Transaction<Database>, dialect: Dialect, 
       .where('warehouse_id', '=', allocation.warehouse_id)
       .where('sku', '=', allocation.sku)
       .execute();
-    await trx
-      .updateTable('allocations')
-      .set({ status })
-      .where('order_id', '=', allocation.order_id)
-      .where('warehouse_id', '=', allocation.warehouse_id)
-      .where('sku', '=', allocation.sku)
-      .execute();
+    await trx.updateTable('allocations').set({ status }).where('id', '=', allocation.id).execute();
   }
 }
 

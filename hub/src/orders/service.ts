@@ -19,6 +19,7 @@ import type { Database } from '../db/schema.ts';
 import { reserveHold, releaseHold } from '../holds/service.ts';
 import { ApiError, conflict, notFound } from '../http/errors.ts';
 import { appendDownstream } from '../services/downstream.ts';
+import type { AllocationStatus } from './shortage-schema.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 /** `'*'` for principals who see every order (admins, customer service); else the client's own. */
@@ -37,7 +38,8 @@ export type OrderView = {
   currency: string;
   total: number;
   lines: Array<{ sku: string; quantity: number; unitPrice: number }>;
-  allocations: Array<{ warehouseId: string; sku: string; quantity: number; status: string; fulfillmentId: string }>;
+  /** Every allocation row: `committed`, `shipped`, `released`, or after a shortage `rerouted` (moved to the warehouse of another row) or `backordered`. */
+  allocations: Array<{ id: string; warehouseId: string; sku: string; quantity: number; status: AllocationStatus; fulfillmentId: string }>;
   fulfillments: Array<{
     id: string;
     warehouseId: string;
@@ -75,7 +77,7 @@ export async function getOrder(db: Kysely<Database>, id: string, scope: OrderSco
   if (!order || (scope !== '*' && order.client_id !== scope)) throw notFound('order');
   const [lines, allocations, fulfillments, history, shipments] = await Promise.all([
     db.selectFrom('order_lines').selectAll().where('order_id', '=', id).orderBy('line_no').execute(),
-    db.selectFrom('allocations').selectAll().where('order_id', '=', id).orderBy('warehouse_id').orderBy('sku').execute(),
+    db.selectFrom('allocations').selectAll().where('order_id', '=', id).orderBy('warehouse_id').orderBy('sku').orderBy('id').execute(),
     db.selectFrom('fulfillments').selectAll().where('order_id', '=', id).orderBy('warehouse_id').execute(),
     db.selectFrom('order_events').selectAll().where('order_id', '=', id).orderBy('seq').execute(),
     db.selectFrom('shipments').selectAll().where('order_id', '=', id).orderBy('shipped_at').execute(),
@@ -94,7 +96,7 @@ export async function getOrder(db: Kysely<Database>, id: string, scope: OrderSco
     currency: order.currency,
     total: Number(order.total),
     lines: lines.map((line) => ({ sku: line.sku, quantity: Number(line.quantity), unitPrice: Number(line.unit_price) })),
-    allocations: allocations.map((a) => ({ warehouseId: a.warehouse_id, sku: a.sku, quantity: Number(a.quantity), status: a.status, fulfillmentId: a.fulfillment_id })),
+    allocations: allocations.map((a) => ({ id: a.id, warehouseId: a.warehouse_id, sku: a.sku, quantity: Number(a.quantity), status: a.status as AllocationStatus, fulfillmentId: a.fulfillment_id })),
     fulfillments: fulfillments.map((f) => ({
       id: f.id,
       warehouseId: f.warehouse_id,
@@ -273,7 +275,9 @@ export async function payOrder(db: Kysely<Database>, dialect: Dialect, id: strin
       await trx.insertInto('fulfillments').values({ id: fulfillmentId, order_id: id, warehouse_id: warehouseId, status: 'requested', created_at: nowMs, cancel_state: null, packages_json: null }).execute();
       await trx
         .insertInto('allocations')
-        .values(warehouseLines.map((line) => ({ order_id: id, fulfillment_id: fulfillmentId, warehouse_id: warehouseId, sku: line.sku, quantity: line.quantity, status: 'committed' })))
+        .values(
+          warehouseLines.map((line) => ({ id: newId(), order_id: id, fulfillment_id: fulfillmentId, warehouse_id: warehouseId, sku: line.sku, quantity: line.quantity, status: 'committed', paid_at: nowMs })),
+        )
         .execute();
       // The edge of that warehouse replicates its fulfillment orders from its own channel (DESIGN §5).
       await appendDownstream(

@@ -2,6 +2,7 @@ import { orderCancelSchema, orderCreateSchema, orderIdSchema, orderPatchSchema, 
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import { type OrderScope, cancelOrder, createOrder, getOrder, patchOrder, payOrder, setOrderStatus } from '../../orders/service.ts';
+import { allocationStatuses } from '../../orders/shortage-schema.ts';
 import { badRequest, issuesToFields } from '../errors.ts';
 import { idempotencyHeaders, noStore, protectedProcedure } from '../trpc.ts';
 
@@ -29,7 +30,18 @@ const orderViewSchema = z.object({
   currency: z.string(),
   total: z.int(),
   lines: z.array(z.object({ sku: z.string(), quantity: z.int(), unitPrice: z.int() })),
-  allocations: z.array(z.object({ warehouseId: z.string(), sku: z.string(), quantity: z.int(), status: z.string(), fulfillmentId: z.string() })),
+  allocations: z.array(
+    z.object({
+      id: z.string(),
+      warehouseId: z.string(),
+      sku: z.string(),
+      quantity: z.int(),
+      status: z
+        .enum(allocationStatuses)
+        .describe('rerouted: released by this warehouse after a shortage and committed at another (a newer row); backordered: no warehouse had them'),
+      fulfillmentId: z.string(),
+    }),
+  ),
   fulfillments: z.array(
     z.object({
       id: z.string(),
