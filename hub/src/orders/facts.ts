@@ -2,6 +2,7 @@ import { type FulfillmentFact, type OrderEvent, type OrderStatus, transitionOrde
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { appendHistory, lockPartition, statusAt } from './service.ts';
+import { applyRelease } from './shortage.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 export type FactRefusal = { reason: 'unknown_fulfillment' | 'fulfillment_state_conflict'; message: string };
@@ -17,6 +18,9 @@ export type FactRefusal = { reason: 'unknown_fulfillment' | 'fulfillment_state_c
  * - canceled: the cancel request was accepted; its allocations are released from `committed`; once
  *   every warehouse answered, the order is canceled (or stays `return_requested` if one refused).
  * - cancel_refused: the goods had shipped; physical fact wins and the order asks for a return.
+ * - released: the answer to a shortage's release request (orders/shortage.ts): the released units
+ *   are re-routed to another warehouse or backordered; the order's status does not change (unless it
+ *   was being canceled and this emptied the last fulfillment order that had to answer).
  *
  * The order moves by the one transition table in shared/; a fact the table does not let move the
  * order (a late fact for a terminal order) is still recorded on the fulfillment.
@@ -86,9 +90,14 @@ export async function applyFulfillmentFact(
       note = `${warehouseId} refused to cancel: the goods had already shipped; a return is needed`;
       break;
     }
-    case 'fulfillment_released':
-      // Answers to release requests are applied by the shortage handler (orders/shortage.ts).
-      return { reason: 'fulfillment_state_conflict', message: 'release answers are not taken by this hub version' };
+    case 'fulfillment_released': {
+      const status = statusAt(order.status as OrderStatus, Number(order.expires_at), nowMs);
+      const outcome = await applyRelease(trx, dialect, order, fulfillment, fact, status, nowMs);
+      if ('reason' in outcome) return outcome;
+      event = outcome.releasedWhileCanceling && (await everyAnswered(trx, order.id)) ? 'cancel_accepted' : undefined;
+      note = outcome.note;
+      break;
+    }
   }
 
   const from = statusAt(order.status as OrderStatus, Number(order.expires_at), nowMs);
@@ -128,8 +137,13 @@ async function releaseAllocations(trx: Transaction<Database>, dialect: Dialect, 
   }
 }
 
-/** True when every fulfillment of the order that is not canceled has one of `statuses`. */
+/**
+ * True when every fulfillment of the order that is not canceled has one of `statuses`, and no units
+ * wait backordered (those are neither packed nor shipped: the order is only partially so).
+ */
 async function everyActive(trx: Transaction<Database>, orderId: string, statuses: string[]): Promise<boolean> {
+  const backordered = await trx.selectFrom('allocations').select('id').where('order_id', '=', orderId).where('status', '=', 'backordered').executeTakeFirst();
+  if (backordered) return false;
   const rows = await trx.selectFrom('fulfillments').select('status').where('order_id', '=', orderId).where('status', '!=', 'canceled').execute();
   return rows.length > 0 && rows.every((row) => statuses.includes(row.status));
 }

@@ -16,6 +16,7 @@ import {
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { type FactRefusal, applyFulfillmentFact } from '../orders/facts.ts';
+import { detectShortage } from '../orders/shortage.ts';
 import { answerQuotaMove } from '../quotas/service.ts';
 
 export type PushRejectionReason = StockRejectionReason | FactRefusal['reason'] | 'unknown_sku' | 'wrong_warehouse';
@@ -110,6 +111,7 @@ export async function applyPush(
             applied_at: nowMs,
           })
           .execute();
+        await detectShortage(trx, warehouseId, event.sku, nowMs);
         result.applied++;
       } else result.applied++;
       lastEventAtMs = event.atMs;

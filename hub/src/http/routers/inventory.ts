@@ -1,6 +1,7 @@
 import { limits } from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
+import { inventoryEventTypes, listInventoryEvents } from '../../orders/shortage.ts';
 import { listInventory, skuInventory } from '../../services/inventory.ts';
 import { cursorParam, pageLimit, skuParam, warehouseIdParam } from '../params.ts';
 import { protectedProcedure, requireWarehouse } from '../trpc.ts';
@@ -28,6 +29,33 @@ export const inventoryRouter = {
         { limit: input.limit ?? limits.pageSizeDefault, warehouseId: input.warehouseId, skuPrefix: input.sku, cursor: input.cursor },
         ctx.principal.warehouses,
         ctx.deps.nowMs(),
+      );
+    }),
+
+  // Before `get`: routes match in order, and `events` would otherwise be read as a SKU.
+  events: protectedProcedure
+    .meta({
+      permission: 'inventory.read',
+      openapi: {
+        method: 'GET',
+        path: '/inventory/events',
+        tags,
+        summary: "The hub's inventory events (inventory.shortage, …), oldest first, of the warehouses the caller may see; each payload is self-contained",
+      },
+    })
+    .input(z.strictObject({ type: z.enum(inventoryEventTypes).optional(), warehouseId: warehouseIdParam().optional(), cursor: cursorParam(), limit: pageLimit() }))
+    .output(
+      z.object({
+        items: z.array(z.object({ id: z.string(), type: z.string(), warehouseId: z.string(), sku: z.string(), payload: z.record(z.string(), z.unknown()), createdAt: z.string() })),
+        nextCursor: z.string().nullable(),
+      }),
+    )
+    .query(({ ctx, input }) => {
+      if (input.warehouseId) requireWarehouse(ctx.principal, 'inventory.read', input.warehouseId);
+      return listInventoryEvents(
+        ctx.deps.db,
+        { limit: input.limit ?? limits.pageSizeDefault, ...(input.type ? { type: input.type } : {}), ...(input.warehouseId ? { warehouseId: input.warehouseId } : {}), ...(input.cursor ? { cursor: input.cursor } : {}) },
+        ctx.principal.warehouses,
       );
     }),
 
