@@ -11,6 +11,7 @@ import { createApp } from './http/app.ts';
 import { type HubMetrics, createMetrics } from './http/observability.ts';
 import type { HubDeps } from './http/trpc.ts';
 import { ensureBootstrapAdmin } from './services/clients.ts';
+import { PostgresHoldBatcher } from './holds/postgres-batcher.ts';
 import { SqliteHoldWriter } from './holds/sqlite-writer.ts';
 import { HoldSweeper } from './holds/sweeper.ts';
 import { rebalanceQuotas } from './quotas/service.ts';
@@ -73,8 +74,8 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       nowMs,
       logger,
     };
-    // SQLite holds are group-committed by one writer on the raw handle (reserveHold finds it by db).
-    const holdWriter = storage.sqlite ? new SqliteHoldWriter(storage.db, storage.sqlite).start() : undefined;
+    // Holds are group-committed: by one writer on SQLite's raw handle, by a batcher on PostgreSQL (reserveHold finds them by db).
+    const holdWriter = storage.sqlite ? new SqliteHoldWriter(storage.db, storage.sqlite).start() : new PostgresHoldBatcher(storage.db).start();
     const sweeper = new HoldSweeper(storage.db, storage.dialect, nowMs, logger);
     void sweeper.run();
     const rebalancer = startPeriodic('quota-rebalancer', limits.quotaRebalanceIntervalMs, () => rebalanceQuotas(storage.db, storage.dialect, nowMs()), logger);

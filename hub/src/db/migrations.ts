@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
-import { holdsFastMigration, holdsMigration } from '../holds/schema.ts';
+import { holdsBatchMigration, holdsFastMigration, holdsMigration } from '../holds/schema.ts';
 import { fulfillmentFactsMigration } from '../orders/fulfillment-schema.ts';
 import { ordersMigration } from '../orders/schema.ts';
 import { shortageMigration } from '../orders/shortage-schema.ts';
@@ -138,6 +138,7 @@ const steps: Record<string, Migration> = {
   '0004_holds': holdsMigration,
   '0005_orders': ordersMigration,
   '0006_holds_fast': holdsFastMigration,
+  '0010_holds_batch': holdsBatchMigration,
   '0007_fulfillment_facts': fulfillmentFactsMigration,
   '0008_shortage': shortageMigration,
   '0009_quotas': quotasMigration,

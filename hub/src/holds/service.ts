@@ -15,6 +15,7 @@ import {
   takenHoldView,
   unknownSku,
 } from './plan.ts';
+import { postgresHoldBatcherOf } from './postgres-batcher.ts';
 import { type SqliteHoldWriter, sqliteHoldWriterOf } from './sqlite-writer.ts';
 
 export type { HoldView } from './plan.ts';
@@ -116,7 +117,8 @@ async function reservePostgresPlanned(db: Kysely<Database>, id: string, clientId
  * it, never by a read followed by a write across round trips: on SQLite the hold joins a group commit
  * (holds/sqlite-writer.ts: catalog check, availability read, allocation and conditional updates in one
  * synchronous pass under SQLite's write lock); on PostgreSQL one server-side function proves and takes
- * it under the partitions' row locks, after the shared strategy planned it when there was a choice.
+ * it under the partitions' row locks (batched with concurrent holds by holds/postgres-batcher.ts),
+ * after the shared strategy planned it when there was a choice.
  * A lost race against another checkout re-plans from fresh availability, a bounded number of times.
  *
  * `options.writer` overrides the SQLite writer registered for `db` (createHub starts one).
@@ -135,7 +137,9 @@ export async function reserveHold(
   }
   const { nowMs } = context;
   const expiresAt = holdExpiresAt(request, nowMs);
-  const fast = await reservePostgresFast(db, newId(), request, context, expiresAt);
+  // Group-committed with other holds when the hub runs a batcher (holds/postgres-batcher.ts), else alone.
+  const batcher = postgresHoldBatcherOf(db);
+  const fast = batcher ? await batcher.submit(newId(), request, context, expiresAt) : await reservePostgresFast(db, newId(), request, context, expiresAt);
   if (fast) return fast;
 
   for (let attempt = 1; ; attempt++) {
