@@ -138,10 +138,10 @@ const steps: Record<string, Migration> = {
   '0004_holds': holdsMigration,
   '0005_orders': ordersMigration,
   '0006_holds_fast': holdsFastMigration,
-  '0010_holds_batch': holdsBatchMigration,
   '0007_fulfillment_facts': fulfillmentFactsMigration,
   '0008_shortage': shortageMigration,
   '0009_quotas': quotasMigration,
+  '0010_holds_batch': holdsBatchMigration,
 };
 
 export const migrationNames = Object.keys(steps).sort();
