@@ -1,3 +1,5 @@
+import { Commerce, type CommerceProfile, drawCommerceProfile } from './commerce.ts';
+import { checkCommerce, checkPromises } from './commerce-invariants.ts';
 import { checkInvariants, converged } from './invariants.ts';
 import { Prng } from './prng.ts';
 import type { Templates } from './templates.ts';
@@ -20,6 +22,16 @@ export type Profile = {
   bursty: boolean;
   lostWakeRate: number;
   crashPoints: CrashPoints;
+  /** Issue 5: holds, orders, quotas, in-store sales, loss and fulfillment racing the faults above. */
+  commerce: CommerceProfile;
+  /**
+   * Whether the warehouse opens with stock the hub already knows (receives pushed over a healthy
+   * connection before the faults start), so checkouts have something to race for from the first
+   * step. The other schedules start cold, with first hellos racing as before.
+   */
+  stocked: boolean;
+  /** Storm-then-heal rounds, every invariant checked after each heal. */
+  acts: number;
 };
 
 export type ScheduleResult = {
@@ -41,7 +53,7 @@ export function drawProfile(prng: Prng): Profile {
   const point = () => prng.pick([0, 0, 0.1, 0.3]);
   return {
     chaos: prng.chance(0.35),
-    faultSteps: prng.int(15, 40),
+    faultSteps: prng.int(25, 55),
     crashWeight: prng.pick([0, 0.1, 0.3, 0.6]),
     cutWeight: prng.pick([0, 0.2, 0.6]),
     chaosWeight: prng.pick([0.3, 1]),
@@ -55,10 +67,32 @@ export function drawProfile(prng: Prng): Profile {
       afterEdgeAppliedAck: point(),
       afterCatalogCommitBeforeWake: point(),
     },
+    commerce: drawCommerceProfile(prng),
+    stocked: prng.chance(0.75),
+    acts: 2,
   };
 }
 
-type Action = readonly [string, number, () => Promise<void> | void];
+/** Delivers frames in order, both ways, until nothing is in flight (a healthy network). */
+async function settle(world: World): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const connection = world.connections.find((c) => (c.hub && c.up.length > 0) || (c.edge && c.down.length > 0));
+    if (!connection) return;
+    if (connection.hub && connection.up.length > 0) await world.deliverUp(connection);
+    else await world.deliverDown(connection);
+  }
+}
+
+/** The opening of a stocked schedule: the edge receives every commerce SKU and the hub hears of it. */
+async function openStocked(world: World, commerce: Commerce): Promise<void> {
+  world.log('-- opening: stock received and synced --');
+  await world.write(commerce.profile.skus.map((sku) => ({ type: 'receive' as const, sku, quantity: world.prng.int(4, 10) })));
+  world.connect();
+  await settle(world);
+  world.log('-- faults --');
+}
+
+export type Action = readonly [string, number, () => Promise<void> | void];
 
 /**
  * Actions that are always allowed, faults or not: deliver in order, notice closes, (re)connect,
@@ -96,11 +130,14 @@ function benignActions(world: World, hubNoticeWeight: number): Action[] {
   return actions;
 }
 
-function faultActions(world: World, profile: Profile): Action[] {
+function faultActions(world: World, profile: Profile, commerce: Commerce | undefined): Action[] {
   const { prng } = world;
-  const actions: Action[] = [...benignActions(world, 0.5)];
-  if (world.edge) actions.push(['edge write', 4, () => world.edgeWrite()]);
+  const actions: Action[] = [...benignActions(world, 0.5), ...(commerce?.actions() ?? [])];
+  if (world.edge) actions.push(['edge write', 2.5, () => world.edgeWrite()]);
   if (world.edge && profile.bursty) actions.push(['edge burst', 0.3, () => world.edgeBurst()]);
+  // A calm spell: everything in flight arrives in order (a healthy network for a moment), so orders
+  // reach the pick list and facts the hub while the storm goes on around it.
+  if (world.connections.some((c) => (c.hub && c.up.length > 0) || (c.edge && c.down.length > 0))) actions.push(['calm', 1.5, () => settle(world)]);
   const arriving = world.connections.filter((connection) => connection.hub && connection.up.length > 0);
   if (arriving.length > 1) actions.push(['deliver up concurrently', 3, () => world.deliverUpConcurrently(arriving)]);
   if (world.hub) actions.push(['catalog change', 0.7, () => world.catalogChange()]);
@@ -156,7 +193,7 @@ export type HealResult = { problems: string[]; known: string[]; healSteps: numbe
  * connection that has not converged is a stall and fails; with `chaos` a frame may have been lost
  * inside a live connection, which the real client's ping timeout ends, so the connection is cut.
  */
-export async function healAndCheck(world: World, options: { chaos: boolean; strict?: boolean }): Promise<HealResult> {
+export async function healAndCheck(world: World, options: { chaos: boolean; strict?: boolean; commerce?: Commerce }): Promise<HealResult> {
   const result: HealResult = { problems: [], known: [], healSteps: 0, stallCuts: 0 };
   world.log('-- heal: no more faults --');
   world.crashPoints = noCrashPoints;
@@ -193,6 +230,7 @@ export async function healAndCheck(world: World, options: { chaos: boolean; stri
   }
   const found = await checkInvariants(world);
   result.problems.push(...found.problems);
+  if (options.commerce) result.problems.push(...(await checkCommerce(world, options.commerce)));
   if (options.strict) result.problems.push(...found.known);
   else result.known.push(...found.known);
   return result;
@@ -203,18 +241,29 @@ export async function runSchedule(templates: Templates, seed: number, options: {
   const prng = new Prng(seed);
   const profile = { ...drawProfile(prng), ...options.profile };
   const world = await World.create(templates, prng, options.dir);
-  world.crashPoints = profile.crashPoints;
   world.ghostRate = profile.ghostRate;
-  world.lostWakeRate = profile.lostWakeRate;
+  const commerce = new Commerce(world, profile.commerce);
   world.log(`seed ${seed}: ${JSON.stringify(profile)}`);
   const problems: string[] = [];
   let heal: HealResult = { problems: [], known: [], healSteps: 0, stallCuts: 0 };
   try {
-    for (let step = 0; step < profile.faultSteps; step++) {
-      world.tick();
-      await runAction(world, faultActions(world, profile));
+    if (profile.stocked) await openStocked(world, commerce);
+    // Two acts, each a storm then a heal and every check: orders paid late in the first reach the
+    // pick list and are picked, packed, shipped and cancelled in the second, racing a new storm.
+    for (let act = 1; act <= profile.acts; act++) {
+      world.crashPoints = profile.crashPoints;
+      world.lostWakeRate = profile.lostWakeRate;
+      if (act > 1) world.log(`-- act ${act}: the storm returns --`);
+      for (let step = 0; step < profile.faultSteps; step++) {
+        world.tick();
+        await runAction(world, faultActions(world, profile, commerce));
+        // No oversell holds at every step, not only once healed (the first breach is enough).
+        if (world.violations.length === 0) for (const problem of await checkPromises(world, commerce, { healed: false })) world.violation(`act ${act} step ${step}: ${problem}`);
+      }
+      const healed = await healAndCheck(world, { chaos: profile.chaos, strict: options.strict ?? false, commerce });
+      heal = { ...healed, healSteps: Math.max(heal.healSteps, healed.healSteps), stallCuts: heal.stallCuts + healed.stallCuts, known: [...heal.known, ...healed.known] };
+      if (heal.problems.length > 0 || heal.known.length > 0 || world.violations.length > 0 || world.knownViolations.length > 0) break;
     }
-    heal = await healAndCheck(world, { chaos: profile.chaos, strict: options.strict ?? false });
     if (!options.strict && world.knownViolations.some((known) => known.startsWith(knownAppliedSeqRegression))) {
       // That known bug livelocks the stream: the liveness failure it causes is the same bug.
       heal.known.push(...heal.problems.filter((problem) => problem.startsWith('liveness')));

@@ -3,6 +3,7 @@ import path from 'node:path';
 import {
   type DownstreamChange,
   type DownstreamMessage,
+  type StockEvent,
   type UpstreamMessage,
   createIdSource,
   decodeDownstream,
@@ -19,6 +20,7 @@ import { FulfillmentDesk } from '../../../edge/src/services/fulfillments.ts';
 import { createChangeApplier } from '../../../edge/src/sync/apply-changes.ts';
 import { EdgeSyncSession } from '../../../edge/src/sync/session.ts';
 import { type Storage, openStorage } from '../../../hub/src/db/connect.ts';
+import { SqliteHoldWriter } from '../../../hub/src/holds/sqlite-writer.ts';
 import { createProduct, updateProduct } from '../../../hub/src/services/catalog.ts';
 import { HubSyncSession } from '../../../hub/src/sync/session.ts';
 import type { Prng } from './prng.ts';
@@ -110,6 +112,15 @@ export class World {
   nowMs = 1_800_000_000_000;
   edge: SimEdge | undefined;
   hub: Storage | undefined;
+  /** As createHub starts one: SQLite holds are taken by this group-commit writer (reserveHold finds it by db). */
+  holdWriter: SqliteHoldWriter | undefined;
+  /**
+   * SKUs the commerce actions (commerce.ts) own: holds, orders, quotas and in-store sales race on
+   * them. The generic scan mix leaves them alone so every unit that leaves them is accounted for.
+   */
+  commerceSkus: readonly string[] = [];
+  /** Told of every stock event the edge accepted (201) from `write`: the commerce oracle counts losses. */
+  onAccepted: ((event: StockEvent) => void) | undefined;
   readonly connections: Connection[] = [];
   #nextConnectionId = 1;
   /** Event ids the edge answered 201 for: each must reach the hub exactly once. */
@@ -132,7 +143,30 @@ export class World {
   /** Set inside a step by a crash point; the step's caller performs the crash once the call returned. */
   #crashEdgeAfterCall = false;
   #crashHubAfterCall = false;
-  readonly counters = { writes: 0, accepted: 0, refused: 0, pushes: 0, acks: 0, edgeCrashes: 0, hubCrashes: 0, connections: 0, catalog: 0, reconciles: 0 };
+  readonly counters = {
+    writes: 0,
+    accepted: 0,
+    refused: 0,
+    pushes: 0,
+    acks: 0,
+    edgeCrashes: 0,
+    hubCrashes: 0,
+    connections: 0,
+    catalog: 0,
+    reconciles: 0,
+    // Commerce (commerce.ts): what the hub and the edge answered yes to.
+    holds: 0,
+    holdsRefused: 0,
+    paid: 0,
+    cancelRequests: 0,
+    picks: 0,
+    packs: 0,
+    shipments: 0,
+    grants: 0,
+    grantsRefused: 0,
+    instoreSales: 0,
+    losses: 0,
+  };
   #productCounter = 0;
   readonly #ids: () => string;
 
@@ -189,6 +223,8 @@ export class World {
   async startHub(): Promise<void> {
     this.hub = await openStorage({ kind: 'sqlite', file: this.hubFile });
     await sql`pragma synchronous = off`.execute(this.hub.db);
+    if (!this.hub.sqlite) throw new Error('the simulated hub runs on SQLite');
+    this.holdWriter = new SqliteHoldWriter(this.hub.db, this.hub.sqlite).start();
   }
 
   /** SIGKILL the edge: every socket dies with it, in-memory state is gone, the file stays. */
@@ -215,6 +251,8 @@ export class World {
     }
     this.hub = undefined;
     this.counters.hubCrashes++;
+    await this.holdWriter?.close();
+    this.holdWriter = undefined;
     await hub.close();
   }
 
@@ -225,6 +263,8 @@ export class World {
       connection.hub = undefined;
     }
     await this.edge?.close();
+    await this.holdWriter?.close();
+    this.holdWriter = undefined;
     await this.hub?.close();
     this.edge = undefined;
     this.hub = undefined;
@@ -501,8 +541,9 @@ export class World {
       this.counters.writes++;
       const command = commands[index] as StockCommand;
       if (response.status === 201) {
-        const body = response.body as { event: { id: string } };
+        const body = response.body as { event: StockEvent };
         this.acknowledged.push(body.event.id);
+        this.onAccepted?.(body.event);
         this.counters.accepted++;
         summary.push(`${command.type} ${command.sku} 201`);
       } else if (response.status === 409 || response.status === 422) {
@@ -521,6 +562,19 @@ export class World {
     await this.#afterEdgeCall('after sending a push');
   }
 
+  /**
+   * After edge work that committed outbox rows outside `write` (the fulfillment desk): the same crash
+   * point and wake-up as a scan.
+   */
+  async afterEdgeWork(): Promise<void> {
+    if (this.prng.chance(this.crashPoints.afterOutboxWrite)) {
+      await this.crashEdge('after the outbox write, before the push');
+      return;
+    }
+    this.edgeConnection()?.edge?.notifyOutbox();
+    await this.#afterEdgeCall('after sending a push');
+  }
+
   async #afterEdgeCall(why: string): Promise<void> {
     if (!this.#crashEdgeAfterCall) return;
     this.#crashEdgeAfterCall = false;
@@ -529,7 +583,8 @@ export class World {
 
   #command(): StockCommand {
     const skus = this.products.flatMap((product) => product.skus);
-    let sku = this.prng.pick(skus);
+    const scanned = skus.filter((sku) => !this.commerceSkus.includes(sku));
+    let sku = this.prng.pick(scanned.length > 0 ? scanned : skus);
     if (this.prng.chance(this.ghostRate)) {
       sku = `GHOST-${this.prng.int(1, 3)}`;
       if (!skus.includes(sku)) this.ghostSkus.add(sku);

@@ -1,0 +1,428 @@
+import type { FulfillmentFact, StockEvent } from '@dovetail/shared';
+import type { DeskResponse } from '../../../edge/src/services/fulfillments.ts';
+import type { StockCommand } from '../../../edge/src/services/stock.ts';
+import type { Storage } from '../../../hub/src/db/connect.ts';
+import { releaseHold, reserveHold, sweepExpiredHolds } from '../../../hub/src/holds/service.ts';
+import { ApiError } from '../../../hub/src/http/errors.ts';
+import { type OrderView, cancelOrder, createOrder, payOrder } from '../../../hub/src/orders/service.ts';
+import { grantQuota, requestQuotaReturn } from '../../../hub/src/quotas/service.ts';
+import type { Prng } from './prng.ts';
+import type { Action } from './schedule.ts';
+import { simWarehouseId } from './templates.ts';
+import type { World } from './world.ts';
+
+/**
+ * Issue 5's commerce racing the sync faults: on 2–3 SKUs of the simulated warehouse the hub takes
+ * checkout holds (some left to expire), turns them into orders, takes payment (a fulfillment order
+ * goes down the warehouse channel), cancels before and after shipping, grants and asks back in-store
+ * selling rights; the edge receives, sells in store, loses units (damage, loss, low counts) and picks,
+ * packs and ships the fulfillment orders it holds. Every call goes through the same service function
+ * the HTTP route calls.
+ *
+ * Alongside, the oracle: what the schedule itself did and was answered, never read back from the
+ * code under test — units lost, rights granted, units sold in store, shipments made, facts recorded.
+ * `commerce-invariants.ts` holds the two sides to it.
+ */
+export type CommerceProfile = {
+  skus: string[];
+  /** No loss at all on the commerce SKUs: promises must then never exceed the units present, exactly. */
+  lossless: boolean;
+  /** How often commerce actions are drawn next to the sync ones. */
+  weight: number;
+};
+
+export const commerceSkuPool = ['SOFA-2S', 'BED-140', 'LAMP-1'] as const;
+export const storefrontClientId = 'storefront';
+const customer = { email: 'sim@example.com', name: 'Sim Customer' };
+const shippingAddress = { line1: 'Simstraat 1', city: 'Amsterdam', postalCode: '1015 CJ', country: 'NL', location: { lat: 52.37, lon: 4.89 } };
+const parcel = { weightGrams: 12_000, lengthMm: 2_000, widthMm: 900, heightMm: 800 };
+
+export function drawCommerceProfile(prng: Prng): CommerceProfile {
+  const skus: string[] = [...commerceSkuPool];
+  const count = prng.int(2, 3);
+  while (skus.length > count) skus.splice(prng.int(0, skus.length - 1), 1);
+  return { skus, lossless: prng.chance(0.4), weight: prng.pick([0.5, 1, 1.5]) };
+}
+
+type Line = { sku: string; quantity: number };
+type HoldModel = { name: string; id: string; lines: Line[]; expiresAtMs: number; released: boolean; ordered: boolean };
+type OrderModel = { name: string; id: string; holdId: string; paid: boolean; canceled: boolean; cancelRequested: boolean };
+
+/** What the schedule did, per the answers it got: the oracle the invariants compare both sides to. */
+export class CommerceOracle {
+  /** Units of `on_hand − damaged − quality_control` the edge accepted losing (damage, lost/theft/correction, low counts). */
+  readonly lost = new Map<string, number>();
+  /** Selling rights the hub granted (grantQuota answered), by SKU and by grant id. */
+  readonly granted = new Map<string, number>();
+  readonly grantIds: Array<{ id: string; sku: string; quantity: number }> = [];
+  /** Units the edge sold in store (instore_sale answered 201). */
+  readonly soldInStore = new Map<string, number>();
+  readonly holds: HoldModel[] = [];
+  readonly orders: OrderModel[] = [];
+  /** Shipments the edge made (ship answered 201), by fulfillment order. */
+  readonly shipments = new Map<string, { shipmentId: string; lines: Line[] }>();
+  /** Fulfillment facts the desk answered 201 with (pack, ship): each must reach the hub exactly once. */
+  readonly facts: string[] = [];
+
+  add(map: Map<string, number>, sku: string, quantity: number): void {
+    map.set(sku, (map.get(sku) ?? 0) + quantity);
+  }
+}
+
+type EdgeFulfillmentRow = { id: string; order_number: string; status: string; lines: Array<{ sku: string; quantity: number; picked: number }> };
+const working = (row: EdgeFulfillmentRow) => row.status === 'open' || row.status === 'picking';
+const pickable = (row: EdgeFulfillmentRow) => working(row) && row.lines.some((line) => line.picked < line.quantity);
+const packable = (row: EdgeFulfillmentRow) => working(row) && row.lines.every((line) => line.picked === line.quantity) && row.lines.some((line) => line.quantity > 0);
+const shippable = (row: EdgeFulfillmentRow) => row.status === 'packed';
+
+export class Commerce {
+  readonly oracle = new CommerceOracle();
+  readonly #world: World;
+  readonly profile: CommerceProfile;
+  #tracking = 0;
+
+  constructor(world: World, profile: CommerceProfile) {
+    this.#world = world;
+    this.profile = profile;
+    world.commerceSkus = profile.skus;
+    world.onAccepted = (event) => this.#accepted(event);
+  }
+
+  /** Counts what an accepted stock event on a commerce SKU did that the oracle must know. */
+  #accepted(event: StockEvent): void {
+    if (!this.profile.skus.includes(event.sku)) return;
+    const { oracle } = this;
+    switch (event.type) {
+      case 'damage':
+      case 'transfer_out':
+      case 'ship':
+        // Units gone (or unsellable) without a promise backing them. Desk ships never come this way.
+        oracle.add(oracle.lost, event.sku, event.quantity);
+        this.#world.counters.losses++;
+        break;
+      case 'adjust':
+        // A write-off removes damaged units: on_hand − damaged does not move.
+        if (event.delta < 0 && event.reason !== 'write_off') {
+          oracle.add(oracle.lost, event.sku, -event.delta);
+          this.#world.counters.losses++;
+        }
+        break;
+      case 'count':
+        if (event.delta < 0) {
+          oracle.add(oracle.lost, event.sku, -event.delta);
+          this.#world.counters.losses++;
+        }
+        break;
+      case 'instore_sale':
+        oracle.add(oracle.soldInStore, event.sku, event.quantity);
+        this.#world.counters.instoreSales++;
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** The commerce actions possible now, weighted by the profile. */
+  actions(): Action[] {
+    const world = this.#world;
+    const w = this.profile.weight;
+    const actions: Action[] = [];
+    if (world.hub) {
+      actions.push(['hold', 3 * w, () => this.hold()]);
+      if (this.oracle.holds.some((hold) => !hold.ordered && !hold.released)) actions.push(['order from hold', 2 * w, () => this.orderFromHold()]);
+      actions.push(['order from lines', 0.7 * w, () => this.orderFromLines()]);
+      if (this.oracle.orders.some((order) => !order.paid && !order.canceled)) actions.push(['pay', 3 * w, () => this.pay()]);
+      if (this.oracle.holds.length > 0) actions.push(['release hold', 0.7 * w, () => this.release()]);
+      if (this.oracle.orders.length > 0) actions.push(['cancel order', 1.2 * w, () => this.cancel()]);
+      actions.push(['grant quota', 1.5 * w, () => this.grant()]);
+      actions.push(['ask quota back', 0.6 * w, () => this.askBack()]);
+      actions.push(['sweep holds', 0.2 * w, () => this.sweep()]);
+    }
+    actions.push(['time passes', 0.6 * w, () => this.timePasses()]);
+    if (world.edge) {
+      actions.push(['receive', 2 * w, () => this.receive()]);
+      if (!this.profile.lossless) actions.push(['lose units', 0.8 * w, () => this.lose()]);
+      actions.push(['sell in store', 1.5 * w, () => this.sellInStore()]);
+      actions.push(['return quota at the edge', 0.3 * w, () => this.#edgeWrite([{ type: 'quota_return', sku: this.#sku(), quantity: 1 }])]);
+      // Staff work whatever the pick list offers (and now and then scan against an order that moved on).
+      const fulfillments = this.edgeFulfillments();
+      if (fulfillments.length > 0) {
+        actions.push(['pick', (fulfillments.some(pickable) ? 3 : 0.2) * w, () => this.pick(fulfillments)]);
+        actions.push(['pack', (fulfillments.some(packable) ? 3 : 0.2) * w, () => this.pack(fulfillments)]);
+        actions.push(['ship', (fulfillments.some(shippable) ? 3 : 0.2) * w, () => this.ship(fulfillments)]);
+      }
+    }
+    return actions;
+  }
+
+  #sku(): string {
+    return this.#world.prng.pick(this.profile.skus);
+  }
+
+  #quantity(): number {
+    return this.#world.prng.int(1, 3);
+  }
+
+  // ---- hub ------------------------------------------------------------------------------------
+
+  /** Runs one hub call: a 4xx is an answer (refused), anything else thrown is a broken invariant. */
+  async #hub(what: string, run: (hub: Storage) => Promise<string>): Promise<boolean> {
+    const world = this.#world;
+    const hub = world.hub;
+    if (!hub) return false;
+    try {
+      world.log(`hub: ${what} → ${await run(hub)}`);
+      return true;
+    } catch (error) {
+      if (error instanceof ApiError && error.status < 500) {
+        world.log(`hub: ${what} → ${error.status} ${error.reason}`);
+        if (what.startsWith('hold')) world.counters.holdsRefused++;
+        if (what.startsWith('grant')) world.counters.grantsRefused++;
+        return false;
+      }
+      world.violation(`hub ${what} threw: ${(error as Error).stack ?? error}`);
+      return false;
+    }
+  }
+
+  /** The hub appended to the warehouse channel: the notifier wakes the senders (or the wake-up is lost). */
+  async #wake(): Promise<void> {
+    const world = this.#world;
+    if (world.prng.chance(world.lostWakeRate)) {
+      world.log('  the wake-up is lost: only the slow poll finds this change');
+      return;
+    }
+    await world.wakeAll(`warehouse:${simWarehouseId}`);
+  }
+
+  #lines(): Line[] {
+    const first = this.#sku();
+    const lines = [{ sku: first, quantity: this.#quantity() }];
+    const other = this.profile.skus.find((sku) => sku !== first);
+    if (other !== undefined && this.#world.prng.chance(0.25)) lines.push({ sku: other, quantity: this.#world.prng.int(1, 2) });
+    return lines;
+  }
+
+  #describe(lines: Line[]): string {
+    return lines.map((line) => `${line.sku}×${line.quantity}`).join('+');
+  }
+
+  async hold(): Promise<void> {
+    const world = this.#world;
+    const lines = this.#lines();
+    // Short holds expire within a few "time passes"; long ones outlive the schedule.
+    const ttlSeconds = world.prng.pick([10, 30, 900]);
+    const name = `h${this.oracle.holds.length + 1}`;
+    await this.#hub(`hold ${name} ${this.#describe(lines)} ttl ${ttlSeconds}s`, async (hub) => {
+      const view = await reserveHold(hub.db, 'sqlite', { lines, ttlSeconds, warehouseId: simWarehouseId }, { clientId: storefrontClientId, nowMs: world.nowMs });
+      this.oracle.holds.push({ name, id: view.id, lines, expiresAtMs: Date.parse(view.expiresAt), released: false, ordered: false });
+      world.counters.holds++;
+      return 'held';
+    });
+  }
+
+  #recordOrder(view: OrderView, hold?: HoldModel): string {
+    const name = view.number;
+    this.oracle.orders.push({ name, id: view.id, holdId: view.holdId, paid: false, canceled: false, cancelRequested: false });
+    if (hold) hold.ordered = true;
+    return `${name} ${view.status}`;
+  }
+
+  async orderFromHold(): Promise<void> {
+    const world = this.#world;
+    const hold = world.prng.pick(this.oracle.holds.filter((candidate) => !candidate.ordered && !candidate.released));
+    await this.#hub(`order from ${hold.name}`, async (hub) => {
+      const view = await createOrder(hub.db, 'sqlite', { holdId: hold.id, customer, shippingAddress }, { clientId: storefrontClientId, nowMs: world.nowMs });
+      return this.#recordOrder(view, hold);
+    });
+  }
+
+  async orderFromLines(): Promise<void> {
+    const world = this.#world;
+    const lines = this.#lines();
+    await this.#hub(`order ${this.#describe(lines)}`, async (hub) => {
+      const view = await createOrder(hub.db, 'sqlite', { lines, customer, shippingAddress }, { clientId: storefrontClientId, nowMs: world.nowMs });
+      // The hold the hub took for it (default TTL) is the order's: it is never released on its own.
+      this.oracle.holds.push({ name: `h${this.oracle.holds.length + 1}`, id: view.holdId, lines, expiresAtMs: Date.parse(view.expiresAt), released: false, ordered: true });
+      return this.#recordOrder(view);
+    });
+  }
+
+  async pay(): Promise<void> {
+    const world = this.#world;
+    const order = world.prng.pick(this.oracle.orders.filter((candidate) => !candidate.paid && !candidate.canceled));
+    const paid = await this.#hub(`pay ${order.name}`, async (hub) => {
+      const view = await payOrder(hub.db, 'sqlite', order.id, `psp-${order.name}`, storefrontClientId, world.nowMs);
+      order.paid = true;
+      world.counters.paid++;
+      return view.status;
+    });
+    if (paid) await this.#wake();
+  }
+
+  async release(): Promise<void> {
+    const world = this.#world;
+    const hold = world.prng.pick(this.oracle.holds);
+    await this.#hub(`release ${hold.name}`, async (hub) => {
+      const view = await releaseHold(hub.db, 'sqlite', hold.id, storefrontClientId, world.nowMs);
+      hold.released = true;
+      return view.status;
+    });
+  }
+
+  async cancel(): Promise<void> {
+    const world = this.#world;
+    const order = world.prng.pick(this.oracle.orders);
+    const canceled = await this.#hub(`cancel ${order.name}`, async (hub) => {
+      const view = await cancelOrder(hub.db, 'sqlite', order.id, 'customer changed their mind', storefrontClientId, world.nowMs);
+      if (order.paid) {
+        order.cancelRequested = true;
+        world.counters.cancelRequests++;
+      } else {
+        // Unpaid: canceled at once and its hold released.
+        order.canceled = true;
+        const hold = this.oracle.holds.find((candidate) => candidate.id === order.holdId);
+        if (hold) hold.released = true;
+      }
+      return view.status;
+    });
+    if (canceled && order.paid) await this.#wake();
+  }
+
+  async grant(): Promise<void> {
+    const world = this.#world;
+    const sku = this.#sku();
+    const quantity = this.#quantity();
+    const granted = await this.#hub(`grant ${sku}×${quantity}`, async (hub) => {
+      const move = await grantQuota(hub.db, 'sqlite', { warehouseId: simWarehouseId, sku, quantity }, 'sim-ops', world.nowMs);
+      this.oracle.add(this.oracle.granted, sku, quantity);
+      this.oracle.grantIds.push({ id: move.id, sku, quantity });
+      world.counters.grants++;
+      return 'granted';
+    });
+    if (granted) await this.#wake();
+  }
+
+  async askBack(): Promise<void> {
+    const world = this.#world;
+    const sku = this.#sku();
+    const quantity = this.#quantity();
+    const asked = await this.#hub(`ask ${sku}×${quantity} of quota back`, async (hub) => {
+      await requestQuotaReturn(hub.db, { warehouseId: simWarehouseId, sku, quantity }, 'sim-ops', world.nowMs);
+      return 'asked';
+    });
+    if (asked) await this.#wake();
+  }
+
+  async sweep(): Promise<void> {
+    const world = this.#world;
+    await this.#hub('sweep expired holds', async (hub) => `${await sweepExpiredHolds(hub.db, 'sqlite', world.nowMs)} partitions`);
+  }
+
+  timePasses(): void {
+    const world = this.#world;
+    const ms = world.prng.int(2_000, 20_000);
+    world.nowMs += ms;
+    world.log(`time passes: ${ms} ms`);
+  }
+
+  // ---- edge -----------------------------------------------------------------------------------
+
+  async #edgeWrite(commands: StockCommand[]): Promise<void> {
+    await this.#world.write(commands);
+  }
+
+  receive(): Promise<void> {
+    return this.#edgeWrite([{ type: 'receive', sku: this.#sku(), quantity: this.#world.prng.int(1, 4) }]);
+  }
+
+  /** Physical loss, recorded: damage, a loss adjustment, or a count below what the edge holds. */
+  lose(): Promise<void> {
+    const world = this.#world;
+    const sku = this.#sku();
+    const kind = world.prng.weighted([
+      ['damage', 2],
+      ['lost', 1],
+      ['count', 1],
+    ] as const);
+    if (kind === 'damage') return this.#edgeWrite([{ type: 'damage', sku, quantity: world.prng.int(1, 2) }]);
+    if (kind === 'lost') return this.#edgeWrite([{ type: 'adjust', sku, delta: -world.prng.int(1, 2), reason: world.prng.pick(['lost', 'theft'] as const) }]);
+    const onHand = world.edge?.book.read(sku).state.onHand ?? 0;
+    return this.#edgeWrite([{ type: 'count', sku, countedQuantity: Math.max(0, onHand - world.prng.int(1, 2)) }]);
+  }
+
+  /** One or two tills at once (one group commit): each sale spends in-store rights. */
+  sellInStore(): Promise<void> {
+    const world = this.#world;
+    return this.#edgeWrite(Array.from({ length: world.prng.int(1, 2) }, () => ({ type: 'instore_sale' as const, sku: this.#sku(), quantity: world.prng.int(1, 2) })));
+  }
+
+  /** The fulfillment orders the edge holds, in order-number order (ids are random; numbers are not). */
+  edgeFulfillments(): EdgeFulfillmentRow[] {
+    const db = this.#world.edge?.db;
+    if (!db) return [];
+    const orders = db.prepare<[], { id: string; order_number: string; status: string }>('SELECT id, order_number, status FROM fulfillment_order').all();
+    const lines = db.prepare<[string], { sku: string; quantity: number; picked: number }>('SELECT sku, quantity, picked FROM fulfillment_line WHERE fulfillment_id = ? ORDER BY sku');
+    return orders
+      .sort((a, b) => (a.order_number < b.order_number ? -1 : a.order_number > b.order_number ? 1 : 0))
+      .map((row) => ({ ...row, lines: lines.all(row.id) }));
+  }
+
+  /** Staff work the pick list; now and then someone scans against an order that moved on (a refusal). */
+  #choose(fulfillments: EdgeFulfillmentRow[], fits: (row: EdgeFulfillmentRow) => boolean): EdgeFulfillmentRow {
+    const { prng } = this.#world;
+    const fitting = fulfillments.filter(fits);
+    return fitting.length > 0 && !prng.chance(0.1) ? prng.pick(fitting) : prng.pick(fulfillments);
+  }
+
+  async #desk(what: string, row: EdgeFulfillmentRow, run: () => DeskResponse): Promise<DeskResponse | undefined> {
+    const world = this.#world;
+    if (!world.edge) return undefined;
+    let response: DeskResponse;
+    try {
+      response = run();
+    } catch (error) {
+      world.violation(`the desk threw on ${what} ${row.order_number}: ${(error as Error).stack ?? error}`);
+      return undefined;
+    }
+    const code = response.status >= 400 ? ` ${(response.body as { error?: { code?: string } }).error?.code}` : '';
+    world.log(`edge: ${what} ${row.order_number} (${row.status}) → ${response.status}${code}`);
+    if (response.status >= 500) world.violation(`the desk answered ${what} with ${response.status}: ${JSON.stringify(response.body).slice(0, 200)}`);
+    await world.afterEdgeWork();
+    return response;
+  }
+
+  async pick(fulfillments: EdgeFulfillmentRow[]): Promise<void> {
+    const world = this.#world;
+    const row = this.#choose(fulfillments, pickable);
+    const line = row.lines.find((candidate) => candidate.picked < candidate.quantity) ?? row.lines[0];
+    if (!line) return;
+    const left = Math.max(1, line.quantity - line.picked);
+    const quantity = world.prng.chance(0.85) ? left : 1;
+    const response = await this.#desk(`pick ${line.sku}×${quantity} for`, row, () => world.edge!.desk.pick(row.id, { sku: line.sku, quantity }, 'picker', world.nowMs));
+    if (response?.status !== 201) return;
+    world.acknowledged.push((response.body as { event: StockEvent }).event.id);
+    world.counters.picks++;
+  }
+
+  async pack(fulfillments: EdgeFulfillmentRow[]): Promise<void> {
+    const world = this.#world;
+    const row = this.#choose(fulfillments, packable);
+    const response = await this.#desk('pack', row, () => world.edge!.desk.pack(row.id, { packages: [parcel] }, 'packer', world.nowMs));
+    if (response?.status !== 201) return;
+    this.oracle.facts.push((response.body as { fact: FulfillmentFact }).fact.id);
+    world.counters.packs++;
+  }
+
+  async ship(fulfillments: EdgeFulfillmentRow[]): Promise<void> {
+    const world = this.#world;
+    const row = this.#choose(fulfillments, shippable);
+    const trackingNumber = `SIM${++this.#tracking}`;
+    const response = await this.#desk('ship', row, () => world.edge!.desk.ship(row.id, { carrier: 'DHL', trackingNumber }, 'shipper', world.nowMs));
+    if (response?.status !== 201) return;
+    const fact = (response.body as { fact: Extract<FulfillmentFact, { type: 'fulfillment_shipped' }> }).fact;
+    this.oracle.facts.push(fact.id);
+    this.oracle.shipments.set(row.id, { shipmentId: fact.shipmentId, lines: fact.lines });
+    world.counters.shipments++;
+  }
+}
