@@ -27,6 +27,14 @@ export type Storage = {
   close(): Promise<void>;
 };
 
+/**
+ * One advisory lock for schema-changing work on a PostgreSQL database: migrating and dropping a
+ * schema. Kysely's migrator introspects every schema of the database before it takes its own lock,
+ * and that introspection fails ("schema … does not exist") if another schema is dropped meanwhile;
+ * hub instances starting together on one database also migrate one at a time under it.
+ */
+const schemaChangeLockKey = 7_190_423_511;
+
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
 const schemaNamePattern = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -38,7 +46,16 @@ const schemaNamePattern = /^[a-z_][a-z0-9_]{0,62}$/;
 export async function openStorage(config: StorageConfig): Promise<Storage> {
   const storage = await connect(config);
   try {
-    await migrateToLatest(storage.db as Kysely<unknown>, storage.schema);
+    if (config.kind === 'postgres') {
+      await storage.db.connection().execute(async (connection) => {
+        await sql`select pg_advisory_lock(${schemaChangeLockKey})`.execute(connection);
+        try {
+          await migrateToLatest(connection as Kysely<unknown>, storage.schema);
+        } finally {
+          await sql`select pg_advisory_unlock(${schemaChangeLockKey})`.execute(connection);
+        }
+      });
+    } else await migrateToLatest(storage.db as Kysely<unknown>, storage.schema);
   } catch (error) {
     await storage.close();
     throw error;
@@ -112,6 +129,7 @@ export async function dropPostgresSchema(url: string, schema: string): Promise<v
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
+    await client.query('select pg_advisory_lock($1)', [schemaChangeLockKey]);
     await client.query(`drop schema if exists ${schema} cascade`);
   } finally {
     await client.end();
