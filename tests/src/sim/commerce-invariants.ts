@@ -3,6 +3,15 @@ import { simWarehouseId } from './templates.ts';
 import type { World } from './world.ts';
 
 const warehouse = simWarehouseId;
+/**
+ * Known bug (hub/src/sync/apply-push.ts + orders/shortage.ts, not yet committed): applyPush runs
+ * detectShortage right after each stock event, so a desk shipment's `ship` events take the units off
+ * on_hand before the `fulfillment_shipped` fact right behind them (same push, or the next one when a
+ * batch ends between them) takes them out of committed. For that moment committed > on_hand, the hub
+ * calls it a shortage and asks the edge to release another order's units, which are then re-routed or
+ * backordered though they sit on the shelf. Classified known so `SIM_STRICT=0` reports it; it fails by default.
+ */
+export const spuriousShortage = 'known bug, a shipment in flight is taken for a shortage';
 const sum = (values: Iterable<number>) => [...values].reduce((total, value) => total + value, 0);
 
 /**
@@ -112,12 +121,13 @@ export async function checkPromises(world: World, commerce: Commerce, options: {
  * against the oracle: rights conserved, every shipment and fact at the hub exactly once, allocations
  * and order statuses consistent with what the edge did to its fulfillment orders.
  */
-export async function checkCommerce(world: World, commerce: Commerce): Promise<string[]> {
+export async function checkCommerce(world: World, commerce: Commerce): Promise<{ problems: string[]; known: string[] }> {
   const hub = world.hub;
   const edge = world.edge;
-  if (!hub || !edge) return ['both processes must be up to check the commerce invariants'];
+  if (!hub || !edge) return { problems: ['both processes must be up to check the commerce invariants'], known: [] };
   const { oracle } = commerce;
   const problems = await checkPromises(world, commerce, { healed: true });
+  const known: string[] = [];
 
   // Rights: every grant reached the edge once; granted = left at the edge + sold + given back.
   const ledger = edge.db
@@ -210,11 +220,21 @@ export async function checkCommerce(world: World, commerce: Commerce): Promise<s
     }
   }
 
+  // Without loss there is never a shortage (promises never exceed the units present, see above), so
+  // the hub must never have asked the edge to release units of an order: a release here re-routes or
+  // backorders a customer's order while its units sit on the shelf.
+  if (commerce.profile.lossless) {
+    for (const fact of edgeFacts.filter((row) => row.type === 'fulfillment_released')) {
+      const mirror = atEdge.get(fact.fulfillment_id);
+      known.push(`${spuriousShortage}: no unit was lost, yet the hub asked the edge to release units of ${mirror?.order_number ?? fact.fulfillment_id}`);
+    }
+  }
+
   // Holds: released ones hold nothing.
   const releasedIds = oracle.holds.filter((hold) => hold.released).map((hold) => hold.id);
   if (releasedIds.length > 0) {
     const still = await hub.db.selectFrom('hold_lines').select(['hold_id']).where('hold_id', 'in', releasedIds).where('counted', '=', 1).execute();
     if (still.length > 0) problems.push(`${still.length} lines of released holds still count in reserved`);
   }
-  return problems;
+  return { problems, known };
 }

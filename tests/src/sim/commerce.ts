@@ -29,6 +29,8 @@ export type CommerceProfile = {
   lossless: boolean;
   /** How often commerce actions are drawn next to the sync ones. */
   weight: number;
+  /** How often the edge receives stock: scarce schedules sell out, so every promise is contested. */
+  receiveWeight: number;
 };
 
 export const commerceSkuPool = ['SOFA-2S', 'BED-140', 'LAMP-1'] as const;
@@ -41,12 +43,12 @@ export function drawCommerceProfile(prng: Prng): CommerceProfile {
   const skus: string[] = [...commerceSkuPool];
   const count = prng.int(2, 3);
   while (skus.length > count) skus.splice(prng.int(0, skus.length - 1), 1);
-  return { skus, lossless: prng.chance(0.4), weight: prng.pick([0.5, 1, 1.5]) };
+  return { skus, lossless: prng.chance(0.4), weight: prng.pick([0.5, 1, 1.5]), receiveWeight: prng.pick([0.3, 1, 2]) };
 }
 
 type Line = { sku: string; quantity: number };
 type HoldModel = { name: string; id: string; lines: Line[]; expiresAtMs: number; released: boolean; ordered: boolean };
-type OrderModel = { name: string; id: string; holdId: string; paid: boolean; canceled: boolean; cancelRequested: boolean };
+export type OrderModel = { name: string; id: string; holdId: string; paid: boolean; canceled: boolean; cancelRequested: boolean };
 
 /** What the schedule did, per the answers it got: the oracle the invariants compare both sides to. */
 export class CommerceOracle {
@@ -69,7 +71,7 @@ export class CommerceOracle {
   }
 }
 
-type EdgeFulfillmentRow = { id: string; order_number: string; status: string; lines: Array<{ sku: string; quantity: number; picked: number }> };
+export type EdgeFulfillmentRow = { id: string; order_number: string; status: string; lines: Array<{ sku: string; quantity: number; picked: number }> };
 const working = (row: EdgeFulfillmentRow) => row.status === 'open' || row.status === 'picking';
 const pickable = (row: EdgeFulfillmentRow) => working(row) && row.lines.some((line) => line.picked < line.quantity);
 const packable = (row: EdgeFulfillmentRow) => working(row) && row.lines.every((line) => line.picked === line.quantity) && row.lines.some((line) => line.quantity > 0);
@@ -130,7 +132,7 @@ export class Commerce {
     if (world.hub) {
       actions.push(['hold', 3 * w, () => this.hold()]);
       if (this.oracle.holds.some((hold) => !hold.ordered && !hold.released)) actions.push(['order from hold', 2 * w, () => this.orderFromHold()]);
-      actions.push(['order from lines', 0.7 * w, () => this.orderFromLines()]);
+      actions.push(['order from lines', 0.7 * w, async () => void (await this.orderFromLines())]);
       if (this.oracle.orders.some((order) => !order.paid && !order.canceled)) actions.push(['pay', 3 * w, () => this.pay()]);
       if (this.oracle.holds.length > 0) actions.push(['release hold', 0.7 * w, () => this.release()]);
       if (this.oracle.orders.length > 0) actions.push(['cancel order', 1.2 * w, () => this.cancel()]);
@@ -140,7 +142,7 @@ export class Commerce {
     }
     actions.push(['time passes', 0.6 * w, () => this.timePasses()]);
     if (world.edge) {
-      actions.push(['receive', 2 * w, () => this.receive()]);
+      actions.push(['receive', this.profile.receiveWeight * w, () => this.receive()]);
       if (!this.profile.lossless) actions.push(['lose units', 0.8 * w, () => this.lose()]);
       actions.push(['sell in store', 1.5 * w, () => this.sellInStore()]);
       actions.push(['return quota at the edge', 0.3 * w, () => this.#edgeWrite([{ type: 'quota_return', sku: this.#sku(), quantity: 1 }])]);
@@ -207,11 +209,9 @@ export class Commerce {
     return lines.map((line) => `${line.sku}×${line.quantity}`).join('+');
   }
 
-  async hold(): Promise<void> {
+  // Short holds expire within a few "time passes"; long ones outlive the schedule.
+  async hold(lines = this.#lines(), ttlSeconds = this.#world.prng.pick([10, 30, 900])): Promise<void> {
     const world = this.#world;
-    const lines = this.#lines();
-    // Short holds expire within a few "time passes"; long ones outlive the schedule.
-    const ttlSeconds = world.prng.pick([10, 30, 900]);
     const name = `h${this.oracle.holds.length + 1}`;
     await this.#hub(`hold ${name} ${this.#describe(lines)} ttl ${ttlSeconds}s`, async (hub) => {
       const view = await reserveHold(hub.db, 'sqlite', { lines, ttlSeconds, warehouseId: simWarehouseId }, { clientId: storefrontClientId, nowMs: world.nowMs });
@@ -237,20 +237,20 @@ export class Commerce {
     });
   }
 
-  async orderFromLines(): Promise<void> {
+  async orderFromLines(lines = this.#lines()): Promise<OrderModel | undefined> {
     const world = this.#world;
-    const lines = this.#lines();
+    const before = this.oracle.orders.length;
     await this.#hub(`order ${this.#describe(lines)}`, async (hub) => {
       const view = await createOrder(hub.db, 'sqlite', { lines, customer, shippingAddress }, { clientId: storefrontClientId, nowMs: world.nowMs });
       // The hold the hub took for it (default TTL) is the order's: it is never released on its own.
       this.oracle.holds.push({ name: `h${this.oracle.holds.length + 1}`, id: view.holdId, lines, expiresAtMs: Date.parse(view.expiresAt), released: false, ordered: true });
       return this.#recordOrder(view);
     });
+    return this.oracle.orders[before];
   }
 
-  async pay(): Promise<void> {
+  async pay(order = this.#world.prng.pick(this.oracle.orders.filter((candidate) => !candidate.paid && !candidate.canceled))): Promise<void> {
     const world = this.#world;
-    const order = world.prng.pick(this.oracle.orders.filter((candidate) => !candidate.paid && !candidate.canceled));
     const paid = await this.#hub(`pay ${order.name}`, async (hub) => {
       const view = await payOrder(hub.db, 'sqlite', order.id, `psp-${order.name}`, storefrontClientId, world.nowMs);
       order.paid = true;
@@ -270,9 +270,8 @@ export class Commerce {
     });
   }
 
-  async cancel(): Promise<void> {
+  async cancel(order = this.#world.prng.pick(this.oracle.orders)): Promise<void> {
     const world = this.#world;
-    const order = world.prng.pick(this.oracle.orders);
     const canceled = await this.#hub(`cancel ${order.name}`, async (hub) => {
       const view = await cancelOrder(hub.db, 'sqlite', order.id, 'customer changed their mind', storefrontClientId, world.nowMs);
       if (order.paid) {
@@ -289,10 +288,8 @@ export class Commerce {
     if (canceled && order.paid) await this.#wake();
   }
 
-  async grant(): Promise<void> {
+  async grant(sku = this.#sku(), quantity = this.#quantity()): Promise<void> {
     const world = this.#world;
-    const sku = this.#sku();
-    const quantity = this.#quantity();
     const granted = await this.#hub(`grant ${sku}×${quantity}`, async (hub) => {
       const move = await grantQuota(hub.db, 'sqlite', { warehouseId: simWarehouseId, sku, quantity }, 'sim-ops', world.nowMs);
       this.oracle.add(this.oracle.granted, sku, quantity);
@@ -303,10 +300,8 @@ export class Commerce {
     if (granted) await this.#wake();
   }
 
-  async askBack(): Promise<void> {
+  async askBack(sku = this.#sku(), quantity = this.#quantity()): Promise<void> {
     const world = this.#world;
-    const sku = this.#sku();
-    const quantity = this.#quantity();
     const asked = await this.#hub(`ask ${sku}×${quantity} of quota back`, async (hub) => {
       await requestQuotaReturn(hub.db, { warehouseId: simWarehouseId, sku, quantity }, 'sim-ops', world.nowMs);
       return 'asked';
@@ -393,36 +388,48 @@ export class Commerce {
   }
 
   async pick(fulfillments: EdgeFulfillmentRow[]): Promise<void> {
-    const world = this.#world;
     const row = this.#choose(fulfillments, pickable);
     const line = row.lines.find((candidate) => candidate.picked < candidate.quantity) ?? row.lines[0];
     if (!line) return;
     const left = Math.max(1, line.quantity - line.picked);
-    const quantity = world.prng.chance(0.85) ? left : 1;
-    const response = await this.#desk(`pick ${line.sku}×${quantity} for`, row, () => world.edge!.desk.pick(row.id, { sku: line.sku, quantity }, 'picker', world.nowMs));
-    if (response?.status !== 201) return;
+    await this.pickAt(row, line.sku, this.#world.prng.chance(0.85) ? left : 1);
+  }
+
+  async pickAt(row: EdgeFulfillmentRow, sku: string, quantity: number): Promise<DeskResponse | undefined> {
+    const world = this.#world;
+    const response = await this.#desk(`pick ${sku}×${quantity} for`, row, () => world.edge!.desk.pick(row.id, { sku, quantity }, 'picker', world.nowMs));
+    if (response?.status !== 201) return response;
     world.acknowledged.push((response.body as { event: StockEvent }).event.id);
     world.counters.picks++;
+    return response;
   }
 
   async pack(fulfillments: EdgeFulfillmentRow[]): Promise<void> {
+    await this.packAt(this.#choose(fulfillments, packable));
+  }
+
+  async packAt(row: EdgeFulfillmentRow): Promise<DeskResponse | undefined> {
     const world = this.#world;
-    const row = this.#choose(fulfillments, packable);
     const response = await this.#desk('pack', row, () => world.edge!.desk.pack(row.id, { packages: [parcel] }, 'packer', world.nowMs));
-    if (response?.status !== 201) return;
+    if (response?.status !== 201) return response;
     this.oracle.facts.push((response.body as { fact: FulfillmentFact }).fact.id);
     world.counters.packs++;
+    return response;
   }
 
   async ship(fulfillments: EdgeFulfillmentRow[]): Promise<void> {
+    await this.shipAt(this.#choose(fulfillments, shippable));
+  }
+
+  async shipAt(row: EdgeFulfillmentRow): Promise<DeskResponse | undefined> {
     const world = this.#world;
-    const row = this.#choose(fulfillments, shippable);
     const trackingNumber = `SIM${++this.#tracking}`;
     const response = await this.#desk('ship', row, () => world.edge!.desk.ship(row.id, { carrier: 'DHL', trackingNumber }, 'shipper', world.nowMs));
-    if (response?.status !== 201) return;
+    if (response?.status !== 201) return response;
     const fact = (response.body as { fact: Extract<FulfillmentFact, { type: 'fulfillment_shipped' }> }).fact;
     this.oracle.facts.push(fact.id);
     this.oracle.shipments.set(row.id, { shipmentId: fact.shipmentId, lines: fact.lines });
     world.counters.shipments++;
+    return response;
   }
 }

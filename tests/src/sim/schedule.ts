@@ -230,7 +230,12 @@ export async function healAndCheck(world: World, options: { chaos: boolean; stri
   }
   const found = await checkInvariants(world);
   result.problems.push(...found.problems);
-  if (options.commerce) result.problems.push(...(await checkCommerce(world, options.commerce)));
+  if (options.commerce) {
+    const commerce = await checkCommerce(world, options.commerce);
+    result.problems.push(...commerce.problems);
+    if (options.strict) result.problems.push(...commerce.known);
+    else result.known.push(...commerce.known);
+  }
   if (options.strict) result.problems.push(...found.known);
   else result.known.push(...found.known);
   return result;
