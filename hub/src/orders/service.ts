@@ -306,16 +306,28 @@ export async function cancelOrder(db: Kysely<Database>, dialect: Dialect, id: st
     const from = statusAt(order.status as OrderStatus, Number(order.expires_at), nowMs);
     const next = transitionOrder(from, 'cancel_requested');
     if (!next.ok) throw refuse(from, 'cancel_requested');
+    let asked = 0;
     if (from === 'pending_payment') releaseHoldId = order.hold_id;
     else {
+      // Backordered units wait at no warehouse (the hub owns them, outside `committed`): released now.
+      await trx.updateTable('allocations').set({ status: 'released' }).where('order_id', '=', id).where('status', '=', 'backordered').execute();
       const fulfillments = await trx.selectFrom('fulfillments').selectAll().where('order_id', '=', id).where('status', '!=', 'canceled').execute();
       for (const fulfillment of fulfillments) {
         await trx.updateTable('fulfillments').set({ cancel_state: 'requested' }).where('id', '=', fulfillment.id).execute();
         await appendDownstream(trx, warehouseChannel(fulfillment.warehouse_id), 'fulfillment.cancel_requested', { fulfillmentId: fulfillment.id, orderId: id, reason: reason ?? null }, nowMs);
+        asked++;
       }
     }
     await trx.updateTable('orders').set({ status: next.status, updated_at: nowMs }).where('id', '=', id).execute();
     await appendHistory(trx, id, 'cancel_requested', from, next.status, nowMs, reason);
+    if (from !== 'pending_payment' && asked === 0) {
+      // No warehouse holds anything of it (every unit backordered or already released): nobody to ask.
+      const accepted = transitionOrder(next.status, 'cancel_accepted');
+      if (accepted.ok) {
+        await trx.updateTable('orders').set({ status: accepted.status, updated_at: nowMs }).where('id', '=', id).execute();
+        await appendHistory(trx, id, 'cancel_accepted', next.status, accepted.status, nowMs, 'no warehouse held any of it');
+      }
+    }
   });
   if (releaseHoldId) await releaseHold(db, dialect, releaseHoldId, '*', nowMs);
   return getOrder(db, id, scope, nowMs);

@@ -160,6 +160,22 @@ describe.each(['sqlite', 'postgres'] as const)('shortage on %s', (adapter) => {
     expect(view.history.at(-1).note).toContain('2 backordered');
   });
 
+  it('cancels a paid order whose every unit is backordered at once: no warehouse is left to ask', async () => {
+    await warehouse('AMS', 52.37, 4.89, 2);
+    const order = await paidOrder(2);
+    await push('AMS', [{ type: 'count', sku, countedQuantity: 0, delta: -2 }]);
+    const [ask] = await channel('AMS', 'fulfillment.release_requested');
+    await push('AMS', [released(order.fulfillmentId, ask?.requestId as string, 2)]);
+    expect((await getOrder(order.id)).allocations).toMatchObject([{ warehouseId: 'AMS', quantity: 2, status: 'backordered' }]);
+    const canceled = await call(hub, 'POST', `/api/v1/orders/${order.id}/cancel`, { token, body: { reason: 'customer gave up waiting' } });
+    expect(canceled.status).toBe(200);
+    expect(canceled.body.status).toBe('canceled');
+    expect(canceled.body.allocations).toMatchObject([{ warehouseId: 'AMS', quantity: 2, status: 'released' }]);
+    expect(canceled.body.history.slice(-2).map((h: { event: string }) => h.event)).toEqual(['cancel_requested', 'cancel_accepted']);
+    expect(await channel('AMS', 'fulfillment.cancel_requested')).toEqual([]);
+    expect(await partition('AMS')).toMatchObject({ committed: 0 });
+  });
+
   it('backorders the released units when no warehouse has any, and the order is never all shipped while they wait', async () => {
     await warehouse('AMS', 52.37, 4.89, 2);
     const order = await paidOrder(2);
