@@ -13,7 +13,7 @@ import type { HubDeps } from './http/trpc.ts';
 import { ensureBootstrapAdmin } from './services/clients.ts';
 import { PostgresHoldBatcher } from './holds/postgres-batcher.ts';
 import { SqliteHoldWriter } from './holds/sqlite-writer.ts';
-import { HoldSweeper } from './holds/sweeper.ts';
+import { sweepExpiredHolds } from './holds/service.ts';
 import { rebalanceQuotas } from './quotas/service.ts';
 import { startPeriodic } from './services/periodic.ts';
 import { listenForAppends } from './sync/listen.ts';
@@ -76,8 +76,9 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     };
     // Holds are group-committed: by one writer on SQLite's raw handle, by a batcher on PostgreSQL (reserveHold finds them by db).
     const holdWriter = storage.sqlite ? new SqliteHoldWriter(storage.db, storage.sqlite).start() : new PostgresHoldBatcher(storage.db).start();
-    const sweeper = new HoldSweeper(storage.db, storage.dialect, nowMs, logger);
-    void sweeper.run();
+    // Background passes: expired holds leave the counters (correctness never waits for it), and
+    // in-store quotas move toward each warehouse's policy.
+    const sweeper = startPeriodic('hold-sweeper', limits.holdSweepIntervalMs, () => sweepExpiredHolds(storage.db, storage.dialect, nowMs()), logger);
     const rebalancer = startPeriodic('quota-rebalancer', limits.quotaRebalanceIntervalMs, () => rebalanceQuotas(storage.db, storage.dialect, nowMs()), logger);
     const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
     const app = createApp({ deps, metrics, logger, describeStorage: () => storage.description, schema: storage.schema });
