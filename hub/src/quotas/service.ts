@@ -2,6 +2,7 @@ import { type QuotaPolicy, limits, newId, quotaPolicySchema, quotaTarget, rebala
 import { type Kysely, type Transaction, sql } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { ApiError, conflict, notFound } from '../http/errors.ts';
+import { lockPartition } from '../orders/service.ts';
 import { appendDownstream } from '../services/downstream.ts';
 
 type Dialect = 'sqlite' | 'postgres';
@@ -46,6 +47,15 @@ export async function setQuotaPolicy(db: Kysely<Database>, warehouseId: string, 
   return getQuotaPolicy(db, warehouseId);
 }
 
+type Move = { warehouseId: string; sku: string; quantity: number };
+
+async function recordMove(trx: Transaction<Database>, id: string, kind: QuotaMoveView['kind'], move: Move, actor: string, nowMs: number) {
+  await trx
+    .insertInto('quota_moves')
+    .values({ id, warehouse_id: move.warehouseId, sku: move.sku, quantity: move.quantity, kind, status: 'open', answered_quantity: null, actor, created_at: nowMs, answered_at: null })
+    .execute();
+}
+
 /**
  * Grants `quantity` selling rights on a partition to its edge: in one transaction, under the
  * partition's lock, `edge_quota` rises only if online availability covers it (the same proof holds
@@ -55,16 +65,14 @@ export async function setQuotaPolicy(db: Kysely<Database>, warehouseId: string, 
 export async function grantQuota(
   db: Kysely<Database>,
   dialect: Dialect,
-  move: { warehouseId: string; sku: string; quantity: number },
+  move: Move,
   actor: string,
   nowMs: number,
 ): Promise<QuotaMoveView> {
   const id = newId();
   await db.transaction().execute(async (trx) => {
     await edgeWarehouse(trx, move.warehouseId);
-    if (dialect === 'postgres') {
-      await sql`select 1 from stock_partitions where warehouse_id = ${move.warehouseId} and sku = ${move.sku} for update`.execute(trx);
-    }
+    await lockPartition(trx, dialect, move.warehouseId, move.sku);
     const taken = await trx
       .updateTable('stock_partitions')
       .set((eb) => ({ edge_quota: eb('edge_quota', '+', move.quantity) }))
@@ -75,10 +83,7 @@ export async function grantQuota(
     if (Number(taken.numUpdatedRows) !== 1) {
       throw conflict('insufficient_stock', `${move.sku} at ${move.warehouseId} has fewer than ${move.quantity} units online could sell`, move);
     }
-    await trx
-      .insertInto('quota_moves')
-      .values({ id, warehouse_id: move.warehouseId, sku: move.sku, quantity: move.quantity, kind: 'grant', status: 'open', answered_quantity: null, actor, created_at: nowMs, answered_at: null })
-      .execute();
+    await recordMove(trx, id, 'grant', move, actor, nowMs);
     await appendDownstream(trx, warehouseChannel(move.warehouseId), 'quota.granted', { grantId: id, sku: move.sku, quantity: move.quantity }, nowMs);
   });
   return { id, ...move, kind: 'grant', status: 'open' };
@@ -90,17 +95,14 @@ export async function grantQuota(
  */
 export async function requestQuotaReturn(
   db: Kysely<Database>,
-  move: { warehouseId: string; sku: string; quantity: number },
+  move: Move,
   actor: string,
   nowMs: number,
 ): Promise<QuotaMoveView> {
   const id = newId();
   await db.transaction().execute(async (trx) => {
     await edgeWarehouse(trx, move.warehouseId);
-    await trx
-      .insertInto('quota_moves')
-      .values({ id, warehouse_id: move.warehouseId, sku: move.sku, quantity: move.quantity, kind: 'return_request', status: 'open', answered_quantity: null, actor, created_at: nowMs, answered_at: null })
-      .execute();
+    await recordMove(trx, id, 'return_request', move, actor, nowMs);
     await appendDownstream(trx, warehouseChannel(move.warehouseId), 'quota.return_requested', { requestId: id, sku: move.sku, quantity: move.quantity }, nowMs);
   });
   return { id, ...move, kind: 'return_request', status: 'open' };
