@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
 import { holdsBatchMigration, holdsFastMigration, holdsMigration } from '../holds/schema.ts';
-import { fulfillmentFactsMigration } from '../orders/fulfillment-schema.ts';
+import { allocationShippingMigration, fulfillmentFactsMigration } from '../orders/fulfillment-schema.ts';
 import { ordersMigration } from '../orders/schema.ts';
 import { shortageMigration } from '../orders/shortage-schema.ts';
 import { quotasMigration } from '../quotas/schema.ts';
@@ -142,6 +142,7 @@ const steps: Record<string, Migration> = {
   '0008_shortage': shortageMigration,
   '0009_quotas': quotasMigration,
   '0010_holds_batch': holdsBatchMigration,
+  '0011_allocation_shipping': allocationShippingMigration,
 };
 
 export const migrationNames = Object.keys(steps).sort();

@@ -113,6 +113,42 @@ function conflictWith(status: string, type: FulfillmentFact['type']): FactRefusa
 }
 
 /**
+ * A `ship` stock event of a fulfillment order: the units left the building, so they leave
+ * `committed` in the same transaction that takes them off `on_hand` (available unchanged). Waiting
+ * for the `fulfillment_shipped` fact behind it — possibly in the next push — would leave committed
+ * above on_hand for a moment, which shortage detection would take for lost stock. The rows stay
+ * `committed` (with `shipping` counting what left) until the fact closes them.
+ */
+export async function noteShipping(trx: Transaction<Database>, warehouseId: string, sku: string, fulfillmentId: string, quantity: number): Promise<void> {
+  const rows = await trx
+    .selectFrom('allocations')
+    .select(['id', 'quantity', 'shipping'])
+    .where('fulfillment_id', '=', fulfillmentId)
+    .where('warehouse_id', '=', warehouseId)
+    .where('sku', '=', sku)
+    .where('status', '=', 'committed')
+    .orderBy('id')
+    .execute();
+  let left = quantity;
+  for (const row of rows) {
+    const take = Math.min(left, Number(row.quantity) - Number(row.shipping));
+    if (take <= 0) continue;
+    await trx.updateTable('allocations').set((eb) => ({ shipping: eb('shipping', '+', take) })).where('id', '=', row.id).execute();
+    left -= take;
+    if (left === 0) break;
+  }
+  const moved = quantity - left;
+  if (moved > 0) {
+    await trx
+      .updateTable('stock_partitions')
+      .set((eb) => ({ committed: eb('committed', '-', moved) }))
+      .where('warehouse_id', '=', warehouseId)
+      .where('sku', '=', sku)
+      .execute();
+  }
+}
+
+/**
  * Takes a fulfillment's open allocations out of `committed`, each partition under its lock (in the
  * (warehouse, sku) order every writer uses), and marks them `shipped` or `released`.
  */
@@ -127,9 +163,11 @@ async function releaseAllocations(trx: Transaction<Database>, dialect: Dialect, 
     .execute();
   for (const allocation of open) {
     await lockPartition(trx, dialect, allocation.warehouse_id, allocation.sku);
+    // Units whose `ship` events came first already left `committed` (see noteShipping).
+    const stillCommitted = Number(allocation.quantity) - Number(allocation.shipping);
     await trx
       .updateTable('stock_partitions')
-      .set((eb) => ({ committed: eb('committed', '-', Number(allocation.quantity)) }))
+      .set((eb) => ({ committed: eb('committed', '-', stillCommitted) }))
       .where('warehouse_id', '=', allocation.warehouse_id)
       .where('sku', '=', allocation.sku)
       .execute();

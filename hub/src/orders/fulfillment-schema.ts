@@ -73,3 +73,10 @@ export const fulfillmentFactsMigration: Migration = {
     await sql`update fulfillments set cancel_state = 'requested', status = 'requested' where status = 'cancel_requested'`.execute(db);
   },
 };
+
+/** `allocations.shipping`: units a warehouse sent away before the fact that closes the row arrived. */
+export const allocationShippingMigration: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('allocations').addColumn('shipping', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+  },
+};

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Generated, type Kysely, sql } from 'kysely';
 import type { Migration } from 'kysely/migration';
 
 /** What an allocation row's units are doing; see `AllocationsTable.status`. */
@@ -28,6 +28,12 @@ export interface AllocationsTable {
   status: string;
   /** When the order was paid for (re-routed units keep their order's time): "newest first" sorts by it. */
   paid_at: number;
+  /**
+   * Units of this row the warehouse has already sent away (its `ship` stock events applied) while
+   * the row is still `committed`, waiting for the `fulfillment_shipped` fact (0011). They are out of
+   * the partition's `committed` already: `committed` = Σ (quantity − shipping) over committed rows.
+   */
+  shipping: Generated<number>;
 }
 
 /**

@@ -282,7 +282,7 @@ describe('0008_shortage', () => {
       await sql`insert into allocations (order_id, fulfillment_id, warehouse_id, sku, quantity, status) values ('O1', 'F1', 'AMS', 'SOFA-1', 2, 'committed')`.execute(db);
       await migrateToLatest(db as Kysely<unknown>);
       expect(await db.selectFrom('allocations').selectAll().execute()).toEqual([
-        { id: 'O1:AMS:SOFA-1', order_id: 'O1', fulfillment_id: 'F1', warehouse_id: 'AMS', sku: 'SOFA-1', quantity: 2, status: 'committed', paid_at: 1700 },
+        { id: 'O1:AMS:SOFA-1', order_id: 'O1', fulfillment_id: 'F1', warehouse_id: 'AMS', sku: 'SOFA-1', quantity: 2, status: 'committed', paid_at: 1700, shipping: 0 },
       ]);
     } finally {
       await db.destroy();

@@ -101,7 +101,7 @@ export async function detectShortage(trx: Transaction<Database>, warehouseId: st
   const leaving = await trx
     .selectFrom('allocations as a')
     .innerJoin('fulfillments as f', 'f.id', 'a.fulfillment_id')
-    .select((eb) => eb.fn.sum<number>('a.quantity').as('units'))
+    .select(sql<number>`sum(a.quantity - a.shipping)`.as('units'))
     .where('a.warehouse_id', '=', warehouseId)
     .where('a.sku', '=', sku)
     .where('a.status', '=', 'committed')

@@ -15,7 +15,7 @@ import {
 } from '@dovetail/shared';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { type FactRefusal, applyFulfillmentFact } from '../orders/facts.ts';
+import { type FactRefusal, applyFulfillmentFact, noteShipping } from '../orders/facts.ts';
 import { detectShortage } from '../orders/shortage.ts';
 import { answerQuotaMove } from '../quotas/service.ts';
 
@@ -216,6 +216,7 @@ async function applyOne(
   // sold or returned), raised when the hub grants, before the edge even hears of it: so it moves here
   // only by what the edge spent or gave back, never to the replica's figure (which lags the grants).
   const spent = event.type === 'instore_sale' || event.type === 'quota_return' ? event.quantity : 0;
+  if (event.type === 'ship') await noteShipping(trx, warehouseId, event.sku, event.fulfillmentId, event.quantity);
   // The edge's answer to a grant or a return request names it: that move is settled.
   if (event.type === 'quota_grant' || event.type === 'quota_return') await answerQuotaMove(trx, event.reference, event.quantity, nowMs);
   if (partition) {
