@@ -85,7 +85,7 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
         edgeId: identity.edgeId,
         logger,
         nowMs,
-        applyChange: createChangeApplier(db, desk, book),
+        applyChange: createChangeApplier(db, desk, book, nowMs),
         onChanges: () => staff.forgetCachedSessions(),
         onDrift: (sku) => {
           logger.warn({ sku }, "the hub's replica of this partition drifted: restating it");

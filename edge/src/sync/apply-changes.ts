@@ -43,7 +43,7 @@ const quotaReturnRequestedSchema = z.looseObject({ requestId: z.string().min(1).
 
 export type ChangeApplier = (change: DownstreamChange) => 'applied' | 'skipped';
 
-export function createChangeApplier(db: EdgeDatabase, desk: FulfillmentDesk, book: StockBook): ChangeApplier {
+export function createChangeApplier(db: EdgeDatabase, desk: FulfillmentDesk, book: StockBook, clock: () => number = Date.now): ChangeApplier {
   const upsertVariant = db.prepare(
     `INSERT INTO catalog_variant (sku, product_id, name, gtin, options, archived) VALUES (@sku, @productId, @name, @gtin, @options, @archived)
      ON CONFLICT (sku) DO UPDATE SET product_id = @productId, name = @name, gtin = @gtin, options = @options, archived = @archived`,
@@ -101,13 +101,13 @@ export function createChangeApplier(db: EdgeDatabase, desk: FulfillmentDesk, boo
           deleteStaff.run(holder.id);
         }
         const disabled = entry.disabled || change.kind === 'staff.disabled';
-        upsertStaff.run({ ...entry, disabled: disabled ? 1 : 0, nowMs: Date.now() });
+        upsertStaff.run({ ...entry, disabled: disabled ? 1 : 0, nowMs: clock() });
         if (disabled) deleteSessions.run(entry.id);
         return 'applied';
       }
       case 'fulfillment.requested': {
         const request = fulfillmentRequestedSchema.parse(change.payload);
-        const nowMs = Date.now();
+        const nowMs = clock();
         insertFulfillment.run({ id: request.fulfillmentId, orderId: request.orderId, orderNumber: request.orderNumber, shipTo: JSON.stringify(request.shipTo ?? null), nowMs });
         for (const line of request.lines) insertFulfillmentLine.run(request.fulfillmentId, line.sku, line.quantity);
         return 'applied';
@@ -115,19 +115,19 @@ export function createChangeApplier(db: EdgeDatabase, desk: FulfillmentDesk, boo
       case 'fulfillment.cancel_requested': {
         // The edge owns the order now: it answers at once, in this checkpoint's transaction. Not
         // shipped: accepted (picked units back on a shelf, commitment released); shipped: refused.
-        desk.answerCancel(fulfillmentCancelRequestedSchema.parse(change.payload).fulfillmentId, Date.now());
+        desk.answerCancel(fulfillmentCancelRequestedSchema.parse(change.payload).fulfillmentId, clock());
         return 'applied';
       }
       case 'fulfillment.release_requested': {
         const request = fulfillmentReleaseRequestedSchema.parse(change.payload);
-        desk.answerRelease(request.fulfillmentId, request.requestId, request.lines, Date.now());
+        desk.answerRelease(request.fulfillmentId, request.requestId, request.lines, clock());
         return 'applied';
       }
       case 'quota.granted': {
         // Rights the hub already took out of online availability: recorded as an ordinary stock event
         // (the partition stays written only here) naming the grant, so the hub can settle it.
         const grant = quotaGrantedSchema.parse(change.payload);
-        const outcome = book.apply({ type: 'quota_grant', sku: grant.sku, quantity: grant.quantity, reference: grant.grantId }, 'hub-grant', Date.now());
+        const outcome = book.apply({ type: 'quota_grant', sku: grant.sku, quantity: grant.quantity, reference: grant.grantId }, 'hub-grant', clock());
         if (!outcome.ok) throw new Error(`quota grant ${grant.grantId} does not apply: ${outcome.reason}`);
         return 'applied';
       }
@@ -136,7 +136,7 @@ export function createChangeApplier(db: EdgeDatabase, desk: FulfillmentDesk, boo
         const request = quotaReturnRequestedSchema.parse(change.payload);
         const quantity = Math.min(request.quantity, book.read(request.sku).state.edgeQuota);
         if (quantity > 0) {
-          const outcome = book.apply({ type: 'quota_return', sku: request.sku, quantity, reference: request.requestId }, 'hub-request', Date.now());
+          const outcome = book.apply({ type: 'quota_return', sku: request.sku, quantity, reference: request.requestId }, 'hub-request', clock());
           if (!outcome.ok) throw new Error(`quota return ${request.requestId} does not apply: ${outcome.reason}`);
         }
         return 'applied';

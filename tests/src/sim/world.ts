@@ -301,7 +301,7 @@ export class World {
         },
       },
     });
-    const applier = createChangeApplier(edge.db, edge.desk, edge.book);
+    const applier = createChangeApplier(edge.db, edge.desk, edge.book, () => this.nowMs);
     connection.edge = new EdgeSyncSession(edge.db, {
       warehouseId: simWarehouseId,
       edgeId: edge.edgeId,
