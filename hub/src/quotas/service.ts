@@ -68,19 +68,29 @@ export async function grantQuota(
   move: Move,
   actor: string,
   nowMs: number,
+  /**
+   * The rights out that the caller's plan was made from (the rebalancer's): the grant happens only
+   * if they are still that, so two passes at once (an admin's and the timer's, or two hub instances
+   * on PostgreSQL) cannot both grant the same shortfall. A refused pass leaves it to the next.
+   */
+  expectedEdgeQuota?: number,
 ): Promise<QuotaMoveView> {
   const id = newId();
   await db.transaction().execute(async (trx) => {
     await edgeWarehouse(trx, move.warehouseId);
     await lockPartition(trx, dialect, move.warehouseId, move.sku);
-    const taken = await trx
+    let update = trx
       .updateTable('stock_partitions')
       .set((eb) => ({ edge_quota: eb('edge_quota', '+', move.quantity) }))
       .where('warehouse_id', '=', move.warehouseId)
       .where('sku', '=', move.sku)
-      .where(sql<boolean>`on_hand - committed - reserved - damaged - quality_control - safety_stock - edge_quota >= ${move.quantity}`)
-      .executeTakeFirst();
+      .where(sql<boolean>`on_hand - committed - reserved - damaged - quality_control - safety_stock - edge_quota >= ${move.quantity}`);
+    if (expectedEdgeQuota !== undefined) update = update.where('edge_quota', '=', expectedEdgeQuota);
+    const taken = await update.executeTakeFirst();
     if (Number(taken.numUpdatedRows) !== 1) {
+      if (expectedEdgeQuota !== undefined) {
+        throw conflict('quota_changed', `${move.sku} at ${move.warehouseId}: the rights out are no longer ${expectedEdgeQuota}, or online cannot sell ${move.quantity}`, move);
+      }
       throw conflict('insufficient_stock', `${move.sku} at ${move.warehouseId} has fewer than ${move.quantity} units online could sell`, move);
     }
     await recordMove(trx, id, 'grant', move, actor, nowMs);
@@ -159,7 +169,8 @@ export async function listQuotas(db: Kysely<Database>, warehouseId: string, nowM
 /**
  * One rebalancing pass over the warehouses that have a policy: each partition's rights move toward
  * the policy's target (shared `rebalanceStep`): grants only out of what online could sell, returns
- * asked once per TTL. Bounded per pass; a refused grant (a checkout took the units) waits for the next.
+ * asked once per TTL. Bounded per pass; a refused grant (a checkout took the units, or another pass granted
+ * first) waits for the next.
  */
 export async function rebalanceQuotas(
   db: Kysely<Database>,
@@ -189,12 +200,15 @@ export async function rebalanceQuotas(
       const asked = pending.get(partition.sku) ?? 0;
       const step = rebalanceStep({
         target: quotaTarget(policy, partition.sku),
-        outstanding: Number(partition.edge_quota) - asked,
+        // A request may ask for more than is out (an admin's, or one the edge's sales overtook): the
+        // edge returns only what it holds, so the rights left after the returns are never below 0.
+        // Unclamped, such a request looked like missing rights and a pass granted its excess.
+        outstanding: Math.max(0, Number(partition.edge_quota) - asked),
         available: Number(partition.available),
       });
       if (step.action === 'grant') {
         try {
-          await grantQuota(db, dialect, { warehouseId, sku: partition.sku, quantity: step.quantity }, 'rebalancer', nowMs);
+          await grantQuota(db, dialect, { warehouseId, sku: partition.sku, quantity: step.quantity }, 'rebalancer', nowMs, Number(partition.edge_quota));
           totals.granted += step.quantity;
         } catch (error) {
           if (!(error instanceof ApiError && error.status === 409)) throw error;
