@@ -132,13 +132,12 @@ export function createChangeApplier(db: EdgeDatabase, desk: FulfillmentDesk, boo
         return 'applied';
       }
       case 'quota.return_requested': {
-        // Give back what is left of the rights, up to what was asked (some may have been sold meanwhile).
+        // Give back what is left of the rights, up to what was asked (some may have been sold
+        // meanwhile). Always answered, with 0 if nothing is left, so the hub stops waiting for it.
         const request = quotaReturnRequestedSchema.parse(change.payload);
         const quantity = Math.min(request.quantity, book.read(request.sku).state.edgeQuota);
-        if (quantity > 0) {
-          const outcome = book.apply({ type: 'quota_return', sku: request.sku, quantity, reference: request.requestId }, 'hub-request', clock());
-          if (!outcome.ok) throw new Error(`quota return ${request.requestId} does not apply: ${outcome.reason}`);
-        }
+        const outcome = book.apply({ type: 'quota_return', sku: request.sku, quantity, reference: request.requestId }, 'hub-request', clock());
+        if (!outcome.ok) throw new Error(`quota return ${request.requestId} does not apply: ${outcome.reason}`);
         return 'applied';
       }
       case 'warehouse.upserted':

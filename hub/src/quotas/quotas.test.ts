@@ -105,6 +105,29 @@ describe.each(['sqlite', 'postgres'] as const)('in-store quotas on %s', (adapter
     expect(await rebalanceQuotas(hub.storage.db, hub.storage.dialect, clock)).toEqual({ granted: 0, returnsRequested: 0 });
   });
 
+  it('stops waiting for a return request the edge answered with nothing left', async () => {
+    const granted = await call(hub, 'POST', '/api/v1/warehouses/STORE/quotas/grant', { token, body: { sku: 'SOFA-1', quantity: 2 } });
+    await push({ type: 'quota_grant', sku: 'SOFA-1', quantity: 2, reference: granted.body.id });
+    const asked = await call(hub, 'POST', '/api/v1/warehouses/STORE/quotas/return', { token, body: { sku: 'SOFA-1', quantity: 2 } });
+    expect(asked.status).toBe(202);
+    await push({ type: 'instore_sale', sku: 'SOFA-1', quantity: 2 });
+    expect((await call(hub, 'GET', '/api/v1/warehouses/STORE/quotas', { token })).body.items[0]).toMatchObject({ granted: 0, returnRequested: 2 });
+    await push({ type: 'quota_return', sku: 'SOFA-1', quantity: 0, reference: asked.body.id });
+    expect((await call(hub, 'GET', '/api/v1/warehouses/STORE/quotas', { token })).body.items[0]).toMatchObject({ granted: 0, returnRequested: 0 });
+    const move = await hub.storage.db.selectFrom('quota_moves').selectAll().where('id', '=', asked.body.id).executeTakeFirstOrThrow();
+    expect([move.status, Number(move.answered_quantity)]).toEqual(['answered', 0]);
+  });
+
+  it('does not ask twice for the same excess when two passes race', async () => {
+    const granted = await call(hub, 'POST', '/api/v1/warehouses/STORE/quotas/grant', { token, body: { sku: 'SOFA-1', quantity: 4 } });
+    await push({ type: 'quota_grant', sku: 'SOFA-1', quantity: 4, reference: granted.body.id });
+    await call(hub, 'PUT', '/api/v1/warehouses/STORE/quota-policy', { token, body: { defaultUnits: 1 } });
+    const passes = await Promise.all([1, 2, 3].map(() => rebalanceQuotas(hub.storage.db, hub.storage.dialect, clock)));
+    expect(passes.reduce((total, pass) => total + pass.returnsRequested, 0)).toBe(3);
+    const requests = (await channel()).filter((change) => change.type === 'quota.return_requested');
+    expect(requests).toHaveLength(1);
+  });
+
   it('grants nothing while online has nothing to spare', async () => {
     expect((await call(hub, 'POST', '/api/v1/inventory/reserve', { token, body: { lines: [{ sku: 'SOFA-1', quantity: 10 }] } })).status).toBe(201);
     await call(hub, 'PUT', '/api/v1/warehouses/STORE/quota-policy', { token, body: { defaultUnits: 5 } });

@@ -108,10 +108,22 @@ export async function requestQuotaReturn(
   move: Move,
   actor: string,
   nowMs: number,
+  /**
+   * The rebalancer's plan: asked only if the returns already pending for the partition are still
+   * what it read (under the partition's lock), so two passes at once do not both ask for the excess.
+   */
+  plan?: { dialect: Dialect; expectedPending: number },
 ): Promise<QuotaMoveView> {
   const id = newId();
   await db.transaction().execute(async (trx) => {
     await edgeWarehouse(trx, move.warehouseId);
+    if (plan) {
+      await lockPartition(trx, plan.dialect, move.warehouseId, move.sku);
+      const pending = (await pendingReturns(trx, move.warehouseId, nowMs)).get(move.sku) ?? 0;
+      if (pending !== plan.expectedPending) {
+        throw conflict('quota_changed', `${move.sku} at ${move.warehouseId}: returns pending are no longer ${plan.expectedPending}`, move);
+      }
+    }
     await recordMove(trx, id, 'return_request', move, actor, nowMs);
     await appendDownstream(trx, warehouseChannel(move.warehouseId), 'quota.return_requested', { requestId: id, sku: move.sku, quantity: move.quantity }, nowMs);
   });
@@ -132,8 +144,11 @@ export async function answerQuotaMove(trx: Transaction<Database>, reference: str
     .execute();
 }
 
-/** Unanswered return requests still counting (younger than the TTL), per SKU of a warehouse. */
-async function pendingReturns(db: Kysely<Database>, warehouseId: string, nowMs: number): Promise<Map<string, number>> {
+/**
+ * Unanswered return requests still counting, per SKU of a warehouse. The edge answers every request
+ * (with 0 when it has nothing left); the TTL only covers an edge that never comes back.
+ */
+async function pendingReturns(db: Kysely<Database> | Transaction<Database>, warehouseId: string, nowMs: number): Promise<Map<string, number>> {
   const rows = await db
     .selectFrom('quota_moves')
     .select(['sku', (eb) => eb.fn.sum<number>('quantity').as('units')])
@@ -214,8 +229,12 @@ export async function rebalanceQuotas(
           if (!(error instanceof ApiError && error.status === 409)) throw error;
         }
       } else if (step.action === 'return' && asked === 0) {
-        await requestQuotaReturn(db, { warehouseId, sku: partition.sku, quantity: step.quantity }, 'rebalancer', nowMs);
-        totals.returnsRequested += step.quantity;
+        try {
+          await requestQuotaReturn(db, { warehouseId, sku: partition.sku, quantity: step.quantity }, 'rebalancer', nowMs, { dialect, expectedPending: 0 });
+          totals.returnsRequested += step.quantity;
+        } catch (error) {
+          if (!(error instanceof ApiError && error.status === 409)) throw error;
+        }
       }
     }
   }

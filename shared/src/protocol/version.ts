@@ -12,7 +12,8 @@
  * -- Version 3 adds fulfillment facts to the upstream stream (`fulfillment_packed`, `_shipped`,
  *    `_canceled`, `_cancel_refused`, `_released`) and the `unpick` stock event. A version 2 edge
  *    never sends them; a version 2 hub would refuse the frame, so edges upgrade after their hub.
- *    Acks may name two more rejection reasons: `unknown_fulfillment`, `fulfillment_state_conflict`.
+ *    Acks may name two more rejection reasons: `unknown_fulfillment`, `fulfillment_state_conflict`;
+ *    a `quota_return` may carry 0 (the edge answering a return request with nothing left).
  */
 export const PROTOCOL_VERSION = 3;
 

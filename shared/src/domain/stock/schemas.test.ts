@@ -14,6 +14,7 @@ import {
   serialsSchema,
   shipCommandSchema,
   skuSchema,
+  quotaReturnCommandSchema,
   stockEventSchema,
   stockEventTypes,
   transferInCommandSchema,
@@ -175,9 +176,12 @@ describe('stock event schema', () => {
     expect(stockEventSchema.parse(event)).toEqual(event);
   });
 
-  it('quota events carry a quantity', () => {
+  it('quota events carry a quantity; a return may be 0 (the answer of an edge with nothing left)', () => {
     expect(stockEventSchema.safeParse({ ...header, type: 'quota_grant', sku: 'A', quantity: 3 }).success).toBe(true);
-    expect(refusedPaths(stockEventSchema, { ...header, type: 'quota_return', sku: 'A', quantity: 0 })).toEqual(['quantity']);
+    expect(refusedPaths(stockEventSchema, { ...header, type: 'quota_grant', sku: 'A', quantity: 0 })).toEqual(['quantity']);
+    expect(stockEventSchema.safeParse({ ...header, type: 'quota_return', sku: 'A', quantity: 0 }).success).toBe(true);
+    expect(refusedPaths(stockEventSchema, { ...header, type: 'quota_return', sku: 'A', quantity: -1 })).toEqual(['quantity']);
+    expect(quotaReturnCommandSchema.safeParse({ sku: 'A', quantity: 0 }).success).toBe(false);
   });
 
   it('refuses an unknown field on an event and names it', () => {

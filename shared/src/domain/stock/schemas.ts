@@ -175,7 +175,8 @@ export const stockEventSchema = z.discriminatedUnion('type', [
   returnRestockCommandSchema.extend({ ...eventHeader, type: z.literal('return_restock') }),
   instoreSaleCommandSchema.extend({ ...eventHeader, type: z.literal('instore_sale') }),
   z.strictObject({ ...common, ...eventHeader, type: z.literal('quota_grant'), quantity: quantitySchema }),
-  z.strictObject({ ...common, ...eventHeader, type: z.literal('quota_return'), quantity: quantitySchema }),
+  /** Rights given back; 0 is the edge's answer to a return request when it had none left to give. */
+  z.strictObject({ ...common, ...eventHeader, type: z.literal('quota_return'), quantity: z.int().min(0).max(limits.quantityMax) }),
   /**
    * The owner restating a partition whole, after the hub's checksum showed its replica drifted:
    * repair travels as an ordinary event, exactly once, so the replica still changes only by events.
