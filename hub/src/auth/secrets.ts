@@ -6,7 +6,9 @@ import { limits } from '@dovetail/shared';
  * dictionary). Staff passwords are chosen by people, so they get salted scrypt.
  */
 export function newClientSecret(): string {
-  return randomBytes(limits.clientSecretBytes).toString('base64url');
+  // The prefix names what leaked (secret scanners match it) and keeps the secret from starting with
+  // '-', which command-line parsers take for an option (`--client-secret -x…` failed at the edge).
+  return `dvt_secret_${randomBytes(limits.clientSecretBytes).toString('base64url')}`;
 }
 
 export function hashClientSecret(secret: string): string {
