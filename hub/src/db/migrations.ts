@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
-import { holdsBatchMigration, holdsFastMigration, holdsMigration } from '../holds/schema.ts';
+import { holdsBatchMigration, holdsFastMigration, holdsManyMigration, holdsMigration } from '../holds/schema.ts';
 import { allocationShippingMigration, fulfillmentFactsMigration } from '../orders/fulfillment-schema.ts';
 import { ordersMigration } from '../orders/schema.ts';
 import { shortageMigration } from '../orders/shortage-schema.ts';
@@ -143,6 +143,7 @@ const steps: Record<string, Migration> = {
   '0009_quotas': quotasMigration,
   '0010_holds_batch': holdsBatchMigration,
   '0011_allocation_shipping': allocationShippingMigration,
+  '0012_holds_many': holdsManyMigration,
 };
 
 export const migrationNames = Object.keys(steps).sort();

@@ -5,14 +5,19 @@ import { reserveHold } from './service.ts';
 
 /**
  * Group commit on PostgreSQL (a real server with DOVETAIL_TEST_DATABASE_URL, else PGlite): holds
- * submitted together share one `dovetail_reserve_batch` call, each in its own subtransaction.
+ * submitted together share one `dovetail_reserve_many` call; a refused one writes nothing.
  */
 let hub: TestHub;
 let token: string;
 const clock = Date.parse('2026-11-23T12:00:00Z');
 
-const hold = (lines: Array<{ sku: string; quantity: number }>, warehouseId?: string) =>
-  reserveHold(hub.storage.db, 'postgres', { lines, ttlSeconds: 600, ...(warehouseId ? { warehouseId } : {}) }, { clientId: 'admin', nowMs: clock }).then(
+const hold = (lines: Array<{ sku: string; quantity: number }>, warehouseId?: string, options: { nowMs?: number; ttlSeconds?: number } = {}) =>
+  reserveHold(
+    hub.storage.db,
+    'postgres',
+    { lines, ttlSeconds: options.ttlSeconds ?? 600, ...(warehouseId ? { warehouseId } : {}) },
+    { clientId: 'admin', nowMs: options.nowMs ?? clock },
+  ).then(
     (view) => ({ ok: true as const, view }),
     (error: { status?: number; reason?: string; details?: unknown; message: string }) => ({ ok: false as const, error }),
   );
@@ -64,6 +69,18 @@ describe('PostgresHoldBatcher (group commit of checkout holds)', () => {
     // line_no follows the lock order (sku), as on every other path.
     const lines = await hub.storage.db.selectFrom('hold_lines').select(['sku', 'line_no']).where('hold_id', '=', taken.ok ? taken.view.id : '').orderBy('line_no').execute();
     expect(lines.map((line) => line.sku)).toEqual(['BED-1', 'SOFA-1']);
+  });
+
+  it('settles expired lines once per batch and counts their units free again; many holds on one partition update it once', async () => {
+    expect((await hold([{ sku: 'SOFA-1', quantity: 5 }], undefined, { ttlSeconds: 10 })).ok).toBe(true);
+    expect((await hold([{ sku: 'SOFA-1', quantity: 1 }])).ok).toBe(false);
+    const later = clock + 11_000;
+    const results = await Promise.all(Array.from({ length: 7 }, () => hold([{ sku: 'SOFA-1', quantity: 1 }], undefined, { nowMs: later })));
+    expect(results.filter((result) => result.ok)).toHaveLength(5);
+    expect(results.filter((result) => !result.ok).map((result) => !result.ok && result.error.reason)).toEqual(['insufficient_stock', 'insufficient_stock']);
+    expect(await reserved('TPL-A', 'SOFA-1')).toBe(5);
+    const counted = await hub.storage.db.selectFrom('hold_lines').select((eb) => eb.fn.sum<number>('quantity').as('units')).where('sku', '=', 'SOFA-1').where('counted', '=', 1).executeTakeFirstOrThrow();
+    expect(Number(counted.units)).toBe(5);
   });
 
   it('fails the whole batch when a statement error is not a refusal; the next batch works', async () => {

@@ -97,7 +97,7 @@ export const hubHoldsBench: Bench = {
 
     notes.push(
       `both ratios = our holds/s ÷ the baseline's holds/s, the baseline being the lock-per-request pattern on PostgreSQL (the issue's intent; the same pattern on SQLite is not meaningful, it has no row locks)`,
-      `ours: the full hub (bearer auth, per-client budget, the reserve procedure called by its lean REST route with the same policy and zod schemas, catalog check, allocation, hold + hold line rows; holds group-committed: one SQLite transaction / one dovetail_reserve_batch call per batch); the baseline: one JSON route, no auth, one counter row, no hold rows — it does strictly less per request`,
+      `ours: the full hub (bearer auth, per-client budget, the reserve procedure called by its lean REST route with the same policy and zod schemas, catalog check, allocation, hold + hold line rows; holds group-committed: one SQLite transaction / one dovetail_reserve_many call per batch); the baseline: one JSON route, no auth, one counter row, no hold rows — it does strictly less per request`,
       `the hub's per-client rate limit (limits.clientRequestsPerSecond = ${formatNumber(limits.clientRequestsPerSecond)}/s, burst ${formatNumber(limits.clientRequestsBurst)}) is raised to ${formatNumber(benchRateLimit.perSecond)}/s through createHub's rateLimit option: all 64 connections are one client`,
       `SQLite: a file in a temp dir, WAL, synchronous=FULL (every 201 was fsynced); PostgreSQL: ${postgresUrl}, fresh schemas dropped afterwards; hub pool and baseline pool both 10 connections`,
       `${warmUpSeconds} s warm-up per server (not reported), then ${seconds} s at ${connections} connections; holds with ttlSeconds ${holdTtlSeconds} (none expires mid-run), no Idempotency-Key`,
