@@ -1,8 +1,8 @@
-import { releaseRequestSchema, reserveRequestSchema } from '@dovetail/shared';
+import { type ReserveRequest, releaseRequestSchema, reserveRequestSchema } from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import { getHold, releaseHold, reserveHold } from '../../holds/service.ts';
-import { idempotencyHeaders, protectedProcedure } from '../trpc.ts';
+import { type ProtectedContext, idempotencyHeaders, protectedProcedure } from '../trpc.ts';
 
 const tags = ['holds'];
 
@@ -16,6 +16,13 @@ const holdViewSchema = z.object({
 
 /** Admins act on any client's holds; everyone else only on their own. */
 const owner = (principal: { role: string; subject: string }) => (principal.role === 'admin' ? '*' : principal.subject);
+
+/** The reserve procedure's body; holds/reserve-route.ts serves the same path with it (after `guard`). */
+export async function takeHold(ctx: ProtectedContext, input: ReserveRequest) {
+  const hold = await reserveHold(ctx.deps.db, ctx.deps.dialect, input, { clientId: ctx.principal.subject, nowMs: ctx.deps.nowMs() });
+  ctx.response.status = 201;
+  return hold;
+}
 
 export const holdsRouter = {
   reserve: protectedProcedure
@@ -33,11 +40,7 @@ export const holdsRouter = {
     })
     .input(reserveRequestSchema)
     .output(holdViewSchema)
-    .mutation(async ({ ctx, input }) => {
-      const hold = await reserveHold(ctx.deps.db, ctx.deps.dialect, input, { clientId: ctx.principal.subject, nowMs: ctx.deps.nowMs() });
-      ctx.response.status = 201;
-      return hold;
-    }),
+    .mutation(({ ctx, input }) => takeHold(ctx, input)),
 
   release: protectedProcedure
     .meta({
