@@ -85,23 +85,40 @@ export class SqliteHoldWriter {
       'INSERT INTO hold_lines (hold_id, line_no, warehouse_id, sku, quantity, expires_at, counted) VALUES (?, ?, ?, ?, ?, ?, 1)',
     );
 
+    /**
+     * Per batch (one write transaction, nothing else writes meanwhile): SKUs the catalog knows, and
+     * how far each partition's expired lines are settled, so a hot SKU is looked up and settled once
+     * per batch rather than once per hold. Cleared when the batch ends, committed or not.
+     */
+    const known = new Set<string>();
+    const settledUpTo = new Map<string, number>();
+
     /** One attempt at one planned hold, in its own savepoint: every line fits, or it throws and nothing stays. */
     const takeOnce = sqlite.transaction((id: string, clientId: string, lines: Line[], nowMs: number, expiresAt: number) => {
       insertHold.run(id, clientId, expiresAt, nowMs);
       for (const [index, line] of lines.entries()) {
         // Expired lines of this partition leave its counter here, under SQLite's write lock.
-        let settled = 0;
-        for (const row of uncountExpired.all(line.warehouseId, line.sku, nowMs)) settled += Number(row.quantity);
-        if (settled > 0) settleCounter.run(settled, line.warehouseId, line.sku);
+        const partition = `${line.warehouseId}/${line.sku}`;
+        if ((settledUpTo.get(partition) ?? -1) < nowMs) {
+          let settled = 0;
+          for (const row of uncountExpired.all(line.warehouseId, line.sku, nowMs)) settled += Number(row.quantity);
+          if (settled > 0) settleCounter.run(settled, line.warehouseId, line.sku);
+        }
         if (take.run({ quantity: line.quantity, warehouse: line.warehouseId, sku: line.sku }).changes !== 1) throw new LineDoesNotFit(index);
         insertLine.run(id, index, line.warehouseId, line.sku, line.quantity, expiresAt);
       }
+      // Only once this hold's savepoint is sure to be kept: a rolled-back settlement must be redone.
+      for (const line of lines) settledUpTo.set(`${line.warehouseId}/${line.sku}`, Math.max(settledUpTo.get(`${line.warehouseId}/${line.sku}`) ?? -1, nowMs));
     });
 
     const reserveOne = ({ request, context }: Job): HoldView => {
       const { nowMs } = context;
       const expiresAt = holdExpiresAt(request, nowMs);
-      for (const line of request.lines) if (variantExists.get(line.sku) === undefined) throw unknownSku(line.sku);
+      for (const line of request.lines) {
+        if (known.has(line.sku)) continue;
+        if (variantExists.get(line.sku) === undefined) throw unknownSku(line.sku);
+        known.add(line.sku);
+      }
       for (let attempt = 1; ; attempt++) {
         const planned = planLines(request.lines, this.#read(request.lines.map((line) => line.sku), request.warehouseId, nowMs), context.destination);
         if (planned instanceof ApiError) throw planned;
@@ -122,18 +139,25 @@ export class SqliteHoldWriter {
       }
     };
 
-    this.#runBatch = sqlite.transaction((jobs: Pending[]) =>
-      jobs.map((job): Outcome => {
-        try {
-          return { ok: true, view: reserveOne(job) };
-        } catch (error) {
-          // Some failures (SQLITE_FULL, IOERR, a RAISE(ROLLBACK)) end the whole transaction: then the
-          // holds before this one are gone too, so the batch fails as one rather than run on in autocommit.
-          if (!sqlite.inTransaction) throw error;
-          return { ok: false, error };
-        }
-      }),
-    );
+    this.#runBatch = sqlite.transaction((jobs: Pending[]) => {
+      known.clear();
+      settledUpTo.clear();
+      try {
+        return jobs.map((job): Outcome => {
+          try {
+            return { ok: true, view: reserveOne(job) };
+          } catch (error) {
+            // Some failures (SQLITE_FULL, IOERR, a RAISE(ROLLBACK)) end the whole transaction: then the
+            // holds before this one are gone too, so the batch fails as one rather than run on in autocommit.
+            if (!sqlite.inTransaction) throw error;
+            return { ok: false, error };
+          }
+        });
+      } finally {
+        known.clear();
+        settledUpTo.clear();
+      }
+    });
   }
 
   #read(skus: string[], warehouseId: string | undefined, nowMs: number): AvailabilityRow[] {
