@@ -92,6 +92,21 @@ export class SqliteHoldWriter {
      */
     const known = new Set<string>();
     const settledUpTo = new Map<string, number>();
+    /**
+     * Availability per SKU (every warehouse) as read at its first use in the batch, less what the
+     * batch's holds took since: the input of planning only. Each take still proves availability in
+     * its own conditional update, a failed take drops the memo, and a refusal is confirmed fresh.
+     */
+    const planning = new Map<string, AvailabilityRow[]>();
+    const readPlanned = (skus: string[], warehouseId: string | undefined, nowMs: number): AvailabilityRow[] =>
+      skus.flatMap((sku) => {
+        let rows = planning.get(sku);
+        if (!rows) {
+          rows = this.#availability.all({ sku, warehouse: null, now: nowMs });
+          planning.set(sku, rows);
+        }
+        return warehouseId === undefined ? rows : rows.filter((row) => row.warehouse_id === warehouseId);
+      });
 
     /** One attempt at one planned hold, in its own savepoint: every line fits, or it throws and nothing stays. */
     const takeOnce = sqlite.transaction((id: string, clientId: string, lines: Line[], nowMs: number, expiresAt: number) => {
@@ -119,15 +134,27 @@ export class SqliteHoldWriter {
         if (variantExists.get(line.sku) === undefined) throw unknownSku(line.sku);
         known.add(line.sku);
       }
+      const skus = request.lines.map((line) => line.sku);
       for (let attempt = 1; ; attempt++) {
-        const planned = planLines(request.lines, this.#read(request.lines.map((line) => line.sku), request.warehouseId, nowMs), context.destination);
-        if (planned instanceof ApiError) throw planned;
+        let planned = planLines(request.lines, readPlanned(skus, request.warehouseId, nowMs), context.destination);
+        if (planned instanceof ApiError) {
+          // A refusal is never made from the batch's memo: confirmed from fresh numbers first (a
+          // later clock may have expired more lines than the memo counted).
+          for (const sku of skus) planning.delete(sku);
+          planned = planLines(request.lines, readPlanned(skus, request.warehouseId, nowMs), context.destination);
+          if (planned instanceof ApiError) throw planned;
+        }
         const lines = [...planned].sort(compareLockOrder);
         const id = newId();
         try {
           takeOnce(id, context.clientId, lines, nowMs, expiresAt);
+          for (const line of lines) {
+            const row = planning.get(line.sku)?.find((candidate) => candidate.warehouse_id === line.warehouseId);
+            if (row) row.available = Number(row.available) - line.quantity;
+          }
           return takenHoldView(id, request, planned, nowMs, expiresAt);
         } catch (error) {
+          for (const sku of skus) planning.delete(sku);
           // Under BEGIN IMMEDIATE nobody else writes between the read and the take, so a plan that
           // does not fit is rare (another process on the file, a bug); it re-plans like PostgreSQL does.
           if (!(error instanceof LineDoesNotFit)) throw error;
@@ -142,6 +169,7 @@ export class SqliteHoldWriter {
     this.#runBatch = sqlite.transaction((jobs: Pending[]) => {
       known.clear();
       settledUpTo.clear();
+      planning.clear();
       try {
         return jobs.map((job): Outcome => {
           try {
@@ -156,6 +184,7 @@ export class SqliteHoldWriter {
       } finally {
         known.clear();
         settledUpTo.clear();
+        planning.clear();
       }
     });
   }
