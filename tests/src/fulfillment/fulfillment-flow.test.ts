@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { dropPostgresSchema } from '@dovetail/hub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cleanup } from '../support/cleanup.ts';
 import { type EdgeProcess, bootstrapStaff, runEdgeVerify } from '../support/edge-process.ts';
 import type { HubProcess } from '../support/hub-process.ts';
 import { requestJson, signIn } from '../support/http.ts';
-import { freshSchemaName, postgresAnswers, postgresRequired, testPostgresUrl } from '../support/postgres.ts';
+import { hubStorageAdapters } from '../support/postgres.ts';
 import { cancelOrder, payOrder, placeOrder, readOrder, storefrontToken } from '../support/storefront.ts';
 import { type TcpProxy, startTcpProxy } from '../support/tcp-proxy.ts';
 import { createTempDir, removeTempDir } from '../support/temp-dirs.ts';
@@ -44,16 +43,7 @@ import {
 
 const skus = { happy: 'FF-HAPPY', cancel: 'FF-CANCEL', refused: 'FF-REFUSED', offline: 'FF-OFFLINE', bad: 'FF-BAD', other: 'FF-OTHER' };
 
-type Adapter = { name: string; env: () => Record<string, string>; drop: () => Promise<void> };
-const schema = freshSchemaName('fulfillment_flow');
-const adapters: Adapter[] = [{ name: 'sqlite', env: () => ({}), drop: async () => {} }];
-if (testPostgresUrl || postgresRequired) {
-  adapters.push({
-    name: 'postgres',
-    env: () => ({ DATABASE_URL: testPostgresUrl, DATABASE_SCHEMA: schema }),
-    drop: () => dropPostgresSchema(testPostgresUrl, schema),
-  });
-}
+const adapters = hubStorageAdapters('fulfillment_flow');
 
 describe.each(adapters)('pick, pack and ship across a real hub and edge ($name)', (adapter) => {
   const cleanup = new Cleanup();
@@ -89,11 +79,7 @@ describe.each(adapters)('pick, pack and ship across a real hub and edge ($name)'
   };
 
   beforeAll(async () => {
-    if (adapter.name === 'postgres') {
-      expect(testPostgresUrl, 'DOVETAIL_REQUIRE_POSTGRES is set but no DOVETAIL_TEST_DATABASE_URL').not.toBe('');
-      expect(await postgresAnswers(testPostgresUrl), `PostgreSQL at ${testPostgresUrl} does not answer`).toBe(true);
-      cleanup.add('drop the PostgreSQL schema', () => adapter.drop());
-    }
+    await adapter.prepare(cleanup);
     hubDir = createTempDir('fulfillment-hub');
     edgeDir = createTempDir('fulfillment-edge');
     cleanup.add('remove temp dirs', () => {

@@ -1,9 +1,8 @@
-import { dropPostgresSchema } from '@dovetail/hub';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Cleanup } from '../support/cleanup.ts';
 import { type HubProcess, hubAdminToken, startHubProcess } from '../support/hub-process.ts';
 import { type JsonResponse, requestJson } from '../support/http.ts';
-import { freshSchemaName, postgresAnswers, postgresRequired, testPostgresUrl } from '../support/postgres.ts';
+import { hubStorageAdapters } from '../support/postgres.ts';
 import { createTempDir, removeTempDir } from '../support/temp-dirs.ts';
 
 /**
@@ -11,16 +10,9 @@ import { createTempDir, removeTempDir } from '../support/temp-dirs.ts';
  * SIGKILL, restart, and everything acknowledged before the kill reads back; then a SIGTERM stops
  * it cleanly. PostgreSQL runs where DOVETAIL_TEST_DATABASE_URL answers (required in CI).
  */
-type Adapter = { name: string; env: () => Record<string, string> };
-
-const schema = freshSchemaName('xp');
-const adapters: Adapter[] = [{ name: 'sqlite', env: () => ({}) }];
-if (testPostgresUrl || postgresRequired) {
-  adapters.push({ name: 'postgres', env: () => ({ DATABASE_URL: testPostgresUrl, DATABASE_SCHEMA: schema }) });
-}
+const adapters = hubStorageAdapters('xp');
 
 const cleanup = new Cleanup();
-if (testPostgresUrl) cleanup.add('drop the PostgreSQL schema', () => dropPostgresSchema(testPostgresUrl, schema));
 afterAll(() => cleanup.runAll());
 
 type Json = Record<string, unknown>;
@@ -30,10 +22,7 @@ const etag = (response: JsonResponse<Json>) => response.headers.get('etag') ?? u
 
 describe.each(adapters)('hub process on $name', (adapter) => {
   it('keeps products and their versions across SIGKILL and restart, and stops cleanly on SIGTERM', async () => {
-    if (adapter.name === 'postgres') {
-      expect(testPostgresUrl, 'DOVETAIL_REQUIRE_POSTGRES is set but no DOVETAIL_TEST_DATABASE_URL').not.toBe('');
-      expect(await postgresAnswers(testPostgresUrl), `PostgreSQL at ${testPostgresUrl} does not answer`).toBe(true);
-    }
+    await adapter.prepare(cleanup);
     const dataDir = createTempDir('hub-xp');
     cleanup.add('remove the data dir', () => removeTempDir(dataDir));
     let hub = await startHubProcess({ dataDir, env: adapter.env() });

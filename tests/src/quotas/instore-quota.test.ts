@@ -1,10 +1,9 @@
-import { dropPostgresSchema } from '@dovetail/hub';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Cleanup } from '../support/cleanup.ts';
 import { type EdgeProcess, bootstrapStaff, runEdgeVerify } from '../support/edge-process.ts';
 import type { HubProcess } from '../support/hub-process.ts';
 import { requestJson, signIn } from '../support/http.ts';
-import { freshSchemaName, postgresAnswers, postgresRequired, testPostgresUrl } from '../support/postgres.ts';
+import { hubStorageAdapters } from '../support/postgres.ts';
 import { storefrontToken } from '../support/storefront.ts';
 import { type TcpProxy, startTcpProxy } from '../support/tcp-proxy.ts';
 import { createTempDir, removeTempDir } from '../support/temp-dirs.ts';
@@ -30,16 +29,7 @@ import { expectStatus, instoreSale, ledgerEvents, quotaMove, rebalance, reserve,
 
 const skus = { policy: 'QT-POLICY', offline: 'QT-OFFLINE', lower: 'QT-LOWER', crash: 'QT-CRASH' };
 
-type Adapter = { name: string; env: () => Record<string, string>; drop: () => Promise<void> };
-const schema = freshSchemaName('instore_quota');
-const adapters: Adapter[] = [{ name: 'sqlite', env: () => ({}), drop: async () => {} }];
-if (testPostgresUrl || postgresRequired) {
-  adapters.push({
-    name: 'postgres',
-    env: () => ({ DATABASE_URL: testPostgresUrl, DATABASE_SCHEMA: schema }),
-    drop: () => dropPostgresSchema(testPostgresUrl, schema),
-  });
-}
+const adapters = hubStorageAdapters('instore_quota');
 
 describe.each(adapters)('in-store quotas across a real hub and edge ($name)', (adapter) => {
   const cleanup = new Cleanup();
@@ -72,11 +62,7 @@ describe.each(adapters)('in-store quotas across a real hub and edge ($name)', (a
   const waitEdge = (sku: string, what: string, accept: (stock: Body) => boolean) => waitForEdgeStock(edge, staff, sku, what, accept);
 
   beforeAll(async () => {
-    if (adapter.name === 'postgres') {
-      expect(testPostgresUrl, 'DOVETAIL_REQUIRE_POSTGRES is set but no DOVETAIL_TEST_DATABASE_URL').not.toBe('');
-      expect(await postgresAnswers(testPostgresUrl), `PostgreSQL at ${testPostgresUrl} does not answer`).toBe(true);
-      cleanup.add('drop the PostgreSQL schema', () => adapter.drop());
-    }
+    await adapter.prepare(cleanup);
     hubDir = createTempDir('quota-hub');
     edgeDir = createTempDir('quota-edge');
     cleanup.add('remove temp dirs', () => {

@@ -1,10 +1,9 @@
-import { dropPostgresSchema } from '@dovetail/hub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cleanup } from '../support/cleanup.ts';
 import { type EdgeProcess, bootstrapStaff } from '../support/edge-process.ts';
 import { type HubProcess, createHubProducts, enrollHubEdge, hubAdminToken } from '../support/hub-process.ts';
 import { requestJson, signIn } from '../support/http.ts';
-import { freshSchemaName, postgresAnswers, postgresRequired, testPostgresUrl } from '../support/postgres.ts';
+import { hubStorageAdapters } from '../support/postgres.ts';
 import { type HubOrder, payOrder, readOrder, storefrontToken, testCustomer, testShippingAddress } from '../support/storefront.ts';
 import { createTempDir, removeTempDir } from '../support/temp-dirs.ts';
 import { waitUntil } from '../support/wait.ts';
@@ -28,16 +27,7 @@ const amsterdam = 'AMS';
 const paris = 'PAR';
 const skus = { moved: 'SR-MOVED', picked: 'SR-PICKED' };
 
-type Adapter = { name: string; env: () => Record<string, string>; drop: () => Promise<void> };
-const schema = freshSchemaName('shortage_reroute');
-const adapters: Adapter[] = [{ name: 'sqlite', env: () => ({}), drop: async () => {} }];
-if (testPostgresUrl || postgresRequired) {
-  adapters.push({
-    name: 'postgres',
-    env: () => ({ DATABASE_URL: testPostgresUrl, DATABASE_SCHEMA: schema }),
-    drop: () => dropPostgresSchema(testPostgresUrl, schema),
-  });
-}
+const adapters = hubStorageAdapters('shortage_reroute');
 
 describe.each(adapters)('a shortage at an edge re-routes across a real hub and edge ($name)', (adapter) => {
   const cleanup = new Cleanup();
@@ -88,11 +78,7 @@ describe.each(adapters)('a shortage at an edge re-routes across a real hub and e
     expect201(`damage ${quantity} × ${sku}`, requestJson<Body>(edge.baseUrl, 'POST', '/api/v1/stock/damage', { token: staff, body: { sku, quantity } }));
 
   beforeAll(async () => {
-    if (adapter.name === 'postgres') {
-      expect(testPostgresUrl, 'DOVETAIL_REQUIRE_POSTGRES is set but no DOVETAIL_TEST_DATABASE_URL').not.toBe('');
-      expect(await postgresAnswers(testPostgresUrl), `PostgreSQL at ${testPostgresUrl} does not answer`).toBe(true);
-      cleanup.add('drop the PostgreSQL schema', () => adapter.drop());
-    }
+    await adapter.prepare(cleanup);
     const hubDir = createTempDir('shortage-hub');
     const edgeDir = createTempDir('shortage-edge');
     cleanup.add('remove temp dirs', () => {

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { dropPostgresSchema } from '@dovetail/hub';
 
 /**
  * The PostgreSQL the tests may use: DOVETAIL_TEST_DATABASE_URL (CI sets it, with
@@ -27,4 +28,33 @@ export function postgresAnswers(url: string): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/**
+ * The hub storages a cross-process test file runs against: SQLite always, PostgreSQL (a fresh schema
+ * named after `prefix`) where the tests have one and always in CI. `prepare` is called first thing in
+ * the file's setup: on PostgreSQL it fails the test (never skips it) when the server does not answer,
+ * and registers the schema's drop with the file's cleanup.
+ */
+export type HubStorageAdapter = {
+  name: 'sqlite' | 'postgres';
+  /** The hub process's environment for this storage. */
+  env: () => Record<string, string>;
+  prepare: (cleanup: { add(name: string, run: () => unknown): void }) => Promise<void>;
+};
+
+export function hubStorageAdapters(prefix: string): HubStorageAdapter[] {
+  const adapters: HubStorageAdapter[] = [{ name: 'sqlite', env: () => ({}), prepare: async () => {} }];
+  if (!testPostgresUrl && !postgresRequired) return adapters;
+  const schema = freshSchemaName(prefix);
+  adapters.push({
+    name: 'postgres',
+    env: () => ({ DATABASE_URL: testPostgresUrl, DATABASE_SCHEMA: schema }),
+    async prepare(cleanup) {
+      if (!testPostgresUrl) throw new Error('DOVETAIL_REQUIRE_POSTGRES is set but no DOVETAIL_TEST_DATABASE_URL');
+      if (!(await postgresAnswers(testPostgresUrl))) throw new Error(`PostgreSQL at ${testPostgresUrl} does not answer`);
+      cleanup.add('drop the PostgreSQL schema', () => dropPostgresSchema(testPostgresUrl, schema));
+    },
+  });
+  return adapters;
 }

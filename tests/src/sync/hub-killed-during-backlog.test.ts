@@ -1,10 +1,9 @@
-import { dropPostgresSchema } from '@dovetail/hub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cleanup } from '../support/cleanup.ts';
 import { type EdgeProcess, bootstrapStaff, runEdgeVerify } from '../support/edge-process.ts';
 import type { HubProcess } from '../support/hub-process.ts';
 import { signIn } from '../support/http.ts';
-import { freshSchemaName, postgresAnswers, postgresRequired, testPostgresUrl } from '../support/postgres.ts';
+import { hubStorageAdapters } from '../support/postgres.ts';
 import { type TcpProxy, startTcpProxy } from '../support/tcp-proxy.ts';
 import { createTempDir, removeTempDir } from '../support/temp-dirs.ts';
 import { waitUntil } from '../support/wait.ts';
@@ -41,16 +40,7 @@ const scanCount = 10_000;
 const killAfterAck = 2_500;
 const skus = Array.from({ length: 8 }, (_, n) => `SYNC-HK-${n}`);
 
-type Adapter = { name: string; env: () => Record<string, string>; drop: () => Promise<void> };
-const schema = freshSchemaName('sync_hk');
-const adapters: Adapter[] = [{ name: 'sqlite', env: () => ({}), drop: async () => {} }];
-if (testPostgresUrl || postgresRequired) {
-  adapters.push({
-    name: 'postgres',
-    env: () => ({ DATABASE_URL: testPostgresUrl, DATABASE_SCHEMA: schema }),
-    drop: () => dropPostgresSchema(testPostgresUrl, schema),
-  });
-}
+const adapters = hubStorageAdapters('sync_hk');
 
 describe.each(adapters)('hub SIGKILLed while an edge pushes a 10,000-event backlog ($name)', (adapter) => {
   const cleanup = new Cleanup();
@@ -71,11 +61,7 @@ describe.each(adapters)('hub SIGKILLed while an edge pushes a 10,000-event backl
   };
 
   beforeAll(async () => {
-    if (adapter.name === 'postgres') {
-      expect(testPostgresUrl, 'DOVETAIL_REQUIRE_POSTGRES is set but no DOVETAIL_TEST_DATABASE_URL').not.toBe('');
-      expect(await postgresAnswers(testPostgresUrl), `PostgreSQL at ${testPostgresUrl} does not answer`).toBe(true);
-      cleanup.add('drop the PostgreSQL schema', () => adapter.drop());
-    }
+    await adapter.prepare(cleanup);
     hubDir = createTempDir('sync-hk-hub');
     const edgeDir = createTempDir('sync-hk-edge');
     cleanup.add('remove temp dirs', () => {
