@@ -1,5 +1,6 @@
 import { type ReserveRequest, holdStatusAt, limits, newId } from '@dovetail/shared';
 import { type Kysely, type Transaction, sql } from 'kysely';
+import { availableSql } from '../db/available.ts';
 import type { Database } from '../db/schema.ts';
 import { ApiError, conflict, notFound } from '../http/errors.ts';
 import {
@@ -22,17 +23,13 @@ export type { HoldView } from './plan.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 
-/** Units a partition can promise at `nowMs`: expired lines still in the counter do not count. */
-const availableSql = (nowMs: number) => sql<number>`(p.on_hand - p.committed - p.reserved - p.damaged - p.quality_control - p.safety_stock - p.edge_quota
-  + coalesce((select sum(h.quantity) from hold_lines h
-      where h.warehouse_id = p.warehouse_id and h.sku = p.sku and h.counted = 1 and h.expires_at <= ${nowMs}), 0))`;
 
 /** Availability per (warehouse, sku) for the requested SKUs with each warehouse's kind and location, read without locks: allocation's input. */
 async function readAvailability(db: Kysely<Database>, skus: string[], warehouseId: string | undefined, nowMs: number): Promise<AvailabilityRow[]> {
   let query = db
     .selectFrom('stock_partitions as p')
     .innerJoin('warehouses as w', 'w.id', 'p.warehouse_id')
-    .select(['p.warehouse_id', 'p.sku', 'w.kind', 'w.lat', 'w.lon', availableSql(nowMs).as('available')])
+    .select(['p.warehouse_id', 'p.sku', 'w.kind', 'w.lat', 'w.lon', availableSql('p', nowMs).as('available')])
     .where('p.sku', 'in', skus);
   if (warehouseId !== undefined) query = query.where('p.warehouse_id', '=', warehouseId);
   return (await query.execute()).map((row) => ({ ...row, lat: Number(row.lat), lon: Number(row.lon), available: Number(row.available) }));

@@ -1,6 +1,7 @@
 import { type ReserveRequest, assert, limits, newId } from '@dovetail/shared';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
+import { freeUnits } from '../db/available.ts';
 import type { Database } from '../db/schema.ts';
 import { ApiError } from '../http/errors.ts';
 import {
@@ -65,7 +66,7 @@ export class SqliteHoldWriter {
     // Expired lines still inside the counter do not count: readers subtract them at read time.
     this.#availability = sqlite.prepare<{ sku: string; warehouse: string | null; now: number }, AvailabilityRow>(`
       SELECT p.warehouse_id, p.sku, w.kind, w.lat, w.lon,
-        p.on_hand - p.committed - p.reserved - p.damaged - p.quality_control - p.safety_stock - p.edge_quota
+        ${freeUnits('p')}
         + coalesce((SELECT sum(h.quantity) FROM hold_lines h
             WHERE h.warehouse_id = p.warehouse_id AND h.sku = p.sku AND h.counted = 1 AND h.expires_at <= @now), 0) AS available
       FROM stock_partitions p JOIN warehouses w ON w.id = p.warehouse_id
@@ -77,7 +78,7 @@ export class SqliteHoldWriter {
     const take = sqlite.prepare<{ quantity: number; warehouse: string; sku: string }>(`
       UPDATE stock_partitions SET reserved = reserved + @quantity
       WHERE warehouse_id = @warehouse AND sku = @sku
-        AND on_hand - committed - reserved - damaged - quality_control - safety_stock - edge_quota >= @quantity`);
+        AND ${freeUnits('')} >= @quantity`);
     const insertHold = sqlite.prepare<[string, string, number, number]>(
       "INSERT INTO holds (id, client_id, status, expires_at, created_at, released_at) VALUES (?, ?, 'active', ?, ?, NULL)",
     );

@@ -12,6 +12,7 @@ import {
   warehouseChannel,
 } from '@dovetail/shared';
 import { type Kysely, type Selectable, type Transaction, sql } from 'kysely';
+import { availableSql as availableAt } from '../db/available.ts';
 import type { Database } from '../db/schema.ts';
 import { badRequest } from '../http/errors.ts';
 import { appendDownstream } from '../services/downstream.ts';
@@ -50,14 +51,6 @@ assert(releaseRequestsPerShortageMax <= limits.pageSizeMax, 'a shortage event li
  */
 export type ReleaseRefusal = { reason: 'unknown_fulfillment' | 'fulfillment_state_conflict'; message: string };
 
-/**
- * Units a partition can promise at `nowMs` (DESIGN §4's `available`): the expression holds/service.ts
- * proves holds with, written against the unaliased table so it can sit in an UPDATE's WHERE.
- */
-const availableSql = (nowMs: number) => sql<number>`(stock_partitions.on_hand - stock_partitions.committed - stock_partitions.reserved
-  - stock_partitions.damaged - stock_partitions.quality_control - stock_partitions.safety_stock - stock_partitions.edge_quota
-  + coalesce((select sum(h.quantity) from hold_lines h where h.warehouse_id = stock_partitions.warehouse_id
-      and h.sku = stock_partitions.sku and h.counted = 1 and h.expires_at <= ${nowMs}), 0))`;
 
 // ---------------------------------------------------------------------------------------------
 // Detection: inside the push's transaction, after a stock event changed the partition.
@@ -331,10 +324,10 @@ async function planReroute(
   const rows = await trx
     .selectFrom('stock_partitions')
     .innerJoin('warehouses as w', 'w.id', 'stock_partitions.warehouse_id')
-    .select(['stock_partitions.warehouse_id', 'w.kind', 'w.lat', 'w.lon', availableSql(nowMs).as('available')])
+    .select(['stock_partitions.warehouse_id', 'w.kind', 'w.lat', 'w.lon', availableAt('stock_partitions', nowMs).as('available')])
     .where('stock_partitions.sku', '=', sku)
     .where('stock_partitions.warehouse_id', 'not in', [...excluded])
-    .where(availableSql(nowMs), '>', 0)
+    .where(availableAt('stock_partitions', nowMs), '>', 0)
     .orderBy('stock_partitions.warehouse_id')
     .limit(limits.allocationWarehousesMax)
     .execute();
@@ -360,7 +353,7 @@ export async function commitIfAvailable(trx: Transaction<Database>, warehouseId:
     .set((eb) => ({ committed: eb('committed', '+', quantity), updated_at: nowMs }))
     .where('warehouse_id', '=', warehouseId)
     .where('sku', '=', sku)
-    .where(availableSql(nowMs), '>=', quantity)
+    .where(availableAt('stock_partitions', nowMs), '>=', quantity)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }

@@ -1,5 +1,6 @@
 import { type QuotaPolicy, limits, newId, quotaPolicySchema, quotaTarget, rebalanceStep, warehouseChannel } from '@dovetail/shared';
-import { type Kysely, type Transaction, sql } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
+import { freeUnitsSql } from '../db/available.ts';
 import type { Database } from '../db/schema.ts';
 import { ApiError, conflict, notFound } from '../http/errors.ts';
 import { lockPartition } from '../orders/service.ts';
@@ -84,7 +85,7 @@ export async function grantQuota(
       .set((eb) => ({ edge_quota: eb('edge_quota', '+', move.quantity) }))
       .where('warehouse_id', '=', move.warehouseId)
       .where('sku', '=', move.sku)
-      .where(sql<boolean>`on_hand - committed - reserved - damaged - quality_control - safety_stock - edge_quota >= ${move.quantity}`);
+      .where(freeUnitsSql(), '>=', move.quantity);
     if (expectedEdgeQuota !== undefined) update = update.where('edge_quota', '=', expectedEdgeQuota);
     const taken = await update.executeTakeFirst();
     if (Number(taken.numUpdatedRows) !== 1) {
@@ -205,7 +206,7 @@ export async function rebalanceQuotas(
       .select([
         'sku',
         'edge_quota',
-        sql<number>`on_hand - committed - reserved - damaged - quality_control - safety_stock - edge_quota`.as('available'),
+        freeUnitsSql().as('available'),
       ])
       .where('warehouse_id', '=', warehouseId)
       .orderBy('sku')

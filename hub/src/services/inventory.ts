@@ -1,5 +1,6 @@
 import { type StockQuantities, emptyPartition, limits, stockQuantities, warehouseHasEdge, type WarehouseCreate } from '@dovetail/shared';
-import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
+import { expiredHeldSql } from '../db/available.ts';
 import type { Database, StockPartitionsTable } from '../db/schema.ts';
 import { ApiError, badRequest, conflict, notFound } from '../http/errors.ts';
 import { skuExists } from './catalog.ts';
@@ -27,9 +28,7 @@ const quantityKeys = [
  * Units of counted hold lines already past their expiry: a hold stops counting at `expires_at`
  * exactly, for every reader, whether or not the sweeper has settled it yet (DESIGN §4).
  */
-const expiredReserved = (nowMs: number) =>
-  sql<number>`coalesce((select sum(h.quantity) from hold_lines h where h.warehouse_id = stock_partitions.warehouse_id
-    and h.sku = stock_partitions.sku and h.counted = 1 and h.expires_at <= ${nowMs}), 0)`;
+const expiredReserved = (nowMs: number) => expiredHeldSql('stock_partitions', nowMs);
 
 type PartitionRow = Selectable<StockPartitionsTable> & { expired_reserved?: number | string | null };
 
