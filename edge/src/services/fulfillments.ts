@@ -15,6 +15,7 @@ import {
   checkShip,
 } from '@dovetail/shared';
 import type { EdgeDatabase } from '../db/open.ts';
+import { IdempotencyStore } from './idempotency.ts';
 import { type StockBook, rejectionStatus } from './stock.ts';
 
 export type DeskResponse = { status: number; body: unknown; replayed: boolean };
@@ -57,12 +58,14 @@ export class FulfillmentDesk {
   readonly #db: EdgeDatabase;
   readonly #book: StockBook;
   readonly #newId: IdSource;
+  readonly #keys: IdempotencyStore;
   readonly #sql;
 
   constructor(db: EdgeDatabase, book: StockBook, options: { newId: IdSource }) {
     this.#db = db;
     this.#book = book;
     this.#newId = options.newId;
+    this.#keys = new IdempotencyStore(db);
     this.#sql = {
       order: db.prepare<[string], OrderRow>('SELECT * FROM fulfillment_order WHERE id = ?'),
       lines: db.prepare<[string], LineRow>('SELECT sku, quantity, picked FROM fulfillment_line WHERE fulfillment_id = ? ORDER BY sku'),
@@ -78,10 +81,6 @@ export class FulfillmentDesk {
       setShipped: db.prepare("UPDATE fulfillment_order SET status = 'shipped', shipment = ?, updated_ms = ? WHERE id = ?"),
       factOf: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM fulfillment_event WHERE fulfillment_id = ? AND type = ?'),
       markCancelRequested: db.prepare('UPDATE fulfillment_order SET cancel_requested = 1, updated_ms = ? WHERE id = ?'),
-      findKey: db.prepare<[string, string], { request_hash: string; status: number; body: string }>(
-        'SELECT request_hash, status, body FROM idempotency WHERE scope = ? AND key = ?',
-      ),
-      storeKey: db.prepare('INSERT INTO idempotency (scope, key, request_hash, status, body, created_ms) VALUES (?, ?, ?, ?, ?, ?)'),
     };
   }
 
@@ -252,34 +251,24 @@ export class FulfillmentDesk {
 
   /** Runs a staff action in one transaction, storing and replaying its answer under an Idempotency-Key. */
   #once(action: string, id: string, request: unknown, idempotency: Idempotency | undefined, nowMs: number, run: () => DeskResponse): DeskResponse {
-    const requestHash = createHash('sha256').update(`fulfillment/${id}/${action}\n${JSON.stringify(request)}`).digest('hex');
+    const claim = idempotency && {
+      ...idempotency,
+      requestHash: createHash('sha256').update(`fulfillment/${id}/${action}\n${JSON.stringify(request)}`).digest('hex'),
+    };
     try {
       return this.#db.transaction(() => {
-        if (idempotency) {
-          const stored = this.#sql.findKey.get(idempotency.scope, idempotency.key);
-          if (stored) {
-            if (stored.request_hash !== requestHash) {
-              return error(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request; use a new key for a new scan');
-            }
-            return { status: stored.status, body: JSON.parse(stored.body) as unknown, replayed: true };
-          }
-        }
+        const replayed = claim && this.#keys.replay(claim);
+        if (replayed) return replayed;
         const response = run();
         // A refusal must change nothing: roll back whatever the action wrote before it was refused.
         if (response.status >= 400) throw new Refused(response);
-        if (idempotency) this.#sql.storeKey.run(idempotency.scope, idempotency.key, requestHash, response.status, JSON.stringify(response.body), nowMs);
+        if (claim) this.#keys.remember(claim, response, nowMs);
         return response;
       })();
     } catch (caught) {
       if (!(caught instanceof Refused)) throw caught;
-      if (idempotency && caught.response.status < 500) {
-        // Refusals are answered the same way again, like scans (stored outside the rolled-back work).
-        this.#db.transaction(() => {
-          if (!this.#sql.findKey.get(idempotency.scope, idempotency.key)) {
-            this.#sql.storeKey.run(idempotency.scope, idempotency.key, requestHash, caught.response.status, JSON.stringify(caught.response.body), nowMs);
-          }
-        })();
-      }
+      // Refusals are answered the same way again, like scans (stored outside the rolled-back work).
+      if (claim && caught.response.status < 500) this.#keys.remember(claim, caught.response, nowMs);
       return caught.response;
     }
   }

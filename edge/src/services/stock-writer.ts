@@ -1,5 +1,6 @@
 import { limits } from '@dovetail/shared';
 import type { EdgeDatabase } from '../db/open.ts';
+import { IdempotencyStore } from './idempotency.ts';
 import { type StockBook, type StockCommand, rejectionStatus } from './stock.ts';
 
 export type WriteJob = {
@@ -26,7 +27,7 @@ export class StockWriter {
   readonly #nowMs: () => number;
   readonly #observe: WriterObserver | undefined;
   readonly #runBatch: (jobs: Pending[], nowMs: number) => Array<WriteResponse | { error: unknown }>;
-  readonly #prune;
+  readonly #keys: IdempotencyStore;
   #scheduled = false;
   #closed = false;
   #idle: Array<() => void> = [];
@@ -34,34 +35,12 @@ export class StockWriter {
   constructor(db: EdgeDatabase, book: StockBook, options: { nowMs: () => number; observe?: WriterObserver }) {
     this.#nowMs = options.nowMs;
     this.#observe = options.observe;
-    const findKey = db.prepare<[string, string], { request_hash: string; status: number; body: string }>(
-      'SELECT request_hash, status, body FROM idempotency WHERE scope = ? AND key = ?',
-    );
-    const storeKey = db.prepare(
-      'INSERT INTO idempotency (scope, key, request_hash, status, body, created_ms) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    this.#prune = db.prepare('DELETE FROM idempotency WHERE created_ms < ?');
+    this.#keys = new IdempotencyStore(db);
 
     const runOne = db.transaction((job: WriteJob, nowMs: number): WriteResponse => {
       const { idempotency } = job;
-      if (idempotency) {
-        const stored = findKey.get(idempotency.scope, idempotency.key);
-        if (stored) {
-          if (stored.request_hash !== idempotency.requestHash) {
-            return {
-              status: 422,
-              replayed: false,
-              body: {
-                error: {
-                  code: 'idempotency_key_reused',
-                  message: 'this Idempotency-Key was used with a different request; use a new key for a new scan',
-                },
-              },
-            };
-          }
-          return { status: stored.status, body: JSON.parse(stored.body), replayed: true };
-        }
-      }
+      const replayed = idempotency && this.#keys.replay(idempotency);
+      if (replayed) return replayed as WriteResponse;
       const outcome = book.apply(job.command, job.actor, nowMs);
       const response: WriteResponse = outcome.ok
         ? { status: 201, replayed: false, body: { event: outcome.event, stock: outcome.stock } }
@@ -70,9 +49,7 @@ export class StockWriter {
             replayed: false,
             body: { error: { code: outcome.reason, message: outcome.message, details: { sku: job.command.sku, stock: outcome.stock } } },
           };
-      if (idempotency) {
-        storeKey.run(idempotency.scope, idempotency.key, idempotency.requestHash, response.status, JSON.stringify(response.body), nowMs);
-      }
+      if (idempotency) this.#keys.remember(idempotency, response, nowMs);
       return response;
     });
 
@@ -139,7 +116,7 @@ export class StockWriter {
 
   /** Forgets idempotency keys past their retention. */
   pruneIdempotencyKeys(nowMs: number): number {
-    return this.#prune.run(nowMs - limits.idempotencyRetentionSeconds * 1000).changes;
+    return this.#keys.prune(nowMs);
   }
 
   /** Stops taking scans and resolves once every queued one is answered. */
