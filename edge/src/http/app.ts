@@ -67,7 +67,7 @@ export function createEdgeApp(deps: EdgeAppDeps) {
   api.use('*', requireSession({ staff }));
   api.route('/', sessionRoutes({ staff, warehouseId }));
   api.route('/', stockRoutes(deps));
-  api.route('/', fulfillmentRoutes({ queries: deps.queries, desk: deps.desk, warehouseId, nowMs: deps.nowMs, onRecorded: () => deps.sync?.notifyOutbox() }));
+  api.route('/', fulfillmentRoutes({ desk: deps.desk, warehouseId, nowMs: deps.nowMs, onRecorded: () => deps.sync?.notifyOutbox() }));
   api.route('/', syncRoutes({ db: deps.db, queries: deps.queries, warehouseId, edgeId: deps.edgeId, hubUrl: deps.hubUrl, sync: deps.sync }));
   app.route('/api/v1', api);
 

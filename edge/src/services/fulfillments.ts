@@ -10,6 +10,7 @@ import {
   answerCancel,
   answerRelease,
   assert,
+  committingFulfillmentStatuses,
   checkPack,
   checkPick,
   checkShip,
@@ -68,6 +69,11 @@ export class FulfillmentDesk {
     this.#keys = new IdempotencyStore(db);
     this.#sql = {
       order: db.prepare<[string], OrderRow>('SELECT * FROM fulfillment_order WHERE id = ?'),
+      list: db.prepare<[string, number, number, number, number, string, number], OrderRow>(
+        `SELECT * FROM fulfillment_order
+         WHERE status IN (SELECT value FROM json_each(?)) AND (? = -1 OR cancel_requested = ?)
+           AND (created_ms > ? OR (created_ms = ? AND id > ?)) ORDER BY created_ms, id LIMIT ?`,
+      ),
       lines: db.prepare<[string], LineRow>('SELECT sku, quantity, picked FROM fulfillment_line WHERE fulfillment_id = ? ORDER BY sku'),
       picks: db.prepare<[string], PickRow>('SELECT position, sku, quantity, lot, serials FROM fulfillment_pick WHERE fulfillment_id = ? ORDER BY position'),
       addPicked: db.prepare('UPDATE fulfillment_line SET picked = picked + ? WHERE fulfillment_id = ? AND sku = ?'),
@@ -81,6 +87,50 @@ export class FulfillmentDesk {
       setShipped: db.prepare("UPDATE fulfillment_order SET status = 'shipped', shipment = ?, updated_ms = ? WHERE id = ?"),
       factOf: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM fulfillment_event WHERE fulfillment_id = ? AND type = ?'),
       markCancelRequested: db.prepare('UPDATE fulfillment_order SET cancel_requested = 1, updated_ms = ? WHERE id = ?'),
+    };
+  }
+
+  /**
+   * The pick list: fulfillment orders in a status, oldest first, each line with the bins that hold
+   * the SKU (largest first) so a picker knows where to walk.
+   */
+  list(
+    filter: { status: 'active' | EdgeFulfillmentStatus; cancelRequested?: boolean | undefined },
+    after: { createdMs: number; id: string } | undefined,
+    limit: number,
+  ) {
+    const statuses = filter.status === 'active' ? [...committingFulfillmentStatuses] : [filter.status];
+    const cancel = filter.cancelRequested === undefined ? -1 : filter.cancelRequested ? 1 : 0;
+    const rows = this.#sql.list.all(
+      JSON.stringify(statuses),
+      cancel,
+      cancel,
+      after?.createdMs ?? -1,
+      after?.createdMs ?? -1,
+      after?.id ?? '',
+      limit + 1,
+    );
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map((row) => ({
+        id: row.id,
+        orderId: row.order_id,
+        orderNumber: row.order_number,
+        status: row.status,
+        cancelRequested: row.cancel_requested === 1,
+        shipTo: JSON.parse(row.ship_to) as unknown,
+        createdAt: new Date(row.created_ms).toISOString(),
+        lines: this.#sql.lines.all(row.id).map((line) => {
+          const { bins } = this.#book.read(line.sku).state;
+          return {
+            sku: line.sku,
+            quantity: line.quantity,
+            picked: line.picked,
+            pickFrom: [...bins].sort((a, b) => b[1] - a[1]).map(([bin, quantity]) => ({ bin, quantity })),
+          };
+        }),
+      })),
+      next: rows.length > limit ? { createdMs: page.at(-1)?.created_ms as number, id: page.at(-1)?.id as string } : undefined,
     };
   }
 

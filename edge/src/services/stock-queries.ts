@@ -1,7 +1,5 @@
 import {
-  type EdgeFulfillmentStatus,
   type StockEvent,
-  committingFulfillmentStatuses,
   partitionStateSchema,
   stockEventSchema,
 } from '@dovetail/shared';
@@ -20,15 +18,6 @@ export type StockListFilter = {
 export type HistoryEntry = { position: number; upstreamSeq: number | null; unverified: boolean; event: StockEvent };
 
 type Row = { sku: string; state: string; verified: number; updated_ms: number };
-type FulfillmentRow = {
-  id: string;
-  order_id: string;
-  order_number: string;
-  status: EdgeFulfillmentStatus;
-  cancel_requested: number;
-  ship_to: string;
-  created_ms: number;
-};
 
 /** Read side of the stock book: pages of partitions and of one partition's ledger. */
 export class StockQueries {
@@ -39,8 +28,6 @@ export class StockQueries {
   readonly #historyAscending;
   readonly #upstream;
   readonly #outboxHead;
-  readonly #fulfillments;
-  readonly #fulfillmentLines;
 
   /** Reads through the stock book where it already knows the answer (a partition, its commitments). */
   constructor(db: EdgeDatabase, book: StockBook) {
@@ -56,14 +43,6 @@ export class StockQueries {
     );
     this.#upstream = db.prepare<[], { last_seq: number; acked_seq: number }>('SELECT last_seq, acked_seq FROM upstream WHERE id = 1');
     this.#outboxHead = db.prepare<[], { seq: number | null }>('SELECT min(seq) AS seq FROM outbox');
-    this.#fulfillments = db.prepare<[string, number, number, number, number, string, number], FulfillmentRow>(
-      `SELECT id, order_id, order_number, status, cancel_requested, ship_to, created_ms FROM fulfillment_order
-       WHERE status IN (SELECT value FROM json_each(?)) AND (? = -1 OR cancel_requested = ?)
-         AND (created_ms > ? OR (created_ms = ? AND id > ?)) ORDER BY created_ms, id LIMIT ?`,
-    );
-    this.#fulfillmentLines = db.prepare<[string], { sku: string; quantity: number; picked: number }>(
-      'SELECT sku, quantity, picked FROM fulfillment_line WHERE fulfillment_id = ? ORDER BY sku',
-    );
   }
 
   list(filter: StockListFilter): { items: StockView[]; nextSku: string | undefined } {
@@ -124,50 +103,6 @@ export class StockQueries {
         event: stockEventSchema.parse(JSON.parse(row.event)),
       })),
       nextPosition: rows.length > options.limit ? page.at(-1)?.position : undefined,
-    };
-  }
-
-  /**
-   * The pick list: fulfillment orders in a status, oldest first, each line with the bins that hold
-   * the SKU (largest first) so a picker knows where to walk.
-   */
-  fulfillments(
-    filter: { status: 'active' | EdgeFulfillmentStatus; cancelRequested?: boolean | undefined },
-    after: { createdMs: number; id: string } | undefined,
-    limit: number,
-  ) {
-    const statuses = filter.status === 'active' ? [...committingFulfillmentStatuses] : [filter.status];
-    const cancel = filter.cancelRequested === undefined ? -1 : filter.cancelRequested ? 1 : 0;
-    const rows = this.#fulfillments.all(
-      JSON.stringify(statuses),
-      cancel,
-      cancel,
-      after?.createdMs ?? -1,
-      after?.createdMs ?? -1,
-      after?.id ?? '',
-      limit + 1,
-    ) as FulfillmentRow[];
-    const page = rows.slice(0, limit);
-    return {
-      items: page.map((row) => ({
-        id: row.id,
-        orderId: row.order_id,
-        orderNumber: row.order_number,
-        status: row.status,
-        cancelRequested: row.cancel_requested === 1,
-        shipTo: JSON.parse(row.ship_to) as unknown,
-        createdAt: new Date(row.created_ms).toISOString(),
-        lines: this.#fulfillmentLines.all(row.id).map((line) => {
-          const { bins } = this.#book.read(line.sku).state;
-          return {
-            sku: line.sku,
-            quantity: line.quantity,
-            picked: line.picked,
-            pickFrom: [...bins].sort((a, b) => b[1] - a[1]).map(([bin, quantity]) => ({ bin, quantity })),
-          };
-        }),
-      })),
-      next: rows.length > limit ? { createdMs: page.at(-1)?.created_ms as number, id: page.at(-1)?.id as string } : undefined,
     };
   }
 

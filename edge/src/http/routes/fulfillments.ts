@@ -2,7 +2,6 @@ import { edgeFulfillmentStatuses, fulfillmentIdSchema, limits, packRequestSchema
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { DeskResponse, FulfillmentDesk } from '../../services/fulfillments.ts';
-import type { StockQueries } from '../../services/stock-queries.ts';
 import { type AuthVariables, permit } from '../auth.ts';
 import { HttpError } from '../errors.ts';
 import { decodeCursor, encodeCursor, idempotencyKey, jsonBody, queryParams } from '../validate.ts';
@@ -25,7 +24,7 @@ function fulfillmentId(c: Context): string {
  * `POST /fulfillments/{id}/pick|pack|ship`: the warehouse's progress on one, each a durable local
  * transaction that works with the hub link down; the facts follow upstream.
  */
-export function fulfillmentRoutes(deps: { queries: StockQueries; desk: FulfillmentDesk; warehouseId: string; nowMs: () => number; onRecorded: () => void }) {
+export function fulfillmentRoutes(deps: { desk: FulfillmentDesk; warehouseId: string; nowMs: () => number; onRecorded: () => void }) {
   const { desk, warehouseId } = deps;
   const app = new Hono<{ Variables: AuthVariables }>();
   app.get('/fulfillments', (c) => {
@@ -33,7 +32,7 @@ export function fulfillmentRoutes(deps: { queries: StockQueries; desk: Fulfillme
     const query = queryParams(c, listQuerySchema);
     const after = decodeCursor(query.cursor, z.strictObject({ createdMs: z.int(), id: z.string().max(64), status: z.string() }));
     if (after && after.status !== query.status) throw new HttpError(400, 'invalid_cursor', 'the cursor belongs to another status');
-    const page = deps.queries.fulfillments({ status: query.status, cancelRequested: query.cancelRequested }, after, query.limit);
+    const page = desk.list({ status: query.status, cancelRequested: query.cancelRequested }, after, query.limit);
     return c.json({
       items: page.items,
       nextCursor: page.next ? encodeCursor({ ...page.next, status: query.status }) : null,
