@@ -2,9 +2,9 @@ import { limits, reserveRequestSchema } from '@dovetail/shared';
 import { TRPCError, getTRPCErrorFromUnknown } from '@trpc/server';
 import type { Context as HonoContext, Next } from 'hono';
 import { toErrorResponse } from '../http/errors.ts';
-import { requestIdOf } from '../http/observability.ts';
+import { restContext } from '../http/rest.ts';
 import { holdsRouter, takeHold } from '../http/routers/holds.ts';
-import { type Context, type HubDeps, type HubMeta, guard } from '../http/trpc.ts';
+import { type HubDeps, type HubMeta, guard } from '../http/trpc.ts';
 
 /** What the procedure declares: the route takes its permission from there, never its own. */
 const permission = (holdsRouter.reserve._def.meta as HubMeta | undefined)?.permission;
@@ -49,13 +49,7 @@ export function createReserveRoute(deps: HubDeps) {
     } catch (cause) {
       return errorResponse(new TRPCError({ code: 'PARSE_ERROR', message: 'Failed to parse request body', cause }));
     }
-    const context: Context = {
-      deps,
-      auth: await deps.authenticator.authenticate(c.req.header('authorization')),
-      ifMatch: c.req.header('if-match'),
-      response: { headers: {} },
-      requestId: requestIdOf(c),
-    };
+    const context = await restContext(c, deps);
     try {
       // The procedure's own steps without tRPC's per-call middleware machinery (measured ~15% of a
       // hold's CPU, mostly copying the context): the same guard, the same input schema, the same body.

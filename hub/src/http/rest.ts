@@ -94,6 +94,17 @@ function createBridge(router: AnyRouter, contexts: WeakMap<object, Context>) {
  * adds what the generator does not: 404 vs 405 (with Allow) from the route table, refusing tokens in
  * the query string, and the one error body `{error: {code, message, details}}`.
  */
+/** A procedure's context for one REST request: its caller (from the bearer token), If-Match, request id. */
+export async function restContext(c: HonoContext, deps: HubDeps): Promise<Context> {
+  return {
+    deps,
+    auth: await deps.authenticator.authenticate(c.req.header('authorization')),
+    ifMatch: c.req.header('if-match'),
+    response: { headers: {} },
+    requestId: requestIdOf(c),
+  };
+}
+
 export function createRestHandler(router: AnyRouter, routes: RestRoute[], deps: HubDeps) {
   const bridge = createBridge(router, new WeakMap());
   return async function restHandler(c: HonoContext): Promise<Response> {
@@ -115,13 +126,7 @@ export function createRestHandler(router: AnyRouter, routes: RestRoute[], deps: 
       return errorJson(c, new ApiError(405, 'method_not_allowed', `${c.req.method} is not allowed on ${path}`, { allow }, { allow }));
     }
     const route = matching.find((candidate) => candidate.method === method)!;
-    const context: Context = {
-      deps,
-      auth: await deps.authenticator.authenticate(c.req.header('authorization')),
-      ifMatch: c.req.header('if-match'),
-      response: { headers: {} },
-      requestId: requestIdOf(c),
-    };
+    const context = await restContext(c, deps);
     url.pathname = path;
     const bodyText = c.req.header('content-type')?.includes('application/json') ? await c.req.text() : undefined;
     const run = async () => toRestResponse(await bridge(c.req.raw, url.toString(), bodyText, context));
