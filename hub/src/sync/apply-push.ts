@@ -66,10 +66,14 @@ export async function applyPush(
       }
       // A new incarnation replays events the hub may already hold (a restored backup), and a stream
       // moved back by a race replays ones it refused: ids decide, never seqs.
-      const known =
-        (await trx.selectFrom('stock_events').select('event_id').where('event_id', '=', event.id).executeTakeFirst()) ??
-        (await trx.selectFrom('edge_facts').select('event_id').where('event_id', '=', event.id).executeTakeFirst()) ??
-        (await trx.selectFrom('sync_rejections').select('event_id').where('event_id', '=', event.id).executeTakeFirst());
+      // One statement for the three places an event id can already be (every new event asks).
+      const known = await trx
+        .selectFrom('stock_events')
+        .select('event_id')
+        .where('event_id', '=', event.id)
+        .unionAll((eb) => eb.selectFrom('edge_facts').select('event_id').where('event_id', '=', event.id))
+        .unionAll((eb) => eb.selectFrom('sync_rejections').select('event_id').where('event_id', '=', event.id))
+        .executeTakeFirst();
       if (known) {
         result.duplicates++;
         applied = seq;
