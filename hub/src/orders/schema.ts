@@ -29,17 +29,6 @@ export interface OrderLinesTable {
   unit_price: number;
 }
 
-/** Units of an order line committed at one warehouse once paid (`committed` in DESIGN §4). */
-export interface AllocationsTable {
-  order_id: string;
-  fulfillment_id: string;
-  warehouse_id: string;
-  sku: string;
-  quantity: number;
-  /** committed | released | shipped */
-  status: string;
-}
-
 /** One per warehouse of a paid order: what that warehouse's edge picks, packs and ships. */
 export interface FulfillmentsTable {
   id: string;
@@ -70,10 +59,10 @@ export interface OrderSequenceTable {
   last: number;
 }
 
+/** `allocations` is described with its current shape (0008) in shortage-schema.ts. */
 export interface OrderTables {
   orders: OrdersTable;
   order_lines: OrderLinesTable;
-  allocations: AllocationsTable;
   fulfillments: FulfillmentsTable;
   order_events: OrderEventsTable;
   order_sequence: OrderSequenceTable;
