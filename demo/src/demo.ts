@@ -43,7 +43,10 @@ function start(name: string, script: string, args: string[], env: Record<string,
 async function waitFor(url: string, what: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    const ok = await fetch(url).then((response) => response.ok, () => false);
+    const ok = await fetch(url).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -51,10 +54,19 @@ async function waitFor(url: string, what: string): Promise<void> {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the demo reads API answers loosely, as a person reading JSON would.
-async function api(base: string, method: string, url: string, token?: string, body?: unknown): Promise<{ status: number; body: any }> {
+async function api(
+  base: string,
+  method: string,
+  url: string,
+  token?: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
   const response = await fetch(`${base}${url}`, {
     method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
@@ -62,13 +74,34 @@ async function api(base: string, method: string, url: string, token?: string, bo
 }
 
 const catalog = [
-  { name: 'Oslo 3-seat sofa', category: 'sofa', material: 'wool', basePrice: 129900, currency: 'EUR',
+  {
+    name: 'Oslo 3-seat sofa',
+    category: 'sofa',
+    material: 'wool',
+    basePrice: 129900,
+    currency: 'EUR',
     dimensions: { widthCm: 220, depthCm: 95, heightCm: 82 },
-    variants: [{ sku: 'SOFA-OSLO-3S-GREY', options: { color: 'grey' } }, { sku: 'SOFA-OSLO-3S-SAND', options: { color: 'sand' } }] },
-  { name: 'Linnea bed', category: 'bed', material: 'oak', basePrice: 89900, currency: 'EUR',
-    variants: [{ sku: 'BED-LINNEA-160', options: { width: '160' } }] },
-  { name: 'Aalto chair', category: 'chair', material: 'oak', basePrice: 24900, currency: 'EUR',
-    variants: [{ sku: 'CHAIR-AALTO-OAK', options: { wood: 'oak' } }] },
+    variants: [
+      { sku: 'SOFA-OSLO-3S-GREY', options: { color: 'grey' } },
+      { sku: 'SOFA-OSLO-3S-SAND', options: { color: 'sand' } },
+    ],
+  },
+  {
+    name: 'Linnea bed',
+    category: 'bed',
+    material: 'oak',
+    basePrice: 89900,
+    currency: 'EUR',
+    variants: [{ sku: 'BED-LINNEA-160', options: { width: '160' } }],
+  },
+  {
+    name: 'Aalto chair',
+    category: 'chair',
+    material: 'oak',
+    basePrice: 24900,
+    currency: 'EUR',
+    variants: [{ sku: 'CHAIR-AALTO-OAK', options: { wood: 'oak' } }],
+  },
 ];
 const scans = [
   ['receive', { sku: 'SOFA-OSLO-3S-GREY', quantity: 12, bin: 'A-01', lot: 'FABRIC-2026-47', reference: 'PO-1001' }],
@@ -92,21 +125,36 @@ async function main(): Promise<void> {
   fs.mkdirSync(stateDir, { recursive: true });
   console.log('\nDovetail demo: a hub and the edge of warehouse AMS (Amsterdam), each its own process\n');
 
-  start('hub', 'hub/src/main.ts', ['--port', String(hubPort), '--data', path.join(stateDir, 'hub')], { DOVETAIL_ADMIN_SECRET: adminSecret });
+  start('hub', 'hub/src/main.ts', ['--port', String(hubPort), '--data', path.join(stateDir, 'hub')], {
+    DOVETAIL_ADMIN_SECRET: adminSecret,
+  });
   await waitFor(`${hub}/healthz`, 'the hub');
   step(`hub up on ${hub} (SQLite in ${path.join(stateDir, 'hub')})`);
-  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: 'admin', client_secret: adminSecret });
+  const form = new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: 'admin',
+    client_secret: adminSecret,
+  });
   const tokenResponse = await fetch(`${hub}/oauth/token`, { method: 'POST', body: form });
-  if (!tokenResponse.ok) throw new Error(`admin token refused (${tokenResponse.status}): was .dovetail/demo made with another DOVETAIL_ADMIN_SECRET?`);
+  if (!tokenResponse.ok)
+    throw new Error(
+      `admin token refused (${tokenResponse.status}): was .dovetail/demo made with another DOVETAIL_ADMIN_SECRET?`,
+    );
   const admin = ((await tokenResponse.json()) as { access_token: string }).access_token;
 
   const existing = await api(hub, 'GET', '/api/v1/products?limit=50', admin);
   const known = new Set((existing.body.items as Array<{ name: string }>).map((product) => product.name));
-  for (const product of catalog) if (!known.has(product.name)) await api(hub, 'POST', '/api/v1/products', admin, product);
+  for (const product of catalog)
+    if (!known.has(product.name)) await api(hub, 'POST', '/api/v1/products', admin, product);
   step(`catalog: ${catalog.length} products, ${catalog.reduce((n, p) => n + p.variants.length, 0)} SKUs`);
 
   if ((await api(hub, 'GET', '/api/v1/warehouses/AMS', admin)).status === 404) {
-    await api(hub, 'POST', '/api/v1/warehouses', admin, { id: 'AMS', name: 'Amsterdam', kind: 'warehouse', location: { lat: 52.37, lon: 4.89 } });
+    await api(hub, 'POST', '/api/v1/warehouses', admin, {
+      id: 'AMS',
+      name: 'Amsterdam',
+      kind: 'warehouse',
+      location: { lat: 52.37, lon: 4.89 },
+    });
   }
   const credentialsFile = path.join(stateDir, 'edge-AMS-credentials.json');
   if (!fs.existsSync(credentialsFile)) {
@@ -114,14 +162,29 @@ async function main(): Promise<void> {
     if (enrolled.status !== 201) throw new Error(`enrolling the edge failed: ${JSON.stringify(enrolled.body)}`);
     fs.writeFileSync(credentialsFile, JSON.stringify(enrolled.body), { mode: 0o600 });
   }
-  const credentials = JSON.parse(fs.readFileSync(credentialsFile, 'utf8')) as { clientId: string; clientSecret: string };
+  const credentials = JSON.parse(fs.readFileSync(credentialsFile, 'utf8')) as {
+    clientId: string;
+    clientSecret: string;
+  };
   step(`warehouse AMS enrolled its edge (client ${credentials.clientId}; secret kept in ${credentialsFile})`);
 
   start(
     'edge-AMS',
     'edge/src/main.ts',
-    ['--warehouse', 'AMS', '--port', String(edgePort), '--data', path.join(stateDir, 'edge-AMS'), '--hub', hub,
-     '--client-id', credentials.clientId, '--client-secret', credentials.clientSecret],
+    [
+      '--warehouse',
+      'AMS',
+      '--port',
+      String(edgePort),
+      '--data',
+      path.join(stateDir, 'edge-AMS'),
+      '--hub',
+      hub,
+      '--client-id',
+      credentials.clientId,
+      '--client-secret',
+      credentials.clientSecret,
+    ],
     { EDGE_BOOTSTRAP_STAFF: `${staff.username}:${staff.password}` },
   );
   await waitFor(`${edge}/healthz`, 'the edge');
@@ -142,7 +205,8 @@ async function main(): Promise<void> {
   for (;;) {
     const sync = await api(edge, 'GET', '/api/v1/sync/status', token);
     if (sync.body.connected && sync.body.pendingUpstream === 0) break;
-    if (Date.now() - startedMs > 30_000) throw new Error(`the edge did not sync within 30 s: ${JSON.stringify(sync.body)}`);
+    if (Date.now() - startedMs > 30_000)
+      throw new Error(`the edge did not sync within 30 s: ${JSON.stringify(sync.body)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const atHub = await api(hub, 'GET', '/api/v1/inventory/SOFA-OSLO-3S-GREY', admin);
@@ -184,7 +248,13 @@ async function sellAndShip(admin: string, token: string): Promise<void> {
   const placed = await api(hub, 'POST', '/api/v1/orders', admin, {
     lines: [{ sku, quantity: 1 }],
     customer: { email: 'ines@example.com', name: 'Inès Laurent' },
-    shippingAddress: { line1: 'Keizersgracht 1', city: 'Amsterdam', postalCode: '1015 CJ', country: 'NL', location: { lat: 52.37, lon: 4.89 } },
+    shippingAddress: {
+      line1: 'Keizersgracht 1',
+      city: 'Amsterdam',
+      postalCode: '1015 CJ',
+      country: 'NL',
+      location: { lat: 52.37, lon: 4.89 },
+    },
   });
   if (placed.status !== 201) throw new Error(`placing an order failed: ${JSON.stringify(placed.body)}`);
   const orderId = placed.body.id as string;
@@ -193,7 +263,9 @@ async function sellAndShip(admin: string, token: string): Promise<void> {
 
   const fulfillment = await until('the fulfillment order reaching the edge', async () => {
     const list = await api(edge, 'GET', '/api/v1/fulfillments', token);
-    return (list.body.items as Array<{ id: string; orderId: string; lines: Array<{ pickFrom: Array<{ bin: string }> }> }>).find((item) => item.orderId === orderId);
+    return (
+      list.body.items as Array<{ id: string; orderId: string; lines: Array<{ pickFrom: Array<{ bin: string }> }> }>
+    ).find((item) => item.orderId === orderId);
   });
   const bin = fulfillment.lines[0]?.pickFrom[0]?.bin;
   step(`the edge's pick list shows it (pick from bin ${bin}); staff pick, pack and ship`);
@@ -210,7 +282,9 @@ async function sellAndShip(admin: string, token: string): Promise<void> {
     return order.body.status === 'shipped' ? order.body : undefined;
   });
   const shipment = shipped.shipments[0] as { carrier: string; trackingNumber: string };
-  step(`the hub moved the order ${(shipped.history as Array<{ to: string }>).map((h) => h.to).join(' → ')}; tracking ${shipment.carrier} ${shipment.trackingNumber}`);
+  step(
+    `the hub moved the order ${(shipped.history as Array<{ to: string }>).map((h) => h.to).join(' → ')}; tracking ${shipment.carrier} ${shipment.trackingNumber}`,
+  );
 }
 
 /** Offline selling: the admin's quota policy grants the store rights the online channel can no longer sell. */
@@ -222,10 +296,16 @@ async function sellInStore(admin: string, token: string): Promise<void> {
     const stock = await api(edge, 'GET', `/api/v1/stock/${sku}`, token);
     return stock.body.edgeQuota > 0 ? (stock.body.edgeQuota as number) : undefined;
   });
-  const sale = await api(edge, 'POST', '/api/v1/stock/instore-sale', token, { sku, quantity: 1, saleId: `POS-${Date.now()}` });
+  const sale = await api(edge, 'POST', '/api/v1/stock/instore-sale', token, {
+    sku,
+    quantity: 1,
+    saleId: `POS-${Date.now()}`,
+  });
   if (sale.status !== 201) throw new Error(`in-store sale failed: ${JSON.stringify(sale.body)}`);
   const online = await api(hub, 'GET', `/api/v1/inventory/${sku}`, admin);
-  step(`quota policy: ${quota} × ${sku} granted to the showroom (online sees ${online.body.available} available); one sold in store, offline-safe`);
+  step(
+    `quota policy: ${quota} × ${sku} granted to the showroom (online sees ${online.body.available} available); one sold in store, offline-safe`,
+  );
 }
 
 main().catch((error: Error) => {

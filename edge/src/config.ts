@@ -3,7 +3,16 @@ import { parseArgs } from 'node:util';
 import { warehouseIdSchema } from '@dovetail/shared';
 
 export type EdgeCommand =
-  | { command: 'serve'; port: number; host: string; dataDir: string; warehouseId: string; hubUrl?: string; clientId?: string; clientSecret?: string }
+  | {
+      command: 'serve';
+      port: number;
+      host: string;
+      dataDir: string;
+      warehouseId: string;
+      hubUrl?: string;
+      clientId?: string;
+      clientSecret?: string;
+    }
   | { command: 'verify'; dataDir: string }
   | { command: 'help' };
 
@@ -62,7 +71,8 @@ export function parseEdgeCommand(argv: string[], env: NodeJS.ProcessEnv): EdgeCo
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${portText} is not a TCP port`);
   const hubUrl = values.hub ?? env.EDGE_HUB_URL;
-  if (hubUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(hubUrl)) throw new Error(`--hub ${hubUrl} is not an http(s) URL`);
+  if (hubUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(hubUrl))
+    throw new Error(`--hub ${hubUrl} is not an http(s) URL`);
   const clientId = values['client-id'] ?? env.EDGE_CLIENT_ID;
   const clientSecret = values['client-secret'] ?? env.EDGE_CLIENT_SECRET;
   if (hubUrl !== undefined && (!clientId || !clientSecret)) {

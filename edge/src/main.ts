@@ -16,9 +16,12 @@ async function main(): Promise<number> {
     return 0;
   }
   if (command.command === 'verify') {
-    if (!fs.existsSync(path.join(command.dataDir, 'edge.sqlite'))) throw new Error(`no edge database in ${command.dataDir}`);
+    if (!fs.existsSync(path.join(command.dataDir, 'edge.sqlite')))
+      throw new Error(`no edge database in ${command.dataDir}`);
     const db = openEdgeDatabase(command.dataDir);
-    const report = verifyEdgeDatabase(db, (done, total) => process.stderr.write(`verified ${done}/${total} partitions\r`));
+    const report = verifyEdgeDatabase(db, (done, total) =>
+      process.stderr.write(`verified ${done}/${total} partitions\r`),
+    );
     db.close();
     console.log(JSON.stringify(report, null, 2));
     console.error(
@@ -33,7 +36,10 @@ async function main(): Promise<number> {
     dataDir: command.dataDir,
     warehouseId: command.warehouseId,
     hubUrl: command.hubUrl,
-    hubCredentials: command.clientId && command.clientSecret ? { clientId: command.clientId, clientSecret: command.clientSecret } : undefined,
+    hubCredentials:
+      command.clientId && command.clientSecret
+        ? { clientId: command.clientId, clientSecret: command.clientSecret }
+        : undefined,
     bootstrapStaff: process.env.EDGE_BOOTSTRAP_STAFF,
     processMetrics: true,
   });
@@ -44,7 +50,8 @@ async function main(): Promise<number> {
     );
   });
   server.on('error', (error: NodeJS.ErrnoException) => {
-    const hint = error.code === 'EADDRINUSE' ? `port ${command.port} is taken: pick another with --port` : error.message;
+    const hint =
+      error.code === 'EADDRINUSE' ? `port ${command.port} is taken: pick another with --port` : error.message;
     node.logger.error({ code: error.code }, `cannot listen: ${hint}`);
     node.close().finally(() => process.exit(2));
   });

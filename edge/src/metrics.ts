@@ -5,7 +5,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * event loop) are per process: only the process's own node collects them, since each collection
  * installs observers that live as long as the process.
  */
-export function createEdgeMetrics(outbox: () => { pending: number; lastSeq: number; ackedSeq: number }, options: { processMetrics?: boolean } = {}) {
+export function createEdgeMetrics(
+  outbox: () => { pending: number; lastSeq: number; ackedSeq: number },
+  options: { processMetrics?: boolean } = {},
+) {
   const registry = new Registry();
   if (options.processMetrics) collectDefaultMetrics({ register: registry });
   const requestDuration = new Histogram({

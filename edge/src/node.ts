@@ -65,7 +65,12 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
       },
       { processMetrics: options.processMetrics ?? false },
     );
-    const staff = new StaffDirectory(db, { warehouseId: identity.warehouseId, newId: ids, nowMs, passwordCost: options.passwordCost });
+    const staff = new StaffDirectory(db, {
+      warehouseId: identity.warehouseId,
+      newId: ids,
+      nowMs,
+      passwordCost: options.passwordCost,
+    });
     let sync: EdgeSyncClient | undefined;
     const writer = new StockWriter(db, book, {
       nowMs,
@@ -89,15 +94,30 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
         onChanges: () => staff.forgetCachedSessions(),
         onDrift: (sku) => {
           logger.warn({ sku }, "the hub's replica of this partition drifted: restating it");
-          writer.submit({ command: { type: 'reconcile', sku, note: 'hub replica checksum differed' }, actor: 'sync' }).catch((error) => {
-            logger.error({ err: error, sku }, 'could not record the reconcile event');
-          });
+          writer
+            .submit({ command: { type: 'reconcile', sku, note: 'hub replica checksum differed' }, actor: 'sync' })
+            .catch((error) => {
+              logger.error({ err: error, sku }, 'could not record the reconcile event');
+            });
         },
       });
     }
     const bootstrapped = await staff.bootstrap(options.bootstrapStaff);
     if (bootstrapped === 'created') logger.info('bootstrap supervisor created from EDGE_BOOTSTRAP_STAFF');
-    const app = createEdgeApp({ db, book, writer, queries, desk, staff, metrics, logger, edgeId: identity.edgeId, hubUrl: options.hubUrl, sync, nowMs });
+    const app = createEdgeApp({
+      db,
+      book,
+      writer,
+      queries,
+      desk,
+      staff,
+      metrics,
+      logger,
+      edgeId: identity.edgeId,
+      hubUrl: options.hubUrl,
+      sync,
+      nowMs,
+    });
     const syncRun = sync?.run().catch((error) => logger.error({ err: error }, 'sync client stopped'));
     const checkpointer = startCheckpointer(path.join(options.dataDir, edgeDatabaseFile));
     const pruneTimer = setInterval(() => writer.pruneIdempotencyKeys(nowMs()), 60 * 60 * 1000).unref();

@@ -57,7 +57,14 @@ async function seed(db: Kysely<Database>): Promise<string[]> {
           updated_at: now,
         });
         for (let variant = 0; variant < 2; variant++) {
-          variants.push({ sku: `BENCH-${index}-${variant}`, product_id: id, position: variant, gtin: null, options_json: JSON.stringify({ color: variant ? 'sand' : 'grey' }), price: null });
+          variants.push({
+            sku: `BENCH-${index}-${variant}`,
+            product_id: id,
+            position: variant,
+            gtin: null,
+            options_json: JSON.stringify({ color: variant ? 'sand' : 'grey' }),
+            price: null,
+          });
         }
       }
       await trx.insertInto('products').values(products).execute();
@@ -76,7 +83,12 @@ async function token(hub: Hub): Promise<string> {
   return ((await response.json()) as { access_token: string }).access_token;
 }
 
-async function timeRequests(hub: Hub, bearer: string, paths: () => string, samples: number): Promise<{ p50: number; p99: number; items: number }> {
+async function timeRequests(
+  hub: Hub,
+  bearer: string,
+  paths: () => string,
+  samples: number,
+): Promise<{ p50: number; p99: number; items: number }> {
   const durations: number[] = [];
   let items = 0;
   for (let sample = 0; sample < samples; sample++) {
@@ -101,42 +113,65 @@ async function meanMs(iterations: number, call: () => Promise<unknown>): Promise
 async function benchOne(label: string, hub: Hub): Promise<void> {
   const seedStarted = performance.now();
   const ids = await seed(hub.storage.db);
-  console.log(`\n[hub bench] ${label}: seeded ${productCount} products (${2 * productCount} variants) in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
+  console.log(
+    `\n[hub bench] ${label}: seeded ${productCount} products (${2 * productCount} variants) in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`,
+  );
   const bearer = await token(hub);
 
   // A cursor roughly in the middle of the catalog, to measure a deep page.
   let cursor: string | null = null;
   for (let page = 0; page < 10; page++) {
-    const response = await hub.app.request(`/api/v1/products?limit=500${cursor ? `&cursor=${cursor}` : ''}`, { headers: { authorization: `Bearer ${bearer}` } });
+    const response = await hub.app.request(`/api/v1/products?limit=500${cursor ? `&cursor=${cursor}` : ''}`, {
+      headers: { authorization: `Bearer ${bearer}` },
+    });
     cursor = ((await response.json()) as { nextCursor: string | null }).nextCursor;
   }
   let rotate = 0;
   const cases: Array<[string, () => string]> = [
     ['first page, limit 50', () => '/api/v1/products?limit=50'],
-    ['category filter, limit 50', () => `/api/v1/products?category=${productCategories[rotate++ % productCategories.length]}&limit=50`],
-    ['category + material + price range', () => `/api/v1/products?category=sofa&material=wool&minPrice=50000&maxPrice=400000&limit=50`],
-    ['text search q (LIKE scan)', () => `/api/v1/products?q=${['oslo', 'linnea', 'number 42', 'bergen'][rotate++ % 4]}&limit=50`],
+    [
+      'category filter, limit 50',
+      () => `/api/v1/products?category=${productCategories[rotate++ % productCategories.length]}&limit=50`,
+    ],
+    [
+      'category + material + price range',
+      () => `/api/v1/products?category=sofa&material=wool&minPrice=50000&maxPrice=400000&limit=50`,
+    ],
+    [
+      'text search q (LIKE scan)',
+      () => `/api/v1/products?q=${['oslo', 'linnea', 'number 42', 'bergen'][rotate++ % 4]}&limit=50`,
+    ],
     ['deep cursor page, limit 50', () => `/api/v1/products?limit=50&cursor=${cursor}`],
     ['page of 500 (the maximum)', () => '/api/v1/products?limit=500'],
   ];
   console.log(`[hub bench] ${label}: GET /api/v1/products over ${productCount} products, ${listSamples} requests each`);
   for (const [name, paths] of cases) {
     const result = await timeRequests(hub, bearer, paths, name.startsWith('page of 500') ? 60 : listSamples);
-    console.log(`  ${name.padEnd(36)} p50 ${format(result.p50).padStart(9)}  p99 ${format(result.p99).padStart(9)}  (${result.items} items/page)`);
+    console.log(
+      `  ${name.padEnd(36)} p50 ${format(result.p50).padStart(9)}  p99 ${format(result.p99).padStart(9)}  (${result.items} items/page)`,
+    );
   }
 
   const id = ids[Math.floor(ids.length / 2)]!;
   const headers = { authorization: `Bearer ${bearer}` };
   const input = encodeURIComponent(JSON.stringify({ id }));
   const direct = await meanMs(overheadIterations, () => getProduct(hub.storage.db, id));
-  const rest = await meanMs(overheadIterations, async () => (await hub.app.request(`/api/v1/products/${id}`, { headers })).arrayBuffer());
-  const trpc = await meanMs(overheadIterations, async () => (await hub.app.request(`/trpc/catalog.get?input=${input}`, { headers })).arrayBuffer());
+  const rest = await meanMs(overheadIterations, async () =>
+    (await hub.app.request(`/api/v1/products/${id}`, { headers })).arrayBuffer(),
+  );
+  const trpc = await meanMs(overheadIterations, async () =>
+    (await hub.app.request(`/trpc/catalog.get?input=${input}`, { headers })).arrayBuffer(),
+  );
   const health = await meanMs(overheadIterations, async () => (await hub.app.request('/healthz')).arrayBuffer());
   console.log(`[hub bench] ${label}: one product by id, mean of ${overheadIterations} calls`);
   console.log(`  service call (no HTTP)              ${format(direct).padStart(9)}`);
   console.log(`  Hono no-op route (/healthz)         ${format(health).padStart(9)}`);
-  console.log(`  REST  GET /api/v1/products/{id}     ${format(rest).padStart(9)}  overhead ${format(rest - direct)} per call (auth + routing + validation)`);
-  console.log(`  tRPC  GET /trpc/catalog.get         ${format(trpc).padStart(9)}  overhead ${format(trpc - direct)} per call`);
+  console.log(
+    `  REST  GET /api/v1/products/{id}     ${format(rest).padStart(9)}  overhead ${format(rest - direct)} per call (auth + routing + validation)`,
+  );
+  console.log(
+    `  tRPC  GET /trpc/catalog.get         ${format(trpc).padStart(9)}  overhead ${format(trpc - direct)} per call`,
+  );
 }
 
 export async function runHubBench(): Promise<void> {

@@ -10,13 +10,20 @@ describe('hub configuration', () => {
   });
 
   it('takes flags over environment variables', () => {
-    const config = parseConfig(['--port', '4100', '--data', '/tmp/hub-config-test'], { HUB_PORT: '4200', HUB_DATA_DIR: '/tmp/other' });
+    const config = parseConfig(['--port', '4100', '--data', '/tmp/hub-config-test'], {
+      HUB_PORT: '4200',
+      HUB_DATA_DIR: '/tmp/other',
+    });
     expect(config.port).toBe(4100);
     expect(config.storage).toEqual({ kind: 'sqlite', file: '/tmp/hub-config-test/hub.db' });
   });
 
   it('uses PostgreSQL when DATABASE_URL is set, in DATABASE_SCHEMA when given', () => {
-    const config = parseConfig([], { DATABASE_URL: 'postgres://u@h/db', DATABASE_SCHEMA: 'tenant_a', HUB_PORT: '4300' });
+    const config = parseConfig([], {
+      DATABASE_URL: 'postgres://u@h/db',
+      DATABASE_SCHEMA: 'tenant_a',
+      HUB_PORT: '4300',
+    });
     expect(config.port).toBe(4300);
     expect(config.storage).toEqual({ kind: 'postgres', url: 'postgres://u@h/db', schema: 'tenant_a' });
   });
@@ -26,7 +33,9 @@ describe('hub configuration', () => {
     expect(() => parseConfig(['--prot', '1'], {})).toThrow();
     expect(() => parseConfig([], { DOVETAIL_ADMIN_SECRET: 'short' })).toThrow(ConfigError);
     expect(() => parseConfig([], { HUB_OIDC_ISSUER: 'https://idp' })).toThrow(ConfigError);
-    expect(parseConfig([], { HUB_OIDC_ISSUER: 'https://idp', HUB_OIDC_JWKS_URL: 'https://idp/jwks' }).externalIssuer).toEqual({
+    expect(
+      parseConfig([], { HUB_OIDC_ISSUER: 'https://idp', HUB_OIDC_JWKS_URL: 'https://idp/jwks' }).externalIssuer,
+    ).toEqual({
       issuer: 'https://idp',
       jwksUrl: 'https://idp/jwks',
       audience: 'dovetail-api',

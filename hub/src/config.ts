@@ -39,19 +39,27 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError(`bad port ${portText}\n${usage}`);
   const databaseUrl = env['DATABASE_URL'];
   // npm runs workspace scripts inside hub/: a relative path means where the user typed the command.
-  const dataDirectory = path.resolve(env['INIT_CWD'] ?? process.cwd(), values.data ?? env['HUB_DATA_DIR'] ?? './hub-data');
+  const dataDirectory = path.resolve(
+    env['INIT_CWD'] ?? process.cwd(),
+    values.data ?? env['HUB_DATA_DIR'] ?? './hub-data',
+  );
   const schema = env['DATABASE_SCHEMA'] || undefined;
   const storage: StorageConfig = databaseUrl
     ? { kind: 'postgres', url: databaseUrl, ...(schema ? { schema } : {}) }
     : sqliteConfigFor(dataDirectory);
   const adminSecret = env['DOVETAIL_ADMIN_SECRET'] || undefined;
-  if (adminSecret !== undefined && adminSecret.length < 16) throw new ConfigError('DOVETAIL_ADMIN_SECRET must be at least 16 characters');
+  if (adminSecret !== undefined && adminSecret.length < 16)
+    throw new ConfigError('DOVETAIL_ADMIN_SECRET must be at least 16 characters');
   const oidcIssuer = env['HUB_OIDC_ISSUER'];
   const oidcJwksUrl = env['HUB_OIDC_JWKS_URL'];
-  if (Boolean(oidcIssuer) !== Boolean(oidcJwksUrl)) throw new ConfigError('set both HUB_OIDC_ISSUER and HUB_OIDC_JWKS_URL, or neither');
-  if (oidcJwksUrl && !/^https?:\/\//.test(oidcJwksUrl)) throw new ConfigError('HUB_OIDC_JWKS_URL must be an http(s) URL');
+  if (Boolean(oidcIssuer) !== Boolean(oidcJwksUrl))
+    throw new ConfigError('set both HUB_OIDC_ISSUER and HUB_OIDC_JWKS_URL, or neither');
+  if (oidcJwksUrl && !/^https?:\/\//.test(oidcJwksUrl))
+    throw new ConfigError('HUB_OIDC_JWKS_URL must be an http(s) URL');
   const externalIssuer =
-    oidcIssuer && oidcJwksUrl ? { issuer: oidcIssuer, jwksUrl: oidcJwksUrl, audience: env['HUB_OIDC_AUDIENCE'] ?? 'dovetail-api' } : undefined;
+    oidcIssuer && oidcJwksUrl
+      ? { issuer: oidcIssuer, jwksUrl: oidcJwksUrl, audience: env['HUB_OIDC_AUDIENCE'] ?? 'dovetail-api' }
+      : undefined;
   let keyEncryptionKey: Buffer | undefined;
   if (env['HUB_KEY_ENCRYPTION_KEY']) {
     try {

@@ -63,7 +63,12 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       db: storage.db,
       dialect: storage.dialect,
       keys,
-      authenticator: new Authenticator(storage.db, keys, nowMs, options.externalIssuer ? new ExternalIssuer(options.externalIssuer, nowMs) : undefined),
+      authenticator: new Authenticator(
+        storage.db,
+        keys,
+        nowMs,
+        options.externalIssuer ? new ExternalIssuer(options.externalIssuer, nowMs) : undefined,
+      ),
       loginThrottle: new LoginThrottle(nowMs),
       rateLimiter: new RateLimiter(
         options.rateLimit?.perSecond ?? limits.clientRequestsPerSecond,
@@ -75,13 +80,31 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       logger,
     };
     // Holds are group-committed: by one writer on SQLite's raw handle, by a batcher on PostgreSQL (reserveHold finds them by db).
-    const holdWriter = storage.sqlite ? new SqliteHoldWriter(storage.db, storage.sqlite).start() : new PostgresHoldBatcher(storage.db).start();
+    const holdWriter = storage.sqlite
+      ? new SqliteHoldWriter(storage.db, storage.sqlite).start()
+      : new PostgresHoldBatcher(storage.db).start();
     // Background passes: expired holds leave the counters (correctness never waits for it), and
     // in-store quotas move toward each warehouse's policy.
-    const sweeper = startPeriodic('hold-sweeper', limits.holdSweepIntervalMs, () => sweepExpiredHolds(storage.db, storage.dialect, nowMs()), logger);
-    const rebalancer = startPeriodic('quota-rebalancer', limits.quotaRebalanceIntervalMs, () => rebalanceQuotas(storage.db, storage.dialect, nowMs()), logger);
+    const sweeper = startPeriodic(
+      'hold-sweeper',
+      limits.holdSweepIntervalMs,
+      () => sweepExpiredHolds(storage.db, storage.dialect, nowMs()),
+      logger,
+    );
+    const rebalancer = startPeriodic(
+      'quota-rebalancer',
+      limits.quotaRebalanceIntervalMs,
+      () => rebalanceQuotas(storage.db, storage.dialect, nowMs()),
+      logger,
+    );
     const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
-    const app = createApp({ deps, metrics, logger, describeStorage: () => storage.description, schema: storage.schema });
+    const app = createApp({
+      deps,
+      metrics,
+      logger,
+      describeStorage: () => storage.description,
+      schema: storage.schema,
+    });
     let sync: SyncServer | undefined;
     let stopListening: (() => Promise<void>) | undefined;
     return {

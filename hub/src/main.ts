@@ -28,7 +28,9 @@ async function main(): Promise<void> {
   });
   if (hub.generatedAdminSecret) {
     // Printed once, on the first start only; it is stored hashed and cannot be shown again.
-    process.stderr.write(`\nBootstrap admin client created.\n  client_id: admin\n  client_secret: ${hub.generatedAdminSecret}\nStore it now: it will not be shown again.\n\n`);
+    process.stderr.write(
+      `\nBootstrap admin client created.\n  client_id: admin\n  client_secret: ${hub.generatedAdminSecret}\nStore it now: it will not be shown again.\n\n`,
+    );
   }
   const server = serve({ fetch: hub.app.fetch, port: config.port, hostname: config.host }, (info) => {
     logger.info({ port: info.port, host: config.host, storage: hub.storage.description }, 'hub listening');

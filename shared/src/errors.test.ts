@@ -61,7 +61,8 @@ describe('errorBodySchema', () => {
   it('accepts the one error shape, with or without details', () => {
     expect(errorBodySchema.safeParse({ error: { code: 'validation_failed', message: 'bad' } }).success).toBe(true);
     expect(
-      errorBodySchema.safeParse({ error: { code: 'validation_failed', message: 'bad', details: [{ path: 'sku' }] } }).success,
+      errorBodySchema.safeParse({ error: { code: 'validation_failed', message: 'bad', details: [{ path: 'sku' }] } })
+        .success,
     ).toBe(true);
   });
 

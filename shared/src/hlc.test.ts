@@ -101,16 +101,24 @@ describe('hlcReceive', () => {
   });
 
   it('refuses to overflow the counter when merging', () => {
-    expect(() => hlcReceive({ wallMs: 5, counter: 1, node: 'a' }, { wallMs: 5, counter: 0xffff, node: 'b' }, 5)).toThrow(
-      /overflow/,
-    );
+    expect(() =>
+      hlcReceive({ wallMs: 5, counter: 1, node: 'a' }, { wallMs: 5, counter: 0xffff, node: 'b' }, 5),
+    ).toThrow(/overflow/);
   });
 
   it('orders after both the last local and the remote timestamp, keeping the local node', () => {
     fc.assert(
       fc.property(
-        fc.record({ wallMs: fc.integer({ min: 0, max: 5_000 }), counter: fc.integer({ min: 0, max: 0xfff0 }), node: node }),
-        fc.record({ wallMs: fc.integer({ min: 0, max: 5_000 }), counter: fc.integer({ min: 0, max: 0xfff0 }), node: node }),
+        fc.record({
+          wallMs: fc.integer({ min: 0, max: 5_000 }),
+          counter: fc.integer({ min: 0, max: 0xfff0 }),
+          node: node,
+        }),
+        fc.record({
+          wallMs: fc.integer({ min: 0, max: 5_000 }),
+          counter: fc.integer({ min: 0, max: 0xfff0 }),
+          node: node,
+        }),
         fc.integer({ min: 0, max: 5_000 }),
         (last, remote, nowMs) => {
           const merged = hlcReceive(last, remote, nowMs);

@@ -40,7 +40,12 @@ function monotonicPooledV7(): string {
   const random = pooledRandomBytes();
   let msecs = Date.now();
   if (msecs > lastMs) {
-    seq = (((random[6] as number) << 23) | ((random[7] as number) << 15) | ((random[8] as number) << 7) | ((random[9] as number) >>> 1)) >>> 0;
+    seq =
+      (((random[6] as number) << 23) |
+        ((random[7] as number) << 15) |
+        ((random[8] as number) << 7) |
+        ((random[9] as number) >>> 1)) >>>
+      0;
   } else {
     msecs = lastMs;
     seq = (seq + 1) >>> 0;

@@ -98,7 +98,10 @@ assert(pushBatchEventsMax <= writeBatchEventsMax, 'a pushed batch fits in one hu
 // Idempotency-Key: an in-flight claim older than this is taken to be abandoned (its process died).
 export const idempotencyInFlightAbandonMs = 60_000;
 export const idempotencyResponseBytesMax = 256 * 1024;
-assert(idempotencyInFlightAbandonMs < idempotencyRetentionSeconds * 1000, 'abandoned claims expire before kept responses');
+assert(
+  idempotencyInFlightAbandonMs < idempotencyRetentionSeconds * 1000,
+  'abandoned claims expire before kept responses',
+);
 
 // Per-client request budget at the hub (token bucket, per instance). Generous: it stops a runaway
 // client from starving the others, it is not a billing quota. The token endpoint is stricter.
@@ -118,7 +121,10 @@ export const holdReserveAttemptsMax = 3;
 export const holdSweepPartitionsMax = 500;
 export const holdSweepIntervalMs = 1_000;
 
-assert(holdTtlSecondsMin <= holdTtlSecondsDefault && holdTtlSecondsDefault <= holdTtlSecondsMax, 'default hold TTL within its bounds');
+assert(
+  holdTtlSecondsMin <= holdTtlSecondsDefault && holdTtlSecondsDefault <= holdTtlSecondsMax,
+  'default hold TTL within its bounds',
+);
 
 // Orders (issue 5): request bodies and the human order number.
 export const orderLinesMax = 100;
@@ -143,8 +149,14 @@ export const allocationSubsetsSearchedMax = 50_000;
 assert(orderNumberSequenceMax < Number.MAX_SAFE_INTEGER, 'order sequences stay exact');
 assert(phoneDigitsMin <= phoneDigitsMax && phoneDigitsMax <= phoneLengthMax, 'phone bounds agree');
 assert(orderLinesMax * quantityMax < Number.MAX_SAFE_INTEGER, 'order quantity sums stay exact');
-assert(allocationWarehousesMax * partitionOnHandMax < Number.MAX_SAFE_INTEGER, 'allocation availability sums stay exact');
-assert(allocationSubsetsSearchedMax >= allocationWarehousesMax, 'the exact search can at least try each warehouse alone');
+assert(
+  allocationWarehousesMax * partitionOnHandMax < Number.MAX_SAFE_INTEGER,
+  'allocation availability sums stay exact',
+);
+assert(
+  allocationSubsetsSearchedMax >= allocationWarehousesMax,
+  'the exact search can at least try each warehouse alone',
+);
 
 // Fulfillment at the edge (issue 5): packages, carriers and tracking numbers as carriers issue them.
 export const packagesPerFulfillmentMax = 50;

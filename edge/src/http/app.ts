@@ -48,9 +48,13 @@ export function createEdgeApp(deps: EdgeAppDeps) {
     c.header('X-Request-Id', requestId);
     await next();
     const seconds = (performance.now() - startedMs) / 1000;
-    const route = c.res.status === 404 || c.res.status === 405 || c.req.routePath.endsWith('*') ? 'unmatched' : c.req.routePath;
+    const route =
+      c.res.status === 404 || c.res.status === 405 || c.req.routePath.endsWith('*') ? 'unmatched' : c.req.routePath;
     metrics.requestDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, seconds);
-    logger.info({ requestId, method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+    logger.info(
+      { requestId, method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1e4) / 10 },
+      'request',
+    );
   });
 
   app.use('/api/*', limitBody({ maxBytes: limits.requestBodyBytesMax }));
@@ -67,8 +71,21 @@ export function createEdgeApp(deps: EdgeAppDeps) {
   api.use('*', requireSession({ staff }));
   api.route('/', sessionRoutes({ staff, warehouseId }));
   api.route('/', stockRoutes(deps));
-  api.route('/', fulfillmentRoutes({ desk: deps.desk, warehouseId, nowMs: deps.nowMs, onRecorded: () => deps.sync?.notifyOutbox() }));
-  api.route('/', syncRoutes({ db: deps.db, queries: deps.queries, warehouseId, edgeId: deps.edgeId, hubUrl: deps.hubUrl, sync: deps.sync }));
+  api.route(
+    '/',
+    fulfillmentRoutes({ desk: deps.desk, warehouseId, nowMs: deps.nowMs, onRecorded: () => deps.sync?.notifyOutbox() }),
+  );
+  api.route(
+    '/',
+    syncRoutes({
+      db: deps.db,
+      queries: deps.queries,
+      warehouseId,
+      edgeId: deps.edgeId,
+      hubUrl: deps.hubUrl,
+      sync: deps.sync,
+    }),
+  );
   app.route('/api/v1', api);
 
   const known = app.routes
@@ -79,7 +96,15 @@ export function createEdgeApp(deps: EdgeAppDeps) {
     const allowed = known.filter((route) => route.pattern.test(c.req.path)).map((route) => route.method);
     if (allowed.length > 0) {
       c.header('Allow', [...new Set(allowed)].join(', '));
-      return c.json({ error: { code: 'method_not_allowed', message: `${c.req.method} is not supported here; use ${allowed.join(' or ')}` } }, 405);
+      return c.json(
+        {
+          error: {
+            code: 'method_not_allowed',
+            message: `${c.req.method} is not supported here; use ${allowed.join(' or ')}`,
+          },
+        },
+        405,
+      );
     }
     return c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404);
   });
@@ -87,7 +112,15 @@ export function createEdgeApp(deps: EdgeAppDeps) {
   app.onError((error, c) => {
     if (error instanceof HttpError) return error.toResponse(c);
     logger.error({ err: error, requestId: c.get('requestId'), path: c.req.path }, 'unhandled error');
-    return c.json({ error: { code: 'internal_error', message: 'something went wrong on the edge; the request id is in X-Request-Id' } }, 500);
+    return c.json(
+      {
+        error: {
+          code: 'internal_error',
+          message: 'something went wrong on the edge; the request id is in X-Request-Id',
+        },
+      },
+      500,
+    );
   });
 
   return app;

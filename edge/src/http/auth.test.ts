@@ -18,10 +18,25 @@ const routes: Array<{ method: string; url: string; body?: unknown; permission: P
   { method: 'GET', url: '/api/v1/stock/SEED-1', permission: 'stock.read' },
   { method: 'GET', url: '/api/v1/stock/SEED-1/history', permission: 'stock.read' },
   { method: 'POST', url: '/api/v1/stock/receive', body: { sku: 'SEED-1', quantity: 1 }, permission: 'stock.record' },
-  { method: 'POST', url: '/api/v1/stock/adjust', body: { sku: 'SEED-1', delta: 1, reason: 'found' }, permission: 'stock.adjust' },
-  { method: 'POST', url: '/api/v1/stock/count', body: { sku: 'SEED-1', countedQuantity: 50 }, permission: 'stock.record' },
+  {
+    method: 'POST',
+    url: '/api/v1/stock/adjust',
+    body: { sku: 'SEED-1', delta: 1, reason: 'found' },
+    permission: 'stock.adjust',
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/stock/count',
+    body: { sku: 'SEED-1', countedQuantity: 50 },
+    permission: 'stock.record',
+  },
   { method: 'POST', url: '/api/v1/stock/damage', body: { sku: 'SEED-1', quantity: 1 }, permission: 'stock.record' },
-  { method: 'POST', url: '/api/v1/stock/move', body: { sku: 'SEED-1', quantity: 1, fromBin: 'UNASSIGNED', toBin: 'Z-1' }, permission: 'stock.record' },
+  {
+    method: 'POST',
+    url: '/api/v1/stock/move',
+    body: { sku: 'SEED-1', quantity: 1, fromBin: 'UNASSIGNED', toBin: 'Z-1' },
+    permission: 'stock.record',
+  },
   {
     method: 'POST',
     url: '/api/v1/stock/transfer-out',
@@ -34,10 +49,25 @@ const routes: Array<{ method: string; url: string; body?: unknown; permission: P
     body: { sku: 'SEED-1', quantity: 1, transferId: 'T', fromWarehouseId: 'W2' },
     permission: 'stock.record',
   },
-  { method: 'POST', url: '/api/v1/stock/instore-sale', body: { sku: 'SEED-1', quantity: 1 }, permission: 'stock.instore_sale' },
-  { method: 'POST', url: '/api/v1/stock/quota-return', body: { sku: 'SEED-1', quantity: 1 }, permission: 'stock.adjust' },
+  {
+    method: 'POST',
+    url: '/api/v1/stock/instore-sale',
+    body: { sku: 'SEED-1', quantity: 1 },
+    permission: 'stock.instore_sale',
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/stock/quota-return',
+    body: { sku: 'SEED-1', quantity: 1 },
+    permission: 'stock.adjust',
+  },
   { method: 'GET', url: '/api/v1/staff', permission: 'staff.manage' },
-  { method: 'POST', url: '/api/v1/staff', body: { username: 'new-person', password: 'new-person-pass', role: 'warehouse_staff' }, permission: 'staff.manage' },
+  {
+    method: 'POST',
+    url: '/api/v1/staff',
+    body: { username: 'new-person', password: 'new-person-pass', role: 'warehouse_staff' },
+    permission: 'staff.manage',
+  },
   { method: 'PATCH', url: '/api/v1/staff/other', body: { disabled: false }, permission: 'staff.manage' },
   { method: 'GET', url: '/api/v1/sync/status', permission: 'sync.read' },
   { method: 'GET', url: '/api/v1/sync/rejections', permission: 'sync.read' },
@@ -50,7 +80,12 @@ const routes: Array<{ method: string; url: string; body?: unknown; permission: P
     body: { packages: [{ weightGrams: 1000, lengthMm: 10, widthMm: 10, heightMm: 10 }] },
     permission: 'fulfillments.fulfill',
   },
-  { method: 'POST', url: '/api/v1/fulfillments/F-1/ship', body: { carrier: 'DHL', trackingNumber: 'T1' }, permission: 'fulfillments.fulfill' },
+  {
+    method: 'POST',
+    url: '/api/v1/fulfillments/F-1/ship',
+    body: { carrier: 'DHL', trackingNumber: 'T1' },
+    permission: 'fulfillments.fulfill',
+  },
 ];
 
 describe('signing in', () => {
@@ -66,7 +101,9 @@ describe('signing in', () => {
 
   it('answers 401 alike for a wrong password and an unknown user', async () => {
     const wrong = await edge.call('POST', '/api/v1/login', { body: { username: 'lead', password: 'nope-nope-nope' } });
-    const unknown = await edge.call('POST', '/api/v1/login', { body: { username: 'ghost', password: 'nope-nope-nope' } });
+    const unknown = await edge.call('POST', '/api/v1/login', {
+      body: { username: 'ghost', password: 'nope-nope-nope' },
+    });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     expect(await wrong.json()).toEqual(await unknown.json());
@@ -74,7 +111,9 @@ describe('signing in', () => {
 
   it('locks a username out with 429 and Retry-After after repeated failures, even for the right password', async () => {
     for (let i = 0; i < limits.loginFailuresMax; i++) {
-      expect((await edge.call('POST', '/api/v1/login', { body: { username: 'lead', password: `guess-${i}-guess` } })).status).toBe(401);
+      expect(
+        (await edge.call('POST', '/api/v1/login', { body: { username: 'lead', password: `guess-${i}-guess` } })).status,
+      ).toBe(401);
     }
     const locked = await edge.call('POST', '/api/v1/login', { body: supervisor });
     expect(locked.status).toBe(429);
@@ -107,7 +146,9 @@ describe('tokens', () => {
 
   it('are refused when forged, revoked or sent in the query string', async () => {
     expect((await edge.call('GET', '/api/v1/stock', { token: 'dvt_edge_forged' })).status).toBe(401);
-    expect((await edge.call('GET', '/api/v1/stock', { headers: { authorization: 'Basic bGVhZDpsZWFk' } })).status).toBe(401);
+    expect((await edge.call('GET', '/api/v1/stock', { headers: { authorization: 'Basic bGVhZDpsZWFk' } })).status).toBe(
+      401,
+    );
     const token = await edge.login();
     expect((await edge.call('GET', `/api/v1/stock?access_token=${token}`)).status).toBe(400);
     expect((await edge.call('POST', '/api/v1/logout', { token })).status).toBe(204);
@@ -116,13 +157,19 @@ describe('tokens', () => {
 
   it('stop working at once when the staff account is disabled', async () => {
     const lead = await edge.login();
-    await edge.call('POST', '/api/v1/staff', { token: lead, body: { username: 'picker', password: 'picker-password-1', role: 'warehouse_staff' } });
+    await edge.call('POST', '/api/v1/staff', {
+      token: lead,
+      body: { username: 'picker', password: 'picker-password-1', role: 'warehouse_staff' },
+    });
     const picker = await edge.login('picker', 'picker-password-1');
     expect((await edge.call('GET', '/api/v1/me', { token: picker })).status).toBe(200);
     const disabled = await edge.call('PATCH', '/api/v1/staff/picker', { token: lead, body: { disabled: true } });
     expect(((await disabled.json()) as Json).disabled).toBe(true);
     expect((await edge.call('GET', '/api/v1/me', { token: picker })).status).toBe(401);
-    expect((await edge.call('POST', '/api/v1/login', { body: { username: 'picker', password: 'picker-password-1' } })).status).toBe(401);
+    expect(
+      (await edge.call('POST', '/api/v1/login', { body: { username: 'picker', password: 'picker-password-1' } }))
+        .status,
+    ).toBe(401);
   });
 });
 
@@ -130,15 +177,22 @@ describe('the policy table decides every route', () => {
   it.each(edgeStaffRoles)('for role %s', async (role) => {
     const lead = await edge.login();
     await edge.call('POST', '/api/v1/stock/receive', { token: lead, body: { sku: 'SEED-1', quantity: 100 } });
-    await edge.call('POST', '/api/v1/staff', { token: lead, body: { username: 'other', password: 'other-password-1', role: 'warehouse_staff' } });
+    await edge.call('POST', '/api/v1/staff', {
+      token: lead,
+      body: { username: 'other', password: 'other-password-1', role: 'warehouse_staff' },
+    });
     let token = lead;
     if (role !== 'supervisor') {
-      await edge.call('POST', '/api/v1/staff', { token: lead, body: { username: 'subject', password: 'subject-password-1', role } });
+      await edge.call('POST', '/api/v1/staff', {
+        token: lead,
+        body: { username: 'subject', password: 'subject-password-1', role },
+      });
       token = await edge.login('subject', 'subject-password-1');
     }
     for (const route of routes.filter((candidate) => candidate.url !== '/api/v1/logout')) {
       const response = await edge.call(route.method, route.url, { token, body: route.body });
-      const allowed = route.permission === null || (permissions[route.permission].roles as readonly string[]).includes(role);
+      const allowed =
+        route.permission === null || (permissions[route.permission].roles as readonly string[]).includes(role);
       // Allowed means the policy let it through: business answers (409 quota_exhausted) still count.
       if (allowed) expect([401, 403], `${role} ${route.method} ${route.url}`).not.toContain(response.status);
       else {
@@ -152,9 +206,15 @@ describe('the policy table decides every route', () => {
 describe('staff accounts', () => {
   it('refuses a duplicate username, a short password and disabling oneself', async () => {
     const token = await edge.login();
-    const duplicate = await edge.call('POST', '/api/v1/staff', { token, body: { username: 'LEAD', password: 'another-password', role: 'supervisor' } });
+    const duplicate = await edge.call('POST', '/api/v1/staff', {
+      token,
+      body: { username: 'LEAD', password: 'another-password', role: 'supervisor' },
+    });
     expect(duplicate.status).toBe(409);
-    const short = await edge.call('POST', '/api/v1/staff', { token, body: { username: 'x', password: 'short', role: 'supervisor' } });
+    const short = await edge.call('POST', '/api/v1/staff', {
+      token,
+      body: { username: 'x', password: 'short', role: 'supervisor' },
+    });
     expect(short.status).toBe(400);
     const self = await edge.call('PATCH', '/api/v1/staff/lead', { token, body: { disabled: true } });
     expect(self.status).toBe(422);

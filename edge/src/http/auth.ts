@@ -14,9 +14,15 @@ export function requireSession(options: { staff: StaffDirectory }): MiddlewareHa
     const header = c.req.header('authorization');
     const match = header ? /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header) : null;
     if (!match) {
-      throw new HttpError(401, 'unauthenticated', 'sign in with POST /api/v1/login and send Authorization: Bearer <token>', undefined, {
-        'WWW-Authenticate': 'Bearer realm="dovetail-edge"',
-      });
+      throw new HttpError(
+        401,
+        'unauthenticated',
+        'sign in with POST /api/v1/login and send Authorization: Bearer <token>',
+        undefined,
+        {
+          'WWW-Authenticate': 'Bearer realm="dovetail-edge"',
+        },
+      );
     }
     const session = options.staff.authenticate(match[1] as string);
     if (!session) {

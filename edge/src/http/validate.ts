@@ -4,7 +4,10 @@ import type { z } from 'zod';
 import { HttpError } from './errors.ts';
 
 /** Reads a JSON body (415 for another content type, 400 for broken JSON) and validates it strictly. */
-export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<{ value: z.infer<S>; raw: string }> {
+export async function jsonBody<S extends z.ZodType>(
+  c: Context,
+  schema: S,
+): Promise<{ value: z.infer<S>; raw: string }> {
   const contentType = c.req.header('content-type') ?? '';
   if (!/^application\/json\s*(;|$)/i.test(contentType)) {
     throw new HttpError(415, 'unsupported_media_type', 'send the body as JSON with content-type: application/json');
@@ -30,9 +33,14 @@ export function queryParams<S extends z.ZodType>(c: Context, schema: S): z.infer
   const result = schema.safeParse(c.req.query());
   if (!result.success) {
     const issues = fieldIssues(result.error);
-    throw new HttpError(400, 'invalid_query', `invalid query parameter(s): ${issues.map((issue) => issue.path).join(', ')}`, {
-      issues,
-    });
+    throw new HttpError(
+      400,
+      'invalid_query',
+      `invalid query parameter(s): ${issues.map((issue) => issue.path).join(', ')}`,
+      {
+        issues,
+      },
+    );
   }
   return result.data;
 }
@@ -41,7 +49,11 @@ export function idempotencyKey(c: Context): string | undefined {
   const key = c.req.header('idempotency-key');
   if (key === undefined) return undefined;
   if (key.length === 0 || key.length > limits.idempotencyKeyLengthMax || !/^[\x21-\x7e]+$/.test(key)) {
-    throw new HttpError(400, 'invalid_idempotency_key', `Idempotency-Key must be 1-${limits.idempotencyKeyLengthMax} printable ASCII characters`);
+    throw new HttpError(
+      400,
+      'invalid_idempotency_key',
+      `Idempotency-Key must be 1-${limits.idempotencyKeyLengthMax} printable ASCII characters`,
+    );
   }
   return key;
 }

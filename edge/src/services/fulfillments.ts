@@ -74,18 +74,30 @@ export class FulfillmentDesk {
          WHERE status IN (SELECT value FROM json_each(?)) AND (? = -1 OR cancel_requested = ?)
            AND (created_ms > ? OR (created_ms = ? AND id > ?)) ORDER BY created_ms, id LIMIT ?`,
       ),
-      lines: db.prepare<[string], LineRow>('SELECT sku, quantity, picked FROM fulfillment_line WHERE fulfillment_id = ? ORDER BY sku'),
-      picks: db.prepare<[string], PickRow>('SELECT position, sku, quantity, lot, serials FROM fulfillment_pick WHERE fulfillment_id = ? ORDER BY position'),
+      lines: db.prepare<[string], LineRow>(
+        'SELECT sku, quantity, picked FROM fulfillment_line WHERE fulfillment_id = ? ORDER BY sku',
+      ),
+      picks: db.prepare<[string], PickRow>(
+        'SELECT position, sku, quantity, lot, serials FROM fulfillment_pick WHERE fulfillment_id = ? ORDER BY position',
+      ),
       addPicked: db.prepare('UPDATE fulfillment_line SET picked = picked + ? WHERE fulfillment_id = ? AND sku = ?'),
       release: db.prepare('UPDATE fulfillment_line SET quantity = quantity - ? WHERE fulfillment_id = ? AND sku = ?'),
       insertPick: db.prepare(
         'INSERT INTO fulfillment_pick (fulfillment_id, position, sku, quantity, lot, serials) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       setStatus: db.prepare('UPDATE fulfillment_order SET status = ?, updated_ms = ? WHERE id = ?'),
-      countPick: db.prepare("UPDATE fulfillment_order SET picks = picks + 1, status = 'picking', updated_ms = ? WHERE id = ?"),
-      setPacked: db.prepare("UPDATE fulfillment_order SET status = 'packed', packages = ?, updated_ms = ? WHERE id = ?"),
-      setShipped: db.prepare("UPDATE fulfillment_order SET status = 'shipped', shipment = ?, updated_ms = ? WHERE id = ?"),
-      factOf: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM fulfillment_event WHERE fulfillment_id = ? AND type = ?'),
+      countPick: db.prepare(
+        "UPDATE fulfillment_order SET picks = picks + 1, status = 'picking', updated_ms = ? WHERE id = ?",
+      ),
+      setPacked: db.prepare(
+        "UPDATE fulfillment_order SET status = 'packed', packages = ?, updated_ms = ? WHERE id = ?",
+      ),
+      setShipped: db.prepare(
+        "UPDATE fulfillment_order SET status = 'shipped', shipment = ?, updated_ms = ? WHERE id = ?",
+      ),
+      factOf: db.prepare<[string, string], { one: number }>(
+        'SELECT 1 AS one FROM fulfillment_event WHERE fulfillment_id = ? AND type = ?',
+      ),
       markCancelRequested: db.prepare('UPDATE fulfillment_order SET cancel_requested = 1, updated_ms = ? WHERE id = ?'),
     };
   }
@@ -130,7 +142,10 @@ export class FulfillmentDesk {
           };
         }),
       })),
-      next: rows.length > limit ? { createdMs: page.at(-1)?.created_ms as number, id: page.at(-1)?.id as string } : undefined,
+      next:
+        rows.length > limit
+          ? { createdMs: page.at(-1)?.created_ms as number, id: page.at(-1)?.id as string }
+          : undefined,
     };
   }
 
@@ -174,9 +189,20 @@ export class FulfillmentDesk {
         actor,
         nowMs,
       );
-      if (!outcome.ok) return error(rejectionStatus(outcome.reason), outcome.reason, outcome.message, { sku: request.sku, stock: outcome.stock });
+      if (!outcome.ok)
+        return error(rejectionStatus(outcome.reason), outcome.reason, outcome.message, {
+          sku: request.sku,
+          stock: outcome.stock,
+        });
       this.#sql.addPicked.run(request.quantity, id, request.sku);
-      this.#sql.insertPick.run(id, loaded.row.picks + 1, request.sku, request.quantity, request.lot ?? null, request.serials ? JSON.stringify(request.serials) : null);
+      this.#sql.insertPick.run(
+        id,
+        loaded.row.picks + 1,
+        request.sku,
+        request.quantity,
+        request.lot ?? null,
+        request.serials ? JSON.stringify(request.serials) : null,
+      );
       this.#sql.countPick.run(nowMs, id);
       return { status: 201, replayed: false, body: { fulfillment: this.view(id), event: outcome.event } };
     });
@@ -189,7 +215,11 @@ export class FulfillmentDesk {
       const check = checkPack(loaded.fulfillment);
       if (!check.ok) return refused(check);
       this.#sql.setPacked.run(JSON.stringify(request.packages), nowMs, id);
-      const fact = this.#book.recordFact({ type: 'fulfillment_packed', fulfillmentId: id, packages: request.packages }, actor, nowMs);
+      const fact = this.#book.recordFact(
+        { type: 'fulfillment_packed', fulfillmentId: id, packages: request.packages },
+        actor,
+        nowMs,
+      );
       return { status: 201, replayed: false, body: { fulfillment: this.view(id), fact } };
     });
   }
@@ -221,13 +251,32 @@ export class FulfillmentDesk {
           nowMs,
         );
         // A count since picking found fewer units than were staged: nothing ships, staff re-pick.
-        if (!outcome.ok) throw new Refused(error(409, outcome.reason, `cannot ship ${pick.sku}: ${outcome.message}`, { sku: pick.sku, stock: outcome.stock }));
+        if (!outcome.ok)
+          throw new Refused(
+            error(409, outcome.reason, `cannot ship ${pick.sku}: ${outcome.message}`, {
+              sku: pick.sku,
+              stock: outcome.stock,
+            }),
+          );
       }
       const shipmentId = this.#newId();
-      const lines = loaded.fulfillment.lines.filter((line) => line.quantity > 0).map((line) => ({ sku: line.sku, quantity: line.quantity }));
-      this.#sql.setShipped.run(JSON.stringify({ shipmentId, carrier: request.carrier, trackingNumber: request.trackingNumber }), nowMs, id);
+      const lines = loaded.fulfillment.lines
+        .filter((line) => line.quantity > 0)
+        .map((line) => ({ sku: line.sku, quantity: line.quantity }));
+      this.#sql.setShipped.run(
+        JSON.stringify({ shipmentId, carrier: request.carrier, trackingNumber: request.trackingNumber }),
+        nowMs,
+        id,
+      );
       const fact = this.#book.recordFact(
-        { type: 'fulfillment_shipped', fulfillmentId: id, shipmentId, carrier: request.carrier, trackingNumber: request.trackingNumber, lines },
+        {
+          type: 'fulfillment_shipped',
+          fulfillmentId: id,
+          shipmentId,
+          carrier: request.carrier,
+          trackingNumber: request.trackingNumber,
+          lines,
+        },
         actor,
         nowMs,
       );
@@ -249,13 +298,24 @@ export class FulfillmentDesk {
     if (answer.accept === 'already') return 'already';
     if (answer.accept === false) {
       if (!this.#answered(id, 'fulfillment_cancel_refused')) {
-        this.#book.recordFact({ type: 'fulfillment_cancel_refused', fulfillmentId: id, reason: answer.reason }, 'hub-request', nowMs);
+        this.#book.recordFact(
+          { type: 'fulfillment_cancel_refused', fulfillmentId: id, reason: answer.reason },
+          'hub-request',
+          nowMs,
+        );
       }
       return 'refused';
     }
     for (const line of answer.unpick) {
       const outcome = this.#book.apply(
-        { type: 'unpick', sku: line.sku, quantity: line.quantity, fulfillmentId: id, reference: loaded.row.order_number, note: 'order canceled' },
+        {
+          type: 'unpick',
+          sku: line.sku,
+          quantity: line.quantity,
+          fulfillmentId: id,
+          reference: loaded.row.order_number,
+          note: 'order canceled',
+        },
         'hub-request',
         nowMs,
       );
@@ -264,7 +324,14 @@ export class FulfillmentDesk {
         const staged = this.#book.read(line.sku).state.picked;
         if (staged > 0) {
           this.#book.apply(
-            { type: 'unpick', sku: line.sku, quantity: Math.min(staged, line.quantity), fulfillmentId: id, reference: loaded.row.order_number, note: 'order canceled' },
+            {
+              type: 'unpick',
+              sku: line.sku,
+              quantity: Math.min(staged, line.quantity),
+              fulfillmentId: id,
+              reference: loaded.row.order_number,
+              note: 'order canceled',
+            },
             'hub-request',
             nowMs,
           );
@@ -272,20 +339,34 @@ export class FulfillmentDesk {
       }
     }
     this.#sql.setStatus.run('canceled', nowMs, id);
-    this.#book.recordFact({ type: 'fulfillment_canceled', fulfillmentId: id, lines: answer.released }, 'hub-request', nowMs);
+    this.#book.recordFact(
+      { type: 'fulfillment_canceled', fulfillmentId: id, lines: answer.released },
+      'hub-request',
+      nowMs,
+    );
     return 'accepted';
   }
 
   /** The hub asks to release units (shortage re-routing): releases what is neither picked nor packed. */
-  answerRelease(id: string, requestId: string, lines: ReadonlyArray<{ sku: string; quantity: number }>, nowMs: number): 'answered' | 'unknown' {
+  answerRelease(
+    id: string,
+    requestId: string,
+    lines: ReadonlyArray<{ sku: string; quantity: number }>,
+    nowMs: number,
+  ): 'answered' | 'unknown' {
     assert(this.#db.inTransaction, 'answerRelease runs inside the checkpoint transaction');
     const loaded = this.#load(id);
     if (!loaded) return 'unknown';
     const released = answerRelease(loaded.fulfillment, lines);
     for (const line of released) if (line.quantity > 0) this.#sql.release.run(line.quantity, id, line.sku);
     const left = this.#sql.lines.all(id);
-    if (loaded.fulfillment.status === 'open' && left.every((line) => line.quantity === 0)) this.#sql.setStatus.run('canceled', nowMs, id);
-    this.#book.recordFact({ type: 'fulfillment_released', fulfillmentId: id, requestId, lines: released }, 'hub-request', nowMs);
+    if (loaded.fulfillment.status === 'open' && left.every((line) => line.quantity === 0))
+      this.#sql.setStatus.run('canceled', nowMs, id);
+    this.#book.recordFact(
+      { type: 'fulfillment_released', fulfillmentId: id, requestId, lines: released },
+      'hub-request',
+      nowMs,
+    );
     return 'answered';
   }
 
@@ -300,10 +381,19 @@ export class FulfillmentDesk {
   }
 
   /** Runs a staff action in one transaction, storing and replaying its answer under an Idempotency-Key. */
-  #once(action: string, id: string, request: unknown, idempotency: Idempotency | undefined, nowMs: number, run: () => DeskResponse): DeskResponse {
+  #once(
+    action: string,
+    id: string,
+    request: unknown,
+    idempotency: Idempotency | undefined,
+    nowMs: number,
+    run: () => DeskResponse,
+  ): DeskResponse {
     const claim = idempotency && {
       ...idempotency,
-      requestHash: createHash('sha256').update(`fulfillment/${id}/${action}\n${JSON.stringify(request)}`).digest('hex'),
+      requestHash: createHash('sha256')
+        .update(`fulfillment/${id}/${action}\n${JSON.stringify(request)}`)
+        .digest('hex'),
     };
     try {
       return this.#db.transaction(() => {

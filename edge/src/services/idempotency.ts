@@ -34,7 +34,12 @@ export class IdempotencyStore {
       return {
         status: 422,
         replayed: false,
-        body: { error: { code: 'idempotency_key_reused', message: 'this Idempotency-Key was used with a different request; use a new key for a new scan' } },
+        body: {
+          error: {
+            code: 'idempotency_key_reused',
+            message: 'this Idempotency-Key was used with a different request; use a new key for a new scan',
+          },
+        },
       };
     }
     return { status: stored.status, body: JSON.parse(stored.body) as unknown, replayed: true };

@@ -11,7 +11,15 @@ export type StaffRecord = {
   disabled: boolean;
   createdAt: string;
 };
-type StaffRow = { id: string; username: string; password_hash: string; role: EdgeStaffRole; source: StaffRecord['source']; disabled: number; created_ms: number };
+type StaffRow = {
+  id: string;
+  username: string;
+  password_hash: string;
+  role: EdgeStaffRole;
+  source: StaffRecord['source'];
+  disabled: number;
+  created_ms: number;
+};
 
 export type SignInResult =
   | { ok: true; token: string; expiresAt: string; staff: StaffRecord }
@@ -62,12 +70,16 @@ export class StaffDirectory {
     this.#sql = {
       byUsername: db.prepare<[string], StaffRow>('SELECT * FROM staff WHERE username = ?'),
       all: db.prepare<[], StaffRow>('SELECT * FROM staff ORDER BY username'),
-      supervisors: db.prepare<[], { n: number }>("SELECT count(*) AS n FROM staff WHERE role = 'supervisor' AND disabled = 0"),
+      supervisors: db.prepare<[], { n: number }>(
+        "SELECT count(*) AS n FROM staff WHERE role = 'supervisor' AND disabled = 0",
+      ),
       insert: db.prepare(
         'INSERT INTO staff (id, username, password_hash, role, source, disabled, created_ms) VALUES (?, ?, ?, ?, ?, 0, ?)',
       ),
       setDisabled: db.prepare('UPDATE staff SET disabled = ? WHERE id = ?'),
-      insertSession: db.prepare('INSERT INTO session (token_hash, staff_id, created_ms, expires_ms) VALUES (?, ?, ?, ?)'),
+      insertSession: db.prepare(
+        'INSERT INTO session (token_hash, staff_id, created_ms, expires_ms) VALUES (?, ?, ?, ?)',
+      ),
       session: db.prepare<[string, number], StaffRow & { expires_ms: number }>(
         `SELECT staff.*, session.expires_ms FROM session JOIN staff ON staff.id = session.staff_id
          WHERE session.token_hash = ? AND session.expires_ms > ? AND staff.disabled = 0`,
@@ -91,7 +103,12 @@ export class StaffDirectory {
     return row ? toRecord(row) : undefined;
   }
 
-  async create(input: { username: string; password: string; role: EdgeStaffRole; source: 'bootstrap' | 'local' }): Promise<StaffRecord | undefined> {
+  async create(input: {
+    username: string;
+    password: string;
+    role: EdgeStaffRole;
+    source: 'bootstrap' | 'local';
+  }): Promise<StaffRecord | undefined> {
     const hash = await hashPassword(input.password, this.#cost);
     if (this.#sql.byUsername.get(input.username)) return undefined;
     const id = this.#newId();
@@ -121,7 +138,8 @@ export class StaffDirectory {
       this.#sql.setDisabled.run(disabled ? 1 : 0, row.id);
       if (disabled) this.#sql.deleteStaffSessions.run(row.id);
     })();
-    if (disabled) for (const [key, session] of this.#sessionCache) if (session.staffId === row.id) this.#sessionCache.delete(key);
+    if (disabled)
+      for (const [key, session] of this.#sessionCache) if (session.staffId === row.id) this.#sessionCache.delete(key);
     return this.find(username);
   }
 
@@ -130,7 +148,11 @@ export class StaffDirectory {
     const key = username.toLowerCase();
     const failures = this.#failures.get(key);
     if (failures && failures.lockedUntilMs > nowMs) {
-      return { ok: false, reason: 'too_many_attempts', retryAfterSeconds: Math.ceil((failures.lockedUntilMs - nowMs) / 1000) };
+      return {
+        ok: false,
+        reason: 'too_many_attempts',
+        retryAfterSeconds: Math.ceil((failures.lockedUntilMs - nowMs) / 1000),
+      };
     }
     const row = this.#sql.byUsername.get(username);
     this.#decoy ??= decoyHash(this.#cost);
@@ -154,7 +176,8 @@ export class StaffDirectory {
     if (this.#failures.size >= limits.loginTrackedUsernamesMax) {
       // Bounded memory: drop entries whose lockout is over, else the oldest.
       for (const [name, entry] of this.#failures) if (entry.lockedUntilMs <= nowMs) this.#failures.delete(name);
-      if (this.#failures.size >= limits.loginTrackedUsernamesMax) this.#failures.delete(this.#failures.keys().next().value as string);
+      if (this.#failures.size >= limits.loginTrackedUsernamesMax)
+        this.#failures.delete(this.#failures.keys().next().value as string);
     }
     const entry = this.#failures.get(key) ?? { count: 0, lockedUntilMs: 0 };
     entry.count++;

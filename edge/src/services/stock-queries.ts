@@ -1,8 +1,4 @@
-import {
-  type StockEvent,
-  partitionStateSchema,
-  stockEventSchema,
-} from '@dovetail/shared';
+import { type StockEvent, partitionStateSchema, stockEventSchema } from '@dovetail/shared';
 import type { EdgeDatabase } from '../db/open.ts';
 import { type StockBook, type StockView, stockView } from './stock.ts';
 
@@ -35,13 +31,21 @@ export class StockQueries {
     const warehouseId = book.warehouseId;
     this.#db = db;
     this.#warehouseId = warehouseId;
-    this.#history = db.prepare<[string, number, number], { position: number; upstream_seq: number | null; unverified: number; event: string }>(
+    this.#history = db.prepare<
+      [string, number, number],
+      { position: number; upstream_seq: number | null; unverified: number; event: string }
+    >(
       'SELECT position, upstream_seq, unverified, event FROM ledger WHERE sku = ? AND position < ? ORDER BY position DESC LIMIT ?',
     );
-    this.#historyAscending = db.prepare<[string, number, number], { position: number; upstream_seq: number | null; unverified: number; event: string }>(
+    this.#historyAscending = db.prepare<
+      [string, number, number],
+      { position: number; upstream_seq: number | null; unverified: number; event: string }
+    >(
       'SELECT position, upstream_seq, unverified, event FROM ledger WHERE sku = ? AND position > ? ORDER BY position ASC LIMIT ?',
     );
-    this.#upstream = db.prepare<[], { last_seq: number; acked_seq: number }>('SELECT last_seq, acked_seq FROM upstream WHERE id = 1');
+    this.#upstream = db.prepare<[], { last_seq: number; acked_seq: number }>(
+      'SELECT last_seq, acked_seq FROM upstream WHERE id = 1',
+    );
     this.#outboxHead = db.prepare<[], { seq: number | null }>('SELECT min(seq) AS seq FROM outbox');
   }
 
@@ -86,7 +90,10 @@ export class StockQueries {
   }
 
   /** Newest first (what staff want to see), or oldest first for replaying a partition. */
-  history(sku: string, options: { before?: number | undefined; after?: number | undefined; limit: number; order: 'asc' | 'desc' }): {
+  history(
+    sku: string,
+    options: { before?: number | undefined; after?: number | undefined; limit: number; order: 'asc' | 'desc' },
+  ): {
     items: HistoryEntry[];
     nextPosition: number | undefined;
   } {

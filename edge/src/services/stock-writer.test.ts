@@ -12,10 +12,19 @@ describe('StockWriter (group commit)', () => {
     const batches: number[] = [];
     const responses = await Promise.all(
       Array.from({ length: 300 }, (_, index) =>
-        edge.writer.submit({ command: { type: 'receive', sku: `SKU-${index % 7}`, quantity: 1 + (index % 3) }, actor: 'lead' }),
+        edge.writer.submit({
+          command: { type: 'receive', sku: `SKU-${index % 7}`, quantity: 1 + (index % 3) },
+          actor: 'lead',
+        }),
       ),
     );
-    batches.push(...(edge.db.prepare('SELECT upstream_seq FROM ledger ORDER BY upstream_seq').all() as Array<{ upstream_seq: number }>).map((row) => row.upstream_seq));
+    batches.push(
+      ...(
+        edge.db.prepare('SELECT upstream_seq FROM ledger ORDER BY upstream_seq').all() as Array<{
+          upstream_seq: number;
+        }>
+      ).map((row) => row.upstream_seq),
+    );
     expect(responses.every((response) => response.status === 201)).toBe(true);
     expect(batches).toEqual(Array.from({ length: 300 }, (_, index) => index + 1));
     const metrics = await edge.metrics.registry.getSingleMetricAsString('edge_write_batch_size');
@@ -38,7 +47,9 @@ describe('StockWriter (group commit)', () => {
     const closing = edge.writer.close();
     await expect(queued).resolves.toMatchObject({ status: 201 });
     await closing;
-    await expect(edge.writer.submit({ command: { type: 'receive', sku: 'Z', quantity: 1 }, actor: 'lead' })).rejects.toThrow(/closed/);
+    await expect(
+      edge.writer.submit({ command: { type: 'receive', sku: 'Z', quantity: 1 }, actor: 'lead' }),
+    ).rejects.toThrow(/closed/);
   });
 });
 
@@ -50,7 +61,9 @@ describe('reopening a data directory', () => {
     expect(reopened.book.view('KEEP').onHand).toBe(4);
     expect(reopened.edgeId).toBe(edge.edgeId);
     await reopened.close();
-    await expect(startTestEdge({ dataDir: edge.dataDir, warehouseId: 'W2' })).rejects.toThrow(/belongs to warehouse W1/);
+    await expect(startTestEdge({ dataDir: edge.dataDir, warehouseId: 'W2' })).rejects.toThrow(
+      /belongs to warehouse W1/,
+    );
     edge = await startTestEdge({ dataDir: edge.dataDir });
   });
 });

@@ -47,7 +47,13 @@ export class StockWriter {
         : {
             status: rejectionStatus(outcome.reason),
             replayed: false,
-            body: { error: { code: outcome.reason, message: outcome.message, details: { sku: job.command.sku, stock: outcome.stock } } },
+            body: {
+              error: {
+                code: outcome.reason,
+                message: outcome.message,
+                details: { sku: job.command.sku, stock: outcome.stock },
+              },
+            },
           };
       if (idempotency) this.#keys.remember(idempotency, response, nowMs);
       return response;

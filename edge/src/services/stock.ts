@@ -49,7 +49,14 @@ export function rejectionStatus(reason: StockRejectionReason): 409 | 422 {
  * The partition as staff see it. `committed` is what this warehouse's open fulfillment orders (the
  * hub's allocations, replicated here) still need; holds and safety stock live at the hub.
  */
-export function stockView(warehouseId: string, sku: string, state: PartitionState, verified: boolean, updatedMs: number | null, committed = 0) {
+export function stockView(
+  warehouseId: string,
+  sku: string,
+  state: PartitionState,
+  verified: boolean,
+  updatedMs: number | null,
+  committed = 0,
+) {
   return {
     sku,
     warehouseId,
@@ -83,8 +90,12 @@ export class StockBook {
     this.#warehouseId = options.warehouseId;
     this.#newId = options.newId;
     this.#statements = {
-      partition: db.prepare<[string], PartitionRow>('SELECT sku, state, verified, events, updated_ms FROM partition WHERE sku = ?'),
-      catalogKnows: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM catalog_variant WHERE sku = ? AND archived = 0'),
+      partition: db.prepare<[string], PartitionRow>(
+        'SELECT sku, state, verified, events, updated_ms FROM partition WHERE sku = ?',
+      ),
+      catalogKnows: db.prepare<[string], { one: number }>(
+        'SELECT 1 AS one FROM catalog_variant WHERE sku = ? AND archived = 0',
+      ),
       upsertPartition: db.prepare(
         `INSERT INTO partition (sku, state, on_hand, verified, events, updated_ms) VALUES (@sku, @state, @onHand, @verified, 1, @nowMs)
          ON CONFLICT (sku) DO UPDATE SET state = @state, on_hand = @onHand, verified = @verified, events = events + 1, updated_ms = @nowMs`,
@@ -93,7 +104,9 @@ export class StockBook {
         `INSERT INTO ledger (id, sku, type, hlc, at_ms, actor, unverified, upstream_seq, event)
          VALUES (@id, @sku, @type, @hlc, @atMs, @actor, @unverified, @upstreamSeq, @event)`,
       ),
-      nextUpstreamSeq: db.prepare<[], { last_seq: number }>('UPDATE upstream SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq'),
+      nextUpstreamSeq: db.prepare<[], { last_seq: number }>(
+        'UPDATE upstream SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq',
+      ),
       insertOutbox: db.prepare('INSERT INTO outbox (seq, event_id, event) VALUES (?, ?, ?)'),
       lastHlc: db.prepare<[], { hlc: string }>('SELECT hlc FROM ledger ORDER BY position DESC LIMIT 1'),
       committed: db.prepare<[string], { units: number | null }>(
@@ -104,13 +117,18 @@ export class StockBook {
         `INSERT INTO fulfillment_event (id, fulfillment_id, type, at_ms, actor, upstream_seq, event)
          VALUES (@id, @fulfillmentId, @type, @atMs, @actor, @upstreamSeq, @event)`,
       ),
-      lastFactHlc: db.prepare<[], { event: string }>('SELECT event FROM fulfillment_event ORDER BY position DESC LIMIT 1'),
+      lastFactHlc: db.prepare<[], { event: string }>(
+        'SELECT event FROM fulfillment_event ORDER BY position DESC LIMIT 1',
+      ),
     };
     // The clock never runs behind what this node already recorded, even if the wall clock did.
     const lastStock = this.#statements.lastHlc.get()?.hlc;
     const lastFactRow = this.#statements.lastFactHlc.get();
     const lastFact = lastFactRow ? (JSON.parse(lastFactRow.event) as { hlc: string }).hlc : undefined;
-    const last = [lastStock, lastFact].filter((hlc): hlc is string => hlc !== undefined).sort().at(-1);
+    const last = [lastStock, lastFact]
+      .filter((hlc): hlc is string => hlc !== undefined)
+      .sort()
+      .at(-1);
     this.#hlc = last ? { ...hlcDecode(last), node: options.edgeId } : hlcInitial(options.edgeId);
   }
 
@@ -121,7 +139,12 @@ export class StockBook {
   read(sku: string): { state: PartitionState; verified: boolean; updatedMs: number | null; exists: boolean } {
     const row = this.#statements.partition.get(sku);
     if (!row) {
-      return { state: emptyPartition(), verified: this.#statements.catalogKnows.get(sku) !== undefined, updatedMs: null, exists: false };
+      return {
+        state: emptyPartition(),
+        verified: this.#statements.catalogKnows.get(sku) !== undefined,
+        updatedMs: null,
+        exists: false,
+      };
     }
     const state = partitionStateSchema.parse(JSON.parse(row.state));
     return { state, verified: row.verified === 1, updatedMs: row.updated_ms, exists: true };
@@ -154,7 +177,14 @@ export class StockBook {
         ok: false,
         reason: result.reason,
         message: result.message,
-        stock: stockView(this.#warehouseId, command.sku, current.state, current.verified, current.updatedMs, this.committed(command.sku)),
+        stock: stockView(
+          this.#warehouseId,
+          command.sku,
+          current.state,
+          current.verified,
+          current.updatedMs,
+          this.committed(command.sku),
+        ),
       };
     }
     this.#hlc = hlcTick(this.#hlc, nowMs);
@@ -187,7 +217,11 @@ export class StockBook {
       verified: current.verified ? 1 : 0,
       nowMs,
     });
-    return { ok: true, event, stock: stockView(this.#warehouseId, event.sku, result.state, current.verified, nowMs, this.committed(event.sku)) };
+    return {
+      ok: true,
+      event,
+      stock: stockView(this.#warehouseId, event.sku, result.state, current.verified, nowMs, this.committed(event.sku)),
+    };
   }
 
   /**
@@ -197,10 +231,25 @@ export class StockBook {
   recordFact(body: FulfillmentFactBody, actor: string, nowMs: number): FulfillmentFact {
     assert(this.#db.inTransaction, 'StockBook.recordFact runs inside a transaction');
     this.#hlc = hlcTick(this.#hlc, nowMs);
-    const fact = fulfillmentFactSchema.parse({ ...body, id: this.#newId(), warehouseId: this.#warehouseId, hlc: hlcEncode(this.#hlc), atMs: nowMs, actor });
+    const fact = fulfillmentFactSchema.parse({
+      ...body,
+      id: this.#newId(),
+      warehouseId: this.#warehouseId,
+      hlc: hlcEncode(this.#hlc),
+      atMs: nowMs,
+      actor,
+    });
     const json = JSON.stringify(fact);
     const seq = this.#nextSeq();
-    this.#statements.insertFact.run({ id: fact.id, fulfillmentId: fact.fulfillmentId, type: fact.type, atMs: nowMs, actor, upstreamSeq: seq, event: json });
+    this.#statements.insertFact.run({
+      id: fact.id,
+      fulfillmentId: fact.fulfillmentId,
+      type: fact.type,
+      atMs: nowMs,
+      actor,
+      upstreamSeq: seq,
+      event: json,
+    });
     this.#statements.insertOutbox.run(seq, fact.id, json);
     return fact;
   }

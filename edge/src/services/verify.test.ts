@@ -25,7 +25,13 @@ afterEach(() => stopTestEdge(edge));
 describe('verifyEdgeDatabase', () => {
   it('finds every partition equal to the fold of its ledger and the upstream seqs gap-free', () => {
     const report = verifyEdgeDatabase(edge.db);
-    expect(report).toMatchObject({ ok: true, partitions: 2, events: 7, mismatches: [], upstream: { lastSeq: 7, ackedSeq: 0, problems: [] } });
+    expect(report).toMatchObject({
+      ok: true,
+      partitions: 2,
+      events: 7,
+      mismatches: [],
+      upstream: { lastSeq: 7, ackedSeq: 0, problems: [] },
+    });
   });
 
   it('reports a partition whose stored state drifted from its ledger', () => {

@@ -27,7 +27,9 @@ export function verifyEdgeDatabase(db: EdgeDatabase, progress?: (done: number, t
       .prepare<[], { sku: string }>('SELECT sku FROM partition UNION SELECT DISTINCT sku FROM ledger ORDER BY sku')
       .all()
       .map((row) => row.sku);
-    const stored = db.prepare<[string], { state: string; events: number }>('SELECT state, events FROM partition WHERE sku = ?');
+    const stored = db.prepare<[string], { state: string; events: number }>(
+      'SELECT state, events FROM partition WHERE sku = ?',
+    );
     const ledger = db.prepare<[string], { event: string }>('SELECT event FROM ledger WHERE sku = ? ORDER BY position');
     const mismatches: VerifyReport['mismatches'] = [];
     let events = 0;
@@ -37,7 +39,10 @@ export function verifyEdgeDatabase(db: EdgeDatabase, progress?: (done: number, t
       let folded: PartitionState;
       const differences: string[] = [];
       try {
-        folded = foldStockEvents(emptyPartition(), rows.map((row) => stockEventSchema.parse(JSON.parse(row.event))));
+        folded = foldStockEvents(
+          emptyPartition(),
+          rows.map((row) => stockEventSchema.parse(JSON.parse(row.event))),
+        );
       } catch (error) {
         mismatches.push({ sku, differences: [`ledger does not fold: ${(error as Error).message}`] });
         return;
@@ -52,7 +57,9 @@ export function verifyEdgeDatabase(db: EdgeDatabase, progress?: (done: number, t
       if (progress && (index + 1) % 1000 === 0) progress(index + 1, skus.length);
     });
 
-    const upstream = db.prepare<[], { last_seq: number; acked_seq: number }>('SELECT last_seq, acked_seq FROM upstream').get();
+    const upstream = db
+      .prepare<[], { last_seq: number; acked_seq: number }>('SELECT last_seq, acked_seq FROM upstream')
+      .get();
     const lastSeq = upstream?.last_seq ?? 0;
     const ackedSeq = upstream?.acked_seq ?? 0;
     const problems: string[] = [];
@@ -65,15 +72,22 @@ export function verifyEdgeDatabase(db: EdgeDatabase, progress?: (done: number, t
       )
       .get();
     if (seqs && seqs.n > 0 && (seqs.low !== 1 || seqs.high !== lastSeq || seqs.n !== lastSeq)) {
-      problems.push(`ledger upstream seqs are not exactly 1..${lastSeq} (count ${seqs.n}, min ${seqs.low}, max ${seqs.high})`);
+      problems.push(
+        `ledger upstream seqs are not exactly 1..${lastSeq} (count ${seqs.n}, min ${seqs.low}, max ${seqs.high})`,
+      );
     }
-    if (seqs && seqs.n === 0 && lastSeq !== 0) problems.push(`upstream last seq is ${lastSeq} but the ledger holds none`);
+    if (seqs && seqs.n === 0 && lastSeq !== 0)
+      problems.push(`upstream last seq is ${lastSeq} but the ledger holds none`);
     const outbox = db
-      .prepare<[], { n: number; low: number | null; high: number | null }>('SELECT count(*) AS n, min(seq) AS low, max(seq) AS high FROM outbox')
+      .prepare<[], { n: number; low: number | null; high: number | null }>(
+        'SELECT count(*) AS n, min(seq) AS low, max(seq) AS high FROM outbox',
+      )
       .get();
     const pending = lastSeq - ackedSeq;
     if (outbox && (outbox.n !== pending || (pending > 0 && (outbox.low !== ackedSeq + 1 || outbox.high !== lastSeq)))) {
-      problems.push(`outbox holds ${outbox.n} rows (${outbox.low}..${outbox.high}), expected exactly ${ackedSeq + 1}..${lastSeq}`);
+      problems.push(
+        `outbox holds ${outbox.n} rows (${outbox.low}..${outbox.high}), expected exactly ${ackedSeq + 1}..${lastSeq}`,
+      );
     }
     const orphan = db
       .prepare<[], { n: number }>(

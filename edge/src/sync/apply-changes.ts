@@ -13,7 +13,9 @@ const catalogProductSchema = z.looseObject({
   id: z.string().min(1),
   name: z.string(),
   archived: z.boolean(),
-  variants: z.array(z.looseObject({ sku: z.string().min(1), gtin: z.string().optional(), options: z.record(z.string(), z.string()) })),
+  variants: z.array(
+    z.looseObject({ sku: z.string().min(1), gtin: z.string().optional(), options: z.record(z.string(), z.string()) }),
+  ),
 });
 
 const rosterEntrySchema = z.looseObject({
@@ -38,12 +40,25 @@ const fulfillmentReleaseRequestedSchema = z.looseObject({
   lines: z.array(z.strictObject({ sku: z.string().min(1), quantity: z.int().min(1) })).min(1),
 });
 
-const quotaGrantedSchema = z.looseObject({ grantId: z.string().min(1).max(64), sku: skuSchema, quantity: quantitySchema });
-const quotaReturnRequestedSchema = z.looseObject({ requestId: z.string().min(1).max(64), sku: skuSchema, quantity: quantitySchema });
+const quotaGrantedSchema = z.looseObject({
+  grantId: z.string().min(1).max(64),
+  sku: skuSchema,
+  quantity: quantitySchema,
+});
+const quotaReturnRequestedSchema = z.looseObject({
+  requestId: z.string().min(1).max(64),
+  sku: skuSchema,
+  quantity: quantitySchema,
+});
 
 export type ChangeApplier = (change: DownstreamChange) => 'applied' | 'skipped';
 
-export function createChangeApplier(db: EdgeDatabase, desk: FulfillmentDesk, book: StockBook, clock: () => number = Date.now): ChangeApplier {
+export function createChangeApplier(
+  db: EdgeDatabase,
+  desk: FulfillmentDesk,
+  book: StockBook,
+  clock: () => number = Date.now,
+): ChangeApplier {
   const upsertVariant = db.prepare(
     `INSERT INTO catalog_variant (sku, product_id, name, gtin, options, archived) VALUES (@sku, @productId, @name, @gtin, @options, @archived)
      ON CONFLICT (sku) DO UPDATE SET product_id = @productId, name = @name, gtin = @gtin, options = @options, archived = @archived`,
@@ -51,8 +66,12 @@ export function createChangeApplier(db: EdgeDatabase, desk: FulfillmentDesk, boo
   const archiveDropped = db.prepare(
     'UPDATE catalog_variant SET archived = 1 WHERE product_id = ? AND sku NOT IN (SELECT value FROM json_each(?))',
   );
-  const markVerified = db.prepare('UPDATE partition SET verified = 1 WHERE sku IN (SELECT value FROM json_each(?)) AND verified = 0');
-  const staffByUsername = db.prepare<[string], { id: string; source: string }>('SELECT id, source FROM staff WHERE username = ?');
+  const markVerified = db.prepare(
+    'UPDATE partition SET verified = 1 WHERE sku IN (SELECT value FROM json_each(?)) AND verified = 0',
+  );
+  const staffByUsername = db.prepare<[string], { id: string; source: string }>(
+    'SELECT id, source FROM staff WHERE username = ?',
+  );
   const deleteStaff = db.prepare('DELETE FROM staff WHERE id = ?');
   const deleteSessions = db.prepare('DELETE FROM session WHERE staff_id = ?');
   const upsertStaff = db.prepare(
@@ -66,7 +85,9 @@ export function createChangeApplier(db: EdgeDatabase, desk: FulfillmentDesk, boo
   const insertFulfillmentLine = db.prepare(
     'INSERT INTO fulfillment_line (fulfillment_id, sku, quantity) VALUES (?, ?, ?) ON CONFLICT (fulfillment_id, sku) DO NOTHING',
   );
-  const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+  const setMeta = db.prepare(
+    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  );
 
   return (change) => {
     switch (change.kind) {
@@ -108,7 +129,13 @@ export function createChangeApplier(db: EdgeDatabase, desk: FulfillmentDesk, boo
       case 'fulfillment.requested': {
         const request = fulfillmentRequestedSchema.parse(change.payload);
         const nowMs = clock();
-        insertFulfillment.run({ id: request.fulfillmentId, orderId: request.orderId, orderNumber: request.orderNumber, shipTo: JSON.stringify(request.shipTo ?? null), nowMs });
+        insertFulfillment.run({
+          id: request.fulfillmentId,
+          orderId: request.orderId,
+          orderNumber: request.orderNumber,
+          shipTo: JSON.stringify(request.shipTo ?? null),
+          nowMs,
+        });
         for (const line of request.lines) insertFulfillmentLine.run(request.fulfillmentId, line.sku, line.quantity);
         return 'applied';
       }
@@ -127,7 +154,11 @@ export function createChangeApplier(db: EdgeDatabase, desk: FulfillmentDesk, boo
         // Rights the hub already took out of online availability: recorded as an ordinary stock event
         // (the partition stays written only here) naming the grant, so the hub can settle it.
         const grant = quotaGrantedSchema.parse(change.payload);
-        const outcome = book.apply({ type: 'quota_grant', sku: grant.sku, quantity: grant.quantity, reference: grant.grantId }, 'hub-grant', clock());
+        const outcome = book.apply(
+          { type: 'quota_grant', sku: grant.sku, quantity: grant.quantity, reference: grant.grantId },
+          'hub-grant',
+          clock(),
+        );
         if (!outcome.ok) throw new Error(`quota grant ${grant.grantId} does not apply: ${outcome.reason}`);
         return 'applied';
       }
@@ -136,7 +167,11 @@ export function createChangeApplier(db: EdgeDatabase, desk: FulfillmentDesk, boo
         // meanwhile). Always answered, with 0 if nothing is left, so the hub stops waiting for it.
         const request = quotaReturnRequestedSchema.parse(change.payload);
         const quantity = Math.min(request.quantity, book.read(request.sku).state.edgeQuota);
-        const outcome = book.apply({ type: 'quota_return', sku: request.sku, quantity, reference: request.requestId }, 'hub-request', clock());
+        const outcome = book.apply(
+          { type: 'quota_return', sku: request.sku, quantity, reference: request.requestId },
+          'hub-request',
+          clock(),
+        );
         if (!outcome.ok) throw new Error(`quota return ${request.requestId} does not apply: ${outcome.reason}`);
         return 'applied';
       }

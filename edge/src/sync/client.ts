@@ -105,12 +105,19 @@ export class EdgeSyncClient {
     });
     const body = (await response.json().catch(() => ({}))) as { access_token?: string; error?: string };
     if (response.status === 429) {
-      throw new Error(`hub is rate-limiting token requests; retrying after ${response.headers.get('retry-after') ?? 'a while'} s`);
+      throw new Error(
+        `hub is rate-limiting token requests; retrying after ${response.headers.get('retry-after') ?? 'a while'} s`,
+      );
     }
     if (!response.ok || !body.access_token) {
-      throw new Error(`hub refused the edge's credentials (${response.status} ${body.error ?? ''}); check --client-id/--client-secret`);
+      throw new Error(
+        `hub refused the edge's credentials (${response.status} ${body.error ?? ''}); check --client-id/--client-secret`,
+      );
     }
-    const claims = JSON.parse(Buffer.from(body.access_token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { epoch?: number; exp?: number };
+    const claims = JSON.parse(Buffer.from(body.access_token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      epoch?: number;
+      exp?: number;
+    };
     this.#cachedToken = {
       token: body.access_token,
       epoch: typeof claims.epoch === 'number' ? claims.epoch : 1,
@@ -124,7 +131,11 @@ export class EdgeSyncClient {
     const { token, epoch } = await this.#token();
     const url = new URL('/sync', this.#options.hubUrl);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    const socket = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, maxPayload: limits.syncFrameBytesMax, handshakeTimeout: requestTimeoutMs });
+    const socket = new WebSocket(url, {
+      headers: { authorization: `Bearer ${token}` },
+      maxPayload: limits.syncFrameBytesMax,
+      handshakeTimeout: requestTimeoutMs,
+    });
     this.#socket = socket;
     let welcomed = false;
     const session = new EdgeSyncSession(this.#options.db, {

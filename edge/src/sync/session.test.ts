@@ -8,9 +8,12 @@ let edge: TestEdge;
 let sent: UpstreamMessage[];
 let session: EdgeSyncSession;
 
-const receive = (sku: string, quantity = 1) => edge.writer.submit({ command: { type: 'receive', sku, quantity }, actor: 'lead' });
-const upstreamRow = () => edge.db.prepare('SELECT last_seq, acked_seq FROM upstream').get() as { last_seq: number; acked_seq: number };
-const outboxSeqs = () => (edge.db.prepare('SELECT seq FROM outbox ORDER BY seq').all() as Array<{ seq: number }>).map((row) => row.seq);
+const receive = (sku: string, quantity = 1) =>
+  edge.writer.submit({ command: { type: 'receive', sku, quantity }, actor: 'lead' });
+const upstreamRow = () =>
+  edge.db.prepare('SELECT last_seq, acked_seq FROM upstream').get() as { last_seq: number; acked_seq: number };
+const outboxSeqs = () =>
+  (edge.db.prepare('SELECT seq FROM outbox ORDER BY seq').all() as Array<{ seq: number }>).map((row) => row.seq);
 const lastPush = () => {
   const push = sent.filter((message) => message.type === 'push').at(-1);
   if (push?.type !== 'push') throw new Error('no push sent');
@@ -42,7 +45,16 @@ describe('upstream', () => {
     edge.db.prepare("INSERT INTO sync_cursor (channel, seq) VALUES ('catalog', 7)").run();
     session.start();
     expect(sent).toEqual([
-      { type: 'hello', protocol: PROTOCOL_VERSION, warehouseId: 'W1', edgeId: edge.edgeId, epoch: 3, lastSeq: 1, ackedSeq: 0, cursors: { catalog: 7 } },
+      {
+        type: 'hello',
+        protocol: PROTOCOL_VERSION,
+        warehouseId: 'W1',
+        edgeId: edge.edgeId,
+        epoch: 3,
+        lastSeq: 1,
+        ackedSeq: 0,
+        cursors: { catalog: 7 },
+      },
     ]);
   });
 
@@ -62,7 +74,10 @@ describe('upstream', () => {
     expect(lastPush()).toEqual(Array.from({ length: 11 }, (_, i) => limits.pushBatchEventsMax + 1 + i));
     session.receive({ type: 'ack', upstreamAck: limits.pushBatchEventsMax + 11 });
     expect(outboxSeqs()).toEqual([]);
-    expect(upstreamRow()).toEqual({ last_seq: limits.pushBatchEventsMax + 11, acked_seq: limits.pushBatchEventsMax + 11 });
+    expect(upstreamRow()).toEqual({
+      last_seq: limits.pushBatchEventsMax + 11,
+      acked_seq: limits.pushBatchEventsMax + 11,
+    });
   });
 
   it('resends from the ack when the hub re-acks lower (it saw a gap)', async () => {
@@ -82,17 +97,28 @@ describe('upstream', () => {
     expect(outboxSeqs()).toEqual([4]);
   });
 
-  it('stores the hub\'s rejections so staff see them, and moves on', async () => {
+  it("stores the hub's rejections so staff see them, and moves on", async () => {
     await receive('GHOST-SKU');
     await receive('A');
     session.start();
     session.receive({ type: 'welcome', protocol: 1, upstreamAck: 0, serverTimeMs: 0 });
-    session.receive({ type: 'ack', upstreamAck: 2, rejected: [{ seq: 1, reason: 'unknown_sku', message: 'GHOST-SKU is not in the catalog' }] });
+    session.receive({
+      type: 'ack',
+      upstreamAck: 2,
+      rejected: [{ seq: 1, reason: 'unknown_sku', message: 'GHOST-SKU is not in the catalog' }],
+    });
     const token = await edge.login();
-    const page = (await (await edge.call('GET', '/api/v1/sync/rejections', { token })).json()) as { items: Array<Record<string, unknown>> };
+    const page = (await (await edge.call('GET', '/api/v1/sync/rejections', { token })).json()) as {
+      items: Array<Record<string, unknown>>;
+    };
     expect(page.items).toMatchObject([{ seq: 1, sku: 'GHOST-SKU', reason: 'unknown_sku' }]);
     const status = (await (await edge.call('GET', '/api/v1/sync/status', { token })).json()) as Record<string, unknown>;
-    expect(status).toMatchObject({ rejected: 1, pendingUpstream: 0, upstreamAck: 2, lastContactAt: new Date(1_000).toISOString() });
+    expect(status).toMatchObject({
+      rejected: 1,
+      pendingUpstream: 0,
+      upstreamAck: 2,
+      lastContactAt: new Date(1_000).toISOString(),
+    });
   });
 
   it('treats an ack beyond its last seq as a fault (a database restored from backup), changing nothing', async () => {
@@ -105,7 +131,7 @@ describe('upstream', () => {
 });
 
 describe('drift', () => {
-  it('compares the hub\'s checksums with its own partitions and restates only a drifted, settled one', async () => {
+  it("compares the hub's checksums with its own partitions and restates only a drifted, settled one", async () => {
     const { partitionChecksum } = await import('@dovetail/shared');
     const drifted: string[] = [];
     session = newSession((sku) => drifted.push(sku));
@@ -140,7 +166,11 @@ describe('downstream', () => {
   it('applies a checkpoint and stores its cursor together, then acks it', async () => {
     await receive('BED-LINNEA-160');
     expect(edge.book.view('BED-LINNEA-160').verified).toBe(false);
-    session.receive({ type: 'changes', channel: 'catalog', changes: [{ seq: 1, kind: 'product.upserted', payload: product() }] });
+    session.receive({
+      type: 'changes',
+      channel: 'catalog',
+      changes: [{ seq: 1, kind: 'product.upserted', payload: product() }],
+    });
     expect(edge.db.prepare('SELECT count(*) AS n FROM catalog_variant').get()).toEqual({ n: 0 });
     session.receive({ type: 'checkpoint_complete', channel: 'catalog', seq: 1, live: true });
     expect(sent.at(-1)).toEqual({ type: 'changes_ack', channel: 'catalog', seq: 1 });
@@ -157,17 +187,29 @@ describe('downstream', () => {
     session.receive({ type: 'checkpoint_complete', channel: 'catalog', seq: 2, live: true });
     session.receive({ type: 'changes', channel: 'catalog', changes });
     session.receive({ type: 'checkpoint_complete', channel: 'catalog', seq: 2, live: true });
-    expect(edge.db.prepare('SELECT sku, archived FROM catalog_variant').all()).toEqual([{ sku: 'BED-LINNEA-160', archived: 1 }]);
+    expect(edge.db.prepare('SELECT sku, archived FROM catalog_variant').all()).toEqual([
+      { sku: 'BED-LINNEA-160', archived: 1 },
+    ]);
   });
 
   it('refuses a checkpoint with a gap, leaving the cursor where it was', () => {
-    session.receive({ type: 'changes', channel: 'catalog', changes: [{ seq: 2, kind: 'product.upserted', payload: product() }] });
-    expect(() => session.receive({ type: 'checkpoint_complete', channel: 'catalog', seq: 2, live: true })).toThrow(/gap/);
+    session.receive({
+      type: 'changes',
+      channel: 'catalog',
+      changes: [{ seq: 2, kind: 'product.upserted', payload: product() }],
+    });
+    expect(() => session.receive({ type: 'checkpoint_complete', channel: 'catalog', seq: 2, live: true })).toThrow(
+      /gap/,
+    );
     expect(edge.db.prepare("SELECT seq FROM sync_cursor WHERE channel = 'catalog'").get()).toBeUndefined();
   });
 
   it('skips change kinds it does not know (a newer hub) but still advances', () => {
-    session.receive({ type: 'changes', channel: 'warehouse:W1', changes: [{ seq: 1, kind: 'future.thing', payload: {} }] });
+    session.receive({
+      type: 'changes',
+      channel: 'warehouse:W1',
+      changes: [{ seq: 1, kind: 'future.thing', payload: {} }],
+    });
     session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
     expect(edge.db.prepare("SELECT seq FROM sync_cursor WHERE channel = 'warehouse:W1'").get()).toEqual({ seq: 1 });
   });
@@ -183,7 +225,13 @@ describe('fulfillment orders from the hub', () => {
   const requested = (seq: number, fulfillmentId: string, lines: Array<{ sku: string; quantity: number }>) => ({
     seq,
     kind: 'fulfillment.requested',
-    payload: { fulfillmentId, orderId: `o-${fulfillmentId}`, orderNumber: `DT-0000-00${seq}X`, lines, shipTo: { name: 'Inès Laurent' } },
+    payload: {
+      fulfillmentId,
+      orderId: `o-${fulfillmentId}`,
+      orderNumber: `DT-0000-00${seq}X`,
+      lines,
+      shipTo: { name: 'Inès Laurent' },
+    },
   });
 
   it('become the pick list, with the bins to pick from, and count as committed', async () => {
@@ -196,31 +244,54 @@ describe('fulfillment orders from the hub', () => {
     session.receive({ type: 'changes', channel: 'warehouse:W1', changes });
     session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
     const token = await edge.login();
-    const list = (await (await edge.call('GET', '/api/v1/fulfillments', { token })).json()) as { items: Array<Record<string, unknown>> };
+    const list = (await (await edge.call('GET', '/api/v1/fulfillments', { token })).json()) as {
+      items: Array<Record<string, unknown>>;
+    };
     expect(list.items).toMatchObject([
       {
         id: 'f-1',
         orderNumber: 'DT-0000-001X',
         status: 'open',
-        lines: [{ sku: 'SOFA-1', quantity: 3, pickFrom: [{ bin: 'B-02', quantity: 5 }, { bin: 'A-01', quantity: 2 }] }],
+        lines: [
+          {
+            sku: 'SOFA-1',
+            quantity: 3,
+            pickFrom: [
+              { bin: 'B-02', quantity: 5 },
+              { bin: 'A-01', quantity: 2 },
+            ],
+          },
+        ],
       },
     ]);
     expect(edge.book.view('SOFA-1')).toMatchObject({ onHand: 7, committed: 3, available: 4 });
   });
 
   it('answer a cancel request from the hub at once: accepted before shipping, with a fact queued upstream', async () => {
-    session.receive({ type: 'changes', channel: 'warehouse:W1', changes: [requested(1, 'f-2', [{ sku: 'BED-1', quantity: 1 }])] });
+    session.receive({
+      type: 'changes',
+      channel: 'warehouse:W1',
+      changes: [requested(1, 'f-2', [{ sku: 'BED-1', quantity: 1 }])],
+    });
     session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
-    session.receive({ type: 'changes', channel: 'warehouse:W1', changes: [{ seq: 2, kind: 'fulfillment.cancel_requested', payload: { fulfillmentId: 'f-2', orderId: 'o-f-2' } }] });
+    session.receive({
+      type: 'changes',
+      channel: 'warehouse:W1',
+      changes: [{ seq: 2, kind: 'fulfillment.cancel_requested', payload: { fulfillmentId: 'f-2', orderId: 'o-f-2' } }],
+    });
     session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 2, live: true });
     const token = await edge.login();
     const open = (await (await edge.call('GET', '/api/v1/fulfillments', { token })).json()) as { items: unknown[] };
     expect(open.items).toEqual([]);
-    const canceled = (await (await edge.call('GET', '/api/v1/fulfillments?status=canceled&cancelRequested=true', { token })).json()) as {
+    const canceled = (await (
+      await edge.call('GET', '/api/v1/fulfillments?status=canceled&cancelRequested=true', { token })
+    ).json()) as {
       items: Array<{ id: string; cancelRequested: boolean }>;
     };
     expect(canceled.items.map((item) => [item.id, item.cancelRequested])).toEqual([['f-2', true]]);
-    const facts = edge.db.prepare<[], { type: string; fulfillment_id: string }>('SELECT type, fulfillment_id FROM fulfillment_event').all();
+    const facts = edge.db
+      .prepare<[], { type: string; fulfillment_id: string }>('SELECT type, fulfillment_id FROM fulfillment_event')
+      .all();
     expect(facts).toEqual([{ type: 'fulfillment_canceled', fulfillment_id: 'f-2' }]);
     expect((await edge.call('GET', '/api/v1/fulfillments?status=bogus', { token })).status).toBe(400);
   });
@@ -230,24 +301,50 @@ describe('the staff roster from the hub', () => {
   it('lets hub staff sign in at the edge with their hub password, and stops them when disabled', async () => {
     const { hashPassword } = await import('../services/passwords.ts');
     const { testPasswordCost } = await import('../test-support/node.ts');
-    const entry = { id: 'st-1', username: 'maria', role: 'warehouse_staff', passwordHash: await hashPassword('maria-password-1', testPasswordCost), disabled: false };
-    session.receive({ type: 'changes', channel: 'warehouse:W1', changes: [{ seq: 1, kind: 'staff.upserted', payload: entry }] });
+    const entry = {
+      id: 'st-1',
+      username: 'maria',
+      role: 'warehouse_staff',
+      passwordHash: await hashPassword('maria-password-1', testPasswordCost),
+      disabled: false,
+    };
+    session.receive({
+      type: 'changes',
+      channel: 'warehouse:W1',
+      changes: [{ seq: 1, kind: 'staff.upserted', payload: entry }],
+    });
     session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
     const token = await edge.login('maria', 'maria-password-1');
     expect((await edge.call('GET', '/api/v1/me', { token })).status).toBe(200);
 
-    session.receive({ type: 'changes', channel: 'warehouse:W1', changes: [{ seq: 2, kind: 'staff.disabled', payload: { ...entry, disabled: true } }] });
+    session.receive({
+      type: 'changes',
+      channel: 'warehouse:W1',
+      changes: [{ seq: 2, kind: 'staff.disabled', payload: { ...entry, disabled: true } }],
+    });
     session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 2, live: true });
     edge.staff.forgetCachedSessions();
     expect((await edge.call('GET', '/api/v1/me', { token })).status).toBe(401);
-    expect((await edge.call('POST', '/api/v1/login', { body: { username: 'maria', password: 'maria-password-1' } })).status).toBe(401);
+    expect(
+      (await edge.call('POST', '/api/v1/login', { body: { username: 'maria', password: 'maria-password-1' } })).status,
+    ).toBe(401);
   });
 
   it('keeps the break-glass bootstrap account when the roster names the same person', async () => {
     const { hashPassword } = await import('../services/passwords.ts');
     const { testPasswordCost } = await import('../test-support/node.ts');
-    const entry = { id: 'st-9', username: 'lead', role: 'supervisor', passwordHash: await hashPassword('other-password-1', testPasswordCost), disabled: false };
-    session.receive({ type: 'changes', channel: 'warehouse:W1', changes: [{ seq: 1, kind: 'staff.upserted', payload: entry }] });
+    const entry = {
+      id: 'st-9',
+      username: 'lead',
+      role: 'supervisor',
+      passwordHash: await hashPassword('other-password-1', testPasswordCost),
+      disabled: false,
+    };
+    session.receive({
+      type: 'changes',
+      channel: 'warehouse:W1',
+      changes: [{ seq: 1, kind: 'staff.upserted', payload: entry }],
+    });
     session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
     expect(await edge.login()).toMatch(/^dvt_edge_/);
     expect(edge.staff.find('lead')?.source).toBe('bootstrap');
@@ -255,7 +352,11 @@ describe('the staff roster from the hub', () => {
 
   it('ignores roles that do not sign in at an edge', async () => {
     const entry = { id: 'st-2', username: 'ops', role: 'admin', passwordHash: 'scrypt$1$1$1$x$y', disabled: false };
-    session.receive({ type: 'changes', channel: 'warehouse:W1', changes: [{ seq: 1, kind: 'staff.upserted', payload: entry }] });
+    session.receive({
+      type: 'changes',
+      channel: 'warehouse:W1',
+      changes: [{ seq: 1, kind: 'staff.upserted', payload: entry }],
+    });
     session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
     expect(edge.staff.find('ops')).toBeUndefined();
   });

@@ -57,8 +57,12 @@ export class EdgeSyncSession {
     this.#nowMs = options.nowMs;
     this.#hello = { warehouseId: options.warehouseId, edgeId: options.edgeId, epoch: options.epoch };
     this.#sql = {
-      upstream: db.prepare<[], { last_seq: number; acked_seq: number }>('SELECT last_seq, acked_seq FROM upstream WHERE id = 1'),
-      outbox: db.prepare<[number, number], { seq: number; event: string }>('SELECT seq, event FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?'),
+      upstream: db.prepare<[], { last_seq: number; acked_seq: number }>(
+        'SELECT last_seq, acked_seq FROM upstream WHERE id = 1',
+      ),
+      outbox: db.prepare<[number, number], { seq: number; event: string }>(
+        'SELECT seq, event FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?',
+      ),
       setAcked: db.prepare('UPDATE upstream SET acked_seq = ? WHERE id = 1 AND acked_seq < ?'),
       deleteAcked: db.prepare('DELETE FROM outbox WHERE seq <= ?'),
       eventAt: db.prepare<[number], { id: string; sku: string }>('SELECT id, sku FROM ledger WHERE upstream_seq = ?'),
@@ -67,9 +71,13 @@ export class EdgeSyncSession {
       ),
       cursors: db.prepare<[], { channel: string; seq: number }>('SELECT channel, seq FROM sync_cursor'),
       cursor: db.prepare<[string], { seq: number }>('SELECT seq FROM sync_cursor WHERE channel = ?'),
-      setCursor: db.prepare('INSERT INTO sync_cursor (channel, seq) VALUES (?, ?) ON CONFLICT (channel) DO UPDATE SET seq = excluded.seq'),
+      setCursor: db.prepare(
+        'INSERT INTO sync_cursor (channel, seq) VALUES (?, ?) ON CONFLICT (channel) DO UPDATE SET seq = excluded.seq',
+      ),
       contact: db.prepare('UPDATE sync_link SET last_contact_ms = ? WHERE id = 1'),
-      latestSeqOf: db.prepare<[string], { seq: number | null }>('SELECT max(upstream_seq) AS seq FROM ledger WHERE sku = ?'),
+      latestSeqOf: db.prepare<[string], { seq: number | null }>(
+        'SELECT max(upstream_seq) AS seq FROM ledger WHERE sku = ?',
+      ),
       partitionState: db.prepare<[string], { state: string }>('SELECT state FROM partition WHERE sku = ?'),
     };
   }
@@ -101,7 +109,11 @@ export class EdgeSyncSession {
       case 'welcome':
         this.#welcomed = true;
         this.#inFlightThrough = 0;
-        return this.#acknowledge({ type: 'ack', upstreamAck: message.upstreamAck, ...(message.rejected ? { rejected: message.rejected } : {}) });
+        return this.#acknowledge({
+          type: 'ack',
+          upstreamAck: message.upstreamAck,
+          ...(message.rejected ? { rejected: message.rejected } : {}),
+        });
       case 'ack':
         if (!this.#welcomed) return { code: 'protocol_violation', message: 'ack before welcome' };
         return this.#acknowledge(message);

@@ -11,7 +11,11 @@ export const supervisor = { username: 'lead', password: 'lead-password-123' };
 export type TestEdge = EdgeNode & {
   dataDir: string;
   login(username?: string, password?: string): Promise<string>;
-  call(method: string, url: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+  call(
+    method: string,
+    url: string,
+    options?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<Response>;
 };
 
 /** A real edge node on a real SQLite file in a fresh temporary directory, driven in-process. */

@@ -13,7 +13,10 @@ describe('external OIDC issuer', () => {
   let privateKey: CryptoKey;
   let jwksRequests = 0;
 
-  const sign = (claims: Record<string, unknown>, options: { key?: CryptoKey; kid?: string; audience?: string; expiresIn?: string; alg?: string } = {}) =>
+  const sign = (
+    claims: Record<string, unknown>,
+    options: { key?: CryptoKey; kid?: string; audience?: string; expiresIn?: string; alg?: string } = {},
+  ) =>
     new SignJWT(claims)
       .setProtectedHeader({ alg: options.alg ?? 'ES256', kid: options.kid ?? 'idp-1' })
       .setIssuer(issuer)
@@ -59,7 +62,10 @@ describe('external OIDC issuer', () => {
   it('narrows to the scope claim when one is present', async () => {
     const admin = await sign({ dovetail_role: 'admin', scope: 'catalog.read' });
     expect((await call(hub, 'GET', '/api/v1/products', { token: admin })).status).toBe(200);
-    const write = await call(hub, 'POST', '/api/v1/warehouses', { token: admin, body: { id: 'X', name: 'X', kind: 'store', location: { lat: 0, lon: 0 } } });
+    const write = await call(hub, 'POST', '/api/v1/warehouses', {
+      token: admin,
+      body: { id: 'X', name: 'X', kind: 'store', location: { lat: 0, lon: 0 } },
+    });
     expect(write.status).toBe(403);
     expect(write.body.error.code).toBe('insufficient_scope');
   });

@@ -10,7 +10,13 @@ const externalAlgorithms = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
 /** Roles an outside issuer may grant; edges are enrolled here, never vouched for by someone else. */
 const externalRoles = roles.filter((role) => role !== 'edge');
 
-export type ExternalIdentity = { subject: string; role: Role; warehouses: string[] | '*'; scope: string | undefined; expiresAtMs: number };
+export type ExternalIdentity = {
+  subject: string;
+  role: Role;
+  warehouses: string[] | '*';
+  scope: string | undefined;
+  expiresAtMs: number;
+};
 
 /**
  * Verifies tokens from one configured issuer: signature by a key from its JWKS (jose refetches an
@@ -25,7 +31,11 @@ export class ExternalIssuer {
     readonly config: ExternalIssuerConfig,
     private readonly nowMs: () => number = Date.now,
   ) {
-    this.jwks = createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000, timeoutDuration: 5_000 });
+    this.jwks = createRemoteJWKSet(new URL(config.jwksUrl), {
+      cooldownDuration: 30_000,
+      cacheMaxAge: 10 * 60_000,
+      timeoutDuration: 5_000,
+    });
   }
 
   /** Whether this token claims to come from the external issuer (unverified peek at `iss`). */
@@ -52,14 +62,22 @@ export class ExternalIssuer {
       return { error: 'invalid or expired token' };
     }
     const role = payload['dovetail_role'];
-    if (typeof role !== 'string' || !(externalRoles as readonly string[]).includes(role)) return { error: 'token names no Dovetail role' };
+    if (typeof role !== 'string' || !(externalRoles as readonly string[]).includes(role))
+      return { error: 'token names no Dovetail role' };
     const claimed = payload['dovetail_warehouses'];
     const unscoped = role === 'admin' || role === 'customer_service' || role === 'storefront';
     let warehouses: string[] | '*';
-    if (Array.isArray(claimed) && claimed.every((id) => typeof id === 'string') && claimed.length <= 1_000) warehouses = claimed as string[];
+    if (Array.isArray(claimed) && claimed.every((id) => typeof id === 'string') && claimed.length <= 1_000)
+      warehouses = claimed as string[];
     else if (unscoped) warehouses = '*';
     else return { error: 'token names no warehouses for a warehouse-scoped role' };
     const scope = typeof payload['scope'] === 'string' ? payload['scope'] : undefined;
-    return { subject: `${this.config.issuer}#${payload.sub}`, role: role as Role, warehouses, scope, expiresAtMs: Number(payload.exp) * 1000 };
+    return {
+      subject: `${this.config.issuer}#${payload.sub}`,
+      role: role as Role,
+      warehouses,
+      scope,
+      expiresAtMs: Number(payload.exp) * 1000,
+    };
   }
 }

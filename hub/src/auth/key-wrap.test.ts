@@ -36,7 +36,9 @@ describe('signing keys sealed at rest', () => {
       await restarted.init();
       expect((await restarted.verify(token, 'dovetail-api')).sub).toBe('s');
       await expect(new KeyStore(storage.db, 'dovetail-hub', Date.now).init()).rejects.toThrow(/HUB_KEY_ENCRYPTION_KEY/);
-      await expect(new KeyStore(storage.db, 'dovetail-hub', Date.now, randomBytes(32)).init()).rejects.toThrow(/wrong key/);
+      await expect(new KeyStore(storage.db, 'dovetail-hub', Date.now, randomBytes(32)).init()).rejects.toThrow(
+        /wrong key/,
+      );
     } finally {
       await storage.close();
     }

@@ -1,5 +1,14 @@
 import { limits } from '@dovetail/shared';
-import { type CryptoKey, type JWK, type JWTPayload, SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify } from 'jose';
+import {
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+  SignJWT,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+} from 'jose';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { unwrapPrivateKey, wrapPrivateKey } from './key-wrap.ts';
@@ -8,7 +17,13 @@ export const tokenAlgorithm = 'ES256';
 export const accessTokenType = 'at+jwt';
 const reloadCooldownMs = 5_000;
 
-type LoadedKey = { kid: string; publicJwk: JWK; publicKey: CryptoKey; privateKey: CryptoKey | undefined; retired: boolean };
+type LoadedKey = {
+  kid: string;
+  publicJwk: JWK;
+  publicKey: CryptoKey;
+  privateKey: CryptoKey | undefined;
+  retired: boolean;
+};
 
 /**
  * The hub's token signing keys (ES256), kept in the database so every instance signs and verifies
@@ -36,7 +51,12 @@ export class KeyStore {
   }
 
   private async reload(): Promise<void> {
-    const rows = await this.db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').orderBy('kid', 'desc').execute();
+    const rows = await this.db
+      .selectFrom('signing_keys')
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('kid', 'desc')
+      .execute();
     const loaded: LoadedKey[] = [];
     for (const row of rows.slice(0, limits.signingKeysPublishedMax)) {
       const publicJwk = JSON.parse(row.public_jwk) as JWK;
@@ -46,7 +66,10 @@ export class KeyStore {
         publicKey: (await importJWK(publicJwk, tokenAlgorithm)) as CryptoKey,
         privateKey:
           row.retired_at === null
-            ? ((await importJWK(JSON.parse(unwrapPrivateKey(row.private_jwk, row.kid, this.keyEncryptionKey)) as JWK, tokenAlgorithm)) as CryptoKey)
+            ? ((await importJWK(
+                JSON.parse(unwrapPrivateKey(row.private_jwk, row.kid, this.keyEncryptionKey)) as JWK,
+                tokenAlgorithm,
+              )) as CryptoKey)
             : undefined,
         retired: row.retired_at !== null,
       });
@@ -69,10 +92,31 @@ export class KeyStore {
       await trx.updateTable('signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).execute();
       await trx
         .insertInto('signing_keys')
-        .values({ kid, public_jwk: JSON.stringify(publicJwk), private_jwk: storedPrivate, created_at: now, retired_at: null })
+        .values({
+          kid,
+          public_jwk: JSON.stringify(publicJwk),
+          private_jwk: storedPrivate,
+          created_at: now,
+          retired_at: null,
+        })
         .execute();
-      const stale = await trx.selectFrom('signing_keys').select('kid').orderBy('created_at', 'desc').orderBy('kid', 'desc').offset(limits.signingKeysPublishedMax).limit(1000).execute();
-      if (stale.length > 0) await trx.deleteFrom('signing_keys').where('kid', 'in', stale.map((row) => row.kid)).execute();
+      const stale = await trx
+        .selectFrom('signing_keys')
+        .select('kid')
+        .orderBy('created_at', 'desc')
+        .orderBy('kid', 'desc')
+        .offset(limits.signingKeysPublishedMax)
+        .limit(1000)
+        .execute();
+      if (stale.length > 0)
+        await trx
+          .deleteFrom('signing_keys')
+          .where(
+            'kid',
+            'in',
+            stale.map((row) => row.kid),
+          )
+          .execute();
     });
     await this.reload();
     return kid;

@@ -9,9 +9,20 @@ import type { KeyStore } from './keys.ts';
 export const apiAudience = 'dovetail-api';
 
 /** `external`: vouched for by a configured outside OIDC issuer (no local record to revoke). */
-export type AuthPrincipal = Principal & { kind: 'client' | 'staff' | 'external'; scopes: ReadonlySet<Permission>; epoch: number };
+export type AuthPrincipal = Principal & {
+  kind: 'client' | 'staff' | 'external';
+  scopes: ReadonlySet<Permission>;
+  epoch: number;
+};
 
-export type TokenClaims = { sub: string; role: Role; wh: string[] | '*'; scope: string; knd: 'client' | 'staff'; epoch: number };
+export type TokenClaims = {
+  sub: string;
+  role: Role;
+  wh: string[] | '*';
+  scope: string;
+  knd: 'client' | 'staff';
+  epoch: number;
+};
 
 export type AuthResult = { ok: true; principal: AuthPrincipal } | { ok: false; message: string };
 
@@ -60,7 +71,14 @@ export class Authenticator {
     }
     const { sub, role, wh, scope, knd, epoch } = payload;
     const warehousesOk = wh === '*' || (Array.isArray(wh) && wh.every((id) => typeof id === 'string'));
-    if (typeof sub !== 'string' || !isRole(role) || !warehousesOk || typeof scope !== 'string' || (knd !== 'client' && knd !== 'staff') || typeof epoch !== 'number') {
+    if (
+      typeof sub !== 'string' ||
+      !isRole(role) ||
+      !warehousesOk ||
+      typeof scope !== 'string' ||
+      (knd !== 'client' && knd !== 'staff') ||
+      typeof epoch !== 'number'
+    ) {
       return { ok: false, message: 'token claims are malformed' };
     }
     if (!(await this.isActive(knd, sub, epoch))) return { ok: false, message: 'credentials were revoked' };
@@ -77,7 +95,14 @@ export class Authenticator {
     const allowed = scopesForRole(identity.role);
     const asked = identity.scope?.split(' ').filter(Boolean);
     const scopes = new Set(asked ? allowed.filter((permission) => asked.includes(permission)) : allowed);
-    const principal: AuthPrincipal = { subject: identity.subject, role: identity.role, warehouses: identity.warehouses, kind: 'external', scopes, epoch: 0 };
+    const principal: AuthPrincipal = {
+      subject: identity.subject,
+      role: identity.role,
+      warehouses: identity.warehouses,
+      kind: 'external',
+      scopes,
+      epoch: 0,
+    };
     if (this.verifiedCache.size >= 10_000) this.verifiedCache.clear();
     this.verifiedCache.set(token, { principal, atMs: now, expiresAtMs: identity.expiresAtMs });
     return { ok: true, principal };
@@ -88,7 +113,8 @@ export class Authenticator {
     const now = this.nowMs();
     const cached = this.activeCache.get(key);
     if (cached && now - cached.atMs < limits.principalCacheMs) return cached.active;
-    const active = kind === 'client' ? await clientIsActive(this.db, subject, epoch) : await staffIsActive(this.db, subject);
+    const active =
+      kind === 'client' ? await clientIsActive(this.db, subject, epoch) : await staffIsActive(this.db, subject);
     if (this.activeCache.size > 10_000) this.activeCache.clear();
     this.activeCache.set(key, { active, atMs: now });
     return active;

@@ -12,7 +12,8 @@ describe('bearer token verification', () => {
   const claims = { sub: 'admin', role: 'admin', wh: '*', scope: 'catalog.read', knd: 'client', epoch: 1 };
 
   const status = async (token: string) => (await call(hub, 'GET', '/api/v1/products', { token })).status;
-  const part = (token: string, index: number) => JSON.parse(Buffer.from(token.split('.')[index]!, 'base64url').toString()) as Record<string, unknown>;
+  const part = (token: string, index: number) =>
+    JSON.parse(Buffer.from(token.split('.')[index]!, 'base64url').toString()) as Record<string, unknown>;
   const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
   beforeAll(async () => {
@@ -49,7 +50,11 @@ describe('bearer token verification', () => {
 
   it('refuses a tampered payload', async () => {
     const [header, payload, signature] = valid.split('.');
-    const changed = encode({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), role: 'admin', sub: 'someone-else' });
+    const changed = encode({
+      ...JSON.parse(Buffer.from(payload!, 'base64url').toString()),
+      role: 'admin',
+      sub: 'someone-else',
+    });
     expect(await status(`${header}.${changed}.${signature}`)).toBe(401);
   });
 

@@ -71,7 +71,14 @@ async function connect(config: StorageConfig): Promise<Storage> {
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-    return { db, dialect: 'sqlite', description: `sqlite:${config.file}`, schema: undefined, sqlite: database, close: () => db.destroy() };
+    return {
+      db,
+      dialect: 'sqlite',
+      description: `sqlite:${config.file}`,
+      schema: undefined,
+      sqlite: database,
+      close: () => db.destroy(),
+    };
   }
   if (config.kind === 'postgres') {
     const schema = config.schema;
@@ -91,7 +98,9 @@ async function connect(config: StorageConfig): Promise<Storage> {
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-          oid === INT8_OID || oid === NUMERIC_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as never,
+          oid === INT8_OID || oid === NUMERIC_OID
+            ? (value: string) => Number(value)
+            : pg.types.getTypeParser(oid, format)) as never,
       },
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
@@ -114,7 +123,13 @@ async function connect(config: StorageConfig): Promise<Storage> {
     await sql.raw(`create schema if not exists ${config.schema}`).execute(db);
     await sql.raw(`set search_path to ${config.schema}`).execute(db);
   }
-  return { db, dialect: 'postgres', description: 'pglite (in memory)', schema: config.schema ?? 'public', close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'postgres',
+    description: 'pglite (in memory)',
+    schema: config.schema ?? 'public',
+    close: () => db.destroy(),
+  };
 }
 
 /** The default: one SQLite file in the data directory. */

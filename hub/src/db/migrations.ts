@@ -114,7 +114,11 @@ const steps: Record<string, Migration> = {
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('stock_partitions_pk', ['warehouse_id', 'sku'])
         .execute();
-      await db.schema.createIndex('stock_partitions_sku').on('stock_partitions').columns(['sku', 'warehouse_id']).execute();
+      await db.schema
+        .createIndex('stock_partitions_sku')
+        .on('stock_partitions')
+        .columns(['sku', 'warehouse_id'])
+        .execute();
     },
   },
   '0002_idempotency_keys': {

@@ -126,7 +126,13 @@ export interface IdempotencyKeysTable {
 }
 
 /** `allocations` as 0008_shortage reshaped it (orders/shortage-schema.ts), not as 0005 created it. */
-export interface Database extends SyncTables, HoldTables, OrderTables, FulfillmentFactTables, ShortageTables, QuotaTables {
+export interface Database
+  extends SyncTables,
+    HoldTables,
+    OrderTables,
+    FulfillmentFactTables,
+    ShortageTables,
+    QuotaTables {
   idempotency_keys: IdempotencyKeysTable;
   products: ProductsTable;
   variants: VariantsTable;
@@ -138,4 +144,3 @@ export interface Database extends SyncTables, HoldTables, OrderTables, Fulfillme
   downstream_log: DownstreamLogTable;
   stock_partitions: StockPartitionsTable;
 }
-

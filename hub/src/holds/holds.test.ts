@@ -1,7 +1,16 @@
 import { limits } from '@dovetail/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHub } from '../hub.ts';
-import { type Call, type TestHub, adminSecret, adminToken, call, postgresTarget, sofa, startTestHub } from '../testing/harness.ts';
+import {
+  type Call,
+  type TestHub,
+  adminSecret,
+  adminToken,
+  call,
+  postgresTarget,
+  sofa,
+  startTestHub,
+} from '../testing/harness.ts';
 
 // A thousand concurrent checkouts take seconds alone and much longer on a busy 2-core CI box: those
 // tests carry their own generous timeout; nothing here asserts a duration.
@@ -14,8 +23,10 @@ let hub: TestHub;
 let token: string;
 let clock: number;
 
-const reserve = (body: unknown, headers: Record<string, string> = {}) => call(hub, 'POST', '/api/v1/inventory/reserve', { token, body, headers });
-const available = async (sku: string) => (await call(hub, 'GET', `/api/v1/inventory/${sku}`, { token })).body.available as number;
+const reserve = (body: unknown, headers: Record<string, string> = {}) =>
+  call(hub, 'POST', '/api/v1/inventory/reserve', { token, body, headers });
+const available = async (sku: string) =>
+  (await call(hub, 'GET', `/api/v1/inventory/${sku}`, { token })).body.available as number;
 
 async function stockThirdParty(target: TestHub, sku: string, onHand: number, warehouseId = 'TPL-1'): Promise<void> {
   const admin = await adminToken(target);
@@ -23,7 +34,10 @@ async function stockThirdParty(target: TestHub, sku: string, onHand: number, war
     token: admin,
     body: { id: warehouseId, name: `3PL ${warehouseId}`, kind: '3pl', location: { lat: 51.9, lon: 4.5 } },
   });
-  const stocked = await call(target, 'PUT', `/api/v1/warehouses/${warehouseId}/inventory/${sku}`, { token: admin, body: { onHand } });
+  const stocked = await call(target, 'PUT', `/api/v1/warehouses/${warehouseId}/inventory/${sku}`, {
+    token: admin,
+    body: { onHand },
+  });
   expect(stocked.status).toBe(200);
 }
 
@@ -32,7 +46,8 @@ describe.each(['sqlite', 'postgres'] as const)('checkout holds on %s', (adapter)
     clock = Date.parse('2026-11-23T12:00:00Z');
     hub = await startTestHub(adapter, { nowMs: () => clock });
     token = await adminToken(hub);
-    for (const sku of ['SOFA-1', 'BED-1']) expect((await call(hub, 'POST', '/api/v1/products', { token, body: sofa(sku) })).status).toBe(201);
+    for (const sku of ['SOFA-1', 'BED-1'])
+      expect((await call(hub, 'POST', '/api/v1/products', { token, body: sofa(sku) })).status).toBe(201);
   });
   afterEach(() => hub.dispose());
 
@@ -45,7 +60,10 @@ describe.each(['sqlite', 'postgres'] as const)('checkout holds on %s', (adapter)
     expect(statuses.filter((status) => status === 201)).toHaveLength(100);
     expect(statuses.filter((status) => status === 409)).toHaveLength(900);
     const refused = results.find((result) => result.status === 409) as Call;
-    expect(refused.body.error).toMatchObject({ code: 'insufficient_stock', details: { sku: 'SOFA-1', quantity: 1, available: 0 } });
+    expect(refused.body.error).toMatchObject({
+      code: 'insufficient_stock',
+      details: { sku: 'SOFA-1', quantity: 1, available: 0 },
+    });
     expect(await available('SOFA-1')).toBe(0);
     const view = await call(hub, 'GET', '/api/v1/inventory/SOFA-1', { token });
     expect(view.body).toMatchObject({ onHand: 100, reserved: 100, available: 0 });
@@ -54,11 +72,21 @@ describe.each(['sqlite', 'postgres'] as const)('checkout holds on %s', (adapter)
   it('holds all lines or none, naming the line that does not fit', async () => {
     await stockThirdParty(hub, 'SOFA-1', 5);
     await call(hub, 'PUT', '/api/v1/warehouses/TPL-1/inventory/BED-1', { token, body: { onHand: 1 } });
-    const refused = await reserve({ lines: [{ sku: 'SOFA-1', quantity: 2 }, { sku: 'BED-1', quantity: 2 }] });
+    const refused = await reserve({
+      lines: [
+        { sku: 'SOFA-1', quantity: 2 },
+        { sku: 'BED-1', quantity: 2 },
+      ],
+    });
     expect(refused.status).toBe(409);
     expect(refused.body.error.details).toEqual({ sku: 'BED-1', quantity: 2, available: 1 });
     expect(await available('SOFA-1')).toBe(5);
-    const held = await reserve({ lines: [{ sku: 'SOFA-1', quantity: 2 }, { sku: 'BED-1', quantity: 1 }] });
+    const held = await reserve({
+      lines: [
+        { sku: 'SOFA-1', quantity: 2 },
+        { sku: 'BED-1', quantity: 1 },
+      ],
+    });
     expect(held.status).toBe(201);
     expect(held.body.lines).toEqual([
       { sku: 'SOFA-1', quantity: 2, warehouseId: 'TPL-1' },
@@ -71,7 +99,12 @@ describe.each(['sqlite', 'postgres'] as const)('checkout holds on %s', (adapter)
     await stockThirdParty(hub, 'SOFA-1', 2, 'TPL-A');
     await stockThirdParty(hub, 'SOFA-1', 5, 'TPL-B');
     await call(hub, 'PUT', '/api/v1/warehouses/TPL-B/inventory/BED-1', { token, body: { onHand: 1 } });
-    const whole = await reserve({ lines: [{ sku: 'SOFA-1', quantity: 2 }, { sku: 'BED-1', quantity: 1 }] });
+    const whole = await reserve({
+      lines: [
+        { sku: 'SOFA-1', quantity: 2 },
+        { sku: 'BED-1', quantity: 1 },
+      ],
+    });
     expect(whole.body.lines).toEqual([
       { sku: 'SOFA-1', quantity: 2, warehouseId: 'TPL-B' },
       { sku: 'BED-1', quantity: 1, warehouseId: 'TPL-B' },
@@ -109,7 +142,9 @@ describe.each(['sqlite', 'postgres'] as const)('checkout holds on %s', (adapter)
     const twice = await call(hub, 'POST', '/api/v1/inventory/release', { token, body: { holdId: held.body.id } });
     expect(twice.body).toEqual(released.body);
     expect(await available('SOFA-1')).toBe(2);
-    expect((await call(hub, 'POST', '/api/v1/inventory/release', { token, body: { holdId: 'nope' } })).status).toBe(404);
+    expect((await call(hub, 'POST', '/api/v1/inventory/release', { token, body: { holdId: 'nope' } })).status).toBe(
+      404,
+    );
   });
 
   it('replays a reserve with the same Idempotency-Key instead of holding twice', async () => {
@@ -120,19 +155,32 @@ describe.each(['sqlite', 'postgres'] as const)('checkout holds on %s', (adapter)
     expect(second.status).toBe(201);
     expect(second.body.id).toBe(first.body.id);
     expect(await available('SOFA-1')).toBe(3);
-    expect((await reserve({ lines: [{ sku: 'SOFA-1', quantity: 1 }] }, { 'idempotency-key': 'cart-42-attempt-1' })).status).toBe(422);
+    expect(
+      (await reserve({ lines: [{ sku: 'SOFA-1', quantity: 1 }] }, { 'idempotency-key': 'cart-42-attempt-1' })).status,
+    ).toBe(422);
   });
 
   it('refuses bad holds: unknown SKU 404, TTL out of bounds and repeated SKUs 400, changing nothing', async () => {
     await stockThirdParty(hub, 'SOFA-1', 5);
     expect((await reserve({ lines: [{ sku: 'NOPE-1', quantity: 1 }] })).body.error.code).toBe('unknown_sku');
-    expect((await reserve({ lines: [{ sku: 'SOFA-1', quantity: 1 }], ttlSeconds: limits.holdTtlSecondsMax + 1 })).status).toBe(400);
-    expect((await reserve({ lines: [{ sku: 'SOFA-1', quantity: 1 }, { sku: 'SOFA-1', quantity: 1 }] })).status).toBe(400);
+    expect(
+      (await reserve({ lines: [{ sku: 'SOFA-1', quantity: 1 }], ttlSeconds: limits.holdTtlSecondsMax + 1 })).status,
+    ).toBe(400);
+    expect(
+      (
+        await reserve({
+          lines: [
+            { sku: 'SOFA-1', quantity: 1 },
+            { sku: 'SOFA-1', quantity: 1 },
+          ],
+        })
+      ).status,
+    ).toBe(400);
     expect((await reserve({ lines: [{ sku: 'SOFA-1', quantity: 1 }], reserved: 0 })).status).toBe(400);
     expect(await available('SOFA-1')).toBe(5);
   });
 
-  it('never holds units that are in the edge\'s in-store quota', async () => {
+  it("never holds units that are in the edge's in-store quota", async () => {
     await stockThirdParty(hub, 'SOFA-1', 10);
     await hub.storage.db.updateTable('stock_partitions').set({ edge_quota: 4 }).where('sku', '=', 'SOFA-1').execute();
     expect(await available('SOFA-1')).toBe(6);
@@ -146,7 +194,11 @@ describe.each(['sqlite', 'postgres'] as const)('checkout holds on %s', (adapter)
     await reserve({ lines: [{ sku: 'SOFA-1', quantity: 4 }], ttlSeconds: 10 });
     clock += 10_000;
     expect(await sweepExpiredHolds(hub.storage.db, hub.storage.dialect, clock)).toBe(1);
-    const row = await hub.storage.db.selectFrom('stock_partitions').select('reserved').where('sku', '=', 'SOFA-1').executeTakeFirstOrThrow();
+    const row = await hub.storage.db
+      .selectFrom('stock_partitions')
+      .select('reserved')
+      .where('sku', '=', 'SOFA-1')
+      .executeTakeFirstOrThrow();
     expect(Number(row.reserved)).toBe(0);
     expect(await available('SOFA-1')).toBe(4);
   });
@@ -154,31 +206,41 @@ describe.each(['sqlite', 'postgres'] as const)('checkout holds on %s', (adapter)
 
 describe('checkout holds with two hub instances on one PostgreSQL database', async () => {
   const target = await postgresTarget();
-  it.skipIf(target.kind !== 'server')('sell 100 units to exactly 100 of 1,000 checkouts split across both instances', async () => {
-    hub = await startTestHub('postgres');
-    try {
-      const url = (target as { url: string }).url;
-      const second = await createHub({ storage: { kind: 'postgres', url, schema: hub.storage.schema as string, poolSize: 4 }, adminSecret });
+  it.skipIf(target.kind !== 'server')(
+    'sell 100 units to exactly 100 of 1,000 checkouts split across both instances',
+    async () => {
+      hub = await startTestHub('postgres');
       try {
-        token = await adminToken(hub);
-        expect((await call(hub, 'POST', '/api/v1/products', { token, body: sofa('SOFA-1') })).status).toBe(201);
-        await stockThirdParty(hub, 'SOFA-1', 100);
-        const secondToken = await adminToken(second);
-        const results = await Promise.all(
-          Array.from({ length: 1_000 }, (_, i) =>
-            i % 2 === 0
-              ? reserve({ lines: [{ sku: 'SOFA-1', quantity: 1 }] })
-              : call(second, 'POST', '/api/v1/inventory/reserve', { token: secondToken, body: { lines: [{ sku: 'SOFA-1', quantity: 1 }] } }),
-          ),
-        );
-        expect(results.filter((result) => result.status === 201)).toHaveLength(100);
-        expect(results.filter((result) => result.status === 409)).toHaveLength(900);
-        expect(await available('SOFA-1')).toBe(0);
+        const url = (target as { url: string }).url;
+        const second = await createHub({
+          storage: { kind: 'postgres', url, schema: hub.storage.schema as string, poolSize: 4 },
+          adminSecret,
+        });
+        try {
+          token = await adminToken(hub);
+          expect((await call(hub, 'POST', '/api/v1/products', { token, body: sofa('SOFA-1') })).status).toBe(201);
+          await stockThirdParty(hub, 'SOFA-1', 100);
+          const secondToken = await adminToken(second);
+          const results = await Promise.all(
+            Array.from({ length: 1_000 }, (_, i) =>
+              i % 2 === 0
+                ? reserve({ lines: [{ sku: 'SOFA-1', quantity: 1 }] })
+                : call(second, 'POST', '/api/v1/inventory/reserve', {
+                    token: secondToken,
+                    body: { lines: [{ sku: 'SOFA-1', quantity: 1 }] },
+                  }),
+            ),
+          );
+          expect(results.filter((result) => result.status === 201)).toHaveLength(100);
+          expect(results.filter((result) => result.status === 409)).toHaveLength(900);
+          expect(await available('SOFA-1')).toBe(0);
+        } finally {
+          await second.close();
+        }
       } finally {
-        await second.close();
+        await hub.dispose();
       }
-    } finally {
-      await hub.dispose();
-    }
-  }, 180_000);
+    },
+    180_000,
+  );
 });

@@ -23,7 +23,14 @@ export type HoldView = {
 export type Line = { sku: string; quantity: number; warehouseId: string };
 
 /** One partition's availability as allocation reads it, with its warehouse's kind and location. */
-export type AvailabilityRow = { warehouse_id: string; sku: string; kind: string; lat: number; lon: number; available: number };
+export type AvailabilityRow = {
+  warehouse_id: string;
+  sku: string;
+  kind: string;
+  lat: number;
+  lon: number;
+  available: number;
+};
 
 /** Who asks, when (the hold's clock), and where the parcel goes (allocation's tie-breaker). */
 export type ReserveContext = { clientId: string; nowMs: number; destination?: GeoPoint };
@@ -36,22 +43,30 @@ export class LineDoesNotFit extends Error {
 }
 
 export function insufficient(line: { sku: string; quantity: number }, available: number): ApiError {
-  return conflict('insufficient_stock', `only ${Math.max(0, available)} of ${line.sku} can be held, not ${line.quantity}`, {
-    sku: line.sku,
-    quantity: line.quantity,
-    available: Math.max(0, available),
-  });
+  return conflict(
+    'insufficient_stock',
+    `only ${Math.max(0, available)} of ${line.sku} can be held, not ${line.quantity}`,
+    {
+      sku: line.sku,
+      quantity: line.quantity,
+      available: Math.max(0, available),
+    },
+  );
 }
 
 export const unknownSku = (sku: string) => new ApiError(404, 'unknown_sku', `${sku} is not in the catalog`, { sku });
 
-export const holdExpiresAt = (request: ReserveRequest, nowMs: number) => nowMs + (request.ttlSeconds ?? limits.holdTtlSecondsDefault) * 1000;
+export const holdExpiresAt = (request: ReserveRequest, nowMs: number) =>
+  nowMs + (request.ttlSeconds ?? limits.holdTtlSecondsDefault) * 1000;
 
 /**
  * The order every writer locks partitions in, (warehouse, sku) by code unit, so two multi-line holds
  * never wait on each other in a cycle. PostgreSQL sorts the same way with `COLLATE "C"` (ids are ASCII).
  */
-export function compareLockOrder(a: { warehouseId: string; sku: string }, b: { warehouseId: string; sku: string }): number {
+export function compareLockOrder(
+  a: { warehouseId: string; sku: string },
+  b: { warehouseId: string; sku: string },
+): number {
   if (a.warehouseId !== b.warehouseId) return a.warehouseId < b.warehouseId ? -1 : 1;
   return a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0;
 }
@@ -61,23 +76,44 @@ export function compareLockOrder(a: { warehouseId: string; sku: string }, b: { w
  * without locks. The choice is only a plan: the reservation proves availability again under the
  * partition's lock, and a lost race plans again from fresh numbers.
  */
-export function planLines(request: ReserveRequest['lines'], rows: readonly AvailabilityRow[], destination: GeoPoint | undefined): Line[] | ApiError {
+export function planLines(
+  request: ReserveRequest['lines'],
+  rows: readonly AvailabilityRow[],
+  destination: GeoPoint | undefined,
+): Line[] | ApiError {
   const byWarehouse = new Map<string, CandidateWarehouse & { available: Record<string, number> }>();
   for (const row of rows) {
     let warehouse = byWarehouse.get(row.warehouse_id);
     if (!warehouse) {
-      warehouse = { id: row.warehouse_id, kind: row.kind as CandidateWarehouse['kind'], location: { lat: Number(row.lat), lon: Number(row.lon) }, available: {} };
+      warehouse = {
+        id: row.warehouse_id,
+        kind: row.kind as CandidateWarehouse['kind'],
+        location: { lat: Number(row.lat), lon: Number(row.lon) },
+        available: {},
+      };
       byWarehouse.set(row.warehouse_id, warehouse);
     }
     warehouse.available[row.sku] = Number(row.available);
   }
-  const result = allocationStrategies[defaultAllocationStrategyName]({ lines: request, warehouses: [...byWarehouse.values()], ...(destination ? { destination } : {}) });
+  const result = allocationStrategies[defaultAllocationStrategyName]({
+    lines: request,
+    warehouses: [...byWarehouse.values()],
+    ...(destination ? { destination } : {}),
+  });
   if (!result.ok) return insufficient(result.line, result.line.available);
-  return result.allocations.flatMap((allocation) => allocation.lines.map((line) => ({ ...line, warehouseId: allocation.warehouseId })));
+  return result.allocations.flatMap((allocation) =>
+    allocation.lines.map((line) => ({ ...line, warehouseId: allocation.warehouseId })),
+  );
 }
 
 /** The answer to a hold just taken: its lines in the request's order. */
-export function takenHoldView(id: string, request: ReserveRequest, lines: readonly Line[], nowMs: number, expiresAt: number): HoldView {
+export function takenHoldView(
+  id: string,
+  request: ReserveRequest,
+  lines: readonly Line[],
+  nowMs: number,
+  expiresAt: number,
+): HoldView {
   return {
     id,
     status: 'active',

@@ -52,7 +52,12 @@ export class PostgresHoldBatcher {
   }
 
   /** Resolves with the hold once committed, `undefined` when a plan is needed; rejects with the refusal (404, 409) or the error. */
-  submit(id: string, request: ReserveRequest, context: ReserveContext, expiresAt: number): Promise<HoldView | undefined> {
+  submit(
+    id: string,
+    request: ReserveRequest,
+    context: ReserveContext,
+    expiresAt: number,
+  ): Promise<HoldView | undefined> {
     const sorted = request.lines.map((line) => line.sku).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const lineNos = request.lines.map((line) => sorted.indexOf(line.sku));
     return new Promise((resolve, reject) => {
@@ -66,7 +71,8 @@ export class PostgresHoldBatcher {
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
-      while (this.#inFlight < batchesInFlightMax && this.#queue.length > 0) void this.#send(this.#queue.splice(0, holdBatchPostgresMax));
+      while (this.#inFlight < batchesInFlightMax && this.#queue.length > 0)
+        void this.#send(this.#queue.splice(0, holdBatchPostgresMax));
     });
   }
 
@@ -85,10 +91,15 @@ export class PostgresHoldBatcher {
       }));
       let answers: Answer[];
       try {
-        const result = await sql<{ results: Answer[] | string }>`select dovetail_reserve_many(${JSON.stringify(holds)}::jsonb) as results`.execute(this.#db);
+        const result = await sql<{
+          results: Answer[] | string;
+        }>`select dovetail_reserve_many(${JSON.stringify(holds)}::jsonb) as results`.execute(this.#db);
         const raw = result.rows[0]?.results;
         answers = typeof raw === 'string' ? (JSON.parse(raw) as Answer[]) : (raw ?? []);
-        assert(answers.length === batch.length, `dovetail_reserve_many answered ${answers.length} of ${batch.length} holds`);
+        assert(
+          answers.length === batch.length,
+          `dovetail_reserve_many answered ${answers.length} of ${batch.length} holds`,
+        );
       } catch (error) {
         // The statement failed as a whole: no hold of the batch exists.
         for (const pending of batch) pending.reject(error);
@@ -107,7 +118,16 @@ export class PostgresHoldBatcher {
     if ('warehouse' in answer) {
       const warehouseId = answer.warehouse;
       if (warehouseId === null) pending.resolve(undefined);
-      else pending.resolve(takenHoldView(pending.id, request, request.lines.map((line) => ({ ...line, warehouseId })), context.nowMs, pending.expiresAt));
+      else
+        pending.resolve(
+          takenHoldView(
+            pending.id,
+            request,
+            request.lines.map((line) => ({ ...line, warehouseId })),
+            context.nowMs,
+            pending.expiresAt,
+          ),
+        );
       return;
     }
     if (answer.code === 'DT404') {
@@ -116,7 +136,9 @@ export class PostgresHoldBatcher {
     }
     assert(answer.code === 'DT409', `dovetail_reserve_many refusal ${answer.code}`);
     const [index, available] = answer.message.split(':').map(Number);
-    pending.reject(insufficient(request.lines[index as number] as ReserveRequest['lines'][number], available as number));
+    pending.reject(
+      insufficient(request.lines[index as number] as ReserveRequest['lines'][number], available as number),
+    );
   }
 
   /** Routes this database's PostgreSQL holds through the batcher (`reserveHold` finds it). */

@@ -29,9 +29,16 @@ let generic: Hono;
 
 type Sent = { status: number; body: unknown; headers: Record<string, string> };
 
-async function send(app: Hono, options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string>; query?: string }): Promise<Sent> {
+async function send(
+  app: Hono,
+  options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string>; query?: string },
+): Promise<Sent> {
   const text = options.rawBody ?? (options.body === undefined ? '' : JSON.stringify(options.body));
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...options.headers };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
+    ...options.headers,
+  };
   if (options.token) headers['authorization'] = `Bearer ${options.token}`;
   const response = await app.request(`${path}${options.query ?? ''}`, { method: 'POST', headers, body: text });
   const responseText = await response.text();
@@ -41,7 +48,8 @@ async function send(app: Hono, options: { token?: string; body?: unknown; rawBod
     if (value !== null) kept[name] = value;
   }
   // The budget left moves on with every call: compare that it is there, not its value.
-  if (response.headers.has('ratelimit')) kept['ratelimit'] = response.headers.get('ratelimit')?.replace(/remaining=\d+/, 'remaining=n') ?? '';
+  if (response.headers.has('ratelimit'))
+    kept['ratelimit'] = response.headers.get('ratelimit')?.replace(/remaining=\d+/, 'remaining=n') ?? '';
   let body: unknown = responseText;
   try {
     body = JSON.parse(responseText);
@@ -56,11 +64,21 @@ const comparable = (sent: Sent) =>
   sent.status === 201 ? { ...sent, body: { ...(sent.body as object), id: 'id' } } : sent;
 
 async function openHub(rateLimit?: { perSecond: number; burst: number }): Promise<void> {
-  hub = await createHub({ storage: { kind: 'sqlite', file: join(directory, 'hub.db') }, adminSecret, nowMs: () => clock, ...(rateLimit ? { rateLimit } : {}) });
+  hub = await createHub({
+    storage: { kind: 'sqlite', file: join(directory, 'hub.db') },
+    adminSecret,
+    nowMs: () => clock,
+    ...(rateLimit ? { rateLimit } : {}),
+  });
   admin = await adminToken(hub);
   expect((await call(hub, 'POST', '/api/v1/products', { token: admin, body: sofa('SOFA-1') })).status).toBe(201);
-  await call(hub, 'POST', '/api/v1/warehouses', { token: admin, body: { id: 'TPL-1', name: '3PL', kind: '3pl', location: { lat: 51.9, lon: 4.5 } } });
-  expect((await call(hub, 'PUT', '/api/v1/warehouses/TPL-1/inventory/SOFA-1', { token: admin, body: { onHand: 5 } })).status).toBe(200);
+  await call(hub, 'POST', '/api/v1/warehouses', {
+    token: admin,
+    body: { id: 'TPL-1', name: '3PL', kind: '3pl', location: { lat: 51.9, lon: 4.5 } },
+  });
+  expect(
+    (await call(hub, 'PUT', '/api/v1/warehouses/TPL-1/inventory/SOFA-1', { token: admin, body: { onHand: 5 } })).status,
+  ).toBe(200);
   lean = new Hono();
   lean.post(path, createReserveRoute(hub.deps));
   lean.all('*', (c) => c.json({ passedOn: true }, passedOn as 200));
@@ -71,7 +89,16 @@ async function openHub(rateLimit?: { perSecond: number; burst: number }): Promis
 async function tokenFor(role: string, scope?: string): Promise<string> {
   await hub.storage.db
     .insertInto('api_clients')
-    .values({ id: `probe-${role}`, name: role, role, warehouses_json: JSON.stringify(['TPL-1']), secret_hash: hashClientSecret(adminSecret), epoch: 1, revoked_at: null, created_at: clock })
+    .values({
+      id: `probe-${role}`,
+      name: role,
+      role,
+      warehouses_json: JSON.stringify(['TPL-1']),
+      secret_hash: hashClientSecret(adminSecret),
+      epoch: 1,
+      revoked_at: null,
+      created_at: clock,
+    })
     .onConflict((oc) => oc.column('id').doNothing())
     .execute();
   return clientToken(hub, `probe-${role}`, adminSecret, scope);
@@ -97,12 +124,29 @@ describe('the lean reserve route', () => {
       { name: 'an unknown SKU', token: admin, body: { lines: [{ sku: 'NOPE-1', quantity: 1 }] } },
       { name: 'a bad quantity', token: admin, body: { lines: [{ sku: 'SOFA-1', quantity: 0 }] } },
       { name: 'an unknown field', token: admin, body: { lines: [{ sku: 'SOFA-1', quantity: 1 }], reserved: 0 } },
-      { name: 'a repeated SKU', token: admin, body: { lines: [{ sku: 'SOFA-1', quantity: 1 }, { sku: 'SOFA-1', quantity: 1 }] } },
+      {
+        name: 'a repeated SKU',
+        token: admin,
+        body: {
+          lines: [
+            { sku: 'SOFA-1', quantity: 1 },
+            { sku: 'SOFA-1', quantity: 1 },
+          ],
+        },
+      },
       { name: 'not JSON', token: admin, rawBody: '{"lines": [' },
       { name: 'no token', body: { lines: [{ sku: 'SOFA-1', quantity: 1 }] } },
       { name: 'a forged token', token: 'not.a.token', body: { lines: [{ sku: 'SOFA-1', quantity: 1 }] } },
-      { name: 'a role without inventory.reserve', token: await tokenFor('3pl'), body: { lines: [{ sku: 'SOFA-1', quantity: 1 }] } },
-      { name: 'a token without the scope', token: await tokenFor('storefront', 'inventory.read'), body: { lines: [{ sku: 'SOFA-1', quantity: 1 }] } },
+      {
+        name: 'a role without inventory.reserve',
+        token: await tokenFor('3pl'),
+        body: { lines: [{ sku: 'SOFA-1', quantity: 1 }] },
+      },
+      {
+        name: 'a token without the scope',
+        token: await tokenFor('storefront', 'inventory.read'),
+        body: { lines: [{ sku: 'SOFA-1', quantity: 1 }] },
+      },
     ];
     for (const { name, ...request } of cases) {
       const viaLean = await send(lean, request);

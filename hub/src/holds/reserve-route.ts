@@ -63,7 +63,8 @@ export function createReserveRoute(deps: HubDeps) {
       });
     } catch (cause) {
       const error = getTRPCErrorFromUnknown(cause);
-      if (error.code === 'INTERNAL_SERVER_ERROR') deps.logger.error({ err: error.cause ?? error, reqId: context.requestId }, 'unhandled error in a REST route');
+      if (error.code === 'INTERNAL_SERVER_ERROR')
+        deps.logger.error({ err: error.cause ?? error, reqId: context.requestId }, 'unhandled error in a REST route');
       return errorResponse(error);
     }
   };

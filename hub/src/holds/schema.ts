@@ -96,7 +96,11 @@ export const holdsMigration: Migration = {
       .addColumn('counted', 'integer', (c) => c.notNull())
       .addPrimaryKeyConstraint('hold_lines_pk', ['hold_id', 'line_no'])
       .execute();
-    await db.schema.createIndex('hold_lines_counted').on('hold_lines').columns(['warehouse_id', 'sku', 'counted', 'expires_at']).execute();
+    await db.schema
+      .createIndex('hold_lines_counted')
+      .on('hold_lines')
+      .columns(['warehouse_id', 'sku', 'counted', 'expires_at'])
+      .execute();
     await db.schema.createIndex('hold_lines_expiry').on('hold_lines').columns(['counted', 'expires_at']).execute();
     if (db.getExecutor().adapter instanceof PostgresAdapter) await reserveFunction.execute(db);
   },

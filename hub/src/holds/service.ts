@@ -23,20 +23,34 @@ export type { HoldView } from './plan.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 
-
 /** Availability per (warehouse, sku) for the requested SKUs with each warehouse's kind and location, read without locks: allocation's input. */
-async function readAvailability(db: Kysely<Database>, skus: string[], warehouseId: string | undefined, nowMs: number): Promise<AvailabilityRow[]> {
+async function readAvailability(
+  db: Kysely<Database>,
+  skus: string[],
+  warehouseId: string | undefined,
+  nowMs: number,
+): Promise<AvailabilityRow[]> {
   let query = db
     .selectFrom('stock_partitions as p')
     .innerJoin('warehouses as w', 'w.id', 'p.warehouse_id')
     .select(['p.warehouse_id', 'p.sku', 'w.kind', 'w.lat', 'w.lon', availableSql('p', nowMs).as('available')])
     .where('p.sku', 'in', skus);
   if (warehouseId !== undefined) query = query.where('p.warehouse_id', '=', warehouseId);
-  return (await query.execute()).map((row) => ({ ...row, lat: Number(row.lat), lon: Number(row.lon), available: Number(row.available) }));
+  return (await query.execute()).map((row) => ({
+    ...row,
+    lat: Number(row.lat),
+    lon: Number(row.lon),
+    available: Number(row.available),
+  }));
 }
 
 /** Takes expired lines of one partition out of its counter (inside the caller's transaction, under the partition's lock). */
-async function settleExpired(trx: Transaction<Database>, warehouseId: string, sku: string, nowMs: number): Promise<void> {
+async function settleExpired(
+  trx: Transaction<Database>,
+  warehouseId: string,
+  sku: string,
+  nowMs: number,
+): Promise<void> {
   const expired = await trx
     .selectFrom('hold_lines')
     .select(['hold_id', 'line_no', 'quantity'])
@@ -74,14 +88,24 @@ type PostgresFailure = { code?: string; message?: string };
  * one), proves and takes every line there under the partitions' row locks. It answers the warehouse,
  * or null when several warehouses could serve: then the shared strategy must choose.
  */
-async function reservePostgresFast(db: Kysely<Database>, id: string, request: ReserveRequest, context: ReserveContext, expiresAt: number): Promise<HoldView | undefined> {
+async function reservePostgresFast(
+  db: Kysely<Database>,
+  id: string,
+  request: ReserveRequest,
+  context: ReserveContext,
+  expiresAt: number,
+): Promise<HoldView | undefined> {
   const skus = request.lines.map((line) => line.sku);
   // line_no follows the lock order (sku, by code unit), as on every other path.
   const sorted = [...skus].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   let row: { warehouse: string | null } | undefined;
   try {
-    const result = await sql<{ warehouse: string | null }>`select dovetail_reserve_fast(${id}, ${context.clientId}, ${context.nowMs}::bigint, ${expiresAt}::bigint,
-      ${skus}::text[], ${request.lines.map((line) => line.quantity)}::bigint[], ${skus.map((sku) => sorted.indexOf(sku))}::int[], ${request.warehouseId ?? null}::text) as warehouse`.execute(db);
+    const result = await sql<{
+      warehouse: string | null;
+    }>`select dovetail_reserve_fast(${id}, ${context.clientId}, ${context.nowMs}::bigint, ${expiresAt}::bigint,
+      ${skus}::text[], ${request.lines.map((line) => line.quantity)}::bigint[], ${skus.map((sku) => sorted.indexOf(sku))}::int[], ${request.warehouseId ?? null}::text) as warehouse`.execute(
+      db,
+    );
     row = result.rows[0];
   } catch (error) {
     const failure = error as PostgresFailure;
@@ -94,14 +118,29 @@ async function reservePostgresFast(db: Kysely<Database>, id: string, request: Re
   }
   if (!row?.warehouse) return undefined;
   const warehouseId = row.warehouse;
-  return takenHoldView(id, request, request.lines.map((line) => ({ ...line, warehouseId })), context.nowMs, expiresAt);
+  return takenHoldView(
+    id,
+    request,
+    request.lines.map((line) => ({ ...line, warehouseId })),
+    context.nowMs,
+    expiresAt,
+  );
 }
 
 /** PostgreSQL with a plan: one call of `dovetail_reserve` (see holds/schema.ts), lines locked in the given order. */
-async function reservePostgresPlanned(db: Kysely<Database>, id: string, clientId: string, lines: Line[], nowMs: number, expiresAt: number): Promise<void> {
+async function reservePostgresPlanned(
+  db: Kysely<Database>,
+  id: string,
+  clientId: string,
+  lines: Line[],
+  nowMs: number,
+  expiresAt: number,
+): Promise<void> {
   try {
     await sql`select dovetail_reserve(${id}, ${clientId}, ${nowMs}::bigint, ${expiresAt}::bigint,
-      ${lines.map((line) => line.warehouseId)}::text[], ${lines.map((line) => line.sku)}::text[], ${lines.map((line) => line.quantity)}::bigint[])`.execute(db);
+      ${lines.map((line) => line.warehouseId)}::text[], ${lines.map((line) => line.sku)}::text[], ${lines.map((line) => line.quantity)}::bigint[])`.execute(
+      db,
+    );
   } catch (error) {
     const failure = error as PostgresFailure;
     if (failure.code === 'DT409') throw new LineDoesNotFit(Number(failure.message));
@@ -129,18 +168,30 @@ export async function reserveHold(
 ): Promise<HoldView> {
   if (dialect === 'sqlite') {
     const writer = options.writer ?? sqliteHoldWriterOf(db);
-    if (!writer) throw new Error('SQLite holds are taken by a SqliteHoldWriter: start one for this database (createHub does)');
+    if (!writer)
+      throw new Error('SQLite holds are taken by a SqliteHoldWriter: start one for this database (createHub does)');
     return writer.submit(request, context);
   }
   const { nowMs } = context;
   const expiresAt = holdExpiresAt(request, nowMs);
   // Group-committed with other holds when the hub runs a batcher (holds/postgres-batcher.ts), else alone.
   const batcher = postgresHoldBatcherOf(db);
-  const fast = batcher ? await batcher.submit(newId(), request, context, expiresAt) : await reservePostgresFast(db, newId(), request, context, expiresAt);
+  const fast = batcher
+    ? await batcher.submit(newId(), request, context, expiresAt)
+    : await reservePostgresFast(db, newId(), request, context, expiresAt);
   if (fast) return fast;
 
   for (let attempt = 1; ; attempt++) {
-    const planned = planLines(request.lines, await readAvailability(db, request.lines.map((line) => line.sku), request.warehouseId, nowMs), context.destination);
+    const planned = planLines(
+      request.lines,
+      await readAvailability(
+        db,
+        request.lines.map((line) => line.sku),
+        request.warehouseId,
+        nowMs,
+      ),
+      context.destination,
+    );
     if (planned instanceof ApiError) throw planned;
     // A fixed lock order (warehouse, sku) keeps two multi-line holds from deadlocking.
     const lines = [...planned].sort(compareLockOrder);
@@ -177,7 +228,12 @@ function toView(loaded: NonNullable<Awaited<ReturnType<typeof loadHold>>>, nowMs
   };
 }
 
-export async function getHold(db: Kysely<Database>, id: string, clientId: string | '*', nowMs: number): Promise<HoldView> {
+export async function getHold(
+  db: Kysely<Database>,
+  id: string,
+  clientId: string | '*',
+  nowMs: number,
+): Promise<HoldView> {
   const loaded = await loadHold(db, id);
   if (!loaded || (clientId !== '*' && loaded.hold.client_id !== clientId)) throw notFound('hold');
   return toView(loaded, nowMs);
@@ -188,19 +244,30 @@ export async function getHold(db: Kysely<Database>, id: string, clientId: string
  * order's allocation cannot be released (409). Each partition is locked before its lines, the order
  * every writer uses.
  */
-export async function releaseHold(db: Kysely<Database>, dialect: Dialect, id: string, clientId: string | '*', nowMs: number): Promise<HoldView> {
+export async function releaseHold(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  id: string,
+  clientId: string | '*',
+  nowMs: number,
+): Promise<HoldView> {
   await db.transaction().execute(async (trx) => {
     let holdQuery = trx.selectFrom('holds').selectAll().where('id', '=', id);
     if (dialect === 'postgres') holdQuery = holdQuery.forUpdate();
     const hold = await holdQuery.executeTakeFirst();
     if (!hold || (clientId !== '*' && hold.client_id !== clientId)) throw notFound('hold');
-    if (hold.status === 'converted') throw conflict('hold_converted', 'this hold became an order; cancel the order instead');
+    if (hold.status === 'converted')
+      throw conflict('hold_converted', 'this hold became an order; cancel the order instead');
     if (hold.status === 'released') return;
     const lines = await trx.selectFrom('hold_lines').selectAll().where('hold_id', '=', id).execute();
-    lines.sort((a, b) => compareLockOrder({ warehouseId: a.warehouse_id, sku: a.sku }, { warehouseId: b.warehouse_id, sku: b.sku }));
+    lines.sort((a, b) =>
+      compareLockOrder({ warehouseId: a.warehouse_id, sku: a.sku }, { warehouseId: b.warehouse_id, sku: b.sku }),
+    );
     for (const line of lines) {
       if (dialect === 'postgres') {
-        await sql`select 1 from stock_partitions where warehouse_id = ${line.warehouse_id} and sku = ${line.sku} for update`.execute(trx);
+        await sql`select 1 from stock_partitions where warehouse_id = ${line.warehouse_id} and sku = ${line.sku} for update`.execute(
+          trx,
+        );
       }
       const uncounted = await trx
         .updateTable('hold_lines')
@@ -240,7 +307,9 @@ export async function sweepExpiredHolds(db: Kysely<Database>, dialect: Dialect, 
   for (const partition of partitions) {
     await db.transaction().execute(async (trx) => {
       if (dialect === 'postgres') {
-        await sql`select 1 from stock_partitions where warehouse_id = ${partition.warehouse_id} and sku = ${partition.sku} for update`.execute(trx);
+        await sql`select 1 from stock_partitions where warehouse_id = ${partition.warehouse_id} and sku = ${partition.sku} for update`.execute(
+          trx,
+        );
       }
       await settleExpired(trx, partition.warehouse_id, partition.sku, nowMs);
     });

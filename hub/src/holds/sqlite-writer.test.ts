@@ -21,13 +21,24 @@ let batches: Array<{ size: number; taken: number }>;
 let writer: SqliteHoldWriter;
 
 const file = () => join(directory, 'hub.db');
-const hold = (sku: string, quantity: number) => reserveHold(hub.storage.db, 'sqlite', { lines: [{ sku, quantity }], ttlSeconds: 600 }, { clientId: 'admin', nowMs: clock });
-const settle = <T>(promise: Promise<T>) => promise.then(
-  (value) => ({ ok: true as const, value }),
-  (error: { status?: number; reason?: string; message: string }) => ({ ok: false as const, error }),
-);
+const hold = (sku: string, quantity: number) =>
+  reserveHold(
+    hub.storage.db,
+    'sqlite',
+    { lines: [{ sku, quantity }], ttlSeconds: 600 },
+    { clientId: 'admin', nowMs: clock },
+  );
+const settle = <T>(promise: Promise<T>) =>
+  promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: { status?: number; reason?: string; message: string }) => ({ ok: false as const, error }),
+  );
 const partition = (sku: string) =>
-  hub.storage.db.selectFrom('stock_partitions').select(['reserved', 'committed']).where('sku', '=', sku).executeTakeFirstOrThrow();
+  hub.storage.db
+    .selectFrom('stock_partitions')
+    .select(['reserved', 'committed'])
+    .where('sku', '=', sku)
+    .executeTakeFirstOrThrow();
 
 async function open(): Promise<void> {
   hub = await createHub({ storage: { kind: 'sqlite', file: file() }, adminSecret, nowMs: () => clock });
@@ -40,15 +51,21 @@ async function open(): Promise<void> {
 }
 
 async function stock(sku: string, onHand: number): Promise<void> {
-  expect((await call(hub, 'PUT', `/api/v1/warehouses/TPL-1/inventory/${sku}`, { token, body: { onHand } })).status).toBe(200);
+  expect(
+    (await call(hub, 'PUT', `/api/v1/warehouses/TPL-1/inventory/${sku}`, { token, body: { onHand } })).status,
+  ).toBe(200);
 }
 
 beforeEach(async () => {
   clock = Date.parse('2026-11-23T12:00:00Z');
   directory = mkdtempSync(join(tmpdir(), 'dovetail-hold-writer-'));
   await open();
-  for (const sku of ['SOFA-1', 'BED-1', 'CURSED-1']) expect((await call(hub, 'POST', '/api/v1/products', { token, body: sofa(sku) })).status).toBe(201);
-  await call(hub, 'POST', '/api/v1/warehouses', { token, body: { id: 'TPL-1', name: '3PL', kind: '3pl', location: { lat: 51.9, lon: 4.5 } } });
+  for (const sku of ['SOFA-1', 'BED-1', 'CURSED-1'])
+    expect((await call(hub, 'POST', '/api/v1/products', { token, body: sofa(sku) })).status).toBe(201);
+  await call(hub, 'POST', '/api/v1/warehouses', {
+    token,
+    body: { id: 'TPL-1', name: '3PL', kind: '3pl', location: { lat: 51.9, lon: 4.5 } },
+  });
   await stock('SOFA-1', 10);
   await stock('BED-1', 10);
   await stock('CURSED-1', 10);
@@ -63,7 +80,9 @@ describe('SqliteHoldWriter (group commit of checkout holds)', () => {
   it('takes holds submitted in one turn in one transaction, each answered after the commit', async () => {
     const results = await Promise.all(Array.from({ length: 40 }, () => settle(hold('SOFA-1', 1))));
     expect(results.filter((result) => result.ok)).toHaveLength(10);
-    expect(results.filter((result) => !result.ok).map((result) => !result.ok && result.error.reason)).toEqual(Array(30).fill('insufficient_stock'));
+    expect(results.filter((result) => !result.ok).map((result) => !result.ok && result.error.reason)).toEqual(
+      Array(30).fill('insufficient_stock'),
+    );
     expect(batches).toEqual([{ size: 40, taken: 10 }]);
     expect(Number((await partition('SOFA-1')).reserved)).toBe(10);
   });
@@ -76,27 +95,47 @@ describe('SqliteHoldWriter (group commit of checkout holds)', () => {
       settle(hold('BED-1', 2)),
     ]);
     expect(first.ok && other.ok).toBe(true);
-    expect(!refused.ok && refused.error).toMatchObject({ status: 409, reason: 'insufficient_stock', details: { sku: 'SOFA-1', quantity: 7, available: 6 } });
+    expect(!refused.ok && refused.error).toMatchObject({
+      status: 409,
+      reason: 'insufficient_stock',
+      details: { sku: 'SOFA-1', quantity: 7, available: 6 },
+    });
     expect(!unknown.ok && unknown.error).toMatchObject({ status: 404, reason: 'unknown_sku' });
     expect(batches).toEqual([{ size: 4, taken: 2 }]);
     expect([Number((await partition('SOFA-1')).reserved), Number((await partition('BED-1')).reserved)]).toEqual([4, 2]);
-    expect(await hub.storage.db.selectFrom('holds').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()).toEqual({ n: 2 });
+    expect(
+      await hub.storage.db.selectFrom('holds').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow(),
+    ).toEqual({ n: 2 });
   });
 
   it('rolls back a hold whose statement throws alone, and answers it with the error', async () => {
-    await sql`CREATE TRIGGER cursed BEFORE INSERT ON hold_lines WHEN NEW.sku = 'CURSED-1' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`.execute(hub.storage.db);
-    const [before, cursed, after] = await Promise.all([settle(hold('SOFA-1', 1)), settle(hold('CURSED-1', 1)), settle(hold('BED-1', 1))]);
+    await sql`CREATE TRIGGER cursed BEFORE INSERT ON hold_lines WHEN NEW.sku = 'CURSED-1' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`.execute(
+      hub.storage.db,
+    );
+    const [before, cursed, after] = await Promise.all([
+      settle(hold('SOFA-1', 1)),
+      settle(hold('CURSED-1', 1)),
+      settle(hold('BED-1', 1)),
+    ]);
     expect(before.ok && after.ok).toBe(true);
     expect(!cursed.ok && cursed.error.message).toMatch(/disk on fire/);
     expect(batches).toEqual([{ size: 3, taken: 2 }]);
     // Its hold row and its counter bump went with its savepoint.
     expect(Number((await partition('CURSED-1')).reserved)).toBe(0);
-    expect(await hub.storage.db.selectFrom('holds').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()).toEqual({ n: 2 });
+    expect(
+      await hub.storage.db.selectFrom('holds').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow(),
+    ).toEqual({ n: 2 });
   });
 
   it('fails the whole batch, answering nobody with success, when an error ends the transaction; the next batch works', async () => {
-    await sql`CREATE TRIGGER doomed BEFORE INSERT ON hold_lines WHEN NEW.sku = 'CURSED-1' BEGIN SELECT RAISE(ROLLBACK, 'transaction lost'); END`.execute(hub.storage.db);
-    const results = await Promise.all([settle(hold('SOFA-1', 1)), settle(hold('CURSED-1', 1)), settle(hold('BED-1', 1))]);
+    await sql`CREATE TRIGGER doomed BEFORE INSERT ON hold_lines WHEN NEW.sku = 'CURSED-1' BEGIN SELECT RAISE(ROLLBACK, 'transaction lost'); END`.execute(
+      hub.storage.db,
+    );
+    const results = await Promise.all([
+      settle(hold('SOFA-1', 1)),
+      settle(hold('CURSED-1', 1)),
+      settle(hold('BED-1', 1)),
+    ]);
     expect(results.map((result) => result.ok)).toEqual([false, false, false]);
     expect(Number((await partition('SOFA-1')).reserved)).toBe(0);
     expect(hub.storage.sqlite?.inTransaction).toBe(false);
@@ -124,7 +163,17 @@ describe('SqliteHoldWriter (group commit of checkout holds)', () => {
     expect(answered).toBe(true);
     // The hold committed on its own; the rolled-back transaction took nothing of it with it, nor it of the transaction.
     expect(Number((await partition('SOFA-1')).reserved)).toBe(3);
-    expect(Number((await hub.storage.db.selectFrom('stock_partitions').select('on_hand').where('sku', '=', 'BED-1').executeTakeFirstOrThrow()).on_hand)).toBe(10);
+    expect(
+      Number(
+        (
+          await hub.storage.db
+            .selectFrom('stock_partitions')
+            .select('on_hand')
+            .where('sku', '=', 'BED-1')
+            .executeTakeFirstOrThrow()
+        ).on_hand,
+      ),
+    ).toBe(10);
   });
 
   it('keeps every answered hold across a restart (each 201 was committed before it was sent)', async () => {
@@ -135,7 +184,9 @@ describe('SqliteHoldWriter (group commit of checkout holds)', () => {
     await hub.close();
     await open();
     expect(Number((await partition('SOFA-1')).reserved)).toBe(taken);
-    expect(await hub.storage.db.selectFrom('hold_lines').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()).toEqual({ n: taken });
+    expect(
+      await hub.storage.db.selectFrom('hold_lines').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow(),
+    ).toEqual({ n: taken });
   });
 
   it('refuses new holds once closed, after answering the queued ones', async () => {
@@ -143,28 +194,52 @@ describe('SqliteHoldWriter (group commit of checkout holds)', () => {
     const closing = writer.close();
     await expect(queued).resolves.toMatchObject({ status: 'active' });
     await closing;
-    await expect(writer.submit({ lines: [{ sku: 'SOFA-1', quantity: 1 }] }, { clientId: 'admin', nowMs: clock })).rejects.toThrow(/closed/);
+    await expect(
+      writer.submit({ lines: [{ sku: 'SOFA-1', quantity: 1 }] }, { clientId: 'admin', nowMs: clock }),
+    ).rejects.toThrow(/closed/);
   });
 
   it('stays exact with holds, releases, orders and payments interleaved', async () => {
     const customer = { email: 'ines@example.com', name: 'Inès Laurent' };
     const shippingAddress = { line1: 'Keizersgracht 1', city: 'Amsterdam', postalCode: '1015 CJ', country: 'NL' };
     const reserveAndMaybeRelease = async (i: number) => {
-      const held = await call(hub, 'POST', '/api/v1/inventory/reserve', { token, body: { lines: [{ sku: 'SOFA-1', quantity: 1 }, { sku: 'BED-1', quantity: 1 }] } });
+      const held = await call(hub, 'POST', '/api/v1/inventory/reserve', {
+        token,
+        body: {
+          lines: [
+            { sku: 'SOFA-1', quantity: 1 },
+            { sku: 'BED-1', quantity: 1 },
+          ],
+        },
+      });
       if (held.status === 201 && i % 2 === 0) {
-        expect((await call(hub, 'POST', '/api/v1/inventory/release', { token, body: { holdId: held.body.id } })).status).toBe(200);
+        expect(
+          (await call(hub, 'POST', '/api/v1/inventory/release', { token, body: { holdId: held.body.id } })).status,
+        ).toBe(200);
         return 'released';
       }
       return held.status === 201 ? 'held' : held.body.error.code;
     };
     const orderAndMaybePay = async (i: number) => {
-      const placed = await call(hub, 'POST', '/api/v1/orders', { token, body: { customer, shippingAddress, lines: [{ sku: 'SOFA-1', quantity: 1 }] } });
+      const placed = await call(hub, 'POST', '/api/v1/orders', {
+        token,
+        body: { customer, shippingAddress, lines: [{ sku: 'SOFA-1', quantity: 1 }] },
+      });
       if (placed.status !== 201) return placed.body.error.code;
       if (i % 3 === 0) return 'placed';
-      expect((await call(hub, 'POST', `/api/v1/orders/${placed.body.id}/payment`, { token, body: { reference: `psp_${i}` } })).status).toBe(200);
+      expect(
+        (
+          await call(hub, 'POST', `/api/v1/orders/${placed.body.id}/payment`, {
+            token,
+            body: { reference: `psp_${i}` },
+          })
+        ).status,
+      ).toBe(200);
       return 'paid';
     };
-    const outcomes = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? reserveAndMaybeRelease(i) : orderAndMaybePay(i))));
+    const outcomes = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? reserveAndMaybeRelease(i) : orderAndMaybePay(i))),
+    );
     const count = (outcome: string) => outcomes.filter((value) => value === outcome).length;
     const sofa = await partition('SOFA-1');
     const bed = await partition('BED-1');

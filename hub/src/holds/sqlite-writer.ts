@@ -53,7 +53,10 @@ export class SqliteHoldWriter {
   readonly #observe: HoldBatchObserver | undefined;
   readonly #queue: Pending[] = [];
   readonly #runBatch: BetterSqlite3.Transaction<(jobs: Pending[]) => Outcome[]>;
-  readonly #availability: BetterSqlite3.Statement<{ sku: string; warehouse: string | null; now: number }, AvailabilityRow>;
+  readonly #availability: BetterSqlite3.Statement<
+    { sku: string; warehouse: string | null; now: number },
+    AvailabilityRow
+  >;
   #flushing: Promise<void> | undefined;
   #closed = false;
 
@@ -74,7 +77,9 @@ export class SqliteHoldWriter {
     const uncountExpired = sqlite.prepare<[string, string, number], { quantity: number }>(
       'UPDATE hold_lines SET counted = 0 WHERE warehouse_id = ? AND sku = ? AND counted = 1 AND expires_at <= ? RETURNING quantity',
     );
-    const settleCounter = sqlite.prepare<[number, string, string]>('UPDATE stock_partitions SET reserved = reserved - ? WHERE warehouse_id = ? AND sku = ?');
+    const settleCounter = sqlite.prepare<[number, string, string]>(
+      'UPDATE stock_partitions SET reserved = reserved - ? WHERE warehouse_id = ? AND sku = ?',
+    );
     const take = sqlite.prepare<{ quantity: number; warehouse: string; sku: string }>(`
       UPDATE stock_partitions SET reserved = reserved + @quantity
       WHERE warehouse_id = @warehouse AND sku = @sku
@@ -110,22 +115,29 @@ export class SqliteHoldWriter {
       });
 
     /** One attempt at one planned hold, in its own savepoint: every line fits, or it throws and nothing stays. */
-    const takeOnce = sqlite.transaction((id: string, clientId: string, lines: Line[], nowMs: number, expiresAt: number) => {
-      insertHold.run(id, clientId, expiresAt, nowMs);
-      for (const [index, line] of lines.entries()) {
-        // Expired lines of this partition leave its counter here, under SQLite's write lock.
-        const partition = `${line.warehouseId}/${line.sku}`;
-        if ((settledUpTo.get(partition) ?? -1) < nowMs) {
-          let settled = 0;
-          for (const row of uncountExpired.all(line.warehouseId, line.sku, nowMs)) settled += Number(row.quantity);
-          if (settled > 0) settleCounter.run(settled, line.warehouseId, line.sku);
+    const takeOnce = sqlite.transaction(
+      (id: string, clientId: string, lines: Line[], nowMs: number, expiresAt: number) => {
+        insertHold.run(id, clientId, expiresAt, nowMs);
+        for (const [index, line] of lines.entries()) {
+          // Expired lines of this partition leave its counter here, under SQLite's write lock.
+          const partition = `${line.warehouseId}/${line.sku}`;
+          if ((settledUpTo.get(partition) ?? -1) < nowMs) {
+            let settled = 0;
+            for (const row of uncountExpired.all(line.warehouseId, line.sku, nowMs)) settled += Number(row.quantity);
+            if (settled > 0) settleCounter.run(settled, line.warehouseId, line.sku);
+          }
+          if (take.run({ quantity: line.quantity, warehouse: line.warehouseId, sku: line.sku }).changes !== 1)
+            throw new LineDoesNotFit(index);
+          insertLine.run(id, index, line.warehouseId, line.sku, line.quantity, expiresAt);
         }
-        if (take.run({ quantity: line.quantity, warehouse: line.warehouseId, sku: line.sku }).changes !== 1) throw new LineDoesNotFit(index);
-        insertLine.run(id, index, line.warehouseId, line.sku, line.quantity, expiresAt);
-      }
-      // Only once this hold's savepoint is sure to be kept: a rolled-back settlement must be redone.
-      for (const line of lines) settledUpTo.set(`${line.warehouseId}/${line.sku}`, Math.max(settledUpTo.get(`${line.warehouseId}/${line.sku}`) ?? -1, nowMs));
-    });
+        // Only once this hold's savepoint is sure to be kept: a rolled-back settlement must be redone.
+        for (const line of lines)
+          settledUpTo.set(
+            `${line.warehouseId}/${line.sku}`,
+            Math.max(settledUpTo.get(`${line.warehouseId}/${line.sku}`) ?? -1, nowMs),
+          );
+      },
+    );
 
     const reserveOne = ({ request, context }: Job): HoldView => {
       const { nowMs } = context;
@@ -202,7 +214,11 @@ export class SqliteHoldWriter {
   submit(request: ReserveRequest, context: ReserveContext): Promise<HoldView> {
     if (this.#closed) return Promise.reject(new Error('hold writer is closed'));
     if (this.#queue.length >= limits.writeQueueDepthMax) {
-      return Promise.reject(new ApiError(503, 'overloaded', 'the hub is saturated with checkout holds; retry in a second', undefined, { 'retry-after': '1' }));
+      return Promise.reject(
+        new ApiError(503, 'overloaded', 'the hub is saturated with checkout holds; retry in a second', undefined, {
+          'retry-after': '1',
+        }),
+      );
     }
     return new Promise((resolve, reject) => {
       this.#queue.push({ request, context, resolve, reject });

@@ -23,8 +23,17 @@ describe.each(adapters)('hub API on %s', (adapter) => {
     it('creates a product: 201 with id, version 1, ETag and Location', async () => {
       const created = await call(hub, 'POST', '/api/v1/products', { token: admin, body: sofa('CREATE-1') });
       expect(created.status).toBe(201);
-      expect(created.body).toMatchObject({ name: 'Oslo 3-seat sofa', category: 'sofa', version: 1, archived: false, basePrice: 129_900 });
-      expect(created.body.variants.map((variant: { sku: string }) => variant.sku)).toEqual(['CREATE-1', 'CREATE-1-SAND']);
+      expect(created.body).toMatchObject({
+        name: 'Oslo 3-seat sofa',
+        category: 'sofa',
+        version: 1,
+        archived: false,
+        basePrice: 129_900,
+      });
+      expect(created.body.variants.map((variant: { sku: string }) => variant.sku)).toEqual([
+        'CREATE-1',
+        'CREATE-1-SAND',
+      ]);
       expect(created.headers.get('etag')).toBe('"1"');
       expect(created.headers.get('location')).toBe(`/api/v1/products/${created.body.id}`);
       const read = await call(hub, 'GET', `/api/v1/products/${created.body.id}`, { token: admin });
@@ -41,7 +50,10 @@ describe.each(adapters)('hub API on %s', (adapter) => {
     });
 
     it('refuses unknown fields, naming them: 400', async () => {
-      const response = await call(hub, 'POST', '/api/v1/products', { token: admin, body: { ...sofa('STRICT-1'), costPrice: 10 } });
+      const response = await call(hub, 'POST', '/api/v1/products', {
+        token: admin,
+        body: { ...sofa('STRICT-1'), costPrice: 10 },
+      });
       expect(response.status).toBe(400);
       expect(response.body.error.code).toBe('invalid_input');
       expect(response.body.error.details.issues.map((issue: { path: string }) => issue.path)).toContain('costPrice');
@@ -65,7 +77,11 @@ describe.each(adapters)('hub API on %s', (adapter) => {
       });
       expect(wrongType.status).toBe(415);
       expect(wrongType.body.error.code).toBe('unsupported_media_type');
-      const broken = await call(hub, 'POST', '/api/v1/products', { token: admin, rawBody: '{"name":', headers: { 'content-type': 'application/json' } });
+      const broken = await call(hub, 'POST', '/api/v1/products', {
+        token: admin,
+        rawBody: '{"name":',
+        headers: { 'content-type': 'application/json' },
+      });
       expect(broken.status).toBe(400);
       expect(broken.body.error.code).toBe('invalid_json');
     });
@@ -85,24 +101,39 @@ describe.each(adapters)('hub API on %s', (adapter) => {
       const id = created.body.id as string;
       const etag = created.headers.get('etag')!;
       const change = { name: 'Oslo', category: 'sofa', material: 'linen', basePrice: 119_900, currency: 'EUR' };
-      const updated = await call(hub, 'PUT', `/api/v1/products/${id}`, { token: admin, body: change, headers: { 'if-match': etag } });
+      const updated = await call(hub, 'PUT', `/api/v1/products/${id}`, {
+        token: admin,
+        body: change,
+        headers: { 'if-match': etag },
+      });
       expect(updated.status).toBe(200);
       expect(updated.body).toMatchObject({ version: 2, material: 'linen', basePrice: 119_900 });
       expect(updated.body.variants).toHaveLength(2);
       expect(updated.headers.get('etag')).toBe('"2"');
-      const stale = await call(hub, 'PUT', `/api/v1/products/${id}`, { token: admin, body: change, headers: { 'if-match': etag } });
+      const stale = await call(hub, 'PUT', `/api/v1/products/${id}`, {
+        token: admin,
+        body: change,
+        headers: { 'if-match': etag },
+      });
       expect(stale.status).toBe(412);
       expect(stale.body.error).toMatchObject({ code: 'version_mismatch', details: { currentVersion: 2 } });
       const missing = await call(hub, 'PUT', `/api/v1/products/${id}`, { token: admin, body: change });
       expect(missing.status).toBe(428);
-      const unknown = await call(hub, 'PUT', '/api/v1/products/nope', { token: admin, body: change, headers: { 'if-match': '"1"' } });
+      const unknown = await call(hub, 'PUT', '/api/v1/products/nope', {
+        token: admin,
+        body: change,
+        headers: { 'if-match': '"1"' },
+      });
       expect(unknown.status).toBe(404);
       const after = await call(hub, 'GET', `/api/v1/products/${id}`, { token: admin });
       expect(after.body.version).toBe(2);
     });
 
     it('archives instead of deleting: archived products leave the listing, DELETE is 405', async () => {
-      const created = await call(hub, 'POST', '/api/v1/products', { token: admin, body: { ...sofa('ARCH-1'), name: 'Archivable chest', category: 'storage' } });
+      const created = await call(hub, 'POST', '/api/v1/products', {
+        token: admin,
+        body: { ...sofa('ARCH-1'), name: 'Archivable chest', category: 'storage' },
+      });
       const id = created.body.id as string;
       const { variants: _variants, options: _options, ...fields } = sofa('ARCH-1');
       const archived = await call(hub, 'PUT', `/api/v1/products/${id}`, {
@@ -114,7 +145,9 @@ describe.each(adapters)('hub API on %s', (adapter) => {
       expect(archived.body.archived).toBe(true);
       const listed = await call(hub, 'GET', '/api/v1/products?category=storage', { token: admin });
       expect(listed.body.items.map((item: { id: string }) => item.id)).not.toContain(id);
-      const withArchived = await call(hub, 'GET', '/api/v1/products?category=storage&includeArchived=true', { token: admin });
+      const withArchived = await call(hub, 'GET', '/api/v1/products?category=storage&includeArchived=true', {
+        token: admin,
+      });
       expect(withArchived.body.items.map((item: { id: string }) => item.id)).toContain(id);
       const deleted = await call(hub, 'DELETE', `/api/v1/products/${id}`, { token: admin });
       expect(deleted.status).toBe(405);
@@ -124,11 +157,42 @@ describe.each(adapters)('hub API on %s', (adapter) => {
 
     it('filters by category, material, text and price range', async () => {
       const base = { currency: 'EUR', basePrice: 50_000 };
-      await call(hub, 'POST', '/api/v1/products', { token: admin, body: { ...base, name: 'Linnea bed', category: 'bed', material: 'Oak', variants: [{ sku: 'F-BED-1', options: { width: '160' } }] } });
-      await call(hub, 'POST', '/api/v1/products', { token: admin, body: { ...base, name: 'Tove bed 100%', category: 'bed', material: 'pine', basePrice: 20_000, variants: [{ sku: 'F-BED-2', options: {} }] } });
-      await call(hub, 'POST', '/api/v1/products', { token: admin, body: { ...base, name: 'Aalto table', category: 'table', material: 'oak', description: 'Seats a linnea-sized family', variants: [{ sku: 'F-TAB-1', options: {} }] } });
+      await call(hub, 'POST', '/api/v1/products', {
+        token: admin,
+        body: {
+          ...base,
+          name: 'Linnea bed',
+          category: 'bed',
+          material: 'Oak',
+          variants: [{ sku: 'F-BED-1', options: { width: '160' } }],
+        },
+      });
+      await call(hub, 'POST', '/api/v1/products', {
+        token: admin,
+        body: {
+          ...base,
+          name: 'Tove bed 100%',
+          category: 'bed',
+          material: 'pine',
+          basePrice: 20_000,
+          variants: [{ sku: 'F-BED-2', options: {} }],
+        },
+      });
+      await call(hub, 'POST', '/api/v1/products', {
+        token: admin,
+        body: {
+          ...base,
+          name: 'Aalto table',
+          category: 'table',
+          material: 'oak',
+          description: 'Seats a linnea-sized family',
+          variants: [{ sku: 'F-TAB-1', options: {} }],
+        },
+      });
       const names = async (query: string) =>
-        ((await call(hub, 'GET', `/api/v1/products?${query}`, { token: admin })).body.items as Array<{ name: string }>).map((item) => item.name).sort();
+        ((await call(hub, 'GET', `/api/v1/products?${query}`, { token: admin })).body.items as Array<{ name: string }>)
+          .map((item) => item.name)
+          .sort();
       expect(await names('category=bed')).toEqual(['Linnea bed', 'Tove bed 100%']);
       expect(await names('material=oak')).toEqual(['Aalto table', 'Linnea bed']);
       expect(await names('q=LINNEA')).toEqual(['Aalto table', 'Linnea bed']);
@@ -143,7 +207,13 @@ describe.each(adapters)('hub API on %s', (adapter) => {
       for (let index = 0; index < 7; index++) {
         await call(hub, 'POST', '/api/v1/products', {
           token: admin,
-          body: { name: `Page chair ${index}`, category: 'chair', basePrice: 1_000 + index, currency: 'EUR', variants: [{ sku: `PAGE-${index}`, options: {} }] },
+          body: {
+            name: `Page chair ${index}`,
+            category: 'chair',
+            basePrice: 1_000 + index,
+            currency: 'EUR',
+            variants: [{ sku: `PAGE-${index}`, options: {} }],
+          },
         });
       }
       const seen: string[] = [];
@@ -184,7 +254,11 @@ describe.each(adapters)('hub API on %s', (adapter) => {
       const created = await call(hub, 'POST', '/api/v1/products', { token: admin, body: sofa('LOG-1') });
       await call(hub, 'POST', '/api/v1/products', { token: admin, body: sofa('LOG-1') }); // 409: appends nothing
       const { variants: _variants, ...fields } = sofa('LOG-1');
-      await call(hub, 'PUT', `/api/v1/products/${created.body.id}`, { token: admin, body: fields, headers: { 'if-match': '"1"' } });
+      await call(hub, 'PUT', `/api/v1/products/${created.body.id}`, {
+        token: admin,
+        body: fields,
+        headers: { 'if-match': '"1"' },
+      });
       const log = await readDownstream(hub.deps.db, 'catalog', 0, 10_000);
       expect(log.map((event) => event.seq)).toEqual(Array.from({ length: log.length }, (_, index) => index + 1));
       const mine = log.slice(before.length);
@@ -197,7 +271,11 @@ describe.each(adapters)('hub API on %s', (adapter) => {
       const { variants: _variants, ...fields } = sofa('RACE-1');
       const results = await Promise.all(
         Array.from({ length: 6 }, (_, index) =>
-          call(hub, 'PUT', `/api/v1/products/${created.body.id}`, { token: admin, body: { ...fields, basePrice: index }, headers: { 'if-match': '"1"' } }),
+          call(hub, 'PUT', `/api/v1/products/${created.body.id}`, {
+            token: admin,
+            body: { ...fields, basePrice: index },
+            headers: { 'if-match': '"1"' },
+          }),
         ),
       );
       expect(results.filter((result) => result.status === 200)).toHaveLength(1);
@@ -206,16 +284,23 @@ describe.each(adapters)('hub API on %s', (adapter) => {
   });
 
   it('turns racing creates of the same SKU or warehouse into one 201 and 409s, never a 500', async () => {
-    const products = await Promise.all(Array.from({ length: 5 }, () => call(hub, 'POST', '/api/v1/products', { token: admin, body: sofa('RACE-SKU') })));
+    const products = await Promise.all(
+      Array.from({ length: 5 }, () => call(hub, 'POST', '/api/v1/products', { token: admin, body: sofa('RACE-SKU') })),
+    );
     expect(products.map((response) => response.status).sort()).toEqual([201, 409, 409, 409, 409]);
     const warehouses = await Promise.all(
       Array.from({ length: 4 }, () =>
-        call(hub, 'POST', '/api/v1/warehouses', { token: admin, body: { id: 'RACE', name: 'Race', kind: '3pl', location: { lat: 0, lon: 0 } } }),
+        call(hub, 'POST', '/api/v1/warehouses', {
+          token: admin,
+          body: { id: 'RACE', name: 'Race', kind: '3pl', location: { lat: 0, lon: 0 } },
+        }),
       ),
     );
     expect(warehouses.map((response) => response.status).sort()).toEqual([201, 409, 409, 409]);
     const stock = await Promise.all(
-      Array.from({ length: 4 }, (_, index) => call(hub, 'PUT', '/api/v1/warehouses/RACE/inventory/RACE-SKU', { token: admin, body: { onHand: index } })),
+      Array.from({ length: 4 }, (_, index) =>
+        call(hub, 'PUT', '/api/v1/warehouses/RACE/inventory/RACE-SKU', { token: admin, body: { onHand: index } }),
+      ),
     );
     expect(stock.map((response) => response.status)).toEqual([200, 200, 200, 200]);
   });
@@ -229,11 +314,26 @@ describe.each(adapters)('hub API on %s', (adapter) => {
       ] as const) {
         const response = await call(hub, 'POST', '/api/v1/warehouses', {
           token: admin,
-          body: { id, name: `Warehouse ${id}`, kind, location: { lat: 52.37, lon: 4.89 }, ...(kind === '3pl' ? { capacity: 5000, contact: 'ops@tpl.example' } : {}) },
+          body: {
+            id,
+            name: `Warehouse ${id}`,
+            kind,
+            location: { lat: 52.37, lon: 4.89 },
+            ...(kind === '3pl' ? { capacity: 5000, contact: 'ops@tpl.example' } : {}),
+          },
         });
         expect(response.status).toBe(201);
       }
-      await call(hub, 'POST', '/api/v1/products', { token: admin, body: { ...sofa('STOCK-1'), variants: [{ sku: 'STOCK-1', options: {} }, { sku: 'STOCK-2', options: {} }] } });
+      await call(hub, 'POST', '/api/v1/products', {
+        token: admin,
+        body: {
+          ...sofa('STOCK-1'),
+          variants: [
+            { sku: 'STOCK-1', options: {} },
+            { sku: 'STOCK-2', options: {} },
+          ],
+        },
+      });
     });
 
     it('lists and reads warehouses; a duplicate id is 409; bad input names the field', async () => {
@@ -241,11 +341,20 @@ describe.each(adapters)('hub API on %s', (adapter) => {
       expect(list.body.items.map((warehouse: { id: string }) => warehouse.id)).toEqual(['AMS', 'DROP', 'RACE', 'TPL']);
       const one = await call(hub, 'GET', '/api/v1/warehouses/TPL', { token: admin });
       expect(one.body).toMatchObject({ id: 'TPL', kind: '3pl', hasEdge: false, capacity: 5000 });
-      const duplicate = await call(hub, 'POST', '/api/v1/warehouses', { token: admin, body: { id: 'AMS', name: 'x', kind: 'store', location: { lat: 0, lon: 0 } } });
+      const duplicate = await call(hub, 'POST', '/api/v1/warehouses', {
+        token: admin,
+        body: { id: 'AMS', name: 'x', kind: 'store', location: { lat: 0, lon: 0 } },
+      });
       expect(duplicate.status).toBe(409);
-      const bad = await call(hub, 'POST', '/api/v1/warehouses', { token: admin, body: { id: 'X1', name: 'x', kind: 'shed', location: { lat: 91, lon: 0 } } });
+      const bad = await call(hub, 'POST', '/api/v1/warehouses', {
+        token: admin,
+        body: { id: 'X1', name: 'x', kind: 'shed', location: { lat: 91, lon: 0 } },
+      });
       expect(bad.status).toBe(400);
-      expect(bad.body.error.details.issues.map((issue: { path: string }) => issue.path).sort()).toEqual(['kind', 'location.lat']);
+      expect(bad.body.error.details.issues.map((issue: { path: string }) => issue.path).sort()).toEqual([
+        'kind',
+        'location.lat',
+      ]);
       expect((await call(hub, 'GET', '/api/v1/warehouses/NOPE', { token: admin })).status).toBe(404);
     });
 
@@ -269,32 +378,76 @@ describe.each(adapters)('hub API on %s', (adapter) => {
     });
 
     it('writes stock of a 3PL or dropshipper through the API; an edge-owned warehouse is 409 owner_is_edge', async () => {
-      const created = await call(hub, 'POST', '/api/v1/warehouses/TPL/inventory/STOCK-1', { token: admin, body: { onHand: 40, damaged: 2, safetyStock: 3 } });
+      const created = await call(hub, 'POST', '/api/v1/warehouses/TPL/inventory/STOCK-1', {
+        token: admin,
+        body: { onHand: 40, damaged: 2, safetyStock: 3 },
+      });
       expect(created.status).toBe(201);
-      expect(created.body).toMatchObject({ sku: 'STOCK-1', warehouseId: 'TPL', onHand: 40, damaged: 2, safetyStock: 3, available: 35 });
-      const again = await call(hub, 'POST', '/api/v1/warehouses/TPL/inventory/STOCK-1', { token: admin, body: { onHand: 1 } });
+      expect(created.body).toMatchObject({
+        sku: 'STOCK-1',
+        warehouseId: 'TPL',
+        onHand: 40,
+        damaged: 2,
+        safetyStock: 3,
+        available: 35,
+      });
+      const again = await call(hub, 'POST', '/api/v1/warehouses/TPL/inventory/STOCK-1', {
+        token: admin,
+        body: { onHand: 1 },
+      });
       expect(again.status).toBe(409);
-      const replaced = await call(hub, 'PUT', '/api/v1/warehouses/DROP/inventory/STOCK-1', { token: admin, body: { onHand: 10 } });
+      const replaced = await call(hub, 'PUT', '/api/v1/warehouses/DROP/inventory/STOCK-1', {
+        token: admin,
+        body: { onHand: 10 },
+      });
       expect(replaced.status).toBe(200);
       expect(replaced.body.available).toBe(10);
-      const edgeOwned = await call(hub, 'PUT', '/api/v1/warehouses/AMS/inventory/STOCK-1', { token: admin, body: { onHand: 10 } });
+      const edgeOwned = await call(hub, 'PUT', '/api/v1/warehouses/AMS/inventory/STOCK-1', {
+        token: admin,
+        body: { onHand: 10 },
+      });
       expect(edgeOwned.status).toBe(409);
       expect(edgeOwned.body.error.code).toBe('owner_is_edge');
-      const unknownSku = await call(hub, 'PUT', '/api/v1/warehouses/TPL/inventory/NOT-IN-CATALOG', { token: admin, body: { onHand: 1 } });
+      const unknownSku = await call(hub, 'PUT', '/api/v1/warehouses/TPL/inventory/NOT-IN-CATALOG', {
+        token: admin,
+        body: { onHand: 1 },
+      });
       expect(unknownSku.status).toBe(422);
-      const impossible = await call(hub, 'PUT', '/api/v1/warehouses/TPL/inventory/STOCK-2', { token: admin, body: { onHand: 1, damaged: 2 } });
+      const impossible = await call(hub, 'PUT', '/api/v1/warehouses/TPL/inventory/STOCK-2', {
+        token: admin,
+        body: { onHand: 1, damaged: 2 },
+      });
       expect(impossible.status).toBe(422);
-      const negative = await call(hub, 'PUT', '/api/v1/warehouses/TPL/inventory/STOCK-2', { token: admin, body: { onHand: -1 } });
+      const negative = await call(hub, 'PUT', '/api/v1/warehouses/TPL/inventory/STOCK-2', {
+        token: admin,
+        body: { onHand: -1 },
+      });
       expect(negative.status).toBe(400);
       expect(negative.body.error.details.issues[0].path).toBe('onHand');
     });
 
     it('answers the stock view per SKU with DESIGN §4 quantities summed over warehouses', async () => {
-      await call(hub, 'PUT', '/api/v1/warehouses/TPL/inventory/STOCK-2', { token: admin, body: { onHand: 5, qualityControl: 1, incoming: 7 } });
+      await call(hub, 'PUT', '/api/v1/warehouses/TPL/inventory/STOCK-2', {
+        token: admin,
+        body: { onHand: 5, qualityControl: 1, incoming: 7 },
+      });
       const one = await call(hub, 'GET', '/api/v1/inventory/STOCK-1', { token: admin });
       expect(one.status).toBe(200);
-      expect(one.body).toMatchObject({ sku: 'STOCK-1', onHand: 50, damaged: 2, safetyStock: 3, available: 45, committed: 0, reserved: 0 });
-      expect(one.body.warehouses.map((partition: { warehouseId: string; onHand: number }) => [partition.warehouseId, partition.onHand])).toEqual([
+      expect(one.body).toMatchObject({
+        sku: 'STOCK-1',
+        onHand: 50,
+        damaged: 2,
+        safetyStock: 3,
+        available: 45,
+        committed: 0,
+        reserved: 0,
+      });
+      expect(
+        one.body.warehouses.map((partition: { warehouseId: string; onHand: number }) => [
+          partition.warehouseId,
+          partition.onHand,
+        ]),
+      ).toEqual([
         ['DROP', 10],
         ['TPL', 40],
       ]);
@@ -304,7 +457,11 @@ describe.each(adapters)('hub API on %s', (adapter) => {
         ['STOCK-2', 4],
       ]);
       expect((await call(hub, 'GET', '/api/v1/inventory?sku=stock-', { token: admin })).body.items).toEqual([]);
-      expect((await call(hub, 'GET', '/api/v1/inventory?sku=STOCK-2', { token: admin })).body.items.map((item: { sku: string }) => item.sku)).toEqual(['STOCK-2']);
+      expect(
+        (await call(hub, 'GET', '/api/v1/inventory?sku=STOCK-2', { token: admin })).body.items.map(
+          (item: { sku: string }) => item.sku,
+        ),
+      ).toEqual(['STOCK-2']);
       const byWarehouse = await call(hub, 'GET', '/api/v1/inventory?warehouseId=DROP', { token: admin });
       expect(byWarehouse.body.items).toHaveLength(1);
       expect(byWarehouse.body.items[0].onHand).toBe(10);
@@ -316,7 +473,10 @@ describe.each(adapters)('hub API on %s', (adapter) => {
     });
 
     it('answers zeros for a catalog SKU no warehouse stocks, 404 for a SKU nobody knows, 400 for a malformed one', async () => {
-      await call(hub, 'POST', '/api/v1/products', { token: admin, body: { ...sofa('ZERO-1'), variants: [{ sku: 'ZERO-1', options: {} }] } });
+      await call(hub, 'POST', '/api/v1/products', {
+        token: admin,
+        body: { ...sofa('ZERO-1'), variants: [{ sku: 'ZERO-1', options: {} }] },
+      });
       const zero = await call(hub, 'GET', '/api/v1/inventory/ZERO-1', { token: admin });
       expect(zero.status).toBe(200);
       expect(zero.body).toMatchObject({ sku: 'ZERO-1', onHand: 0, available: 0, warehouses: [] });
@@ -327,20 +487,32 @@ describe.each(adapters)('hub API on %s', (adapter) => {
     it('deletes API-owned stock; unknown partitions are 404', async () => {
       const deleted = await call(hub, 'DELETE', '/api/v1/warehouses/DROP/inventory/STOCK-1', { token: admin });
       expect(deleted.status).toBe(200);
-      expect((await call(hub, 'DELETE', '/api/v1/warehouses/DROP/inventory/STOCK-1', { token: admin })).status).toBe(404);
-      expect((await call(hub, 'DELETE', '/api/v1/warehouses/AMS/inventory/STOCK-1', { token: admin })).body.error.code).toBe('owner_is_edge');
+      expect((await call(hub, 'DELETE', '/api/v1/warehouses/DROP/inventory/STOCK-1', { token: admin })).status).toBe(
+        404,
+      );
+      expect(
+        (await call(hub, 'DELETE', '/api/v1/warehouses/AMS/inventory/STOCK-1', { token: admin })).body.error.code,
+      ).toBe('owner_is_edge');
     });
 
     it('shows a 3PL client only its own warehouses and refuses writes elsewhere', async () => {
-      const client = await call(hub, 'POST', '/api/v1/clients', { token: admin, body: { name: 'Acme 3PL', role: '3pl', warehouses: ['TPL'] } });
+      const client = await call(hub, 'POST', '/api/v1/clients', {
+        token: admin,
+        body: { name: 'Acme 3PL', role: '3pl', warehouses: ['TPL'] },
+      });
       expect(client.status).toBe(201);
       const token = await clientToken(hub, client.body.clientId, client.body.clientSecret);
       const warehouses = await call(hub, 'GET', '/api/v1/warehouses', { token });
       expect(warehouses.body.items.map((warehouse: { id: string }) => warehouse.id)).toEqual(['TPL']);
       const view = await call(hub, 'GET', '/api/v1/inventory/STOCK-1', { token });
       expect(view.body.warehouses.map((partition: { warehouseId: string }) => partition.warehouseId)).toEqual(['TPL']);
-      expect((await call(hub, 'PUT', '/api/v1/warehouses/TPL/inventory/STOCK-1', { token, body: { onHand: 41 } })).status).toBe(200);
-      const elsewhere = await call(hub, 'PUT', '/api/v1/warehouses/DROP/inventory/STOCK-1', { token, body: { onHand: 41 } });
+      expect(
+        (await call(hub, 'PUT', '/api/v1/warehouses/TPL/inventory/STOCK-1', { token, body: { onHand: 41 } })).status,
+      ).toBe(200);
+      const elsewhere = await call(hub, 'PUT', '/api/v1/warehouses/DROP/inventory/STOCK-1', {
+        token,
+        body: { onHand: 41 },
+      });
       expect(elsewhere.status).toBe(403);
       expect((await call(hub, 'GET', '/api/v1/warehouses/DROP/inventory', { token })).status).toBe(403);
       expect((await call(hub, 'GET', '/api/v1/warehouses/DROP', { token })).status).toBe(403);
@@ -364,7 +536,10 @@ describe.each(adapters)('hub API on %s', (adapter) => {
     it('issues client_credentials tokens per RFC 6749: no-store, no refresh token, Basic or body auth', async () => {
       const response = await hub.app.request('/oauth/token', {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('admin:test-admin-secret-0123456789').toString('base64')}` },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from('admin:test-admin-secret-0123456789').toString('base64')}`,
+        },
         body: 'grant_type=client_credentials',
       });
       expect(response.status).toBe(200);
@@ -381,12 +556,16 @@ describe.each(adapters)('hub API on %s', (adapter) => {
       expect(wrongSecret.status).toBe(401);
       expect(await wrongSecret.json()).toMatchObject({ error: 'invalid_client' });
       expect(wrongSecret.headers.get('cache-control')).toBe('no-store');
-      const unknownClient = await token('grant_type=client_credentials&client_id=ghost&client_secret=whatever-whatever');
+      const unknownClient = await token(
+        'grant_type=client_credentials&client_id=ghost&client_secret=whatever-whatever',
+      );
       expect(unknownClient.status).toBe(401);
       const password = await token('grant_type=password&username=a&password=b');
       expect(password.status).toBe(400);
       expect(await password.json()).toMatchObject({ error: 'unsupported_grant_type' });
-      const scope = await token(`grant_type=client_credentials&client_id=admin&client_secret=${'test-admin-secret-0123456789'}&scope=catalog.read%20sync.connect`);
+      const scope = await token(
+        `grant_type=client_credentials&client_id=admin&client_secret=${'test-admin-secret-0123456789'}&scope=catalog.read%20sync.connect`,
+      );
       expect(scope.status).toBe(400);
       expect(await scope.json()).toMatchObject({ error: 'invalid_scope' });
       const json = await token('{"grant_type":"client_credentials"}', 'application/json');
@@ -405,12 +584,18 @@ describe.each(adapters)('hub API on %s', (adapter) => {
     });
 
     it('creates API clients with a secret shown once, and revocation stops their tokens', async () => {
-      const created = await call(hub, 'POST', '/api/v1/clients', { token: admin, body: { name: 'Storefront', role: 'storefront' } });
+      const created = await call(hub, 'POST', '/api/v1/clients', {
+        token: admin,
+        body: { name: 'Storefront', role: 'storefront' },
+      });
       expect(created.status).toBe(201);
       expect(created.headers.get('cache-control')).toBe('no-store');
       const token = await clientToken(hub, created.body.clientId, created.body.clientSecret);
       expect((await call(hub, 'GET', '/api/v1/products', { token })).status).toBe(200);
-      const revoked = await call(hub, 'POST', `/api/v1/clients/${created.body.clientId}/revoke`, { token: admin, body: {} });
+      const revoked = await call(hub, 'POST', `/api/v1/clients/${created.body.clientId}/revoke`, {
+        token: admin,
+        body: {},
+      });
       expect(revoked.status).toBe(200);
       expect(revoked.body.revoked).toBe(true);
       expect((await call(hub, 'GET', '/api/v1/products', { token })).status).toBe(401);
@@ -421,13 +606,22 @@ describe.each(adapters)('hub API on %s', (adapter) => {
 
     it('publishes the signing keys by kid and keeps verifying old tokens across a rotation', async () => {
       const before = await call(hub, 'GET', '/.well-known/jwks.json');
-      expect(before.body.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: expect.any(String) });
+      expect(before.body.keys[0]).toMatchObject({
+        kty: 'EC',
+        crv: 'P-256',
+        alg: 'ES256',
+        use: 'sig',
+        kid: expect.any(String),
+      });
       expect(before.body.keys[0]).not.toHaveProperty('d');
       const old = await adminToken(hub);
       const rotated = await call(hub, 'POST', '/api/v1/keys/rotate', { token: admin, body: {} });
       expect(rotated.status).toBe(200);
       const after = await call(hub, 'GET', '/.well-known/jwks.json');
-      expect(after.body.keys.map((key: { kid: string }) => key.kid)).toEqual([rotated.body.kid, before.body.keys[0].kid]);
+      expect(after.body.keys.map((key: { kid: string }) => key.kid)).toEqual([
+        rotated.body.kid,
+        before.body.keys[0].kid,
+      ]);
       const fresh = await adminToken(hub);
       expect(JSON.parse(Buffer.from(fresh.split('.')[0]!, 'base64url').toString()).kid).toBe(rotated.body.kid);
       expect((await call(hub, 'GET', '/api/v1/products', { token: old })).status).toBe(200);
@@ -441,25 +635,48 @@ describe.each(adapters)('hub API on %s', (adapter) => {
       });
       expect(created.status).toBe(201);
       expect(created.body).not.toHaveProperty('password');
-      const login = await call(hub, 'POST', '/api/v1/auth/login', { body: { username: 'ana', password: 'correct-horse-battery' } });
+      const login = await call(hub, 'POST', '/api/v1/auth/login', {
+        body: { username: 'ana', password: 'correct-horse-battery' },
+      });
       expect(login.status).toBe(200);
       expect(login.headers.get('cache-control')).toBe('no-store');
       const token = login.body.token as string;
-      expect((await call(hub, 'GET', '/api/v1/warehouses', { token })).body.items.map((warehouse: { id: string }) => warehouse.id)).toEqual(['AMS']);
-      const floor = await call(hub, 'POST', '/api/v1/staff', { token, body: { username: 'bo', password: 'another-password', role: 'warehouse_staff', warehouses: ['AMS'] } });
+      expect(
+        (await call(hub, 'GET', '/api/v1/warehouses', { token })).body.items.map(
+          (warehouse: { id: string }) => warehouse.id,
+        ),
+      ).toEqual(['AMS']);
+      const floor = await call(hub, 'POST', '/api/v1/staff', {
+        token,
+        body: { username: 'bo', password: 'another-password', role: 'warehouse_staff', warehouses: ['AMS'] },
+      });
       expect(floor.status).toBe(201);
-      const wider = await call(hub, 'POST', '/api/v1/staff', { token, body: { username: 'cy', password: 'another-password', role: 'supervisor', warehouses: ['AMS'] } });
+      const wider = await call(hub, 'POST', '/api/v1/staff', {
+        token,
+        body: { username: 'cy', password: 'another-password', role: 'supervisor', warehouses: ['AMS'] },
+      });
       expect(wider.status).toBe(403);
       for (let attempt = 0; attempt < limits.loginFailuresMax; attempt++) {
-        expect((await call(hub, 'POST', '/api/v1/auth/login', { body: { username: 'bo', password: 'wrong-password' } })).status).toBe(401);
+        expect(
+          (await call(hub, 'POST', '/api/v1/auth/login', { body: { username: 'bo', password: 'wrong-password' } }))
+            .status,
+        ).toBe(401);
       }
-      const locked = await call(hub, 'POST', '/api/v1/auth/login', { body: { username: 'bo', password: 'another-password' } });
+      const locked = await call(hub, 'POST', '/api/v1/auth/login', {
+        body: { username: 'bo', password: 'another-password' },
+      });
       expect(locked.status).toBe(429);
       expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
       const disabled = await call(hub, 'POST', `/api/v1/staff/${created.body.id}/disable`, { token: admin, body: {} });
       expect(disabled.body.disabled).toBe(true);
       expect((await call(hub, 'GET', '/api/v1/warehouses', { token })).status).toBe(401);
-      expect((await call(hub, 'POST', '/api/v1/auth/login', { body: { username: 'ana', password: 'correct-horse-battery' } })).status).toBe(401);
+      expect(
+        (
+          await call(hub, 'POST', '/api/v1/auth/login', {
+            body: { username: 'ana', password: 'correct-horse-battery' },
+          })
+        ).status,
+      ).toBe(401);
       const unknownWarehouse = await call(hub, 'POST', '/api/v1/staff', {
         token: admin,
         body: { username: 'dee', password: 'another-password', role: 'warehouse_staff', warehouses: ['NOWHERE'] },
@@ -500,14 +717,16 @@ describe.each(adapters)('hub API on %s', (adapter) => {
     it('serves an OpenAPI 3.1 document that lists every live route and nothing else', async () => {
       const document = (await call(hub, 'GET', '/api/v1/openapi.json')).body;
       expect(document.openapi).toBe('3.1.0');
-      const documented = Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(([path, item]) =>
-        Object.keys(item)
-          .filter((key) => key !== 'servers' && key !== 'parameters')
-          .map((method) => ({ method: method.toUpperCase(), path: (item['servers'] ? '' : '/api/v1') + path })),
+      const documented = Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(
+        ([path, item]) =>
+          Object.keys(item)
+            .filter((key) => key !== 'servers' && key !== 'parameters')
+            .map((method) => ({ method: method.toUpperCase(), path: (item['servers'] ? '' : '/api/v1') + path })),
       );
       for (const { method, path } of documented) {
         const concrete = path.replace(/\{[^}]+\}/g, 'PROBE-1');
-        const init = method === 'GET' ? { method } : { method, headers: { 'content-type': 'application/json' }, body: '{}' };
+        const init =
+          method === 'GET' ? { method } : { method, headers: { 'content-type': 'application/json' }, body: '{}' };
         const response = await hub.app.request(concrete, init);
         // A documented route exists: it never answers 405 or "no route".
         expect(response.status, `${method} ${path}`).not.toBe(405);
@@ -522,7 +741,14 @@ describe.each(adapters)('hub API on %s', (adapter) => {
       // And nothing undocumented answers: a neighbour of each documented path is a 404 or 405.
       expect((await call(hub, 'GET', '/api/v1/secret-admin', { token: admin })).status).toBe(404);
       expect((await call(hub, 'PATCH', '/api/v1/products', { token: admin, body: {} })).status).toBe(405);
-      const want = ['/products', '/products/{id}', '/inventory', '/inventory/{sku}', '/warehouses', '/warehouses/{id}/inventory'];
+      const want = [
+        '/products',
+        '/products/{id}',
+        '/inventory',
+        '/inventory/{sku}',
+        '/warehouses',
+        '/warehouses/{id}/inventory',
+      ];
       for (const path of want) expect(Object.keys(document.paths)).toContain(path);
     });
 

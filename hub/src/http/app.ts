@@ -15,9 +15,16 @@ import { createRestHandler, errorHeaders, errorJson } from './rest.ts';
 import { appRouter } from './root.ts';
 import type { Context, HubDeps } from './trpc.ts';
 
-export type AppOptions = { deps: HubDeps; metrics: HubMetrics; logger: Logger; describeStorage: () => string; schema: string | undefined };
+export type AppOptions = {
+  deps: HubDeps;
+  metrics: HubMetrics;
+  logger: Logger;
+  describeStorage: () => string;
+  schema: string | undefined;
+};
 
-const tooLarge = () => new ApiError(413, 'payload_too_large', `request body exceeds ${limits.requestBodyBytesMax} bytes`);
+const tooLarge = () =>
+  new ApiError(413, 'payload_too_large', `request body exceeds ${limits.requestBodyBytesMax} bytes`);
 
 /** Composes the hub's HTTP surface. Pure wiring: every rule lives in services/ or shared/. */
 export function createApp(options: AppOptions): Hono {
@@ -34,7 +41,9 @@ export function createApp(options: AppOptions): Hono {
       return route ? `${restBasePath}${route.path}` : sub === '/openapi.json' ? path : `${restBasePath}/other`;
     }
     if (path.startsWith('/trpc/')) return '/trpc';
-    return ['/healthz', '/readyz', '/metrics', '/docs', '/oauth/token', '/.well-known/jwks.json'].includes(path) ? path : 'other';
+    return ['/healthz', '/readyz', '/metrics', '/docs', '/oauth/token', '/.well-known/jwks.json'].includes(path)
+      ? path
+      : 'other';
   };
   app.use('*', observe({ logger, metrics, routeOf }));
 
@@ -45,17 +54,29 @@ export function createApp(options: AppOptions): Hono {
   app.get('/readyz', async (c) => {
     try {
       const ready = await migrationsApplied(deps.db as never, options.schema);
-      return c.json({ status: ready ? 'ready' : 'migrations_pending', storage: options.describeStorage() }, ready ? 200 : 503);
+      return c.json(
+        { status: ready ? 'ready' : 'migrations_pending', storage: options.describeStorage() },
+        ready ? 200 : 503,
+      );
     } catch (error) {
       logger.warn({ err: error }, 'readiness check failed');
       return c.json({ status: 'database_unreachable' }, 503);
     }
   });
-  app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+  app.get('/metrics', async (c) =>
+    c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
+  );
   app.get('/.well-known/jwks.json', (c) => c.json(deps.keys.jwks(), 200, { 'cache-control': 'public, max-age=300' }));
   app.get('/docs', (c) => c.html(docsHtml));
   app.get(`${restBasePath}/openapi.json`, (c) => c.body(documentText, 200, { 'content-type': 'application/json' }));
-  for (const path of ['/healthz', '/readyz', '/metrics', '/.well-known/jwks.json', '/docs', `${restBasePath}/openapi.json`]) {
+  for (const path of [
+    '/healthz',
+    '/readyz',
+    '/metrics',
+    '/.well-known/jwks.json',
+    '/docs',
+    `${restBasePath}/openapi.json`,
+  ]) {
     app.all(path, methodNotAllowed('GET'));
   }
 
@@ -69,7 +90,10 @@ export function createApp(options: AppOptions): Hono {
   // The checkout hot path skips the REST→tRPC bridge (same procedure, same policy, same body limit;
   // see holds/reserve-route.ts). Before the body limit middleware: it passes the rest on to it.
   app.post(`${restBasePath}/inventory/reserve`, createReserveRoute(deps));
-  app.use(`${restBasePath}/*`, bodyLimit({ maxSize: limits.requestBodyBytesMax, onError: (c) => errorJson(c, tooLarge()) }));
+  app.use(
+    `${restBasePath}/*`,
+    bodyLimit({ maxSize: limits.requestBodyBytesMax, onError: (c) => errorJson(c, tooLarge()) }),
+  );
   app.all(`${restBasePath}/*`, createRestHandler(appRouter, routes, deps));
 
   app.use('/trpc/*', bodyLimit({ maxSize: limits.requestBodyBytesMax, onError: (c) => errorJson(c, tooLarge()) }));
@@ -88,7 +112,8 @@ export function createApp(options: AppOptions): Hono {
       }),
       responseMeta: ({ errors }: { errors: TRPCError[] }) => ({ headers: errorHeaders(errors) }),
       onError: ({ error, ctx }: { error: TRPCError; ctx?: Context }) => {
-        if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, reqId: ctx?.requestId }, 'unhandled error in a tRPC procedure');
+        if (error.code === 'INTERNAL_SERVER_ERROR')
+          logger.error({ err: error.cause ?? error, reqId: ctx?.requestId }, 'unhandled error in a tRPC procedure');
       },
     } as never),
   );

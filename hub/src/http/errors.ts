@@ -55,7 +55,13 @@ export class ApiError extends TRPCError {
   readonly details: unknown;
   readonly headers: Record<string, string>;
 
-  constructor(status: number, reason: string, message: string, details?: unknown, headers: Record<string, string> = {}) {
+  constructor(
+    status: number,
+    reason: string,
+    message: string,
+    details?: unknown,
+    headers: Record<string, string> = {},
+  ) {
     super({ code: codeForStatus[status] ?? 'INTERNAL_SERVER_ERROR', message });
     this.status = status;
     this.reason = reason;
@@ -64,18 +70,27 @@ export class ApiError extends TRPCError {
   }
 }
 
-export const badRequest = (reason: string, message: string, details?: unknown) => new ApiError(400, reason, message, details);
+export const badRequest = (reason: string, message: string, details?: unknown) =>
+  new ApiError(400, reason, message, details);
 export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
-export const conflict = (reason: string, message: string, details?: unknown) => new ApiError(409, reason, message, details);
+export const conflict = (reason: string, message: string, details?: unknown) =>
+  new ApiError(409, reason, message, details);
 
 const challenge = 'Bearer realm="dovetail"';
 export const unauthorized = (message = 'a valid bearer token is required') =>
   new ApiError(401, 'unauthorized', message, undefined, { 'www-authenticate': challenge });
 export const insufficientScope = (message: string) =>
-  new ApiError(403, 'insufficient_scope', message, undefined, { 'www-authenticate': `${challenge}, error="insufficient_scope"` });
+  new ApiError(403, 'insufficient_scope', message, undefined, {
+    'www-authenticate': `${challenge}, error="insufficient_scope"`,
+  });
 export const forbidden = (message: string) => new ApiError(403, 'forbidden', message);
 
-type IssueLike = { path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>; message: string; code?: string; keys?: string[] };
+type IssueLike = {
+  path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>;
+  message: string;
+  code?: string;
+  keys?: string[];
+};
 
 /** Zod and Standard Schema issues alike, naming each field and never echoing rejected values. */
 export function issuesToFields(issues: readonly IssueLike[]): FieldIssue[] {
@@ -93,7 +108,11 @@ function causeIssues(error: TRPCError): IssueLike[] | undefined {
 }
 
 /** Any error a procedure or adapter raised, as the body and status clients see. Never a stack. */
-export function toErrorResponse(error: TRPCError): { status: number; body: ErrorBody; headers: Record<string, string> } {
+export function toErrorResponse(error: TRPCError): {
+  status: number;
+  body: ErrorBody;
+  headers: Record<string, string>;
+} {
   if (error instanceof ApiError) {
     const body: ErrorBody = { error: { code: error.reason, message: error.message } };
     if (error.details !== undefined) body.error.details = error.details;

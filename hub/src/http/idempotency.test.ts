@@ -45,7 +45,9 @@ describe('Idempotency-Key', () => {
   it('answers 409 while the first request with the key is in flight', async () => {
     const body = sofa('IDEM-3');
     const fingerprint = requestFingerprint('POST', '/products', JSON.stringify(body));
-    expect(await claimIdempotencyKey(hub.deps.db, 'client:admin', 'key-3', fingerprint, clockMs)).toEqual({ kind: 'claimed' });
+    expect(await claimIdempotencyKey(hub.deps.db, 'client:admin', 'key-3', fingerprint, clockMs)).toEqual({
+      kind: 'claimed',
+    });
     const concurrent = await create('key-3', body);
     expect(concurrent.status).toBe(409);
     expect(concurrent.body.error.code).toBe('idempotency_key_in_flight');
@@ -76,9 +78,20 @@ describe('Idempotency-Key', () => {
   });
 
   it('scopes keys per client and forgets them after the retention period', async () => {
-    const created = await call(hub, 'POST', '/api/v1/clients', { token: admin, body: { name: 'Other admin', role: 'admin' } });
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: created.body.clientId, client_secret: created.body.clientSecret });
-    const response = await hub.app.request('/oauth/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    const created = await call(hub, 'POST', '/api/v1/clients', {
+      token: admin,
+      body: { name: 'Other admin', role: 'admin' },
+    });
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: created.body.clientId,
+      client_secret: created.body.clientSecret,
+    });
+    const response = await hub.app.request('/oauth/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
     const other = ((await response.json()) as { access_token: string }).access_token;
     const mine = await create('shared-key', { ...sofa('IDEM-7'), name: 'Mine' });
     const theirs = await create('shared-key', { ...sofa('IDEM-7B'), name: 'Theirs' }, other);
@@ -93,7 +106,10 @@ describe('Idempotency-Key', () => {
   });
 
   it('ignores the header on routes that are not creates', async () => {
-    const list = await call(hub, 'GET', '/api/v1/products', { token: admin, headers: { 'idempotency-key': 'whatever' } });
+    const list = await call(hub, 'GET', '/api/v1/products', {
+      token: admin,
+      headers: { 'idempotency-key': 'whatever' },
+    });
     expect(list.status).toBe(200);
   });
 });

@@ -6,7 +6,13 @@ import type { HubDeps } from './trpc.ts';
 
 const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
-function oauthError(c: HonoContext, status: 400 | 401 | 429, error: string, description: string, extra: Record<string, string> = {}): Response {
+function oauthError(
+  c: HonoContext,
+  status: 400 | 401 | 429,
+  error: string,
+  description: string,
+  extra: Record<string, string> = {},
+): Response {
   return c.json({ error, error_description: description }, status, { ...noStore, ...extra });
 }
 
@@ -18,7 +24,10 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
   if (colon < 0) return undefined;
   try {
     // RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
-    return { id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')), secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')) };
+    return {
+      id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')),
+      secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')),
+    };
   } catch {
     return undefined;
   }
@@ -33,7 +42,12 @@ export function createTokenHandler(deps: HubDeps) {
   return async function tokenHandler(c: HonoContext): Promise<Response> {
     const contentType = c.req.header('content-type') ?? '';
     if (!contentType.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
-      return oauthError(c, 400, 'invalid_request', 'send the parameters form-encoded (application/x-www-form-urlencoded)');
+      return oauthError(
+        c,
+        400,
+        'invalid_request',
+        'send the parameters form-encoded (application/x-www-form-urlencoded)',
+      );
     }
     const text = await c.req.text();
     if (text.length > limits.tokenRequestBytesMax) return oauthError(c, 400, 'invalid_request', 'request too large');
@@ -43,7 +57,8 @@ export function createTokenHandler(deps: HubDeps) {
     }
     const grantType = form.get('grant_type');
     if (!grantType) return oauthError(c, 400, 'invalid_request', 'grant_type is required');
-    if (grantType !== 'client_credentials') return oauthError(c, 400, 'unsupported_grant_type', 'only client_credentials is supported');
+    if (grantType !== 'client_credentials')
+      return oauthError(c, 400, 'unsupported_grant_type', 'only client_credentials is supported');
 
     const basic = basicCredentials(c.req.header('authorization'));
     const bodyId = form.get('client_id');
@@ -52,27 +67,45 @@ export function createTokenHandler(deps: HubDeps) {
     const clientId = basic?.id ?? bodyId;
     const clientSecret = basic?.secret ?? bodySecret;
     if (!clientId || !clientSecret) {
-      return oauthError(c, 401, 'invalid_client', 'client authentication is required', { 'www-authenticate': 'Basic realm="dovetail"' });
+      return oauthError(c, 401, 'invalid_client', 'client authentication is required', {
+        'www-authenticate': 'Basic realm="dovetail"',
+      });
     }
-    if (clientId.length > 200 || clientSecret.length > 200) return oauthError(c, 401, 'invalid_client', 'client authentication failed');
+    if (clientId.length > 200 || clientSecret.length > 200)
+      return oauthError(c, 401, 'invalid_client', 'client authentication failed');
     const budget = deps.tokenRateLimiter.take(clientId);
     if (!budget.ok) {
-      return oauthError(c, 429, 'invalid_request', 'too many token requests; reuse the token until it expires', deps.tokenRateLimiter.headers(budget));
+      return oauthError(
+        c,
+        429,
+        'invalid_request',
+        'too many token requests; reuse the token until it expires',
+        deps.tokenRateLimiter.headers(budget),
+      );
     }
     const lockedSeconds = deps.loginThrottle.lockedForSeconds(`client:${clientId}`);
     if (lockedSeconds > 0) {
-      return oauthError(c, 429, 'invalid_request', 'too many failed attempts; try later', { 'retry-after': String(lockedSeconds) });
+      return oauthError(c, 429, 'invalid_request', 'too many failed attempts; try later', {
+        'retry-after': String(lockedSeconds),
+      });
     }
     const client = await authenticateClient(deps.db, clientId, clientSecret);
     if (!client) {
       deps.loginThrottle.recordFailure(`client:${clientId}`);
-      return oauthError(c, 401, 'invalid_client', 'client authentication failed', basic ? { 'www-authenticate': 'Basic realm="dovetail"' } : {});
+      return oauthError(
+        c,
+        401,
+        'invalid_client',
+        'client authentication failed',
+        basic ? { 'www-authenticate': 'Basic realm="dovetail"' } : {},
+      );
     }
     deps.loginThrottle.recordSuccess(`client:${clientId}`);
 
     const allowed = scopesForRole(client.role);
     const requestedText = form.get('scope');
-    if (requestedText !== null && requestedText.length > limits.scopeLengthMax) return oauthError(c, 400, 'invalid_scope', 'scope too long');
+    if (requestedText !== null && requestedText.length > limits.scopeLengthMax)
+      return oauthError(c, 400, 'invalid_scope', 'scope too long');
     const requested = requestedText === null ? allowed : (requestedText.split(' ').filter(Boolean) as Permission[]);
     const beyond = requested.filter((scope) => !allowed.includes(scope));
     if (beyond.length > 0 || requested.length === 0) {
@@ -84,6 +117,10 @@ export function createTokenHandler(deps: HubDeps) {
       apiAudience,
       limits.accessTokenTtlSeconds,
     );
-    return c.json({ access_token: accessToken, token_type: 'Bearer', expires_in: limits.accessTokenTtlSeconds, scope }, 200, noStore);
+    return c.json(
+      { access_token: accessToken, token_type: 'Bearer', expires_in: limits.accessTokenTtlSeconds, scope },
+      200,
+      noStore,
+    );
   };
 }

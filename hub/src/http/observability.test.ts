@@ -13,11 +13,16 @@ describe('request ids and logs', () => {
   beforeAll(async () => {
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+        for (const line of chunk.toString().split('\n').filter(Boolean))
+          lines.push(JSON.parse(line) as Record<string, unknown>);
         done();
       },
     });
-    hub = await createHub({ storage: { kind: 'sqlite', file: ':memory:' }, adminSecret: 'log-admin-secret-0123456', logger: pino({ level: 'info' }, sink) });
+    hub = await createHub({
+      storage: { kind: 'sqlite', file: ':memory:' },
+      adminSecret: 'log-admin-secret-0123456',
+      logger: pino({ level: 'info' }, sink),
+    });
     const response = await hub.app.request('/oauth/token', {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -43,7 +48,9 @@ describe('request ids and logs', () => {
     expect(failed.status).toBe(500);
     const mine = lines.filter((line) => line['reqId'] === 'trace-500');
     expect(mine.some((line) => line['level'] === 50 && typeof line['err'] === 'object')).toBe(true);
-    expect(mine.some((line) => line['msg'] === 'request' && line['route'] === '/api/v1/products' && line['status'] === 500)).toBe(true);
+    expect(
+      mine.some((line) => line['msg'] === 'request' && line['route'] === '/api/v1/products' && line['status'] === 500),
+    ).toBe(true);
     expect(JSON.stringify(lines)).not.toContain(token);
   });
 });

@@ -3,7 +3,11 @@ import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export type HubMetrics = { registry: Registry; requests: Counter<'method' | 'route' | 'status'>; latency: Histogram<'method' | 'route'> };
+export type HubMetrics = {
+  registry: Registry;
+  requests: Counter<'method' | 'route' | 'status'>;
+  latency: Histogram<'method' | 'route'>;
+};
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): HubMetrics {
   const registry = new Registry();
@@ -38,7 +42,11 @@ const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
  * Request ids (taken from `x-request-id` when well-formed, else minted), one JSON log line per
  * request, and metrics labelled by route template (bounded cardinality: never the raw path).
  */
-export function observe(options: { logger: Logger; metrics: HubMetrics; routeOf: (method: string, path: string) => string }): MiddlewareHandler {
+export function observe(options: {
+  logger: Logger;
+  metrics: HubMetrics;
+  routeOf: (method: string, path: string) => string;
+}): MiddlewareHandler {
   const { logger, metrics, routeOf } = options;
   return async function observeRequest(c, next) {
     const started = performance.now();
@@ -52,6 +60,16 @@ export function observe(options: { logger: Logger; metrics: HubMetrics; routeOf:
     const status = c.res.status;
     metrics.requests.inc({ method: c.req.method, route, status: String(status) });
     metrics.latency.observe({ method: c.req.method, route }, seconds);
-    logger.info({ reqId: requestId, method: c.req.method, route, path: c.req.path, status, ms: Math.round(seconds * 10_000) / 10 }, 'request');
+    logger.info(
+      {
+        reqId: requestId,
+        method: c.req.method,
+        route,
+        path: c.req.path,
+        status,
+        ms: Math.round(seconds * 10_000) / 10,
+      },
+      'request',
+    );
   };
 }

@@ -4,7 +4,14 @@ import type { HubMeta } from './trpc.ts';
 
 export const restBasePath = '/api/v1';
 
-export type RestRoute = { method: string; path: string; pattern: RegExp; permission: HubMeta['permission']; procedure: string; idempotent: boolean };
+export type RestRoute = {
+  method: string;
+  path: string;
+  pattern: RegExp;
+  permission: HubMeta['permission'];
+  procedure: string;
+  idempotent: boolean;
+};
 
 /** The REST routes as the procedures declare them: the one source for routing, 405s, metrics and docs. */
 export function restRoutes(router: AnyRouter): RestRoute[] {
@@ -14,7 +21,14 @@ export function restRoutes(router: AnyRouter): RestRoute[] {
     const meta = definition._def.meta;
     if (!meta?.openapi) continue;
     const pattern = new RegExp(`^${meta.openapi.path.replace(/\{[^}]+\}/g, '[^/]+')}/?$`);
-    routes.push({ method: meta.openapi.method, path: meta.openapi.path, pattern, permission: meta.permission, procedure, idempotent: meta.idempotent === true });
+    routes.push({
+      method: meta.openapi.method,
+      path: meta.openapi.path,
+      pattern,
+      permission: meta.permission,
+      procedure,
+      idempotent: meta.idempotent === true,
+    });
   }
   return routes;
 }
@@ -47,13 +61,17 @@ export function openApiDocument(router: AnyRouter): Record<string, unknown> {
     docsUrl: '/docs',
   }) as unknown as { paths: Record<string, unknown>; components?: Record<string, Record<string, unknown>> };
   const root = [{ url: '/' }];
-  document.components = { ...document.components, schemas: { ...(document.components?.schemas ?? {}), Error: errorSchema } };
+  document.components = {
+    ...document.components,
+    schemas: { ...(document.components?.schemas ?? {}), Error: errorSchema },
+  };
   const extra: Record<string, unknown> = {
     '/oauth/token': {
       servers: root,
       post: {
         operationId: 'oauth-token',
-        summary: 'OAuth 2.0 client_credentials token (RFC 6749); form-encoded; client auth by HTTP Basic or client_id/client_secret',
+        summary:
+          'OAuth 2.0 client_credentials token (RFC 6749); form-encoded; client auth by HTTP Basic or client_id/client_secret',
         tags: ['identity'],
         security: [],
         requestBody: {
@@ -78,7 +96,12 @@ export function openApiDocument(router: AnyRouter): Record<string, unknown> {
             description: 'Access token (no refresh token)',
             ...json({
               type: 'object',
-              properties: { access_token: { type: 'string' }, token_type: { type: 'string' }, expires_in: { type: 'integer' }, scope: { type: 'string' } },
+              properties: {
+                access_token: { type: 'string' },
+                token_type: { type: 'string' },
+                expires_in: { type: 'integer' },
+                scope: { type: 'string' },
+              },
             }),
           },
           '400': { description: 'invalid_request, unsupported_grant_type or invalid_scope' },
@@ -89,9 +112,24 @@ export function openApiDocument(router: AnyRouter): Record<string, unknown> {
     },
     '/.well-known/jwks.json': {
       servers: root,
-      get: { operationId: 'jwks', summary: 'Public keys that sign hub tokens (ES256), by kid', tags: ['identity'], security: [], responses: { '200': { description: 'JWK set' } } },
+      get: {
+        operationId: 'jwks',
+        summary: 'Public keys that sign hub tokens (ES256), by kid',
+        tags: ['identity'],
+        security: [],
+        responses: { '200': { description: 'JWK set' } },
+      },
     },
-    '/healthz': { servers: root, get: { operationId: 'healthz', summary: 'Liveness', tags: ['operations'], security: [], responses: { '200': { description: 'alive' } } } },
+    '/healthz': {
+      servers: root,
+      get: {
+        operationId: 'healthz',
+        summary: 'Liveness',
+        tags: ['operations'],
+        security: [],
+        responses: { '200': { description: 'alive' } },
+      },
+    },
     '/readyz': {
       servers: root,
       get: {
@@ -102,9 +140,35 @@ export function openApiDocument(router: AnyRouter): Record<string, unknown> {
         responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } },
       },
     },
-    '/metrics': { servers: root, get: { operationId: 'metrics', summary: 'Prometheus metrics', tags: ['operations'], security: [], responses: { '200': { description: 'text exposition' } } } },
-    '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', tags: ['operations'], security: [], responses: { '200': { description: 'OpenAPI 3.1' } } } },
-    '/docs': { servers: root, get: { operationId: 'docs', summary: 'Interactive API reference', tags: ['operations'], security: [], responses: { '200': { description: 'HTML' } } } },
+    '/metrics': {
+      servers: root,
+      get: {
+        operationId: 'metrics',
+        summary: 'Prometheus metrics',
+        tags: ['operations'],
+        security: [],
+        responses: { '200': { description: 'text exposition' } },
+      },
+    },
+    '/openapi.json': {
+      get: {
+        operationId: 'openapi',
+        summary: 'This document',
+        tags: ['operations'],
+        security: [],
+        responses: { '200': { description: 'OpenAPI 3.1' } },
+      },
+    },
+    '/docs': {
+      servers: root,
+      get: {
+        operationId: 'docs',
+        summary: 'Interactive API reference',
+        tags: ['operations'],
+        security: [],
+        responses: { '200': { description: 'HTML' } },
+      },
+    },
   };
   document.paths = { ...document.paths, ...extra };
   return document as unknown as Record<string, unknown>;

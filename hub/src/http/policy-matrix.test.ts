@@ -39,12 +39,27 @@ describe.each(adapters)('role × route matrix on %s', (adapter) => {
   beforeAll(async () => {
     hub = await startTestHub(adapter);
     const admin = await adminToken(hub);
-    await call(hub, 'POST', '/api/v1/warehouses', { token: admin, body: { id: 'W1', name: 'W1', kind: 'warehouse', location: { lat: 0, lon: 0 } } });
-    await call(hub, 'POST', '/api/v1/warehouses', { token: admin, body: { id: 'T1', name: 'T1', kind: '3pl', location: { lat: 0, lon: 0 } } });
-    await call(hub, 'POST', '/api/v1/warehouses', { token: admin, body: { id: 'T2', name: 'T2', kind: '3pl', location: { lat: 0, lon: 0 } } });
+    await call(hub, 'POST', '/api/v1/warehouses', {
+      token: admin,
+      body: { id: 'W1', name: 'W1', kind: 'warehouse', location: { lat: 0, lon: 0 } },
+    });
+    await call(hub, 'POST', '/api/v1/warehouses', {
+      token: admin,
+      body: { id: 'T1', name: 'T1', kind: '3pl', location: { lat: 0, lon: 0 } },
+    });
+    await call(hub, 'POST', '/api/v1/warehouses', {
+      token: admin,
+      body: { id: 'T2', name: 'T2', kind: '3pl', location: { lat: 0, lon: 0 } },
+    });
     await call(hub, 'POST', '/api/v1/products', {
       token: admin,
-      body: { name: 'Scope probe', category: 'chair', basePrice: 1, currency: 'EUR', variants: [{ sku: 'SKU-1', options: {} }] },
+      body: {
+        name: 'Scope probe',
+        category: 'chair',
+        basePrice: 1,
+        currency: 'EUR',
+        variants: [{ sku: 'SKU-1', options: {} }],
+      },
     });
     await call(hub, 'PUT', '/api/v1/warehouses/T2/inventory/SKU-1', { token: admin, body: { onHand: 9 } });
     // One client per role, written directly: the token endpoint then mints ordinary tokens for each.
@@ -78,7 +93,10 @@ describe.each(adapters)('role × route matrix on %s', (adapter) => {
     const allowed = (permissions[route.permission as keyof typeof permissions].roles as readonly Role[]).includes(role);
     const { path } = concrete(route);
     const body = route.method === 'GET' || route.method === 'DELETE' ? undefined : {};
-    const response = await call(hub, route.method, `/api/v1${path}`, { token: tokens.get(role)!, ...(body ? { body } : {}) });
+    const response = await call(hub, route.method, `/api/v1${path}`, {
+      token: tokens.get(role)!,
+      ...(body ? { body } : {}),
+    });
     if (allowed) {
       expect([401, 403], `${response.status} ${JSON.stringify(response.body)}`).not.toContain(response.status);
     } else {
@@ -118,24 +136,37 @@ describe.each(adapters)('role × route matrix on %s', (adapter) => {
     expect(outOfScope.length).toBeGreaterThan(10);
   });
 
-  it.each(outOfScope)('object level: $role on $route.method $route.path for another warehouse is 403, nothing changes', async ({ route, role }) => {
-    const path = route.path.replace('{id}', 'T2').replace('{sku}', 'SKU-1');
-    const body = route.method === 'GET' || route.method === 'DELETE' ? undefined : { onHand: 1 };
-    const response = await call(hub, route.method, `/api/v1${path}`, { token: tokens.get(role)!, ...(body ? { body } : {}) });
-    expect(response.status).toBe(403);
-    const params = { id: 'T2', ...(route.path.includes('{sku}') ? { sku: 'SKU-1' } : {}), ...(body ?? {}) };
-    const trpc =
-      route.method === 'GET'
-        ? await hub.app.request(`/trpc/${route.procedure}?input=${encodeURIComponent(JSON.stringify(params))}`, { headers: { authorization: `Bearer ${tokens.get(role)!}` } })
-        : await hub.app.request(`/trpc/${route.procedure}`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${tokens.get(role)!}`, 'content-type': 'application/json' },
-            body: JSON.stringify(params),
-          });
-    expect(trpc.status).toBe(403);
-    const row = await hub.storage.db.selectFrom('stock_partitions').selectAll().where('warehouse_id', '=', 'T2').where('sku', '=', 'SKU-1').executeTakeFirst();
-    expect(Number(row?.on_hand)).toBe(9);
-  });
+  it.each(outOfScope)(
+    'object level: $role on $route.method $route.path for another warehouse is 403, nothing changes',
+    async ({ route, role }) => {
+      const path = route.path.replace('{id}', 'T2').replace('{sku}', 'SKU-1');
+      const body = route.method === 'GET' || route.method === 'DELETE' ? undefined : { onHand: 1 };
+      const response = await call(hub, route.method, `/api/v1${path}`, {
+        token: tokens.get(role)!,
+        ...(body ? { body } : {}),
+      });
+      expect(response.status).toBe(403);
+      const params = { id: 'T2', ...(route.path.includes('{sku}') ? { sku: 'SKU-1' } : {}), ...(body ?? {}) };
+      const trpc =
+        route.method === 'GET'
+          ? await hub.app.request(`/trpc/${route.procedure}?input=${encodeURIComponent(JSON.stringify(params))}`, {
+              headers: { authorization: `Bearer ${tokens.get(role)!}` },
+            })
+          : await hub.app.request(`/trpc/${route.procedure}`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${tokens.get(role)!}`, 'content-type': 'application/json' },
+              body: JSON.stringify(params),
+            });
+      expect(trpc.status).toBe(403);
+      const row = await hub.storage.db
+        .selectFrom('stock_partitions')
+        .selectAll()
+        .where('warehouse_id', '=', 'T2')
+        .where('sku', '=', 'SKU-1')
+        .executeTakeFirst();
+      expect(Number(row?.on_hand)).toBe(9);
+    },
+  );
 
   it('object level: the stock view filtered to another warehouse is 403, and unfiltered it leaves that warehouse out', async () => {
     const token = tokens.get('3pl')!;

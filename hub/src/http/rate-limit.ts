@@ -27,7 +27,8 @@ export class RateLimiter {
       const oldest = this.buckets.keys().next();
       if (!oldest.done) this.buckets.delete(oldest.value);
     }
-    if (bucket.tokens < 1) return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.perSecond)) };
+    if (bucket.tokens < 1)
+      return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.perSecond)) };
     bucket.tokens -= 1;
     return { ok: true, remaining: Math.floor(bucket.tokens) };
   }
@@ -35,7 +36,12 @@ export class RateLimiter {
   /** IETF RateLimit header draft: the policy, and what is left now. */
   headers(decision: RateDecision): Record<string, string> {
     const policy = `${this.burst};w=${Math.ceil(this.burst / this.perSecond)}`;
-    if (decision.ok) return { 'ratelimit-policy': policy, ratelimit: `limit=${this.burst}, remaining=${decision.remaining}` };
-    return { 'ratelimit-policy': policy, ratelimit: `limit=${this.burst}, remaining=0, reset=${decision.retryAfterSeconds}`, 'retry-after': String(decision.retryAfterSeconds) };
+    if (decision.ok)
+      return { 'ratelimit-policy': policy, ratelimit: `limit=${this.burst}, remaining=${decision.remaining}` };
+    return {
+      'ratelimit-policy': policy,
+      ratelimit: `limit=${this.burst}, remaining=0, reset=${decision.retryAfterSeconds}`,
+      'retry-after': String(decision.retryAfterSeconds),
+    };
   }
 }

@@ -3,7 +3,13 @@ import type { Context as HonoContext } from 'hono';
 import { TRPCError as TrpcError } from '@trpc/server';
 import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
 import { limits } from '@dovetail/shared';
-import { claimIdempotencyKey, completeIdempotencyKey, isValidIdempotencyKey, releaseIdempotencyKey, requestFingerprint } from '../services/idempotency.ts';
+import {
+  claimIdempotencyKey,
+  completeIdempotencyKey,
+  isValidIdempotencyKey,
+  releaseIdempotencyKey,
+  requestFingerprint,
+} from '../services/idempotency.ts';
 import { ApiError, badRequest, toErrorResponse } from './errors.ts';
 import { requestIdOf } from './observability.ts';
 import { type RestRoute, restBasePath } from './openapi.ts';
@@ -43,7 +49,9 @@ function createBridge(router: AnyRouter, contexts: WeakMap<object, Context>) {
     router,
     createContext: ({ req }: { req: object }) => contexts.get(req),
     responseMeta: ({ ctx, errors }: { ctx?: Context; errors: TRPCError[] }) =>
-      errors.length > 0 ? { headers: errorHeaders(errors) } : { status: ctx?.response.status, headers: ctx?.response.headers ?? {} },
+      errors.length > 0
+        ? { headers: errorHeaders(errors) }
+        : { status: ctx?.response.status, headers: ctx?.response.headers ?? {} },
     onError: ({ error, ctx }: { error: TRPCError; ctx?: Context }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') {
         ctx?.deps.logger.error({ err: error.cause ?? error, reqId: ctx.requestId }, 'unhandled error in a REST route');
@@ -51,7 +59,12 @@ function createBridge(router: AnyRouter, contexts: WeakMap<object, Context>) {
     },
   } as never) as unknown as (req: unknown, res: NodeLikeResponse) => Promise<void>;
 
-  return async function handle(request: Request, url: string, bodyText: string | undefined, context: Context): Promise<Response> {
+  return async function handle(
+    request: Request,
+    url: string,
+    bodyText: string | undefined,
+    context: Context,
+  ): Promise<Response> {
     let body: { ok: true; data: unknown } | { ok: false; cause: unknown } = { ok: true, data: undefined };
     if (bodyText !== undefined) {
       try {
@@ -64,7 +77,8 @@ function createBridge(router: AnyRouter, contexts: WeakMap<object, Context>) {
       get(target, property) {
         if (property === 'url') return url;
         if (property === 'body') {
-          if (!body.ok) throw new TrpcError({ code: 'PARSE_ERROR', message: 'Failed to parse request body', cause: body.cause });
+          if (!body.ok)
+            throw new TrpcError({ code: 'PARSE_ERROR', message: 'Failed to parse request body', cause: body.cause });
           return body.data;
         }
         const value = Reflect.get(target, property, target);
@@ -123,7 +137,10 @@ export function createRestHandler(router: AnyRouter, routes: RestRoute[], deps: 
     const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
     if (!matching.some((route) => route.method === method)) {
       const allow = [...new Set(matching.map((route) => route.method))].join(', ');
-      return errorJson(c, new ApiError(405, 'method_not_allowed', `${c.req.method} is not allowed on ${path}`, { allow }, { allow }));
+      return errorJson(
+        c,
+        new ApiError(405, 'method_not_allowed', `${c.req.method} is not allowed on ${path}`, { allow }, { allow }),
+      );
     }
     const route = matching.find((candidate) => candidate.method === method)!;
     const context = await restContext(c, deps);
@@ -134,20 +151,35 @@ export function createRestHandler(router: AnyRouter, routes: RestRoute[], deps: 
     const idempotencyKey = c.req.header('idempotency-key');
     if (idempotencyKey === undefined || !route.idempotent) return run();
     if (!isValidIdempotencyKey(idempotencyKey)) {
-      return errorJson(c, badRequest('invalid_idempotency_key', `Idempotency-Key must be 1-${limits.idempotencyKeyLengthMax} printable ASCII characters`));
+      return errorJson(
+        c,
+        badRequest(
+          'invalid_idempotency_key',
+          `Idempotency-Key must be 1-${limits.idempotencyKeyLengthMax} printable ASCII characters`,
+        ),
+      );
     }
     if (!context.auth?.ok) return run(); // refused before any effect: nothing to remember
     const scope = `${context.auth.principal.kind}:${context.auth.principal.subject}`;
     const fingerprint = requestFingerprint(method, path, bodyText);
     const claim = await claimIdempotencyKey(deps.db, scope, idempotencyKey, fingerprint, deps.nowMs());
     if (claim.kind === 'mismatch') {
-      return errorJson(c, new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request'));
+      return errorJson(
+        c,
+        new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request'),
+      );
     }
     if (claim.kind === 'in_flight') {
-      return errorJson(c, new ApiError(409, 'idempotency_key_in_flight', 'a request with this Idempotency-Key is still being processed'));
+      return errorJson(
+        c,
+        new ApiError(409, 'idempotency_key_in_flight', 'a request with this Idempotency-Key is still being processed'),
+      );
     }
     if (claim.kind === 'replay') {
-      return new Response(claim.response.body, { status: claim.response.status, headers: { ...claim.response.headers, 'idempotent-replayed': 'true' } });
+      return new Response(claim.response.body, {
+        status: claim.response.status,
+        headers: { ...claim.response.headers, 'idempotent-replayed': 'true' },
+      });
     }
     let response: Response;
     try {
@@ -158,13 +190,16 @@ export function createRestHandler(router: AnyRouter, routes: RestRoute[], deps: 
     }
     const text = await response.text();
     // Outcomes are kept (success and business refusals); requests that had no effect are forgotten.
-    const keep = (response.status < 400 || [409, 412, 422].includes(response.status)) && text.length <= limits.idempotencyResponseBytesMax;
+    const keep =
+      (response.status < 400 || [409, 412, 422].includes(response.status)) &&
+      text.length <= limits.idempotencyResponseBytesMax;
     const headers: Record<string, string> = {};
     for (const name of ['content-type', 'etag', 'location', 'cache-control']) {
       const value = response.headers.get(name);
       if (value !== null) headers[name] = value;
     }
-    if (keep) await completeIdempotencyKey(deps.db, scope, idempotencyKey, { status: response.status, body: text, headers });
+    if (keep)
+      await completeIdempotencyKey(deps.db, scope, idempotencyKey, { status: response.status, body: text, headers });
     else await releaseIdempotencyKey(deps.db, scope, idempotencyKey);
     return new Response(text, { status: response.status, headers: response.headers });
   };

@@ -12,7 +12,8 @@ describe('tRPC at /trpc', () => {
     const options = {
       url: 'http://hub.test/trpc',
       headers: () => (bearer ? { authorization: `Bearer ${bearer}` } : {}),
-      fetch: (input: string | URL | Request, init?: RequestInit) => Promise.resolve(hub.app.request(String(input), init)),
+      fetch: (input: string | URL | Request, init?: RequestInit) =>
+        Promise.resolve(hub.app.request(String(input), init)),
     };
     return createTRPCClient<AppRouter>({ links: [batch ? httpBatchLink(options) : httpLink(options)] });
   };
@@ -34,9 +35,17 @@ describe('tRPC at /trpc', () => {
     const page = await trpc.catalog.list.query({ category: 'sofa', limit: 10 });
     expect(page.items.some((item) => item.id === created.id)).toBe(true);
     const { variants: _variants, ...fields } = sofa('TRPC-1');
-    const updated = await trpc.catalog.update.mutate({ ...fields, category: 'sofa', id: created.id, expectedVersion: 1, basePrice: 1 });
+    const updated = await trpc.catalog.update.mutate({
+      ...fields,
+      category: 'sofa',
+      id: created.id,
+      expectedVersion: 1,
+      basePrice: 1,
+    });
     expect(updated.version).toBe(2);
-    await expect(trpc.catalog.update.mutate({ ...fields, category: 'sofa', id: created.id, expectedVersion: 1 })).rejects.toMatchObject({
+    await expect(
+      trpc.catalog.update.mutate({ ...fields, category: 'sofa', id: created.id, expectedVersion: 1 }),
+    ).rejects.toMatchObject({
       data: { httpStatus: 412, apiError: { code: 'version_mismatch' } },
     });
     await expect(trpc.catalog.update.mutate({ ...fields, category: 'sofa', id: created.id })).rejects.toMatchObject({
@@ -55,10 +64,14 @@ describe('tRPC at /trpc', () => {
       body: { username: 'cs', password: 'customer-service-pw', role: 'customer_service', warehouses: [] },
     });
     expect(login.status).toBe(201);
-    const session = await call(hub, 'POST', '/api/v1/auth/login', { body: { username: 'cs', password: 'customer-service-pw' } });
+    const session = await call(hub, 'POST', '/api/v1/auth/login', {
+      body: { username: 'cs', password: 'customer-service-pw' },
+    });
     const readOnly = client(session.body.token as string);
     expect((await readOnly.catalog.list.query({})).items.length).toBeGreaterThan(0);
-    await expect(readOnly.catalog.create.mutate({ ...sofa('TRPC-CS'), category: 'sofa' })).rejects.toMatchObject({ data: { httpStatus: 403 } });
+    await expect(readOnly.catalog.create.mutate({ ...sofa('TRPC-CS'), category: 'sofa' })).rejects.toMatchObject({
+      data: { httpStatus: 403 },
+    });
   });
 
   it('refuses unknown fields and names the field, with no stack in the error', async () => {
@@ -73,8 +86,12 @@ describe('tRPC at /trpc', () => {
 
   it('bounds batches: more than 20 calls in one request are refused', async () => {
     const paths = Array.from({ length: 21 }, () => 'catalog.list').join(',');
-    const input = encodeURIComponent(JSON.stringify(Object.fromEntries(Array.from({ length: 21 }, (_, index) => [index, {}]))));
-    const response = await hub.app.request(`/trpc/${paths}?batch=1&input=${input}`, { headers: { authorization: `Bearer ${token}` } });
+    const input = encodeURIComponent(
+      JSON.stringify(Object.fromEntries(Array.from({ length: 21 }, (_, index) => [index, {}]))),
+    );
+    const response = await hub.app.request(`/trpc/${paths}?batch=1&input=${input}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(response.status).toBe(400);
     const batched = client(token, true);
     const results = await Promise.all([batched.catalog.list.query({}), batched.warehouses.list.query({})]);
@@ -82,7 +99,10 @@ describe('tRPC at /trpc', () => {
   });
 
   it('counts every password guess packed into one batch: the lockout still comes', async () => {
-    await call(hub, 'POST', '/api/v1/warehouses', { token, body: { id: 'BATCH', name: 'Batch', kind: 'store', location: { lat: 0, lon: 0 } } });
+    await call(hub, 'POST', '/api/v1/warehouses', {
+      token,
+      body: { id: 'BATCH', name: 'Batch', kind: 'store', location: { lat: 0, lon: 0 } },
+    });
     const created = await call(hub, 'POST', '/api/v1/staff', {
       token,
       body: { username: 'guessed', password: 'the-real-password', role: 'warehouse_staff', warehouses: ['BATCH'] },
@@ -90,10 +110,14 @@ describe('tRPC at /trpc', () => {
     expect(created.status).toBe(201);
     const anonymous = client(undefined, true);
     const guesses = await Promise.allSettled(
-      Array.from({ length: 8 }, (_, index) => anonymous.staff.login.mutate({ username: 'guessed', password: `guess-${index}` })),
+      Array.from({ length: 8 }, (_, index) =>
+        anonymous.staff.login.mutate({ username: 'guessed', password: `guess-${index}` }),
+      ),
     );
     expect(guesses.every((guess) => guess.status === 'rejected')).toBe(true);
-    const afterwards = await call(hub, 'POST', '/api/v1/auth/login', { body: { username: 'guessed', password: 'the-real-password' } });
+    const afterwards = await call(hub, 'POST', '/api/v1/auth/login', {
+      body: { username: 'guessed', password: 'the-real-password' },
+    });
     expect(afterwards.status).toBe(429);
   });
 

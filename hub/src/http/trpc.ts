@@ -55,7 +55,11 @@ const t = initTRPC
     isDev: false,
     errorFormatter({ shape, error }) {
       const response = toErrorResponse(error);
-      return { message: response.body.error.message, code: shape.code, data: { code: shape.data.code, httpStatus: response.status, apiError: response.body.error } };
+      return {
+        message: response.body.error.message,
+        code: shape.code,
+        data: { code: shape.data.code, httpStatus: response.status, apiError: response.body.error },
+      };
     },
   });
 
@@ -73,7 +77,14 @@ export function guard(ctx: Context, permission: Permission | 'public' | undefine
   const principal = ctx.auth.principal;
   const budget = ctx.deps.rateLimiter.take(`${principal.kind}:${principal.subject}`);
   const budgetHeaders = ctx.deps.rateLimiter.headers(budget);
-  if (!budget.ok) throw new ApiError(429, 'rate_limited', 'too many requests from this client; retry later', undefined, budgetHeaders);
+  if (!budget.ok)
+    throw new ApiError(
+      429,
+      'rate_limited',
+      'too many requests from this client; retry later',
+      undefined,
+      budgetHeaders,
+    );
   Object.assign(ctx.response.headers, budgetHeaders);
   if (!permission || permission === 'public') throw new Error('protected procedure without a permission');
   const decision = authorize(principal, permission);
@@ -84,7 +95,9 @@ export function guard(ctx: Context, permission: Permission | 'public' | undefine
 
 export type ProtectedContext = Context & { principal: AuthPrincipal };
 
-export const protectedProcedure = t.procedure.use(({ ctx, meta, next }) => next({ ctx: { ...ctx, principal: guard(ctx, meta?.permission) } }));
+export const protectedProcedure = t.procedure.use(({ ctx, meta, next }) =>
+  next({ ctx: { ...ctx, principal: guard(ctx, meta?.permission) } }),
+);
 
 /** Object-level check: the principal may use `permission` on this warehouse. */
 export function requireWarehouse(principal: AuthPrincipal, permission: Permission, warehouseId: string): void {
@@ -98,5 +111,9 @@ export function noStore(ctx: Context): void {
 
 /** Documents the header on idempotent creates. */
 export const idempotencyHeaders = z.object({
-  'idempotency-key': z.string().max(255).optional().describe('Retry-safe create: the same key and body replay the first response'),
+  'idempotency-key': z
+    .string()
+    .max(255)
+    .optional()
+    .describe('Retry-safe create: the same key and body replay the first response'),
 });

@@ -18,7 +18,13 @@ let token: string;
 let clock: number;
 
 const customer = { email: 'ines@example.com', name: 'Inès Laurent' };
-const shippingAddress = { line1: 'Keizersgracht 1', city: 'Amsterdam', postalCode: '1015 CJ', country: 'NL', location: { lat: 52.37, lon: 4.89 } };
+const shippingAddress = {
+  line1: 'Keizersgracht 1',
+  city: 'Amsterdam',
+  postalCode: '1015 CJ',
+  country: 'NL',
+  location: { lat: 52.37, lon: 4.89 },
+};
 const product = {
   name: 'Oslo 3-seat sofa',
   category: 'sofa',
@@ -35,9 +41,14 @@ const streams = new Map<string, { edgeId: string; nextSeq: number }>();
 
 async function openStream(warehouseId: string, edgeId = newId()): Promise<void> {
   const values = { edge_id: edgeId, epoch: 1, applied_seq: 0, last_seq: 0, connected_at: clock, last_seen_at: clock };
-  const existing = await hub.storage.db.selectFrom('edge_streams').select('warehouse_id').where('warehouse_id', '=', warehouseId).executeTakeFirst();
+  const existing = await hub.storage.db
+    .selectFrom('edge_streams')
+    .select('warehouse_id')
+    .where('warehouse_id', '=', warehouseId)
+    .executeTakeFirst();
   // What the sync session does on `hello` from a new incarnation: the stream restarts where its outbox starts.
-  if (existing) await hub.storage.db.updateTable('edge_streams').set(values).where('warehouse_id', '=', warehouseId).execute();
+  if (existing)
+    await hub.storage.db.updateTable('edge_streams').set(values).where('warehouse_id', '=', warehouseId).execute();
   else {
     await hub.storage.db
       .insertInto('edge_streams')
@@ -48,7 +59,11 @@ async function openStream(warehouseId: string, edgeId = newId()): Promise<void> 
 }
 
 /** Pushes `events` on a warehouse's stream, numbered from its next seq (or from `fromSeq`). */
-async function push(warehouseId: string, events: UpstreamEvent[], options: { fromSeq?: number; edgeId?: string } = {}): Promise<PushResult> {
+async function push(
+  warehouseId: string,
+  events: UpstreamEvent[],
+  options: { fromSeq?: number; edgeId?: string } = {},
+): Promise<PushResult> {
   const stream = streams.get(warehouseId);
   if (!stream) throw new Error(`no stream for ${warehouseId}`);
   const fromSeq = options.fromSeq ?? stream.nextSeq;
@@ -71,10 +86,13 @@ const header = (warehouseId: string) => ({
   atMs: clock,
   actor: 'lead',
 });
-const stockEvent = (warehouseId: string, body: StockEventBody): UpstreamEvent => ({ ...header(warehouseId), ...body }) as UpstreamEvent;
-const fact = (warehouseId: string, body: FulfillmentFactBody): UpstreamEvent => ({ ...header(warehouseId), ...body }) as UpstreamEvent;
+const stockEvent = (warehouseId: string, body: StockEventBody): UpstreamEvent =>
+  ({ ...header(warehouseId), ...body }) as UpstreamEvent;
+const fact = (warehouseId: string, body: FulfillmentFactBody): UpstreamEvent =>
+  ({ ...header(warehouseId), ...body }) as UpstreamEvent;
 const parcel = { weightGrams: 48_000, lengthMm: 2_300, widthMm: 1_000, heightMm: 900 };
-const packed = (warehouseId: string, fulfillmentId: string) => fact(warehouseId, { type: 'fulfillment_packed', fulfillmentId, packages: [parcel] });
+const packed = (warehouseId: string, fulfillmentId: string) =>
+  fact(warehouseId, { type: 'fulfillment_packed', fulfillmentId, packages: [parcel] });
 const shipped = (warehouseId: string, fulfillmentId: string, sku: string, quantity: number) =>
   fact(warehouseId, {
     type: 'fulfillment_shipped',
@@ -93,7 +111,10 @@ const pickAndShip = (warehouseId: string, fulfillmentId: string, sku: string, qu
 async function paidOrder(lines: Array<{ sku: string; quantity: number }>) {
   const placed = await call(hub, 'POST', '/api/v1/orders', { token, body: { customer, shippingAddress, lines } });
   expect(placed.status, JSON.stringify(placed.body)).toBe(201);
-  const paid = await call(hub, 'POST', `/api/v1/orders/${placed.body.id}/payment`, { token, body: { reference: 'psp_1' } });
+  const paid = await call(hub, 'POST', `/api/v1/orders/${placed.body.id}/payment`, {
+    token,
+    body: { reference: 'psp_1' },
+  });
   expect(paid.status, JSON.stringify(paid.body)).toBe(200);
   const fulfillmentAt = (warehouseId: string): string => {
     const found = paid.body.fulfillments.find((entry: { warehouseId: string }) => entry.warehouseId === warehouseId);
@@ -114,14 +135,20 @@ const partition = async (warehouseId: string, sku: string) => {
   return response.body.warehouses.find((entry: { warehouseId: string }) => entry.warehouseId === warehouseId);
 };
 const cancel = async (id: string) => {
-  const response = await call(hub, 'POST', `/api/v1/orders/${id}/cancel`, { token, body: { reason: 'customer changed their mind' } });
+  const response = await call(hub, 'POST', `/api/v1/orders/${id}/cancel`, {
+    token,
+    body: { reason: 'customer changed their mind' },
+  });
   expect(response.status, JSON.stringify(response.body)).toBe(200);
   expect(response.body.status).toBe('cancel_requested');
 };
 const statusPath = (order: { history: Array<{ to: string }> }) =>
   order.history.map((entry) => entry.to).filter((status, index, all) => index === 0 || status !== all[index - 1]);
-const count = async (table: 'edge_facts' | 'shipments' | 'sync_rejections', column: 'fulfillment_id' | 'event_id', value: string) =>
-  (await hub.storage.db.selectFrom(table).select(column).where(column, '=', value).execute()).length;
+const count = async (
+  table: 'edge_facts' | 'shipments' | 'sync_rejections',
+  column: 'fulfillment_id' | 'event_id',
+  value: string,
+) => (await hub.storage.db.selectFrom(table).select(column).where(column, '=', value).execute()).length;
 
 describe.each(['sqlite', 'postgres'] as const)('fulfillment facts pushed by edges on %s', (adapter) => {
   beforeEach(async () => {
@@ -133,7 +160,14 @@ describe.each(['sqlite', 'postgres'] as const)('fulfillment facts pushed by edge
       ['W1', 52.37, 4.89],
       ['W2', 48.86, 2.35],
     ] as const) {
-      expect((await call(hub, 'POST', '/api/v1/warehouses', { token, body: { id, name: id, kind: 'warehouse', location: { lat, lon } } })).status).toBe(201);
+      expect(
+        (
+          await call(hub, 'POST', '/api/v1/warehouses', {
+            token,
+            body: { id, name: id, kind: 'warehouse', location: { lat, lon } },
+          })
+        ).status,
+      ).toBe(201);
       await openStream(id);
     }
     expect((await push('W1', [stockEvent('W1', { type: 'receive', sku: 'SOFA-A', quantity: 5 })])).applied).toBe(1);
@@ -146,9 +180,19 @@ describe.each(['sqlite', 'postgres'] as const)('fulfillment facts pushed by edge
     const fulfillmentId = order.fulfillmentAt('W1');
     const packFact = packed('W1', fulfillmentId);
     const seqOfPack = streams.get('W1')?.nextSeq as number;
-    expect(await push('W1', [packFact])).toMatchObject({ applied: 1, duplicates: 0, rejected: [], upstreamAck: seqOfPack });
+    expect(await push('W1', [packFact])).toMatchObject({
+      applied: 1,
+      duplicates: 0,
+      rejected: [],
+      upstreamAck: seqOfPack,
+    });
     // The ack was lost: the edge pushes the same seq again.
-    expect(await push('W1', [packFact], { fromSeq: seqOfPack })).toMatchObject({ applied: 0, duplicates: 1, rejected: [], upstreamAck: seqOfPack });
+    expect(await push('W1', [packFact], { fromSeq: seqOfPack })).toMatchObject({
+      applied: 0,
+      duplicates: 1,
+      rejected: [],
+      upstreamAck: seqOfPack,
+    });
     expect((await readOrder(order.id)).status).toBe('packed');
 
     const shipEvents = [...pickAndShip('W1', fulfillmentId, 'SOFA-A', 2), shipped('W1', fulfillmentId, 'SOFA-A', 2)];
@@ -157,20 +201,34 @@ describe.each(['sqlite', 'postgres'] as const)('fulfillment facts pushed by edge
 
     // A restored backup speaks as a new incarnation and replays everything under new seqs: ids decide.
     await openStream('W1');
-    expect(await push('W1', [packFact, ...shipEvents])).toMatchObject({ applied: 0, duplicates: 4, rejected: [], upstreamAck: 4 });
+    expect(await push('W1', [packFact, ...shipEvents])).toMatchObject({
+      applied: 0,
+      duplicates: 4,
+      rejected: [],
+      upstreamAck: 4,
+    });
     // The old incarnation's socket is stale now.
-    await expect(push('W1', [packed('W1', fulfillmentId)], { edgeId: newId() })).rejects.toBeInstanceOf(StreamSuperseded);
+    await expect(push('W1', [packed('W1', fulfillmentId)], { edgeId: newId() })).rejects.toBeInstanceOf(
+      StreamSuperseded,
+    );
 
     const final = await readOrder(order.id);
     expect(final.status).toBe('shipped');
-    expect(final.history.map((entry: { event: string }) => entry.event)).toEqual(['order_created', 'payment_confirmed', 'all_packed', 'all_shipped']);
+    expect(final.history.map((entry: { event: string }) => entry.event)).toEqual([
+      'order_created',
+      'payment_confirmed',
+      'all_packed',
+      'all_shipped',
+    ]);
     expect(final.shipments).toHaveLength(1);
-    expect(final.allocations).toEqual([expect.objectContaining({ warehouseId: 'W1', sku: 'SOFA-A', quantity: 2, status: 'shipped' })]);
+    expect(final.allocations).toEqual([
+      expect.objectContaining({ warehouseId: 'W1', sku: 'SOFA-A', quantity: 2, status: 'shipped' }),
+    ]);
     expect(await count('edge_facts', 'fulfillment_id', fulfillmentId)).toBe(2);
     expect(await partition('W1', 'SOFA-A')).toMatchObject({ onHand: 3, committed: 0, picked: 0, available: 3 });
   });
 
-  it('refuses a fact about an unknown fulfillment order or another warehouse\'s, durably, and the stream moves on', async () => {
+  it("refuses a fact about an unknown fulfillment order or another warehouse's, durably, and the stream moves on", async () => {
     const order = await paidOrder([{ sku: 'SOFA-A', quantity: 1 }]);
     const theirs = order.fulfillmentAt('W1');
     const wrongWarehouse = packed('W2', theirs);
@@ -182,7 +240,12 @@ describe.each(['sqlite', 'postgres'] as const)('fulfillment facts pushed by edge
       { seq: 2, reason: 'unknown_fulfillment', message: expect.stringContaining(theirs) },
       { seq: 3, reason: 'unknown_fulfillment', message: expect.any(String) },
     ]);
-    const stored = await hub.storage.db.selectFrom('sync_rejections').selectAll().where('warehouse_id', '=', 'W2').orderBy('edge_seq').execute();
+    const stored = await hub.storage.db
+      .selectFrom('sync_rejections')
+      .selectAll()
+      .where('warehouse_id', '=', 'W2')
+      .orderBy('edge_seq')
+      .execute();
     expect(stored.map((row) => [Number(row.edge_seq), row.event_id, row.reason])).toEqual([
       [2, wrongWarehouse.id, 'unknown_fulfillment'],
       [3, unknown.id, 'unknown_fulfillment'],
@@ -198,9 +261,18 @@ describe.each(['sqlite', 'postgres'] as const)('fulfillment facts pushed by edge
     expect(await partition('W1', 'SOFA-A')).toMatchObject({ committed: 1 });
 
     // Replayed (same seqs, or a new incarnation's), a refusal stays one refusal.
-    expect(await push('W2', [wrongWarehouse, unknown], { fromSeq: 2 })).toMatchObject({ applied: 0, duplicates: 2, rejected: [] });
+    expect(await push('W2', [wrongWarehouse, unknown], { fromSeq: 2 })).toMatchObject({
+      applied: 0,
+      duplicates: 2,
+      rejected: [],
+    });
     await openStream('W2');
-    expect(await push('W2', [wrongWarehouse, unknown])).toMatchObject({ applied: 0, duplicates: 2, rejected: [], upstreamAck: 2 });
+    expect(await push('W2', [wrongWarehouse, unknown])).toMatchObject({
+      applied: 0,
+      duplicates: 2,
+      rejected: [],
+      upstreamAck: 2,
+    });
     expect(await count('sync_rejections', 'event_id', wrongWarehouse.id)).toBe(1);
   });
 
@@ -212,8 +284,20 @@ describe.each(['sqlite', 'postgres'] as const)('fulfillment facts pushed by edge
     const atW1 = order.fulfillmentAt('W1');
     const atW2 = order.fulfillmentAt('W2');
     expect((await readOrder(order.id)).allocations).toEqual([
-      expect.objectContaining({ warehouseId: 'W1', sku: 'SOFA-A', quantity: 1, status: 'committed', fulfillmentId: atW1 }),
-      expect.objectContaining({ warehouseId: 'W2', sku: 'SOFA-B', quantity: 2, status: 'committed', fulfillmentId: atW2 }),
+      expect.objectContaining({
+        warehouseId: 'W1',
+        sku: 'SOFA-A',
+        quantity: 1,
+        status: 'committed',
+        fulfillmentId: atW1,
+      }),
+      expect.objectContaining({
+        warehouseId: 'W2',
+        sku: 'SOFA-B',
+        quantity: 2,
+        status: 'committed',
+        fulfillmentId: atW2,
+      }),
     ]);
 
     await push('W1', [packed('W1', atW1)]);
@@ -233,8 +317,19 @@ describe.each(['sqlite', 'postgres'] as const)('fulfillment facts pushed by edge
 
     read = await readOrder(order.id);
     expect(read.status).toBe('shipped');
-    expect(statusPath(read)).toEqual(['pending_payment', 'processing', 'partially_packed', 'partially_shipped', 'shipped']);
-    expect(read.history.map((entry: { event: string }) => entry.event).slice(2)).toEqual(['some_packed', 'some_shipped', 'all_packed', 'all_shipped']);
+    expect(statusPath(read)).toEqual([
+      'pending_payment',
+      'processing',
+      'partially_packed',
+      'partially_shipped',
+      'shipped',
+    ]);
+    expect(read.history.map((entry: { event: string }) => entry.event).slice(2)).toEqual([
+      'some_packed',
+      'some_shipped',
+      'all_packed',
+      'all_shipped',
+    ]);
     expect(read.shipments.map((entry: { warehouseId: string }) => entry.warehouseId).sort()).toEqual(['W1', 'W2']);
     expect(read.allocations.map((entry: { status: string }) => entry.status)).toEqual(['shipped', 'shipped']);
     expect(await partition('W2', 'SOFA-B')).toMatchObject({ onHand: 3, committed: 0, available: 3 });
@@ -243,61 +338,71 @@ describe.each(['sqlite', 'postgres'] as const)('fulfillment facts pushed by edge
   it.each([
     ['the accepting warehouse answers first', 'canceled first'],
     ['the refusing warehouse answers first', 'refused first'],
-  ] as const)('ends a split order return_requested when one warehouse cancels and the other had shipped (%s), releasing only the canceled units', async (_, first) => {
-    const order = await paidOrder([
-      { sku: 'SOFA-A', quantity: 1 },
-      { sku: 'SOFA-B', quantity: 2 },
-    ]);
-    const atW1 = order.fulfillmentAt('W1');
-    const atW2 = order.fulfillmentAt('W2');
-    await cancel(order.id);
-    const acceptAtW1 = () => push('W1', [fact('W1', { type: 'fulfillment_canceled', fulfillmentId: atW1, lines: [{ sku: 'SOFA-A', quantity: 1 }] })]);
-    // W2 had shipped before it read the request: the ship, then its refusal, in its stream.
-    const refuseAtW2 = () =>
-      push('W2', [
-        packed('W2', atW2),
-        ...pickAndShip('W2', atW2, 'SOFA-B', 2),
-        shipped('W2', atW2, 'SOFA-B', 2),
-        fact('W2', { type: 'fulfillment_cancel_refused', fulfillmentId: atW2, reason: 'shipped' }),
+  ] as const)(
+    'ends a split order return_requested when one warehouse cancels and the other had shipped (%s), releasing only the canceled units',
+    async (_, first) => {
+      const order = await paidOrder([
+        { sku: 'SOFA-A', quantity: 1 },
+        { sku: 'SOFA-B', quantity: 2 },
       ]);
+      const atW1 = order.fulfillmentAt('W1');
+      const atW2 = order.fulfillmentAt('W2');
+      await cancel(order.id);
+      const acceptAtW1 = () =>
+        push('W1', [
+          fact('W1', { type: 'fulfillment_canceled', fulfillmentId: atW1, lines: [{ sku: 'SOFA-A', quantity: 1 }] }),
+        ]);
+      // W2 had shipped before it read the request: the ship, then its refusal, in its stream.
+      const refuseAtW2 = () =>
+        push('W2', [
+          packed('W2', atW2),
+          ...pickAndShip('W2', atW2, 'SOFA-B', 2),
+          shipped('W2', atW2, 'SOFA-B', 2),
+          fact('W2', { type: 'fulfillment_cancel_refused', fulfillmentId: atW2, reason: 'shipped' }),
+        ]);
 
-    if (first === 'canceled first') {
-      expect((await acceptAtW1()).rejected).toEqual([]);
-      const waiting = await readOrder(order.id);
-      expect(waiting.status).toBe('cancel_requested');
-      // Only W1's commitment is released; W2 has not answered and keeps its units committed.
+      if (first === 'canceled first') {
+        expect((await acceptAtW1()).rejected).toEqual([]);
+        const waiting = await readOrder(order.id);
+        expect(waiting.status).toBe('cancel_requested');
+        // Only W1's commitment is released; W2 has not answered and keeps its units committed.
+        expect(await partition('W1', 'SOFA-A')).toMatchObject({ onHand: 5, committed: 0, available: 5 });
+        expect(await partition('W2', 'SOFA-B')).toMatchObject({ onHand: 5, committed: 2, available: 3 });
+        expect((await refuseAtW2()).rejected).toEqual([]);
+      } else {
+        expect((await refuseAtW2()).rejected).toEqual([]);
+        expect((await readOrder(order.id)).status).toBe('return_requested');
+        // The refusal and W2's shipment leave W1's commitment alone until W1 answers.
+        expect(await partition('W1', 'SOFA-A')).toMatchObject({ onHand: 5, committed: 1, available: 4 });
+        expect((await acceptAtW1()).rejected).toEqual([]);
+      }
+
+      const final = await readOrder(order.id);
+      expect(final.status).toBe('return_requested');
+      expect(final.history).toContainEqual(
+        expect.objectContaining({ event: 'cancel_rejected_shipped', from: 'cancel_requested', to: 'return_requested' }),
+      );
+      expect(final.fulfillments).toEqual([
+        expect.objectContaining({ id: atW1, status: 'canceled', cancelState: 'accepted' }),
+        expect.objectContaining({ id: atW2, status: 'shipped', cancelState: 'refused' }),
+      ]);
+      expect(final.allocations).toEqual([
+        expect.objectContaining({ warehouseId: 'W1', sku: 'SOFA-A', quantity: 1, status: 'released' }),
+        expect.objectContaining({ warehouseId: 'W2', sku: 'SOFA-B', quantity: 2, status: 'shipped' }),
+      ]);
+      expect(final.shipments).toEqual([expect.objectContaining({ warehouseId: 'W2', fulfillmentId: atW2 })]);
       expect(await partition('W1', 'SOFA-A')).toMatchObject({ onHand: 5, committed: 0, available: 5 });
-      expect(await partition('W2', 'SOFA-B')).toMatchObject({ onHand: 5, committed: 2, available: 3 });
-      expect((await refuseAtW2()).rejected).toEqual([]);
-    } else {
-      expect((await refuseAtW2()).rejected).toEqual([]);
-      expect((await readOrder(order.id)).status).toBe('return_requested');
-      // The refusal and W2's shipment leave W1's commitment alone until W1 answers.
-      expect(await partition('W1', 'SOFA-A')).toMatchObject({ onHand: 5, committed: 1, available: 4 });
-      expect((await acceptAtW1()).rejected).toEqual([]);
-    }
-
-    const final = await readOrder(order.id);
-    expect(final.status).toBe('return_requested');
-    expect(final.history).toContainEqual(expect.objectContaining({ event: 'cancel_rejected_shipped', from: 'cancel_requested', to: 'return_requested' }));
-    expect(final.fulfillments).toEqual([
-      expect.objectContaining({ id: atW1, status: 'canceled', cancelState: 'accepted' }),
-      expect.objectContaining({ id: atW2, status: 'shipped', cancelState: 'refused' }),
-    ]);
-    expect(final.allocations).toEqual([
-      expect.objectContaining({ warehouseId: 'W1', sku: 'SOFA-A', quantity: 1, status: 'released' }),
-      expect.objectContaining({ warehouseId: 'W2', sku: 'SOFA-B', quantity: 2, status: 'shipped' }),
-    ]);
-    expect(final.shipments).toEqual([expect.objectContaining({ warehouseId: 'W2', fulfillmentId: atW2 })]);
-    expect(await partition('W1', 'SOFA-A')).toMatchObject({ onHand: 5, committed: 0, available: 5 });
-    expect(await partition('W2', 'SOFA-B')).toMatchObject({ onHand: 3, committed: 0, available: 3 });
-  });
+      expect(await partition('W2', 'SOFA-B')).toMatchObject({ onHand: 3, committed: 0, available: 3 });
+    },
+  );
 
   it('refuses a shipped (or packed) fact for a fulfillment order already canceled: fulfillment_state_conflict, nothing moves', async () => {
     const order = await paidOrder([{ sku: 'SOFA-A', quantity: 2 }]);
     const fulfillmentId = order.fulfillmentAt('W1');
     await cancel(order.id);
-    await push('W1', [fact('W1', { type: 'fulfillment_canceled', fulfillmentId, lines: [{ sku: 'SOFA-A', quantity: 2 }] })]);
+    await push('W1', [
+      fact('W1', { type: 'fulfillment_canceled', fulfillmentId, lines: [{ sku: 'SOFA-A', quantity: 2 }] }),
+    ]);
     expect((await readOrder(order.id)).status).toBe('canceled');
     expect(await partition('W1', 'SOFA-A')).toMatchObject({ committed: 0, available: 5 });
 
@@ -305,12 +410,17 @@ describe.each(['sqlite', 'postgres'] as const)('fulfillment facts pushed by edge
     const late = await push('W1', [shipped('W1', fulfillmentId, 'SOFA-A', 2), packed('W1', fulfillmentId)]);
     // Refused durably: the stream still advances past both.
     expect(late).toMatchObject({ applied: 0, duplicates: 0, gap: false, upstreamAck: firstLateSeq + 1 });
-    expect(late.rejected.map((rejection) => rejection.reason)).toEqual(['fulfillment_state_conflict', 'fulfillment_state_conflict']);
+    expect(late.rejected.map((rejection) => rejection.reason)).toEqual([
+      'fulfillment_state_conflict',
+      'fulfillment_state_conflict',
+    ]);
 
     const final = await readOrder(order.id);
     expect(final.status).toBe('canceled');
     expect(final.shipments).toEqual([]);
-    expect(final.fulfillments).toEqual([expect.objectContaining({ id: fulfillmentId, status: 'canceled', cancelState: 'accepted' })]);
+    expect(final.fulfillments).toEqual([
+      expect.objectContaining({ id: fulfillmentId, status: 'canceled', cancelState: 'accepted' }),
+    ]);
     expect(final.allocations).toEqual([expect.objectContaining({ status: 'released' })]);
     expect(await count('shipments', 'fulfillment_id', fulfillmentId)).toBe(0);
     // Released once: committed did not go below zero.

@@ -32,9 +32,16 @@ export async function applyFulfillmentFact(
   fact: FulfillmentFact,
   nowMs: number,
 ): Promise<FactRefusal | undefined> {
-  const fulfillment = await trx.selectFrom('fulfillments').selectAll().where('id', '=', fact.fulfillmentId).executeTakeFirst();
+  const fulfillment = await trx
+    .selectFrom('fulfillments')
+    .selectAll()
+    .where('id', '=', fact.fulfillmentId)
+    .executeTakeFirst();
   if (!fulfillment || fulfillment.warehouse_id !== warehouseId) {
-    return { reason: 'unknown_fulfillment', message: `fulfillment order ${fact.fulfillmentId} was not sent to warehouse ${warehouseId}` };
+    return {
+      reason: 'unknown_fulfillment',
+      message: `fulfillment order ${fact.fulfillmentId} was not sent to warehouse ${warehouseId}`,
+    };
   }
   // Lock the order before partitions: the order's own writers (payment, cancel) take the same order.
   let orderQuery = trx.selectFrom('orders').selectAll().where('id', '=', fulfillment.order_id);
@@ -47,7 +54,11 @@ export async function applyFulfillmentFact(
   switch (fact.type) {
     case 'fulfillment_packed': {
       if (closed) return conflictWith(fulfillment.status, fact.type);
-      await trx.updateTable('fulfillments').set({ status: 'packed', packages_json: JSON.stringify(fact.packages) }).where('id', '=', fulfillment.id).execute();
+      await trx
+        .updateTable('fulfillments')
+        .set({ status: 'packed', packages_json: JSON.stringify(fact.packages) })
+        .where('id', '=', fulfillment.id)
+        .execute();
       event = (await everyActive(trx, order.id, ['packed', 'shipped'])) ? 'all_packed' : 'some_packed';
       note = `${warehouseId} packed ${fact.packages.length} parcel(s)`;
       break;
@@ -79,7 +90,11 @@ export async function applyFulfillmentFact(
     case 'fulfillment_canceled': {
       if (fulfillment.status === 'shipped') return conflictWith(fulfillment.status, fact.type);
       await releaseAllocations(trx, dialect, fulfillment.id, 'released');
-      await trx.updateTable('fulfillments').set({ status: 'canceled', cancel_state: 'accepted' }).where('id', '=', fulfillment.id).execute();
+      await trx
+        .updateTable('fulfillments')
+        .set({ status: 'canceled', cancel_state: 'accepted' })
+        .where('id', '=', fulfillment.id)
+        .execute();
       event = (await everyAnswered(trx, order.id)) ? 'cancel_accepted' : undefined;
       note = `${warehouseId} accepted the cancel request and released its units`;
       break;
@@ -103,13 +118,17 @@ export async function applyFulfillmentFact(
   const from = statusAt(order.status as OrderStatus, Number(order.expires_at), nowMs);
   const next = event === undefined ? undefined : transitionOrder(from, event);
   const to = next?.ok ? next.status : from;
-  if (to !== from) await trx.updateTable('orders').set({ status: to, updated_at: nowMs }).where('id', '=', order.id).execute();
+  if (to !== from)
+    await trx.updateTable('orders').set({ status: to, updated_at: nowMs }).where('id', '=', order.id).execute();
   await appendHistory(trx, order.id, next?.ok ? (event as string) : fact.type, from, to, nowMs, note);
   return undefined;
 }
 
 function conflictWith(status: string, type: FulfillmentFact['type']): FactRefusal {
-  return { reason: 'fulfillment_state_conflict', message: `the hub has this fulfillment order as ${status}; ${type} does not apply` };
+  return {
+    reason: 'fulfillment_state_conflict',
+    message: `the hub has this fulfillment order as ${status}; ${type} does not apply`,
+  };
 }
 
 /**
@@ -119,7 +138,13 @@ function conflictWith(status: string, type: FulfillmentFact['type']): FactRefusa
  * above on_hand for a moment, which shortage detection would take for lost stock. The rows stay
  * `committed` (with `shipping` counting what left) until the fact closes them.
  */
-export async function noteShipping(trx: Transaction<Database>, warehouseId: string, sku: string, fulfillmentId: string, quantity: number): Promise<void> {
+export async function noteShipping(
+  trx: Transaction<Database>,
+  warehouseId: string,
+  sku: string,
+  fulfillmentId: string,
+  quantity: number,
+): Promise<void> {
   const rows = await trx
     .selectFrom('allocations')
     .select(['id', 'quantity', 'shipping'])
@@ -133,7 +158,11 @@ export async function noteShipping(trx: Transaction<Database>, warehouseId: stri
   for (const row of rows) {
     const take = Math.min(left, Number(row.quantity) - Number(row.shipping));
     if (take <= 0) continue;
-    await trx.updateTable('allocations').set((eb) => ({ shipping: eb('shipping', '+', take) })).where('id', '=', row.id).execute();
+    await trx
+      .updateTable('allocations')
+      .set((eb) => ({ shipping: eb('shipping', '+', take) }))
+      .where('id', '=', row.id)
+      .execute();
     left -= take;
     if (left === 0) break;
   }
@@ -152,7 +181,12 @@ export async function noteShipping(trx: Transaction<Database>, warehouseId: stri
  * Takes a fulfillment's open allocations out of `committed`, each partition under its lock (in the
  * (warehouse, sku) order every writer uses), and marks them `shipped` or `released`.
  */
-async function releaseAllocations(trx: Transaction<Database>, dialect: Dialect, fulfillmentId: string, status: 'shipped' | 'released') {
+async function releaseAllocations(
+  trx: Transaction<Database>,
+  dialect: Dialect,
+  fulfillmentId: string,
+  status: 'shipped' | 'released',
+) {
   const open = await trx
     .selectFrom('allocations')
     .selectAll()
@@ -180,9 +214,19 @@ async function releaseAllocations(trx: Transaction<Database>, dialect: Dialect, 
  * wait backordered (those are neither packed nor shipped: the order is only partially so).
  */
 async function everyActive(trx: Transaction<Database>, orderId: string, statuses: string[]): Promise<boolean> {
-  const backordered = await trx.selectFrom('allocations').select('id').where('order_id', '=', orderId).where('status', '=', 'backordered').executeTakeFirst();
+  const backordered = await trx
+    .selectFrom('allocations')
+    .select('id')
+    .where('order_id', '=', orderId)
+    .where('status', '=', 'backordered')
+    .executeTakeFirst();
   if (backordered) return false;
-  const rows = await trx.selectFrom('fulfillments').select('status').where('order_id', '=', orderId).where('status', '!=', 'canceled').execute();
+  const rows = await trx
+    .selectFrom('fulfillments')
+    .select('status')
+    .where('order_id', '=', orderId)
+    .where('status', '!=', 'canceled')
+    .execute();
   return rows.length > 0 && rows.every((row) => statuses.includes(row.status));
 }
 

@@ -70,13 +70,18 @@ export const fulfillmentFactsMigration: Migration = {
     // where a cancel request stands (requested → accepted | refused): a shipped order can be asked.
     await db.schema.alterTable('fulfillments').addColumn('cancel_state', 'text').execute();
     await db.schema.alterTable('fulfillments').addColumn('packages_json', 'text').execute();
-    await sql`update fulfillments set cancel_state = 'requested', status = 'requested' where status = 'cancel_requested'`.execute(db);
+    await sql`update fulfillments set cancel_state = 'requested', status = 'requested' where status = 'cancel_requested'`.execute(
+      db,
+    );
   },
 };
 
 /** `allocations.shipping`: units a warehouse sent away before the fact that closes the row arrived. */
 export const allocationShippingMigration: Migration = {
   async up(db: Kysely<unknown>) {
-    await db.schema.alterTable('allocations').addColumn('shipping', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema
+      .alterTable('allocations')
+      .addColumn('shipping', 'bigint', (c) => c.notNull().defaultTo(0))
+      .execute();
   },
 };

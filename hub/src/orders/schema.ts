@@ -133,6 +133,9 @@ export const ordersMigration: Migration = {
       .addColumn('id', 'integer', (c) => c.primaryKey())
       .addColumn('last', 'bigint', (c) => c.notNull())
       .execute();
-    await db.insertInto('order_sequence' as never).values({ id: 1, last: 0 } as never).execute();
+    await db
+      .insertInto('order_sequence' as never)
+      .values({ id: 1, last: 0 } as never)
+      .execute();
   },
 };

@@ -39,7 +39,14 @@ export type OrderView = {
   total: number;
   lines: Array<{ sku: string; quantity: number; unitPrice: number }>;
   /** Every allocation row: `committed`, `shipped`, `released`, or after a shortage `rerouted` (moved to the warehouse of another row) or `backordered`. */
-  allocations: Array<{ id: string; warehouseId: string; sku: string; quantity: number; status: AllocationStatus; fulfillmentId: string }>;
+  allocations: Array<{
+    id: string;
+    warehouseId: string;
+    sku: string;
+    quantity: number;
+    status: AllocationStatus;
+    fulfillmentId: string;
+  }>;
   fulfillments: Array<{
     id: string;
     warehouseId: string;
@@ -47,7 +54,15 @@ export type OrderView = {
     cancelState: 'requested' | 'accepted' | 'refused' | null;
     packages?: unknown;
   }>;
-  shipments: Array<{ id: string; fulfillmentId: string; warehouseId: string; carrier: string; trackingNumber: string; status: string; shippedAt: string }>;
+  shipments: Array<{
+    id: string;
+    fulfillmentId: string;
+    warehouseId: string;
+    carrier: string;
+    trackingNumber: string;
+    status: string;
+    shippedAt: string;
+  }>;
   history: Array<{ event: string; from: OrderStatus | null; to: OrderStatus; at: string; note?: string }>;
   expiresAt: string;
   createdAt: string;
@@ -63,11 +78,31 @@ function refuse(from: OrderStatus, event: OrderEvent): ApiError {
   return conflict('transition_not_allowed', `an order that is ${from} cannot take ${event}`, { status: from, event });
 }
 
-export async function appendHistory(trx: Transaction<Database>, orderId: string, event: string, from: OrderStatus | null, to: OrderStatus, nowMs: number, note?: string) {
-  const last = await trx.selectFrom('order_events').select((eb) => eb.fn.max('seq').as('seq')).where('order_id', '=', orderId).executeTakeFirst();
+export async function appendHistory(
+  trx: Transaction<Database>,
+  orderId: string,
+  event: string,
+  from: OrderStatus | null,
+  to: OrderStatus,
+  nowMs: number,
+  note?: string,
+) {
+  const last = await trx
+    .selectFrom('order_events')
+    .select((eb) => eb.fn.max('seq').as('seq'))
+    .where('order_id', '=', orderId)
+    .executeTakeFirst();
   await trx
     .insertInto('order_events')
-    .values({ order_id: orderId, seq: Number(last?.seq ?? 0) + 1, event, from_status: from, to_status: to, note: note ?? null, at: nowMs })
+    .values({
+      order_id: orderId,
+      seq: Number(last?.seq ?? 0) + 1,
+      event,
+      from_status: from,
+      to_status: to,
+      note: note ?? null,
+      at: nowMs,
+    })
     .execute();
 }
 
@@ -77,7 +112,14 @@ export async function getOrder(db: Kysely<Database>, id: string, scope: OrderSco
   if (!order || (scope !== '*' && order.client_id !== scope)) throw notFound('order');
   const [lines, allocations, fulfillments, history, shipments] = await Promise.all([
     db.selectFrom('order_lines').selectAll().where('order_id', '=', id).orderBy('line_no').execute(),
-    db.selectFrom('allocations').selectAll().where('order_id', '=', id).orderBy('warehouse_id').orderBy('sku').orderBy('id').execute(),
+    db
+      .selectFrom('allocations')
+      .selectAll()
+      .where('order_id', '=', id)
+      .orderBy('warehouse_id')
+      .orderBy('sku')
+      .orderBy('id')
+      .execute(),
     db.selectFrom('fulfillments').selectAll().where('order_id', '=', id).orderBy('warehouse_id').execute(),
     db.selectFrom('order_events').selectAll().where('order_id', '=', id).orderBy('seq').execute(),
     db.selectFrom('shipments').selectAll().where('order_id', '=', id).orderBy('shipped_at').execute(),
@@ -95,8 +137,19 @@ export async function getOrder(db: Kysely<Database>, id: string, scope: OrderSco
     ...(order.payment_reference ? { paymentReference: order.payment_reference } : {}),
     currency: order.currency,
     total: Number(order.total),
-    lines: lines.map((line) => ({ sku: line.sku, quantity: Number(line.quantity), unitPrice: Number(line.unit_price) })),
-    allocations: allocations.map((a) => ({ id: a.id, warehouseId: a.warehouse_id, sku: a.sku, quantity: Number(a.quantity), status: a.status as AllocationStatus, fulfillmentId: a.fulfillment_id })),
+    lines: lines.map((line) => ({
+      sku: line.sku,
+      quantity: Number(line.quantity),
+      unitPrice: Number(line.unit_price),
+    })),
+    allocations: allocations.map((a) => ({
+      id: a.id,
+      warehouseId: a.warehouse_id,
+      sku: a.sku,
+      quantity: Number(a.quantity),
+      status: a.status as AllocationStatus,
+      fulfillmentId: a.fulfillment_id,
+    })),
     fulfillments: fulfillments.map((f) => ({
       id: f.id,
       warehouseId: f.warehouse_id,
@@ -145,11 +198,16 @@ export async function createOrder(
   let holdId: string;
   let takenHere = false;
   if (input.lines) {
-    const hold = await reserveHold(db, dialect, { lines: input.lines }, {
-      clientId,
-      nowMs,
-      ...(input.shippingAddress.location ? { destination: input.shippingAddress.location } : {}),
-    });
+    const hold = await reserveHold(
+      db,
+      dialect,
+      { lines: input.lines },
+      {
+        clientId,
+        nowMs,
+        ...(input.shippingAddress.location ? { destination: input.shippingAddress.location } : {}),
+      },
+    );
     holdId = hold.id;
     takenHere = true;
   } else {
@@ -157,17 +215,30 @@ export async function createOrder(
     const hold = await db.selectFrom('holds').selectAll().where('id', '=', holdId).executeTakeFirst();
     if (!hold || hold.client_id !== clientId) throw notFound('hold');
     if (hold.status !== 'active' || Number(hold.expires_at) <= nowMs) {
-      throw conflict('hold_not_active', 'this hold was released, expired or already ordered; take a new one', { holdId });
+      throw conflict('hold_not_active', 'this hold was released, expired or already ordered; take a new one', {
+        holdId,
+      });
     }
   }
   try {
     const id = newId();
     await db.transaction().execute(async (trx) => {
-      if ((await trx.selectFrom('orders').select('id').where('hold_id', '=', holdId).executeTakeFirst()) !== undefined) {
+      if (
+        (await trx.selectFrom('orders').select('id').where('hold_id', '=', holdId).executeTakeFirst()) !== undefined
+      ) {
         throw conflict('hold_not_active', 'this hold already became an order', { holdId });
       }
-      const holdRow = await trx.selectFrom('holds').select('expires_at').where('id', '=', holdId).executeTakeFirstOrThrow();
-      const held = await trx.selectFrom('hold_lines').select(['sku', 'quantity']).where('hold_id', '=', holdId).orderBy('line_no').execute();
+      const holdRow = await trx
+        .selectFrom('holds')
+        .select('expires_at')
+        .where('id', '=', holdId)
+        .executeTakeFirstOrThrow();
+      const held = await trx
+        .selectFrom('hold_lines')
+        .select(['sku', 'quantity'])
+        .where('hold_id', '=', holdId)
+        .orderBy('line_no')
+        .execute();
       const quantities = new Map<string, number>();
       for (const line of held) quantities.set(line.sku, (quantities.get(line.sku) ?? 0) + Number(line.quantity));
       const prices = await trx
@@ -177,7 +248,8 @@ export async function createOrder(
         .where('variants.sku', 'in', [...quantities.keys()])
         .execute();
       const currencies = new Set(prices.map((row) => row.currency));
-      if (currencies.size > 1) throw new ApiError(422, 'mixed_currency', 'every line of an order must be priced in one currency');
+      if (currencies.size > 1)
+        throw new ApiError(422, 'mixed_currency', 'every line of an order must be priced in one currency');
       const priceOf = new Map(prices.map((row) => [row.sku, Number(row.price ?? row.base_price)]));
       const sequence = await trx
         .updateTable('order_sequence')
@@ -229,8 +301,16 @@ async function lockOrder(trx: Transaction<Database>, dialect: Dialect, id: strin
   return order;
 }
 
-export async function lockPartition(trx: Transaction<Database>, dialect: Dialect, warehouseId: string, sku: string): Promise<void> {
-  if (dialect === 'postgres') await sql`select 1 from stock_partitions where warehouse_id = ${warehouseId} and sku = ${sku} for update`.execute(trx);
+export async function lockPartition(
+  trx: Transaction<Database>,
+  dialect: Dialect,
+  warehouseId: string,
+  sku: string,
+): Promise<void> {
+  if (dialect === 'postgres')
+    await sql`select 1 from stock_partitions where warehouse_id = ${warehouseId} and sku = ${sku} for update`.execute(
+      trx,
+    );
 }
 
 /**
@@ -239,13 +319,26 @@ export async function lockPartition(trx: Transaction<Database>, dialect: Dialect
  * between); one fulfillment order per warehouse is appended to that warehouse's channel for its
  * edge. A hold that expired before payment cannot be paid for (409): the stock may be sold.
  */
-export async function payOrder(db: Kysely<Database>, dialect: Dialect, id: string, reference: string, scope: OrderScope, nowMs: number): Promise<OrderView> {
+export async function payOrder(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  id: string,
+  reference: string,
+  scope: OrderScope,
+  nowMs: number,
+): Promise<OrderView> {
   await db.transaction().execute(async (trx) => {
     const order = await lockOrder(trx, dialect, id, scope);
     const from = statusAt(order.status as OrderStatus, Number(order.expires_at), nowMs);
     const next = transitionOrder(from, 'payment_confirmed');
     if (!next.ok) throw refuse(from, 'payment_confirmed');
-    const lines = await trx.selectFrom('hold_lines').selectAll().where('hold_id', '=', order.hold_id).orderBy('warehouse_id').orderBy('sku').execute();
+    const lines = await trx
+      .selectFrom('hold_lines')
+      .selectAll()
+      .where('hold_id', '=', order.hold_id)
+      .orderBy('warehouse_id')
+      .orderBy('sku')
+      .execute();
     const byWarehouse = new Map<string, Array<{ sku: string; quantity: number }>>();
     for (const line of lines) {
       await lockPartition(trx, dialect, line.warehouse_id, line.sku);
@@ -257,10 +350,16 @@ export async function payOrder(db: Kysely<Database>, dialect: Dialect, id: strin
         .where('counted', '=', 1)
         .where('expires_at', '>', nowMs)
         .executeTakeFirst();
-      if (Number(converted.numUpdatedRows) !== 1) throw conflict('hold_expired', 'the hold expired before payment; its stock may be sold', { holdId: order.hold_id });
+      if (Number(converted.numUpdatedRows) !== 1)
+        throw conflict('hold_expired', 'the hold expired before payment; its stock may be sold', {
+          holdId: order.hold_id,
+        });
       await trx
         .updateTable('stock_partitions')
-        .set((eb) => ({ reserved: eb('reserved', '-', Number(line.quantity)), committed: eb('committed', '+', Number(line.quantity)) }))
+        .set((eb) => ({
+          reserved: eb('reserved', '-', Number(line.quantity)),
+          committed: eb('committed', '+', Number(line.quantity)),
+        }))
         .where('warehouse_id', '=', line.warehouse_id)
         .where('sku', '=', line.sku)
         .execute();
@@ -272,11 +371,31 @@ export async function payOrder(db: Kysely<Database>, dialect: Dialect, id: strin
     const customer = JSON.parse(order.customer_json) as Customer;
     for (const [warehouseId, warehouseLines] of byWarehouse) {
       const fulfillmentId = newId();
-      await trx.insertInto('fulfillments').values({ id: fulfillmentId, order_id: id, warehouse_id: warehouseId, status: 'requested', created_at: nowMs, cancel_state: null, packages_json: null }).execute();
+      await trx
+        .insertInto('fulfillments')
+        .values({
+          id: fulfillmentId,
+          order_id: id,
+          warehouse_id: warehouseId,
+          status: 'requested',
+          created_at: nowMs,
+          cancel_state: null,
+          packages_json: null,
+        })
+        .execute();
       await trx
         .insertInto('allocations')
         .values(
-          warehouseLines.map((line) => ({ id: newId(), order_id: id, fulfillment_id: fulfillmentId, warehouse_id: warehouseId, sku: line.sku, quantity: line.quantity, status: 'committed', paid_at: nowMs })),
+          warehouseLines.map((line) => ({
+            id: newId(),
+            order_id: id,
+            fulfillment_id: fulfillmentId,
+            warehouse_id: warehouseId,
+            sku: line.sku,
+            quantity: line.quantity,
+            status: 'committed',
+            paid_at: nowMs,
+          })),
         )
         .execute();
       // The edge of that warehouse replicates its fulfillment orders from its own channel (DESIGN §5).
@@ -284,11 +403,21 @@ export async function payOrder(db: Kysely<Database>, dialect: Dialect, id: strin
         trx,
         warehouseChannel(warehouseId),
         'fulfillment.requested',
-        { fulfillmentId, orderId: id, orderNumber: order.number, lines: warehouseLines, shipTo: { name: customer.name, address: JSON.parse(order.shipping_json) } },
+        {
+          fulfillmentId,
+          orderId: id,
+          orderNumber: order.number,
+          lines: warehouseLines,
+          shipTo: { name: customer.name, address: JSON.parse(order.shipping_json) },
+        },
         nowMs,
       );
     }
-    await trx.updateTable('orders').set({ status: next.status, payment_reference: reference, updated_at: nowMs }).where('id', '=', id).execute();
+    await trx
+      .updateTable('orders')
+      .set({ status: next.status, payment_reference: reference, updated_at: nowMs })
+      .where('id', '=', id)
+      .execute();
     await appendHistory(trx, id, 'payment_confirmed', from, next.status, nowMs, `payment ${reference}`);
   });
   return getOrder(db, id, scope, nowMs);
@@ -299,7 +428,14 @@ export async function payOrder(db: Kysely<Database>, dialect: Dialect, id: strin
  * becomes `cancel_requested` and each warehouse holding a fulfillment order is asked (the edge owns
  * it now: it accepts and releases the commitment, or refuses because it shipped).
  */
-export async function cancelOrder(db: Kysely<Database>, dialect: Dialect, id: string, reason: string | undefined, scope: OrderScope, nowMs: number): Promise<OrderView> {
+export async function cancelOrder(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  id: string,
+  reason: string | undefined,
+  scope: OrderScope,
+  nowMs: number,
+): Promise<OrderView> {
   let releaseHoldId: string | undefined;
   await db.transaction().execute(async (trx) => {
     const order = await lockOrder(trx, dialect, id, scope);
@@ -310,11 +446,31 @@ export async function cancelOrder(db: Kysely<Database>, dialect: Dialect, id: st
     if (from === 'pending_payment') releaseHoldId = order.hold_id;
     else {
       // Backordered units wait at no warehouse (the hub owns them, outside `committed`): released now.
-      await trx.updateTable('allocations').set({ status: 'released' }).where('order_id', '=', id).where('status', '=', 'backordered').execute();
-      const fulfillments = await trx.selectFrom('fulfillments').selectAll().where('order_id', '=', id).where('status', '!=', 'canceled').execute();
+      await trx
+        .updateTable('allocations')
+        .set({ status: 'released' })
+        .where('order_id', '=', id)
+        .where('status', '=', 'backordered')
+        .execute();
+      const fulfillments = await trx
+        .selectFrom('fulfillments')
+        .selectAll()
+        .where('order_id', '=', id)
+        .where('status', '!=', 'canceled')
+        .execute();
       for (const fulfillment of fulfillments) {
-        await trx.updateTable('fulfillments').set({ cancel_state: 'requested' }).where('id', '=', fulfillment.id).execute();
-        await appendDownstream(trx, warehouseChannel(fulfillment.warehouse_id), 'fulfillment.cancel_requested', { fulfillmentId: fulfillment.id, orderId: id, reason: reason ?? null }, nowMs);
+        await trx
+          .updateTable('fulfillments')
+          .set({ cancel_state: 'requested' })
+          .where('id', '=', fulfillment.id)
+          .execute();
+        await appendDownstream(
+          trx,
+          warehouseChannel(fulfillment.warehouse_id),
+          'fulfillment.cancel_requested',
+          { fulfillmentId: fulfillment.id, orderId: id, reason: reason ?? null },
+          nowMs,
+        );
         asked++;
       }
     }
@@ -324,8 +480,20 @@ export async function cancelOrder(db: Kysely<Database>, dialect: Dialect, id: st
       // No warehouse holds anything of it (every unit backordered or already released): nobody to ask.
       const accepted = transitionOrder(next.status, 'cancel_accepted');
       if (accepted.ok) {
-        await trx.updateTable('orders').set({ status: accepted.status, updated_at: nowMs }).where('id', '=', id).execute();
-        await appendHistory(trx, id, 'cancel_accepted', next.status, accepted.status, nowMs, 'no warehouse held any of it');
+        await trx
+          .updateTable('orders')
+          .set({ status: accepted.status, updated_at: nowMs })
+          .where('id', '=', id)
+          .execute();
+        await appendHistory(
+          trx,
+          id,
+          'cancel_accepted',
+          next.status,
+          accepted.status,
+          nowMs,
+          'no warehouse held any of it',
+        );
       }
     }
   });
@@ -334,12 +502,23 @@ export async function cancelOrder(db: Kysely<Database>, dialect: Dialect, id: st
 }
 
 /** `PATCH /orders/{id}`: the whitelisted fields, each only while the status still allows it. */
-export async function patchOrder(db: Kysely<Database>, dialect: Dialect, id: string, patch: OrderPatch, scope: OrderScope, nowMs: number): Promise<OrderView> {
+export async function patchOrder(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  id: string,
+  patch: OrderPatch,
+  scope: OrderScope,
+  nowMs: number,
+): Promise<OrderView> {
   await db.transaction().execute(async (trx) => {
     const order = await lockOrder(trx, dialect, id, scope);
     const status = statusAt(order.status as OrderStatus, Number(order.expires_at), nowMs);
     const check = checkOrderPatch(status, patch);
-    if (!check.ok) throw conflict('field_not_editable', `${check.field} can no longer change: the order is ${status}`, { field: check.field, status });
+    if (!check.ok)
+      throw conflict('field_not_editable', `${check.field} can no longer change: the order is ${status}`, {
+        field: check.field,
+        status,
+      });
     const customer = { ...(JSON.parse(order.customer_json) as Customer), ...(patch.customer ?? {}) };
     await trx
       .updateTable('orders')

@@ -99,9 +99,21 @@ export const shortageMigration: Migration = {
       select a.order_id || ':' || a.warehouse_id || ':' || a.sku, a.order_id, a.fulfillment_id, a.warehouse_id, a.sku, a.quantity, a.status, f.created_at
       from allocations_0005 a inner join fulfillments f on f.id = a.fulfillment_id`.execute(db);
     await db.schema.dropTable('allocations_0005').execute();
-    await db.schema.createIndex('allocations_order').on('allocations').columns(['order_id', 'warehouse_id', 'sku']).execute();
-    await db.schema.createIndex('allocations_fulfillment').on('allocations').columns(['fulfillment_id', 'sku']).execute();
-    await db.schema.createIndex('allocations_partition').on('allocations').columns(['warehouse_id', 'sku', 'status']).execute();
+    await db.schema
+      .createIndex('allocations_order')
+      .on('allocations')
+      .columns(['order_id', 'warehouse_id', 'sku'])
+      .execute();
+    await db.schema
+      .createIndex('allocations_fulfillment')
+      .on('allocations')
+      .columns(['fulfillment_id', 'sku'])
+      .execute();
+    await db.schema
+      .createIndex('allocations_partition')
+      .on('allocations')
+      .columns(['warehouse_id', 'sku', 'status'])
+      .execute();
 
     await db.schema
       .createTable('release_requests')
@@ -117,8 +129,16 @@ export const shortageMigration: Migration = {
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .addColumn('answered_at', 'bigint')
       .execute();
-    await db.schema.createIndex('release_requests_partition').on('release_requests').columns(['warehouse_id', 'sku', 'status']).execute();
-    await db.schema.createIndex('release_requests_fulfillment').on('release_requests').columns(['fulfillment_id', 'sku']).execute();
+    await db.schema
+      .createIndex('release_requests_partition')
+      .on('release_requests')
+      .columns(['warehouse_id', 'sku', 'status'])
+      .execute();
+    await db.schema
+      .createIndex('release_requests_fulfillment')
+      .on('release_requests')
+      .columns(['fulfillment_id', 'sku'])
+      .execute();
 
     await db.schema
       .createTable('inventory_events')
@@ -129,7 +149,15 @@ export const shortageMigration: Migration = {
       .addColumn('payload_json', 'text', (c) => c.notNull())
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .execute();
-    await db.schema.createIndex('inventory_events_warehouse').on('inventory_events').columns(['warehouse_id', 'id']).execute();
-    await db.schema.createIndex('inventory_events_partition').on('inventory_events').columns(['warehouse_id', 'sku', 'type', 'id']).execute();
+    await db.schema
+      .createIndex('inventory_events_warehouse')
+      .on('inventory_events')
+      .columns(['warehouse_id', 'id'])
+      .execute();
+    await db.schema
+      .createIndex('inventory_events_partition')
+      .on('inventory_events')
+      .columns(['warehouse_id', 'sku', 'type', 'id'])
+      .execute();
   },
 };

@@ -51,7 +51,6 @@ assert(releaseRequestsPerShortageMax <= limits.pageSizeMax, 'a shortage event li
  */
 export type ReleaseRefusal = { reason: 'unknown_fulfillment' | 'fulfillment_state_conflict'; message: string };
 
-
 // ---------------------------------------------------------------------------------------------
 // Detection: inside the push's transaction, after a stock event changed the partition.
 // ---------------------------------------------------------------------------------------------
@@ -68,7 +67,12 @@ export type ReleaseRefusal = { reason: 'unknown_fulfillment' | 'fulfillment_stat
  * asked again. Idempotent: a replayed push is deduplicated by event id before it gets here, and
  * the open requests keep a later event from asking for the same units again.
  */
-export async function detectShortage(trx: Transaction<Database>, warehouseId: string, sku: string, nowMs: number): Promise<void> {
+export async function detectShortage(
+  trx: Transaction<Database>,
+  warehouseId: string,
+  sku: string,
+  nowMs: number,
+): Promise<void> {
   const partition = await trx
     .selectFrom('stock_partitions')
     .select(['on_hand', 'damaged', 'quality_control', 'committed'])
@@ -135,14 +139,30 @@ export async function detectShortage(trx: Transaction<Database>, warehouseId: st
   for (const candidate of candidates) {
     if (remaining === 0) break;
     const quantity = Math.min(remaining, Number(candidate.quantity));
-    const ask = asks.get(candidate.fulfillment_id) ?? { fulfillmentId: candidate.fulfillment_id, orderId: candidate.order_id, orderNumber: candidate.number, quantity: 0 };
+    const ask = asks.get(candidate.fulfillment_id) ?? {
+      fulfillmentId: candidate.fulfillment_id,
+      orderId: candidate.order_id,
+      orderNumber: candidate.number,
+      quantity: 0,
+    };
     ask.quantity += quantity;
     asks.set(candidate.fulfillment_id, ask);
     remaining -= quantity;
   }
   const requested = shortfall - remaining;
 
-  const figures = { onHand, damaged, qualityControl, sellable, committed, excess, alreadyRequested, shortfall, requested, unresolved: remaining };
+  const figures = {
+    onHand,
+    damaged,
+    qualityControl,
+    sellable,
+    committed,
+    excess,
+    alreadyRequested,
+    shortfall,
+    requested,
+    unresolved: remaining,
+  };
   if (asks.size === 0) {
     // Nothing more can be asked (every allocation is picked, packed or already asked): say so once,
     // not again on every later movement that leaves the same figures.
@@ -160,7 +180,13 @@ export async function detectShortage(trx: Transaction<Database>, warehouseId: st
   }
 
   const eventId = newId();
-  const releaseRequests: Array<{ requestId: string; fulfillmentId: string; orderId: string; orderNumber: string; quantity: number }> = [];
+  const releaseRequests: Array<{
+    requestId: string;
+    fulfillmentId: string;
+    orderId: string;
+    orderNumber: string;
+    quantity: number;
+  }> = [];
   for (const ask of asks.values()) {
     const requestId = newId();
     await trx
@@ -200,13 +226,34 @@ export async function detectShortage(trx: Transaction<Database>, warehouseId: st
 
 async function recordInventoryEvent(
   trx: Transaction<Database>,
-  event: { id: string; type: InventoryEventType; warehouseId: string; sku: string; nowMs: number; payload: Record<string, unknown> },
+  event: {
+    id: string;
+    type: InventoryEventType;
+    warehouseId: string;
+    sku: string;
+    nowMs: number;
+    payload: Record<string, unknown>;
+  },
 ): Promise<void> {
   // Self-contained: a webhook receiver gets every figure without calling back.
-  const payload = { id: event.id, type: event.type, warehouseId: event.warehouseId, sku: event.sku, occurredAt: new Date(event.nowMs).toISOString(), ...event.payload };
+  const payload = {
+    id: event.id,
+    type: event.type,
+    warehouseId: event.warehouseId,
+    sku: event.sku,
+    occurredAt: new Date(event.nowMs).toISOString(),
+    ...event.payload,
+  };
   await trx
     .insertInto('inventory_events')
-    .values({ id: event.id, type: event.type, warehouse_id: event.warehouseId, sku: event.sku, payload_json: JSON.stringify(payload), created_at: event.nowMs })
+    .values({
+      id: event.id,
+      type: event.type,
+      warehouse_id: event.warehouseId,
+      sku: event.sku,
+      payload_json: JSON.stringify(payload),
+      created_at: event.nowMs,
+    })
     .execute();
 }
 
@@ -238,9 +285,16 @@ export async function applyRelease(
   nowMs: number,
 ): Promise<ReleaseRefusal | ReleaseOutcome> {
   const warehouseId = fulfillment.warehouse_id;
-  const request = await trx.selectFrom('release_requests').selectAll().where('id', '=', fact.requestId).executeTakeFirst();
+  const request = await trx
+    .selectFrom('release_requests')
+    .selectAll()
+    .where('id', '=', fact.requestId)
+    .executeTakeFirst();
   if (!request || request.fulfillment_id !== fulfillment.id) {
-    return { reason: 'unknown_fulfillment', message: `release request ${fact.requestId} was not sent for fulfillment order ${fulfillment.id}` };
+    return {
+      reason: 'unknown_fulfillment',
+      message: `release request ${fact.requestId} was not sent for fulfillment order ${fulfillment.id}`,
+    };
   }
   if (request.status !== 'open') {
     return { reason: 'fulfillment_state_conflict', message: `release request ${fact.requestId} was already answered` };
@@ -258,9 +312,16 @@ export async function applyRelease(
     .orderBy('id')
     .executeTakeFirst();
   const released = Math.min(answered, asked, allocation ? Number(allocation.quantity) : 0);
-  await trx.updateTable('release_requests').set({ status: 'answered', released, answered_at: nowMs }).where('id', '=', request.id).execute();
+  await trx
+    .updateTable('release_requests')
+    .set({ status: 'answered', released, answered_at: nowMs })
+    .where('id', '=', request.id)
+    .execute();
   if (released === 0 || !allocation) {
-    return { note: `${warehouseId} released none of the ${asked} × ${sku} asked for (already picked or packed): nothing moves; the shortage stays on record`, releasedWhileCanceling: false };
+    return {
+      note: `${warehouseId} released none of the ${asked} × ${sku} asked for (already picked or packed): nothing moves; the shortage stays on record`,
+      releasedWhileCanceling: false,
+    };
   }
 
   if (!reroutingStatuses.includes(orderStatus)) {
@@ -268,7 +329,10 @@ export async function applyRelease(
     await changeCommitted(trx, warehouseId, sku, -released);
     await splitOff(trx, allocation.id, Number(allocation.quantity), released, 'released');
     await cancelIfEmpty(trx, fulfillment);
-    return { note: `${warehouseId} released ${released} × ${sku} while the order is ${orderStatus}: not re-routed`, releasedWhileCanceling: orderStatus === 'cancel_requested' };
+    return {
+      note: `${warehouseId} released ${released} × ${sku} while the order is ${orderStatus}: not re-routed`,
+      releasedWhileCanceling: orderStatus === 'cancel_requested',
+    };
   }
 
   const destination = (JSON.parse(order.shipping_json) as { location?: GeoPoint }).location;
@@ -291,7 +355,15 @@ export async function applyRelease(
     for (const line of plan) {
       tried.add(line.warehouseId);
       if (!(await commitIfAvailable(trx, line.warehouseId, sku, line.quantity, nowMs))) continue;
-      const fulfillmentId = await openFulfillment(trx, order, line.warehouseId, sku, line.quantity, Number(allocation.paid_at), nowMs);
+      const fulfillmentId = await openFulfillment(
+        trx,
+        order,
+        line.warehouseId,
+        sku,
+        line.quantity,
+        Number(allocation.paid_at),
+        nowMs,
+      );
       taken.push({ ...line, fulfillmentId });
       left -= line.quantity;
     }
@@ -303,9 +375,14 @@ export async function applyRelease(
   if (left > 0) await splitOff(trx, allocation.id, current, left, 'backordered');
   await cancelIfEmpty(trx, fulfillment);
 
-  const moves = taken.map((line) => `${line.quantity} re-routed to ${line.warehouseId} (fulfillment ${line.fulfillmentId})`);
+  const moves = taken.map(
+    (line) => `${line.quantity} re-routed to ${line.warehouseId} (fulfillment ${line.fulfillmentId})`,
+  );
   if (left > 0) moves.push(`${left} backordered (no warehouse has them available)`);
-  return { note: `shortage at ${warehouseId}: released ${released} × ${sku}; ${moves.join('; ')}`, releasedWhileCanceling: false };
+  return {
+    note: `shortage at ${warehouseId}: released ${released} × ${sku}; ${moves.join('; ')}`,
+    releasedWhileCanceling: false,
+  };
 }
 
 /**
@@ -324,7 +401,13 @@ async function planReroute(
   const rows = await trx
     .selectFrom('stock_partitions')
     .innerJoin('warehouses as w', 'w.id', 'stock_partitions.warehouse_id')
-    .select(['stock_partitions.warehouse_id', 'w.kind', 'w.lat', 'w.lon', availableAt('stock_partitions', nowMs).as('available')])
+    .select([
+      'stock_partitions.warehouse_id',
+      'w.kind',
+      'w.lat',
+      'w.lon',
+      availableAt('stock_partitions', nowMs).as('available'),
+    ])
     .where('stock_partitions.sku', '=', sku)
     .where('stock_partitions.warehouse_id', 'not in', [...excluded])
     .where(availableAt('stock_partitions', nowMs), '>', 0)
@@ -343,11 +426,20 @@ async function planReroute(
   const strategy = allocationStrategies[defaultAllocationStrategyName];
   const result = strategy({ lines: [{ sku, quantity: wanted }], warehouses, ...(destination ? { destination } : {}) });
   assert(result.ok, 'the strategy covers a quantity no larger than what the candidates hold');
-  return result.allocations.map((allocation) => ({ warehouseId: allocation.warehouseId, quantity: allocation.lines.reduce((sum, line) => sum + line.quantity, 0) }));
+  return result.allocations.map((allocation) => ({
+    warehouseId: allocation.warehouseId,
+    quantity: allocation.lines.reduce((sum, line) => sum + line.quantity, 0),
+  }));
 }
 
 /** Commits `quantity` at a partition only if it is available now: proved by the statement that takes it. */
-export async function commitIfAvailable(trx: Transaction<Database>, warehouseId: string, sku: string, quantity: number, nowMs: number): Promise<boolean> {
+export async function commitIfAvailable(
+  trx: Transaction<Database>,
+  warehouseId: string,
+  sku: string,
+  quantity: number,
+  nowMs: number,
+): Promise<boolean> {
   const result = await trx
     .updateTable('stock_partitions')
     .set((eb) => ({ committed: eb('committed', '+', quantity), updated_at: nowMs }))
@@ -358,7 +450,12 @@ export async function commitIfAvailable(trx: Transaction<Database>, warehouseId:
   return Number(result.numUpdatedRows) === 1;
 }
 
-async function changeCommitted(trx: Transaction<Database>, warehouseId: string, sku: string, delta: number): Promise<void> {
+async function changeCommitted(
+  trx: Transaction<Database>,
+  warehouseId: string,
+  sku: string,
+  delta: number,
+): Promise<void> {
   await trx
     .updateTable('stock_partitions')
     .set((eb) => ({ committed: eb('committed', '+', delta) }))
@@ -368,20 +465,54 @@ async function changeCommitted(trx: Transaction<Database>, warehouseId: string, 
 }
 
 /** A new fulfillment order at `warehouseId` with one allocation, appended to that warehouse's channel as payOrder does. */
-async function openFulfillment(trx: Transaction<Database>, order: Order, warehouseId: string, sku: string, quantity: number, paidAt: number, nowMs: number): Promise<string> {
+async function openFulfillment(
+  trx: Transaction<Database>,
+  order: Order,
+  warehouseId: string,
+  sku: string,
+  quantity: number,
+  paidAt: number,
+  nowMs: number,
+): Promise<string> {
   const fulfillmentId = newId();
   const lines = [{ sku, quantity }];
-  await trx.insertInto('fulfillments').values({ id: fulfillmentId, order_id: order.id, warehouse_id: warehouseId, status: 'requested', created_at: nowMs, cancel_state: null, packages_json: null }).execute();
+  await trx
+    .insertInto('fulfillments')
+    .values({
+      id: fulfillmentId,
+      order_id: order.id,
+      warehouse_id: warehouseId,
+      status: 'requested',
+      created_at: nowMs,
+      cancel_state: null,
+      packages_json: null,
+    })
+    .execute();
   await trx
     .insertInto('allocations')
-    .values({ id: newId(), order_id: order.id, fulfillment_id: fulfillmentId, warehouse_id: warehouseId, sku, quantity, status: 'committed', paid_at: paidAt })
+    .values({
+      id: newId(),
+      order_id: order.id,
+      fulfillment_id: fulfillmentId,
+      warehouse_id: warehouseId,
+      sku,
+      quantity,
+      status: 'committed',
+      paid_at: paidAt,
+    })
     .execute();
   const customer = JSON.parse(order.customer_json) as Customer;
   await appendDownstream(
     trx,
     warehouseChannel(warehouseId),
     'fulfillment.requested',
-    { fulfillmentId, orderId: order.id, orderNumber: order.number, lines, shipTo: { name: customer.name, address: JSON.parse(order.shipping_json) } },
+    {
+      fulfillmentId,
+      orderId: order.id,
+      orderNumber: order.number,
+      lines,
+      shipTo: { name: customer.name, address: JSON.parse(order.shipping_json) },
+    },
     nowMs,
   );
   return fulfillmentId;
@@ -391,21 +522,39 @@ async function openFulfillment(trx: Transaction<Database>, order: Order, warehou
  * Moves `quantity` of a committed allocation (holding `current` units) into `status`: the whole row
  * when it is all of it, else a new row beside the shrunk one. Answers the units left committed.
  */
-async function splitOff(trx: Transaction<Database>, allocationId: string, current: number, quantity: number, status: 'rerouted' | 'backordered' | 'released'): Promise<number> {
+async function splitOff(
+  trx: Transaction<Database>,
+  allocationId: string,
+  current: number,
+  quantity: number,
+  status: 'rerouted' | 'backordered' | 'released',
+): Promise<number> {
   assert(quantity >= 1 && quantity <= current, `split ${quantity} of ${current}`);
   if (quantity === current) {
     await trx.updateTable('allocations').set({ status }).where('id', '=', allocationId).execute();
     return 0;
   }
   const row = await trx.selectFrom('allocations').selectAll().where('id', '=', allocationId).executeTakeFirstOrThrow();
-  await trx.updateTable('allocations').set({ quantity: current - quantity }).where('id', '=', allocationId).execute();
-  await trx.insertInto('allocations').values({ ...row, id: newId(), quantity, status }).execute();
+  await trx
+    .updateTable('allocations')
+    .set({ quantity: current - quantity })
+    .where('id', '=', allocationId)
+    .execute();
+  await trx
+    .insertInto('allocations')
+    .values({ ...row, id: newId(), quantity, status })
+    .execute();
   return current - quantity;
 }
 
 /** A fulfillment order left with nothing committed is canceled at the hub (the edge cancels its own copy too). */
 async function cancelIfEmpty(trx: Transaction<Database>, fulfillment: Fulfillment): Promise<void> {
-  const open = await trx.selectFrom('allocations').select('id').where('fulfillment_id', '=', fulfillment.id).where('status', '=', 'committed').executeTakeFirst();
+  const open = await trx
+    .selectFrom('allocations')
+    .select('id')
+    .where('fulfillment_id', '=', fulfillment.id)
+    .where('status', '=', 'committed')
+    .executeTakeFirst();
   if (open || fulfillment.status !== 'requested') return;
   // A cancel request still open for it is moot: the edge will answer it `already`, i.e. not at all.
   await trx
@@ -419,7 +568,14 @@ async function cancelIfEmpty(trx: Transaction<Database>, fulfillment: Fulfillmen
 // Listing: `GET /inventory/events`.
 // ---------------------------------------------------------------------------------------------
 
-export type InventoryEventView = { id: string; type: string; warehouseId: string; sku: string; payload: Record<string, unknown>; createdAt: string };
+export type InventoryEventView = {
+  id: string;
+  type: string;
+  warehouseId: string;
+  sku: string;
+  payload: Record<string, unknown>;
+  createdAt: string;
+};
 
 /** Inventory events oldest first, paged by id, only those of the warehouses in `scope`. */
 export async function listInventoryEvents(
@@ -430,14 +586,19 @@ export async function listInventoryEvents(
   assert(filters.limit >= 1 && filters.limit <= limits.pageSizeMax, 'page size within bounds');
   const after = decodeCursor(filters.cursor);
   if (filters.cursor !== undefined && after === undefined) {
-    throw badRequest('invalid_input', 'invalid cursor', { issues: [{ path: 'cursor', message: 'not a cursor', code: 'invalid_string' }] });
+    throw badRequest('invalid_input', 'invalid cursor', {
+      issues: [{ path: 'cursor', message: 'not a cursor', code: 'invalid_string' }],
+    });
   }
   let query = db.selectFrom('inventory_events').selectAll();
   if (scope !== '*') query = query.where('warehouse_id', 'in', scope.length > 0 ? [...scope] : ['']);
   if (filters.warehouseId) query = query.where('warehouse_id', '=', filters.warehouseId);
   if (filters.type) query = query.where('type', '=', filters.type);
   if (after) query = query.where('id', '>', after);
-  const rows = await query.orderBy('id').limit(filters.limit + 1).execute();
+  const rows = await query
+    .orderBy('id')
+    .limit(filters.limit + 1)
+    .execute();
   const page = rows.slice(0, filters.limit);
   return {
     items: page.map((row) => ({

@@ -56,6 +56,10 @@ export const quotasMigration: Migration = {
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .addColumn('answered_at', 'bigint')
       .execute();
-    await db.schema.createIndex('quota_moves_open').on('quota_moves').columns(['warehouse_id', 'sku', 'status', 'kind']).execute();
+    await db.schema
+      .createIndex('quota_moves_open')
+      .on('quota_moves')
+      .columns(['warehouse_id', 'sku', 'status', 'kind'])
+      .execute();
   },
 };

@@ -1,4 +1,12 @@
-import { type QuotaPolicy, limits, newId, quotaPolicySchema, quotaTarget, rebalanceStep, warehouseChannel } from '@dovetail/shared';
+import {
+  type QuotaPolicy,
+  limits,
+  newId,
+  quotaPolicySchema,
+  quotaTarget,
+  rebalanceStep,
+  warehouseChannel,
+} from '@dovetail/shared';
 import type { Kysely, Transaction } from 'kysely';
 import { freeUnitsSql } from '../db/available.ts';
 import type { Database } from '../db/schema.ts';
@@ -18,26 +26,59 @@ export type QuotaView = {
   target: number;
 };
 
-export type QuotaMoveView = { id: string; warehouseId: string; sku: string; kind: 'grant' | 'return_request'; quantity: number; status: string };
+export type QuotaMoveView = {
+  id: string;
+  warehouseId: string;
+  sku: string;
+  kind: 'grant' | 'return_request';
+  quantity: number;
+  status: string;
+};
 
 async function edgeWarehouse(db: Kysely<Database> | Transaction<Database>, warehouseId: string) {
-  const warehouse = await db.selectFrom('warehouses').select(['id', 'edge_epoch']).where('id', '=', warehouseId).executeTakeFirst();
+  const warehouse = await db
+    .selectFrom('warehouses')
+    .select(['id', 'edge_epoch'])
+    .where('id', '=', warehouseId)
+    .executeTakeFirst();
   if (!warehouse) throw notFound('warehouse');
   if (Number(warehouse.edge_epoch) === 0) {
-    throw new ApiError(422, 'no_edge', `warehouse ${warehouseId} has no edge: in-store quotas are for warehouses that sell offline`);
+    throw new ApiError(
+      422,
+      'no_edge',
+      `warehouse ${warehouseId} has no edge: in-store quotas are for warehouses that sell offline`,
+    );
   }
 }
 
-export async function getQuotaPolicy(db: Kysely<Database>, warehouseId: string): Promise<QuotaPolicy & { warehouseId: string; updatedAt: string | null }> {
-  const row = await db.selectFrom('quota_policies').selectAll().where('warehouse_id', '=', warehouseId).executeTakeFirst();
+export async function getQuotaPolicy(
+  db: Kysely<Database>,
+  warehouseId: string,
+): Promise<QuotaPolicy & { warehouseId: string; updatedAt: string | null }> {
+  const row = await db
+    .selectFrom('quota_policies')
+    .selectAll()
+    .where('warehouse_id', '=', warehouseId)
+    .executeTakeFirst();
   if (!row) {
-    if (!(await db.selectFrom('warehouses').select('id').where('id', '=', warehouseId).executeTakeFirst())) throw notFound('warehouse');
+    if (!(await db.selectFrom('warehouses').select('id').where('id', '=', warehouseId).executeTakeFirst()))
+      throw notFound('warehouse');
     return { warehouseId, defaultUnits: 0, skus: {}, updatedAt: null };
   }
-  return { warehouseId, ...quotaPolicySchema.parse(JSON.parse(row.policy_json)), updatedAt: new Date(Number(row.updated_at)).toISOString() };
+  return {
+    warehouseId,
+    ...quotaPolicySchema.parse(JSON.parse(row.policy_json)),
+    updatedAt: new Date(Number(row.updated_at)).toISOString(),
+  };
 }
 
-export async function setQuotaPolicy(db: Kysely<Database>, warehouseId: string, policy: QuotaPolicy, actor: string, nowMs: number) {
+export async function setQuotaPolicy(
+  db: Kysely<Database>,
+  warehouseId: string,
+  policy: QuotaPolicy,
+  actor: string,
+  nowMs: number,
+) {
   await edgeWarehouse(db, warehouseId);
   const values = { policy_json: JSON.stringify(policy), updated_at: nowMs, updated_by: actor };
   await db
@@ -50,10 +91,28 @@ export async function setQuotaPolicy(db: Kysely<Database>, warehouseId: string, 
 
 type Move = { warehouseId: string; sku: string; quantity: number };
 
-async function recordMove(trx: Transaction<Database>, id: string, kind: QuotaMoveView['kind'], move: Move, actor: string, nowMs: number) {
+async function recordMove(
+  trx: Transaction<Database>,
+  id: string,
+  kind: QuotaMoveView['kind'],
+  move: Move,
+  actor: string,
+  nowMs: number,
+) {
   await trx
     .insertInto('quota_moves')
-    .values({ id, warehouse_id: move.warehouseId, sku: move.sku, quantity: move.quantity, kind, status: 'open', answered_quantity: null, actor, created_at: nowMs, answered_at: null })
+    .values({
+      id,
+      warehouse_id: move.warehouseId,
+      sku: move.sku,
+      quantity: move.quantity,
+      kind,
+      status: 'open',
+      answered_quantity: null,
+      actor,
+      created_at: nowMs,
+      answered_at: null,
+    })
     .execute();
 }
 
@@ -90,12 +149,26 @@ export async function grantQuota(
     const taken = await update.executeTakeFirst();
     if (Number(taken.numUpdatedRows) !== 1) {
       if (expectedEdgeQuota !== undefined) {
-        throw conflict('quota_changed', `${move.sku} at ${move.warehouseId}: the rights out are no longer ${expectedEdgeQuota}, or online cannot sell ${move.quantity}`, move);
+        throw conflict(
+          'quota_changed',
+          `${move.sku} at ${move.warehouseId}: the rights out are no longer ${expectedEdgeQuota}, or online cannot sell ${move.quantity}`,
+          move,
+        );
       }
-      throw conflict('insufficient_stock', `${move.sku} at ${move.warehouseId} has fewer than ${move.quantity} units online could sell`, move);
+      throw conflict(
+        'insufficient_stock',
+        `${move.sku} at ${move.warehouseId} has fewer than ${move.quantity} units online could sell`,
+        move,
+      );
     }
     await recordMove(trx, id, 'grant', move, actor, nowMs);
-    await appendDownstream(trx, warehouseChannel(move.warehouseId), 'quota.granted', { grantId: id, sku: move.sku, quantity: move.quantity }, nowMs);
+    await appendDownstream(
+      trx,
+      warehouseChannel(move.warehouseId),
+      'quota.granted',
+      { grantId: id, sku: move.sku, quantity: move.quantity },
+      nowMs,
+    );
   });
   return { id, ...move, kind: 'grant', status: 'open' };
 }
@@ -122,11 +195,21 @@ export async function requestQuotaReturn(
       await lockPartition(trx, plan.dialect, move.warehouseId, move.sku);
       const pending = (await pendingReturns(trx, move.warehouseId, nowMs)).get(move.sku) ?? 0;
       if (pending !== plan.expectedPending) {
-        throw conflict('quota_changed', `${move.sku} at ${move.warehouseId}: returns pending are no longer ${plan.expectedPending}`, move);
+        throw conflict(
+          'quota_changed',
+          `${move.sku} at ${move.warehouseId}: returns pending are no longer ${plan.expectedPending}`,
+          move,
+        );
       }
     }
     await recordMove(trx, id, 'return_request', move, actor, nowMs);
-    await appendDownstream(trx, warehouseChannel(move.warehouseId), 'quota.return_requested', { requestId: id, sku: move.sku, quantity: move.quantity }, nowMs);
+    await appendDownstream(
+      trx,
+      warehouseChannel(move.warehouseId),
+      'quota.return_requested',
+      { requestId: id, sku: move.sku, quantity: move.quantity },
+      nowMs,
+    );
   });
   return { id, ...move, kind: 'return_request', status: 'open' };
 }
@@ -135,7 +218,12 @@ export async function requestQuotaReturn(
  * Called by the push that applies an edge's quota event (inside its transaction): the grant or return
  * request it answers (named by `reference`) is closed.
  */
-export async function answerQuotaMove(trx: Transaction<Database>, reference: string | undefined, quantity: number, nowMs: number): Promise<void> {
+export async function answerQuotaMove(
+  trx: Transaction<Database>,
+  reference: string | undefined,
+  quantity: number,
+  nowMs: number,
+): Promise<void> {
   if (reference === undefined) return;
   await trx
     .updateTable('quota_moves')
@@ -149,7 +237,11 @@ export async function answerQuotaMove(trx: Transaction<Database>, reference: str
  * Unanswered return requests still counting, per SKU of a warehouse. The edge answers every request
  * (with 0 when it has nothing left); the TTL only covers an edge that never comes back.
  */
-async function pendingReturns(db: Kysely<Database> | Transaction<Database>, warehouseId: string, nowMs: number): Promise<Map<string, number>> {
+async function pendingReturns(
+  db: Kysely<Database> | Transaction<Database>,
+  warehouseId: string,
+  nowMs: number,
+): Promise<Map<string, number>> {
   const rows = await db
     .selectFrom('quota_moves')
     .select(['sku', (eb) => eb.fn.sum<number>('quantity').as('units')])
@@ -194,7 +286,11 @@ export async function rebalanceQuotas(
   nowMs: number,
   only?: string,
 ): Promise<{ granted: number; returnsRequested: number }> {
-  let query = db.selectFrom('quota_policies').innerJoin('warehouses', 'warehouses.id', 'quota_policies.warehouse_id').select('warehouse_id').where('warehouses.edge_epoch', '>', 0);
+  let query = db
+    .selectFrom('quota_policies')
+    .innerJoin('warehouses', 'warehouses.id', 'quota_policies.warehouse_id')
+    .select('warehouse_id')
+    .where('warehouses.edge_epoch', '>', 0);
   if (only !== undefined) query = query.where('warehouse_id', '=', only);
   const warehouses = await query.execute();
   const totals = { granted: 0, returnsRequested: 0 };
@@ -203,11 +299,7 @@ export async function rebalanceQuotas(
     const policy = await getQuotaPolicy(db, warehouseId);
     const partitions = await db
       .selectFrom('stock_partitions')
-      .select([
-        'sku',
-        'edge_quota',
-        freeUnitsSql().as('available'),
-      ])
+      .select(['sku', 'edge_quota', freeUnitsSql().as('available')])
       .where('warehouse_id', '=', warehouseId)
       .orderBy('sku')
       .limit(limits.quotaRebalancePartitionsMax)
@@ -224,14 +316,27 @@ export async function rebalanceQuotas(
       });
       if (step.action === 'grant') {
         try {
-          await grantQuota(db, dialect, { warehouseId, sku: partition.sku, quantity: step.quantity }, 'rebalancer', nowMs, Number(partition.edge_quota));
+          await grantQuota(
+            db,
+            dialect,
+            { warehouseId, sku: partition.sku, quantity: step.quantity },
+            'rebalancer',
+            nowMs,
+            Number(partition.edge_quota),
+          );
           totals.granted += step.quantity;
         } catch (error) {
           if (!(error instanceof ApiError && error.status === 409)) throw error;
         }
       } else if (step.action === 'return' && asked === 0) {
         try {
-          await requestQuotaReturn(db, { warehouseId, sku: partition.sku, quantity: step.quantity }, 'rebalancer', nowMs, { dialect, expectedPending: 0 });
+          await requestQuotaReturn(
+            db,
+            { warehouseId, sku: partition.sku, quantity: step.quantity },
+            'rebalancer',
+            nowMs,
+            { dialect, expectedPending: 0 },
+          );
           totals.returnsRequested += step.quantity;
         } catch (error) {
           if (!(error instanceof ApiError && error.status === 409)) throw error;

@@ -53,7 +53,10 @@ function toProduct(row: Selectable<ProductsTable>, variants: Selectable<Variants
   return product;
 }
 
-async function loadProducts(db: Kysely<Database> | Transaction<Database>, rows: Selectable<ProductsTable>[]): Promise<Product[]> {
+async function loadProducts(
+  db: Kysely<Database> | Transaction<Database>,
+  rows: Selectable<ProductsTable>[],
+): Promise<Product[]> {
   if (rows.length === 0) return [];
   const variants = await db
     .selectFrom('variants')
@@ -80,7 +83,13 @@ async function loadProducts(db: Kysely<Database> | Transaction<Database>, rows: 
   });
 }
 
-function productRow(id: string, input: ProductCreate | ProductUpdate, version: number, createdAt: number, nowMs: number): Selectable<ProductsTable> {
+function productRow(
+  id: string,
+  input: ProductCreate | ProductUpdate,
+  version: number,
+  createdAt: number,
+  nowMs: number,
+): Selectable<ProductsTable> {
   return {
     id,
     name: input.name,
@@ -135,11 +144,21 @@ async function writeVariants(trx: Transaction<Database>, productId: string, vari
 
 const skuRace = () => conflict('sku_taken', 'a SKU of this product was taken by a concurrent write');
 
-export async function createProduct(db: Kysely<Database>, input: ProductCreate, nowMs: number, id: string = newId()): Promise<Product> {
+export async function createProduct(
+  db: Kysely<Database>,
+  input: ProductCreate,
+  nowMs: number,
+  id: string = newId(),
+): Promise<Product> {
   return mapUniqueViolation(() => createProductOnce(db, input, nowMs, id), skuRace);
 }
 
-async function createProductOnce(db: Kysely<Database>, input: ProductCreate, nowMs: number, id: string): Promise<Product> {
+async function createProductOnce(
+  db: Kysely<Database>,
+  input: ProductCreate,
+  nowMs: number,
+  id: string,
+): Promise<Product> {
   return db.transaction().execute(async (trx) => {
     await assertSkusFree(trx, id, input.variants);
     const row = productRow(id, input, 1, nowMs, nowMs);
@@ -174,7 +193,13 @@ export async function updateProduct(
   return mapUniqueViolation(() => updateProductOnce(db, id, expectedVersion, input, nowMs), skuRace);
 }
 
-async function updateProductOnce(db: Kysely<Database>, id: string, expectedVersion: number, input: ProductUpdate, nowMs: number): Promise<Product> {
+async function updateProductOnce(
+  db: Kysely<Database>,
+  id: string,
+  expectedVersion: number,
+  input: ProductUpdate,
+  nowMs: number,
+): Promise<Product> {
   return db.transaction().execute(async (trx) => {
     const current = await trx.selectFrom('products').selectAll().where('id', '=', id).executeTakeFirst();
     if (!current) throw notFound('product');
@@ -194,7 +219,9 @@ async function updateProductOnce(db: Kysely<Database>, id: string, expectedVersi
       .where('version', '=', currentVersion)
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) {
-      throw new ApiError(412, 'version_mismatch', 'product changed concurrently', { currentVersion: currentVersion + 1 });
+      throw new ApiError(412, 'version_mismatch', 'product changed concurrently', {
+        currentVersion: currentVersion + 1,
+      });
     }
     if (input.variants) {
       await assertSkusFree(trx, id, input.variants);
@@ -202,7 +229,13 @@ async function updateProductOnce(db: Kysely<Database>, id: string, expectedVersi
     }
     const [product] = await loadProducts(trx, [row]);
     assert(product, 'updated product reads back');
-    await appendDownstream(trx, catalogChannel, product.archived ? 'product.archived' : 'product.upserted', product, nowMs);
+    await appendDownstream(
+      trx,
+      catalogChannel,
+      product.archived ? 'product.archived' : 'product.upserted',
+      product,
+      nowMs,
+    );
     return product;
   });
 }
@@ -211,28 +244,41 @@ function likePattern(text: string): string {
   return `%${text.toLowerCase().replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
 }
 
-export async function listProducts(db: Kysely<Database>, filters: ProductFilters): Promise<{ items: Product[]; nextCursor: string | null }> {
+export async function listProducts(
+  db: Kysely<Database>,
+  filters: ProductFilters,
+): Promise<{ items: Product[]; nextCursor: string | null }> {
   assert(filters.limit >= 1 && filters.limit <= limits.pageSizeMax, 'page size within bound');
   if (filters.minPrice !== undefined && filters.maxPrice !== undefined && filters.minPrice > filters.maxPrice) {
-    throw badRequest('invalid_input', 'minPrice must not exceed maxPrice', { issues: [{ path: 'minPrice', message: 'exceeds maxPrice', code: 'too_big' }] });
+    throw badRequest('invalid_input', 'minPrice must not exceed maxPrice', {
+      issues: [{ path: 'minPrice', message: 'exceeds maxPrice', code: 'too_big' }],
+    });
   }
   const after = decodeCursor(filters.cursor);
   if (filters.cursor !== undefined && after === undefined) {
-    throw badRequest('invalid_input', 'invalid cursor', { issues: [{ path: 'cursor', message: 'not a cursor', code: 'invalid_string' }] });
+    throw badRequest('invalid_input', 'invalid cursor', {
+      issues: [{ path: 'cursor', message: 'not a cursor', code: 'invalid_string' }],
+    });
   }
   let query = db.selectFrom('products').selectAll();
   if (!filters.includeArchived) query = query.where('archived', '=', 0);
   if (filters.category) query = query.where('category', '=', filters.category);
-  if (filters.material) query = query.where((eb) => eb(eb.fn('lower', ['material']), '=', filters.material!.toLowerCase()));
+  if (filters.material)
+    query = query.where((eb) => eb(eb.fn('lower', ['material']), '=', filters.material!.toLowerCase()));
   if (filters.minPrice !== undefined) query = query.where('base_price', '>=', filters.minPrice);
   if (filters.maxPrice !== undefined) query = query.where('base_price', '<=', filters.maxPrice);
   if (filters.q) {
     const pattern = likePattern(filters.q);
     // ESCAPE spelled out: SQLite has no default LIKE escape character, PostgreSQL's is backslash.
-    query = query.where(sql<boolean>`(lower(name) like ${pattern} escape '\\' or lower(description) like ${pattern} escape '\\')`);
+    query = query.where(
+      sql<boolean>`(lower(name) like ${pattern} escape '\\' or lower(description) like ${pattern} escape '\\')`,
+    );
   }
   if (after) query = query.where('id', '>', after);
-  const rows = await query.orderBy('id').limit(filters.limit + 1).execute();
+  const rows = await query
+    .orderBy('id')
+    .limit(filters.limit + 1)
+    .execute();
   const page = rows.slice(0, filters.limit);
   const last = page[page.length - 1];
   const nextCursor = rows.length > filters.limit && last ? encodeCursor(last.id) : null;

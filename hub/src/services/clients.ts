@@ -48,7 +48,11 @@ export async function ensureBootstrapAdmin(
   configuredSecret: string | undefined,
   nowMs: number,
 ): Promise<{ created: boolean; generatedSecret?: string }> {
-  const existing = await db.selectFrom('api_clients').select('id').where('id', '=', bootstrapClientId).executeTakeFirst();
+  const existing = await db
+    .selectFrom('api_clients')
+    .select('id')
+    .where('id', '=', bootstrapClientId)
+    .executeTakeFirst();
   if (existing) return { created: false };
   const secret = configuredSecret ?? newClientSecret();
   await db
@@ -96,8 +100,14 @@ export async function listClients(db: Kysely<Database>, limit: number): Promise<
 }
 
 export async function revokeClient(db: Kysely<Database>, clientId: string, nowMs: number): Promise<ApiClientView> {
-  if (clientId === bootstrapClientId) throw conflict('bootstrap_client', 'the bootstrap admin client cannot be revoked');
-  const result = await db.updateTable('api_clients').set({ revoked_at: nowMs }).where('id', '=', clientId).where('revoked_at', 'is', null).executeTakeFirst();
+  if (clientId === bootstrapClientId)
+    throw conflict('bootstrap_client', 'the bootstrap admin client cannot be revoked');
+  const result = await db
+    .updateTable('api_clients')
+    .set({ revoked_at: nowMs })
+    .where('id', '=', clientId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
   const row = await db.selectFrom('api_clients').selectAll().where('id', '=', clientId).executeTakeFirst();
   if (!row) throw notFound('client');
   if (Number(result.numUpdatedRows) === 0 && row.revoked_at === null) throw notFound('client');
@@ -105,7 +115,11 @@ export async function revokeClient(db: Kysely<Database>, clientId: string, nowMs
 }
 
 /** The client for these credentials, or null: unknown id, wrong secret and revoked look alike. */
-export async function authenticateClient(db: Kysely<Database>, clientId: string, secret: string): Promise<AuthenticatedClient | null> {
+export async function authenticateClient(
+  db: Kysely<Database>,
+  clientId: string,
+  secret: string,
+): Promise<AuthenticatedClient | null> {
   const row = await db.selectFrom('api_clients').selectAll().where('id', '=', clientId).executeTakeFirst();
   const matches = clientSecretMatches(secret, row?.secret_hash ?? '0'.repeat(64));
   if (!row || !matches || row.revoked_at !== null) return null;
@@ -115,6 +129,10 @@ export async function authenticateClient(db: Kysely<Database>, clientId: string,
 
 /** Whether tokens minted for this client at this epoch are still good (not revoked, not re-enrolled). */
 export async function clientIsActive(db: Kysely<Database>, clientId: string, epoch: number): Promise<boolean> {
-  const row = await db.selectFrom('api_clients').select(['revoked_at', 'epoch']).where('id', '=', clientId).executeTakeFirst();
+  const row = await db
+    .selectFrom('api_clients')
+    .select(['revoked_at', 'epoch'])
+    .where('id', '=', clientId)
+    .executeTakeFirst();
   return row !== undefined && row.revoked_at === null && Number(row.epoch) === epoch;
 }

@@ -20,7 +20,11 @@ export async function appendDownstream(
 ): Promise<number> {
   const text = JSON.stringify(payload);
   assert(text.length <= limits.downstreamPayloadBytesMax, `downstream payload within bound (${text.length})`);
-  await trx.insertInto('downstream_channels').values({ channel, last_seq: 0 }).onConflict((oc) => oc.column('channel').doNothing()).execute();
+  await trx
+    .insertInto('downstream_channels')
+    .values({ channel, last_seq: 0 })
+    .onConflict((oc) => oc.column('channel').doNothing())
+    .execute();
   const row = await trx
     .updateTable('downstream_channels')
     .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
@@ -41,7 +45,12 @@ export async function appendDownstream(
 }
 
 /** Reads a channel after a cursor, in seq order, at most `limit` events. */
-export async function readDownstream(db: Kysely<Database>, channel: string, afterSeq: number, limit: number): Promise<DownstreamEvent[]> {
+export async function readDownstream(
+  db: Kysely<Database>,
+  channel: string,
+  afterSeq: number,
+  limit: number,
+): Promise<DownstreamEvent[]> {
   const rows = await db
     .selectFrom('downstream_log')
     .selectAll()

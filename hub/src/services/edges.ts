@@ -8,7 +8,13 @@ export type EdgeView = {
   connected: boolean;
   connectedAt: number | null;
   lastSeenAt: number | null;
-  upstream: { appliedSeq: number; lastSeq: number; lagEvents: number; lagSeconds: number | null; lastAppliedAt: number | null };
+  upstream: {
+    appliedSeq: number;
+    lastSeq: number;
+    lagEvents: number;
+    lagSeconds: number | null;
+    lastAppliedAt: number | null;
+  };
   cursors: Record<string, number>;
   rejected: number;
 };
@@ -22,7 +28,11 @@ export const edgeSilenceMs = 45_000;
  * the newest applied event while events are pending). Read from the database, so any instance
  * answers for edges connected to any other.
  */
-export async function listEdges(db: Kysely<Database>, scope: readonly string[] | '*', nowMs: number): Promise<EdgeView[]> {
+export async function listEdges(
+  db: Kysely<Database>,
+  scope: readonly string[] | '*',
+  nowMs: number,
+): Promise<EdgeView[]> {
   let query = db.selectFrom('edge_streams').selectAll().orderBy('warehouse_id');
   if (scope !== '*') {
     if (scope.length === 0) return [];
@@ -52,7 +62,8 @@ export async function listEdges(db: Kysely<Database>, scope: readonly string[] |
         appliedSeq,
         lastSeq,
         lagEvents,
-        lagSeconds: lagEvents === 0 ? 0 : lastEventAt === null ? null : Math.max(0, Math.round((nowMs - lastEventAt) / 1000)),
+        lagSeconds:
+          lagEvents === 0 ? 0 : lastEventAt === null ? null : Math.max(0, Math.round((nowMs - lastEventAt) / 1000)),
         lastAppliedAt: row.last_applied_at === null ? null : Number(row.last_applied_at),
       },
       cursors: JSON.parse(row.cursors_json) as Record<string, number>,

@@ -18,13 +18,22 @@ export function isValidIdempotencyKey(key: string): boolean {
 
 /** What makes two requests "the same" for a key: method, path and the exact body text. */
 export function requestFingerprint(method: string, path: string, bodyText: string | undefined): string {
-  return createHash('sha256').update(`${method} ${path}\n${bodyText ?? ''}`).digest('hex');
+  return createHash('sha256')
+    .update(`${method} ${path}\n${bodyText ?? ''}`)
+    .digest('hex');
 }
 
 function decide(row: Selectable<IdempotencyKeysTable>, fingerprint: string): Claim {
   if (row.fingerprint !== fingerprint) return { kind: 'mismatch' };
   if (row.state === 'in_flight' || row.status === null || row.body === null) return { kind: 'in_flight' };
-  return { kind: 'replay', response: { status: Number(row.status), body: row.body, headers: JSON.parse(row.headers_json ?? '{}') as Record<string, string> } };
+  return {
+    kind: 'replay',
+    response: {
+      status: Number(row.status),
+      body: row.body,
+      headers: JSON.parse(row.headers_json ?? '{}') as Record<string, string>,
+    },
+  };
 }
 
 /**
@@ -43,17 +52,36 @@ export async function claimIdempotencyKey(
   for (let attempt = 0; attempt < 3; attempt++) {
     const inserted = await db
       .insertInto('idempotency_keys')
-      .values({ scope, key, fingerprint, state: 'in_flight', status: null, body: null, headers_json: null, created_at: nowMs })
+      .values({
+        scope,
+        key,
+        fingerprint,
+        state: 'in_flight',
+        status: null,
+        body: null,
+        headers_json: null,
+        created_at: nowMs,
+      })
       .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return { kind: 'claimed' };
-    const row = await db.selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
+    const row = await db
+      .selectFrom('idempotency_keys')
+      .selectAll()
+      .where('scope', '=', scope)
+      .where('key', '=', key)
+      .executeTakeFirst();
     if (!row) continue;
     const createdAt = Number(row.created_at);
     const expired = nowMs - createdAt > limits.idempotencyRetentionSeconds * 1000;
     const abandoned = row.state === 'in_flight' && nowMs - createdAt > limits.idempotencyInFlightAbandonMs;
     if (expired || (abandoned && row.fingerprint === fingerprint)) {
-      await db.deleteFrom('idempotency_keys').where('scope', '=', scope).where('key', '=', key).where('created_at', '=', createdAt).execute();
+      await db
+        .deleteFrom('idempotency_keys')
+        .where('scope', '=', scope)
+        .where('key', '=', key)
+        .where('created_at', '=', createdAt)
+        .execute();
       continue;
     }
     return decide(row, fingerprint);
@@ -61,10 +89,20 @@ export async function claimIdempotencyKey(
   return { kind: 'in_flight' };
 }
 
-export async function completeIdempotencyKey(db: Kysely<Database>, scope: string, key: string, response: StoredResponse): Promise<void> {
+export async function completeIdempotencyKey(
+  db: Kysely<Database>,
+  scope: string,
+  key: string,
+  response: StoredResponse,
+): Promise<void> {
   await db
     .updateTable('idempotency_keys')
-    .set({ state: 'done', status: response.status, body: response.body, headers_json: JSON.stringify(response.headers) })
+    .set({
+      state: 'done',
+      status: response.status,
+      body: response.body,
+      headers_json: JSON.stringify(response.headers),
+    })
     .where('scope', '=', scope)
     .where('key', '=', key)
     .execute();
@@ -72,5 +110,10 @@ export async function completeIdempotencyKey(db: Kysely<Database>, scope: string
 
 /** Forgets a claim whose request had no effect (bad input, auth, server error), so a retry runs. */
 export async function releaseIdempotencyKey(db: Kysely<Database>, scope: string, key: string): Promise<void> {
-  await db.deleteFrom('idempotency_keys').where('scope', '=', scope).where('key', '=', key).where('state', '=', 'in_flight').execute();
+  await db
+    .deleteFrom('idempotency_keys')
+    .where('scope', '=', scope)
+    .where('key', '=', key)
+    .where('state', '=', 'in_flight')
+    .execute();
 }

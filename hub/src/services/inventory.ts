@@ -1,4 +1,11 @@
-import { type StockQuantities, emptyPartition, limits, stockQuantities, warehouseHasEdge, type WarehouseCreate } from '@dovetail/shared';
+import {
+  type StockQuantities,
+  emptyPartition,
+  limits,
+  stockQuantities,
+  warehouseHasEdge,
+  type WarehouseCreate,
+} from '@dovetail/shared';
 import type { Kysely, Selectable } from 'kysely';
 import { expiredHeldSql } from '../db/available.ts';
 import type { Database, StockPartitionsTable } from '../db/schema.ts';
@@ -60,7 +67,6 @@ function sumPartitions(sku: string, partitions: PartitionView[]): SkuInventory {
   return { sku, ...total, warehouses: partitions };
 }
 
-
 async function partitionsFor(
   db: Kysely<Database>,
   skus: string[],
@@ -69,7 +75,11 @@ async function partitionsFor(
 ): Promise<Map<string, PartitionView[]>> {
   const bySku = new Map<string, PartitionView[]>();
   if (skus.length === 0) return bySku;
-  let query = db.selectFrom('stock_partitions').selectAll().select(expiredReserved(nowMs).as('expired_reserved')).where('sku', 'in', skus);
+  let query = db
+    .selectFrom('stock_partitions')
+    .selectAll()
+    .select(expiredReserved(nowMs).as('expired_reserved'))
+    .where('sku', 'in', skus);
   if (scope !== '*') query = query.where('warehouse_id', 'in', scope.length > 0 ? [...scope] : ['']);
   const rows = await query.orderBy('sku').orderBy('warehouse_id').execute();
   for (const row of rows) {
@@ -84,7 +94,12 @@ async function partitionsFor(
  * One SKU across the warehouses the caller may see. A SKU the catalog knows but no warehouse
  * stocks answers zeros with no warehouses; a SKU neither the catalog nor any replica knows is 404.
  */
-export async function skuInventory(db: Kysely<Database>, sku: string, scope: readonly string[] | '*', nowMs: number): Promise<SkuInventory> {
+export async function skuInventory(
+  db: Kysely<Database>,
+  sku: string,
+  scope: readonly string[] | '*',
+  nowMs: number,
+): Promise<SkuInventory> {
   const partitions = (await partitionsFor(db, [sku], scope, nowMs)).get(sku) ?? [];
   if (partitions.length === 0 && !(await skuExists(db, sku))) {
     const anywhere = await db.selectFrom('stock_partitions').select('sku').where('sku', '=', sku).executeTakeFirst();
@@ -96,7 +111,9 @@ export async function skuInventory(db: Kysely<Database>, sku: string, scope: rea
 export type InventoryFilters = { warehouseId?: string; skuPrefix?: string; cursor?: string; limit: number };
 
 function invalidCursor(): ApiError {
-  return badRequest('invalid_input', 'invalid cursor', { issues: [{ path: 'cursor', message: 'not a cursor', code: 'invalid_string' }] });
+  return badRequest('invalid_input', 'invalid cursor', {
+    issues: [{ path: 'cursor', message: 'not a cursor', code: 'invalid_string' }],
+  });
 }
 
 /** Stock per SKU across warehouses, paged by SKU. */
@@ -117,9 +134,16 @@ export async function listInventory(
     query = query.where((eb) => eb(eb.fn('substr', ['sku', eb.val(1), eb.val(prefix.length)]), '=', prefix));
   }
   if (after) query = query.where('sku', '>', after);
-  const rows = await query.orderBy('sku').limit(filters.limit + 1).execute();
+  const rows = await query
+    .orderBy('sku')
+    .limit(filters.limit + 1)
+    .execute();
   const page = rows.slice(0, filters.limit).map((row) => row.sku);
-  const narrowed = filters.warehouseId ? (scope === '*' || scope.includes(filters.warehouseId) ? [filters.warehouseId] : []) : scope;
+  const narrowed = filters.warehouseId
+    ? scope === '*' || scope.includes(filters.warehouseId)
+      ? [filters.warehouseId]
+      : []
+    : scope;
   const partitions = await partitionsFor(db, page, narrowed, nowMs);
   const last = page[page.length - 1];
   return {
@@ -146,7 +170,10 @@ export async function warehouseInventory(
     .select(expiredReserved(nowMs).as('expired_reserved'))
     .where('warehouse_id', '=', warehouseId);
   if (after) query = query.where('sku', '>', after);
-  const rows = await query.orderBy('sku').limit(limit + 1).execute();
+  const rows = await query
+    .orderBy('sku')
+    .limit(limit + 1)
+    .execute();
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {
@@ -159,10 +186,20 @@ export async function warehouseInventory(
   };
 }
 
-export type ThirdPartyStock = { onHand: number; damaged?: number; qualityControl?: number; safetyStock?: number; incoming?: number };
+export type ThirdPartyStock = {
+  onHand: number;
+  damaged?: number;
+  qualityControl?: number;
+  safetyStock?: number;
+  incoming?: number;
+};
 
 async function assertApiOwnedWarehouse(db: Kysely<Database>, warehouseId: string): Promise<void> {
-  const warehouse = await db.selectFrom('warehouses').select(['id', 'kind']).where('id', '=', warehouseId).executeTakeFirst();
+  const warehouse = await db
+    .selectFrom('warehouses')
+    .select(['id', 'kind'])
+    .where('id', '=', warehouseId)
+    .executeTakeFirst();
   if (!warehouse) throw notFound('warehouse');
   if (warehouseHasEdge(warehouse.kind as WarehouseCreate['kind'])) {
     throw conflict('owner_is_edge', `stock of ${warehouseId} is owned by its edge; send the edge a request instead`);
@@ -196,30 +233,38 @@ export async function writeThirdPartyStock(
     incoming: stock.incoming ?? 0,
     updated_at: nowMs,
   };
-  const write = () => db.transaction().execute(async (trx) => {
-    const existing = await trx
-      .selectFrom('stock_partitions')
-      .select('sku')
-      .where('warehouse_id', '=', warehouseId)
-      .where('sku', '=', sku)
-      .executeTakeFirst();
-    if (existing && mode === 'create') throw conflict('partition_exists', `stock of ${sku} at ${warehouseId} exists; PUT replaces it`);
-    if (existing) {
-      await trx.updateTable('stock_partitions').set(values).where('warehouse_id', '=', warehouseId).where('sku', '=', sku).execute();
-    } else {
-      await trx
-        .insertInto('stock_partitions')
-        .values({ warehouse_id: warehouseId, sku, picked: 0, edge_quota: 0, committed: 0, reserved: 0, ...values })
-        .execute();
-    }
-  });
+  const write = () =>
+    db.transaction().execute(async (trx) => {
+      const existing = await trx
+        .selectFrom('stock_partitions')
+        .select('sku')
+        .where('warehouse_id', '=', warehouseId)
+        .where('sku', '=', sku)
+        .executeTakeFirst();
+      if (existing && mode === 'create')
+        throw conflict('partition_exists', `stock of ${sku} at ${warehouseId} exists; PUT replaces it`);
+      if (existing) {
+        await trx
+          .updateTable('stock_partitions')
+          .set(values)
+          .where('warehouse_id', '=', warehouseId)
+          .where('sku', '=', sku)
+          .execute();
+      } else {
+        await trx
+          .insertInto('stock_partitions')
+          .values({ warehouse_id: warehouseId, sku, picked: 0, edge_quota: 0, committed: 0, reserved: 0, ...values })
+          .execute();
+      }
+    });
   try {
     await write();
   } catch (error) {
     // Two writers both found no row and both inserted: the loser of a create is told so, the
     // loser of a replace simply runs again and now updates the row.
     if (!isUniqueViolation(error)) throw error;
-    if (mode === 'create') throw conflict('partition_exists', `stock of ${sku} at ${warehouseId} was created concurrently; PUT replaces it`);
+    if (mode === 'create')
+      throw conflict('partition_exists', `stock of ${sku} at ${warehouseId} was created concurrently; PUT replaces it`);
     await write();
   }
   const row = await db
@@ -234,7 +279,12 @@ export async function writeThirdPartyStock(
 
 export async function deleteThirdPartyStock(db: Kysely<Database>, warehouseId: string, sku: string): Promise<void> {
   await assertApiOwnedWarehouse(db, warehouseId);
-  const row = await db.selectFrom('stock_partitions').select(['committed', 'reserved']).where('warehouse_id', '=', warehouseId).where('sku', '=', sku).executeTakeFirst();
+  const row = await db
+    .selectFrom('stock_partitions')
+    .select(['committed', 'reserved'])
+    .where('warehouse_id', '=', warehouseId)
+    .where('sku', '=', sku)
+    .executeTakeFirst();
   if (!row) throw notFound('stock partition');
   if (Number(row.committed) > 0 || Number(row.reserved) > 0) {
     throw conflict('partition_in_use', 'stock with open allocations or holds cannot be removed');

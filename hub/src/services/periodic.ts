@@ -5,7 +5,12 @@ import type { Logger } from 'pino';
  * scheduled when the previous one ends, a failed pass is logged and retried at the next tick, and
  * `stop()` waits for a pass in progress.
  */
-export function startPeriodic(name: string, intervalMs: number, pass: () => Promise<unknown>, logger: Logger): { stop(): Promise<void> } {
+export function startPeriodic(
+  name: string,
+  intervalMs: number,
+  pass: () => Promise<unknown>,
+  logger: Logger,
+): { stop(): Promise<void> } {
   let stopped = false;
   let running: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;

@@ -7,10 +7,22 @@ import { appendDownstream } from './downstream.ts';
 import { mapUniqueViolation } from '../db/errors.ts';
 import { assertWarehousesExist, warehouseChannel } from './warehouses.ts';
 
-export const staffRoles = ['admin', 'supervisor', 'warehouse_staff', 'customer_service'] as const satisfies readonly Role[];
+export const staffRoles = [
+  'admin',
+  'supervisor',
+  'warehouse_staff',
+  'customer_service',
+] as const satisfies readonly Role[];
 export type StaffRole = (typeof staffRoles)[number];
 
-export type StaffView = { id: string; username: string; role: StaffRole; warehouses: string[] | '*'; disabled: boolean; createdAt: number };
+export type StaffView = {
+  id: string;
+  username: string;
+  role: StaffRole;
+  warehouses: string[] | '*';
+  disabled: boolean;
+  createdAt: number;
+};
 export type AuthenticatedStaff = { id: string; username: string; role: StaffRole; warehouses: string[] | '*' };
 
 function toView(row: Selectable<StaffTable>): StaffView {
@@ -32,9 +44,11 @@ export async function createStaff(
   const existing = await db.selectFrom('staff').select('id').where('username', '=', input.username).executeTakeFirst();
   if (existing) throw conflict('username_taken', `username ${input.username} is taken`);
   // Admins and customer service work across warehouses; floor roles are scoped to the listed ones.
-  const warehouses: string[] | '*' = input.role === 'admin' || input.role === 'customer_service' ? '*' : input.warehouses;
+  const warehouses: string[] | '*' =
+    input.role === 'admin' || input.role === 'customer_service' ? '*' : input.warehouses;
   if (warehouses !== '*') {
-    if (warehouses.length === 0) throw new ApiError(422, 'warehouses_required', `a ${input.role} works at one or more warehouses`);
+    if (warehouses.length === 0)
+      throw new ApiError(422, 'warehouses_required', `a ${input.role} works at one or more warehouses`);
     await assertWarehousesExist(db, warehouses);
   }
   const row: Selectable<StaffTable> = {
@@ -66,13 +80,29 @@ export async function createStaff(
 async function appendRoster(trx: Transaction<Database>, row: Selectable<StaffTable>, nowMs: number): Promise<void> {
   const view = toView(row);
   if (view.warehouses === '*') return;
-  const entry = { id: view.id, username: view.username, role: view.role, passwordHash: row.password_hash, disabled: view.disabled };
+  const entry = {
+    id: view.id,
+    username: view.username,
+    role: view.role,
+    passwordHash: row.password_hash,
+    disabled: view.disabled,
+  };
   for (const warehouseId of view.warehouses) {
-    await appendDownstream(trx, warehouseChannel(warehouseId), view.disabled ? 'staff.disabled' : 'staff.upserted', entry, nowMs);
+    await appendDownstream(
+      trx,
+      warehouseChannel(warehouseId),
+      view.disabled ? 'staff.disabled' : 'staff.upserted',
+      entry,
+      nowMs,
+    );
   }
 }
 
-export async function listStaff(db: Kysely<Database>, scope: readonly string[] | '*', limit: number): Promise<StaffView[]> {
+export async function listStaff(
+  db: Kysely<Database>,
+  scope: readonly string[] | '*',
+  limit: number,
+): Promise<StaffView[]> {
   const rows = await db.selectFrom('staff').selectAll().orderBy('username').limit(limit).execute();
   const views = rows.map(toView);
   if (scope === '*') return views;
@@ -87,7 +117,12 @@ export async function getStaff(db: Kysely<Database>, id: string): Promise<StaffV
 
 export async function disableStaff(db: Kysely<Database>, id: string, nowMs: number): Promise<StaffView> {
   await db.transaction().execute(async (trx) => {
-    const result = await trx.updateTable('staff').set({ disabled_at: nowMs }).where('id', '=', id).where('disabled_at', 'is', null).executeTakeFirst();
+    const result = await trx
+      .updateTable('staff')
+      .set({ disabled_at: nowMs })
+      .where('id', '=', id)
+      .where('disabled_at', 'is', null)
+      .executeTakeFirst();
     if (Number(result.numUpdatedRows) === 0) return;
     const row = await trx.selectFrom('staff').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     await appendRoster(trx, row, nowMs);
@@ -96,7 +131,11 @@ export async function disableStaff(db: Kysely<Database>, id: string, nowMs: numb
 }
 
 /** The staff member for these credentials, or null; unknown users cost the same scrypt as known ones. */
-export async function verifyStaffLogin(db: Kysely<Database>, username: string, password: string): Promise<AuthenticatedStaff | null> {
+export async function verifyStaffLogin(
+  db: Kysely<Database>,
+  username: string,
+  password: string,
+): Promise<AuthenticatedStaff | null> {
   const row = await db.selectFrom('staff').selectAll().where('username', '=', username).executeTakeFirst();
   const ok = await passwordMatches(password, row?.password_hash ?? decoyPasswordHash);
   if (!row || !ok || row.disabled_at !== null) return null;

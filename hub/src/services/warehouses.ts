@@ -24,14 +24,22 @@ function toWarehouse(row: Selectable<WarehousesTable>): WarehouseView {
   return view;
 }
 
-export async function createWarehouse(db: Kysely<Database>, input: WarehouseCreate, nowMs: number): Promise<WarehouseView> {
+export async function createWarehouse(
+  db: Kysely<Database>,
+  input: WarehouseCreate,
+  nowMs: number,
+): Promise<WarehouseView> {
   return mapUniqueViolation(
     () => createWarehouseOnce(db, input, nowMs),
     () => conflict('warehouse_exists', `warehouse ${input.id} already exists`),
   );
 }
 
-async function createWarehouseOnce(db: Kysely<Database>, input: WarehouseCreate, nowMs: number): Promise<WarehouseView> {
+async function createWarehouseOnce(
+  db: Kysely<Database>,
+  input: WarehouseCreate,
+  nowMs: number,
+): Promise<WarehouseView> {
   return db.transaction().execute(async (trx) => {
     const existing = await trx.selectFrom('warehouses').select('id').where('id', '=', input.id).executeTakeFirst();
     if (existing) throw conflict('warehouse_exists', `warehouse ${input.id} already exists`);
@@ -62,7 +70,11 @@ export async function getWarehouse(db: Kysely<Database>, id: string): Promise<Wa
 }
 
 /** Every warehouse, or only those in `scope`; bounded by the page size the caller passes. */
-export async function listWarehouses(db: Kysely<Database>, scope: readonly string[] | '*', limit: number): Promise<WarehouseView[]> {
+export async function listWarehouses(
+  db: Kysely<Database>,
+  scope: readonly string[] | '*',
+  limit: number,
+): Promise<WarehouseView[]> {
   let query = db.selectFrom('warehouses').selectAll().orderBy('id').limit(limit);
   if (scope !== '*') {
     if (scope.length === 0) return [];
@@ -73,9 +85,14 @@ export async function listWarehouses(db: Kysely<Database>, scope: readonly strin
 
 export async function assertWarehousesExist(db: Kysely<Database>, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
-  const known = await db.selectFrom('warehouses').select('id').where('id', 'in', [...ids]).execute();
+  const known = await db
+    .selectFrom('warehouses')
+    .select('id')
+    .where('id', 'in', [...ids])
+    .execute();
   const missing = ids.filter((id) => !known.some((row) => row.id === id));
-  if (missing.length > 0) throw new ApiError(422, 'unknown_warehouse', `unknown warehouses: ${missing.join(', ')}`, { warehouses: missing });
+  if (missing.length > 0)
+    throw new ApiError(422, 'unknown_warehouse', `unknown warehouses: ${missing.join(', ')}`, { warehouses: missing });
 }
 
 /** The downstream channel of one warehouse: config, roster, and later fulfillment orders. */

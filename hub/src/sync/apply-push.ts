@@ -42,10 +42,17 @@ export type PushResult = {
  */
 export async function applyPush(
   db: Kysely<Database>,
-  options: { dialect: 'sqlite' | 'postgres'; warehouseId: string; edgeId: string; events: PushMessage['events']; nowMs: number },
+  options: {
+    dialect: 'sqlite' | 'postgres';
+    warehouseId: string;
+    edgeId: string;
+    events: PushMessage['events'];
+    nowMs: number;
+  },
 ): Promise<PushResult> {
   const { warehouseId, edgeId, events, nowMs } = options;
-  for (const entry of events) assert(entry.event.warehouseId === warehouseId, 'caller checked the warehouse of every event');
+  for (const entry of events)
+    assert(entry.event.warehouseId === warehouseId, 'caller checked the warehouse of every event');
   return db.transaction().execute(async (trx) => {
     let stream = trx.selectFrom('edge_streams').selectAll().where('warehouse_id', '=', warehouseId);
     if (options.dialect === 'postgres') stream = stream.forUpdate();
@@ -53,7 +60,14 @@ export async function applyPush(
     assert(row, 'the stream row exists once hello was accepted');
     if (row.edge_id !== edgeId) throw new StreamSuperseded(warehouseId);
     let applied = Number(row.applied_seq);
-    const result: PushResult = { upstreamAck: applied, rejected: [], applied: 0, duplicates: 0, gap: false, checksums: new Map() };
+    const result: PushResult = {
+      upstreamAck: applied,
+      rejected: [],
+      applied: 0,
+      duplicates: 0,
+      gap: false,
+      checksums: new Map(),
+    };
     let lastEventAtMs: number | null = null;
     for (const { seq, event } of events) {
       if (seq <= applied) {
@@ -79,7 +93,9 @@ export async function applyPush(
         applied = seq;
         continue;
       }
-      const outcome = isStockEvent(event) ? await applyOne(trx, warehouseId, event, nowMs) : await applyFact(trx, options.dialect, warehouseId, edgeId, seq, event, nowMs);
+      const outcome = isStockEvent(event)
+        ? await applyOne(trx, warehouseId, event, nowMs)
+        : await applyFact(trx, options.dialect, warehouseId, edgeId, seq, event, nowMs);
       const rejection = 'reason' in outcome ? outcome : undefined;
       const sku = isStockEvent(event) ? event.sku : '';
       if (outcome.checksum !== undefined) result.checksums.set(sku, outcome.checksum);
@@ -124,7 +140,12 @@ export async function applyPush(
     if (applied !== Number(row.applied_seq)) {
       await trx
         .updateTable('edge_streams')
-        .set({ applied_seq: applied, last_applied_at: nowMs, last_seen_at: nowMs, ...(lastEventAtMs === null ? {} : { last_event_at: lastEventAtMs }) })
+        .set({
+          applied_seq: applied,
+          last_applied_at: nowMs,
+          last_seen_at: nowMs,
+          ...(lastEventAtMs === null ? {} : { last_event_at: lastEventAtMs }),
+        })
         .where('warehouse_id', '=', warehouseId)
         .execute();
     }
@@ -141,7 +162,13 @@ export class StreamSuperseded extends Error {
 }
 
 /** Stored refusals of one incarnation's stream with seqs in [fromSeq, toSeq], oldest first, bounded. */
-export async function storedRejections(db: Kysely<Database>, warehouseId: string, edgeId: string, fromSeq: number, toSeq: number) {
+export async function storedRejections(
+  db: Kysely<Database>,
+  warehouseId: string,
+  edgeId: string,
+  fromSeq: number,
+  toSeq: number,
+) {
   if (toSeq < fromSeq) return [];
   const rows = await db
     .selectFrom('sync_rejections')
@@ -153,7 +180,11 @@ export async function storedRejections(db: Kysely<Database>, warehouseId: string
     .orderBy('edge_seq')
     .limit(limits.pushBatchEventsMax)
     .execute();
-  return rows.map((row) => ({ seq: Number(row.edge_seq), reason: row.reason as PushRejectionReason, message: row.message.slice(0, 500) }));
+  return rows.map((row) => ({
+    seq: Number(row.edge_seq),
+    reason: row.reason as PushRejectionReason,
+    message: row.message.slice(0, 500),
+  }));
 }
 
 /** Applies a fulfillment fact and records it (the record is what makes a replay a duplicate). */
@@ -192,20 +223,27 @@ async function applyOne(
   nowMs: number,
 ): Promise<{ reason: string; message: string; checksum?: string } | { checksum: string }> {
   const variant = await trx.selectFrom('variants').select('sku').where('sku', '=', event.sku).executeTakeFirst();
-  if (!variant) return { reason: 'unknown_sku', message: `${event.sku} is not in the hub's catalog; correct the scan at the edge` };
+  if (!variant)
+    return { reason: 'unknown_sku', message: `${event.sku} is not in the hub's catalog; correct the scan at the edge` };
   const partition = await trx
     .selectFrom('stock_partitions')
     .select(['state_json'])
     .where('warehouse_id', '=', warehouseId)
     .where('sku', '=', event.sku)
     .executeTakeFirst();
-  const state: PartitionState = partition?.state_json ? partitionStateSchema.parse(JSON.parse(partition.state_json)) : emptyPartition();
+  const state: PartitionState = partition?.state_json
+    ? partitionStateSchema.parse(JSON.parse(partition.state_json))
+    : emptyPartition();
   const folded = applyStockEvent(state, event);
   if (!folded.ok) {
     // The edge applied this event to the same state with the same function: a refusal here means the
     // replica drifted. Record it; the checkpoint checksums repair the partition.
     // The checksum in the ack lets the edge see the drift at once and restate the partition.
-    return { reason: folded.reason, message: `replica refused ${event.type}: ${folded.message}`, checksum: partitionChecksum(state) };
+    return {
+      reason: folded.reason,
+      message: `replica refused ${event.type}: ${folded.message}`,
+      checksum: partitionChecksum(state),
+    };
   }
   const quantities = stockQuantities(folded.state);
   const values = {
@@ -222,7 +260,8 @@ async function applyOne(
   const spent = event.type === 'instore_sale' || event.type === 'quota_return' ? event.quantity : 0;
   if (event.type === 'ship') await noteShipping(trx, warehouseId, event.sku, event.fulfillmentId, event.quantity);
   // The edge's answer to a grant or a return request names it: that move is settled.
-  if (event.type === 'quota_grant' || event.type === 'quota_return') await answerQuotaMove(trx, event.reference, event.quantity, nowMs);
+  if (event.type === 'quota_grant' || event.type === 'quota_return')
+    await answerQuotaMove(trx, event.reference, event.quantity, nowMs);
   if (partition) {
     await trx
       .updateTable('stock_partitions')
@@ -233,7 +272,16 @@ async function applyOne(
   } else {
     await trx
       .insertInto('stock_partitions')
-      .values({ warehouse_id: warehouseId, sku: event.sku, committed: 0, reserved: 0, safety_stock: 0, incoming: 0, edge_quota: 0, ...values })
+      .values({
+        warehouse_id: warehouseId,
+        sku: event.sku,
+        committed: 0,
+        reserved: 0,
+        safety_stock: 0,
+        incoming: 0,
+        edge_quota: 0,
+        ...values,
+      })
       .execute();
   }
   return { checksum: partitionChecksum(folded.state) };

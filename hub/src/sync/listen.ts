@@ -6,7 +6,11 @@ import { type DownstreamNotifier, downstreamNotifyChannel } from './notifier.ts'
  * On PostgreSQL, one connection per hub instance LISTENs for appends made by any instance and wakes
  * this instance's senders. If the connection drops, it reconnects; meanwhile the senders' poll covers.
  */
-export async function listenForAppends(url: string, notifier: DownstreamNotifier, logger: Logger): Promise<() => Promise<void>> {
+export async function listenForAppends(
+  url: string,
+  notifier: DownstreamNotifier,
+  logger: Logger,
+): Promise<() => Promise<void>> {
   let client: pg.Client | undefined;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;

@@ -82,7 +82,11 @@ export const syncMigration: Migration = {
       .addColumn('applied_at', 'bigint', (c) => c.notNull())
       .addPrimaryKeyConstraint('stock_events_pk', ['warehouse_id', 'edge_id', 'edge_seq'])
       .execute();
-    await db.schema.createIndex('stock_events_partition').on('stock_events').columns(['warehouse_id', 'sku', 'applied_at']).execute();
+    await db.schema
+      .createIndex('stock_events_partition')
+      .on('stock_events')
+      .columns(['warehouse_id', 'sku', 'applied_at'])
+      .execute();
     await db.schema
       .createTable('sync_rejections')
       .addColumn('warehouse_id', 'text', (c) => c.notNull())

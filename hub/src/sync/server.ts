@@ -23,7 +23,9 @@ export type SyncServerOptions = {
 const pingIntervalMs = 15_000;
 
 function refuse(socket: Duplex, status: 401 | 403 | 404, message: string): void {
-  const body = JSON.stringify({ error: { code: status === 401 ? 'unauthenticated' : status === 403 ? 'forbidden' : 'not_found', message } });
+  const body = JSON.stringify({
+    error: { code: status === 401 ? 'unauthenticated' : status === 403 ? 'forbidden' : 'not_found', message },
+  });
   const reason = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Not Found';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
@@ -53,7 +55,11 @@ export function attachSyncServer(server: http.Server, options: SyncServerOptions
         if (principal.role !== 'edge' || principal.warehouses === '*' || principal.warehouses.length !== 1) {
           return refuse(socket, 403, 'only an enrolled edge (role edge, one warehouse) may sync');
         }
-        const syncPrincipal: SyncPrincipal = { clientId: principal.subject, warehouseId: principal.warehouses[0] as string, epoch: principal.epoch };
+        const syncPrincipal: SyncPrincipal = {
+          clientId: principal.subject,
+          warehouseId: principal.warehouses[0] as string,
+          epoch: principal.epoch,
+        };
         wss.handleUpgrade(request, socket, head, (ws) => connect(ws, syncPrincipal));
       })
       .catch((error) => {
@@ -103,7 +109,9 @@ export function attachSyncServer(server: http.Server, options: SyncServerOptions
         ws.close(closeCodes.rateLimited, 'too many frames');
         return;
       }
-      const decoded = isBinary ? ({ ok: false, detail: 'binary frames are not part of the protocol' } as const) : decodeUpstream(data.toString());
+      const decoded = isBinary
+        ? ({ ok: false, detail: 'binary frames are not part of the protocol' } as const)
+        : decodeUpstream(data.toString());
       if (!decoded.ok) {
         logger.warn({ detail: decoded.detail }, 'malformed frame from edge');
         ws.send(JSON.stringify({ type: 'error', code: 'malformed', message: decoded.detail.slice(0, 1000) }));

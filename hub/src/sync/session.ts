@@ -96,7 +96,11 @@ export class HubSyncSession {
   touch(): Promise<void> {
     this.#queue = this.#queue.then(async () => {
       if (this.#closed || this.#edgeId === undefined) return;
-      await this.#db.updateTable('edge_streams').set({ last_seen_at: this.#nowMs() }).where('warehouse_id', '=', this.#principal.warehouseId).execute();
+      await this.#db
+        .updateTable('edge_streams')
+        .set({ last_seen_at: this.#nowMs() })
+        .where('warehouse_id', '=', this.#principal.warehouseId)
+        .execute();
     });
     return this.#queue;
   }
@@ -109,12 +113,20 @@ export class HubSyncSession {
 
   async #handle(message: UpstreamMessage): Promise<void> {
     if (message.type === 'hello') return this.#hello(message);
-    if (this.#edgeId === undefined) return this.#fail(closeCodes.malformed, 'malformed', `${message.type} before hello`);
+    if (this.#edgeId === undefined)
+      return this.#fail(closeCodes.malformed, 'malformed', `${message.type} before hello`);
     if (message.type === 'push') {
       const foreign = message.events.find((entry) => entry.event.warehouseId !== this.#principal.warehouseId);
       if (foreign) {
-        this.#logger.warn({ warehouseId: this.#principal.warehouseId, foreign: foreign.event.warehouseId }, 'edge pushed an event for another warehouse');
-        return this.#fail(closeCodes.forbidden, 'forbidden', `this edge writes warehouse ${this.#principal.warehouseId} only`);
+        this.#logger.warn(
+          { warehouseId: this.#principal.warehouseId, foreign: foreign.event.warehouseId },
+          'edge pushed an event for another warehouse',
+        );
+        return this.#fail(
+          closeCodes.forbidden,
+          'forbidden',
+          `this edge writes warehouse ${this.#principal.warehouseId} only`,
+        );
       }
       if (!(await this.#stillEnrolled())) return;
       let result: Awaited<ReturnType<typeof applyPush>>;
@@ -133,8 +145,13 @@ export class HubSyncSession {
       // Every refusal in the pushed range, stored before or just now: a resent batch whose first ack
       // was lost carries its rejections again.
       const firstSeq = message.events[0]?.seq ?? 1;
-      const rejected = result.upstreamAck >= firstSeq ? await storedRejections(this.#db, this.#principal.warehouseId, this.#edgeId, firstSeq, result.upstreamAck) : [];
-      const checksums = [...result.checksums].slice(0, limits.checksumsPerCheckpointMax).map(([sku, checksum]) => ({ sku, checksum }));
+      const rejected =
+        result.upstreamAck >= firstSeq
+          ? await storedRejections(this.#db, this.#principal.warehouseId, this.#edgeId, firstSeq, result.upstreamAck)
+          : [];
+      const checksums = [...result.checksums]
+        .slice(0, limits.checksumsPerCheckpointMax)
+        .map(([sku, checksum]) => ({ sku, checksum }));
       this.#transport.send({
         type: 'ack',
         upstreamAck: result.upstreamAck,
@@ -150,14 +167,21 @@ export class HubSyncSession {
     state.inFlightThrough = null;
     await this.#db
       .updateTable('edge_streams')
-      .set({ cursors_json: JSON.stringify(Object.fromEntries([...this.#channels].map(([name, s]) => [name, s.cursor]))), last_seen_at: this.#nowMs() })
+      .set({
+        cursors_json: JSON.stringify(Object.fromEntries([...this.#channels].map(([name, s]) => [name, s.cursor]))),
+        last_seen_at: this.#nowMs(),
+      })
       .where('warehouse_id', '=', this.#principal.warehouseId)
       .execute();
     await this.#pump(message.channel);
   }
 
   async #stillEnrolled(): Promise<boolean> {
-    const warehouse = await this.#db.selectFrom('warehouses').select('edge_epoch').where('id', '=', this.#principal.warehouseId).executeTakeFirst();
+    const warehouse = await this.#db
+      .selectFrom('warehouses')
+      .select('edge_epoch')
+      .where('id', '=', this.#principal.warehouseId)
+      .executeTakeFirst();
     if (!warehouse || Number(warehouse.edge_epoch) !== this.#principal.epoch) {
       this.#fail(closeCodes.fenced, 'fenced', 'this warehouse was re-enrolled: a newer edge owns it now');
       return false;
@@ -175,14 +199,22 @@ export class HubSyncSession {
       );
     }
     if (hello.warehouseId !== this.#principal.warehouseId) {
-      return this.#fail(closeCodes.forbidden, 'forbidden', `the token names warehouse ${this.#principal.warehouseId}, not ${hello.warehouseId}`);
+      return this.#fail(
+        closeCodes.forbidden,
+        'forbidden',
+        `the token names warehouse ${this.#principal.warehouseId}, not ${hello.warehouseId}`,
+      );
     }
     if (hello.epoch !== this.#principal.epoch || !(await this.#stillEnrolled())) {
       if (!this.#closed) this.#fail(closeCodes.fenced, 'fenced', 'this edge holds an old enrollment');
       return;
     }
     const nowMs = this.#nowMs();
-    const stream = await this.#db.selectFrom('edge_streams').selectAll().where('warehouse_id', '=', hello.warehouseId).executeTakeFirst();
+    const stream = await this.#db
+      .selectFrom('edge_streams')
+      .selectAll()
+      .where('warehouse_id', '=', hello.warehouseId)
+      .executeTakeFirst();
     const edgeAcked = hello.ackedSeq ?? 0;
     let appliedSeq: number;
     if (!stream || stream.edge_id !== hello.edgeId || hello.epoch > Number(stream.epoch)) {
@@ -190,7 +222,11 @@ export class HubSyncSession {
       // enrollment. It starts where the edge's outbox starts; events the hub already holds are
       // recognised by id, never by seq.
       appliedSeq = edgeAcked;
-      if (stream) this.#logger.warn({ from: stream.edge_id, to: hello.edgeId, epoch: hello.epoch }, 'new edge incarnation or enrollment');
+      if (stream)
+        this.#logger.warn(
+          { from: stream.edge_id, to: hello.edgeId, epoch: hello.epoch },
+          'new edge incarnation or enrollment',
+        );
       const values = {
         edge_id: hello.edgeId,
         epoch: hello.epoch,
@@ -199,13 +235,20 @@ export class HubSyncSession {
         connected_at: nowMs,
         last_seen_at: nowMs,
       };
-      if (stream) await this.#db.updateTable('edge_streams').set(values).where('warehouse_id', '=', hello.warehouseId).execute();
+      if (stream)
+        await this.#db.updateTable('edge_streams').set(values).where('warehouse_id', '=', hello.warehouseId).execute();
       else {
         // Two first hellos (a reconnect racing the first socket) may both get here: the second one
         // takes the row over instead of failing on its key.
         await this.#db
           .insertInto('edge_streams')
-          .values({ warehouse_id: hello.warehouseId, cursors_json: '{}', last_applied_at: null, last_event_at: null, ...values })
+          .values({
+            warehouse_id: hello.warehouseId,
+            cursors_json: '{}',
+            last_applied_at: null,
+            last_event_at: null,
+            ...values,
+          })
           .onConflict((conflict) => conflict.column('warehouse_id').doUpdateSet(values))
           .execute();
       }
@@ -228,7 +271,10 @@ export class HubSyncSession {
         // events are gone from both sides. Resume after them rather than wait for ever, and say so.
         // Only ever raise applied_seq: an older socket's push may commit between the read above and
         // this write (the simulation found that race), and moving the stream back would replay it.
-        this.#logger.error({ appliedSeq, edgeAcked }, 'hub is missing acknowledged upstream events: recount this warehouse');
+        this.#logger.error(
+          { appliedSeq, edgeAcked },
+          'hub is missing acknowledged upstream events: recount this warehouse',
+        );
         await this.#db
           .updateTable('edge_streams')
           .set({ applied_seq: edgeAcked })
@@ -251,7 +297,11 @@ export class HubSyncSession {
     });
     for (const channel of ['catalog', warehouseChannel(hello.warehouseId)] as Channel[]) {
       let cursor = hello.cursors[channel] ?? 0;
-      const head = await this.#db.selectFrom('downstream_channels').select('last_seq').where('channel', '=', channel).executeTakeFirst();
+      const head = await this.#db
+        .selectFrom('downstream_channels')
+        .select('last_seq')
+        .where('channel', '=', channel)
+        .executeTakeFirst();
       if (cursor > Number(head?.last_seq ?? 0)) {
         this.#transport.send({ type: 'must_reset', channel, reason: 'cursor_ahead' });
         cursor = 0;
@@ -269,7 +319,16 @@ export class HubSyncSession {
     if (page.length === 0) return;
     const through = page.at(-1)?.seq ?? state.cursor;
     state.inFlightThrough = through;
-    this.#transport.send({ type: 'changes', channel, changes: page.map((entry) => ({ seq: entry.seq, kind: entry.type, payload: entry.payload })) });
-    this.#transport.send({ type: 'checkpoint_complete', channel, seq: through, live: page.length < limits.downstreamBatchChangesMax });
+    this.#transport.send({
+      type: 'changes',
+      channel,
+      changes: page.map((entry) => ({ seq: entry.seq, kind: entry.type, payload: entry.payload })),
+    });
+    this.#transport.send({
+      type: 'checkpoint_complete',
+      channel,
+      seq: through,
+      live: page.length < limits.downstreamBatchChangesMax,
+    });
   }
 }

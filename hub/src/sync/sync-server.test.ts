@@ -24,17 +24,24 @@ let admin: string;
 let edgeCredentials: { clientId: string; clientSecret: string };
 
 async function connect(token: string | undefined): Promise<Client> {
-  const socket = new WebSocket(`ws://127.0.0.1:${port}/sync`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  const socket = new WebSocket(
+    `ws://127.0.0.1:${port}/sync`,
+    token ? { headers: { authorization: `Bearer ${token}` } } : {},
+  );
   const inbox: DownstreamMessage[] = [];
   const waiters: Array<() => void> = [];
   socket.on('message', (data) => {
     inbox.push(JSON.parse(data.toString()) as DownstreamMessage);
     for (const wake of waiters.splice(0)) wake();
   });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
-    socket.once('unexpected-response', (_request, response) => reject(new Error(`upgrade answered ${response.statusCode}`)));
+    socket.once('unexpected-response', (_request, response) =>
+      reject(new Error(`upgrade answered ${response.statusCode}`)),
+    );
     socket.once('error', reject);
   });
   return {
@@ -46,7 +53,10 @@ async function connect(token: string | undefined): Promise<Client> {
         const index = inbox.findIndex((message) => type === undefined || message.type === type);
         if (index >= 0) return inbox.splice(index, 1)[0] as DownstreamMessage;
         await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`no ${type ?? 'message'} within 5 s; inbox: ${JSON.stringify(inbox)}`)), 5_000);
+          const timer = setTimeout(
+            () => reject(new Error(`no ${type ?? 'message'} within 5 s; inbox: ${JSON.stringify(inbox)}`)),
+            5_000,
+          );
           waiters.push(() => {
             clearTimeout(timer);
             resolve();
@@ -115,10 +125,14 @@ describe.each(['sqlite', 'postgres'] as const)('the /sync endpoint on %s', (adap
     await expect(connect(undefined)).rejects.toThrow(/401/);
     await expect(connect('not-a-jwt')).rejects.toThrow(/401/);
     await expect(connect(admin)).rejects.toThrow(/403/);
-    const other = new WebSocket(`ws://127.0.0.1:${port}/elsewhere`, { headers: { authorization: `Bearer ${await edgeToken()}` } });
+    const other = new WebSocket(`ws://127.0.0.1:${port}/elsewhere`, {
+      headers: { authorization: `Bearer ${await edgeToken()}` },
+    });
     await expect(
       new Promise((resolve, reject) => {
-        other.once('unexpected-response', (_request, response) => reject(new Error(`upgrade answered ${response.statusCode}`)));
+        other.once('unexpected-response', (_request, response) =>
+          reject(new Error(`upgrade answered ${response.statusCode}`)),
+        );
         other.once('open', resolve);
       }),
     ).rejects.toThrow(/404/);
@@ -156,27 +170,54 @@ describe.each(['sqlite', 'postgres'] as const)('the /sync endpoint on %s', (adap
     const client = await welcomed();
     client.send({ type: 'push', events: [{ seq: 1, event: event('SOFA-1', 5) }] });
     const edgeState = { ...emptyPartition(), onHand: 5, bins: [['UNASSIGNED', 5]] as Array<[string, number]> };
-    expect(await client.next('ack')).toEqual({ type: 'ack', upstreamAck: 1, checksums: [{ sku: 'SOFA-1', checksum: partitionChecksum(edgeState) }] });
+    expect(await client.next('ack')).toEqual({
+      type: 'ack',
+      upstreamAck: 1,
+      checksums: [{ sku: 'SOFA-1', checksum: partitionChecksum(edgeState) }],
+    });
     // The replica drifts (a restored hub backup, a bug): it believes there are 2.
     const driftedState = { ...emptyPartition(), onHand: 2, bins: [['UNASSIGNED', 2]] as Array<[string, number]> };
-    await hub.storage.db.updateTable('stock_partitions').set({ state_json: JSON.stringify(driftedState), on_hand: 2 }).where('sku', '=', 'SOFA-1').execute();
-    const transfer = { ...event('SOFA-1', 4), type: 'transfer_out', transferId: 'T1', toWarehouseId: 'W2' } as StockEvent;
+    await hub.storage.db
+      .updateTable('stock_partitions')
+      .set({ state_json: JSON.stringify(driftedState), on_hand: 2 })
+      .where('sku', '=', 'SOFA-1')
+      .execute();
+    const transfer = {
+      ...event('SOFA-1', 4),
+      type: 'transfer_out',
+      transferId: 'T1',
+      toWarehouseId: 'W2',
+    } as StockEvent;
     client.send({ type: 'push', events: [{ seq: 2, event: transfer }] });
     const refused = await client.next('ack');
-    expect(refused).toMatchObject({ upstreamAck: 2, rejected: [{ seq: 2, reason: 'insufficient_sellable' }], checksums: [{ sku: 'SOFA-1', checksum: partitionChecksum(driftedState) }] });
+    expect(refused).toMatchObject({
+      upstreamAck: 2,
+      rejected: [{ seq: 2, reason: 'insufficient_sellable' }],
+      checksums: [{ sku: 'SOFA-1', checksum: partitionChecksum(driftedState) }],
+    });
     // The edge (owner) holds 1 after its transfer and restates it.
     const owner = { ...emptyPartition(), onHand: 1, bins: [['UNASSIGNED', 1]] as Array<[string, number]> };
     const reconcile = { ...event('SOFA-1', 1), type: 'reconcile', state: owner } as unknown as StockEvent;
     delete (reconcile as { quantity?: number }).quantity;
     client.send({ type: 'push', events: [{ seq: 3, event: reconcile }] });
-    expect(await client.next('ack')).toEqual({ type: 'ack', upstreamAck: 3, checksums: [{ sku: 'SOFA-1', checksum: partitionChecksum(owner) }] });
+    expect(await client.next('ack')).toEqual({
+      type: 'ack',
+      upstreamAck: 3,
+      checksums: [{ sku: 'SOFA-1', checksum: partitionChecksum(owner) }],
+    });
     expect(await onHand('SOFA-1')).toBe(1);
     client.socket.close();
   });
 
   it('durably rejects an unknown SKU with a reason and moves on', async () => {
     const client = await welcomed();
-    client.send({ type: 'push', events: [{ seq: 1, event: event('GHOST-9', 2) }, { seq: 2, event: event('SOFA-1', 1) }] });
+    client.send({
+      type: 'push',
+      events: [
+        { seq: 1, event: event('GHOST-9', 2) },
+        { seq: 2, event: event('SOFA-1', 1) },
+      ],
+    });
     const ack = await client.next('ack');
     expect(ack).toMatchObject({
       type: 'ack',
@@ -191,7 +232,13 @@ describe.each(['sqlite', 'postgres'] as const)('the /sync endpoint on %s', (adap
 
   it('closes with 4403 and applies nothing when an edge pushes for another warehouse', async () => {
     const client = await welcomed();
-    client.send({ type: 'push', events: [{ seq: 1, event: event('SOFA-1', 4) }, { seq: 2, event: event('SOFA-1', 4, 'W2') }] });
+    client.send({
+      type: 'push',
+      events: [
+        { seq: 1, event: event('SOFA-1', 4) },
+        { seq: 2, event: event('SOFA-1', 4, 'W2') },
+      ],
+    });
     expect((await client.closed).code).toBe(closeCodes.forbidden);
     expect(await onHand('SOFA-1')).toBe(0);
   });
@@ -226,12 +273,21 @@ describe.each(['sqlite', 'postgres'] as const)('the /sync endpoint on %s', (adap
 
   it('refuses an edge database that is behind what the hub applied (restored from a backup)', async () => {
     const client = await welcomed();
-    client.send({ type: 'push', events: [{ seq: 1, event: event('SOFA-1', 1) }, { seq: 2, event: event('SOFA-1', 1) }] });
+    client.send({
+      type: 'push',
+      events: [
+        { seq: 1, event: event('SOFA-1', 1) },
+        { seq: 2, event: event('SOFA-1', 1) },
+      ],
+    });
     await client.next('ack');
     client.socket.close();
     const restored = await connect(await edgeToken());
     restored.send(hello('4324181b-6492-4e8d-9cb2-d994c810dd59', 1));
-    expect(await restored.next('error')).toMatchObject({ code: 'fenced', message: expect.stringContaining('restored from a backup') });
+    expect(await restored.next('error')).toMatchObject({
+      code: 'fenced',
+      message: expect.stringContaining('restored from a backup'),
+    });
     expect((await restored.closed).code).toBe(closeCodes.fenced);
   });
 
@@ -263,7 +319,9 @@ describe.each(['sqlite', 'postgres'] as const)('the /sync endpoint on %s', (adap
     await client.next('ack');
     const edges = await call(hub, 'GET', '/api/v1/edges', { token: admin });
     expect(edges.status).toBe(200);
-    expect(edges.body.items).toMatchObject([{ warehouseId: 'W1', connected: true, upstream: { appliedSeq: 1, lastSeq: 3, lagEvents: 2 } }]);
+    expect(edges.body.items).toMatchObject([
+      { warehouseId: 'W1', connected: true, upstream: { appliedSeq: 1, lastSeq: 3, lagEvents: 2 } },
+    ]);
     client.socket.close();
     await client.closed;
     for (let i = 0; i < 50; i++) {

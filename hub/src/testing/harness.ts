@@ -36,7 +36,8 @@ export async function resolvePostgresTarget(env: NodeJS.ProcessEnv): Promise<Pos
     return { kind: 'pglite' };
   }
   if (await canConnect(url)) return { kind: 'server', url };
-  if (required) throw new Error(`DOVETAIL_REQUIRE_POSTGRES is set and PostgreSQL at ${new URL(url).host} does not answer`);
+  if (required)
+    throw new Error(`DOVETAIL_REQUIRE_POSTGRES is set and PostgreSQL at ${new URL(url).host} does not answer`);
   return { kind: 'pglite' };
 }
 

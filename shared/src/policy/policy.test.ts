@@ -21,7 +21,11 @@ describe('authorize over the whole permission × role matrix', () => {
     if (listed) {
       expect(decision).toEqual({ ok: true });
     } else {
-      expect(decision).toEqual({ ok: false, reason: 'insufficient_role', message: expect.stringContaining(permission) });
+      expect(decision).toEqual({
+        ok: false,
+        reason: 'insufficient_role',
+        message: expect.stringContaining(permission),
+      });
     }
     // Scope never rescues a missing role: the answer is the same for a principal scoped to the warehouse.
     expect(authorize(principal(role, ['berlin']), permission, 'berlin').ok).toBe(listed);
@@ -71,10 +75,13 @@ describe('authorize warehouse scope', () => {
     .filter((permission) => !permissions[permission].scoped)
     .flatMap((permission) => (permissions[permission].roles as readonly Role[]).map((role) => ({ permission, role })));
 
-  it.each(unscopedGranted)('$role with the unscoped $permission is allowed whatever its warehouses', ({ permission, role }) => {
-    expect(authorize(principal(role, ['paris']), permission, 'berlin')).toEqual({ ok: true });
-    expect(authorize(principal(role, []), permission, 'berlin')).toEqual({ ok: true });
-  });
+  it.each(unscopedGranted)(
+    '$role with the unscoped $permission is allowed whatever its warehouses',
+    ({ permission, role }) => {
+      expect(authorize(principal(role, ['paris']), permission, 'berlin')).toEqual({ ok: true });
+      expect(authorize(principal(role, []), permission, 'berlin')).toEqual({ ok: true });
+    },
+  );
 
   it('matches warehouse ids exactly, not by prefix or case', () => {
     const staff = principal('warehouse_staff', ['berlin']);

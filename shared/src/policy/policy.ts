@@ -49,7 +49,10 @@ export const permissions = {
   /** Create, replace and archive products. */
   'catalog.write': { roles: ['admin'], scoped: false },
   /** List warehouses and read their configuration; scoped principals see their own. */
-  'warehouses.read': { roles: ['admin', 'supervisor', 'warehouse_staff', 'customer_service', '3pl', 'storefront'], scoped: true },
+  'warehouses.read': {
+    roles: ['admin', 'supervisor', 'warehouse_staff', 'customer_service', '3pl', 'storefront'],
+    scoped: true,
+  },
   /** Create and configure warehouses. */
   'warehouses.write': { roles: ['admin'], scoped: false },
   /** Enroll (or re-enroll) the edge of a warehouse, minting its machine credentials. */
@@ -57,7 +60,10 @@ export const permissions = {
   /** Operations' view of the edges: link state and upstream lag; scoped principals see their own. */
   'edges.read': { roles: ['admin', 'supervisor', 'customer_service'], scoped: true },
   /** The hub's stock view across warehouses; scoped principals see their warehouses only. */
-  'inventory.read': { roles: ['admin', 'supervisor', 'warehouse_staff', 'customer_service', '3pl', 'storefront'], scoped: true },
+  'inventory.read': {
+    roles: ['admin', 'supervisor', 'warehouse_staff', 'customer_service', '3pl', 'storefront'],
+    scoped: true,
+  },
   /** Take and release checkout holds (the storefront; admins on a shopper's behalf). */
   'inventory.reserve': { roles: ['admin', 'storefront'], scoped: false },
   /** Place orders (the storefront; admins on a customer's behalf). */
@@ -97,7 +103,12 @@ export function authorize(principal: Principal, permission: Permission, warehous
   if (!(rule.roles as readonly Role[]).includes(principal.role)) {
     return { ok: false, reason: 'insufficient_role', message: `role ${principal.role} may not ${permission}` };
   }
-  if (rule.scoped && warehouseId !== undefined && principal.warehouses !== '*' && !principal.warehouses.includes(warehouseId)) {
+  if (
+    rule.scoped &&
+    warehouseId !== undefined &&
+    principal.warehouses !== '*' &&
+    !principal.warehouses.includes(warehouseId)
+  ) {
     return { ok: false, reason: 'outside_warehouse_scope', message: `not permitted for warehouse ${warehouseId}` };
   }
   return { ok: true };

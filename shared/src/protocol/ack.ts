@@ -9,7 +9,13 @@ export const upstreamRejectionsSchema = z
   .array(
     z.strictObject({
       seq: upstreamSeqSchema,
-      reason: z.enum([...stockRejectionReasons, 'unknown_sku', 'wrong_warehouse', 'unknown_fulfillment', 'fulfillment_state_conflict']),
+      reason: z.enum([
+        ...stockRejectionReasons,
+        'unknown_sku',
+        'wrong_warehouse',
+        'unknown_fulfillment',
+        'fulfillment_state_conflict',
+      ]),
       message: z.string().max(500),
     }),
   )

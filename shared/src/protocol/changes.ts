@@ -10,7 +10,11 @@ import { channelSchema, cursorSchema, upstreamSeqSchema } from './common.ts';
  */
 export const downstreamChangeSchema = z.strictObject({
   seq: upstreamSeqSchema,
-  kind: z.string().min(1).max(64).regex(/^[a-z_]+\.[a-z_]+$/),
+  kind: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[a-z_]+\.[a-z_]+$/),
   payload: z.unknown(),
 });
 export type DownstreamChange = z.infer<typeof downstreamChangeSchema>;
@@ -29,7 +33,12 @@ export const checkpointCompleteMessageSchema = z.strictObject({
   seq: cursorSchema,
   /** Per-partition checksums of the hub's replica, so drift is detected and that partition repaired. */
   checksums: z
-    .array(z.strictObject({ sku: z.string().min(1).max(limits.skuLengthMax), checksum: z.string().regex(/^[0-9a-f]{16,64}$/) }))
+    .array(
+      z.strictObject({
+        sku: z.string().min(1).max(limits.skuLengthMax),
+        checksum: z.string().regex(/^[0-9a-f]{16,64}$/),
+      }),
+    )
     .max(limits.checksumsPerCheckpointMax)
     .optional(),
   /** True once catch-up is over and the channel is live. */

@@ -4,12 +4,18 @@ import { fieldIssues } from '../errors.ts';
 import { type DownstreamMessage, downstreamMessageSchema } from './downstream.ts';
 import { type UpstreamMessage, upstreamMessageSchema } from './upstream.ts';
 
-export type DecodeResult<T> = { ok: true; message: T } | { ok: false; reason: 'too_large' | 'not_json' | 'invalid'; detail: string };
+export type DecodeResult<T> =
+  | { ok: true; message: T }
+  | { ok: false; reason: 'too_large' | 'not_json' | 'invalid'; detail: string };
 
 /** Bounds, parses and validates one frame; a failure means the socket closes with 4400. */
 function decode<T>(frame: string, schema: z.ZodType<T>): DecodeResult<T> {
   if (frame.length > limits.syncFrameBytesMax) {
-    return { ok: false, reason: 'too_large', detail: `frame of ${frame.length} bytes exceeds ${limits.syncFrameBytesMax}` };
+    return {
+      ok: false,
+      reason: 'too_large',
+      detail: `frame of ${frame.length} bytes exceeds ${limits.syncFrameBytesMax}`,
+    };
   }
   let value: unknown;
   try {
@@ -20,10 +26,15 @@ function decode<T>(frame: string, schema: z.ZodType<T>): DecodeResult<T> {
   const result = schema.safeParse(value);
   if (!result.success) {
     const issues = fieldIssues(result.error).slice(0, 3);
-    return { ok: false, reason: 'invalid', detail: issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ') };
+    return {
+      ok: false,
+      reason: 'invalid',
+      detail: issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '),
+    };
   }
   return { ok: true, message: result.data };
 }
 
 export const decodeUpstream = (frame: string): DecodeResult<UpstreamMessage> => decode(frame, upstreamMessageSchema);
-export const decodeDownstream = (frame: string): DecodeResult<DownstreamMessage> => decode(frame, downstreamMessageSchema);
+export const decodeDownstream = (frame: string): DecodeResult<DownstreamMessage> =>
+  decode(frame, downstreamMessageSchema);

@@ -21,8 +21,10 @@ export const helloMessageSchema = z.strictObject({
    * starts a stream for a new incarnation or enrollment starts it here. Added in version 2.
    */
   ackedSeq: cursorSchema.optional(),
-  cursors: z.record(channelSchema, cursorSchema).refine((cursors) => Object.keys(cursors).length <= limits.channelsPerEdgeMax, {
-    message: `at most ${limits.channelsPerEdgeMax} channels`,
-  }),
+  cursors: z
+    .record(channelSchema, cursorSchema)
+    .refine((cursors) => Object.keys(cursors).length <= limits.channelsPerEdgeMax, {
+      message: `at most ${limits.channelsPerEdgeMax} channels`,
+    }),
 });
 export type HelloMessage = z.infer<typeof helloMessageSchema>;

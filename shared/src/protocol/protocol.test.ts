@@ -2,7 +2,14 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import * as limits from '../limits.ts';
-import { PROTOCOL_VERSION, PROTOCOL_VERSION_MIN, decodeDownstream, decodeUpstream, downstreamMessageSchema, upstreamMessageSchema } from './index.ts';
+import {
+  PROTOCOL_VERSION,
+  PROTOCOL_VERSION_MIN,
+  decodeDownstream,
+  decodeUpstream,
+  downstreamMessageSchema,
+  upstreamMessageSchema,
+} from './index.ts';
 
 /**
  * Pins the wire format. If this fails you changed a message: bump PROTOCOL_VERSION (with a history
@@ -48,7 +55,13 @@ describe('protocol schemas', () => {
 describe('decoding frames', () => {
   it('accepts a valid hello and push', () => {
     expect(decodeUpstream(JSON.stringify(hello))).toMatchObject({ ok: true, message: { type: 'hello', lastSeq: 10 } });
-    const push = { type: 'push', events: [{ seq: 11, event }, { seq: 12, event: { ...event, id: '01a20801-d2b8-7013-bcc7-d483033a94bb' } }] };
+    const push = {
+      type: 'push',
+      events: [
+        { seq: 11, event },
+        { seq: 12, event: { ...event, id: '01a20801-d2b8-7013-bcc7-d483033a94bb' } },
+      ],
+    };
     expect(decodeUpstream(JSON.stringify(push)).ok).toBe(true);
   });
 
@@ -65,10 +78,22 @@ describe('decoding frames', () => {
   });
 
   it('refuses a push with a gap inside it, an empty one and one over the batch bound', () => {
-    const gap = { type: 'push', events: [{ seq: 1, event }, { seq: 3, event }] };
+    const gap = {
+      type: 'push',
+      events: [
+        { seq: 1, event },
+        { seq: 3, event },
+      ],
+    };
     expect(decodeUpstream(JSON.stringify(gap))).toMatchObject({ ok: false, reason: 'invalid' });
-    expect(decodeUpstream(JSON.stringify({ type: 'push', events: [] }))).toMatchObject({ ok: false, reason: 'invalid' });
-    const tooMany = { type: 'push', events: Array.from({ length: limits.pushBatchEventsMax + 1 }, (_, i) => ({ seq: i + 1, event })) };
+    expect(decodeUpstream(JSON.stringify({ type: 'push', events: [] }))).toMatchObject({
+      ok: false,
+      reason: 'invalid',
+    });
+    const tooMany = {
+      type: 'push',
+      events: Array.from({ length: limits.pushBatchEventsMax + 1 }, (_, i) => ({ seq: i + 1, event })),
+    };
     expect(decodeUpstream(JSON.stringify(tooMany))).toMatchObject({ ok: false, reason: 'invalid' });
   });
 

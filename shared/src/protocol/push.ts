@@ -9,7 +9,10 @@ import { upstreamSeqSchema } from './common.ts';
  * fulfillment orders it owns, in one gap-free seq, so a pick, the ship that follows it and the fact
  * that the order left reach the hub in the order they happened, each exactly once.
  */
-export const upstreamEventSchema = z.discriminatedUnion('type', [...stockEventSchema.options, ...fulfillmentFactSchema.options]);
+export const upstreamEventSchema = z.discriminatedUnion('type', [
+  ...stockEventSchema.options,
+  ...fulfillmentFactSchema.options,
+]);
 export type UpstreamEvent = StockEvent | FulfillmentFact;
 
 const stockTypes: ReadonlySet<string> = new Set(stockEventSchema.options.map((option) => option.shape.type.value));
@@ -25,8 +28,11 @@ export const pushMessageSchema = z.strictObject({
     .array(z.strictObject({ seq: upstreamSeqSchema, event: upstreamEventSchema }))
     .min(1)
     .max(limits.pushBatchEventsMax)
-    .refine((events) => events.every((entry, index) => index === 0 || entry.seq === (events[index - 1]?.seq ?? 0) + 1), {
-      message: 'seqs in a push must be consecutive',
-    }),
+    .refine(
+      (events) => events.every((entry, index) => index === 0 || entry.seq === (events[index - 1]?.seq ?? 0) + 1),
+      {
+        message: 'seqs in a push must be consecutive',
+      },
+    ),
 });
 export type PushMessage = z.infer<typeof pushMessageSchema>;

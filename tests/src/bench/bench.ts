@@ -18,7 +18,8 @@ export type Bench = { name: string; run(): Promise<BenchResult> };
 export function benchSeconds(): number {
   const raw = process.env.BENCH_SECONDS;
   const seconds = raw === undefined ? 10 : Number(raw);
-  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 300) throw new Error(`BENCH_SECONDS=${raw}: 1..300 seconds`);
+  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 300)
+    throw new Error(`BENCH_SECONDS=${raw}: 1..300 seconds`);
   return seconds;
 }
 
@@ -30,14 +31,22 @@ export function formatTable(result: BenchResult): string {
     target: figure.target ?? '',
     meets: figure.meets === undefined ? '' : figure.meets ? 'met' : 'MISSED',
   }));
-  const width = (key: 'metric' | 'value' | 'target') => Math.max(header[key].length, ...rows.map((row) => row[key].length));
+  const width = (key: 'metric' | 'value' | 'target') =>
+    Math.max(header[key].length, ...rows.map((row) => row[key].length));
   const widths = { metric: width('metric'), value: width('value'), target: width('target') };
   const line = (row: typeof header) =>
     `  ${row.metric.padEnd(widths.metric)}  ${row.value.padStart(widths.value)}  ${row.target.padEnd(widths.target)}  ${row.meets}`.trimEnd();
   const rule = `  ${'-'.repeat(widths.metric + widths.value + widths.target + 12)}`;
-  return [`== ${result.name}`, line(header), rule, ...rows.map(line), ...result.notes.map((note) => `  * ${note}`)].join('\n');
+  return [
+    `== ${result.name}`,
+    line(header),
+    rule,
+    ...rows.map(line),
+    ...result.notes.map((note) => `  * ${note}`),
+  ].join('\n');
 }
 
 export const formatNumber = (value: number, digits = 0) =>
   value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-export const formatMiB = (bytes: number | undefined) => (bytes === undefined ? 'n/a' : `${formatNumber(bytes / 1024 / 1024, 1)} MiB`);
+export const formatMiB = (bytes: number | undefined) =>
+  bytes === undefined ? 'n/a' : `${formatNumber(bytes / 1024 / 1024, 1)} MiB`;

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
-import { type EdgeProcess, bootstrapStaff, residentSetBytes, runEdgeVerify, startEdgeProcess } from '../support/edge-process.ts';
+import {
+  type EdgeProcess,
+  bootstrapStaff,
+  residentSetBytes,
+  runEdgeVerify,
+  startEdgeProcess,
+} from '../support/edge-process.ts';
 import { bucketQuantileBound, histogramBuckets, histogramTotals, requestJson, signIn } from '../support/http.ts';
 import { createTempDir, removeTempDir } from '../support/temp-dirs.ts';
 import { type Bench, type BenchFigure, type BenchResult, benchSeconds, formatMiB, formatNumber } from './bench.ts';
@@ -36,16 +42,24 @@ export const edgeScansBench: Bench = {
       const throughput = await scans({ connections: throughputConnections, duration: seconds });
       const afterThroughput = await edgeMetrics(edge);
 
-      const fixedRate = await scans({ connections: fixedRateConnections, duration: seconds, overallRate: fixedRatePerSecond });
+      const fixedRate = await scans({
+        connections: fixedRateConnections,
+        duration: seconds,
+        overallRate: fixedRatePerSecond,
+      });
       const afterFixedRate = await edgeMetrics(edge);
       const rssAfterBytes = residentSetBytes(edge.pid);
 
-      const status = await requestJson<{ upstreamLastSeq: number }>(edge.baseUrl, 'GET', '/api/v1/sync/status', { token });
+      const status = await requestJson<{ upstreamLastSeq: number }>(edge.baseUrl, 'GET', '/api/v1/sync/status', {
+        token,
+      });
       await edge.stop();
       const verify = await runEdgeVerify(dataDir, 180_000);
 
       const meanBatch = (from: EdgeMetricsSnapshot, to: EdgeMetricsSnapshot) =>
-        to.batches.count > from.batches.count ? (to.batches.sum - from.batches.sum) / (to.batches.count - from.batches.count) : 0;
+        to.batches.count > from.batches.count
+          ? (to.batches.sum - from.batches.sum) / (to.batches.count - from.batches.count)
+          : 0;
       /** Upper bounds from the edge's own histogram: time inside the edge, without client or socket queueing. */
       const serverBounds = (from: EdgeMetricsSnapshot, to: EdgeMetricsSnapshot, series: 'receives' | 'batchSeconds') =>
         [0.5, 0.99].map((q) => formatBound(bucketQuantileBound(from[series], to[series], q))).join(' / ');
@@ -57,11 +71,23 @@ export const edgeScansBench: Bench = {
           target: `>= ${formatNumber(targetScansPerSecond)}`,
           meets: scansPerSecond >= targetScansPerSecond,
         },
-        { metric: '  latency p50 / p99 / max', value: `${throughput.latency.p50} / ${throughput.latency.p99} / ${throughput.latency.max} ms` },
-        { metric: '  non-2xx / errors / timeouts', value: `${throughput.non2xx} / ${throughput.errors} / ${throughput.timeouts}` },
+        {
+          metric: '  latency p50 / p99 / max',
+          value: `${throughput.latency.p50} / ${throughput.latency.p99} / ${throughput.latency.max} ms`,
+        },
+        {
+          metric: '  non-2xx / errors / timeouts',
+          value: `${throughput.non2xx} / ${throughput.errors} / ${throughput.timeouts}`,
+        },
         { metric: '  mean write batch (scans per fsync)', value: formatNumber(meanBatch(atStart, afterThroughput), 1) },
-        { metric: '  edge-side request p50 / p99 (bucket bound)', value: serverBounds(atStart, afterThroughput, 'receives') },
-        { metric: '  edge-side batch commit p50 / p99 (bucket bound)', value: serverBounds(atStart, afterThroughput, 'batchSeconds') },
+        {
+          metric: '  edge-side request p50 / p99 (bucket bound)',
+          value: serverBounds(atStart, afterThroughput, 'receives'),
+        },
+        {
+          metric: '  edge-side batch commit p50 / p99 (bucket bound)',
+          value: serverBounds(atStart, afterThroughput, 'batchSeconds'),
+        },
         {
           metric: `fixed rate ${formatNumber(fixedRatePerSecond)} scans/s (${fixedRateConnections} connections): achieved`,
           value: `${formatNumber(fixedRate['2xx'] / fixedRate.duration)}/s`,
@@ -74,16 +100,37 @@ export const edgeScansBench: Bench = {
           meets: fixedRate.latency.p99 <= targetP99MsAtFixedRate,
         },
         { metric: '  latency max', value: `${fixedRate.latency.max} ms` },
-        { metric: '  non-2xx / errors / timeouts', value: `${fixedRate.non2xx} / ${fixedRate.errors} / ${fixedRate.timeouts}` },
-        { metric: '  mean write batch (scans per fsync)', value: formatNumber(meanBatch(afterThroughput, afterFixedRate), 1) },
-        { metric: '  edge-side request p50 / p99 (bucket bound)', value: serverBounds(afterThroughput, afterFixedRate, 'receives') },
-        { metric: '  edge-side batch commit p50 / p99 (bucket bound)', value: serverBounds(afterThroughput, afterFixedRate, 'batchSeconds') },
-        { metric: 'edge RSS idle after start / after both runs', value: `${formatMiB(rssBeforeBytes)} / ${formatMiB(rssAfterBytes)}` },
-        { metric: 'edge V8 heap used after warm-up / after both runs', value: `${formatMiB(atStart.heapUsedBytes)} / ${formatMiB(afterFixedRate.heapUsedBytes)}` },
+        {
+          metric: '  non-2xx / errors / timeouts',
+          value: `${fixedRate.non2xx} / ${fixedRate.errors} / ${fixedRate.timeouts}`,
+        },
+        {
+          metric: '  mean write batch (scans per fsync)',
+          value: formatNumber(meanBatch(afterThroughput, afterFixedRate), 1),
+        },
+        {
+          metric: '  edge-side request p50 / p99 (bucket bound)',
+          value: serverBounds(afterThroughput, afterFixedRate, 'receives'),
+        },
+        {
+          metric: '  edge-side batch commit p50 / p99 (bucket bound)',
+          value: serverBounds(afterThroughput, afterFixedRate, 'batchSeconds'),
+        },
+        {
+          metric: 'edge RSS idle after start / after both runs',
+          value: `${formatMiB(rssBeforeBytes)} / ${formatMiB(rssAfterBytes)}`,
+        },
+        {
+          metric: 'edge V8 heap used after warm-up / after both runs',
+          value: `${formatMiB(atStart.heapUsedBytes)} / ${formatMiB(afterFixedRate.heapUsedBytes)}`,
+        },
         { metric: 'events recorded (upstream last seq)', value: formatNumber(status.body.upstreamLastSeq) },
         {
           metric: 'verify after the run (ledger folds, seqs gap-free)',
-          value: verify.exitCode === 0 ? `ok, ${formatNumber(verify.report?.events ?? 0)} events` : `FAILED (exit ${verify.exitCode})`,
+          value:
+            verify.exitCode === 0
+              ? `ok, ${formatNumber(verify.report?.events ?? 0)} events`
+              : `FAILED (exit ${verify.exitCode})`,
         },
       ];
       return {
@@ -120,7 +167,11 @@ function scanRequests(edge: EdgeProcess, token: string) {
             return {
               ...request,
               headers: { ...request.headers, 'idempotency-key': `bench-${runTag}-${sent}` },
-              body: JSON.stringify({ sku: skus[sent % skus.length], quantity: 1 + (sent % 7), reference: `bench-${sent}` }),
+              body: JSON.stringify({
+                sku: skus[sent % skus.length],
+                quantity: 1 + (sent % 7),
+                reference: `bench-${sent}`,
+              }),
             };
           },
         },
@@ -140,7 +191,11 @@ async function edgeMetrics(edge: EdgeProcess): Promise<EdgeMetricsSnapshot> {
   const text = (await requestJson<string>(edge.baseUrl, 'GET', '/metrics')).body;
   return {
     batches: histogramTotals(text, 'edge_write_batch_size'),
-    receives: histogramBuckets(text, 'http_request_duration_seconds', { method: 'POST', route: '/api/v1/stock/receive', status: '201' }),
+    receives: histogramBuckets(text, 'http_request_duration_seconds', {
+      method: 'POST',
+      route: '/api/v1/stock/receive',
+      status: '201',
+    }),
     batchSeconds: histogramBuckets(text, 'edge_write_batch_duration_seconds'),
     heapUsedBytes: gauge(text, 'nodejs_heap_size_used_bytes'),
   };
@@ -153,5 +208,7 @@ function gauge(metricsText: string, name: string): number | undefined {
 
 function formatBound(seconds: number | undefined): string {
   if (seconds === undefined) return 'n/a';
-  return seconds === Number.POSITIVE_INFINITY ? '> top bucket' : `<= ${formatNumber(seconds * 1000, seconds < 0.01 ? 1 : 0)} ms`;
+  return seconds === Number.POSITIVE_INFINITY
+    ? '> top bucket'
+    : `<= ${formatNumber(seconds * 1000, seconds < 0.01 ? 1 : 0)} ms`;
 }

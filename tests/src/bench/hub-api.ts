@@ -17,7 +17,9 @@ export const hubApiBench: Bench = {
       figures: [],
       notes: [
         'figures printed above by the hub bench',
-        process.env.DOVETAIL_BENCH_DATABASE_URL ? 'PostgreSQL run included' : 'no PostgreSQL on 127.0.0.1:5432: SQLite only',
+        process.env.DOVETAIL_BENCH_DATABASE_URL
+          ? 'PostgreSQL run included'
+          : 'no PostgreSQL on 127.0.0.1:5432: SQLite only',
       ],
     };
   },

@@ -74,9 +74,15 @@ export const hubHoldsBench: Bench = {
     const loadAfter = os.loadavg();
 
     const ratio = (ours: Phase, target: number): BenchFigure => {
-      if (!baseline) return { metric: '  ratio vs baseline (PostgreSQL lock-per-request)', value: 'n/a', target: `>= ${target}x` };
+      if (!baseline)
+        return { metric: '  ratio vs baseline (PostgreSQL lock-per-request)', value: 'n/a', target: `>= ${target}x` };
       const value = ours.holdsPerSecond / baseline.holdsPerSecond;
-      return { metric: '  ratio vs baseline (PostgreSQL lock-per-request)', value: `${formatNumber(value, 1)}x`, target: `>= ${target}x`, meets: value >= target };
+      return {
+        metric: '  ratio vs baseline (PostgreSQL lock-per-request)',
+        value: `${formatNumber(value, 1)}x`,
+        target: `>= ${target}x`,
+        meets: value >= target,
+      };
     };
     const figures: BenchFigure[] = [
       ...phaseFigures(embedded, seconds),
@@ -110,11 +116,23 @@ export const hubHoldsBench: Bench = {
 function phaseFigures(phase: Phase, seconds: number): BenchFigure[] {
   const { result } = phase;
   return [
-    { metric: `${phase.label}: holds/s (${connections} connections, ${seconds} s)`, value: formatNumber(phase.holdsPerSecond) },
-    { metric: '  latency p50 / p99 / max', value: `${result.latency.p50} / ${result.latency.p99} / ${result.latency.max} ms` },
+    {
+      metric: `${phase.label}: holds/s (${connections} connections, ${seconds} s)`,
+      value: formatNumber(phase.holdsPerSecond),
+    },
+    {
+      metric: '  latency p50 / p99 / max',
+      value: `${result.latency.p50} / ${result.latency.p99} / ${result.latency.max} ms`,
+    },
     { metric: '  non-2xx / errors / timeouts', value: `${result.non2xx} / ${result.errors} / ${result.timeouts}` },
-    { metric: '  server CPU per hold (user + system)', value: phase.cpuMsPerHold === undefined ? 'n/a' : `${formatNumber(phase.cpuMsPerHold, 2)} ms` },
-    { metric: '  server RSS idle / after the run', value: `${formatMiB(phase.rssIdleBytes)} / ${formatMiB(phase.rssAfterBytes)}` },
+    {
+      metric: '  server CPU per hold (user + system)',
+      value: phase.cpuMsPerHold === undefined ? 'n/a' : `${formatNumber(phase.cpuMsPerHold, 2)} ms`,
+    },
+    {
+      metric: '  server RSS idle / after the run',
+      value: `${formatMiB(phase.rssIdleBytes)} / ${formatMiB(phase.rssAfterBytes)}`,
+    },
     { metric: '  units the server reserved / 2xx answered', value: phase.reservedCheck },
   ];
 }
@@ -141,7 +159,9 @@ async function postgresPhase(seconds: number): Promise<Phase> {
     return await hubPhase('ours (PostgreSQL)', server, seconds);
   } finally {
     await server?.stop().catch(() => {});
-    await dropPostgresSchema(postgresUrl, schema).catch((error: Error) => console.error(`  could not drop schema ${schema}: ${error.message}`));
+    await dropPostgresSchema(postgresUrl, schema).catch((error: Error) =>
+      console.error(`  could not drop schema ${schema}: ${error.message}`),
+    );
   }
 }
 
@@ -150,13 +170,21 @@ async function hubPhase(label: string, server: ServerProcess, seconds: number): 
   const token = await hubAdminToken(server.baseUrl);
   await stockHotSku(server.baseUrl, token);
   const holds = (duration: number) =>
-    hammer(server.baseUrl, '/api/v1/inventory/reserve', token, { lines: [{ sku: hotSku, quantity: 1 }], ttlSeconds: holdTtlSeconds }, duration);
+    hammer(
+      server.baseUrl,
+      '/api/v1/inventory/reserve',
+      token,
+      { lines: [{ sku: hotSku, quantity: 1 }], ttlSeconds: holdTtlSeconds },
+      duration,
+    );
   const warmUp = await holds(warmUpSeconds);
   const cpuBefore = cpuMs(server.pid);
   const result = await holds(seconds);
   const cpuMsPerHold = perHold(cpuBefore, cpuMs(server.pid), result);
   const rssAfterBytes = residentSetBytes(server.pid);
-  const inventory = await requestJson<{ reserved?: number }>(server.baseUrl, 'GET', `/api/v1/inventory/${hotSku}`, { token });
+  const inventory = await requestJson<{ reserved?: number }>(server.baseUrl, 'GET', `/api/v1/inventory/${hotSku}`, {
+    token,
+  });
   return {
     label,
     result,
@@ -164,7 +192,11 @@ async function hubPhase(label: string, server: ServerProcess, seconds: number): 
     rssIdleBytes,
     rssAfterBytes,
     cpuMsPerHold,
-    reservedCheck: reservedCheck(inventory.body.reserved, warmUp['2xx'] + result['2xx'], unanswered(warmUp) + unanswered(result)),
+    reservedCheck: reservedCheck(
+      inventory.body.reserved,
+      warmUp['2xx'] + result['2xx'],
+      unanswered(warmUp) + unanswered(result),
+    ),
   };
 }
 
@@ -175,8 +207,12 @@ async function stockHotSku(baseUrl: string, token: string): Promise<void> {
     token,
     body: { id: warehouseId, name: 'Bench 3PL', kind: '3pl', location: { lat: 51.9, lon: 4.5 } },
   });
-  if (warehouse.status !== 201) throw new Error(`warehouse answered ${warehouse.status}: ${JSON.stringify(warehouse.body)}`);
-  const stock = await requestJson(baseUrl, 'PUT', `/api/v1/warehouses/${warehouseId}/inventory/${hotSku}`, { token, body: { onHand } });
+  if (warehouse.status !== 201)
+    throw new Error(`warehouse answered ${warehouse.status}: ${JSON.stringify(warehouse.body)}`);
+  const stock = await requestJson(baseUrl, 'PUT', `/api/v1/warehouses/${warehouseId}/inventory/${hotSku}`, {
+    token,
+    body: { onHand },
+  });
   if (stock.status !== 200) throw new Error(`stock answered ${stock.status}: ${JSON.stringify(stock.body)}`);
 }
 
@@ -188,7 +224,9 @@ async function baselinePhase(seconds: number): Promise<Phase> {
   await admin.connect();
   try {
     await admin.query(`create schema ${schema}`);
-    await admin.query(`create table ${schema}.baseline_stock (sku text primary key, on_hand bigint not null, reserved bigint not null default 0)`);
+    await admin.query(
+      `create table ${schema}.baseline_stock (sku text primary key, on_hand bigint not null, reserved bigint not null default 0)`,
+    );
     await admin.query(`insert into ${schema}.baseline_stock (sku, on_hand) values ($1, $2)`, [hotSku, onHand]);
     server = await startBenchServer(['--serve', 'baseline', '--pg', postgresUrl, '--schema', schema]);
     const rssIdleBytes = residentSetBytes(server.pid);
@@ -199,7 +237,10 @@ async function baselinePhase(seconds: number): Promise<Phase> {
     const result = await holds(seconds);
     const cpuMsPerHold = perHold(cpuBefore, cpuMs(server.pid), result);
     const rssAfterBytes = residentSetBytes(server.pid);
-    const row = await admin.query<{ reserved: string }>(`select reserved from ${schema}.baseline_stock where sku = $1`, [hotSku]);
+    const row = await admin.query<{ reserved: string }>(
+      `select reserved from ${schema}.baseline_stock where sku = $1`,
+      [hotSku],
+    );
     return {
       label: 'baseline (PostgreSQL lock-per-request, pg Pool(10))',
       result,
@@ -207,11 +248,17 @@ async function baselinePhase(seconds: number): Promise<Phase> {
       rssIdleBytes,
       rssAfterBytes,
       cpuMsPerHold,
-      reservedCheck: reservedCheck(row.rows[0] ? Number(row.rows[0].reserved) : undefined, warmUp['2xx'] + result['2xx'], unanswered(warmUp) + unanswered(result)),
+      reservedCheck: reservedCheck(
+        row.rows[0] ? Number(row.rows[0].reserved) : undefined,
+        warmUp['2xx'] + result['2xx'],
+        unanswered(warmUp) + unanswered(result),
+      ),
     };
   } finally {
     await server?.stop().catch(() => {});
-    await admin.query(`drop schema if exists ${schema} cascade`).catch((error: Error) => console.error(`  could not drop schema ${schema}: ${error.message}`));
+    await admin
+      .query(`drop schema if exists ${schema} cascade`)
+      .catch((error: Error) => console.error(`  could not drop schema ${schema}: ${error.message}`));
     await admin.end();
   }
 }
@@ -241,13 +288,21 @@ function cpuMs(pid: number): number | undefined {
 }
 
 function perHold(before: number | undefined, after: number | undefined, result: autocannon.Result): number | undefined {
-  return before === undefined || after === undefined || result['2xx'] === 0 ? undefined : (after - before) / result['2xx'];
+  return before === undefined || after === undefined || result['2xx'] === 0
+    ? undefined
+    : (after - before) / result['2xx'];
 }
 
 const unanswered = (result: autocannon.Result) => result.errors + result.timeouts;
 
 /** The same POST, `connections` at a time, for `duration` seconds. */
-function hammer(baseUrl: string, route: string, token: string | undefined, body: object, duration: number): Promise<autocannon.Result> {
+function hammer(
+  baseUrl: string,
+  route: string,
+  token: string | undefined,
+  body: object,
+  duration: number,
+): Promise<autocannon.Result> {
   return autocannon({
     url: `${baseUrl}${route}`,
     connections,
@@ -274,7 +329,13 @@ function startBenchServer(args: string[]): Promise<ServerProcess> {
 async function serveMain(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { port: { type: 'string' }, serve: { type: 'string' }, file: { type: 'string' }, pg: { type: 'string' }, schema: { type: 'string' } },
+    options: {
+      port: { type: 'string' },
+      serve: { type: 'string' },
+      file: { type: 'string' },
+      pg: { type: 'string' },
+      schema: { type: 'string' },
+    },
     strict: true,
   });
   const port = Number(values.port);
@@ -282,7 +343,9 @@ async function serveMain(argv: string[]): Promise<void> {
   let fetch: (request: Request) => Response | Promise<Response>;
   if (values.serve === 'hub') {
     const storage =
-      values.file !== undefined ? { kind: 'sqlite' as const, file: values.file } : { kind: 'postgres' as const, url: required(values.pg, '--pg'), schema: required(values.schema, '--schema') };
+      values.file !== undefined
+        ? { kind: 'sqlite' as const, file: values.file }
+        : { kind: 'postgres' as const, url: required(values.pg, '--pg'), schema: required(values.schema, '--schema') };
     const hub = await createHub({ storage, adminSecret: hubAdminSecret, rateLimit: benchRateLimit });
     fetch = hub.app.fetch;
     close = () => hub.close();
@@ -322,7 +385,10 @@ async function lockPerRequestApp(url: string, schema: string) {
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      const locked = await client.query<{ available: string }>('SELECT on_hand - reserved AS available FROM baseline_stock WHERE sku = $1 FOR UPDATE', [sku]);
+      const locked = await client.query<{ available: string }>(
+        'SELECT on_hand - reserved AS available FROM baseline_stock WHERE sku = $1 FOR UPDATE',
+        [sku],
+      );
       const available = locked.rows[0] ? Number(locked.rows[0].available) : 0;
       if (available < quantity) {
         await client.query('ROLLBACK');

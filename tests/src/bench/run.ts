@@ -8,20 +8,19 @@ import { hubHoldsBench } from './hub-holds.ts';
  * the issue's targets. Figures only: the command exits 0 whenever every bench ran to the end.
  * Add a bench by exporting a `Bench` from its own file and listing it here.
  */
-const benches: Bench[] = [
-  edgeScansBench,
-  hubApiBench,
-  hubHoldsBench,
-];
+const benches: Bench[] = [edgeScansBench, hubApiBench, hubHoldsBench];
 
 async function main(): Promise<number> {
   const only = process.argv.slice(2);
-  const selected = only.length === 0 ? benches : benches.filter((bench) => only.some((name) => bench.name.startsWith(name)));
+  const selected =
+    only.length === 0 ? benches : benches.filter((bench) => only.some((name) => bench.name.startsWith(name)));
   if (selected.length === 0) {
     console.error(`no bench matches ${only.join(' ')}; benches: ${benches.map((bench) => bench.name).join(', ')}`);
     return 2;
   }
-  console.log(`dovetail bench: ${selected.length} bench(es) on ${process.platform}/${process.arch}, node ${process.version}`);
+  console.log(
+    `dovetail bench: ${selected.length} bench(es) on ${process.platform}/${process.arch}, node ${process.version}`,
+  );
   let failed = 0;
   for (const bench of selected) {
     const startedMs = Date.now();

@@ -16,7 +16,15 @@ import { edgeStock, waitForHubOnHand, waitForOrderStatus, waitForPickListEntry }
  * The Chromium flags are the ones this machine needs (no background networking on a closed network).
  */
 const chromiumPath = '/usr/bin/chromium';
-const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const chromiumArgs = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const sku = 'BROWSER-SOFA';
 
 describe('the scanner app in a browser', () => {
@@ -123,7 +131,9 @@ describe('the scanner app in a browser', () => {
 
     const shipped = await waitForOrderStatus(hub.baseUrl, storefront, placed.id, 'shipped');
     expect(shipped.shipments).toMatchObject([{ carrier: 'DHL Freight', trackingNumber: 'JD0146-BROWSER' }]);
-    expect(shipped.fulfillments[0].packages).toEqual([{ weightGrams: 68_500, lengthMm: 2_250, widthMm: 980, heightMm: 850 }]);
+    expect(shipped.fulfillments[0].packages).toEqual([
+      { weightGrams: 68_500, lengthMm: 2_250, widthMm: 980, heightMm: 850 },
+    ]);
     expect(await edgeStock(edge, staff, sku)).toMatchObject({ onHand: 1, picked: 0 });
     await expect.poll(() => page.textContent('#picks')).toContain('Nothing to pick.');
     expect(pageErrors).toEqual([]);

@@ -25,7 +25,15 @@ type Scan = {
   /** The exact bytes sent: a replay must hash the same, so the same string is sent again after restart. */
   body: string;
 };
-type ReceiveEvent = { id: string; sku: string; quantity: number; reference?: string; lot?: string; serials?: string[]; type: string };
+type ReceiveEvent = {
+  id: string;
+  sku: string;
+  quantity: number;
+  reference?: string;
+  lot?: string;
+  serials?: string[];
+  type: string;
+};
 type Ack = { eventId: string; quantity: number };
 type SyncStatus = { pendingUpstream: number; upstreamAck: number; upstreamLastSeq: number };
 
@@ -47,11 +55,16 @@ function makeScans(): Scan[] {
 }
 
 function postScan(edge: EdgeProcess, token: string, scan: Scan) {
-  return requestJson<{ event?: ReceiveEvent; stock?: { onHand: number } }>(edge.baseUrl, 'POST', '/api/v1/stock/receive', {
-    token,
-    body: scan.body,
-    headers: { 'idempotency-key': scan.key },
-  });
+  return requestJson<{ event?: ReceiveEvent; stock?: { onHand: number } }>(
+    edge.baseUrl,
+    'POST',
+    '/api/v1/stock/receive',
+    {
+      token,
+      body: scan.body,
+      headers: { 'idempotency-key': scan.key },
+    },
+  );
 }
 
 describe('a burst of 1,000 scans cut by SIGKILL', () => {
@@ -138,7 +151,10 @@ describe('a burst of 1,000 scans cut by SIGKILL', () => {
       // Every acknowledged scan's event is in its SKU's ledger exactly once.
       for (const scan of acknowledged) {
         const eventId = (acks.get(scan.index) as Ack).eventId;
-        expect(ledgerIds.filter((id) => id === eventId), `${scan.key} acknowledged as ${eventId}`).toHaveLength(1);
+        expect(
+          ledgerIds.filter((id) => id === eventId),
+          `${scan.key} acknowledged as ${eventId}`,
+        ).toHaveLength(1);
       }
 
       // Every ledger event is one scan that was sent, recorded once, with what was sent.
@@ -184,7 +200,11 @@ describe('a burst of 1,000 scans cut by SIGKILL', () => {
     expect(upstreamSeqs).toEqual(Array.from({ length: upstreamSeqs.length }, (_, n) => n + 1));
     const status = await requestJson<SyncStatus>(edge.baseUrl, 'GET', '/api/v1/sync/status', { token });
     expect(status.status).toBe(200);
-    expect(status.body).toMatchObject({ upstreamLastSeq: seenEventIds.size, pendingUpstream: seenEventIds.size, upstreamAck: 0 });
+    expect(status.body).toMatchObject({
+      upstreamLastSeq: seenEventIds.size,
+      pendingUpstream: seenEventIds.size,
+      upstreamAck: 0,
+    });
   });
 
   it('replays every scan re-sent with its Idempotency-Key and never records one twice', async () => {
@@ -206,7 +226,10 @@ describe('a burst of 1,000 scans cut by SIGKILL', () => {
           if (response.status !== 201 || !response.body.event) {
             problems.push(`${scan.key}: ${response.status} ${JSON.stringify(response.body)}`);
           } else {
-            answers.set(scan.index, { eventId: response.body.event.id, replayed: response.headers.get('idempotent-replayed') === 'true' });
+            answers.set(scan.index, {
+              eventId: response.body.event.id,
+              replayed: response.headers.get('idempotent-replayed') === 'true',
+            });
           }
           return;
         } catch (error) {
@@ -237,7 +260,9 @@ describe('a burst of 1,000 scans cut by SIGKILL', () => {
     for (const sku of skus) {
       const ledger = await readLedger<ReceiveEvent>(edge.baseUrl, token, sku);
       const expected = scans.filter((scan) => scan.sku === sku);
-      expect(ledger.map((entry) => entry.event.id).sort(), sku).toEqual(expected.map((scan) => answers.get(scan.index)?.eventId).sort());
+      expect(ledger.map((entry) => entry.event.id).sort(), sku).toEqual(
+        expected.map((scan) => answers.get(scan.index)?.eventId).sort(),
+      );
       for (const entry of ledger) seenEventIds.add(entry.event.id);
       const stock = await requestJson<{ onHand: number }>(edge.baseUrl, 'GET', `/api/v1/stock/${sku}`, { token });
       expect(stock.body.onHand, sku).toBe(expected.reduce((sum, scan) => sum + scan.quantity, 0));

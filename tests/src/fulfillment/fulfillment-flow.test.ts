@@ -41,7 +41,14 @@ import {
  * Last, the stopped edge's database passes `verify` (facts counted in the stream).
  */
 
-const skus = { happy: 'FF-HAPPY', cancel: 'FF-CANCEL', refused: 'FF-REFUSED', offline: 'FF-OFFLINE', bad: 'FF-BAD', other: 'FF-OTHER' };
+const skus = {
+  happy: 'FF-HAPPY',
+  cancel: 'FF-CANCEL',
+  refused: 'FF-REFUSED',
+  offline: 'FF-OFFLINE',
+  bad: 'FF-BAD',
+  other: 'FF-OTHER',
+};
 
 const adapters = hubStorageAdapters('fulfillment_flow');
 
@@ -104,8 +111,18 @@ describe.each(adapters)('pick, pack and ship across a real hub and edge ($name)'
     const sku = skus.happy;
     await stock(sku, 5);
     const { order, fulfillmentId, entry } = await paidOrder(sku, 2);
-    expect(entry).toMatchObject({ status: 'open', cancelRequested: false, orderNumber: order.number, lines: [{ sku, quantity: 2, picked: 0 }] });
-    expect(await hubPartition(hub.baseUrl, admin, sku)).toMatchObject({ onHand: 5, committed: 2, reserved: 0, available: 3 });
+    expect(entry).toMatchObject({
+      status: 'open',
+      cancelRequested: false,
+      orderNumber: order.number,
+      lines: [{ sku, quantity: 2, picked: 0 }],
+    });
+    expect(await hubPartition(hub.baseUrl, admin, sku)).toMatchObject({
+      onHand: 5,
+      committed: 2,
+      reserved: 0,
+      available: 3,
+    });
 
     const key = `pick-${randomUUID()}`;
     const picked = await fulfill(edge, staff, fulfillmentId, 'pick', { sku, quantity: 2, bin: 'A-01' }, key);
@@ -120,9 +137,17 @@ describe.each(adapters)('pick, pack and ship across a real hub and edge ($name)'
 
     await expect201('pack', fulfill(edge, staff, fulfillmentId, 'pack', { packages: [parcel] }));
     const packed = await waitForOrderStatus(hub.baseUrl, storefront, order.id, 'packed');
-    expect(packed.fulfillments).toEqual([{ id: fulfillmentId, warehouseId: 'W1', status: 'packed', cancelState: null, packages: [parcel] }]);
-    const shipped = await expect201('ship', fulfill(edge, staff, fulfillmentId, 'ship', { carrier: 'DHL Freight', trackingNumber: 'JD0142-HAPPY' }));
-    expect(shipped.fulfillment).toMatchObject({ status: 'shipped', shipment: { carrier: 'DHL Freight', trackingNumber: 'JD0142-HAPPY' } });
+    expect(packed.fulfillments).toEqual([
+      { id: fulfillmentId, warehouseId: 'W1', status: 'packed', cancelState: null, packages: [parcel] },
+    ]);
+    const shipped = await expect201(
+      'ship',
+      fulfill(edge, staff, fulfillmentId, 'ship', { carrier: 'DHL Freight', trackingNumber: 'JD0142-HAPPY' }),
+    );
+    expect(shipped.fulfillment).toMatchObject({
+      status: 'shipped',
+      shipment: { carrier: 'DHL Freight', trackingNumber: 'JD0142-HAPPY' },
+    });
 
     const final = await waitForOrderStatus(hub.baseUrl, storefront, order.id, 'shipped');
     expect(final.history.map((entry: Body) => [entry.event, entry.to])).toEqual([
@@ -132,11 +157,24 @@ describe.each(adapters)('pick, pack and ship across a real hub and edge ($name)'
       ['all_shipped', 'shipped'],
     ]);
     expect(final.shipments).toEqual([
-      expect.objectContaining({ id: shipped.fulfillment.shipment.shipmentId, fulfillmentId, warehouseId: 'W1', carrier: 'DHL Freight', trackingNumber: 'JD0142-HAPPY', status: 'in_transit' }),
+      expect.objectContaining({
+        id: shipped.fulfillment.shipment.shipmentId,
+        fulfillmentId,
+        warehouseId: 'W1',
+        carrier: 'DHL Freight',
+        trackingNumber: 'JD0142-HAPPY',
+        status: 'in_transit',
+      }),
     ]);
     expect(final.allocations).toEqual([expect.objectContaining({ sku, quantity: 2, status: 'shipped' })]);
     expect(final.fulfillments).toMatchObject([{ id: fulfillmentId, status: 'shipped' }]);
-    expect(await hubPartition(hub.baseUrl, admin, sku)).toMatchObject({ onHand: 3, committed: 0, reserved: 0, picked: 0, available: 3 });
+    expect(await hubPartition(hub.baseUrl, admin, sku)).toMatchObject({
+      onHand: 3,
+      committed: 0,
+      reserved: 0,
+      picked: 0,
+      available: 3,
+    });
     expect(await edgeStock(edge, staff, sku)).toMatchObject({ onHand: 3, picked: 0, committed: 0 });
     await waitForPickListEntry(edge, staff, order.id, 'shipped');
   });
@@ -160,12 +198,21 @@ describe.each(adapters)('pick, pack and ship across a real hub and edge ($name)'
     expect(canceled.allocations).toEqual([expect.objectContaining({ sku, quantity: 2, status: 'released' })]);
     expect(canceled.shipments).toEqual([]);
 
-    expect(await waitForEdgeFulfillment(edge, staff, fulfillmentId, 'canceled')).toMatchObject({ cancelRequested: true, lines: [{ sku, quantity: 2, picked: 1 }] });
+    expect(await waitForEdgeFulfillment(edge, staff, fulfillmentId, 'canceled')).toMatchObject({
+      cancelRequested: true,
+      lines: [{ sku, quantity: 2, picked: 1 }],
+    });
     const atEdge = await edgeStock(edge, staff, sku);
     expect(atEdge).toMatchObject({ onHand: 3, picked: 0, committed: 0 });
     expect(atEdge.bins.reduce((sum: number, bin: Body) => sum + bin.quantity, 0)).toBe(3);
     await waitForDrain(edge, staff, { timeoutMs: waitTimeoutMs });
-    expect(await hubPartition(hub.baseUrl, admin, sku)).toMatchObject({ onHand: 3, committed: 0, reserved: 0, picked: 0, available: before.available });
+    expect(await hubPartition(hub.baseUrl, admin, sku)).toMatchObject({
+      onHand: 3,
+      committed: 0,
+      reserved: 0,
+      picked: 0,
+      available: before.available,
+    });
   });
 
   it('c. refuses a cancel once the edge has shipped: the order ends return_requested, the shipment stands', async () => {
@@ -178,18 +225,30 @@ describe.each(adapters)('pick, pack and ship across a real hub and edge ($name)'
 
     // The parcel leaves while the hub has not heard yet (link held), and the customer cancels meanwhile.
     proxy.cut({ hold: true });
-    await expect201('ship', fulfill(edge, staff, fulfillmentId, 'ship', { carrier: 'PostNL', trackingNumber: '3SREFUSED01' }));
+    await expect201(
+      'ship',
+      fulfill(edge, staff, fulfillmentId, 'ship', { carrier: 'PostNL', trackingNumber: '3SREFUSED01' }),
+    );
     const requested = await cancelOrder(hub.baseUrl, storefront, order.id);
     expect(requested.status).toBe('cancel_requested');
     proxy.heal();
 
     const final = await waitForOrderStatus(hub.baseUrl, storefront, order.id, 'return_requested');
-    expect(final.history).toContainEqual(expect.objectContaining({ event: 'cancel_rejected_shipped', from: 'cancel_requested', to: 'return_requested' }));
+    expect(final.history).toContainEqual(
+      expect.objectContaining({ event: 'cancel_rejected_shipped', from: 'cancel_requested', to: 'return_requested' }),
+    );
     expect(final.fulfillments).toMatchObject([{ id: fulfillmentId, status: 'shipped', cancelState: 'refused' }]);
     expect(final.shipments).toEqual([expect.objectContaining({ carrier: 'PostNL', trackingNumber: '3SREFUSED01' })]);
-    expect(await waitForEdgeFulfillment(edge, staff, fulfillmentId, 'shipped')).toMatchObject({ cancelRequested: true });
+    expect(await waitForEdgeFulfillment(edge, staff, fulfillmentId, 'shipped')).toMatchObject({
+      cancelRequested: true,
+    });
     await waitForDrain(edge, staff, { timeoutMs: waitTimeoutMs });
-    expect(await hubPartition(hub.baseUrl, admin, sku)).toMatchObject({ onHand: 1, committed: 0, picked: 0, available: 1 });
+    expect(await hubPartition(hub.baseUrl, admin, sku)).toMatchObject({
+      onHand: 1,
+      committed: 0,
+      picked: 0,
+      available: 1,
+    });
     expect(await edgeStock(edge, staff, sku)).toMatchObject({ onHand: 1, picked: 0 });
   });
 
@@ -202,21 +261,61 @@ describe.each(adapters)('pick, pack and ship across a real hub and edge ($name)'
     const snapshot = async () => ({
       stock: await edgeStock(edge, staff, sku),
       other: await edgeStock(edge, staff, skus.other),
-      fulfillment: (await requestJson<Body>(edge.baseUrl, 'GET', `/api/v1/fulfillments/${fulfillmentId}`, { token: staff })).body,
-      outbox: await edgeSyncStatus(edge, staff).then((status) => ({ lastSeq: status.upstreamLastSeq, pending: status.pendingUpstream })),
+      fulfillment: (
+        await requestJson<Body>(edge.baseUrl, 'GET', `/api/v1/fulfillments/${fulfillmentId}`, { token: staff })
+      ).body,
+      outbox: await edgeSyncStatus(edge, staff).then((status) => ({
+        lastSeq: status.upstreamLastSeq,
+        pending: status.pendingUpstream,
+      })),
     });
     const before = await snapshot();
 
     const refusals: Array<[string, () => Promise<{ status: number; body: Body }>, number, string]> = [
-      ['a SKU not on the order', () => fulfill(edge, staff, fulfillmentId, 'pick', { sku: skus.other, quantity: 1 }), 409, 'sku_not_in_fulfillment'],
+      [
+        'a SKU not on the order',
+        () => fulfill(edge, staff, fulfillmentId, 'pick', { sku: skus.other, quantity: 1 }),
+        409,
+        'sku_not_in_fulfillment',
+      ],
       ['more than ordered', () => fulfill(edge, staff, fulfillmentId, 'pick', { sku, quantity: 3 }), 409, 'over_pick'],
-      ['packing before everything is picked', () => fulfill(edge, staff, fulfillmentId, 'pack', { packages: [parcel] }), 409, 'not_fully_picked'],
-      ['shipping before packing', () => fulfill(edge, staff, fulfillmentId, 'ship', { carrier: 'DHL', trackingNumber: 'EARLY1' }), 409, 'not_packed'],
-      ['an unknown fulfillment order', () => fulfill(edge, staff, randomUUID(), 'pick', { sku, quantity: 1 }), 404, 'unknown_fulfillment'],
-      ['an unknown order on the read path', () => requestJson<Body>(edge.baseUrl, 'GET', `/api/v1/fulfillments/${randomUUID()}`, { token: staff }), 404, 'unknown_fulfillment'],
-      ['a body that breaks the schema', () => fulfill(edge, staff, fulfillmentId, 'pick', { sku, quantity: 0, colour: 'red' }), 400, 'invalid_request'],
+      [
+        'packing before everything is picked',
+        () => fulfill(edge, staff, fulfillmentId, 'pack', { packages: [parcel] }),
+        409,
+        'not_fully_picked',
+      ],
+      [
+        'shipping before packing',
+        () => fulfill(edge, staff, fulfillmentId, 'ship', { carrier: 'DHL', trackingNumber: 'EARLY1' }),
+        409,
+        'not_packed',
+      ],
+      [
+        'an unknown fulfillment order',
+        () => fulfill(edge, staff, randomUUID(), 'pick', { sku, quantity: 1 }),
+        404,
+        'unknown_fulfillment',
+      ],
+      [
+        'an unknown order on the read path',
+        () => requestJson<Body>(edge.baseUrl, 'GET', `/api/v1/fulfillments/${randomUUID()}`, { token: staff }),
+        404,
+        'unknown_fulfillment',
+      ],
+      [
+        'a body that breaks the schema',
+        () => fulfill(edge, staff, fulfillmentId, 'pick', { sku, quantity: 0, colour: 'red' }),
+        400,
+        'invalid_request',
+      ],
       ['no parcels', () => fulfill(edge, staff, fulfillmentId, 'pack', { packages: [] }), 400, 'invalid_request'],
-      ['a tracking number with spaces', () => fulfill(edge, staff, fulfillmentId, 'ship', { carrier: 'DHL', trackingNumber: 'A B' }), 400, 'invalid_request'],
+      [
+        'a tracking number with spaces',
+        () => fulfill(edge, staff, fulfillmentId, 'ship', { carrier: 'DHL', trackingNumber: 'A B' }),
+        400,
+        'invalid_request',
+      ],
       ['a body that is not JSON', () => fulfill(edge, staff, fulfillmentId, 'pick', '{"sku": '), 400, 'invalid_json'],
     ];
     for (const [what, send, status, code] of refusals) {
@@ -226,7 +325,9 @@ describe.each(adapters)('pick, pack and ship across a real hub and edge ($name)'
     }
     // Schema failures name the fields, in the one error shape.
     const invalid = await fulfill(edge, staff, fulfillmentId, 'pick', { sku, quantity: 0, colour: 'red' });
-    expect(invalid.body).toEqual({ error: { code: 'invalid_request', message: expect.any(String), details: { issues: expect.any(Array) } } });
+    expect(invalid.body).toEqual({
+      error: { code: 'invalid_request', message: expect.any(String), details: { issues: expect.any(Array) } },
+    });
     expect(JSON.stringify(invalid.body.error.details)).toContain('quantity');
 
     expect(await snapshot()).toEqual(before);
@@ -242,16 +343,24 @@ describe.each(adapters)('pick, pack and ship across a real hub and edge ($name)'
 
     proxy.cut({ hold: true });
     await hub.kill();
-    await expect201('pick 1', fulfill(edge, staff, fulfillmentId, 'pick', { sku, quantity: 1 }, `offline-${randomUUID()}`));
+    await expect201(
+      'pick 1',
+      fulfill(edge, staff, fulfillmentId, 'pick', { sku, quantity: 1 }, `offline-${randomUUID()}`),
+    );
     // A power cut at the warehouse: the acknowledged pick survives it.
     await edge.kill();
     expect((await edge.exited).signal).toBe('SIGKILL');
     await startOurEdge(edge.port);
-    expect((await requestJson<Body>(edge.baseUrl, 'GET', `/api/v1/fulfillments/${fulfillmentId}`, { token: staff })).body).toMatchObject({
+    expect(
+      (await requestJson<Body>(edge.baseUrl, 'GET', `/api/v1/fulfillments/${fulfillmentId}`, { token: staff })).body,
+    ).toMatchObject({
       status: 'picking',
       lines: [{ sku, quantity: 2, picked: 1 }],
     });
-    await pickPackShip(edge, staff, fulfillmentId, [{ sku, quantity: 1 }], { carrier: 'DB Schenker', trackingNumber: 'OFFLINE-0001' });
+    await pickPackShip(edge, staff, fulfillmentId, [{ sku, quantity: 1 }], {
+      carrier: 'DB Schenker',
+      trackingNumber: 'OFFLINE-0001',
+    });
     expect(await edgeStock(edge, staff, sku)).toMatchObject({ onHand: 0, picked: 0 });
     const queued = await edgeSyncStatus(edge, staff);
     expect(queued.connected).toBe(false);
@@ -264,11 +373,19 @@ describe.each(adapters)('pick, pack and ship across a real hub and edge ($name)'
     const drained = await waitForDrain(edge, staff, { timeoutMs: waitTimeoutMs });
     expect(drained).toMatchObject({ pendingUpstream: 0, rejected: 0 });
     const after = await readOrder(hub.baseUrl, storefront, order.id);
-    expect(after.shipments).toEqual([expect.objectContaining({ carrier: 'DB Schenker', trackingNumber: 'OFFLINE-0001' })]);
+    expect(after.shipments).toEqual([
+      expect.objectContaining({ carrier: 'DB Schenker', trackingNumber: 'OFFLINE-0001' }),
+    ]);
     expect(after.history.filter((entry: Body) => entry.event === 'all_shipped')).toHaveLength(1);
     expect(after.history.filter((entry: Body) => entry.event === 'all_packed')).toHaveLength(1);
     expect(final.status).toBe('shipped');
-    expect(await hubPartition(hub.baseUrl, admin, sku)).toMatchObject({ onHand: 0, committed: 0, reserved: 0, picked: 0, available: 0 });
+    expect(await hubPartition(hub.baseUrl, admin, sku)).toMatchObject({
+      onHand: 0,
+      committed: 0,
+      reserved: 0,
+      picked: 0,
+      available: 0,
+    });
   }, 120_000);
 
   it('leaves an edge database that verify accepts once the edge is stopped', async () => {

@@ -19,16 +19,19 @@ export type EdgeStock = { onHand: number; picked: number; available: number; com
 /** GET /api/v1/stock/{sku} at the edge. */
 export async function edgeStock(edge: EdgeProcess, token: string, sku: string): Promise<Body> {
   const response = await requestJson<Body>(edge.baseUrl, 'GET', `/api/v1/stock/${encodeURIComponent(sku)}`, { token });
-  if (response.status !== 200) throw new Error(`edge stock of ${sku} answered ${response.status}: ${JSON.stringify(response.body)}`);
+  if (response.status !== 200)
+    throw new Error(`edge stock of ${sku} answered ${response.status}: ${JSON.stringify(response.body)}`);
   return response.body;
 }
 
 /** The hub's partition of `sku` at the test warehouse (every DESIGN §4 quantity). */
 export async function hubPartition(hubUrl: string, token: string, sku: string): Promise<Body> {
   const response = await requestJson<Body>(hubUrl, 'GET', `/api/v1/inventory/${encodeURIComponent(sku)}`, { token });
-  if (response.status !== 200) throw new Error(`hub inventory of ${sku} answered ${response.status}: ${JSON.stringify(response.body)}`);
+  if (response.status !== 200)
+    throw new Error(`hub inventory of ${sku} answered ${response.status}: ${JSON.stringify(response.body)}`);
   const partition = (response.body.warehouses as Body[]).find((entry) => entry.warehouseId === warehouseId);
-  if (!partition) throw new Error(`the hub has no ${sku} partition at ${warehouseId}: ${JSON.stringify(response.body)}`);
+  if (!partition)
+    throw new Error(`the hub has no ${sku} partition at ${warehouseId}: ${JSON.stringify(response.body)}`);
   return partition;
 }
 
@@ -54,18 +57,31 @@ export function waitForOrderStatus(hubUrl: string, token: string, orderId: strin
       last = await readOrder(hubUrl, token, orderId);
       return last.status === status ? last : undefined;
     },
-    { timeoutMs: waitTimeoutMs, intervalMs: 100, describe: () => JSON.stringify({ status: last?.status, history: last?.history, fulfillments: last?.fulfillments }) },
+    {
+      timeoutMs: waitTimeoutMs,
+      intervalMs: 100,
+      describe: () =>
+        JSON.stringify({ status: last?.status, history: last?.history, fulfillments: last?.fulfillments }),
+    },
   );
 }
 
 /** Waits until the edge's pick list (`?status=…`) holds the fulfillment order of `orderId`; returns it. */
-export function waitForPickListEntry(edge: EdgeProcess, token: string, orderId: string, status = 'active'): Promise<Body> {
+export function waitForPickListEntry(
+  edge: EdgeProcess,
+  token: string,
+  orderId: string,
+  status = 'active',
+): Promise<Body> {
   let last: Body;
   return waitUntil(
     `order ${orderId} on the edge's pick list (${status})`,
     async () => {
-      const response = await requestJson<Body>(edge.baseUrl, 'GET', `/api/v1/fulfillments?status=${status}&limit=100`, { token });
-      if (response.status !== 200) throw new Error(`pick list answered ${response.status}: ${JSON.stringify(response.body)}`);
+      const response = await requestJson<Body>(edge.baseUrl, 'GET', `/api/v1/fulfillments?status=${status}&limit=100`, {
+        token,
+      });
+      if (response.status !== 200)
+        throw new Error(`pick list answered ${response.status}: ${JSON.stringify(response.body)}`);
       last = response.body;
       return (response.body.items as Body[]).find((item) => item.orderId === orderId);
     },
@@ -74,7 +90,12 @@ export function waitForPickListEntry(edge: EdgeProcess, token: string, orderId: 
 }
 
 /** Waits until the edge holds the fulfillment order in `status` (GET /fulfillments/{id}). */
-export function waitForEdgeFulfillment(edge: EdgeProcess, token: string, fulfillmentId: string, status: string): Promise<Body> {
+export function waitForEdgeFulfillment(
+  edge: EdgeProcess,
+  token: string,
+  fulfillmentId: string,
+  status: string,
+): Promise<Body> {
   let last: Body;
   return waitUntil(
     `fulfillment ${fulfillmentId} to be ${status} at the edge`,
@@ -96,11 +117,16 @@ export function fulfill(
   body: object | string,
   idempotencyKey?: string,
 ): Promise<JsonResponse<Body>> {
-  return requestJson<Body>(edge.baseUrl, 'POST', `/api/v1/fulfillments/${encodeURIComponent(fulfillmentId)}/${action}`, {
-    token,
-    body,
-    ...(idempotencyKey ? { headers: { 'idempotency-key': idempotencyKey } } : {}),
-  });
+  return requestJson<Body>(
+    edge.baseUrl,
+    'POST',
+    `/api/v1/fulfillments/${encodeURIComponent(fulfillmentId)}/${action}`,
+    {
+      token,
+      body,
+      ...(idempotencyKey ? { headers: { 'idempotency-key': idempotencyKey } } : {}),
+    },
+  );
 }
 
 export const parcel = { weightGrams: 48_000, lengthMm: 2_300, widthMm: 1_000, heightMm: 900 };
@@ -113,7 +139,11 @@ export async function pickPackShip(
   lines: ReadonlyArray<{ sku: string; quantity: number }>,
   shipment: { carrier: string; trackingNumber: string },
 ): Promise<void> {
-  for (const line of lines) await expect201(`pick ${line.sku}`, fulfill(edge, token, fulfillmentId, 'pick', { sku: line.sku, quantity: line.quantity }));
+  for (const line of lines)
+    await expect201(
+      `pick ${line.sku}`,
+      fulfill(edge, token, fulfillmentId, 'pick', { sku: line.sku, quantity: line.quantity }),
+    );
   await expect201('pack', fulfill(edge, token, fulfillmentId, 'pack', { packages: [parcel] }));
   await expect201('ship', fulfill(edge, token, fulfillmentId, 'ship', shipment));
 }
@@ -126,5 +156,8 @@ export async function expect201(what: string, response: Promise<JsonResponse<Bod
 
 /** POST /api/v1/stock/receive at the edge (201 expected). */
 export function receive(edge: EdgeProcess, token: string, sku: string, quantity: number, bin = 'A-01'): Promise<Body> {
-  return expect201(`receive ${quantity} × ${sku}`, requestJson<Body>(edge.baseUrl, 'POST', '/api/v1/stock/receive', { token, body: { sku, quantity, bin } }));
+  return expect201(
+    `receive ${quantity} × ${sku}`,
+    requestJson<Body>(edge.baseUrl, 'POST', '/api/v1/stock/receive', { token, body: { sku, quantity, bin } }),
+  );
 }

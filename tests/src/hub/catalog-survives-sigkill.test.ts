@@ -16,8 +16,17 @@ const cleanup = new Cleanup();
 afterAll(() => cleanup.runAll());
 
 type Json = Record<string, unknown>;
-const api = (hub: HubProcess, method: string, path: string, options: { token: string; body?: object; ifMatch?: string }) =>
-  requestJson<Json>(hub.baseUrl, method, path, { token: options.token, body: options.body, headers: options.ifMatch ? { 'if-match': options.ifMatch } : {} });
+const api = (
+  hub: HubProcess,
+  method: string,
+  path: string,
+  options: { token: string; body?: object; ifMatch?: string },
+) =>
+  requestJson<Json>(hub.baseUrl, method, path, {
+    token: options.token,
+    body: options.body,
+    headers: options.ifMatch ? { 'if-match': options.ifMatch } : {},
+  });
 const etag = (response: JsonResponse<Json>) => response.headers.get('etag') ?? undefined;
 
 describe.each(adapters)('hub process on $name', (adapter) => {
@@ -50,7 +59,13 @@ describe.each(adapters)('hub process on $name', (adapter) => {
       const updated = await api(hub, 'PUT', `/api/v1/products/${product.id}`, {
         token: first,
         ifMatch: etag(read),
-        body: { name: `Process sofa ${index} v2`, category: 'sofa', material: 'linen', basePrice: 90_000, currency: 'EUR' },
+        body: {
+          name: `Process sofa ${index} v2`,
+          category: 'sofa',
+          material: 'linen',
+          basePrice: 90_000,
+          currency: 'EUR',
+        },
       });
       expect(updated.status).toBe(200);
       expect(etag(updated)).toBe('"2"');

@@ -9,7 +9,17 @@ import { type TcpProxy, startTcpProxy } from '../support/tcp-proxy.ts';
 import { createTempDir, removeTempDir } from '../support/temp-dirs.ts';
 import { edgeSyncStatus, prepareHub, startEdge, startHub, waitForDrain, warehouseId } from '../sync/world.ts';
 import { type Body, edgeStock, hubPartition, receive, waitForHubOnHand, waitTimeoutMs } from '../fulfillment/world.ts';
-import { expectStatus, instoreSale, ledgerEvents, quotaMove, rebalance, reserve, setQuotaPolicy, waitForEdgeStock, waitForHubPartition } from './world.ts';
+import {
+  expectStatus,
+  instoreSale,
+  ledgerEvents,
+  quotaMove,
+  rebalance,
+  reserve,
+  setQuotaPolicy,
+  waitForEdgeStock,
+  waitForHubPartition,
+} from './world.ts';
 
 /**
  * In-store quotas (DESIGN §4, bounded counters) across a real hub process and a real enrolled edge
@@ -58,8 +68,10 @@ describe.each(adapters)('in-store quotas across a real hub and edge ($name)', (a
     return setQuotaPolicy(hub.baseUrl, admin, warehouseId, { defaultUnits: 0, skus: { ...targets } });
   };
   const hubAt = (sku: string) => hubPartition(hub.baseUrl, admin, sku);
-  const waitHub = (sku: string, what: string, accept: (partition: Body) => boolean) => waitForHubPartition(hub.baseUrl, admin, sku, warehouseId, what, accept);
-  const waitEdge = (sku: string, what: string, accept: (stock: Body) => boolean) => waitForEdgeStock(edge, staff, sku, what, accept);
+  const waitHub = (sku: string, what: string, accept: (partition: Body) => boolean) =>
+    waitForHubPartition(hub.baseUrl, admin, sku, warehouseId, what, accept);
+  const waitEdge = (sku: string, what: string, accept: (stock: Body) => boolean) =>
+    waitForEdgeStock(edge, staff, sku, what, accept);
 
   beforeAll(async () => {
     await adapter.prepare(cleanup);
@@ -93,7 +105,11 @@ describe.each(adapters)('in-store quotas across a real hub and edge ($name)', (a
 
     await target(sku, 4);
     // Three passes at once (and the hub's own every 5 s): the target is granted once, not per pass.
-    await Promise.all([rebalance(hub.baseUrl, admin, warehouseId), rebalance(hub.baseUrl, admin, warehouseId), rebalance(hub.baseUrl, admin, warehouseId)]);
+    await Promise.all([
+      rebalance(hub.baseUrl, admin, warehouseId),
+      rebalance(hub.baseUrl, admin, warehouseId),
+      rebalance(hub.baseUrl, admin, warehouseId),
+    ]);
     // The hub removed the units from online sale when it granted, before the edge heard of it.
     expect(await hubAt(sku)).toMatchObject({ onHand: 10, edgeQuota: 4, available: 6 });
     const atEdge = await waitEdge(sku, 'edgeQuota 4', (view) => view.edgeQuota === 4);
@@ -102,7 +118,11 @@ describe.each(adapters)('in-store quotas across a real hub and edge ($name)', (a
     // The edge's answer settles the grant without moving the hub's count again.
     expect(await hubAt(sku)).toMatchObject({ onHand: 10, edgeQuota: 4, available: 6 });
     expect((await ledgerEvents(edge, staff, sku, 'quota_grant')).map((event) => event.quantity)).toEqual([4]);
-    const quotas = await expectStatus('quotas', 200, requestJson<Body>(hub.baseUrl, 'GET', `/api/v1/warehouses/${warehouseId}/quotas`, { token: admin }));
+    const quotas = await expectStatus(
+      'quotas',
+      200,
+      requestJson<Body>(hub.baseUrl, 'GET', `/api/v1/warehouses/${warehouseId}/quotas`, { token: admin }),
+    );
     expect(quotas.items).toContainEqual({ warehouseId, sku, granted: 4, returnRequested: 0, target: 4 });
   });
 
@@ -129,10 +149,17 @@ describe.each(adapters)('in-store quotas across a real hub and edge ($name)', (a
     // The refusal changed nothing: same stock, nothing queued upstream.
     expect(await edgeStock(edge, staff, sku)).toEqual(spent);
     const outboxAfter = await edgeSyncStatus(edge, staff);
-    expect({ lastSeq: outboxAfter.upstreamLastSeq, pending: outboxAfter.pendingUpstream }).toEqual({ lastSeq: outboxBefore.upstreamLastSeq, pending: outboxBefore.pendingUpstream });
+    expect({ lastSeq: outboxAfter.upstreamLastSeq, pending: outboxAfter.pendingUpstream }).toEqual({
+      lastSeq: outboxBefore.upstreamLastSeq,
+      pending: outboxBefore.pendingUpstream,
+    });
 
     // Meanwhile online: every unit not granted can be held, and not one more.
-    const held = await expectStatus('hold of all available', 201, reserve(hub.baseUrl, storefront, sku, 6, warehouseId));
+    const held = await expectStatus(
+      'hold of all available',
+      201,
+      reserve(hub.baseUrl, storefront, sku, 6, warehouseId),
+    );
     const hubBefore = await hubAt(sku);
     expect(hubBefore).toMatchObject({ onHand: 10, edgeQuota: 4, reserved: 6, available: 0 });
     const tooMany = await reserve(hub.baseUrl, storefront, sku, 1, warehouseId);
@@ -150,7 +177,14 @@ describe.each(adapters)('in-store quotas across a real hub and edge ($name)', (a
 
     // With the target set to 0 (nothing to refill), the holds go: online has exactly the 6 it had before the sales.
     await target(sku, 0);
-    await expectStatus('release', 200, requestJson<Body>(hub.baseUrl, 'POST', '/api/v1/inventory/release', { token: storefront, body: { holdId: held.id } }));
+    await expectStatus(
+      'release',
+      200,
+      requestJson<Body>(hub.baseUrl, 'POST', '/api/v1/inventory/release', {
+        token: storefront,
+        body: { holdId: held.id },
+      }),
+    );
     expect(await hubAt(sku)).toMatchObject({ onHand: 6, edgeQuota: 0, reserved: 0, available: 6 });
   });
 
@@ -185,7 +219,11 @@ describe.each(adapters)('in-store quotas across a real hub and edge ($name)', (a
     proxy.heal();
     await waitForDrain(edge, staff, { timeoutMs: waitTimeoutMs });
     // The edge returned the one it had left; the sale took the other. Available rose by the one returned.
-    const settled = await waitHub(sku, 'the sale and the return applied', (partition) => partition.onHand === 9 && partition.edgeQuota === 0);
+    const settled = await waitHub(
+      sku,
+      'the sale and the return applied',
+      (partition) => partition.onHand === 9 && partition.edgeQuota === 0,
+    );
     expect(settled).toMatchObject({ onHand: 9, edgeQuota: 0, available: 9 });
     expect(await edgeStock(edge, staff, sku)).toMatchObject({ onHand: 9, edgeQuota: 0 });
     expect((await ledgerEvents(edge, staff, sku, 'quota_return')).map((event) => event.quantity)).toEqual([3, 1]);

@@ -57,18 +57,32 @@ export async function checkPromises(world: World, commerce: Commerce, options: {
     .execute();
   const shipped = new Set<string>();
   if (!options.healed && commerce.oracle.shipments.size > 0) {
-    const rows = await hub.db.selectFrom('fulfillments').select(['id']).where('warehouse_id', '=', warehouse).where('status', '=', 'shipped').execute();
+    const rows = await hub.db
+      .selectFrom('fulfillments')
+      .select(['id'])
+      .where('warehouse_id', '=', warehouse)
+      .where('status', '=', 'shipped')
+      .execute();
     for (const row of rows) shipped.add(row.id);
   }
   for (const sku of skus) {
     const row = partitions.find((partition) => partition.sku === sku);
     const counted = holdLines.filter((line) => line.sku === sku);
     const reservedRows = sum(counted.map((line) => Number(line.quantity)));
-    const expired = sum(counted.filter((line) => Number(line.expires_at) <= world.nowMs).map((line) => Number(line.quantity)));
+    const expired = sum(
+      counted.filter((line) => Number(line.expires_at) <= world.nowMs).map((line) => Number(line.quantity)),
+    );
     // Units whose `ship` events were applied left `committed` already; their row closes with the fact.
-    const committedRows = sum(allocations.filter((allocation) => allocation.sku === sku).map((allocation) => Number(allocation.quantity) - Number(allocation.shipping)));
+    const committedRows = sum(
+      allocations
+        .filter((allocation) => allocation.sku === sku)
+        .map((allocation) => Number(allocation.quantity) - Number(allocation.shipping)),
+    );
     if (!row) {
-      if (reservedRows + committedRows > 0) problems.push(`${sku}: ${reservedRows} held and ${committedRows} committed on a partition the hub does not have`);
+      if (reservedRows + committedRows > 0)
+        problems.push(
+          `${sku}: ${reservedRows} held and ${committedRows} committed on a partition the hub does not have`,
+        );
       continue;
     }
     const figures = {
@@ -81,8 +95,10 @@ export async function checkPromises(world: World, commerce: Commerce, options: {
       edgeQuota: Number(row.edge_quota),
       safetyStock: Number(row.safety_stock),
     };
-    if (figures.reserved !== reservedRows) problems.push(`${sku}: hub reserved is ${figures.reserved}, its counted hold lines sum to ${reservedRows}`);
-    if (figures.committed !== committedRows) problems.push(`${sku}: hub committed is ${figures.committed}, its open allocations sum to ${committedRows}`);
+    if (figures.reserved !== reservedRows)
+      problems.push(`${sku}: hub reserved is ${figures.reserved}, its counted hold lines sum to ${reservedRows}`);
+    if (figures.committed !== committedRows)
+      problems.push(`${sku}: hub committed is ${figures.committed}, its open allocations sum to ${committedRows}`);
     if (figures.edgeQuota < 0) problems.push(`${sku}: hub edge_quota is negative (${figures.edgeQuota})`);
     let shipping = 0;
     for (const [fulfillmentId, shipment] of commerce.oracle.shipments) {
@@ -101,7 +117,9 @@ export async function checkPromises(world: World, commerce: Commerce, options: {
     if (edge) {
       const atEdge = edge.book.read(sku).state.edgeQuota;
       if (options.healed ? atEdge !== figures.edgeQuota : atEdge > figures.edgeQuota) {
-        problems.push(`${sku}: the edge holds ${atEdge} in-store rights, the hub counts ${figures.edgeQuota} out${options.healed ? ' (healed: they must be equal)' : ''}`);
+        problems.push(
+          `${sku}: the edge holds ${atEdge} in-store rights, the hub counts ${figures.edgeQuota} out${options.healed ? ' (healed: they must be equal)' : ''}`,
+        );
       }
     }
   }
@@ -113,7 +131,10 @@ export async function checkPromises(world: World, commerce: Commerce, options: {
  * against the oracle: rights conserved, every shipment and fact at the hub exactly once, allocations
  * and order statuses consistent with what the edge did to its fulfillment orders.
  */
-export async function checkCommerce(world: World, commerce: Commerce): Promise<{ problems: string[]; known: string[] }> {
+export async function checkCommerce(
+  world: World,
+  commerce: Commerce,
+): Promise<{ problems: string[]; known: string[] }> {
   const hub = world.hub;
   const edge = world.edge;
   if (!hub || !edge) return { problems: ['both processes must be up to check the commerce invariants'], known: [] };
@@ -123,54 +144,105 @@ export async function checkCommerce(world: World, commerce: Commerce): Promise<{
 
   // Rights: every grant reached the edge once; granted = left at the edge + sold + given back.
   const ledger = edge.db
-    .prepare<[], { sku: string; type: string; event: string }>("SELECT sku, type, event FROM ledger WHERE type IN ('quota_grant', 'quota_return')")
+    .prepare<[], { sku: string; type: string; event: string }>(
+      "SELECT sku, type, event FROM ledger WHERE type IN ('quota_grant', 'quota_return')",
+    )
     .all()
-    .map((row) => ({ sku: row.sku, type: row.type, ...(JSON.parse(row.event) as { quantity: number; reference?: string }) }));
+    .map((row) => ({
+      sku: row.sku,
+      type: row.type,
+      ...(JSON.parse(row.event) as { quantity: number; reference?: string }),
+    }));
   const grantsAtEdge = new Map<string, number>();
-  for (const row of ledger) if (row.type === 'quota_grant' && row.reference) grantsAtEdge.set(row.reference, (grantsAtEdge.get(row.reference) ?? 0) + 1);
+  for (const row of ledger)
+    if (row.type === 'quota_grant' && row.reference)
+      grantsAtEdge.set(row.reference, (grantsAtEdge.get(row.reference) ?? 0) + 1);
   for (const grant of oracle.grantIds) {
     const times = grantsAtEdge.get(grant.id) ?? 0;
     if (times !== 1) problems.push(`grant of ${grant.sku}×${grant.quantity} applied ${times} times at the edge`);
   }
-  if (sum(grantsAtEdge.values()) !== oracle.grantIds.length) problems.push(`the edge applied ${sum(grantsAtEdge.values())} grants, the hub made ${oracle.grantIds.length}`);
+  if (sum(grantsAtEdge.values()) !== oracle.grantIds.length)
+    problems.push(`the edge applied ${sum(grantsAtEdge.values())} grants, the hub made ${oracle.grantIds.length}`);
   for (const sku of commerce.profile.skus) {
     const granted = oracle.granted.get(sku) ?? 0;
     const sold = oracle.soldInStore.get(sku) ?? 0;
-    const returned = sum(ledger.filter((row) => row.sku === sku && row.type === 'quota_return').map((row) => row.quantity));
+    const returned = sum(
+      ledger.filter((row) => row.sku === sku && row.type === 'quota_return').map((row) => row.quantity),
+    );
     const left = edge.book.read(sku).state.edgeQuota;
     if (sold > granted) problems.push(`${sku}: the edge sold ${sold} in store, it was granted ${granted}`);
-    if (granted !== left + sold + returned) problems.push(`${sku}: rights not conserved: granted ${granted} ≠ left at the edge ${left} + sold ${sold} + returned ${returned}`);
+    if (granted !== left + sold + returned)
+      problems.push(
+        `${sku}: rights not conserved: granted ${granted} ≠ left at the edge ${left} + sold ${sold} + returned ${returned}`,
+      );
   }
 
   // Facts: each one the edge recorded is at the hub exactly once; nothing else is.
-  const edgeFacts = edge.db.prepare<[], { id: string; fulfillment_id: string; type: string }>('SELECT id, fulfillment_id, type FROM fulfillment_event').all();
+  const edgeFacts = edge.db
+    .prepare<[], { id: string; fulfillment_id: string; type: string }>(
+      'SELECT id, fulfillment_id, type FROM fulfillment_event',
+    )
+    .all();
   const edgeFactIds = new Set(edgeFacts.map((fact) => fact.id));
-  for (const id of oracle.facts) if (!edgeFactIds.has(id)) problems.push(`fact ${id} was answered 201 at the edge but is not in its fulfillment_event table`);
-  const hubFacts = await hub.db.selectFrom('edge_facts').select(['event_id', 'type']).where('warehouse_id', '=', warehouse).execute();
+  for (const id of oracle.facts)
+    if (!edgeFactIds.has(id))
+      problems.push(`fact ${id} was answered 201 at the edge but is not in its fulfillment_event table`);
+  const hubFacts = await hub.db
+    .selectFrom('edge_facts')
+    .select(['event_id', 'type'])
+    .where('warehouse_id', '=', warehouse)
+    .execute();
   const hubFactCount = new Map<string, number>();
   for (const fact of hubFacts) hubFactCount.set(fact.event_id, (hubFactCount.get(fact.event_id) ?? 0) + 1);
   for (const fact of edgeFacts) {
     const times = hubFactCount.get(fact.id) ?? 0;
     if (times !== 1) problems.push(`fact ${fact.type} of ${fact.fulfillment_id} is at the hub ${times} times`);
   }
-  for (const fact of hubFacts) if (!edgeFactIds.has(fact.event_id)) problems.push(`the hub applied fact ${fact.type} ${fact.event_id} the edge never recorded`);
+  for (const fact of hubFacts)
+    if (!edgeFactIds.has(fact.event_id))
+      problems.push(`the hub applied fact ${fact.type} ${fact.event_id} the edge never recorded`);
 
   // Shipments: every one the edge made is at the hub once, on its fulfillment order; no others.
-  const shipments = await hub.db.selectFrom('shipments').select(['id', 'fulfillment_id']).where('warehouse_id', '=', warehouse).execute();
+  const shipments = await hub.db
+    .selectFrom('shipments')
+    .select(['id', 'fulfillment_id'])
+    .where('warehouse_id', '=', warehouse)
+    .execute();
   const shipmentIds = new Set([...oracle.shipments.values()].map((shipment) => shipment.shipmentId));
   for (const [fulfillmentId, shipment] of oracle.shipments) {
     const rows = shipments.filter((row) => row.id === shipment.shipmentId);
-    if (rows.length !== 1 || rows[0]?.fulfillment_id !== fulfillmentId) problems.push(`shipment of ${fulfillmentId} is at the hub ${rows.length} times (${JSON.stringify(rows)})`);
+    if (rows.length !== 1 || rows[0]?.fulfillment_id !== fulfillmentId)
+      problems.push(`shipment of ${fulfillmentId} is at the hub ${rows.length} times (${JSON.stringify(rows)})`);
   }
-  for (const row of shipments) if (!shipmentIds.has(row.id)) problems.push(`the hub holds shipment ${row.id} of ${row.fulfillment_id} that the edge never made`);
+  for (const row of shipments)
+    if (!shipmentIds.has(row.id))
+      problems.push(`the hub holds shipment ${row.id} of ${row.fulfillment_id} that the edge never made`);
 
   // Fulfillment orders: the same set on both sides, statuses and open allocations matching.
   const atEdge = new Map(commerce.edgeFulfillments().map((row) => [row.id, row]));
-  const refusedAt = new Set(edgeFacts.filter((fact) => fact.type === 'fulfillment_cancel_refused').map((fact) => fact.fulfillment_id));
-  const acceptedAt = new Set(edgeFacts.filter((fact) => fact.type === 'fulfillment_canceled').map((fact) => fact.fulfillment_id));
-  const fulfillments = await hub.db.selectFrom('fulfillments').select(['id', 'order_id', 'status', 'cancel_state']).where('warehouse_id', '=', warehouse).execute();
-  const allocations = await hub.db.selectFrom('allocations').select(['fulfillment_id', 'sku', 'quantity', 'status']).where('warehouse_id', '=', warehouse).execute();
-  const expectedHubStatus: Record<string, string> = { open: 'requested', picking: 'requested', packed: 'packed', shipped: 'shipped', canceled: 'canceled' };
+  const refusedAt = new Set(
+    edgeFacts.filter((fact) => fact.type === 'fulfillment_cancel_refused').map((fact) => fact.fulfillment_id),
+  );
+  const acceptedAt = new Set(
+    edgeFacts.filter((fact) => fact.type === 'fulfillment_canceled').map((fact) => fact.fulfillment_id),
+  );
+  const fulfillments = await hub.db
+    .selectFrom('fulfillments')
+    .select(['id', 'order_id', 'status', 'cancel_state'])
+    .where('warehouse_id', '=', warehouse)
+    .execute();
+  const allocations = await hub.db
+    .selectFrom('allocations')
+    .select(['fulfillment_id', 'sku', 'quantity', 'status'])
+    .where('warehouse_id', '=', warehouse)
+    .execute();
+  const expectedHubStatus: Record<string, string> = {
+    open: 'requested',
+    picking: 'requested',
+    packed: 'packed',
+    shipped: 'shipped',
+    canceled: 'canceled',
+  };
   for (const fulfillment of fulfillments) {
     const mirror = atEdge.get(fulfillment.id);
     if (!mirror) {
@@ -178,37 +250,56 @@ export async function checkCommerce(world: World, commerce: Commerce): Promise<{
       continue;
     }
     const label = `fulfillment of ${mirror.order_number}`;
-    if (expectedHubStatus[mirror.status] !== fulfillment.status) problems.push(`${label} is ${mirror.status} at the edge, ${fulfillment.status} at the hub`);
+    if (expectedHubStatus[mirror.status] !== fulfillment.status)
+      problems.push(`${label} is ${mirror.status} at the edge, ${fulfillment.status} at the hub`);
     const own = allocations.filter((allocation) => allocation.fulfillment_id === fulfillment.id);
     const open = own.filter((allocation) => allocation.status === 'committed');
-    if ((fulfillment.status === 'shipped' || fulfillment.status === 'canceled') && open.length > 0) problems.push(`${label} is ${fulfillment.status} but still commits ${JSON.stringify(open)}`);
-    if (fulfillment.status !== 'shipped' && own.some((allocation) => allocation.status === 'shipped')) problems.push(`${label} is ${fulfillment.status} with shipped allocations`);
-    if (fulfillment.status === 'shipped' && !own.some((allocation) => allocation.status === 'shipped')) problems.push(`${label} shipped with no shipped allocation: ${JSON.stringify(own)}`);
+    if ((fulfillment.status === 'shipped' || fulfillment.status === 'canceled') && open.length > 0)
+      problems.push(`${label} is ${fulfillment.status} but still commits ${JSON.stringify(open)}`);
+    if (fulfillment.status !== 'shipped' && own.some((allocation) => allocation.status === 'shipped'))
+      problems.push(`${label} is ${fulfillment.status} with shipped allocations`);
+    if (fulfillment.status === 'shipped' && !own.some((allocation) => allocation.status === 'shipped'))
+      problems.push(`${label} shipped with no shipped allocation: ${JSON.stringify(own)}`);
     if (fulfillment.status === 'requested' || fulfillment.status === 'packed') {
       for (const line of mirror.lines) {
-        const committed = sum(open.filter((allocation) => allocation.sku === line.sku).map((allocation) => Number(allocation.quantity)));
-        if (committed !== line.quantity) problems.push(`${label}: the edge still owes ${line.quantity} × ${line.sku}, the hub commits ${committed}`);
+        const committed = sum(
+          open.filter((allocation) => allocation.sku === line.sku).map((allocation) => Number(allocation.quantity)),
+        );
+        if (committed !== line.quantity)
+          problems.push(`${label}: the edge still owes ${line.quantity} × ${line.sku}, the hub commits ${committed}`);
       }
     }
-    if (acceptedAt.has(fulfillment.id) && fulfillment.cancel_state !== 'accepted') problems.push(`${label}: the edge accepted the cancel, the hub has cancel_state ${fulfillment.cancel_state}`);
-    if (refusedAt.has(fulfillment.id) && fulfillment.cancel_state !== 'refused') problems.push(`${label}: the edge refused the cancel, the hub has cancel_state ${fulfillment.cancel_state}`);
+    if (acceptedAt.has(fulfillment.id) && fulfillment.cancel_state !== 'accepted')
+      problems.push(`${label}: the edge accepted the cancel, the hub has cancel_state ${fulfillment.cancel_state}`);
+    if (refusedAt.has(fulfillment.id) && fulfillment.cancel_state !== 'refused')
+      problems.push(`${label}: the edge refused the cancel, the hub has cancel_state ${fulfillment.cancel_state}`);
   }
-  for (const [id, mirror] of atEdge) if (!fulfillments.some((row) => row.id === id)) problems.push(`the edge holds fulfillment ${mirror.order_number} the hub never sent`);
+  for (const [id, mirror] of atEdge)
+    if (!fulfillments.some((row) => row.id === id))
+      problems.push(`the edge holds fulfillment ${mirror.order_number} the hub never sent`);
 
   // Orders: statuses follow what the warehouse did; the schedule's answers hold.
   const orderIds = oracle.orders.map((order) => order.id);
-  const orders = orderIds.length === 0 ? [] : await hub.db.selectFrom('orders').select(['id', 'status']).where('id', 'in', orderIds).execute();
+  const orders =
+    orderIds.length === 0
+      ? []
+      : await hub.db.selectFrom('orders').select(['id', 'status']).where('id', 'in', orderIds).execute();
   for (const order of oracle.orders) {
     const status = orders.find((row) => row.id === order.id)?.status;
     const own = fulfillments.filter((row) => row.order_id === order.id);
-    if (order.canceled && status !== 'canceled') problems.push(`${order.name} was canceled unpaid, the hub has it ${status}`);
+    if (order.canceled && status !== 'canceled')
+      problems.push(`${order.name} was canceled unpaid, the hub has it ${status}`);
     if (order.paid && own.length === 0) problems.push(`${order.name} was paid but has no fulfillment order`);
     if (own.some((row) => refusedAt.has(row.id))) {
-      if (status !== 'return_requested') problems.push(`${order.name}: the edge refused to cancel (shipped), the order is ${status}, not return_requested`);
+      if (status !== 'return_requested')
+        problems.push(
+          `${order.name}: the edge refused to cancel (shipped), the order is ${status}, not return_requested`,
+        );
     } else if (order.cancelRequested && own.length > 0 && own.every((row) => acceptedAt.has(row.id))) {
       if (status !== 'canceled') problems.push(`${order.name}: every cancel was accepted, the order is ${status}`);
     } else if (!order.cancelRequested && own.length > 0 && own.every((row) => row.status === 'shipped')) {
-      if (status !== 'shipped' && status !== 'partially_shipped') problems.push(`${order.name}: its fulfillment orders shipped, the order is ${status}`);
+      if (status !== 'shipped' && status !== 'partially_shipped')
+        problems.push(`${order.name}: its fulfillment orders shipped, the order is ${status}`);
     }
   }
 
@@ -218,14 +309,21 @@ export async function checkCommerce(world: World, commerce: Commerce): Promise<{
   if (commerce.profile.lossless) {
     for (const fact of edgeFacts.filter((row) => row.type === 'fulfillment_released')) {
       const mirror = atEdge.get(fact.fulfillment_id);
-      problems.push(`no unit was lost, yet the hub asked the edge to release units of ${mirror?.order_number ?? fact.fulfillment_id}`);
+      problems.push(
+        `no unit was lost, yet the hub asked the edge to release units of ${mirror?.order_number ?? fact.fulfillment_id}`,
+      );
     }
   }
 
   // Holds: released ones hold nothing.
   const releasedIds = oracle.holds.filter((hold) => hold.released).map((hold) => hold.id);
   if (releasedIds.length > 0) {
-    const still = await hub.db.selectFrom('hold_lines').select(['hold_id']).where('hold_id', 'in', releasedIds).where('counted', '=', 1).execute();
+    const still = await hub.db
+      .selectFrom('hold_lines')
+      .select(['hold_id'])
+      .where('hold_id', 'in', releasedIds)
+      .where('counted', '=', 1)
+      .execute();
     if (still.length > 0) problems.push(`${still.length} lines of released holds still count in reserved`);
   }
   return { problems, known };

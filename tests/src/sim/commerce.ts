@@ -36,7 +36,13 @@ export type CommerceProfile = {
 export const commerceSkuPool = ['SOFA-2S', 'BED-140', 'LAMP-1'] as const;
 export const storefrontClientId = 'storefront';
 const customer = { email: 'sim@example.com', name: 'Sim Customer' };
-const shippingAddress = { line1: 'Simstraat 1', city: 'Amsterdam', postalCode: '1015 CJ', country: 'NL', location: { lat: 52.37, lon: 4.89 } };
+const shippingAddress = {
+  line1: 'Simstraat 1',
+  city: 'Amsterdam',
+  postalCode: '1015 CJ',
+  country: 'NL',
+  location: { lat: 52.37, lon: 4.89 },
+};
 const parcel = { weightGrams: 12_000, lengthMm: 2_000, widthMm: 900, heightMm: 800 };
 
 export function drawCommerceProfile(prng: Prng): CommerceProfile {
@@ -48,7 +54,14 @@ export function drawCommerceProfile(prng: Prng): CommerceProfile {
 
 type Line = { sku: string; quantity: number };
 type HoldModel = { name: string; id: string; lines: Line[]; expiresAtMs: number; released: boolean; ordered: boolean };
-export type OrderModel = { name: string; id: string; holdId: string; paid: boolean; canceled: boolean; cancelRequested: boolean };
+export type OrderModel = {
+  name: string;
+  id: string;
+  holdId: string;
+  paid: boolean;
+  canceled: boolean;
+  cancelRequested: boolean;
+};
 
 /** What the schedule did, per the answers it got: the oracle the invariants compare both sides to. */
 export class CommerceOracle {
@@ -71,10 +84,18 @@ export class CommerceOracle {
   }
 }
 
-export type EdgeFulfillmentRow = { id: string; order_number: string; status: string; lines: Array<{ sku: string; quantity: number; picked: number }> };
+export type EdgeFulfillmentRow = {
+  id: string;
+  order_number: string;
+  status: string;
+  lines: Array<{ sku: string; quantity: number; picked: number }>;
+};
 const working = (row: EdgeFulfillmentRow) => row.status === 'open' || row.status === 'picking';
 const pickable = (row: EdgeFulfillmentRow) => working(row) && row.lines.some((line) => line.picked < line.quantity);
-const packable = (row: EdgeFulfillmentRow) => working(row) && row.lines.every((line) => line.picked === line.quantity) && row.lines.some((line) => line.quantity > 0);
+const packable = (row: EdgeFulfillmentRow) =>
+  working(row) &&
+  row.lines.every((line) => line.picked === line.quantity) &&
+  row.lines.some((line) => line.quantity > 0);
 const shippable = (row: EdgeFulfillmentRow) => row.status === 'packed';
 
 export class Commerce {
@@ -131,9 +152,11 @@ export class Commerce {
     const actions: Action[] = [];
     if (world.hub) {
       actions.push(['hold', 3 * w, () => this.hold()]);
-      if (this.oracle.holds.some((hold) => !hold.ordered && !hold.released)) actions.push(['order from hold', 2 * w, () => this.orderFromHold()]);
+      if (this.oracle.holds.some((hold) => !hold.ordered && !hold.released))
+        actions.push(['order from hold', 2 * w, () => this.orderFromHold()]);
       actions.push(['order from lines', 0.7 * w, async () => void (await this.orderFromLines())]);
-      if (this.oracle.orders.some((order) => !order.paid && !order.canceled)) actions.push(['pay', 3 * w, () => this.pay()]);
+      if (this.oracle.orders.some((order) => !order.paid && !order.canceled))
+        actions.push(['pay', 3 * w, () => this.pay()]);
       if (this.oracle.holds.length > 0) actions.push(['release hold', 0.7 * w, () => this.release()]);
       if (this.oracle.orders.length > 0) actions.push(['cancel order', 1.2 * w, () => this.cancel()]);
       actions.push(['grant quota', 1.5 * w, () => this.grant()]);
@@ -145,7 +168,11 @@ export class Commerce {
       actions.push(['receive', this.profile.receiveWeight * w, () => this.receive()]);
       if (!this.profile.lossless) actions.push(['lose units', 0.8 * w, () => this.lose()]);
       actions.push(['sell in store', 1.5 * w, () => this.sellInStore()]);
-      actions.push(['return quota at the edge', 0.3 * w, () => this.#edgeWrite([{ type: 'quota_return', sku: this.#sku(), quantity: 1 }])]);
+      actions.push([
+        'return quota at the edge',
+        0.3 * w,
+        () => this.#edgeWrite([{ type: 'quota_return', sku: this.#sku(), quantity: 1 }]),
+      ]);
       // Staff work whatever the pick list offers (and now and then scan against an order that moved on).
       const fulfillments = this.edgeFulfillments();
       if (fulfillments.length > 0) {
@@ -201,7 +228,8 @@ export class Commerce {
     const first = this.#sku();
     const lines = [{ sku: first, quantity: this.#quantity() }];
     const other = this.profile.skus.find((sku) => sku !== first);
-    if (other !== undefined && this.#world.prng.chance(0.25)) lines.push({ sku: other, quantity: this.#world.prng.int(1, 2) });
+    if (other !== undefined && this.#world.prng.chance(0.25))
+      lines.push({ sku: other, quantity: this.#world.prng.int(1, 2) });
     return lines;
   }
 
@@ -214,8 +242,20 @@ export class Commerce {
     const world = this.#world;
     const name = `h${this.oracle.holds.length + 1}`;
     await this.#hub(`hold ${name} ${this.#describe(lines)} ttl ${ttlSeconds}s`, async (hub) => {
-      const view = await reserveHold(hub.db, 'sqlite', { lines, ttlSeconds, warehouseId: simWarehouseId }, { clientId: storefrontClientId, nowMs: world.nowMs });
-      this.oracle.holds.push({ name, id: view.id, lines, expiresAtMs: Date.parse(view.expiresAt), released: false, ordered: false });
+      const view = await reserveHold(
+        hub.db,
+        'sqlite',
+        { lines, ttlSeconds, warehouseId: simWarehouseId },
+        { clientId: storefrontClientId, nowMs: world.nowMs },
+      );
+      this.oracle.holds.push({
+        name,
+        id: view.id,
+        lines,
+        expiresAtMs: Date.parse(view.expiresAt),
+        released: false,
+        ordered: false,
+      });
       world.counters.holds++;
       return 'held';
     });
@@ -223,7 +263,14 @@ export class Commerce {
 
   #recordOrder(view: OrderView, hold?: HoldModel): string {
     const name = view.number;
-    this.oracle.orders.push({ name, id: view.id, holdId: view.holdId, paid: false, canceled: false, cancelRequested: false });
+    this.oracle.orders.push({
+      name,
+      id: view.id,
+      holdId: view.holdId,
+      paid: false,
+      canceled: false,
+      cancelRequested: false,
+    });
     if (hold) hold.ordered = true;
     return `${name} ${view.status}`;
   }
@@ -232,7 +279,12 @@ export class Commerce {
     const world = this.#world;
     const hold = world.prng.pick(this.oracle.holds.filter((candidate) => !candidate.ordered && !candidate.released));
     await this.#hub(`order from ${hold.name}`, async (hub) => {
-      const view = await createOrder(hub.db, 'sqlite', { holdId: hold.id, customer, shippingAddress }, { clientId: storefrontClientId, nowMs: world.nowMs });
+      const view = await createOrder(
+        hub.db,
+        'sqlite',
+        { holdId: hold.id, customer, shippingAddress },
+        { clientId: storefrontClientId, nowMs: world.nowMs },
+      );
       return this.#recordOrder(view, hold);
     });
   }
@@ -241,15 +293,29 @@ export class Commerce {
     const world = this.#world;
     const before = this.oracle.orders.length;
     await this.#hub(`order ${this.#describe(lines)}`, async (hub) => {
-      const view = await createOrder(hub.db, 'sqlite', { lines, customer, shippingAddress }, { clientId: storefrontClientId, nowMs: world.nowMs });
+      const view = await createOrder(
+        hub.db,
+        'sqlite',
+        { lines, customer, shippingAddress },
+        { clientId: storefrontClientId, nowMs: world.nowMs },
+      );
       // The hold the hub took for it (default TTL) is the order's: it is never released on its own.
-      this.oracle.holds.push({ name: `h${this.oracle.holds.length + 1}`, id: view.holdId, lines, expiresAtMs: Date.parse(view.expiresAt), released: false, ordered: true });
+      this.oracle.holds.push({
+        name: `h${this.oracle.holds.length + 1}`,
+        id: view.holdId,
+        lines,
+        expiresAtMs: Date.parse(view.expiresAt),
+        released: false,
+        ordered: true,
+      });
       return this.#recordOrder(view);
     });
     return this.oracle.orders[before];
   }
 
-  async pay(order = this.#world.prng.pick(this.oracle.orders.filter((candidate) => !candidate.paid && !candidate.canceled))): Promise<void> {
+  async pay(
+    order = this.#world.prng.pick(this.oracle.orders.filter((candidate) => !candidate.paid && !candidate.canceled)),
+  ): Promise<void> {
     const world = this.#world;
     const paid = await this.#hub(`pay ${order.name}`, async (hub) => {
       const view = await payOrder(hub.db, 'sqlite', order.id, `psp-${order.name}`, storefrontClientId, world.nowMs);
@@ -273,7 +339,14 @@ export class Commerce {
   async cancel(order = this.#world.prng.pick(this.oracle.orders)): Promise<void> {
     const world = this.#world;
     const canceled = await this.#hub(`cancel ${order.name}`, async (hub) => {
-      const view = await cancelOrder(hub.db, 'sqlite', order.id, 'customer changed their mind', storefrontClientId, world.nowMs);
+      const view = await cancelOrder(
+        hub.db,
+        'sqlite',
+        order.id,
+        'customer changed their mind',
+        storefrontClientId,
+        world.nowMs,
+      );
       if (order.paid) {
         order.cancelRequested = true;
         world.counters.cancelRequests++;
@@ -291,7 +364,13 @@ export class Commerce {
   async grant(sku = this.#sku(), quantity = this.#quantity()): Promise<void> {
     const world = this.#world;
     const granted = await this.#hub(`grant ${sku}×${quantity}`, async (hub) => {
-      const move = await grantQuota(hub.db, 'sqlite', { warehouseId: simWarehouseId, sku, quantity }, 'sim-ops', world.nowMs);
+      const move = await grantQuota(
+        hub.db,
+        'sqlite',
+        { warehouseId: simWarehouseId, sku, quantity },
+        'sim-ops',
+        world.nowMs,
+      );
       this.oracle.add(this.oracle.granted, sku, quantity);
       this.oracle.grantIds.push({ id: move.id, sku, quantity });
       world.counters.grants++;
@@ -311,7 +390,10 @@ export class Commerce {
 
   async sweep(): Promise<void> {
     const world = this.#world;
-    await this.#hub('sweep expired holds', async (hub) => `${await sweepExpiredHolds(hub.db, 'sqlite', world.nowMs)} partitions`);
+    await this.#hub(
+      'sweep expired holds',
+      async (hub) => `${await sweepExpiredHolds(hub.db, 'sqlite', world.nowMs)} partitions`,
+    );
   }
 
   timePasses(): void {
@@ -341,7 +423,10 @@ export class Commerce {
       ['count', 1],
     ] as const);
     if (kind === 'damage') return this.#edgeWrite([{ type: 'damage', sku, quantity: world.prng.int(1, 2) }]);
-    if (kind === 'lost') return this.#edgeWrite([{ type: 'adjust', sku, delta: -world.prng.int(1, 2), reason: world.prng.pick(['lost', 'theft'] as const) }]);
+    if (kind === 'lost')
+      return this.#edgeWrite([
+        { type: 'adjust', sku, delta: -world.prng.int(1, 2), reason: world.prng.pick(['lost', 'theft'] as const) },
+      ]);
     const onHand = world.edge?.book.read(sku).state.onHand ?? 0;
     return this.#edgeWrite([{ type: 'count', sku, countedQuantity: Math.max(0, onHand - world.prng.int(1, 2)) }]);
   }
@@ -349,15 +434,27 @@ export class Commerce {
   /** One or two tills at once (one group commit): each sale spends in-store rights. */
   sellInStore(): Promise<void> {
     const world = this.#world;
-    return this.#edgeWrite(Array.from({ length: world.prng.int(1, 2) }, () => ({ type: 'instore_sale' as const, sku: this.#sku(), quantity: world.prng.int(1, 2) })));
+    return this.#edgeWrite(
+      Array.from({ length: world.prng.int(1, 2) }, () => ({
+        type: 'instore_sale' as const,
+        sku: this.#sku(),
+        quantity: world.prng.int(1, 2),
+      })),
+    );
   }
 
   /** The fulfillment orders the edge holds, in order-number order (ids are random; numbers are not). */
   edgeFulfillments(): EdgeFulfillmentRow[] {
     const db = this.#world.edge?.db;
     if (!db) return [];
-    const orders = db.prepare<[], { id: string; order_number: string; status: string }>('SELECT id, order_number, status FROM fulfillment_order').all();
-    const lines = db.prepare<[string], { sku: string; quantity: number; picked: number }>('SELECT sku, quantity, picked FROM fulfillment_line WHERE fulfillment_id = ? ORDER BY sku');
+    const orders = db
+      .prepare<[], { id: string; order_number: string; status: string }>(
+        'SELECT id, order_number, status FROM fulfillment_order',
+      )
+      .all();
+    const lines = db.prepare<[string], { sku: string; quantity: number; picked: number }>(
+      'SELECT sku, quantity, picked FROM fulfillment_line WHERE fulfillment_id = ? ORDER BY sku',
+    );
     return orders
       .sort((a, b) => (a.order_number < b.order_number ? -1 : a.order_number > b.order_number ? 1 : 0))
       .map((row) => ({ ...row, lines: lines.all(row.id) }));
@@ -382,7 +479,10 @@ export class Commerce {
     }
     const code = response.status >= 400 ? ` ${(response.body as { error?: { code?: string } }).error?.code}` : '';
     world.log(`edge: ${what} ${row.order_number} (${row.status}) → ${response.status}${code}`);
-    if (response.status >= 500) world.violation(`the desk answered ${what} with ${response.status}: ${JSON.stringify(response.body).slice(0, 200)}`);
+    if (response.status >= 500)
+      world.violation(
+        `the desk answered ${what} with ${response.status}: ${JSON.stringify(response.body).slice(0, 200)}`,
+      );
     await world.afterEdgeWork();
     return response;
   }
@@ -397,7 +497,9 @@ export class Commerce {
 
   async pickAt(row: EdgeFulfillmentRow, sku: string, quantity: number): Promise<DeskResponse | undefined> {
     const world = this.#world;
-    const response = await this.#desk(`pick ${sku}×${quantity} for`, row, () => world.edge!.desk.pick(row.id, { sku, quantity }, 'picker', world.nowMs));
+    const response = await this.#desk(`pick ${sku}×${quantity} for`, row, () =>
+      world.edge!.desk.pick(row.id, { sku, quantity }, 'picker', world.nowMs),
+    );
     if (response?.status !== 201) return response;
     world.acknowledged.push((response.body as { event: StockEvent }).event.id);
     world.counters.picks++;
@@ -410,7 +512,9 @@ export class Commerce {
 
   async packAt(row: EdgeFulfillmentRow): Promise<DeskResponse | undefined> {
     const world = this.#world;
-    const response = await this.#desk('pack', row, () => world.edge!.desk.pack(row.id, { packages: [parcel] }, 'packer', world.nowMs));
+    const response = await this.#desk('pack', row, () =>
+      world.edge!.desk.pack(row.id, { packages: [parcel] }, 'packer', world.nowMs),
+    );
     if (response?.status !== 201) return response;
     this.oracle.facts.push((response.body as { fact: FulfillmentFact }).fact.id);
     world.counters.packs++;
@@ -424,7 +528,9 @@ export class Commerce {
   async shipAt(row: EdgeFulfillmentRow): Promise<DeskResponse | undefined> {
     const world = this.#world;
     const trackingNumber = `SIM${++this.#tracking}`;
-    const response = await this.#desk('ship', row, () => world.edge!.desk.ship(row.id, { carrier: 'DHL', trackingNumber }, 'shipper', world.nowMs));
+    const response = await this.#desk('ship', row, () =>
+      world.edge!.desk.ship(row.id, { carrier: 'DHL', trackingNumber }, 'shipper', world.nowMs),
+    );
     if (response?.status !== 201) return response;
     const fact = (response.body as { fact: Extract<FulfillmentFact, { type: 'fulfillment_shipped' }> }).fact;
     this.oracle.facts.push(fact.id);

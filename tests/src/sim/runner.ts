@@ -31,7 +31,10 @@ export function summarize(result: ScheduleResult): BatchSummary {
   return {
     schedules: 1,
     failures: result.ok ? [] : [{ seed: result.seed, report: formatFailure(result) }],
-    knownBugSeeds: [...new Set(result.known.map((known) => known.split(':')[0] ?? known))].map((what) => ({ seed: result.seed, what })),
+    knownBugSeeds: [...new Set(result.known.map((known) => known.split(':')[0] ?? known))].map((what) => ({
+      seed: result.seed,
+      what,
+    })),
     counters: { ...result.counters },
     stallCuts: result.stallCuts,
     healStepsMax: result.healSteps,
@@ -42,7 +45,10 @@ export function summarize(result: ScheduleResult): BatchSummary {
 export async function runSeeds(templates: Templates, range: SeedRange, slot = 0): Promise<BatchSummary> {
   const summary = emptySummary();
   for (let seed = range.from; seed <= range.to; seed++) {
-    mergeSummary(summary, summarize(await runSchedule(templates, seed, { dir: worldDir(templates, slot), strict: range.strict })));
+    mergeSummary(
+      summary,
+      summarize(await runSchedule(templates, seed, { dir: worldDir(templates, slot), strict: range.strict })),
+    );
   }
   return summary;
 }

@@ -1,4 +1,10 @@
-import { type PushMessage, decodeDownstream, emptyPartition, partitionStateSchema, partitionsEqual } from '@dovetail/shared';
+import {
+  type PushMessage,
+  decodeDownstream,
+  emptyPartition,
+  partitionStateSchema,
+  partitionsEqual,
+} from '@dovetail/shared';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Commerce, type EdgeFulfillmentRow, type OrderModel } from './commerce.ts';
 import { checkPromises } from './commerce-invariants.ts';
@@ -68,7 +74,10 @@ async function deliverDownThrough(world: World, connection: Connection, type: st
 }
 
 async function hubEventCount(world: World): Promise<number> {
-  const row = await world.hub!.db.selectFrom('stock_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await world
+    .hub!.db.selectFrom('stock_events')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -97,8 +106,12 @@ describe('directed sync scenarios', () => {
     second.up.unshift({ text: push, type: 'push(replayed)' });
     await deliverUpThrough(w, second, 'push');
     expect(await hubEventCount(w)).toBe(3);
-    const acks = second.down.map((frame) => decodeDownstream(frame.text)).filter((decoded) => decoded.ok && decoded.message.type === 'ack');
-    expect(acks.map((decoded) => decoded.ok && decoded.message.type === 'ack' && decoded.message.upstreamAck)).toEqual([3]);
+    const acks = second.down
+      .map((frame) => decodeDownstream(frame.text))
+      .filter((decoded) => decoded.ok && decoded.message.type === 'ack');
+    expect(acks.map((decoded) => decoded.ok && decoded.message.type === 'ack' && decoded.message.upstreamAck)).toEqual([
+      3,
+    ]);
     expectHealed(w, await healAndCheck(w, { chaos: false }));
   });
 
@@ -180,7 +193,9 @@ describe('directed sync scenarios', () => {
     expect(catalogChanges).toBeGreaterThan(0);
     connection.down.splice(catalogChanges, 1);
     await settle(w);
-    const cursor = w.edge!.db.prepare<[], { seq: number }>("SELECT seq FROM sync_cursor WHERE channel = 'catalog'").get();
+    const cursor = w
+      .edge!.db.prepare<[], { seq: number }>("SELECT seq FROM sync_cursor WHERE channel = 'catalog'")
+      .get();
     expect(cursor?.seq ?? 0).toBe(0);
     expectHealed(w, await healAndCheck(w, { chaos: true }));
   });
@@ -211,12 +226,22 @@ describe('directed sync scenarios', () => {
     await w.write([{ type: 'damage', sku: 'SOFA-2S', quantity: 2 }]);
     await settle(w);
     expect(w.violations).toEqual([]);
-    const rejections = w.edge!.db.prepare<[], { seq: number; reason: string }>('SELECT seq, reason FROM sync_rejection').all();
+    const rejections = w
+      .edge!.db.prepare<[], { seq: number; reason: string }>('SELECT seq, reason FROM sync_rejection')
+      .all();
     expect(rejections).toEqual([{ seq: 2, reason: expect.stringMatching(/^insufficient_/) }]);
     expect(w.counters.reconciles).toBe(1);
     expectHealed(w, await healAndCheck(w, { chaos: false }));
-    const atEdge = partitionStateSchema.parse(JSON.parse(w.edge!.db.prepare<[], { state: string }>("SELECT state FROM partition WHERE sku = 'SOFA-2S'").get()!.state));
-    const row = await w.hub!.db.selectFrom('stock_partitions').select('state_json').where('sku', '=', 'SOFA-2S').executeTakeFirstOrThrow();
+    const atEdge = partitionStateSchema.parse(
+      JSON.parse(
+        w.edge!.db.prepare<[], { state: string }>("SELECT state FROM partition WHERE sku = 'SOFA-2S'").get()!.state,
+      ),
+    );
+    const row = await w
+      .hub!.db.selectFrom('stock_partitions')
+      .select('state_json')
+      .where('sku', '=', 'SOFA-2S')
+      .executeTakeFirstOrThrow();
     expect(partitionsEqual(atEdge, partitionStateSchema.parse(JSON.parse(row.state_json!)))).toBe(true);
   });
 
@@ -279,7 +304,8 @@ describe('directed sync scenarios', () => {
  * commerce ones included (commerce-invariants.ts).
  */
 describe('directed commerce races', () => {
-  const commerceOf = (w: World, skus = ['SOFA-2S', 'LAMP-1']) => new Commerce(w, { skus, lossless: true, weight: 1, receiveWeight: 1 });
+  const commerceOf = (w: World, skus = ['SOFA-2S', 'LAMP-1']) =>
+    new Commerce(w, { skus, lossless: true, weight: 1, receiveWeight: 1 });
 
   async function orderStatus(w: World, order: OrderModel | undefined): Promise<string | undefined> {
     const row = await w.hub!.db.selectFrom('orders').select('status').where('id', '=', order!.id).executeTakeFirst();
@@ -287,8 +313,17 @@ describe('directed commerce races', () => {
   }
 
   async function partition(w: World, sku: string) {
-    const row = await w.hub!.db.selectFrom('stock_partitions').selectAll().where('sku', '=', sku).executeTakeFirstOrThrow();
-    return { onHand: Number(row.on_hand), reserved: Number(row.reserved), committed: Number(row.committed), edgeQuota: Number(row.edge_quota) };
+    const row = await w
+      .hub!.db.selectFrom('stock_partitions')
+      .selectAll()
+      .where('sku', '=', sku)
+      .executeTakeFirstOrThrow();
+    return {
+      onHand: Number(row.on_hand),
+      reserved: Number(row.reserved),
+      committed: Number(row.committed),
+      edgeQuota: Number(row.edge_quota),
+    };
   }
 
   async function expectCommerceHealed(w: World, commerce: Commerce): Promise<void> {
@@ -325,9 +360,14 @@ describe('directed commerce races', () => {
     await w.wakeAll();
     await settle(w);
     // Nothing was lost: the one unit left on the shelf is the second order's, and nobody asks for it.
-    const released = w.edge!.db.prepare("SELECT fulfillment_id FROM fulfillment_event WHERE type = 'fulfillment_released'").all();
+    const released = w
+      .edge!.db.prepare("SELECT fulfillment_id FROM fulfillment_event WHERE type = 'fulfillment_released'")
+      .all();
     expect(released).toEqual([]);
-    expect(c.edgeFulfillments().find((row) => row.id === b!.id)).toMatchObject({ status: 'open', lines: [{ sku: 'SOFA-2S', quantity: 1, picked: 0 }] });
+    expect(c.edgeFulfillments().find((row) => row.id === b!.id)).toMatchObject({
+      status: 'open',
+      lines: [{ sku: 'SOFA-2S', quantity: 1, picked: 0 }],
+    });
     expect(await partition(w, 'SOFA-2S')).toMatchObject({ onHand: 1, committed: 1 });
     expect(await orderStatus(w, second)).toBe('processing');
     await expectCommerceHealed(w, c);

@@ -86,7 +86,9 @@ async function settle(world: World): Promise<void> {
 /** The opening of a stocked schedule: the edge receives every commerce SKU and the hub hears of it. */
 async function openStocked(world: World, commerce: Commerce): Promise<void> {
   world.log('-- opening: stock received and synced --');
-  await world.write(commerce.profile.skus.map((sku) => ({ type: 'receive' as const, sku, quantity: world.prng.int(4, 10) })));
+  await world.write(
+    commerce.profile.skus.map((sku) => ({ type: 'receive' as const, sku, quantity: world.prng.int(4, 10) })),
+  );
   world.connect();
   await settle(world);
   world.log('-- faults --');
@@ -102,9 +104,11 @@ function benignActions(world: World, hubNoticeWeight: number): Action[] {
   const actions: Action[] = [];
   for (const connection of world.connections) {
     if (connection.hub && connection.up.length > 0) actions.push(['deliver up', 5, () => world.deliverUp(connection)]);
-    if (connection.edge && connection.down.length > 0) actions.push(['deliver down', 5, () => world.deliverDown(connection)]);
+    if (connection.edge && connection.down.length > 0)
+      actions.push(['deliver down', 5, () => world.deliverDown(connection)]);
     if (world.edgeMayNotice(connection)) actions.push(['edge notices close', 2, () => world.noticeEdge(connection)]);
-    if (world.hubMayNotice(connection)) actions.push(['hub notices close', hubNoticeWeight, () => world.noticeHub(connection)]);
+    if (world.hubMayNotice(connection))
+      actions.push(['hub notices close', hubNoticeWeight, () => world.noticeHub(connection)]);
   }
   if (world.canConnect()) actions.push(['connect', 3, () => world.connect()]);
   if (!world.edge) {
@@ -137,7 +141,8 @@ function faultActions(world: World, profile: Profile, commerce: Commerce | undef
   if (world.edge && profile.bursty) actions.push(['edge burst', 0.3, () => world.edgeBurst()]);
   // A calm spell: everything in flight arrives in order (a healthy network for a moment), so orders
   // reach the pick list and facts the hub while the storm goes on around it.
-  if (world.connections.some((c) => (c.hub && c.up.length > 0) || (c.edge && c.down.length > 0))) actions.push(['calm', 1.5, () => settle(world)]);
+  if (world.connections.some((c) => (c.hub && c.up.length > 0) || (c.edge && c.down.length > 0)))
+    actions.push(['calm', 1.5, () => settle(world)]);
   const arriving = world.connections.filter((connection) => connection.hub && connection.up.length > 0);
   if (arriving.length > 1) actions.push(['deliver up concurrently', 3, () => world.deliverUpConcurrently(arriving)]);
   if (world.hub) actions.push(['catalog change', 0.7, () => world.catalogChange()]);
@@ -145,7 +150,8 @@ function faultActions(world: World, profile: Profile, commerce: Commerce | undef
   if (world.edge) actions.push(['crash edge', profile.crashWeight, () => world.crashEdge('scheduled')]);
   if (world.hub) actions.push(['crash hub', profile.crashWeight, () => world.crashHub('scheduled')]);
   for (const connection of world.connections) {
-    if (!connection.cut && connection.edge && connection.hub) actions.push(['cut', profile.cutWeight, () => world.cut(connection)]);
+    if (!connection.cut && connection.edge && connection.hub)
+      actions.push(['cut', profile.cutWeight, () => world.cut(connection)]);
     if (!profile.chaos) continue;
     for (const direction of ['up', 'down'] as const) {
       const queue = connection[direction];
@@ -168,7 +174,8 @@ function faultActions(world: World, profile: Profile, commerce: Commerce | undef
           world.duplicate(queue, index);
         },
       ]);
-      if (queue.length > 1) actions.push([`reorder ${direction}`, w, () => deliverOutOfOrder(world, connection, direction)]);
+      if (queue.length > 1)
+        actions.push([`reorder ${direction}`, w, () => deliverOutOfOrder(world, connection, direction)]);
     }
   }
   return actions;
@@ -193,7 +200,10 @@ export type HealResult = { problems: string[]; known: string[]; healSteps: numbe
  * connection that has not converged is a stall and fails; with `chaos` a frame may have been lost
  * inside a live connection, which the real client's ping timeout ends, so the connection is cut.
  */
-export async function healAndCheck(world: World, options: { chaos: boolean; strict?: boolean; commerce?: Commerce }): Promise<HealResult> {
+export async function healAndCheck(
+  world: World,
+  options: { chaos: boolean; strict?: boolean; commerce?: Commerce },
+): Promise<HealResult> {
   const result: HealResult = { problems: [], known: [], healSteps: 0, stallCuts: 0 };
   world.log('-- heal: no more faults --');
   world.crashPoints = noCrashPoints;
@@ -214,7 +224,9 @@ export async function healAndCheck(world: World, options: { chaos: boolean; stri
     if (actions.length === 0) {
       const connection = world.edgeConnection();
       if (!options.chaos || !connection) {
-        result.problems.push(`liveness: stalled after ${result.healSteps} heal steps with a connection open and nothing in flight`);
+        result.problems.push(
+          `liveness: stalled after ${result.healSteps} heal steps with a connection open and nothing in flight`,
+        );
         return result;
       }
       result.stallCuts++;
@@ -242,7 +254,11 @@ export async function healAndCheck(world: World, options: { chaos: boolean; stri
 }
 
 /** One schedule: a fault phase of random actions drawn from the seed, then `healAndCheck`. */
-export async function runSchedule(templates: Templates, seed: number, options: { dir: string; profile?: Partial<Profile>; strict?: boolean }): Promise<ScheduleResult> {
+export async function runSchedule(
+  templates: Templates,
+  seed: number,
+  options: { dir: string; profile?: Partial<Profile>; strict?: boolean },
+): Promise<ScheduleResult> {
   const prng = new Prng(seed);
   const profile = { ...drawProfile(prng), ...options.profile };
   const world = await World.create(templates, prng, options.dir);
@@ -263,11 +279,24 @@ export async function runSchedule(templates: Templates, seed: number, options: {
         world.tick();
         await runAction(world, faultActions(world, profile, commerce));
         // No oversell holds at every step, not only once healed (the first breach is enough).
-        if (world.violations.length === 0) for (const problem of await checkPromises(world, commerce, { healed: false })) world.violation(`act ${act} step ${step}: ${problem}`);
+        if (world.violations.length === 0)
+          for (const problem of await checkPromises(world, commerce, { healed: false }))
+            world.violation(`act ${act} step ${step}: ${problem}`);
       }
       const healed = await healAndCheck(world, { chaos: profile.chaos, strict: options.strict ?? false, commerce });
-      heal = { ...healed, healSteps: Math.max(heal.healSteps, healed.healSteps), stallCuts: heal.stallCuts + healed.stallCuts, known: [...heal.known, ...healed.known] };
-      if (heal.problems.length > 0 || heal.known.length > 0 || world.violations.length > 0 || world.knownViolations.length > 0) break;
+      heal = {
+        ...healed,
+        healSteps: Math.max(heal.healSteps, healed.healSteps),
+        stallCuts: heal.stallCuts + healed.stallCuts,
+        known: [...heal.known, ...healed.known],
+      };
+      if (
+        heal.problems.length > 0 ||
+        heal.known.length > 0 ||
+        world.violations.length > 0 ||
+        world.knownViolations.length > 0
+      )
+        break;
     }
     if (!options.strict && world.knownViolations.some((known) => known.startsWith(knownAppliedSeqRegression))) {
       // That known bug livelocks the stream: the liveness failure it causes is the same bug.

@@ -30,16 +30,20 @@ const blockTimeoutMs = 600_000;
 
 if (replaySeed !== undefined) {
   describe(`simulation replay of seed ${replaySeed}`, () => {
-    it('holds every invariant', async () => {
-      const templates = await createTemplates();
-      try {
-        const result = await runSchedule(templates, replaySeed, { dir: worldDir(templates), strict });
-        console.log([...result.trace, ...result.known.map((known) => `(${known})`)].join('\n'));
-        expect(result.ok, formatFailure(result, 1_000)).toBe(true);
-      } finally {
-        removeTemplates(templates);
-      }
-    }, blockTimeoutMs);
+    it(
+      'holds every invariant',
+      async () => {
+        const templates = await createTemplates();
+        try {
+          const result = await runSchedule(templates, replaySeed, { dir: worldDir(templates), strict });
+          console.log([...result.trace, ...result.known.map((known) => `(${known})`)].join('\n'));
+          expect(result.ok, formatFailure(result, 1_000)).toBe(true);
+        } finally {
+          removeTemplates(templates);
+        }
+      },
+      blockTimeoutMs,
+    );
   });
 } else {
   describe('edge ↔ hub sync simulation', () => {
@@ -51,7 +55,10 @@ if (replaySeed !== undefined) {
       const count = Math.max(1, Math.min(Number(process.env['SIM_WORKERS'] || os.availableParallelism()), 4));
       const entry = fileURLToPath(new URL('./child.ts', import.meta.url));
       for (let i = 0; i < count; i++) {
-        const child = fork(entry, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+        const child = fork(entry, [], {
+          execArgv: ['--import', 'tsx'],
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        });
         children.push(child);
         await new Promise<void>((resolve, reject) => {
           child.once('message', () => resolve());
@@ -69,7 +76,10 @@ if (replaySeed !== undefined) {
       console.log(
         [
           `sim: ${total.schedules.toLocaleString('en')} schedules, seeds ${seedFrom}..${last}, ${total.failures.length} failures in ${seconds} s`,
-          ...[...known].map(([what, seeds]) => `  ${what}: ${seeds.length} schedules (e.g. seed ${seeds[0]}), not failed (SIM_STRICT=1 fails them)`),
+          ...[...known].map(
+            ([what, seeds]) =>
+              `  ${what}: ${seeds.length} schedules (e.g. seed ${seeds[0]}), not failed (SIM_STRICT=1 fails them)`,
+          ),
           `  ${JSON.stringify({ ...total.counters, stallCuts: total.stallCuts, healStepsMax: total.healStepsMax })}`,
         ].join('\n'),
       );
@@ -83,16 +93,22 @@ if (replaySeed !== undefined) {
         while (next <= to) {
           const range: SeedRange = { from: next, to: Math.min(to, next + chunkSize - 1), strict };
           next = range.to + 1;
-          const answer = await new Promise<{ ok: boolean; summary?: BatchSummary; error?: string }>((resolve, reject) => {
-            const onExit = (code: number | null) => reject(new Error(`simulation child exited with ${code} while running seeds ${range.from}..${range.to}`));
-            child.once('exit', onExit);
-            child.once('message', (message) => {
-              child.off('exit', onExit);
-              resolve(message as { ok: boolean; summary?: BatchSummary; error?: string });
-            });
-            child.send(range);
-          });
-          if (!answer.ok || !answer.summary) throw new Error(`seeds ${range.from}..${range.to} crashed the simulation: ${answer.error}`);
+          const answer = await new Promise<{ ok: boolean; summary?: BatchSummary; error?: string }>(
+            (resolve, reject) => {
+              const onExit = (code: number | null) =>
+                reject(
+                  new Error(`simulation child exited with ${code} while running seeds ${range.from}..${range.to}`),
+                );
+              child.once('exit', onExit);
+              child.once('message', (message) => {
+                child.off('exit', onExit);
+                resolve(message as { ok: boolean; summary?: BatchSummary; error?: string });
+              });
+              child.send(range);
+            },
+          );
+          if (!answer.ok || !answer.summary)
+            throw new Error(`seeds ${range.from}..${range.to} crashed the simulation: ${answer.error}`);
           mergeSummary(summary, answer.summary);
         }
       };
@@ -103,19 +119,23 @@ if (replaySeed !== undefined) {
     for (let block = 0; block * blockSize < schedules; block++) {
       const from = seedFrom + block * blockSize;
       const to = seedFrom + Math.min(schedules, (block + 1) * blockSize) - 1;
-      it(`seeds ${from}..${to} heal and hold every invariant`, async () => {
-        const summary = await runRange(from, to);
-        mergeSummary(total, summary);
-        const failures = summary.failures.sort((a, b) => a.seed - b.seed);
-        expect(summary.schedules).toBe(to - from + 1);
-        expect(
-          failures.map((failure) => failure.seed),
-          failures
-            .slice(0, 3)
-            .map((failure) => failure.report)
-            .join('\n\n'),
-        ).toEqual([]);
-      }, blockTimeoutMs);
+      it(
+        `seeds ${from}..${to} heal and hold every invariant`,
+        async () => {
+          const summary = await runRange(from, to);
+          mergeSummary(total, summary);
+          const failures = summary.failures.sort((a, b) => a.seed - b.seed);
+          expect(summary.schedules).toBe(to - from + 1);
+          expect(
+            failures.map((failure) => failure.seed),
+            failures
+              .slice(0, 3)
+              .map((failure) => failure.report)
+              .join('\n\n'),
+          ).toEqual([]);
+        },
+        blockTimeoutMs,
+      );
     }
   });
 }

@@ -27,9 +27,18 @@ export async function createTemplates(baseDir = process.env['SIM_DIR'] || os.tmp
   const dir = fs.mkdtempSync(path.join(baseDir, 'dovetail-sim-'));
   const logger = pino({ level: 'silent' });
   const hubFile = path.join(dir, 'hub.db');
-  const hub = await createHub({ storage: { kind: 'sqlite', file: hubFile }, adminSecret: 'sim-admin-secret-0123456789', logger, nowMs: () => templateMs });
+  const hub = await createHub({
+    storage: { kind: 'sqlite', file: hubFile },
+    adminSecret: 'sim-admin-secret-0123456789',
+    logger,
+    nowMs: () => templateMs,
+  });
   try {
-    await createWarehouse(hub.deps.db, { id: simWarehouseId, name: 'Simulated warehouse', kind: 'warehouse', location: { lat: 52.5, lon: 13.4 } }, templateMs);
+    await createWarehouse(
+      hub.deps.db,
+      { id: simWarehouseId, name: 'Simulated warehouse', kind: 'warehouse', location: { lat: 52.5, lon: 13.4 } },
+      templateMs,
+    );
     const enrollment = await enrollEdge(hub.deps.db, simWarehouseId, templateMs);
     if (enrollment.epoch !== simEpoch) throw new Error(`template enrollment has epoch ${enrollment.epoch}`);
     for (const product of templateProducts) {

@@ -28,7 +28,8 @@ import { type Templates, simEpoch, simWarehouseId, templateProducts } from './te
 
 const silent = pino({ level: 'silent' });
 
-export const knownAppliedSeqRegression = 'known bug, a hello racing a push moves applied_seq back (livelock on a rejected event)';
+export const knownAppliedSeqRegression =
+  'known bug, a hello racing a push moves applied_seq back (livelock on a rejected event)';
 export const knownFirstHelloRace = 'known bug, two first hellos race to insert the stream row';
 
 /** Where a frame is going and what it is, as JSON text exactly like the real transport carries it. */
@@ -54,7 +55,14 @@ export type Connection = {
  * metrics per node, whose GC and event-loop observers are never released, and a simulation restarts
  * the edge thousands of times in one process.
  */
-export type SimEdge = { db: EdgeDatabase; book: StockBook; writer: StockWriter; desk: FulfillmentDesk; edgeId: string; close(): Promise<void> };
+export type SimEdge = {
+  db: EdgeDatabase;
+  book: StockBook;
+  writer: StockWriter;
+  desk: FulfillmentDesk;
+  edgeId: string;
+  close(): Promise<void>;
+};
 
 async function openSimEdge(dataDir: string, nowMs: () => number, newId: () => string): Promise<SimEdge> {
   const db = openEdgeDatabase(dataDir);
@@ -129,7 +137,13 @@ export class World {
   readonly appliedLog = new Map<string, number[]>();
   #uncommittedApplies: Array<{ channel: string; seq: number }> = [];
   /** The catalog as the hub committed it: SKUs to scan come from here, so the hub knows them all. */
-  readonly products: CatalogProductModel[] = templateProducts.map((p) => ({ id: p.id, name: p.name, version: 1, archived: false, skus: [...p.skus] }));
+  readonly products: CatalogProductModel[] = templateProducts.map((p) => ({
+    id: p.id,
+    name: p.name,
+    version: 1,
+    archived: false,
+    skus: [...p.skus],
+  }));
   crashPoints: CrashPoints = noCrashPoints;
   /**
    * How often a scan names a SKU the hub's catalog does not know (yet): the hub must reject it
@@ -285,7 +299,14 @@ export class World {
     const edge = this.edge;
     const hub = this.hub;
     if (!edge || !hub) throw new Error('connect needs both processes up');
-    const connection: Connection = { id: this.#nextConnectionId++, edge: undefined, hub: undefined, up: [], down: [], cut: false };
+    const connection: Connection = {
+      id: this.#nextConnectionId++,
+      edge: undefined,
+      hub: undefined,
+      up: [],
+      down: [],
+      cut: false,
+    };
     connection.hub = new HubSyncSession({
       db: hub.db,
       dialect: 'sqlite',
@@ -371,11 +392,15 @@ export class World {
 
   /** A side may notice a close once the frames before the close were delivered to it. */
   edgeMayNotice(connection: Connection): boolean {
-    return connection.edge !== undefined && (connection.cut || connection.hub === undefined) && connection.down.length === 0;
+    return (
+      connection.edge !== undefined && (connection.cut || connection.hub === undefined) && connection.down.length === 0
+    );
   }
 
   hubMayNotice(connection: Connection): boolean {
-    return connection.hub !== undefined && (connection.cut || connection.edge === undefined) && connection.up.length === 0;
+    return (
+      connection.hub !== undefined && (connection.cut || connection.edge === undefined) && connection.up.length === 0
+    );
   }
 
   noticeEdge(connection: Connection): void {
@@ -471,7 +496,9 @@ export class World {
         this.#closeEdgeSide(connection, true);
       }
       if (message.type === 'must_reset') {
-        this.violation(`hub sent must_reset (${message.reason}) on ${message.channel}: the edge's cursor was never ahead of the log`);
+        this.violation(
+          `hub sent must_reset (${message.reason}) on ${message.channel}: the edge's cursor was never ahead of the log`,
+        );
       }
       for (const applied of this.#uncommittedApplies) {
         const log = this.appliedLog.get(applied.channel) ?? [];
@@ -511,7 +538,9 @@ export class World {
     const sku = this.prng.pick(this.products.flatMap((product) => product.skus));
     const count = this.prng.int(limits.pushBatchEventsMax + 1, limits.pushBatchEventsMax + 30);
     const responses = await Promise.all(
-      Array.from({ length: count }, () => edge.writer.submit({ command: { type: 'receive', sku, quantity: 1 }, actor: 'lead' })),
+      Array.from({ length: count }, () =>
+        edge.writer.submit({ command: { type: 'receive', sku, quantity: 1 }, actor: 'lead' }),
+      ),
     );
     for (const response of responses) {
       this.counters.writes++;
@@ -608,7 +637,13 @@ export class World {
       case 'receive':
         return { type: 'receive', sku, quantity, ...at };
       case 'adjust':
-        return { type: 'adjust', sku, delta: this.prng.chance(0.5) ? quantity : -quantity, reason: 'correction', ...at };
+        return {
+          type: 'adjust',
+          sku,
+          delta: this.prng.chance(0.5) ? quantity : -quantity,
+          reason: 'correction',
+          ...at,
+        };
       case 'count':
         return { type: 'count', sku, countedQuantity: this.prng.int(0, 8), ...at };
       case 'damage':
@@ -616,9 +651,23 @@ export class World {
       case 'move':
         return { type: 'move', sku, quantity: 1, fromBin: 'A-1', toBin: 'B-2' };
       case 'transfer_out':
-        return { type: 'transfer_out', sku, quantity, transferId: `T-${this.prng.int(1, 3)}`, toWarehouseId: 'W2', ...at };
+        return {
+          type: 'transfer_out',
+          sku,
+          quantity,
+          transferId: `T-${this.prng.int(1, 3)}`,
+          toWarehouseId: 'W2',
+          ...at,
+        };
       case 'transfer_in':
-        return { type: 'transfer_in', sku, quantity, transferId: `T-${this.prng.int(1, 3)}`, fromWarehouseId: 'W2', ...at };
+        return {
+          type: 'transfer_in',
+          sku,
+          quantity,
+          transferId: `T-${this.prng.int(1, 3)}`,
+          fromWarehouseId: 'W2',
+          ...at,
+        };
       case 'pick':
         return { type: 'pick', sku, quantity: 1, fulfillmentId: 'F-1', ...at };
       case 'ship':
@@ -639,10 +688,17 @@ export class World {
       const known = new Set(this.products.flatMap((product) => product.skus));
       // The hub may learn a SKU the edge scanned before it existed: earlier scans stay rejected.
       const ghost = [...this.ghostSkus].find((sku) => !known.has(sku));
-      const skus = ghost && this.prng.chance(0.5) ? [ghost] : [`SIM-${n}-A`, ...(this.prng.chance(0.5) ? [`SIM-${n}-B`] : [])];
+      const skus =
+        ghost && this.prng.chance(0.5) ? [ghost] : [`SIM-${n}-A`, ...(this.prng.chance(0.5) ? [`SIM-${n}-B`] : [])];
       await createProduct(
         hub.db,
-        { name: `Sim product ${n}`, category: 'chair', basePrice: 50_00, currency: 'EUR', variants: skus.map((sku) => ({ sku, options: { seat: sku } })) },
+        {
+          name: `Sim product ${n}`,
+          category: 'chair',
+          basePrice: 50_00,
+          currency: 'EUR',
+          variants: skus.map((sku) => ({ sku, options: { seat: sku } })),
+        },
         this.nowMs,
         id,
       );
@@ -654,9 +710,11 @@ export class World {
         ['archive', 1],
         ['add_variant', 1],
       ] as const);
-      const name = change === 'rename' ? `${existing.name.replace(/ v\d+$/, '')} v${existing.version + 1}` : existing.name;
+      const name =
+        change === 'rename' ? `${existing.name.replace(/ v\d+$/, '')} v${existing.version + 1}` : existing.name;
       const archived = change === 'archive' ? !existing.archived : existing.archived;
-      const skus = change === 'add_variant' ? [...existing.skus, `${existing.skus[0]}-X${existing.version + 1}`] : existing.skus;
+      const skus =
+        change === 'add_variant' ? [...existing.skus, `${existing.skus[0]}-X${existing.version + 1}`] : existing.skus;
       await updateProduct(
         hub.db,
         existing.id,

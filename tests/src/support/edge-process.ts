@@ -30,7 +30,9 @@ export type EdgeProcess = ServerProcess & { dataDir: string };
  */
 export async function startEdgeProcess(options: EdgeProcessOptions): Promise<EdgeProcess> {
   fs.mkdirSync(options.dataDir, { recursive: true });
-  const hubArgs = options.hub ? ['--hub', options.hub.url, '--client-id', options.hub.clientId, '--client-secret', options.hub.clientSecret] : [];
+  const hubArgs = options.hub
+    ? ['--hub', options.hub.url, '--client-id', options.hub.clientId, '--client-secret', options.hub.clientSecret]
+    : [];
   const server = await startServerProcess({
     name: 'edge',
     script: edgeMain,
@@ -63,7 +65,13 @@ export function runEdgeVerify(dataDir: string, timeoutMs = 60_000): Promise<Veri
     execFile(
       process.execPath,
       ['--import', 'tsx', edgeMain, 'verify', '--data', dataDir],
-      { cwd: repoRoot, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024, env: { ...process.env, LOG_LEVEL: 'warn' } },
+      {
+        cwd: repoRoot,
+        timeout: timeoutMs,
+        killSignal: 'SIGKILL',
+        maxBuffer: 16 * 1024 * 1024,
+        env: { ...process.env, LOG_LEVEL: 'warn' },
+      },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') {
           reject(new Error(`verify did not run: ${error.message}\n${stderr}`));

@@ -18,7 +18,12 @@ export async function requestJson<T = unknown>(
       ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
       ...options.headers,
     },
-    body: options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body),
+    body:
+      options.body === undefined
+        ? undefined
+        : typeof options.body === 'string'
+          ? options.body
+          : JSON.stringify(options.body),
     signal: AbortSignal.timeout(options.timeoutMs ?? requestTimeoutMs),
   });
   const text = await response.text();
@@ -27,7 +32,10 @@ export async function requestJson<T = unknown>(
 }
 
 /** Polls GET /healthz until it answers 200; `gaveUp` returns a reason to stop early (the process died). */
-export async function waitForHealthy(baseUrl: string, options: { timeoutMs: number; gaveUp?: () => string | undefined }): Promise<void> {
+export async function waitForHealthy(
+  baseUrl: string,
+  options: { timeoutMs: number; gaveUp?: () => string | undefined },
+): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   let last = 'no answer yet';
   while (Date.now() < deadline) {
@@ -71,7 +79,8 @@ export async function readLedger<TEvent>(
       `/api/v1/stock/${encodeURIComponent(sku)}/history?${query}`,
       { token },
     );
-    if (response.status !== 200) throw new Error(`history of ${sku} answered ${response.status}: ${JSON.stringify(response.body)}`);
+    if (response.status !== 200)
+      throw new Error(`history of ${sku} answered ${response.status}: ${JSON.stringify(response.body)}`);
     entries.push(...response.body.items);
     cursor = response.body.nextCursor;
     if (cursor === null) return entries;
@@ -92,11 +101,17 @@ export function histogramTotals(metricsText: string, name: string): { sum: numbe
  * Cumulative bucket counts of a Prometheus histogram series in /metrics text, keyed by `le`,
  * for the series whose labels include every pair in `labels`.
  */
-export function histogramBuckets(metricsText: string, name: string, labels: Record<string, string> = {}): Map<number, number> {
+export function histogramBuckets(
+  metricsText: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Map<number, number> {
   const buckets = new Map<number, number>();
   const pattern = new RegExp(`^${name}_bucket\\{([^}]*)\\} (\\S+)$`, 'gm');
   for (const match of metricsText.matchAll(pattern)) {
-    const pairs = new Map([...(match[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((pair) => [pair[1] as string, pair[2] as string]));
+    const pairs = new Map(
+      [...(match[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((pair) => [pair[1] as string, pair[2] as string]),
+    );
     if (!Object.entries(labels).every(([key, value]) => pairs.get(key) === value)) continue;
     const le = pairs.get('le') === '+Inf' ? Number.POSITIVE_INFINITY : Number(pairs.get('le'));
     buckets.set(le, (buckets.get(le) ?? 0) + Number(match[2]));
@@ -108,7 +123,11 @@ export function histogramBuckets(metricsText: string, name: string, labels: Reco
  * The upper bound of the bucket holding quantile `q` of the observations made between two
  * snapshots of one histogram (Prometheus buckets only bound a quantile, they do not locate it).
  */
-export function bucketQuantileBound(before: Map<number, number>, after: Map<number, number>, q: number): number | undefined {
+export function bucketQuantileBound(
+  before: Map<number, number>,
+  after: Map<number, number>,
+  q: number,
+): number | undefined {
   const bounds = [...after.keys()].sort((a, b) => a - b);
   const total = (after.get(Number.POSITIVE_INFINITY) ?? 0) - (before.get(Number.POSITIVE_INFINITY) ?? 0);
   if (total <= 0) return undefined;

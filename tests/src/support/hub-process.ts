@@ -32,14 +32,24 @@ export async function startHubProcess(options: HubProcessOptions): Promise<HubPr
     args: ['--host', '127.0.0.1', '--data', options.dataDir],
     port: options.port,
     startTimeoutMs: options.startTimeoutMs ?? 60_000,
-    env: { DOVETAIL_ADMIN_SECRET: hubAdminSecret, LOG_LEVEL: options.logLevel ?? 'warn', DATABASE_URL: '', DATABASE_SCHEMA: '', ...options.env },
+    env: {
+      DOVETAIL_ADMIN_SECRET: hubAdminSecret,
+      LOG_LEVEL: options.logLevel ?? 'warn',
+      DATABASE_URL: '',
+      DATABASE_SCHEMA: '',
+      ...options.env,
+    },
   });
   return { ...server, dataDir: options.dataDir };
 }
 
 /** POST /oauth/token with the bootstrap admin's client credentials → the bearer token. */
 export async function hubAdminToken(hubUrl: string): Promise<string> {
-  const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: 'admin', client_secret: hubAdminSecret }).toString();
+  const body = new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: 'admin',
+    client_secret: hubAdminSecret,
+  }).toString();
   const response = await requestJson<{ access_token?: string }>(hubUrl, 'POST', '/oauth/token', {
     body,
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -63,26 +73,42 @@ export async function createHubProducts(hubUrl: string, token: string, skus: rea
       `product ${sku}`,
       requestJson(hubUrl, 'POST', '/api/v1/products', {
         token,
-        body: { name: `Sofa ${sku}`, category: 'sofa', basePrice: 99_900, currency: 'EUR', variants: [{ sku, options: {} }] },
+        body: {
+          name: `Sofa ${sku}`,
+          category: 'sofa',
+          basePrice: 99_900,
+          currency: 'EUR',
+          variants: [{ sku, options: {} }],
+        },
       }),
     );
   }
 }
 
 /** Creates warehouse `warehouseId` and enrolls an edge for it → the edge's client credentials. */
-export async function enrollHubEdge(hubUrl: string, token: string, warehouseId: string): Promise<{ clientId: string; clientSecret: string }> {
+export async function enrollHubEdge(
+  hubUrl: string,
+  token: string,
+  warehouseId: string,
+): Promise<{ clientId: string; clientSecret: string }> {
   await expectCreated(
     `warehouse ${warehouseId}`,
     requestJson(hubUrl, 'POST', '/api/v1/warehouses', {
       token,
-      body: { id: warehouseId, name: `Warehouse ${warehouseId}`, kind: 'warehouse', location: { lat: 52.37, lon: 4.89 } },
+      body: {
+        id: warehouseId,
+        name: `Warehouse ${warehouseId}`,
+        kind: 'warehouse',
+        location: { lat: 52.37, lon: 4.89 },
+      },
     }),
   );
   const body = (await expectCreated(
     `edge enrollment for ${warehouseId}`,
     requestJson(hubUrl, 'POST', `/api/v1/warehouses/${encodeURIComponent(warehouseId)}/edges`, { token, body: {} }),
   )) as { clientId?: string; clientSecret?: string };
-  if (typeof body.clientId !== 'string' || typeof body.clientSecret !== 'string') throw new Error(`enrollment gave no credentials: ${JSON.stringify(body)}`);
+  if (typeof body.clientId !== 'string' || typeof body.clientSecret !== 'string')
+    throw new Error(`enrollment gave no credentials: ${JSON.stringify(body)}`);
   return { clientId: body.clientId, clientSecret: body.clientSecret };
 }
 
@@ -95,6 +121,7 @@ export async function hubOnHand(hubUrl: string, token: string, sku: string, ware
     { token },
   );
   if (response.status === 404) return 0;
-  if (response.status !== 200) throw new Error(`inventory of ${sku} answered ${response.status}: ${JSON.stringify(response.body)}`);
+  if (response.status !== 200)
+    throw new Error(`inventory of ${sku} answered ${response.status}: ${JSON.stringify(response.body)}`);
   return response.body.warehouses?.find((entry) => entry.warehouseId === warehouseId)?.onHand ?? 0;
 }

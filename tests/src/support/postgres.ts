@@ -52,7 +52,8 @@ export function hubStorageAdapters(prefix: string): HubStorageAdapter[] {
     env: () => ({ DATABASE_URL: testPostgresUrl, DATABASE_SCHEMA: schema }),
     async prepare(cleanup) {
       if (!testPostgresUrl) throw new Error('DOVETAIL_REQUIRE_POSTGRES is set but no DOVETAIL_TEST_DATABASE_URL');
-      if (!(await postgresAnswers(testPostgresUrl))) throw new Error(`PostgreSQL at ${testPostgresUrl} does not answer`);
+      if (!(await postgresAnswers(testPostgresUrl)))
+        throw new Error(`PostgreSQL at ${testPostgresUrl} does not answer`);
       cleanup.add('drop the PostgreSQL schema', () => dropPostgresSchema(testPostgresUrl, schema));
     },
   });

@@ -71,12 +71,16 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
 }
 
 async function spawnServer(options: ServerProcessOptions, port: number): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', options.script, '--port', String(port), ...options.args], {
-    cwd: repoRoot,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...options.env },
-  });
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), '--import', 'tsx', options.script, '--port', String(port), ...options.args],
+    {
+      cwd: repoRoot,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env },
+    },
+  );
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not spawn the ${options.name} process`);
   live.add(pid);
@@ -128,7 +132,8 @@ async function spawnServer(options: ServerProcessOptions, port: number): Promise
 
 function exitOf(child: ChildProcess): Promise<ProcessExit> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    if (child.exitCode !== null || child.signalCode !== null)
+      resolve({ code: child.exitCode, signal: child.signalCode });
     else child.once('exit', (code, signal) => resolve({ code, signal }));
   });
 }

@@ -22,7 +22,8 @@ describe('WebSocketFrameCounter', () => {
     for (const chunkSize of [1, 2, 7, 1_000, 65_536, stream.length]) {
       const counter = new WebSocketFrameCounter();
       const seen: number[] = [];
-      for (let offset = 0; offset < stream.length; offset += chunkSize) seen.push(...counter.feed(stream.subarray(offset, offset + chunkSize)));
+      for (let offset = 0; offset < stream.length; offset += chunkSize)
+        seen.push(...counter.feed(stream.subarray(offset, offset + chunkSize)));
       expect(seen, `chunks of ${chunkSize}`).toEqual(frames.map((frame) => frame.length));
     }
   });

@@ -158,9 +158,17 @@ export async function startTcpProxy(upstream: { host?: string; port: number }): 
     cutAfterNextFrame(options) {
       if (armed) throw new Error('a frame-triggered cut is already armed');
       const fired = new Promise<{ frameBytes: number }>((resolve) => {
-        armed = { minBytes: options.minBytes, after: { refuse: options.refuse, hold: options.hold }, done: (frameBytes) => resolve({ frameBytes }) };
+        armed = {
+          minBytes: options.minBytes,
+          after: { refuse: options.refuse, hold: options.hold },
+          done: (frameBytes) => resolve({ frameBytes }),
+        };
       });
-      return withTimeout(fired, options.timeoutMs, `a client frame of ${options.minBytes}+ bytes through the proxy`).finally(() => {
+      return withTimeout(
+        fired,
+        options.timeoutMs,
+        `a client frame of ${options.minBytes}+ bytes through the proxy`,
+      ).finally(() => {
         armed = undefined;
       });
     },

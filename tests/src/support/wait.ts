@@ -21,8 +21,12 @@ export async function waitUntil<T>(
       lastError = (error as Error).message;
     }
     if (Date.now() >= deadline) {
-      const state = options.describe ? await Promise.resolve(options.describe()).catch((error: Error) => error.message) : '';
-      throw new Error(`${what}: not within ${options.timeoutMs} ms${state ? `; last: ${state}` : ''}${lastError ? `; probe failed: ${lastError}` : ''}`);
+      const state = options.describe
+        ? await Promise.resolve(options.describe()).catch((error: Error) => error.message)
+        : '';
+      throw new Error(
+        `${what}: not within ${options.timeoutMs} ms${state ? `; last: ${state}` : ''}${lastError ? `; probe failed: ${lastError}` : ''}`,
+      );
     }
     await sleep(options.intervalMs ?? 50);
   }

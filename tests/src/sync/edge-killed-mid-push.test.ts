@@ -97,7 +97,9 @@ describe('edge SIGKILLed mid-push', () => {
     expect(ackAtKill).toBeLessThan(backlogCount);
     const afterRestart = await edgeSyncStatus(edge, token);
     expect(afterRestart.upstreamAck).toBeGreaterThanOrEqual(ackAtKill); // acks are durable at the edge
-    console.info(`edge SIGKILLed with ${ackAtKill} of ${backlogCount} acked; ${afterRestart.upstreamAck} acked when it answered again`);
+    console.info(
+      `edge SIGKILLed with ${ackAtKill} of ${backlogCount} acked; ${afterRestart.upstreamAck} acked when it answered again`,
+    );
 
     await waitForDrain(edge, token, { timeoutMs: 60_000, lastSeq: backlogCount });
     const expected = acknowledgedOnHand(log, skus);
@@ -140,7 +142,9 @@ describe('edge SIGKILLed mid-push', () => {
     expect(await hubOnHandBySku(hub.baseUrl, admin, skus)).toEqual(expected);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect(await hubOnHandBySku(hub.baseUrl, admin, skus)).toEqual(expected);
-    console.info(`online kill: edge acked through ${ackAtKill}; ${cutOff.length} scans cut off and retried with their keys`);
+    console.info(
+      `online kill: edge acked through ${ackAtKill}; ${cutOff.length} scans cut off and retried with their keys`,
+    );
   });
 
   it('leaves an edge database that verify accepts once the edge is stopped', async () => {
@@ -148,6 +152,10 @@ describe('edge SIGKILLed mid-push', () => {
     expect((await edge.stop()).code).toBe(0);
     const run = await runEdgeVerify(edge.dataDir);
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
-    expect(run.report, run.stdout + run.stderr).toMatchObject({ ok: true, events: total, upstream: { lastSeq: total, ackedSeq: total, problems: [] } });
+    expect(run.report, run.stdout + run.stderr).toMatchObject({
+      ok: true,
+      events: total,
+      upstream: { lastSeq: total, ackedSeq: total, problems: [] },
+    });
   });
 });

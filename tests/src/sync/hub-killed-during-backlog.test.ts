@@ -88,7 +88,12 @@ describe.each(adapters)('hub SIGKILLed while an edge pushes a 10,000-event backl
     await sendScans(edge, token, makeScans(scanCount, skus), log);
     expect(log.failures).toEqual([]);
     expect(log.acknowledged.size).toBe(scanCount);
-    expect(await edgeSyncStatus(edge, token)).toMatchObject({ connected: false, pendingUpstream: scanCount, upstreamAck: 0, upstreamLastSeq: scanCount });
+    expect(await edgeSyncStatus(edge, token)).toMatchObject({
+      connected: false,
+      pendingUpstream: scanCount,
+      upstreamAck: 0,
+      upstreamLastSeq: scanCount,
+    });
   });
 
   it('pushes to the returning hub, which is SIGKILLed with some but not all of the backlog applied', async () => {
@@ -108,7 +113,9 @@ describe.each(adapters)('hub SIGKILLed while an edge pushes a 10,000-event backl
     const status = await edgeSyncStatus(edge, token);
     expect(status.upstreamAck).toBeLessThan(scanCount); // the kill came mid-push, not after the drain
     expect(status.pendingUpstream).toBe(scanCount - status.upstreamAck);
-    console.info(`hub (${adapter.name}) SIGKILLed with the edge acked through seq ${ackAtKill} (${status.upstreamAck} a moment later) of ${scanCount}`);
+    console.info(
+      `hub (${adapter.name}) SIGKILLed with the edge acked through seq ${ackAtKill} (${status.upstreamAck} a moment later) of ${scanCount}`,
+    );
   });
 
   it('restarted on the same data, ends with exactly the edge counts and an outbox acked through 10,000', async () => {
@@ -116,7 +123,12 @@ describe.each(adapters)('hub SIGKILLed while an edge pushes a 10,000-event backl
     hub = await startOurHub();
     const drained = await waitForDrain(edge, token, { timeoutMs: 90_000, lastSeq: scanCount });
     console.info(`hub (${adapter.name}) restart to drained: ${Date.now() - restartedAt} ms`);
-    expect(drained).toMatchObject({ pendingUpstream: 0, upstreamAck: scanCount, upstreamLastSeq: scanCount, rejected: 0 });
+    expect(drained).toMatchObject({
+      pendingUpstream: 0,
+      upstreamAck: scanCount,
+      upstreamLastSeq: scanCount,
+      rejected: 0,
+    });
 
     const expected = acknowledgedOnHand(log, skus);
     expect(await edgeOnHand(edge, token, skus)).toEqual(expected);
@@ -124,7 +136,11 @@ describe.each(adapters)('hub SIGKILLed while an edge pushes a 10,000-event backl
     // Still exact a little later: no duplicate arrives after the drain.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect(await hubOnHandBySku(hub.baseUrl, admin, skus)).toEqual(expected);
-    expect(await edgeSyncStatus(edge, token)).toMatchObject({ pendingUpstream: 0, upstreamAck: scanCount, upstreamLastSeq: scanCount });
+    expect(await edgeSyncStatus(edge, token)).toMatchObject({
+      pendingUpstream: 0,
+      upstreamAck: scanCount,
+      upstreamLastSeq: scanCount,
+    });
   });
 
   it('leaves an edge database that verify accepts once the edge is stopped', async () => {

@@ -73,7 +73,10 @@ describe('sync link cut through a TCP proxy during pushes', () => {
   const hubAppliedThrough = async (prefixes: StreamPrefix[]): Promise<number> => {
     const atHub = await hubOnHandBySku(hub.baseUrl, admin, skus);
     const match = prefixes.find((prefix) => skus.every((sku) => prefix.onHand[sku] === atHub[sku]));
-    if (!match) throw new Error(`the hub's counts ${JSON.stringify(atHub)} are no prefix of the edge's stream: an event lost or applied twice`);
+    if (!match)
+      throw new Error(
+        `the hub's counts ${JSON.stringify(atHub)} are no prefix of the edge's stream: an event lost or applied twice`,
+      );
     return match.seq;
   };
 
@@ -91,10 +94,14 @@ describe('sync link cut through a TCP proxy during pushes', () => {
     cleanup.add('close proxy', () => proxy.close());
     edge = await startEdge(cleanup, { dataDir: edgeDir, hub: { url: proxy.url, ...prepared.credentials } });
     token = await signIn(edge.baseUrl, bootstrapStaff);
-    await waitUntil('the edge to connect through the proxy', async () => ((await edgeSyncStatus(edge, token)).connected ? true : undefined), {
-      timeoutMs: 30_000,
-      describe: () => edge.output().slice(-2000),
-    });
+    await waitUntil(
+      'the edge to connect through the proxy',
+      async () => ((await edgeSyncStatus(edge, token)).connected ? true : undefined),
+      {
+        timeoutMs: 30_000,
+        describe: () => edge.output().slice(-2000),
+      },
+    );
   });
 
   afterAll(async () => {
@@ -114,11 +121,15 @@ describe('sync link cut through a TCP proxy during pushes', () => {
       try {
         let upgradesAtLastFault = 0;
         for (let n = 0; n < faultCount; n++) {
-          await waitUntil(`a new sync connection before fault ${n + 1}`, () => (proxy.webSockets > upgradesAtLastFault && proxy.liveWebSockets > 0 ? true : undefined), {
-            timeoutMs: 60_000,
-            intervalMs: 5,
-            describe: () => edge.output().slice(-2000),
-          });
+          await waitUntil(
+            `a new sync connection before fault ${n + 1}`,
+            () => (proxy.webSockets > upgradesAtLastFault && proxy.liveWebSockets > 0 ? true : undefined),
+            {
+              timeoutMs: 60_000,
+              intervalMs: 5,
+              describe: () => edge.output().slice(-2000),
+            },
+          );
           const ackOnArrival = (await edgeSyncStatus(edge, token)).upstreamAck;
           const status = await waitUntil(
             `the new link to carry an ack before fault ${n + 1}`,
@@ -136,7 +147,11 @@ describe('sync link cut through a TCP proxy during pushes', () => {
           else proxy.cut({ hold: true });
           if (fault !== 'cut') {
             const until = log.acknowledged.size + 100;
-            await waitUntil('100 more scans during the outage', () => (log.acknowledged.size >= until ? true : undefined), { timeoutMs: 60_000, intervalMs: 5 });
+            await waitUntil(
+              '100 more scans during the outage',
+              () => (log.acknowledged.size >= until ? true : undefined),
+              { timeoutMs: 60_000, intervalMs: 5 },
+            );
             proxy.heal();
           }
         }
@@ -155,7 +170,10 @@ describe('sync link cut through a TCP proxy during pushes', () => {
     expect(log.failures).toEqual([]);
     expect(log.acknowledged.size).toBe(onlineCount);
     expect(done.map((entry) => entry.fault)).toHaveLength(faultCount);
-    expect(done.filter((entry) => entry.live === 0), 'a fault that found no live connection').toEqual([]);
+    expect(
+      done.filter((entry) => entry.live === 0),
+      'a fault that found no live connection',
+    ).toEqual([]);
 
     const drained = await waitForDrain(edge, token, { timeoutMs: 60_000, lastSeq: onlineCount });
     expect(drained).toMatchObject({ pendingUpstream: 0, upstreamAck: onlineCount, rejected: 0 });
@@ -190,13 +208,19 @@ describe('sync link cut through a TCP proxy during pushes', () => {
           const applied = await hubAppliedThrough(prefixes);
           return applied > edgeAck ? applied : undefined;
         },
-        { timeoutMs: 15_000, intervalMs: 25, describe: async () => `hub applied through ${await hubAppliedThrough(prefixes)}` },
+        {
+          timeoutMs: 15_000,
+          intervalMs: 25,
+          describe: async () => `hub applied through ${await hubAppliedThrough(prefixes)}`,
+        },
       );
       expect((await edgeSyncStatus(edge, token)).upstreamAck).toBe(edgeAck);
       rounds.push({ frameBytes, edgeAck, hubApplied });
     }
     proxy.heal();
-    console.info(`cut mid-apply: ${rounds.map((r) => `edge acked ${r.edgeAck}, hub applied ${r.hubApplied} (${r.frameBytes} B push)`).join('; ')}`);
+    console.info(
+      `cut mid-apply: ${rounds.map((r) => `edge acked ${r.edgeAck}, hub applied ${r.hubApplied} (${r.frameBytes} B push)`).join('; ')}`,
+    );
     for (const [index, round] of rounds.entries()) {
       expect(round.hubApplied).toBeGreaterThan(round.edgeAck);
       if (index > 0) expect(round.edgeAck).toBeGreaterThanOrEqual(rounds[index - 1]?.hubApplied ?? 0); // the welcome re-acked it
@@ -210,7 +234,11 @@ describe('sync link cut through a TCP proxy during pushes', () => {
     expect(await hubOnHandBySku(hub.baseUrl, admin, skus)).toEqual(expected);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect(await hubOnHandBySku(hub.baseUrl, admin, skus)).toEqual(expected);
-    expect(await edgeSyncStatus(edge, token)).toMatchObject({ pendingUpstream: 0, upstreamAck: total, upstreamLastSeq: total });
+    expect(await edgeSyncStatus(edge, token)).toMatchObject({
+      pendingUpstream: 0,
+      upstreamAck: total,
+      upstreamLastSeq: total,
+    });
   });
 
   it('leaves an edge database that verify accepts once the edge is stopped', async () => {
@@ -218,6 +246,10 @@ describe('sync link cut through a TCP proxy during pushes', () => {
     expect((await edge.stop()).code).toBe(0);
     const run = await runEdgeVerify(edge.dataDir);
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
-    expect(run.report, run.stdout + run.stderr).toMatchObject({ ok: true, events: total, upstream: { lastSeq: total, ackedSeq: total, problems: [] } });
+    expect(run.report, run.stdout + run.stderr).toMatchObject({
+      ok: true,
+      events: total,
+      upstream: { lastSeq: total, ackedSeq: total, problems: [] },
+    });
   });
 });

@@ -36,7 +36,10 @@ export async function startEdge(cleanup: Cleanup, options: EdgeProcessOptions): 
 }
 
 /** The catalog the scans use, warehouse W1 and its enrolled edge's credentials, on a fresh hub. */
-export async function prepareHub(hubUrl: string, skus: readonly string[]): Promise<{ admin: string; credentials: { clientId: string; clientSecret: string } }> {
+export async function prepareHub(
+  hubUrl: string,
+  skus: readonly string[],
+): Promise<{ admin: string; credentials: { clientId: string; clientSecret: string } }> {
   const admin = await hubAdminToken(hubUrl);
   await createHubProducts(hubUrl, admin, skus);
   return { admin, credentials: await enrollHubEdge(hubUrl, admin, warehouseId) };
@@ -59,7 +62,13 @@ export function makeScans(count: number, skus: readonly string[], first = 0): Sc
     const index = first + n;
     const sku = skus[index % skus.length] as string;
     const quantity = 1 + ((index * 7) % 9);
-    return { index, sku, quantity, key: `sync-${tag}-${index}`, body: JSON.stringify({ sku, quantity, reference: `sync-${index}` }) };
+    return {
+      index,
+      sku,
+      quantity,
+      key: `sync-${tag}-${index}`,
+      body: JSON.stringify({ sku, quantity, reference: `sync-${index}` }),
+    };
   });
 }
 
@@ -105,16 +114,29 @@ export function acknowledgedOnHand(log: ScanLog, skus: readonly string[]): Recor
 }
 
 export async function edgeSyncStatus(edge: EdgeProcess, token: string): Promise<SyncStatus> {
-  const response = await requestJson<SyncStatus>(edge.baseUrl, 'GET', '/api/v1/sync/status', { token, timeoutMs: 5_000 });
-  if (response.status !== 200) throw new Error(`sync status answered ${response.status}: ${JSON.stringify(response.body)}`);
+  const response = await requestJson<SyncStatus>(edge.baseUrl, 'GET', '/api/v1/sync/status', {
+    token,
+    timeoutMs: 5_000,
+  });
+  if (response.status !== 200)
+    throw new Error(`sync status answered ${response.status}: ${JSON.stringify(response.body)}`);
   return response.body;
 }
 
 /** The edge's own on-hand per SKU (its ledger fold), for comparing with the hub's replica. */
-export async function edgeOnHand(edge: EdgeProcess, token: string, skus: readonly string[]): Promise<Record<string, number>> {
+export async function edgeOnHand(
+  edge: EdgeProcess,
+  token: string,
+  skus: readonly string[],
+): Promise<Record<string, number>> {
   const totals: Record<string, number> = {};
   for (const sku of skus) {
-    const response = await requestJson<{ onHand?: number }>(edge.baseUrl, 'GET', `/api/v1/stock/${encodeURIComponent(sku)}`, { token });
+    const response = await requestJson<{ onHand?: number }>(
+      edge.baseUrl,
+      'GET',
+      `/api/v1/stock/${encodeURIComponent(sku)}`,
+      { token },
+    );
     if (response.status === 404) totals[sku] = 0;
     else if (response.status === 200 && typeof response.body.onHand === 'number') totals[sku] = response.body.onHand;
     else throw new Error(`edge stock of ${sku} answered ${response.status}: ${JSON.stringify(response.body)}`);
@@ -122,14 +144,22 @@ export async function edgeOnHand(edge: EdgeProcess, token: string, skus: readonl
   return totals;
 }
 
-export async function hubOnHandBySku(hubUrl: string, adminToken: string, skus: readonly string[]): Promise<Record<string, number>> {
+export async function hubOnHandBySku(
+  hubUrl: string,
+  adminToken: string,
+  skus: readonly string[],
+): Promise<Record<string, number>> {
   const totals: Record<string, number> = {};
   for (const sku of skus) totals[sku] = await hubOnHand(hubUrl, adminToken, sku, warehouseId);
   return totals;
 }
 
 /** Waits until the edge's outbox is empty and acked through its last seq; returns that status. */
-export function waitForDrain(edge: EdgeProcess, token: string, options: { timeoutMs: number; lastSeq?: number }): Promise<SyncStatus> {
+export function waitForDrain(
+  edge: EdgeProcess,
+  token: string,
+  options: { timeoutMs: number; lastSeq?: number },
+): Promise<SyncStatus> {
   let last: SyncStatus | undefined;
   return waitUntil(
     'the edge outbox to drain',
@@ -138,6 +168,10 @@ export function waitForDrain(edge: EdgeProcess, token: string, options: { timeou
       const drained = last.pendingUpstream === 0 && last.upstreamAck === last.upstreamLastSeq;
       return drained && (options.lastSeq === undefined || last.upstreamLastSeq === options.lastSeq) ? last : undefined;
     },
-    { timeoutMs: options.timeoutMs, intervalMs: 100, describe: () => `${JSON.stringify(last)}\nedge output:\n${edge.output().slice(-3000)}` },
+    {
+      timeoutMs: options.timeoutMs,
+      intervalMs: 100,
+      describe: () => `${JSON.stringify(last)}\nedge output:\n${edge.output().slice(-3000)}`,
+    },
   );
 }

@@ -1,4 +1,11 @@
-import { edgeFulfillmentStatuses, fulfillmentIdSchema, limits, packRequestSchema, pickRequestSchema, shipRequestSchema } from '@dovetail/shared';
+import {
+  edgeFulfillmentStatuses,
+  fulfillmentIdSchema,
+  limits,
+  packRequestSchema,
+  pickRequestSchema,
+  shipRequestSchema,
+} from '@dovetail/shared';
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { DeskResponse, FulfillmentDesk } from '../../services/fulfillments.ts';
@@ -7,8 +14,14 @@ import { HttpError } from '../errors.ts';
 import { decodeCursor, encodeCursor, idempotencyKey, jsonBody, queryParams } from '../validate.ts';
 
 const listQuerySchema = z.strictObject({
-  status: z.enum(['active', ...edgeFulfillmentStatuses]).default('active').describe('active = open, picking or packed'),
-  cancelRequested: z.enum(['true', 'false']).transform((value) => value === 'true').optional(),
+  status: z
+    .enum(['active', ...edgeFulfillmentStatuses])
+    .default('active')
+    .describe('active = open, picking or packed'),
+  cancelRequested: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .optional(),
   limit: z.coerce.number().int().min(1).max(limits.pageSizeMax).default(limits.pageSizeDefault),
   cursor: z.string().max(512).optional(),
 });
@@ -24,14 +37,23 @@ function fulfillmentId(c: Context): string {
  * `POST /fulfillments/{id}/pick|pack|ship`: the warehouse's progress on one, each a durable local
  * transaction that works with the hub link down; the facts follow upstream.
  */
-export function fulfillmentRoutes(deps: { desk: FulfillmentDesk; warehouseId: string; nowMs: () => number; onRecorded: () => void }) {
+export function fulfillmentRoutes(deps: {
+  desk: FulfillmentDesk;
+  warehouseId: string;
+  nowMs: () => number;
+  onRecorded: () => void;
+}) {
   const { desk, warehouseId } = deps;
   const app = new Hono<{ Variables: AuthVariables }>();
   app.get('/fulfillments', (c) => {
     permit(c.get('session').principal, 'fulfillments.read', warehouseId);
     const query = queryParams(c, listQuerySchema);
-    const after = decodeCursor(query.cursor, z.strictObject({ createdMs: z.int(), id: z.string().max(64), status: z.string() }));
-    if (after && after.status !== query.status) throw new HttpError(400, 'invalid_cursor', 'the cursor belongs to another status');
+    const after = decodeCursor(
+      query.cursor,
+      z.strictObject({ createdMs: z.int(), id: z.string().max(64), status: z.string() }),
+    );
+    if (after && after.status !== query.status)
+      throw new HttpError(400, 'invalid_cursor', 'the cursor belongs to another status');
     const page = desk.list({ status: query.status, cancelRequested: query.cancelRequested }, after, query.limit);
     return c.json({
       items: page.items,
@@ -42,7 +64,12 @@ export function fulfillmentRoutes(deps: { desk: FulfillmentDesk; warehouseId: st
   app.get('/fulfillments/:id', (c) => {
     permit(c.get('session').principal, 'fulfillments.read', warehouseId);
     const view = desk.view(fulfillmentId(c));
-    if (!view) throw new HttpError(404, 'unknown_fulfillment', 'no such fulfillment order at this warehouse; refresh the pick list');
+    if (!view)
+      throw new HttpError(
+        404,
+        'unknown_fulfillment',
+        'no such fulfillment order at this warehouse; refresh the pick list',
+      );
     return c.json(view);
   });
 

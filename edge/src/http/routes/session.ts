@@ -11,7 +11,10 @@ const usernameSchema = z
   .min(1)
   .max(limits.usernameLengthMax)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]*$/, 'username: letters, digits and . _ @ - only');
-const loginSchema = z.strictObject({ username: usernameSchema, password: z.string().min(1).max(limits.passwordLengthMax) });
+const loginSchema = z.strictObject({
+  username: usernameSchema,
+  password: z.string().min(1).max(limits.passwordLengthMax),
+});
 const createStaffSchema = z.strictObject({
   username: usernameSchema,
   password: z.string().min(limits.passwordLengthMin).max(limits.passwordLengthMax),
@@ -27,9 +30,15 @@ export function loginRoute(deps: { staff: StaffDirectory }) {
     const result = await deps.staff.signIn(value.username, value.password);
     c.header('Cache-Control', 'no-store');
     if (!result.ok && result.reason === 'too_many_attempts') {
-      throw new HttpError(429, 'too_many_attempts', `too many failed sign-ins; try again in ${result.retryAfterSeconds} s`, undefined, {
-        'Retry-After': String(result.retryAfterSeconds),
-      });
+      throw new HttpError(
+        429,
+        'too_many_attempts',
+        `too many failed sign-ins; try again in ${result.retryAfterSeconds} s`,
+        undefined,
+        {
+          'Retry-After': String(result.retryAfterSeconds),
+        },
+      );
     }
     if (!result.ok) throw new HttpError(401, 'invalid_credentials', 'unknown username or wrong password');
     return c.json({ token: result.token, expiresAt: result.expiresAt, staff: result.staff });
@@ -50,7 +59,12 @@ export function sessionRoutes(deps: { staff: StaffDirectory; warehouseId: string
   app.get('/me', (c) => {
     const session = c.get('session');
     c.header('Cache-Control', 'no-store');
-    return c.json({ username: session.username, role: session.principal.role, warehouseId, expiresAt: new Date(session.expiresMs).toISOString() });
+    return c.json({
+      username: session.username,
+      role: session.principal.role,
+      warehouseId,
+      expiresAt: new Date(session.expiresMs).toISOString(),
+    });
   });
 
   app.get('/staff', (c) => {

@@ -23,9 +23,21 @@ const ledgerCount = () => (edge.db.prepare('SELECT count(*) AS n FROM ledger').g
 
 describe('POST /api/v1/stock/receive', () => {
   it('records the receipt and answers 201 with the event and all DESIGN §4 quantities', async () => {
-    const { status, body } = await scan('receive', { sku: 'SOFA-OSLO-3S-GREY', quantity: 10, bin: 'A-01', lot: 'FAB-2026-11', reference: 'PO-77' });
+    const { status, body } = await scan('receive', {
+      sku: 'SOFA-OSLO-3S-GREY',
+      quantity: 10,
+      bin: 'A-01',
+      lot: 'FAB-2026-11',
+      reference: 'PO-77',
+    });
     expect(status).toBe(201);
-    expect(body.event).toMatchObject({ type: 'receive', sku: 'SOFA-OSLO-3S-GREY', quantity: 10, warehouseId: 'W1', actor: 'lead' });
+    expect(body.event).toMatchObject({
+      type: 'receive',
+      sku: 'SOFA-OSLO-3S-GREY',
+      quantity: 10,
+      warehouseId: 'W1',
+      actor: 'lead',
+    });
     expect(body.stock).toMatchObject({
       sku: 'SOFA-OSLO-3S-GREY',
       warehouseId: 'W1',
@@ -52,7 +64,9 @@ describe('POST /api/v1/stock/receive', () => {
 
   it('marks a SKU the catalog replica lists as verified', async () => {
     edge.db
-      .prepare("INSERT INTO catalog_variant (sku, product_id, name, options) VALUES ('BED-LINNEA-160', 'p1', 'Linnea bed', '{}')")
+      .prepare(
+        "INSERT INTO catalog_variant (sku, product_id, name, options) VALUES ('BED-LINNEA-160', 'p1', 'Linnea bed', '{}')",
+      )
       .run();
     const { body } = await scan('receive', { sku: 'BED-LINNEA-160', quantity: 2 });
     expect(body.stock.verified).toBe(true);
@@ -138,7 +152,12 @@ describe('the other scan actions', () => {
   it('sends and receives transfers, and never lets on hand go negative', async () => {
     const out = await scan('transfer-out', { sku: 'CHAIR-1', quantity: 4, transferId: 'TR-1', toWarehouseId: 'W2' });
     expect(out.body.stock.onHand).toBe(6);
-    const tooMany = await scan('transfer-out', { sku: 'CHAIR-1', quantity: 7, transferId: 'TR-2', toWarehouseId: 'W2' });
+    const tooMany = await scan('transfer-out', {
+      sku: 'CHAIR-1',
+      quantity: 7,
+      transferId: 'TR-2',
+      toWarehouseId: 'W2',
+    });
     expect(tooMany.status).toBe(409);
     expect(tooMany.body.error.code).toBe('insufficient_sellable');
     expect(tooMany.body.error.details.stock.onHand).toBe(6);
@@ -163,11 +182,20 @@ describe('the other scan actions', () => {
 
   it('lets a supervisor adjust but not warehouse staff', async () => {
     expect((await scan('adjust', { sku: 'CHAIR-1', delta: 2, reason: 'found' })).status).toBe(201);
-    await edge.call('POST', '/api/v1/staff', { token, body: { username: 'picker', password: 'picker-password-1', role: 'warehouse_staff' } });
+    await edge.call('POST', '/api/v1/staff', {
+      token,
+      body: { username: 'picker', password: 'picker-password-1', role: 'warehouse_staff' },
+    });
     const staffToken = await edge.login('picker', 'picker-password-1');
-    const denied = await edge.call('POST', '/api/v1/stock/adjust', { token: staffToken, body: { sku: 'CHAIR-1', delta: 2, reason: 'found' } });
+    const denied = await edge.call('POST', '/api/v1/stock/adjust', {
+      token: staffToken,
+      body: { sku: 'CHAIR-1', delta: 2, reason: 'found' },
+    });
     expect(denied.status).toBe(403);
-    const allowed = await edge.call('POST', '/api/v1/stock/receive', { token: staffToken, body: { sku: 'CHAIR-1', quantity: 1 } });
+    const allowed = await edge.call('POST', '/api/v1/stock/receive', {
+      token: staffToken,
+      body: { sku: 'CHAIR-1', quantity: 1 },
+    });
     expect(allowed.status).toBe(201);
   });
 });
@@ -192,7 +220,9 @@ describe('Idempotency-Key', () => {
 
   it('gives concurrent duplicates one effect', async () => {
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => scan('receive', { sku: 'LAMP-2', quantity: 1 }, { 'idempotency-key': 'burst-1' })),
+      Array.from({ length: 10 }, () =>
+        scan('receive', { sku: 'LAMP-2', quantity: 1 }, { 'idempotency-key': 'burst-1' }),
+      ),
     );
     expect(new Set(results.map((result) => result.body.event.id)).size).toBe(1);
     expect((await get('/api/v1/stock/LAMP-2')).body.onHand).toBe(1);
@@ -232,7 +262,8 @@ describe('reading stock', () => {
   });
 
   it('filters by SKU prefix, bin, stock level and verification', async () => {
-    const skus = async (query: string) => (await get(`/api/v1/stock?${query}`)).body.items.map((item: Json) => item.sku);
+    const skus = async (query: string) =>
+      (await get(`/api/v1/stock?${query}`)).body.items.map((item: Json) => item.sku);
     expect(await skus('sku=CHAIR')).toEqual(['CHAIR-1', 'CHAIR-2']);
     expect(await skus('bin=A-01')).toEqual(['BED-1', 'CHAIR-1', 'CHAIR-2']);
     expect(await skus('inStock=false')).toEqual(['TABLE-1']);
@@ -273,6 +304,12 @@ describe('GET /api/v1/sync/status', () => {
     await scan('receive', { sku: 'B', quantity: 1 });
     await scan('adjust', { sku: 'A', delta: -5, reason: 'lost' }); // refused: not queued
     const { body } = await get('/api/v1/sync/status');
-    expect(body).toMatchObject({ connected: false, pendingUpstream: 2, upstreamAck: 0, upstreamLastSeq: 2, warehouseId: 'W1' });
+    expect(body).toMatchObject({
+      connected: false,
+      pendingUpstream: 2,
+      upstreamAck: 0,
+      upstreamLastSeq: 2,
+      warehouseId: 'W1',
+    });
   });
 });

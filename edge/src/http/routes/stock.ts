@@ -71,7 +71,11 @@ export function stockRoutes(deps: { book: StockBook; writer: StockWriter; querie
         command,
         actor: session.username,
         idempotency: key
-          ? { scope: session.staffId, key, requestHash: createHash('sha256').update(`${action.path}\n${raw}`).digest('hex') }
+          ? {
+              scope: session.staffId,
+              key,
+              requestHash: createHash('sha256').update(`${action.path}\n${raw}`).digest('hex'),
+            }
           : undefined,
       });
       if (response.replayed) c.header('Idempotent-Replayed', 'true');
@@ -92,7 +96,10 @@ export function stockRoutes(deps: { book: StockBook; writer: StockWriter; querie
       afterSku: after?.afterSku,
       limit: query.limit,
     });
-    return c.json({ items: page.items, nextCursor: page.nextSku === undefined ? null : encodeCursor({ afterSku: page.nextSku }) });
+    return c.json({
+      items: page.items,
+      nextCursor: page.nextSku === undefined ? null : encodeCursor({ afterSku: page.nextSku }),
+    });
   });
 
   app.get('/stock/:sku', (c) => {
@@ -100,7 +107,11 @@ export function stockRoutes(deps: { book: StockBook; writer: StockWriter; querie
     const sku = parseSku(c.req.param('sku'));
     const partition = book.read(sku);
     if (!partition.exists && !partition.verified) {
-      throw new HttpError(404, 'unknown_sku', `no stock was ever recorded for ${sku} here and the catalog does not list it`);
+      throw new HttpError(
+        404,
+        'unknown_sku',
+        `no stock was ever recorded for ${sku} here and the catalog does not list it`,
+      );
     }
     return c.json(book.view(sku));
   });
@@ -109,8 +120,12 @@ export function stockRoutes(deps: { book: StockBook; writer: StockWriter; querie
     permit(c.get('session').principal, 'stock.read', warehouseId);
     const sku = parseSku(c.req.param('sku'));
     const query = queryParams(c, historyQuerySchema);
-    const position = decodeCursor(query.cursor, z.strictObject({ position: z.int().min(0), order: z.enum(['asc', 'desc']) }));
-    if (position && position.order !== query.order) throw new HttpError(400, 'invalid_cursor', 'the cursor belongs to the other order');
+    const position = decodeCursor(
+      query.cursor,
+      z.strictObject({ position: z.int().min(0), order: z.enum(['asc', 'desc']) }),
+    );
+    if (position && position.order !== query.order)
+      throw new HttpError(400, 'invalid_cursor', 'the cursor belongs to the other order');
     const page = queries.history(sku, {
       before: query.order === 'desc' ? position?.position : undefined,
       after: query.order === 'asc' ? position?.position : undefined,
@@ -121,7 +136,8 @@ export function stockRoutes(deps: { book: StockBook; writer: StockWriter; querie
       sku,
       warehouseId,
       items: page.items,
-      nextCursor: page.nextPosition === undefined ? null : encodeCursor({ position: page.nextPosition, order: query.order }),
+      nextCursor:
+        page.nextPosition === undefined ? null : encodeCursor({ position: page.nextPosition, order: query.order }),
     });
   });
 
@@ -130,6 +146,7 @@ export function stockRoutes(deps: { book: StockBook; writer: StockWriter; querie
 
 function parseSku(raw: string): string {
   const result = skuSchema.safeParse(raw);
-  if (!result.success) throw new HttpError(400, 'invalid_sku', 'the SKU in the path is not a valid SKU', { path: 'sku' });
+  if (!result.success)
+    throw new HttpError(400, 'invalid_sku', 'the SKU in the path is not a valid SKU', { path: 'sku' });
   return result.data;
 }

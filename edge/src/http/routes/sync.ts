@@ -22,12 +22,17 @@ export function syncRoutes(deps: {
   sync: EdgeSyncClient | undefined;
 }) {
   const app = new Hono<{ Variables: AuthVariables }>();
-  const cursors = deps.db.prepare<[], { channel: string; seq: number }>('SELECT channel, seq FROM sync_cursor ORDER BY channel');
-  const link = deps.db.prepare<[], { last_contact_ms: number | null }>('SELECT last_contact_ms FROM sync_link WHERE id = 1');
-  const rejectedCount = deps.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM sync_rejection');
-  const rejections = deps.db.prepare<[number, number], { seq: number; event_id: string; sku: string; reason: string; message: string; rejected_ms: number }>(
-    'SELECT * FROM sync_rejection WHERE seq > ? ORDER BY seq LIMIT ?',
+  const cursors = deps.db.prepare<[], { channel: string; seq: number }>(
+    'SELECT channel, seq FROM sync_cursor ORDER BY channel',
   );
+  const link = deps.db.prepare<[], { last_contact_ms: number | null }>(
+    'SELECT last_contact_ms FROM sync_link WHERE id = 1',
+  );
+  const rejectedCount = deps.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM sync_rejection');
+  const rejections = deps.db.prepare<
+    [number, number],
+    { seq: number; event_id: string; sku: string; reason: string; message: string; rejected_ms: number }
+  >('SELECT * FROM sync_rejection WHERE seq > ? ORDER BY seq LIMIT ?');
 
   app.get('/sync/status', (c) => {
     permit(c.get('session').principal, 'sync.read', deps.warehouseId);

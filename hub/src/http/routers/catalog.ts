@@ -30,7 +30,12 @@ export const catalogRouter = {
   list: protectedProcedure
     .meta({
       permission: 'catalog.read',
-      openapi: { method: 'GET', path: '/products', tags, summary: 'List products: filter by category, material, text, price; cursor paging' },
+      openapi: {
+        method: 'GET',
+        path: '/products',
+        tags,
+        summary: 'List products: filter by category, material, text, price; cursor paging',
+      },
     })
     .input(
       z.strictObject({
@@ -54,7 +59,10 @@ export const catalogRouter = {
     ),
 
   get: protectedProcedure
-    .meta({ permission: 'catalog.read', openapi: { method: 'GET', path: '/products/{id}', tags, summary: 'One product; ETag carries its version' } })
+    .meta({
+      permission: 'catalog.read',
+      openapi: { method: 'GET', path: '/products/{id}', tags, summary: 'One product; ETag carries its version' },
+    })
     .input(z.strictObject({ id: idParam() }))
     .output(productSchema)
     .query(async ({ ctx, input }) => {
@@ -106,9 +114,11 @@ export const catalogRouter = {
       let version: number | '*' | undefined = expectedVersion;
       if (version === undefined && ctx.ifMatch !== undefined) {
         version = versionFromIfMatch(ctx.ifMatch);
-        if (version === undefined) throw new ApiError(412, 'version_mismatch', 'If-Match does not name a version of this product');
+        if (version === undefined)
+          throw new ApiError(412, 'version_mismatch', 'If-Match does not name a version of this product');
       }
-      if (version === undefined) throw new ApiError(428, 'precondition_required', 'send If-Match with the ETag from GET (or expectedVersion)');
+      if (version === undefined)
+        throw new ApiError(428, 'precondition_required', 'send If-Match with the ETag from GET (or expectedVersion)');
       if (version === '*') version = (await getProduct(ctx.deps.db, id)).version;
       const product = await updateProduct(ctx.deps.db, id, version, fields, ctx.deps.nowMs());
       setEtag(ctx, product.version);

@@ -21,7 +21,13 @@ export const clientsRouter = {
   create: protectedProcedure
     .meta({
       permission: 'clients.manage',
-      openapi: { method: 'POST', path: '/clients', tags, summary: 'Create an API client; its secret is shown once', successDescription: 'Created' },
+      openapi: {
+        method: 'POST',
+        path: '/clients',
+        tags,
+        summary: 'Create an API client; its secret is shown once',
+        successDescription: 'Created',
+      },
     })
     .input(
       z.strictObject({
@@ -39,13 +45,24 @@ export const clientsRouter = {
     }),
 
   list: protectedProcedure
-    .meta({ permission: 'clients.manage', openapi: { method: 'GET', path: '/clients', tags, summary: 'API clients (never their secrets)' } })
+    .meta({
+      permission: 'clients.manage',
+      openapi: { method: 'GET', path: '/clients', tags, summary: 'API clients (never their secrets)' },
+    })
     .input(z.strictObject({ limit: pageLimit() }))
     .output(z.object({ items: z.array(clientViewSchema) }))
     .query(async ({ ctx, input }) => ({ items: await listClients(ctx.deps.db, input.limit ?? limits.pageSizeMax) })),
 
   revoke: protectedProcedure
-    .meta({ permission: 'clients.manage', openapi: { method: 'POST', path: '/clients/{id}/revoke', tags, summary: 'Revoke a client: its tokens stop working' } })
+    .meta({
+      permission: 'clients.manage',
+      openapi: {
+        method: 'POST',
+        path: '/clients/{id}/revoke',
+        tags,
+        summary: 'Revoke a client: its tokens stop working',
+      },
+    })
     .input(z.strictObject({ id: idParam().max(128) }))
     .output(clientViewSchema)
     .mutation(async ({ ctx, input }) => {
@@ -57,7 +74,12 @@ export const clientsRouter = {
   rotateSigningKey: protectedProcedure
     .meta({
       permission: 'clients.manage',
-      openapi: { method: 'POST', path: '/keys/rotate', tags, summary: 'Start signing with a new key; the old one stays in the JWKS until pruned' },
+      openapi: {
+        method: 'POST',
+        path: '/keys/rotate',
+        tags,
+        summary: 'Start signing with a new key; the old one stays in the JWKS until pruned',
+      },
     })
     .input(z.strictObject({}))
     .output(z.object({ kid: z.string() }))

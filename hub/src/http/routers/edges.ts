@@ -25,7 +25,12 @@ export const edgesRouter = {
   list: protectedProcedure
     .meta({
       permission: 'edges.read',
-      openapi: { method: 'GET', path: '/edges', tags: ['edges'], summary: 'Warehouse edges: connected, last seen, upstream lag in events and seconds' },
+      openapi: {
+        method: 'GET',
+        path: '/edges',
+        tags: ['edges'],
+        summary: 'Warehouse edges: connected, last seen, upstream lag in events and seconds',
+      },
     })
     .input(z.strictObject({}))
     .output(z.object({ items: z.array(edgeViewSchema) }))

@@ -19,7 +19,10 @@ const owner = (principal: { role: string; subject: string }) => (principal.role 
 
 /** The reserve procedure's body; holds/reserve-route.ts serves the same path with it (after `guard`). */
 export async function takeHold(ctx: ProtectedContext, input: ReserveRequest) {
-  const hold = await reserveHold(ctx.deps.db, ctx.deps.dialect, input, { clientId: ctx.principal.subject, nowMs: ctx.deps.nowMs() });
+  const hold = await reserveHold(ctx.deps.db, ctx.deps.dialect, input, {
+    clientId: ctx.principal.subject,
+    nowMs: ctx.deps.nowMs(),
+  });
   ctx.response.status = 201;
   return hold;
 }
@@ -33,7 +36,8 @@ export const holdsRouter = {
         method: 'POST',
         path: '/inventory/reserve',
         tags,
-        summary: 'Hold stock for a checkout: all lines or none (409 insufficient_stock names the line); stops counting at expiresAt',
+        summary:
+          'Hold stock for a checkout: all lines or none (409 insufficient_stock names the line); stops counting at expiresAt',
         successDescription: 'Created',
         requestHeaders: idempotencyHeaders,
       },
@@ -45,14 +49,24 @@ export const holdsRouter = {
   release: protectedProcedure
     .meta({
       permission: 'inventory.reserve',
-      openapi: { method: 'POST', path: '/inventory/release', tags, summary: 'Give a hold back at once (releasing twice answers the same)' },
+      openapi: {
+        method: 'POST',
+        path: '/inventory/release',
+        tags,
+        summary: 'Give a hold back at once (releasing twice answers the same)',
+      },
     })
     .input(releaseRequestSchema)
     .output(holdViewSchema)
-    .mutation(({ ctx, input }) => releaseHold(ctx.deps.db, ctx.deps.dialect, input.holdId, owner(ctx.principal), ctx.deps.nowMs())),
+    .mutation(({ ctx, input }) =>
+      releaseHold(ctx.deps.db, ctx.deps.dialect, input.holdId, owner(ctx.principal), ctx.deps.nowMs()),
+    ),
 
   get: protectedProcedure
-    .meta({ permission: 'inventory.reserve', openapi: { method: 'GET', path: '/inventory/holds/{id}', tags, summary: 'One hold as it stands now' } })
+    .meta({
+      permission: 'inventory.reserve',
+      openapi: { method: 'GET', path: '/inventory/holds/{id}', tags, summary: 'One hold as it stands now' },
+    })
     .input(z.strictObject({ id: z.string().min(1).max(64) }))
     .output(holdViewSchema)
     .query(({ ctx, input }) => getHold(ctx.deps.db, input.id, owner(ctx.principal), ctx.deps.nowMs())),

@@ -18,15 +18,32 @@ export const inventoryRouter = {
   list: protectedProcedure
     .meta({
       permission: 'inventory.read',
-      openapi: { method: 'GET', path: '/inventory', tags, summary: 'Stock per SKU across the warehouses the caller may see; filter by warehouse or SKU prefix' },
+      openapi: {
+        method: 'GET',
+        path: '/inventory',
+        tags,
+        summary: 'Stock per SKU across the warehouses the caller may see; filter by warehouse or SKU prefix',
+      },
     })
-    .input(z.strictObject({ warehouseId: warehouseIdParam().optional(), sku: skuParam().optional(), cursor: cursorParam(), limit: pageLimit() }))
+    .input(
+      z.strictObject({
+        warehouseId: warehouseIdParam().optional(),
+        sku: skuParam().optional(),
+        cursor: cursorParam(),
+        limit: pageLimit(),
+      }),
+    )
     .output(z.object({ items: z.array(skuInventorySchema), nextCursor: z.string().nullable() }))
     .query(({ ctx, input }) => {
       if (input.warehouseId) requireWarehouse(ctx.principal, 'inventory.read', input.warehouseId);
       return listInventory(
         ctx.deps.db,
-        { limit: input.limit ?? limits.pageSizeDefault, warehouseId: input.warehouseId, skuPrefix: input.sku, cursor: input.cursor },
+        {
+          limit: input.limit ?? limits.pageSizeDefault,
+          warehouseId: input.warehouseId,
+          skuPrefix: input.sku,
+          cursor: input.cursor,
+        },
         ctx.principal.warehouses,
         ctx.deps.nowMs(),
       );
@@ -40,13 +57,30 @@ export const inventoryRouter = {
         method: 'GET',
         path: '/inventory/events',
         tags,
-        summary: "The hub's inventory events (inventory.shortage, …), oldest first, of the warehouses the caller may see; each payload is self-contained",
+        summary:
+          "The hub's inventory events (inventory.shortage, …), oldest first, of the warehouses the caller may see; each payload is self-contained",
       },
     })
-    .input(z.strictObject({ type: z.enum(inventoryEventTypes).optional(), warehouseId: warehouseIdParam().optional(), cursor: cursorParam(), limit: pageLimit() }))
+    .input(
+      z.strictObject({
+        type: z.enum(inventoryEventTypes).optional(),
+        warehouseId: warehouseIdParam().optional(),
+        cursor: cursorParam(),
+        limit: pageLimit(),
+      }),
+    )
     .output(
       z.object({
-        items: z.array(z.object({ id: z.string(), type: z.string(), warehouseId: z.string(), sku: z.string(), payload: z.record(z.string(), z.unknown()), createdAt: z.string() })),
+        items: z.array(
+          z.object({
+            id: z.string(),
+            type: z.string(),
+            warehouseId: z.string(),
+            sku: z.string(),
+            payload: z.record(z.string(), z.unknown()),
+            createdAt: z.string(),
+          }),
+        ),
         nextCursor: z.string().nullable(),
       }),
     )
@@ -54,7 +88,12 @@ export const inventoryRouter = {
       if (input.warehouseId) requireWarehouse(ctx.principal, 'inventory.read', input.warehouseId);
       return listInventoryEvents(
         ctx.deps.db,
-        { limit: input.limit ?? limits.pageSizeDefault, ...(input.type ? { type: input.type } : {}), ...(input.warehouseId ? { warehouseId: input.warehouseId } : {}), ...(input.cursor ? { cursor: input.cursor } : {}) },
+        {
+          limit: input.limit ?? limits.pageSizeDefault,
+          ...(input.type ? { type: input.type } : {}),
+          ...(input.warehouseId ? { warehouseId: input.warehouseId } : {}),
+          ...(input.cursor ? { cursor: input.cursor } : {}),
+        },
         ctx.principal.warehouses,
       );
     }),
@@ -66,7 +105,8 @@ export const inventoryRouter = {
         method: 'GET',
         path: '/inventory/{sku}',
         tags,
-        summary: 'One SKU: DESIGN §4 quantities summed and per warehouse. A catalog SKU with no stock answers zeros; an unknown SKU 404',
+        summary:
+          'One SKU: DESIGN §4 quantities summed and per warehouse. A catalog SKU with no stock answers zeros; an unknown SKU 404',
       },
     })
     .input(z.strictObject({ sku: skuParam() }))

@@ -1,7 +1,23 @@
-import { orderCancelSchema, orderCreateSchema, orderIdSchema, orderPatchSchema, orderPaymentSchema, orderStatusUpdateSchema, orderStatuses } from '@dovetail/shared';
+import {
+  orderCancelSchema,
+  orderCreateSchema,
+  orderIdSchema,
+  orderPatchSchema,
+  orderPaymentSchema,
+  orderStatusUpdateSchema,
+  orderStatuses,
+} from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { type OrderScope, cancelOrder, createOrder, getOrder, patchOrder, payOrder, setOrderStatus } from '../../orders/service.ts';
+import {
+  type OrderScope,
+  cancelOrder,
+  createOrder,
+  getOrder,
+  patchOrder,
+  payOrder,
+  setOrderStatus,
+} from '../../orders/service.ts';
 import { allocationStatuses } from '../../orders/shortage-schema.ts';
 import { badRequest, issuesToFields } from '../errors.ts';
 import { idempotencyHeaders, noStore, protectedProcedure } from '../trpc.ts';
@@ -38,7 +54,9 @@ const orderViewSchema = z.object({
       quantity: z.int(),
       status: z
         .enum(allocationStatuses)
-        .describe('rerouted: released by this warehouse after a shortage and committed at another (a newer row); backordered: no warehouse had them'),
+        .describe(
+          'rerouted: released by this warehouse after a shortage and committed at another (a newer row); backordered: no warehouse had them',
+        ),
       fulfillmentId: z.string(),
     }),
   ),
@@ -63,7 +81,13 @@ const orderViewSchema = z.object({
     }),
   ),
   history: z.array(
-    z.object({ event: z.string(), from: z.enum(orderStatuses).nullable(), to: z.enum(orderStatuses), at: z.string(), note: z.string().optional() }),
+    z.object({
+      event: z.string(),
+      from: z.enum(orderStatuses).nullable(),
+      to: z.enum(orderStatuses),
+      at: z.string(),
+      note: z.string().optional(),
+    }),
   ),
   expiresAt: z.string(),
   createdAt: z.string(),
@@ -91,7 +115,10 @@ export const ordersRouter = {
     .input(orderCreateSchema)
     .output(orderViewSchema)
     .mutation(async ({ ctx, input }) => {
-      const order = await createOrder(ctx.deps.db, ctx.deps.dialect, input, { clientId: ctx.principal.subject, nowMs: ctx.deps.nowMs() });
+      const order = await createOrder(ctx.deps.db, ctx.deps.dialect, input, {
+        clientId: ctx.principal.subject,
+        nowMs: ctx.deps.nowMs(),
+      });
       ctx.response.status = 201;
       ctx.response.headers['location'] = `/api/v1/orders/${order.id}`;
       noStore(ctx);
@@ -99,7 +126,15 @@ export const ordersRouter = {
     }),
 
   get: protectedProcedure
-    .meta({ permission: 'orders.read', openapi: { method: 'GET', path: '/orders/{id}', tags, summary: 'One order: lines, allocations, fulfillment per warehouse, status history' } })
+    .meta({
+      permission: 'orders.read',
+      openapi: {
+        method: 'GET',
+        path: '/orders/{id}',
+        tags,
+        summary: 'One order: lines, allocations, fulfillment per warehouse, status history',
+      },
+    })
     .input(z.strictObject({ id: orderIdSchema }))
     .output(orderViewSchema)
     .query(({ ctx, input }) => {
@@ -110,41 +145,71 @@ export const ordersRouter = {
   pay: protectedProcedure
     .meta({
       permission: 'orders.pay',
-      openapi: { method: 'POST', path: '/orders/{id}/payment', tags, summary: 'Confirm payment: the hold becomes allocations and fulfillment orders go to the warehouses' },
+      openapi: {
+        method: 'POST',
+        path: '/orders/{id}/payment',
+        tags,
+        summary: 'Confirm payment: the hold becomes allocations and fulfillment orders go to the warehouses',
+      },
     })
     .input(z.strictObject({ id: orderIdSchema, ...orderPaymentSchema.shape }))
     .output(orderViewSchema)
-    .mutation(({ ctx, input }) => payOrder(ctx.deps.db, ctx.deps.dialect, input.id, input.reference, scopeOf(ctx.principal), ctx.deps.nowMs())),
+    .mutation(({ ctx, input }) =>
+      payOrder(ctx.deps.db, ctx.deps.dialect, input.id, input.reference, scopeOf(ctx.principal), ctx.deps.nowMs()),
+    ),
 
   cancel: protectedProcedure
     .meta({
       permission: 'orders.cancel',
-      openapi: { method: 'POST', path: '/orders/{id}/cancel', tags, summary: 'Cancel: unpaid at once; paid orders ask their warehouses (cancel_requested)' },
+      openapi: {
+        method: 'POST',
+        path: '/orders/{id}/cancel',
+        tags,
+        summary: 'Cancel: unpaid at once; paid orders ask their warehouses (cancel_requested)',
+      },
     })
     .input(z.strictObject({ id: orderIdSchema, ...orderCancelSchema.shape }))
     .output(orderViewSchema)
-    .mutation(({ ctx, input }) => cancelOrder(ctx.deps.db, ctx.deps.dialect, input.id, input.reason, scopeOf(ctx.principal), ctx.deps.nowMs())),
+    .mutation(({ ctx, input }) =>
+      cancelOrder(ctx.deps.db, ctx.deps.dialect, input.id, input.reason, scopeOf(ctx.principal), ctx.deps.nowMs()),
+    ),
 
   update: protectedProcedure
     .meta({
       permission: 'orders.update',
-      openapi: { method: 'PATCH', path: '/orders/{id}', tags, summary: 'Change whitelisted fields (addresses, customer name or phone, note) while the status allows' },
+      openapi: {
+        method: 'PATCH',
+        path: '/orders/{id}',
+        tags,
+        summary: 'Change whitelisted fields (addresses, customer name or phone, note) while the status allows',
+      },
     })
     .input(z.strictObject({ id: orderIdSchema, ...orderPatchSchema.shape }))
     .output(orderViewSchema)
     .mutation(({ ctx, input }) => {
       const { id, ...fields } = input;
       const patch = orderPatchSchema.safeParse(fields);
-      if (!patch.success) throw badRequest('invalid_request', 'give at least one field to change', { issues: issuesToFields(patch.error.issues) });
+      if (!patch.success)
+        throw badRequest('invalid_request', 'give at least one field to change', {
+          issues: issuesToFields(patch.error.issues),
+        });
       return patchOrder(ctx.deps.db, ctx.deps.dialect, id, patch.data, scopeOf(ctx.principal), ctx.deps.nowMs());
     }),
 
   setStatus: protectedProcedure
     .meta({
       permission: 'orders.manage',
-      openapi: { method: 'PUT', path: '/orders/{id}/status', tags, summary: 'Staff transitions the hub owns (delivered, return_requested, returned); 409 with the current status otherwise' },
+      openapi: {
+        method: 'PUT',
+        path: '/orders/{id}/status',
+        tags,
+        summary:
+          'Staff transitions the hub owns (delivered, return_requested, returned); 409 with the current status otherwise',
+      },
     })
     .input(z.strictObject({ id: orderIdSchema, ...orderStatusUpdateSchema.shape }))
     .output(orderViewSchema)
-    .mutation(({ ctx, input }) => setOrderStatus(ctx.deps.db, ctx.deps.dialect, input.id, input.status, input.reason, ctx.deps.nowMs())),
+    .mutation(({ ctx, input }) =>
+      setOrderStatus(ctx.deps.db, ctx.deps.dialect, input.id, input.status, input.reason, ctx.deps.nowMs()),
+    ),
 } satisfies TRPCRouterRecord;

@@ -1,7 +1,14 @@
 import { quotaMoveSchema, quotaPolicySchema } from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { getQuotaPolicy, grantQuota, listQuotas, rebalanceQuotas, requestQuotaReturn, setQuotaPolicy } from '../../quotas/service.ts';
+import {
+  getQuotaPolicy,
+  grantQuota,
+  listQuotas,
+  rebalanceQuotas,
+  requestQuotaReturn,
+  setQuotaPolicy,
+} from '../../quotas/service.ts';
 import { warehouseIdParam } from '../params.ts';
 import { protectedProcedure, requireWarehouse } from '../trpc.ts';
 
@@ -22,7 +29,15 @@ const moveView = z.object({
  */
 export const quotasRouter = {
   getPolicy: protectedProcedure
-    .meta({ permission: 'warehouses.read', openapi: { method: 'GET', path: '/warehouses/{id}/quota-policy', tags, summary: "A warehouse's in-store quota targets" } })
+    .meta({
+      permission: 'warehouses.read',
+      openapi: {
+        method: 'GET',
+        path: '/warehouses/{id}/quota-policy',
+        tags,
+        summary: "A warehouse's in-store quota targets",
+      },
+    })
     .input(z.strictObject({ id: warehouseIdParam() }))
     .output(policyView)
     .query(({ ctx, input }) => {
@@ -33,7 +48,12 @@ export const quotasRouter = {
   setPolicy: protectedProcedure
     .meta({
       permission: 'quotas.manage',
-      openapi: { method: 'PUT', path: '/warehouses/{id}/quota-policy', tags, summary: 'Set in-store quota targets (default and per SKU); the rebalancer moves rights toward them' },
+      openapi: {
+        method: 'PUT',
+        path: '/warehouses/{id}/quota-policy',
+        tags,
+        summary: 'Set in-store quota targets (default and per SKU); the rebalancer moves rights toward them',
+      },
     })
     .input(quotaPolicySchema.extend({ id: warehouseIdParam() }))
     .output(policyView)
@@ -43,11 +63,27 @@ export const quotasRouter = {
     }),
 
   list: protectedProcedure
-    .meta({ permission: 'inventory.read', openapi: { method: 'GET', path: '/warehouses/{id}/quotas', tags, summary: 'Selling rights out at the edge per SKU, with targets' } })
+    .meta({
+      permission: 'inventory.read',
+      openapi: {
+        method: 'GET',
+        path: '/warehouses/{id}/quotas',
+        tags,
+        summary: 'Selling rights out at the edge per SKU, with targets',
+      },
+    })
     .input(z.strictObject({ id: warehouseIdParam() }))
     .output(
       z.object({
-        items: z.array(z.object({ warehouseId: z.string(), sku: z.string(), granted: z.int(), returnRequested: z.int(), target: z.int() })),
+        items: z.array(
+          z.object({
+            warehouseId: z.string(),
+            sku: z.string(),
+            granted: z.int(),
+            returnRequested: z.int(),
+            target: z.int(),
+          }),
+        ),
       }),
     )
     .query(async ({ ctx, input }) => {
@@ -69,7 +105,13 @@ export const quotasRouter = {
     .input(quotaMoveSchema.extend({ id: warehouseIdParam() }))
     .output(moveView)
     .mutation(async ({ ctx, input }) => {
-      const move = await grantQuota(ctx.deps.db, ctx.deps.dialect, { warehouseId: input.id, sku: input.sku, quantity: input.quantity }, ctx.principal.subject, ctx.deps.nowMs());
+      const move = await grantQuota(
+        ctx.deps.db,
+        ctx.deps.dialect,
+        { warehouseId: input.id, sku: input.sku, quantity: input.quantity },
+        ctx.principal.subject,
+        ctx.deps.nowMs(),
+      );
       ctx.response.status = 201;
       return move;
     }),
@@ -88,13 +130,26 @@ export const quotasRouter = {
     .input(quotaMoveSchema.extend({ id: warehouseIdParam() }))
     .output(moveView)
     .mutation(async ({ ctx, input }) => {
-      const move = await requestQuotaReturn(ctx.deps.db, { warehouseId: input.id, sku: input.sku, quantity: input.quantity }, ctx.principal.subject, ctx.deps.nowMs());
+      const move = await requestQuotaReturn(
+        ctx.deps.db,
+        { warehouseId: input.id, sku: input.sku, quantity: input.quantity },
+        ctx.principal.subject,
+        ctx.deps.nowMs(),
+      );
       ctx.response.status = 202;
       return move;
     }),
 
   rebalance: protectedProcedure
-    .meta({ permission: 'quotas.manage', openapi: { method: 'POST', path: '/warehouses/{id}/quotas/rebalance', tags, summary: 'Run one rebalancing pass for this warehouse now' } })
+    .meta({
+      permission: 'quotas.manage',
+      openapi: {
+        method: 'POST',
+        path: '/warehouses/{id}/quotas/rebalance',
+        tags,
+        summary: 'Run one rebalancing pass for this warehouse now',
+      },
+    })
     .input(z.strictObject({ id: warehouseIdParam() }))
     .output(z.object({ granted: z.int(), returnsRequested: z.int() }))
     .mutation(({ ctx, input }) => rebalanceQuotas(ctx.deps.db, ctx.deps.dialect, ctx.deps.nowMs(), input.id)),

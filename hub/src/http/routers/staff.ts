@@ -29,15 +29,29 @@ export const staffRouter = {
   login: publicProcedure
     .meta({
       permission: 'public',
-      openapi: { method: 'POST', path: '/auth/login', tags, summary: 'Staff sign-in: returns a bearer token', protect: false, errorResponses: [400, 401, 429] },
+      openapi: {
+        method: 'POST',
+        path: '/auth/login',
+        tags,
+        summary: 'Staff sign-in: returns a bearer token',
+        protect: false,
+        errorResponses: [400, 401, 429],
+      },
     })
-    .input(z.strictObject({ username: z.string().min(1).max(limits.usernameLengthMax), password: z.string().min(1).max(limits.passwordLengthMax) }))
+    .input(
+      z.strictObject({
+        username: z.string().min(1).max(limits.usernameLengthMax),
+        password: z.string().min(1).max(limits.passwordLengthMax),
+      }),
+    )
     .output(z.object({ token: z.string(), tokenType: z.literal('Bearer'), expiresIn: z.int() }))
     .mutation(async ({ ctx, input }) => {
       noStore(ctx);
       const lockedSeconds = ctx.deps.loginThrottle.lockedForSeconds(input.username);
       if (lockedSeconds > 0) {
-        throw new ApiError(429, 'too_many_attempts', 'too many failed sign-ins; try later', undefined, { 'retry-after': String(lockedSeconds) });
+        throw new ApiError(429, 'too_many_attempts', 'too many failed sign-ins; try later', undefined, {
+          'retry-after': String(lockedSeconds),
+        });
       }
       const staff = await verifyStaffLogin(ctx.deps.db, input.username, input.password);
       if (!staff) {
@@ -46,7 +60,15 @@ export const staffRouter = {
       }
       ctx.deps.loginThrottle.recordSuccess(input.username);
       const token = await ctx.deps.keys.sign(
-        { sub: staff.id, role: staff.role, wh: staff.warehouses, scope: scopesForRole(staff.role).join(' '), knd: 'staff', epoch: 1, name: staff.username },
+        {
+          sub: staff.id,
+          role: staff.role,
+          wh: staff.warehouses,
+          scope: scopesForRole(staff.role).join(' '),
+          knd: 'staff',
+          epoch: 1,
+          name: staff.username,
+        },
         apiAudience,
         limits.staffTokenTtlSeconds,
       );
@@ -54,7 +76,10 @@ export const staffRouter = {
     }),
 
   create: protectedProcedure
-    .meta({ permission: 'staff.manage', openapi: { method: 'POST', path: '/staff', tags, summary: 'Add a staff member', successDescription: 'Created' } })
+    .meta({
+      permission: 'staff.manage',
+      openapi: { method: 'POST', path: '/staff', tags, summary: 'Add a staff member', successDescription: 'Created' },
+    })
     .input(
       z.strictObject({
         username: usernameSchema,
@@ -69,8 +94,10 @@ export const staffRouter = {
       // A supervisor may add floor staff to their own warehouses only; anything wider is an admin's.
       if (principal.role !== 'admin') {
         const own = principal.warehouses;
-        const inScope = own === '*' || (input.warehouses.length > 0 && input.warehouses.every((id) => own.includes(id)));
-        if (input.role !== 'warehouse_staff' || !inScope) throw forbidden('supervisors add warehouse staff to their own warehouses only');
+        const inScope =
+          own === '*' || (input.warehouses.length > 0 && input.warehouses.every((id) => own.includes(id)));
+        if (input.role !== 'warehouse_staff' || !inScope)
+          throw forbidden('supervisors add warehouse staff to their own warehouses only');
       }
       const staff = await createStaff(ctx.deps.db, input, ctx.deps.nowMs());
       ctx.response.status = 201;
@@ -78,13 +105,26 @@ export const staffRouter = {
     }),
 
   list: protectedProcedure
-    .meta({ permission: 'staff.manage', openapi: { method: 'GET', path: '/staff', tags, summary: 'Staff members the caller manages' } })
+    .meta({
+      permission: 'staff.manage',
+      openapi: { method: 'GET', path: '/staff', tags, summary: 'Staff members the caller manages' },
+    })
     .input(z.strictObject({ limit: pageLimit() }))
     .output(z.object({ items: z.array(staffViewSchema) }))
-    .query(async ({ ctx, input }) => ({ items: await listStaff(ctx.deps.db, ctx.principal.warehouses, input.limit ?? limits.pageSizeMax) })),
+    .query(async ({ ctx, input }) => ({
+      items: await listStaff(ctx.deps.db, ctx.principal.warehouses, input.limit ?? limits.pageSizeMax),
+    })),
 
   disable: protectedProcedure
-    .meta({ permission: 'staff.manage', openapi: { method: 'POST', path: '/staff/{id}/disable', tags, summary: 'Disable a staff member: their tokens stop working' } })
+    .meta({
+      permission: 'staff.manage',
+      openapi: {
+        method: 'POST',
+        path: '/staff/{id}/disable',
+        tags,
+        summary: 'Disable a staff member: their tokens stop working',
+      },
+    })
     .input(z.strictObject({ id: idParam() }))
     .output(staffViewSchema)
     .mutation(async ({ ctx, input }) => {

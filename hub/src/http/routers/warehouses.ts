@@ -21,10 +21,9 @@ export const warehouseViewSchema = z.object({
   createdAt: z.int(),
 });
 
-const quantityShape = Object.fromEntries(Object.keys(stockQuantities(emptyPartition())).map((key) => [key, z.int()])) as Record<
-  keyof ReturnType<typeof stockQuantities>,
-  z.ZodInt
->;
+const quantityShape = Object.fromEntries(
+  Object.keys(stockQuantities(emptyPartition())).map((key) => [key, z.int()]),
+) as Record<keyof ReturnType<typeof stockQuantities>, z.ZodInt>;
 export const quantitiesSchema = z.object(quantityShape);
 
 const stockBody = {
@@ -41,7 +40,14 @@ export const warehousesRouter = {
     .meta({
       permission: 'warehouses.write',
       idempotent: true,
-      openapi: { method: 'POST', path: '/warehouses', tags, summary: 'Create a warehouse', successDescription: 'Created', requestHeaders: idempotencyHeaders },
+      openapi: {
+        method: 'POST',
+        path: '/warehouses',
+        tags,
+        summary: 'Create a warehouse',
+        successDescription: 'Created',
+        requestHeaders: idempotencyHeaders,
+      },
     })
     .input(warehouseCreateSchema)
     .output(warehouseViewSchema)
@@ -53,7 +59,10 @@ export const warehousesRouter = {
     }),
 
   list: protectedProcedure
-    .meta({ permission: 'warehouses.read', openapi: { method: 'GET', path: '/warehouses', tags, summary: 'Warehouses the caller may see' } })
+    .meta({
+      permission: 'warehouses.read',
+      openapi: { method: 'GET', path: '/warehouses', tags, summary: 'Warehouses the caller may see' },
+    })
     .input(z.strictObject({ limit: pageLimit() }))
     .output(z.object({ items: z.array(warehouseViewSchema) }))
     .query(async ({ ctx, input }) => ({
@@ -61,7 +70,10 @@ export const warehousesRouter = {
     })),
 
   get: protectedProcedure
-    .meta({ permission: 'warehouses.read', openapi: { method: 'GET', path: '/warehouses/{id}', tags, summary: 'One warehouse' } })
+    .meta({
+      permission: 'warehouses.read',
+      openapi: { method: 'GET', path: '/warehouses/{id}', tags, summary: 'One warehouse' },
+    })
     .input(z.strictObject({ id: warehouseIdParam() }))
     .output(warehouseViewSchema)
     .query(({ ctx, input }) => {
@@ -91,12 +103,27 @@ export const warehousesRouter = {
     }),
 
   inventory: protectedProcedure
-    .meta({ permission: 'inventory.read', openapi: { method: 'GET', path: '/warehouses/{id}/inventory', tags, summary: "One warehouse's stock by SKU" } })
+    .meta({
+      permission: 'inventory.read',
+      openapi: { method: 'GET', path: '/warehouses/{id}/inventory', tags, summary: "One warehouse's stock by SKU" },
+    })
     .input(z.strictObject({ id: warehouseIdParam(), cursor: cursorParam(), limit: pageLimit() }))
-    .output(z.object({ warehouseId: z.string(), items: z.array(quantitiesSchema.extend({ sku: z.string() })), nextCursor: z.string().nullable() }))
+    .output(
+      z.object({
+        warehouseId: z.string(),
+        items: z.array(quantitiesSchema.extend({ sku: z.string() })),
+        nextCursor: z.string().nullable(),
+      }),
+    )
     .query(({ ctx, input }) => {
       requireWarehouse(ctx.principal, 'inventory.read', input.id);
-      return warehouseInventory(ctx.deps.db, input.id, input.cursor, input.limit ?? limits.pageSizeDefault, ctx.deps.nowMs());
+      return warehouseInventory(
+        ctx.deps.db,
+        input.id,
+        input.cursor,
+        input.limit ?? limits.pageSizeDefault,
+        ctx.deps.nowMs(),
+      );
     }),
 
   createStock: protectedProcedure
@@ -125,7 +152,12 @@ export const warehousesRouter = {
   replaceStock: protectedProcedure
     .meta({
       permission: 'inventory.write',
-      openapi: { method: 'PUT', path: '/warehouses/{id}/inventory/{sku}', tags, summary: 'Set the stock of a SKU at a 3PL or dropshipper' },
+      openapi: {
+        method: 'PUT',
+        path: '/warehouses/{id}/inventory/{sku}',
+        tags,
+        summary: 'Set the stock of a SKU at a 3PL or dropshipper',
+      },
     })
     .input(z.strictObject({ id: warehouseIdParam(), sku: skuParam(), ...stockBody }))
     .output(partitionOutput)
@@ -138,7 +170,12 @@ export const warehousesRouter = {
   deleteStock: protectedProcedure
     .meta({
       permission: 'inventory.write',
-      openapi: { method: 'DELETE', path: '/warehouses/{id}/inventory/{sku}', tags, summary: 'Remove the stock of a SKU at a 3PL or dropshipper' },
+      openapi: {
+        method: 'DELETE',
+        path: '/warehouses/{id}/inventory/{sku}',
+        tags,
+        summary: 'Remove the stock of a SKU at a 3PL or dropshipper',
+      },
     })
     .input(z.strictObject({ id: warehouseIdParam(), sku: skuParam() }))
     .output(z.object({ warehouseId: z.string(), sku: z.string(), deleted: z.literal(true) }))

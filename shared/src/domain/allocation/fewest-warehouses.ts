@@ -37,12 +37,16 @@ export function fewestWarehouses(request: AllocationRequest): AllocationResult {
 /** Whether these warehouses can send every line under the split rule. */
 function coversAllLines(prepared: PreparedRequest, warehouses: readonly RankedWarehouse[]): boolean {
   return prepared.lines.every((line, index) => {
-    if (prepared.wholeSomewhere[index]) return warehouses.some((warehouse) => (warehouse.stock[index] as number) >= line.quantity);
+    if (prepared.wholeSomewhere[index])
+      return warehouses.some((warehouse) => (warehouse.stock[index] as number) >= line.quantity);
     return warehouses.reduce((sum, warehouse) => sum + (warehouse.stock[index] as number), 0) >= line.quantity;
   });
 }
 
-function exactSmallestSet(prepared: PreparedRequest, useful: readonly RankedWarehouse[]): RankedWarehouse[] | undefined {
+function exactSmallestSet(
+  prepared: PreparedRequest,
+  useful: readonly RankedWarehouse[],
+): RankedWarehouse[] | undefined {
   let budget = limits.allocationSubsetsSearchedMax;
   for (let size = 1; size <= useful.length; size++) {
     const subsets = binomial(useful.length, size);
@@ -69,8 +73,11 @@ function greedySet(prepared: PreparedRequest, useful: readonly RankedWarehouse[]
   const chosen: RankedWarehouse[] = [];
   const unmet = (): number[] =>
     prepared.lines.flatMap((line, index) => {
-      if (prepared.wholeSomewhere[index]) return chosen.some((warehouse) => (warehouse.stock[index] as number) >= line.quantity) ? [] : [index];
-      return chosen.reduce((sum, warehouse) => sum + (warehouse.stock[index] as number), 0) >= line.quantity ? [] : [index];
+      if (prepared.wholeSomewhere[index])
+        return chosen.some((warehouse) => (warehouse.stock[index] as number) >= line.quantity) ? [] : [index];
+      return chosen.reduce((sum, warehouse) => sum + (warehouse.stock[index] as number), 0) >= line.quantity
+        ? []
+        : [index];
     });
   for (let open = unmet(); open.length > 0; open = unmet()) {
     let best: RankedWarehouse | undefined;
@@ -79,7 +86,9 @@ function greedySet(prepared: PreparedRequest, useful: readonly RankedWarehouse[]
       if (chosen.includes(warehouse)) continue;
       const gain = open.filter((index) => {
         const units = warehouse.stock[index] as number;
-        return prepared.wholeSomewhere[index] ? units >= (prepared.lines[index] as { quantity: number }).quantity : units > 0;
+        return prepared.wholeSomewhere[index]
+          ? units >= (prepared.lines[index] as { quantity: number }).quantity
+          : units > 0;
       }).length;
       if (gain > bestGain) {
         best = warehouse;
@@ -93,7 +102,13 @@ function greedySet(prepared: PreparedRequest, useful: readonly RankedWarehouse[]
   const order = new Map(useful.map((warehouse, index) => [warehouse, index]));
   chosen.sort((a, b) => (order.get(a) as number) - (order.get(b) as number));
   for (let i = chosen.length - 1; i >= 0; i--) {
-    if (coversAllLines(prepared, chosen.filter((_, j) => j !== i))) chosen.splice(i, 1);
+    if (
+      coversAllLines(
+        prepared,
+        chosen.filter((_, j) => j !== i),
+      )
+    )
+      chosen.splice(i, 1);
   }
   return chosen;
 }

@@ -8,6 +8,7 @@ export function haversineKm(from: GeoPoint, to: GeoPoint): number {
   const radians = Math.PI / 180;
   const dLat = (to.lat - from.lat) * radians;
   const dLon = (to.lon - from.lon) * radians;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(from.lat * radians) * Math.cos(to.lat * radians) * Math.sin(dLon / 2) ** 2;
+  const h =
+    Math.sin(dLat / 2) ** 2 + Math.cos(from.lat * radians) * Math.cos(to.lat * radians) * Math.sin(dLon / 2) ** 2;
   return 2 * earthRadiusKm * Math.asin(Math.min(1, Math.sqrt(h)));
 }

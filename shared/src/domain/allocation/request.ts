@@ -60,17 +60,29 @@ export function prepareRequest(
 ): { ok: true; prepared: PreparedRequest } | Extract<AllocationResult, { ok: false }> {
   const { lines, warehouses, destination } = request;
   assert(lines.length >= 1 && lines.length <= limits.orderLinesMax, `allocation lines: 1..${limits.orderLinesMax}`);
-  assert(warehouses.length <= limits.allocationWarehousesMax, `allocation candidates: at most ${limits.allocationWarehousesMax}`);
+  assert(
+    warehouses.length <= limits.allocationWarehousesMax,
+    `allocation candidates: at most ${limits.allocationWarehousesMax}`,
+  );
   assert(new Set(lines.map((line) => line.sku)).size === lines.length, 'allocation lines name each SKU once');
-  assert(new Set(warehouses.map((warehouse) => warehouse.id)).size === warehouses.length, 'candidate warehouses are distinct');
+  assert(
+    new Set(warehouses.map((warehouse) => warehouse.id)).size === warehouses.length,
+    'candidate warehouses are distinct',
+  );
   for (const line of lines) {
-    assert(Number.isSafeInteger(line.quantity) && line.quantity >= 1 && line.quantity <= limits.quantityMax, `line quantity: ${line.quantity}`);
+    assert(
+      Number.isSafeInteger(line.quantity) && line.quantity >= 1 && line.quantity <= limits.quantityMax,
+      `line quantity: ${line.quantity}`,
+    );
   }
 
   const ranked = warehouses.map((warehouse): RankedWarehouse => {
     const stock = lines.map((line) => {
       const units = Object.hasOwn(warehouse.available, line.sku) ? warehouse.available[line.sku] : 0;
-      assert(units !== undefined && Number.isSafeInteger(units), `available ${warehouse.id}/${line.sku} is a safe integer`);
+      assert(
+        units !== undefined && Number.isSafeInteger(units),
+        `available ${warehouse.id}/${line.sku} is a safe integer`,
+      );
       return Math.max(0, units);
     });
     return { id: warehouse.id, distanceKm: destination ? haversineKm(destination, warehouse.location) : 0, stock };
@@ -83,7 +95,9 @@ export function prepareRequest(
       return { ok: false, reason: 'insufficient_stock', line: { sku: line.sku, quantity: line.quantity, available } };
     }
   }
-  const wholeSomewhere = lines.map((line, index) => ranked.some((warehouse) => (warehouse.stock[index] as number) >= line.quantity));
+  const wholeSomewhere = lines.map((line, index) =>
+    ranked.some((warehouse) => (warehouse.stock[index] as number) >= line.quantity),
+  );
   return { ok: true, prepared: { lines, warehouses: ranked, wholeSomewhere } };
 }
 
@@ -95,7 +109,9 @@ export function prepareRequest(
 export function assignLines(prepared: PreparedRequest, chosen: readonly RankedWarehouse[]): WarehouseAllocation[] {
   const taken = new Map<RankedWarehouse, AllocationLine[]>(chosen.map((warehouse) => [warehouse, []]));
   for (const [index, line] of prepared.lines.entries()) {
-    const whole = prepared.wholeSomewhere[index] ? chosen.find((warehouse) => (warehouse.stock[index] as number) >= line.quantity) : undefined;
+    const whole = prepared.wholeSomewhere[index]
+      ? chosen.find((warehouse) => (warehouse.stock[index] as number) >= line.quantity)
+      : undefined;
     if (whole) {
       taken.get(whole)?.push({ sku: line.sku, quantity: line.quantity });
       continue;

@@ -18,26 +18,44 @@ const spots = [
 ] as const;
 const runs = { numRuns: 400 };
 
-const location = fc.oneof(fc.constantFrom(...spots), fc.record({ lat: fc.double({ min: -90, max: 90, noNaN: true }), lon: fc.double({ min: -180, max: 180, noNaN: true }) }));
-const available = fc.dictionary(fc.constantFrom(...skuPool), fc.integer({ min: -2, max: 8 }), { maxKeys: skuPool.length });
+const location = fc.oneof(
+  fc.constantFrom(...spots),
+  fc.record({
+    lat: fc.double({ min: -90, max: 90, noNaN: true }),
+    lon: fc.double({ min: -180, max: 180, noNaN: true }),
+  }),
+);
+const available = fc.dictionary(fc.constantFrom(...skuPool), fc.integer({ min: -2, max: 8 }), {
+  maxKeys: skuPool.length,
+});
 const warehouses = fc
   .uniqueArray(fc.constantFrom(...idPool), { maxLength: idPool.length })
   .chain((ids) =>
-    fc.tuple(...ids.map((id) => fc.record({ id: fc.constant(id), kind: fc.constantFrom('warehouse', 'store', '3pl'), location, available }))),
+    fc.tuple(
+      ...ids.map((id) =>
+        fc.record({ id: fc.constant(id), kind: fc.constantFrom('warehouse', 'store', '3pl'), location, available }),
+      ),
+    ),
   ) as fc.Arbitrary<CandidateWarehouse[]>;
-const lines = fc.uniqueArray(fc.record({ sku: fc.constantFrom(...skuPool), quantity: fc.integer({ min: 1, max: 10 }) }), {
-  minLength: 1,
-  maxLength: skuPool.length,
-  selector: (line) => line.sku,
-});
+const lines = fc.uniqueArray(
+  fc.record({ sku: fc.constantFrom(...skuPool), quantity: fc.integer({ min: 1, max: 10 }) }),
+  {
+    minLength: 1,
+    maxLength: skuPool.length,
+    selector: (line) => line.sku,
+  },
+);
 const request: fc.Arbitrary<AllocationRequest> = fc
   .record({ lines, warehouses, destination: fc.option(location, { nil: undefined }) })
   .map(({ destination, ...rest }) => (destination === undefined ? rest : { ...rest, destination }));
 
 const usable = (warehouse: CandidateWarehouse, sku: string) => Math.max(0, warehouse.available[sku] ?? 0);
-const totalUsable = (input: AllocationRequest, sku: string) => input.warehouses.reduce((sum, warehouse) => sum + usable(warehouse, sku), 0);
-const holdsWhole = (input: AllocationRequest, sku: string, quantity: number) => input.warehouses.some((warehouse) => usable(warehouse, sku) >= quantity);
-const distance = (input: AllocationRequest, warehouse: CandidateWarehouse) => (input.destination ? haversineKm(input.destination, warehouse.location) : 0);
+const totalUsable = (input: AllocationRequest, sku: string) =>
+  input.warehouses.reduce((sum, warehouse) => sum + usable(warehouse, sku), 0);
+const holdsWhole = (input: AllocationRequest, sku: string, quantity: number) =>
+  input.warehouses.some((warehouse) => usable(warehouse, sku) >= quantity);
+const distance = (input: AllocationRequest, warehouse: CandidateWarehouse) =>
+  input.destination ? haversineKm(input.destination, warehouse.location) : 0;
 
 function allocated(result: Extract<AllocationResult, { ok: true }>, warehouseId: string, sku: string): number {
   return result.allocations
@@ -60,7 +78,8 @@ function bruteForceBest(input: AllocationRequest): { size: number; distanceKm: n
     );
     if (!covers) continue;
     const distanceKm = subset.reduce((sum, warehouse) => sum + distance(input, warehouse), 0);
-    if (subset.length < best.size || (subset.length === best.size && distanceKm < best.distanceKm)) best = { size: subset.length, distanceKm };
+    if (subset.length < best.size || (subset.length === best.size && distanceKm < best.distanceKm))
+      best = { size: subset.length, distanceKm };
   }
   return best;
 }
@@ -75,87 +94,99 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
   return copy;
 }
 
-describe.each(Object.keys(allocationStrategies) as AllocationStrategyName[])('properties of the %s strategy', (name) => {
-  const allocate = allocationStrategies[name];
+describe.each(Object.keys(allocationStrategies) as AllocationStrategyName[])(
+  'properties of the %s strategy',
+  (name) => {
+    const allocate = allocationStrategies[name];
 
-  it('succeeds exactly when every line is in stock somewhere, else names the first short line', () => {
-    fc.assert(
-      fc.property(request, (input) => {
-        const short = input.lines.find((line) => totalUsable(input, line.sku) < line.quantity);
-        const result = allocate(input);
-        if (short === undefined) expect(result.ok).toBe(true);
-        else expect(result).toEqual({ ok: false, reason: 'insufficient_stock', line: { ...short, available: totalUsable(input, short.sku) } });
-      }),
-      runs,
-    );
-  });
+    it('succeeds exactly when every line is in stock somewhere, else names the first short line', () => {
+      fc.assert(
+        fc.property(request, (input) => {
+          const short = input.lines.find((line) => totalUsable(input, line.sku) < line.quantity);
+          const result = allocate(input);
+          if (short === undefined) expect(result.ok).toBe(true);
+          else
+            expect(result).toEqual({
+              ok: false,
+              reason: 'insufficient_stock',
+              line: { ...short, available: totalUsable(input, short.sku) },
+            });
+        }),
+        runs,
+      );
+    });
 
-  it('never takes more than a warehouse has available', () => {
-    fc.assert(
-      fc.property(request, (input) => {
-        const result = allocate(input);
-        if (!result.ok) return;
-        for (const warehouse of input.warehouses) {
-          for (const sku of skuPool) expect(allocated(result, warehouse.id, sku)).toBeLessThanOrEqual(usable(warehouse, sku));
-        }
-      }),
-      runs,
-    );
-  });
+    it('never takes more than a warehouse has available', () => {
+      fc.assert(
+        fc.property(request, (input) => {
+          const result = allocate(input);
+          if (!result.ok) return;
+          for (const warehouse of input.warehouses) {
+            for (const sku of skuPool)
+              expect(allocated(result, warehouse.id, sku)).toBeLessThanOrEqual(usable(warehouse, sku));
+          }
+        }),
+        runs,
+      );
+    });
 
-  it('allocates exactly the quantity of every line, nothing else, in positive parts from known warehouses', () => {
-    fc.assert(
-      fc.property(request, (input) => {
-        const result = allocate(input);
-        if (!result.ok) return;
-        const ids = result.allocations.map((allocation) => allocation.warehouseId);
-        expect(new Set(ids).size).toBe(ids.length);
-        for (const allocation of result.allocations) {
-          expect(input.warehouses.some((warehouse) => warehouse.id === allocation.warehouseId)).toBe(true);
-          expect(allocation.lines.length).toBeGreaterThan(0);
-          for (const line of allocation.lines) expect(line.quantity).toBeGreaterThan(0);
-        }
-        const requested = new Map(input.lines.map((line) => [line.sku, line.quantity]));
-        const given = new Map<string, number>();
-        for (const line of result.allocations.flatMap((allocation) => allocation.lines)) given.set(line.sku, (given.get(line.sku) ?? 0) + line.quantity);
-        expect(given).toEqual(requested);
-      }),
-      runs,
-    );
-  });
+    it('allocates exactly the quantity of every line, nothing else, in positive parts from known warehouses', () => {
+      fc.assert(
+        fc.property(request, (input) => {
+          const result = allocate(input);
+          if (!result.ok) return;
+          const ids = result.allocations.map((allocation) => allocation.warehouseId);
+          expect(new Set(ids).size).toBe(ids.length);
+          for (const allocation of result.allocations) {
+            expect(input.warehouses.some((warehouse) => warehouse.id === allocation.warehouseId)).toBe(true);
+            expect(allocation.lines.length).toBeGreaterThan(0);
+            for (const line of allocation.lines) expect(line.quantity).toBeGreaterThan(0);
+          }
+          const requested = new Map(input.lines.map((line) => [line.sku, line.quantity]));
+          const given = new Map<string, number>();
+          for (const line of result.allocations.flatMap((allocation) => allocation.lines))
+            given.set(line.sku, (given.get(line.sku) ?? 0) + line.quantity);
+          expect(given).toEqual(requested);
+        }),
+        runs,
+      );
+    });
 
-  it('splits a line only when no single warehouse holds all of it', () => {
-    fc.assert(
-      fc.property(request, (input) => {
-        const result = allocate(input);
-        if (!result.ok) return;
-        for (const line of input.lines) {
-          const parts = result.allocations.filter((allocation) => allocation.lines.some((l) => l.sku === line.sku)).length;
-          if (holdsWhole(input, line.sku, line.quantity)) expect(parts).toBe(1);
-        }
-      }),
-      runs,
-    );
-  });
+    it('splits a line only when no single warehouse holds all of it', () => {
+      fc.assert(
+        fc.property(request, (input) => {
+          const result = allocate(input);
+          if (!result.ok) return;
+          for (const line of input.lines) {
+            const parts = result.allocations.filter((allocation) =>
+              allocation.lines.some((l) => l.sku === line.sku),
+            ).length;
+            if (holdsWhole(input, line.sku, line.quantity)) expect(parts).toBe(1);
+          }
+        }),
+        runs,
+      );
+    });
 
-  it('gives the same answer for the same request, however the candidates are listed', () => {
-    fc.assert(
-      fc.property(request, fc.nat(), (input, seed) => {
-        const first = allocate(input);
-        expect(allocate(structuredClone(input))).toEqual(first);
-        const relisted = {
-          ...input,
-          warehouses: shuffled(input.warehouses, seed).map((warehouse) => ({
-            ...warehouse,
-            available: Object.fromEntries(Object.entries(warehouse.available).reverse()),
-          })),
-        };
-        expect(allocate(relisted)).toEqual(first);
-      }),
-      runs,
-    );
-  });
-});
+    it('gives the same answer for the same request, however the candidates are listed', () => {
+      fc.assert(
+        fc.property(request, fc.nat(), (input, seed) => {
+          const first = allocate(input);
+          expect(allocate(structuredClone(input))).toEqual(first);
+          const relisted = {
+            ...input,
+            warehouses: shuffled(input.warehouses, seed).map((warehouse) => ({
+              ...warehouse,
+              available: Object.fromEntries(Object.entries(warehouse.available).reverse()),
+            })),
+          };
+          expect(allocate(relisted)).toEqual(first);
+        }),
+        runs,
+      );
+    });
+  },
+);
 
 describe('optimality of fewest_warehouses', () => {
   const allocate = allocationStrategies.fewest_warehouses;
@@ -168,7 +199,12 @@ describe('optimality of fewest_warehouses', () => {
         const best = bruteForceBest(input);
         expect(result.allocations.length).toBe(best.size);
         const chosenKm = result.allocations.reduce(
-          (sum, allocation) => sum + distance(input, input.warehouses.find((warehouse) => warehouse.id === allocation.warehouseId) as CandidateWarehouse),
+          (sum, allocation) =>
+            sum +
+            distance(
+              input,
+              input.warehouses.find((warehouse) => warehouse.id === allocation.warehouseId) as CandidateWarehouse,
+            ),
           0,
         );
         expect(chosenKm).toBeCloseTo(best.distanceKm, 6);
@@ -180,13 +216,18 @@ describe('optimality of fewest_warehouses', () => {
   it('ships from the nearest single warehouse whenever one holds every line', () => {
     fc.assert(
       fc.property(request, (input) => {
-        const whole = input.warehouses.filter((warehouse) => input.lines.every((line) => usable(warehouse, line.sku) >= line.quantity));
+        const whole = input.warehouses.filter((warehouse) =>
+          input.lines.every((line) => usable(warehouse, line.sku) >= line.quantity),
+        );
         fc.pre(whole.length > 0);
         const nearest = whole.reduce((a, b) => {
           const order = distance(input, a) - distance(input, b) || (a.id < b.id ? -1 : 1);
           return order <= 0 ? a : b;
         });
-        expect(allocate(input)).toEqual({ ok: true, allocations: [{ warehouseId: nearest.id, lines: input.lines.map((line) => ({ ...line })) }] });
+        expect(allocate(input)).toEqual({
+          ok: true,
+          allocations: [{ warehouseId: nearest.id, lines: input.lines.map((line) => ({ ...line })) }],
+        });
       }),
       runs,
     );
@@ -215,18 +256,20 @@ describe('fewest_warehouses past its exact-search budget (greedy)', () => {
     }),
     { minLength: 400, maxLength: 400 },
   );
-  const bigRequest = fc.record({ crowd, quantities: fc.tuple(...skuPool.map(() => fc.integer({ min: 1, max: 12 }))) }).map(
-    ({ crowd: members, quantities }): AllocationRequest => ({
-      lines: skuPool.map((sku, i) => ({ sku, quantity: quantities[i] as number })),
-      warehouses: members.map((member, i) => ({
-        id: `wh-${String(i).padStart(3, '0')}`,
-        kind: 'warehouse',
-        location: { lat: member.lat, lon: 0 },
-        available: Object.fromEntries(member.skus.map((sku) => [sku, member.units])),
-      })),
-      destination: { lat: 0, lon: 0 },
-    }),
-  );
+  const bigRequest = fc
+    .record({ crowd, quantities: fc.tuple(...skuPool.map(() => fc.integer({ min: 1, max: 12 }))) })
+    .map(
+      ({ crowd: members, quantities }): AllocationRequest => ({
+        lines: skuPool.map((sku, i) => ({ sku, quantity: quantities[i] as number })),
+        warehouses: members.map((member, i) => ({
+          id: `wh-${String(i).padStart(3, '0')}`,
+          kind: 'warehouse',
+          location: { lat: member.lat, lon: 0 },
+          available: Object.fromEntries(member.skus.map((sku) => [sku, member.units])),
+        })),
+        destination: { lat: 0, lon: 0 },
+      }),
+    );
 
   it('still takes exactly what was asked, within available, splitting only what no one holds whole, the same way each time', () => {
     fc.assert(
@@ -235,7 +278,9 @@ describe('fewest_warehouses past its exact-search budget (greedy)', () => {
         expect(result.ok).toBe(true);
         if (!result.ok) return;
         for (const line of input.lines) {
-          const parts = result.allocations.flatMap((allocation) => allocation.lines.filter((l) => l.sku === line.sku).map((l) => ({ allocation, l })));
+          const parts = result.allocations.flatMap((allocation) =>
+            allocation.lines.filter((l) => l.sku === line.sku).map((l) => ({ allocation, l })),
+          );
           expect(parts.reduce((sum, part) => sum + part.l.quantity, 0)).toBe(line.quantity);
           if (holdsWhole(input, line.sku, line.quantity)) expect(parts).toHaveLength(1);
           for (const part of parts) {
@@ -243,7 +288,9 @@ describe('fewest_warehouses past its exact-search budget (greedy)', () => {
             expect(part.l.quantity).toBeLessThanOrEqual(usable(warehouse, line.sku));
           }
         }
-        expect(allocationStrategies.fewest_warehouses({ ...input, warehouses: shuffled(input.warehouses, seed) })).toEqual(result);
+        expect(
+          allocationStrategies.fewest_warehouses({ ...input, warehouses: shuffled(input.warehouses, seed) }),
+        ).toEqual(result);
       }),
       { numRuns: 25 },
     );

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { emptyPartition } from '../stock/partition.ts';
 import { availableUnits } from '../stock/quantities.ts';
 import type { AllocationLine, AllocationRequest, CandidateWarehouse, WarehouseAllocation } from './request.ts';
-import { type AllocationStrategyName, allocationStrategies, allocationStrategyNameSchema, defaultAllocationStrategyName } from './strategies.ts';
+import {
+  type AllocationStrategyName,
+  allocationStrategies,
+  allocationStrategyNameSchema,
+  defaultAllocationStrategyName,
+} from './strategies.ts';
 
 /** Real places, so "nearest" reads true: from Paris, the store is 0 km, Rotterdam 373, Lyon 391, Milan 640, Hamburg 745, Berlin 877, Madrid 1053. */
 const places = {
@@ -49,7 +54,11 @@ const fewestWarehousesScenarios: Scenario[] = [
     'ships a sofa and two armchairs together from the nearest warehouse holding both',
     {
       lines: lines([SOFA, 1], [ARMCHAIR, 2]),
-      warehouses: stocked({ lyon: { [SOFA]: 3, [ARMCHAIR]: 5 }, rotterdam: { [SOFA]: 1, [ARMCHAIR]: 2 }, berlin: { [SOFA]: 9, [ARMCHAIR]: 9 } }),
+      warehouses: stocked({
+        lyon: { [SOFA]: 3, [ARMCHAIR]: 5 },
+        rotterdam: { [SOFA]: 1, [ARMCHAIR]: 2 },
+        berlin: { [SOFA]: 9, [ARMCHAIR]: 9 },
+      }),
       destination: paris,
     },
     [from('rotterdam', [SOFA, 1], [ARMCHAIR, 2])],
@@ -58,7 +67,11 @@ const fewestWarehousesScenarios: Scenario[] = [
     'passes over the nearest warehouse when it lacks one of the lines',
     {
       lines: lines([SOFA, 1], [ARMCHAIR, 2]),
-      warehouses: stocked({ 'paris-store': { [SOFA]: 4, [ARMCHAIR]: 1 }, rotterdam: { [SOFA]: 2 }, lyon: { [SOFA]: 1, [ARMCHAIR]: 2 } }),
+      warehouses: stocked({
+        'paris-store': { [SOFA]: 4, [ARMCHAIR]: 1 },
+        rotterdam: { [SOFA]: 2 },
+        lyon: { [SOFA]: 1, [ARMCHAIR]: 2 },
+      }),
       destination: paris,
     },
     [from('lyon', [SOFA, 1], [ARMCHAIR, 2])],
@@ -184,14 +197,27 @@ describe('the fewest_warehouses strategy (the default)', () => {
   });
 
   it('falls back to a greedy search past its budget and still ships two parcels for two lines', () => {
-    const many = Array.from({ length: 400 }, (_, i): CandidateWarehouse => ({
-      id: `wh-${String(i).padStart(3, '0')}`,
-      kind: 'warehouse',
-      location: { lat: 40 + i / 40, lon: 2 },
-      available: i % 2 === 0 ? { [SOFA]: 1 } : { [RUG]: 1 },
-    }));
-    const result = allocationStrategies.fewest_warehouses({ lines: lines([SOFA, 1], [RUG, 1]), warehouses: many, destination: { lat: 45, lon: 2 } });
-    expect(result).toEqual({ ok: true, allocations: [{ warehouseId: 'wh-200', lines: lines([SOFA, 1]) }, { warehouseId: 'wh-199', lines: lines([RUG, 1]) }] });
+    const many = Array.from(
+      { length: 400 },
+      (_, i): CandidateWarehouse => ({
+        id: `wh-${String(i).padStart(3, '0')}`,
+        kind: 'warehouse',
+        location: { lat: 40 + i / 40, lon: 2 },
+        available: i % 2 === 0 ? { [SOFA]: 1 } : { [RUG]: 1 },
+      }),
+    );
+    const result = allocationStrategies.fewest_warehouses({
+      lines: lines([SOFA, 1], [RUG, 1]),
+      warehouses: many,
+      destination: { lat: 45, lon: 2 },
+    });
+    expect(result).toEqual({
+      ok: true,
+      allocations: [
+        { warehouseId: 'wh-200', lines: lines([SOFA, 1]) },
+        { warehouseId: 'wh-199', lines: lines([RUG, 1]) },
+      ],
+    });
   });
 });
 
@@ -210,7 +236,11 @@ describe.each(Object.keys(allocationStrategies) as AllocationStrategyName[])('ev
       warehouses: stocked({ lyon: { [SOFA]: 1, [CHAIR]: 4 }, milan: { [CHAIR]: 3, [RUG]: 1 } }),
       destination: paris,
     };
-    expect(allocate(request)).toEqual({ ok: false, reason: 'insufficient_stock', line: { sku: CHAIR, quantity: 8, available: 7 } });
+    expect(allocate(request)).toEqual({
+      ok: false,
+      reason: 'insufficient_stock',
+      line: { sku: CHAIR, quantity: 8, available: 7 },
+    });
   });
 
   it('refuses when there are no candidate warehouses at all', () => {
@@ -228,7 +258,10 @@ describe.each(Object.keys(allocationStrategies) as AllocationStrategyName[])('ev
       { committed: 0, reserved: 0, safetyStock: 0, incoming: 0 },
     );
     const warehouses = stocked({ 'paris-store': { [SOFA]: storeAvailable }, madrid: { [SOFA]: 2 } });
-    expect(allocate({ lines: lines([SOFA, 2]), warehouses, destination: paris })).toEqual({ ok: true, allocations: [from('madrid', [SOFA, 2])] });
+    expect(allocate({ lines: lines([SOFA, 2]), warehouses, destination: paris })).toEqual({
+      ok: true,
+      allocations: [from('madrid', [SOFA, 2])],
+    });
     expect(allocate({ lines: lines([SOFA, 3]), warehouses, destination: paris })).toEqual({
       ok: true,
       allocations: [from('paris-store', [SOFA, 1]), from('madrid', [SOFA, 2])],
@@ -241,7 +274,9 @@ describe.each(Object.keys(allocationStrategies) as AllocationStrategyName[])('ev
     expect(() => allocate({ lines: lines([SOFA, 1], [SOFA, 1]), warehouses })).toThrow(/each SKU once/);
     expect(() => allocate({ lines: lines([SOFA, 0]), warehouses })).toThrow(/line quantity/);
     expect(() => allocate({ lines: lines([SOFA, 1]), warehouses: [...warehouses, ...warehouses] })).toThrow(/distinct/);
-    expect(() => allocate({ lines: lines([SOFA, 1]), warehouses: stocked({ lyon: { [SOFA]: 1.5 } }) })).toThrow(/safe integer/);
+    expect(() => allocate({ lines: lines([SOFA, 1]), warehouses: stocked({ lyon: { [SOFA]: 1.5 } }) })).toThrow(
+      /safe integer/,
+    );
   });
 });
 

@@ -13,6 +13,9 @@ export const allocationStrategies = {
 } as const satisfies Record<string, AllocationStrategy>;
 
 export type AllocationStrategyName = keyof typeof allocationStrategies;
-export const allocationStrategyNames = Object.keys(allocationStrategies) as [AllocationStrategyName, ...AllocationStrategyName[]];
+export const allocationStrategyNames = Object.keys(allocationStrategies) as [
+  AllocationStrategyName,
+  ...AllocationStrategyName[],
+];
 export const allocationStrategyNameSchema = z.enum(allocationStrategyNames);
 export const defaultAllocationStrategyName: AllocationStrategyName = 'fewest_warehouses';

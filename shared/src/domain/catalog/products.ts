@@ -22,7 +22,10 @@ const variantsSchema = z
   .array(variantSchema)
   .min(1)
   .max(limits.productVariantsMax)
-  .refine((variants) => new Set(variants.map((variant) => variant.sku)).size === variants.length, 'variant SKUs must not repeat');
+  .refine(
+    (variants) => new Set(variants.map((variant) => variant.sku)).size === variants.length,
+    'variant SKUs must not repeat',
+  );
 
 const productFields = {
   name: z.string().trim().min(1).max(limits.productNameLengthMax),

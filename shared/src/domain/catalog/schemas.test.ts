@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { catalogProductSchema, gtinSchema, isValidGtinCheckDigit, variantOptionsSchema, warehouseSchema } from './schemas.ts';
+import {
+  catalogProductSchema,
+  gtinSchema,
+  isValidGtinCheckDigit,
+  variantOptionsSchema,
+  warehouseSchema,
+} from './schemas.ts';
 
 /** Independent GS1 check digit (weights 3,1,3,1… from the right of the payload), to build valid GTINs. */
 function gs1CheckDigit(payload: string): number {

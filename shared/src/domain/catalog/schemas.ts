@@ -2,7 +2,18 @@ import { z } from 'zod';
 import { skuSchema, warehouseIdSchema } from '../stock/schemas.ts';
 
 /** The catalog as an edge replicates it: enough to verify a scanned SKU and show what it is. */
-export const productCategories = ['sofa', 'armchair', 'bed', 'table', 'chair', 'storage', 'lighting', 'rug', 'outdoor', 'accessory'] as const;
+export const productCategories = [
+  'sofa',
+  'armchair',
+  'bed',
+  'table',
+  'chair',
+  'storage',
+  'lighting',
+  'rug',
+  'outdoor',
+  'accessory',
+] as const;
 export const productCategorySchema = z.enum(productCategories);
 
 export const gtinSchema = z
@@ -18,7 +29,14 @@ export const dimensionsSchema = z.strictObject({
 
 /** Option name → value, e.g. `{fabric: "boucle", color: "sand", size: "3-seat"}`. */
 export const variantOptionsSchema = z
-  .record(z.string().min(1).max(32).regex(/^[a-z][a-zA-Z0-9_]*$/), z.string().min(1).max(64))
+  .record(
+    z
+      .string()
+      .min(1)
+      .max(32)
+      .regex(/^[a-z][a-zA-Z0-9_]*$/),
+    z.string().min(1).max(64),
+  )
   .refine((options) => Object.keys(options).length <= 10, 'at most 10 options');
 
 export const currencySchema = z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 currency code');

@@ -28,7 +28,13 @@ describe('checkPick', () => {
     ['a packed order', order('packed', [['SOFA', 1, 1]]), 'SOFA', 1, 'fulfillment_closed'],
     ['a shipped order', order('shipped', [['SOFA', 1, 1]]), 'SOFA', 1, 'fulfillment_closed'],
     ['a canceled order', order('canceled', [['SOFA', 1, 0]]), 'SOFA', 1, 'fulfillment_closed'],
-    ['past the pick budget', order('picking', [['SOFA', 5000, 1]], limits.picksPerFulfillmentMax), 'SOFA', 1, 'too_many_picks'],
+    [
+      'past the pick budget',
+      order('picking', [['SOFA', 5000, 1]], limits.picksPerFulfillmentMax),
+      'SOFA',
+      1,
+      'too_many_picks',
+    ],
   ])('%s', (_name, fulfillment, sku, quantity, reason) => {
     const result = checkPick(fulfillment, sku, quantity);
     if (reason === undefined) expect(result).toEqual({ ok: true });
@@ -38,7 +44,14 @@ describe('checkPick', () => {
 
 describe('checkPack and checkShip', () => {
   it('packs only a fully picked order, once', () => {
-    expect(checkPack(order('picking', [['SOFA', 2, 2], ['CHAIR', 1, 1]]))).toEqual({ ok: true });
+    expect(
+      checkPack(
+        order('picking', [
+          ['SOFA', 2, 2],
+          ['CHAIR', 1, 1],
+        ]),
+      ),
+    ).toEqual({ ok: true });
     expect(checkPack(order('picking', [['SOFA', 2, 1]]))).toMatchObject({ ok: false, reason: 'not_fully_picked' });
     expect(checkPack(order('open', [['SOFA', 1, 0]]))).toMatchObject({ ok: false, reason: 'not_fully_picked' });
     expect(checkPack(order('packed', [['SOFA', 1, 1]]))).toMatchObject({ ok: false, reason: 'fulfillment_closed' });
@@ -62,7 +75,14 @@ describe('checkPack and checkShip', () => {
 
 describe('answerCancel', () => {
   it('accepts before shipping, putting picked units back and releasing every line', () => {
-    expect(answerCancel(order('picking', [['SOFA', 2, 1], ['CHAIR', 1, 0]]))).toEqual({
+    expect(
+      answerCancel(
+        order('picking', [
+          ['SOFA', 2, 1],
+          ['CHAIR', 1, 0],
+        ]),
+      ),
+    ).toEqual({
       accept: true,
       unpick: [{ sku: 'SOFA', quantity: 1 }],
       released: [
@@ -70,7 +90,10 @@ describe('answerCancel', () => {
         { sku: 'CHAIR', quantity: 1 },
       ],
     });
-    expect(answerCancel(order('packed', [['SOFA', 1, 1]]))).toMatchObject({ accept: true, unpick: [{ sku: 'SOFA', quantity: 1 }] });
+    expect(answerCancel(order('packed', [['SOFA', 1, 1]]))).toMatchObject({
+      accept: true,
+      unpick: [{ sku: 'SOFA', quantity: 1 }],
+    });
   });
 
   it('refuses once shipped (physical fact wins) and does nothing twice', () => {
@@ -81,8 +104,17 @@ describe('answerCancel', () => {
 
 describe('answerRelease', () => {
   it('releases at most what was asked and what is not picked', () => {
-    const fulfillment = order('picking', [['SOFA', 3, 1], ['CHAIR', 2, 0]]);
-    expect(answerRelease(fulfillment, [{ sku: 'SOFA', quantity: 5 }, { sku: 'CHAIR', quantity: 1 }, { sku: 'BED', quantity: 1 }])).toEqual([
+    const fulfillment = order('picking', [
+      ['SOFA', 3, 1],
+      ['CHAIR', 2, 0],
+    ]);
+    expect(
+      answerRelease(fulfillment, [
+        { sku: 'SOFA', quantity: 5 },
+        { sku: 'CHAIR', quantity: 1 },
+        { sku: 'BED', quantity: 1 },
+      ]),
+    ).toEqual([
       { sku: 'SOFA', quantity: 2 },
       { sku: 'CHAIR', quantity: 1 },
       { sku: 'BED', quantity: 0 },
@@ -91,7 +123,9 @@ describe('answerRelease', () => {
 
   it('releases nothing once packed, shipped or canceled', () => {
     for (const status of ['packed', 'shipped', 'canceled'] as const) {
-      expect(answerRelease(order(status, [['SOFA', 2, 0]]), [{ sku: 'SOFA', quantity: 2 }])).toEqual([{ sku: 'SOFA', quantity: 0 }]);
+      expect(answerRelease(order(status, [['SOFA', 2, 0]]), [{ sku: 'SOFA', quantity: 2 }])).toEqual([
+        { sku: 'SOFA', quantity: 0 },
+      ]);
     }
   });
 });
@@ -99,8 +133,13 @@ describe('answerRelease', () => {
 describe('fulfillment request and fact schemas', () => {
   it('take what scanners and packers send, defaulting a pick to one unit', () => {
     expect(pickRequestSchema.parse({ sku: 'SOFA-3S' })).toEqual({ sku: 'SOFA-3S', quantity: 1 });
-    expect(packRequestSchema.safeParse({ packages: [{ weightGrams: 42_000, lengthMm: 2200, widthMm: 900, heightMm: 800 }] }).success).toBe(true);
-    expect(shipRequestSchema.safeParse({ carrier: 'DHL Freight', trackingNumber: 'JD0146-00012345' }).success).toBe(true);
+    expect(
+      packRequestSchema.safeParse({ packages: [{ weightGrams: 42_000, lengthMm: 2200, widthMm: 900, heightMm: 800 }] })
+        .success,
+    ).toBe(true);
+    expect(shipRequestSchema.safeParse({ carrier: 'DHL Freight', trackingNumber: 'JD0146-00012345' }).success).toBe(
+      true,
+    );
   });
 
   it('refuse unknown fields, empty packings and absurd parcels', () => {
@@ -108,15 +147,37 @@ describe('fulfillment request and fact schemas', () => {
     expect(pickRequestSchema.safeParse({ sku: 'SOFA', status: 'shipped' }).success).toBe(false);
     expect(packRequestSchema.safeParse({ packages: [] }).success).toBe(false);
     expect(
-      packRequestSchema.safeParse({ packages: [{ weightGrams: limits.packageWeightGramsMax + 1, lengthMm: 1, widthMm: 1, heightMm: 1 }] }).success,
+      packRequestSchema.safeParse({
+        packages: [{ weightGrams: limits.packageWeightGramsMax + 1, lengthMm: 1, widthMm: 1, heightMm: 1 }],
+      }).success,
     ).toBe(false);
     expect(shipRequestSchema.safeParse({ carrier: 'DHL', trackingNumber: 'has space' }).success).toBe(false);
   });
 
   it('a fact names its fulfillment order and carries a header', () => {
-    const header = { id: '0190a6e8-7c1d-7a3b-9f00-1234567890ab', warehouseId: 'berlin-1', hlc: 'h', atMs: 1, actor: 'anna' };
-    expect(fulfillmentFactSchema.safeParse({ ...header, type: 'fulfillment_cancel_refused', fulfillmentId: 'F1', reason: 'shipped' }).success).toBe(true);
-    expect(fulfillmentFactSchema.safeParse({ ...header, type: 'fulfillment_cancel_refused', fulfillmentId: 'F1', reason: 'lazy' }).success).toBe(false);
+    const header = {
+      id: '0190a6e8-7c1d-7a3b-9f00-1234567890ab',
+      warehouseId: 'berlin-1',
+      hlc: 'h',
+      atMs: 1,
+      actor: 'anna',
+    };
+    expect(
+      fulfillmentFactSchema.safeParse({
+        ...header,
+        type: 'fulfillment_cancel_refused',
+        fulfillmentId: 'F1',
+        reason: 'shipped',
+      }).success,
+    ).toBe(true);
+    expect(
+      fulfillmentFactSchema.safeParse({
+        ...header,
+        type: 'fulfillment_cancel_refused',
+        fulfillmentId: 'F1',
+        reason: 'lazy',
+      }).success,
+    ).toBe(false);
     expect(fulfillmentFactSchema.safeParse({ ...header, type: 'fulfillment_canceled', lines: [] }).success).toBe(false);
   });
 });

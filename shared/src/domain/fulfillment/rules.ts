@@ -18,7 +18,11 @@ export const edgeFulfillmentStatuses = ['open', 'picking', 'packed', 'shipped', 
 export type EdgeFulfillmentStatus = (typeof edgeFulfillmentStatuses)[number];
 
 /** Statuses in which the order still commits stock at the warehouse. */
-export const committingFulfillmentStatuses = ['open', 'picking', 'packed'] as const satisfies readonly EdgeFulfillmentStatus[];
+export const committingFulfillmentStatuses = [
+  'open',
+  'picking',
+  'packed',
+] as const satisfies readonly EdgeFulfillmentStatus[];
 
 export type EdgeFulfillmentLine = { sku: string; quantity: number; picked: number };
 export type EdgeFulfillment = { status: EdgeFulfillmentStatus; lines: readonly EdgeFulfillmentLine[]; picks: number };
@@ -34,18 +38,29 @@ export const fulfillmentRefusalReasons = [
 export type FulfillmentRefusalReason = (typeof fulfillmentRefusalReasons)[number];
 export type FulfillmentCheck = { ok: true } | { ok: false; reason: FulfillmentRefusalReason; message: string };
 
-const refuse = (reason: FulfillmentRefusalReason, message: string): FulfillmentCheck => ({ ok: false, reason, message });
+const refuse = (reason: FulfillmentRefusalReason, message: string): FulfillmentCheck => ({
+  ok: false,
+  reason,
+  message,
+});
 const ok: FulfillmentCheck = { ok: true };
 
 export function checkPick(fulfillment: EdgeFulfillment, sku: string, quantity: number): FulfillmentCheck {
   if (fulfillment.status !== 'open' && fulfillment.status !== 'picking') {
-    return refuse('fulfillment_closed', `this fulfillment order is ${fulfillment.status}; nothing more can be picked for it`);
+    return refuse(
+      'fulfillment_closed',
+      `this fulfillment order is ${fulfillment.status}; nothing more can be picked for it`,
+    );
   }
   if (fulfillment.picks >= limits.picksPerFulfillmentMax) {
-    return refuse('too_many_picks', `at most ${limits.picksPerFulfillmentMax} pick scans per fulfillment order; scan larger quantities`);
+    return refuse(
+      'too_many_picks',
+      `at most ${limits.picksPerFulfillmentMax} pick scans per fulfillment order; scan larger quantities`,
+    );
   }
   const line = fulfillment.lines.find((candidate) => candidate.sku === sku);
-  if (!line || line.quantity === 0) return refuse('sku_not_in_fulfillment', `${sku} is not on this fulfillment order; check the item`);
+  if (!line || line.quantity === 0)
+    return refuse('sku_not_in_fulfillment', `${sku} is not on this fulfillment order; check the item`);
   if (line.picked + quantity > line.quantity) {
     return refuse('over_pick', `${line.quantity - line.picked} of ${sku} left to pick, not ${quantity}`);
   }
@@ -57,7 +72,8 @@ export function checkPack(fulfillment: EdgeFulfillment): FulfillmentCheck {
     return refuse('fulfillment_closed', `this fulfillment order is ${fulfillment.status}; it cannot be packed again`);
   }
   const short = fulfillment.lines.find((line) => line.picked < line.quantity);
-  if (short) return refuse('not_fully_picked', `${short.quantity - short.picked} of ${short.sku} still to pick before packing`);
+  if (short)
+    return refuse('not_fully_picked', `${short.quantity - short.picked} of ${short.sku} still to pick before packing`);
   if (fulfillment.lines.every((line) => line.quantity === 0)) {
     return refuse('fulfillment_closed', 'nothing is left on this fulfillment order to pack');
   }
@@ -66,13 +82,18 @@ export function checkPack(fulfillment: EdgeFulfillment): FulfillmentCheck {
 
 export function checkShip(fulfillment: EdgeFulfillment): FulfillmentCheck {
   if (fulfillment.status === 'packed') return ok;
-  if (fulfillment.status === 'open' || fulfillment.status === 'picking') return refuse('not_packed', 'pack the order before shipping it');
+  if (fulfillment.status === 'open' || fulfillment.status === 'picking')
+    return refuse('not_packed', 'pack the order before shipping it');
   return refuse('fulfillment_closed', `this fulfillment order is ${fulfillment.status}`);
 }
 
 /** What the edge answers to the hub's cancel request: accept (put picked units back) or refuse. */
 export type CancelAnswer =
-  | { accept: true; unpick: Array<{ sku: string; quantity: number }>; released: Array<{ sku: string; quantity: number }> }
+  | {
+      accept: true;
+      unpick: Array<{ sku: string; quantity: number }>;
+      released: Array<{ sku: string; quantity: number }>;
+    }
   | { accept: false; reason: 'shipped' }
   | { accept: 'already' };
 
@@ -81,7 +102,9 @@ export function answerCancel(fulfillment: EdgeFulfillment): CancelAnswer {
   if (fulfillment.status === 'canceled') return { accept: 'already' };
   return {
     accept: true,
-    unpick: fulfillment.lines.filter((line) => line.picked > 0).map((line) => ({ sku: line.sku, quantity: line.picked })),
+    unpick: fulfillment.lines
+      .filter((line) => line.picked > 0)
+      .map((line) => ({ sku: line.sku, quantity: line.picked })),
     released: fulfillment.lines.map((line) => ({ sku: line.sku, quantity: line.quantity })),
   };
 }

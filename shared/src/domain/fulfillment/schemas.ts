@@ -17,7 +17,11 @@ import {
  * the facts below, sent upstream in the same stream (and with the same exactly-once guarantee) as
  * stock events, and only *requests* changes (cancel, release) that the edge accepts or refuses.
  */
-export const fulfillmentIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'fulfillment id: letters, digits, _ and -');
+export const fulfillmentIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'fulfillment id: letters, digits, _ and -');
 
 export const fulfillmentLineSchema = z.strictObject({ sku: skuSchema, quantity: quantitySchema });
 export type FulfillmentLine = z.infer<typeof fulfillmentLineSchema>;
@@ -73,7 +77,12 @@ const factCommon = { fulfillmentId: fulfillmentIdSchema };
 
 /** The facts an edge reports about the fulfillment orders it owns. */
 export const fulfillmentFactSchema = z.discriminatedUnion('type', [
-  z.strictObject({ ...eventHeader, ...factCommon, type: z.literal('fulfillment_packed'), packages: packRequestSchema.shape.packages }),
+  z.strictObject({
+    ...eventHeader,
+    ...factCommon,
+    type: z.literal('fulfillment_packed'),
+    packages: packRequestSchema.shape.packages,
+  }),
   z.strictObject({
     ...eventHeader,
     ...factCommon,
@@ -84,9 +93,19 @@ export const fulfillmentFactSchema = z.discriminatedUnion('type', [
     lines: z.array(fulfillmentLineSchema).min(1).max(limits.orderLinesMax),
   }),
   /** The cancel request accepted: nothing left the building; `lines` are the units no longer committed. */
-  z.strictObject({ ...eventHeader, ...factCommon, type: z.literal('fulfillment_canceled'), lines: releasedLinesSchema }),
+  z.strictObject({
+    ...eventHeader,
+    ...factCommon,
+    type: z.literal('fulfillment_canceled'),
+    lines: releasedLinesSchema,
+  }),
   /** The cancel request refused: the goods had already shipped (physical fact wins, DESIGN §6). */
-  z.strictObject({ ...eventHeader, ...factCommon, type: z.literal('fulfillment_cancel_refused'), reason: z.enum(['shipped']) }),
+  z.strictObject({
+    ...eventHeader,
+    ...factCommon,
+    type: z.literal('fulfillment_cancel_refused'),
+    reason: z.enum(['shipped']),
+  }),
   /**
    * The answer to a release request (shortage re-routing): the units actually released, each at most
    * what was asked and what was not yet picked; zero means refused.
@@ -106,4 +125,6 @@ export type FulfillmentFactBody = FulfillmentFact extends infer F
     ? Omit<F, keyof typeof eventHeader>
     : never
   : never;
-export const fulfillmentFactTypes = fulfillmentFactSchema.options.map((option) => option.shape.type.value) as FulfillmentFactType[];
+export const fulfillmentFactTypes = fulfillmentFactSchema.options.map(
+  (option) => option.shape.type.value,
+) as FulfillmentFactType[];

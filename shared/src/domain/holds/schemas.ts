@@ -21,6 +21,10 @@ export const holdStatuses = ['active', 'released', 'expired', 'converted'] as co
 export type HoldStatus = (typeof holdStatuses)[number];
 
 /** A hold's status as a reader sees it at `nowMs`: an active hold past its expiry is expired, sweeper or not. */
-export function holdStatusAt(stored: 'active' | 'released' | 'converted', expiresAtMs: number, nowMs: number): HoldStatus {
+export function holdStatusAt(
+  stored: 'active' | 'released' | 'converted',
+  expiresAtMs: number,
+  nowMs: number,
+): HoldStatus {
   return stored === 'active' && expiresAtMs <= nowMs ? 'expired' : stored;
 }

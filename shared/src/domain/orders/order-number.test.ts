@@ -35,7 +35,9 @@ describe('human order numbers', () => {
     fc.assert(
       fc.property(sequence, fc.nat(7), fc.integer({ min: 1, max: 31 }), (n, position, shift) => {
         const compact = formatOrderNumber(n).replace(/-/g, '').slice(2);
-        const wrong = orderNumberAlphabet[(orderNumberAlphabet.indexOf(compact[position] as string) + shift) % 32] as string;
+        const wrong = orderNumberAlphabet[
+          (orderNumberAlphabet.indexOf(compact[position] as string) + shift) % 32
+        ] as string;
         const typo = compact.slice(0, position) + wrong + compact.slice(position + 1);
         expect(parseOrderNumber('DT' + typo)).toEqual({ ok: false, reason: 'order_number_check_mismatch' });
       }),
@@ -70,6 +72,7 @@ describe('human order numbers', () => {
   });
 
   it('asserts on a sequence it cannot format', () => {
-    for (const n of [0, -1, 1.5, limits.orderNumberSequenceMax + 1]) expect(() => formatOrderNumber(n)).toThrow(/out of range/);
+    for (const n of [0, -1, 1.5, limits.orderNumberSequenceMax + 1])
+      expect(() => formatOrderNumber(n)).toThrow(/out of range/);
   });
 });

@@ -40,7 +40,8 @@ export function parseOrderNumber(text: string): OrderNumberParse {
   if (!compact.startsWith('DT')) return { ok: false, reason: 'malformed_order_number' };
   const chars = compact.slice(2).replace(/[IL]/g, '1').replace(/O/g, '0');
   if (chars.length !== limits.orderNumberSequenceCharacters + 1) return { ok: false, reason: 'malformed_order_number' };
-  for (const char of chars) if (!orderNumberAlphabet.includes(char)) return { ok: false, reason: 'malformed_order_number' };
+  for (const char of chars)
+    if (!orderNumberAlphabet.includes(char)) return { ok: false, reason: 'malformed_order_number' };
   const body = chars.slice(0, -1);
   if (checkCharacter(body) !== chars.slice(-1)) return { ok: false, reason: 'order_number_check_mismatch' };
   let sequence = 0;

@@ -21,9 +21,17 @@ describe('which order fields a status still lets PATCH change', () => {
     ['packed', { shippingAddress: address }, 'shippingAddress'],
     ['canceled', { customer: { phone: '+44 20 7946 0958' } }, 'customer'],
     ['returned', { billingAddress: address }, 'billingAddress'],
-  ] satisfies Array<[OrderStatus, object, string]>)('refuses in %s a patch of %o, naming %s', (status, patch, field) => {
-    expect(checkOrderPatch(status, orderPatchSchema.parse(patch))).toEqual({ ok: false, reason: 'field_not_editable', field, status });
-  });
+  ] satisfies Array<[OrderStatus, object, string]>)(
+    'refuses in %s a patch of %o, naming %s',
+    (status, patch, field) => {
+      expect(checkOrderPatch(status, orderPatchSchema.parse(patch))).toEqual({
+        ok: false,
+        reason: 'field_not_editable',
+        field,
+        status,
+      });
+    },
+  );
 
   it.each([
     ['processing', { shippingAddress: address, note: 'door code 4711' }],

@@ -8,7 +8,12 @@ import { type OrderStatus, isTerminalOrderStatus } from './transitions.ts';
  * at the warehouses, so the hub must pass a changed address on to them. A note may always be added.
  */
 export type OrderPatchField = keyof OrderPatch;
-export const orderPatchFields = ['shippingAddress', 'billingAddress', 'customer', 'note'] as const satisfies readonly OrderPatchField[];
+export const orderPatchFields = [
+  'shippingAddress',
+  'billingAddress',
+  'customer',
+  'note',
+] as const satisfies readonly OrderPatchField[];
 
 const shippingAddressEditable: readonly OrderStatus[] = ['pending_payment', 'processing'];
 

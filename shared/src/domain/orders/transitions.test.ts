@@ -106,7 +106,11 @@ describe('the order transition table', () => {
 
   it('lets every non-terminal status leave on some event', () => {
     for (const status of orderStatuses.filter((s) => !isTerminalOrderStatus(s))) {
-      expect(orderEvents.some((event) => orderTransitions[status][event] !== null && orderTransitions[status][event] !== status)).toBe(true);
+      expect(
+        orderEvents.some(
+          (event) => orderTransitions[status][event] !== null && orderTransitions[status][event] !== status,
+        ),
+      ).toBe(true);
     }
   });
 
@@ -129,19 +133,36 @@ describe('the order transition table', () => {
   });
 
   it('never refuses a warehouse fact while the order still waits on its warehouses', () => {
-    const waiting: OrderStatus[] = ['processing', 'partially_packed', 'packed', 'partially_shipped', 'shipped', 'cancel_requested', 'return_requested'];
+    const waiting: OrderStatus[] = [
+      'processing',
+      'partially_packed',
+      'packed',
+      'partially_shipped',
+      'shipped',
+      'cancel_requested',
+      'return_requested',
+    ];
     const facts: OrderEvent[] = ['some_packed', 'all_packed', 'some_shipped', 'all_shipped'];
     for (const status of waiting) for (const fact of facts) expect(transitionOrder(status, fact).ok).toBe(true);
     for (const status of ['cancel_requested', 'return_requested'] as const) {
-      for (const fact of ['delivered', 'cancel_rejected_shipped', 'cancel_accepted'] as const) expect(transitionOrder(status, fact).ok).toBe(true);
+      for (const fact of ['delivered', 'cancel_rejected_shipped', 'cancel_accepted'] as const)
+        expect(transitionOrder(status, fact).ok).toBe(true);
     }
   });
 
   it('never moves fulfillment progress backwards', () => {
-    const progress: OrderStatus[] = ['processing', 'partially_packed', 'packed', 'partially_shipped', 'shipped', 'delivered'];
+    const progress: OrderStatus[] = [
+      'processing',
+      'partially_packed',
+      'packed',
+      'partially_shipped',
+      'shipped',
+      'delivered',
+    ];
     for (const [status, event] of allowed) {
       const to = orderTransitions[status][event] as OrderStatus;
-      if (progress.includes(status) && progress.includes(to)) expect(progress.indexOf(to)).toBeGreaterThanOrEqual(progress.indexOf(status));
+      if (progress.includes(status) && progress.includes(to))
+        expect(progress.indexOf(to)).toBeGreaterThanOrEqual(progress.indexOf(status));
     }
   });
 

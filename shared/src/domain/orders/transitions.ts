@@ -209,7 +209,11 @@ export function isTerminalOrderStatus(status: OrderStatus): boolean {
 }
 
 /** What `PUT /orders/{id}/status` may set (invariant 8), and the event each one stands for. */
-export const staffSettableOrderStatuses = ['delivered', 'return_requested', 'returned'] as const satisfies readonly OrderStatus[];
+export const staffSettableOrderStatuses = [
+  'delivered',
+  'return_requested',
+  'returned',
+] as const satisfies readonly OrderStatus[];
 export type StaffSettableOrderStatus = (typeof staffSettableOrderStatuses)[number];
 export const staffOrderStatusEvents: Record<StaffSettableOrderStatus, OrderEvent> = {
   delivered: 'delivered',

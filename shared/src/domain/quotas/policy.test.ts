@@ -22,9 +22,17 @@ describe('quota policy', () => {
 describe('rebalanceStep', () => {
   it.each([
     ['grants up to the target', { target: 5, outstanding: 2, available: 10 }, { action: 'grant', quantity: 3 }],
-    ['grants only what online could sell', { target: 5, outstanding: 2, available: 1 }, { action: 'grant', quantity: 1 }],
+    [
+      'grants only what online could sell',
+      { target: 5, outstanding: 2, available: 1 },
+      { action: 'grant', quantity: 1 },
+    ],
     ['grants nothing when online has nothing', { target: 5, outstanding: 2, available: 0 }, { action: 'none' }],
-    ['grants nothing when available is negative (a shortage)', { target: 5, outstanding: 0, available: -3 }, { action: 'none' }],
+    [
+      'grants nothing when available is negative (a shortage)',
+      { target: 5, outstanding: 0, available: -3 },
+      { action: 'none' },
+    ],
     ['asks back the excess', { target: 1, outstanding: 4, available: 0 }, { action: 'return', quantity: 3 }],
     ['holds steady at the target', { target: 3, outstanding: 3, available: 50 }, { action: 'none' }],
   ] as const)('%s', (_name, input, expected) => {

@@ -18,7 +18,10 @@ export const quotaPolicySchema = z.strictObject({
   defaultUnits: units,
   skus: z
     .record(skuSchema, units)
-    .refine((skus) => Object.keys(skus).length <= limits.quotaPolicySkusMax, `at most ${limits.quotaPolicySkusMax} SKUs`)
+    .refine(
+      (skus) => Object.keys(skus).length <= limits.quotaPolicySkusMax,
+      `at most ${limits.quotaPolicySkusMax} SKUs`,
+    )
     .default({}),
 });
 export type QuotaPolicy = z.infer<typeof quotaPolicySchema>;
@@ -33,10 +36,11 @@ export function quotaTarget(policy: QuotaPolicy, sku: string): number {
  * One rebalancing decision for a partition: grant toward the target out of what online could sell,
  * or ask back the excess. `outstanding` is rights at the edge minus returns already asked for.
  */
-export function rebalanceStep(input: { target: number; outstanding: number; available: number }):
-  | { action: 'grant'; quantity: number }
-  | { action: 'return'; quantity: number }
-  | { action: 'none' } {
+export function rebalanceStep(input: {
+  target: number;
+  outstanding: number;
+  available: number;
+}): { action: 'grant'; quantity: number } | { action: 'return'; quantity: number } | { action: 'none' } {
   const { target, outstanding, available } = input;
   if (outstanding < target) {
     const quantity = Math.min(target - outstanding, Math.max(0, available));

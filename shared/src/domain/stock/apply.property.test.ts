@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type StockApplyResult, applyStockEvent, countDelta, foldStockEvents, stockRejectionReasons } from './apply.ts';
-import { type PartitionState, assertPartition, emptyPartition, entryQuantity, partitionStateSchema, sumEntries } from './partition.ts';
+import {
+  type PartitionState,
+  assertPartition,
+  emptyPartition,
+  entryQuantity,
+  partitionStateSchema,
+  sumEntries,
+} from './partition.ts';
 import { DEFAULT_BIN, type StockEventBody, adjustReasons, stockEventTypes } from './schemas.ts';
 
 /**
@@ -49,7 +56,10 @@ type Step = StockEventBody | CountIntent;
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 6, arbitrary: units.map((u): Step => ({ type: 'receive', sku, ...u })) },
-  { weight: 1, arbitrary: units.map((u): Step => ({ type: 'transfer_in', sku, ...u, transferId: 'T', fromWarehouseId: 'w2' })) },
+  {
+    weight: 1,
+    arbitrary: units.map((u): Step => ({ type: 'transfer_in', sku, ...u, transferId: 'T', fromWarehouseId: 'w2' })),
+  },
   {
     weight: 1,
     arbitrary: fc
@@ -58,15 +68,15 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   },
   {
     weight: 2,
-    arbitrary: fc
-      .tuple(units, fc.constantFrom(...adjustReasons), fc.boolean())
-      .map(([{ quantity: q, ...u }, reason, negative]): Step => ({
+    arbitrary: fc.tuple(units, fc.constantFrom(...adjustReasons), fc.boolean()).map(
+      ([{ quantity: q, ...u }, reason, negative]): Step => ({
         type: 'adjust',
         sku,
         ...u,
         reason,
         delta: negative || reason === 'write_off' ? -q : q,
-      })),
+      }),
+    ),
   },
   {
     weight: 1,
@@ -83,9 +93,12 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .record({ countedQuantity: fc.integer({ min: 0, max: 12 }), delta: fc.integer({ min: -8, max: 8 }), bin }, {
-        requiredKeys: ['countedQuantity', 'delta'],
-      })
+      .record(
+        { countedQuantity: fc.integer({ min: 0, max: 12 }), delta: fc.integer({ min: -8, max: 8 }), bin },
+        {
+          requiredKeys: ['countedQuantity', 'delta'],
+        },
+      )
       .map((c): Step => ({ type: 'count', sku, ...c })),
   },
   { weight: 2, arbitrary: units.map((u): Step => ({ type: 'damage', sku, ...u })) },
@@ -95,14 +108,25 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       .tuple(identity, bin, bin)
       .map(([u, fromBin, toBin]): Step => ({ type: 'move', sku, ...u, fromBin, toBin })),
   },
-  { weight: 2, arbitrary: units.map((u): Step => ({ type: 'transfer_out', sku, ...u, transferId: 'T', toWarehouseId: 'w2' })) },
+  {
+    weight: 2,
+    arbitrary: units.map((u): Step => ({ type: 'transfer_out', sku, ...u, transferId: 'T', toWarehouseId: 'w2' })),
+  },
   { weight: 3, arbitrary: units.map((u): Step => ({ type: 'pick', sku, ...u, fulfillmentId: 'F' })) },
   { weight: 3, arbitrary: identity.map((u): Step => ({ type: 'ship', sku, ...u, fulfillmentId: 'F' })) },
   {
     weight: 1,
     arbitrary: fc
       .tuple(quantity, sometimes(bin, 1))
-      .map(([q, b]): Step => ({ type: 'unpick', sku, quantity: q, fulfillmentId: 'F', ...(b === undefined ? {} : { bin: b }) })),
+      .map(
+        ([q, b]): Step => ({
+          type: 'unpick',
+          sku,
+          quantity: q,
+          fulfillmentId: 'F',
+          ...(b === undefined ? {} : { bin: b }),
+        }),
+      ),
   },
   { weight: 2, arbitrary: units.map((u): Step => ({ type: 'instore_sale', sku, ...u })) },
   { weight: 1, arbitrary: quantity.map((q): Step => ({ type: 'quota_grant', sku, quantity: q })) },
@@ -114,7 +138,11 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       ([units, broken]): Step => ({
         type: 'reconcile',
         sku,
-        state: { ...emptyPartition(), onHand: units + (broken ? 1 : 0), bins: units > 0 ? [[bins[0] as string, units]] : [] },
+        state: {
+          ...emptyPartition(),
+          onHand: units + (broken ? 1 : 0),
+          bins: units > 0 ? [[bins[0] as string, units]] : [],
+        },
       }),
     ),
   },
@@ -174,12 +202,19 @@ const anyPartition: fc.Arbitrary<PartitionState> = fc
   });
 
 /** Half the runs start from empty (a new partition), half from an arbitrary valid snapshot. */
-const start = fc.oneof(fc.constant(null).map(() => emptyPartition()), anyPartition);
+const start = fc.oneof(
+  fc.constant(null).map(() => emptyPartition()),
+  anyPartition,
+);
 
 type Trace = { final: PartitionState; accepted: StockEventBody[]; results: StockApplyResult[] };
 
 /** Plays steps like an edge: accepted events go to the ledger, rejected ones leave the state alone. */
-function play(initial: PartitionState, sequence: readonly Step[], onStep?: (before: PartitionState, event: StockEventBody, result: StockApplyResult) => void): Trace {
+function play(
+  initial: PartitionState,
+  sequence: readonly Step[],
+  onStep?: (before: PartitionState, event: StockEventBody, result: StockApplyResult) => void,
+): Trace {
   let state = initial;
   const accepted: StockEventBody[] = [];
   const results: StockApplyResult[] = [];
@@ -200,7 +235,10 @@ function play(initial: PartitionState, sequence: readonly Step[], onStep?: (befo
 const reachableState = fc.tuple(anyPartition, steps).map(([initial, sequence]) => play(initial, sequence).final);
 
 /** How each accepted event type moves on hand, picked and quota (the rest is checked by the invariants). */
-function expectedDeltas(event: StockEventBody, before: PartitionState): { onHand: number; edgeQuota: number } | undefined {
+function expectedDeltas(
+  event: StockEventBody,
+  before: PartitionState,
+): { onHand: number; edgeQuota: number } | undefined {
   switch (event.type) {
     case 'receive':
     case 'transfer_in':
@@ -314,7 +352,8 @@ describe('applyStockEvent over arbitrary event sequences', () => {
           expect(countDelta(result.state, counted, countedBin)).toBe(0);
           if (countedBin !== undefined) {
             // Other bins and the picked staging area are not part of a bin count.
-            for (const [other, held] of state.bins) if (other !== countedBin) expect(entryQuantity(result.state.bins, other)).toBe(held);
+            for (const [other, held] of state.bins)
+              if (other !== countedBin) expect(entryQuantity(result.state.bins, other)).toBe(held);
             expect(result.state.picked).toBe(state.picked);
           }
         },
@@ -381,6 +420,8 @@ describe('applyStockEvent over arbitrary event sequences', () => {
     );
     expect([...acceptedTypes].sort()).toEqual([...stockEventTypes].sort());
     // partition_limit_exceeded needs a billion units or a thousand bins: covered by apply.test.ts.
-    expect([...reasons].sort()).toEqual(stockRejectionReasons.filter((reason) => reason !== 'partition_limit_exceeded').sort());
+    expect([...reasons].sort()).toEqual(
+      stockRejectionReasons.filter((reason) => reason !== 'partition_limit_exceeded').sort(),
+    );
   });
 });

@@ -50,27 +50,73 @@ const accepted: Accepted[] = [
   },
   {
     name: 'receive adds to a named bin in place',
-    given: partition({ onHand: 5, bins: [['A-01', 2], ['B-01', 3]] }),
+    given: partition({
+      onHand: 5,
+      bins: [
+        ['A-01', 2],
+        ['B-01', 3],
+      ],
+    }),
     event: { type: 'receive', sku, quantity: 4, bin: 'A-01' },
-    expected: partition({ onHand: 9, bins: [['A-01', 6], ['B-01', 3]] }),
+    expected: partition({
+      onHand: 9,
+      bins: [
+        ['A-01', 6],
+        ['B-01', 3],
+      ],
+    }),
   },
   {
     name: 'receive appends a bin it has not seen after the existing ones',
-    given: partition({ onHand: 5, bins: [['A-01', 2], ['B-01', 3]] }),
+    given: partition({
+      onHand: 5,
+      bins: [
+        ['A-01', 2],
+        ['B-01', 3],
+      ],
+    }),
     event: { type: 'receive', sku, quantity: 1, bin: 'C-01' },
-    expected: partition({ onHand: 6, bins: [['A-01', 2], ['B-01', 3], ['C-01', 1]] }),
+    expected: partition({
+      onHand: 6,
+      bins: [
+        ['A-01', 2],
+        ['B-01', 3],
+        ['C-01', 1],
+      ],
+    }),
   },
   {
     name: 'receive into a lot records the lot beside the bin',
     given: partition({ onHand: 2, bins: [[U, 2]] }),
     event: { type: 'receive', sku, quantity: 3, bin: 'A-01', lot: 'L-2024-07' },
-    expected: partition({ onHand: 5, bins: [[U, 2], ['A-01', 3]], lots: [['L-2024-07', 3]] }),
+    expected: partition({
+      onHand: 5,
+      bins: [
+        [U, 2],
+        ['A-01', 3],
+      ],
+      lots: [['L-2024-07', 3]],
+    }),
   },
   {
     name: 'receive adds to an existing lot in place',
-    given: partition({ onHand: 4, bins: [[U, 4]], lots: [['L1', 1], ['L2', 2]] }),
+    given: partition({
+      onHand: 4,
+      bins: [[U, 4]],
+      lots: [
+        ['L1', 1],
+        ['L2', 2],
+      ],
+    }),
     event: { type: 'receive', sku, quantity: 2, lot: 'L1' },
-    expected: partition({ onHand: 6, bins: [[U, 6]], lots: [['L1', 3], ['L2', 2]] }),
+    expected: partition({
+      onHand: 6,
+      bins: [[U, 6]],
+      lots: [
+        ['L1', 3],
+        ['L2', 2],
+      ],
+    }),
   },
   {
     name: 'receive merges scanned serials into the sorted serial list',
@@ -98,14 +144,28 @@ const accepted: Accepted[] = [
       transferId: 'T-1',
       fromWarehouseId: 'berlin',
     },
-    expected: partition({ onHand: 3, bins: [[U, 1], ['B-02', 2]], lots: [['L9', 2]], serials: ['X1', 'X2'] }),
+    expected: partition({
+      onHand: 3,
+      bins: [
+        [U, 1],
+        ['B-02', 2],
+      ],
+      lots: [['L9', 2]],
+      serials: ['X1', 'X2'],
+    }),
   },
   // return_restock
   {
     name: 'a sellable return goes back on the shelf as sellable stock',
     given: partition({ onHand: 1, bins: [[U, 1]] }),
     event: { type: 'return_restock', sku, quantity: 2, bin: 'R-01', rma: 'RMA-7', condition: 'sellable' },
-    expected: partition({ onHand: 3, bins: [[U, 1], ['R-01', 2]] }),
+    expected: partition({
+      onHand: 3,
+      bins: [
+        [U, 1],
+        ['R-01', 2],
+      ],
+    }),
   },
   {
     name: 'a damaged return is on hand and counted as damaged',
@@ -122,31 +182,83 @@ const accepted: Accepted[] = [
   },
   {
     name: 'a negative adjustment without a bin takes from UNASSIGNED first',
-    given: partition({ onHand: 5, bins: [['A-01', 2], [U, 3]] }),
+    given: partition({
+      onHand: 5,
+      bins: [
+        ['A-01', 2],
+        [U, 3],
+      ],
+    }),
     event: { type: 'adjust', sku, delta: -3, reason: 'lost' },
     expected: partition({ onHand: 2, bins: [['A-01', 2]] }),
   },
   {
     name: 'a negative adjustment larger than UNASSIGNED continues with the other bins in order',
-    given: partition({ onHand: 7, bins: [['A-01', 2], ['B-01', 2], [U, 3]] }),
+    given: partition({
+      onHand: 7,
+      bins: [
+        ['A-01', 2],
+        ['B-01', 2],
+        [U, 3],
+      ],
+    }),
     event: { type: 'adjust', sku, delta: -4, reason: 'lost' },
-    expected: partition({ onHand: 3, bins: [['A-01', 1], ['B-01', 2]] }),
+    expected: partition({
+      onHand: 3,
+      bins: [
+        ['A-01', 1],
+        ['B-01', 2],
+      ],
+    }),
   },
   {
     name: 'a negative adjustment on a named bin takes only from that bin',
-    given: partition({ onHand: 4, bins: [[U, 2], ['A-01', 2]] }),
+    given: partition({
+      onHand: 4,
+      bins: [
+        [U, 2],
+        ['A-01', 2],
+      ],
+    }),
     event: { type: 'adjust', sku, delta: -1, reason: 'theft', bin: 'A-01' },
-    expected: partition({ onHand: 3, bins: [[U, 2], ['A-01', 1]] }),
+    expected: partition({
+      onHand: 3,
+      bins: [
+        [U, 2],
+        ['A-01', 1],
+      ],
+    }),
   },
   {
     name: 'a negative adjustment removes untracked units before lots, then lots oldest first',
-    given: partition({ onHand: 6, bins: [[U, 6]], lots: [['L1', 2], ['L2', 2]] }),
+    given: partition({
+      onHand: 6,
+      bins: [[U, 6]],
+      lots: [
+        ['L1', 2],
+        ['L2', 2],
+      ],
+    }),
     event: { type: 'adjust', sku, delta: -3, reason: 'correction' },
-    expected: partition({ onHand: 3, bins: [[U, 3]], lots: [['L1', 1], ['L2', 2]] }),
+    expected: partition({
+      onHand: 3,
+      bins: [[U, 3]],
+      lots: [
+        ['L1', 1],
+        ['L2', 2],
+      ],
+    }),
   },
   {
     name: 'a negative adjustment naming a lot takes from that lot',
-    given: partition({ onHand: 6, bins: [[U, 6]], lots: [['L1', 2], ['L2', 2]] }),
+    given: partition({
+      onHand: 6,
+      bins: [[U, 6]],
+      lots: [
+        ['L1', 2],
+        ['L2', 2],
+      ],
+    }),
     event: { type: 'adjust', sku, delta: -2, reason: 'correction', lot: 'L2' },
     expected: partition({ onHand: 4, bins: [[U, 4]], lots: [['L1', 2]] }),
   },
@@ -189,13 +301,31 @@ const accepted: Accepted[] = [
   // count
   {
     name: 'a count of a bin that finds more adds the difference to that bin',
-    given: partition({ onHand: 2, bins: [['A-01', 1], ['B-01', 1]] }),
+    given: partition({
+      onHand: 2,
+      bins: [
+        ['A-01', 1],
+        ['B-01', 1],
+      ],
+    }),
     event: { type: 'count', sku, bin: 'B-01', countedQuantity: 3, delta: 2 },
-    expected: partition({ onHand: 4, bins: [['A-01', 1], ['B-01', 3]] }),
+    expected: partition({
+      onHand: 4,
+      bins: [
+        ['A-01', 1],
+        ['B-01', 3],
+      ],
+    }),
   },
   {
     name: 'a count of a bin that finds fewer removes the difference from that bin only',
-    given: partition({ onHand: 5, bins: [[U, 3], ['A-01', 2]] }),
+    given: partition({
+      onHand: 5,
+      bins: [
+        [U, 3],
+        ['A-01', 2],
+      ],
+    }),
     event: { type: 'count', sku, bin: 'A-01', countedQuantity: 0, delta: -2 },
     expected: partition({ onHand: 3, bins: [[U, 3]] }),
   },
@@ -203,11 +333,23 @@ const accepted: Accepted[] = [
     name: 'a whole-partition count that finds more puts the surplus in UNASSIGNED',
     given: partition({ onHand: 2, bins: [['A-01', 2]] }),
     event: { type: 'count', sku, countedQuantity: 5, delta: 3 },
-    expected: partition({ onHand: 5, bins: [['A-01', 2], [U, 3]] }),
+    expected: partition({
+      onHand: 5,
+      bins: [
+        ['A-01', 2],
+        [U, 3],
+      ],
+    }),
   },
   {
     name: 'a whole-partition count that finds fewer takes from UNASSIGNED first',
-    given: partition({ onHand: 4, bins: [['A-01', 2], [U, 2]] }),
+    given: partition({
+      onHand: 4,
+      bins: [
+        ['A-01', 2],
+        [U, 2],
+      ],
+    }),
     event: { type: 'count', sku, countedQuantity: 1, delta: -3 },
     expected: partition({ onHand: 1, bins: [['A-01', 1]] }),
   },
@@ -265,11 +407,23 @@ const accepted: Accepted[] = [
     name: 'move takes units from one bin to another',
     given: partition({ onHand: 3, bins: [['A-01', 3]] }),
     event: { type: 'move', sku, quantity: 2, fromBin: 'A-01', toBin: 'B-01' },
-    expected: partition({ onHand: 3, bins: [['A-01', 1], ['B-01', 2]] }),
+    expected: partition({
+      onHand: 3,
+      bins: [
+        ['A-01', 1],
+        ['B-01', 2],
+      ],
+    }),
   },
   {
     name: 'moving a whole bin leaves no empty entry behind',
-    given: partition({ onHand: 3, bins: [[U, 2], ['B-01', 1]] }),
+    given: partition({
+      onHand: 3,
+      bins: [
+        [U, 2],
+        ['B-01', 1],
+      ],
+    }),
     event: { type: 'move', sku, quantity: 2, fromBin: U, toBin: 'B-01' },
     expected: partition({ onHand: 3, bins: [['B-01', 3]] }),
   },
@@ -281,7 +435,10 @@ const accepted: Accepted[] = [
       onHand: 4,
       damaged: 1,
       picked: 1,
-      bins: [['A-01', 2], ['B-01', 1]],
+      bins: [
+        ['A-01', 2],
+        ['B-01', 1],
+      ],
       lots: [['L1', 2]],
       serials: ['S1'],
     }),
@@ -289,15 +446,63 @@ const accepted: Accepted[] = [
   // transfer_out
   {
     name: 'transfer out takes UNASSIGNED first, untracked units first, then lots oldest first',
-    given: partition({ onHand: 10, bins: [['A-01', 4], [U, 6]], lots: [['L1', 3], ['L2', 4]] }),
+    given: partition({
+      onHand: 10,
+      bins: [
+        ['A-01', 4],
+        [U, 6],
+      ],
+      lots: [
+        ['L1', 3],
+        ['L2', 4],
+      ],
+    }),
     event: { type: 'transfer_out', sku, quantity: 5, transferId: 'T-2', toWarehouseId: 'paris' },
-    expected: partition({ onHand: 5, bins: [['A-01', 4], [U, 1]], lots: [['L1', 1], ['L2', 4]] }),
+    expected: partition({
+      onHand: 5,
+      bins: [
+        ['A-01', 4],
+        [U, 1],
+      ],
+      lots: [
+        ['L1', 1],
+        ['L2', 4],
+      ],
+    }),
   },
   {
     name: 'transfer out of a named lot and bin takes exactly those',
-    given: partition({ onHand: 10, bins: [['A-01', 4], [U, 6]], lots: [['L1', 3], ['L2', 4]] }),
-    event: { type: 'transfer_out', sku, quantity: 2, bin: 'A-01', lot: 'L2', transferId: 'T-3', toWarehouseId: 'paris' },
-    expected: partition({ onHand: 8, bins: [['A-01', 2], [U, 6]], lots: [['L1', 3], ['L2', 2]] }),
+    given: partition({
+      onHand: 10,
+      bins: [
+        ['A-01', 4],
+        [U, 6],
+      ],
+      lots: [
+        ['L1', 3],
+        ['L2', 4],
+      ],
+    }),
+    event: {
+      type: 'transfer_out',
+      sku,
+      quantity: 2,
+      bin: 'A-01',
+      lot: 'L2',
+      transferId: 'T-3',
+      toWarehouseId: 'paris',
+    },
+    expected: partition({
+      onHand: 8,
+      bins: [
+        ['A-01', 2],
+        [U, 6],
+      ],
+      lots: [
+        ['L1', 3],
+        ['L2', 2],
+      ],
+    }),
   },
   {
     name: 'transfer out of serialized units removes the scanned serials',
@@ -314,13 +519,25 @@ const accepted: Accepted[] = [
   // pick
   {
     name: 'pick stages units out of their bins, UNASSIGNED first',
-    given: partition({ onHand: 5, bins: [['A-01', 2], [U, 3]] }),
+    given: partition({
+      onHand: 5,
+      bins: [
+        ['A-01', 2],
+        [U, 3],
+      ],
+    }),
     event: { type: 'pick', sku, quantity: 4, fulfillmentId: 'F-1' },
     expected: partition({ onHand: 5, picked: 4, bins: [['A-01', 1]] }),
   },
   {
     name: 'pick from a named bin takes from that bin',
-    given: partition({ onHand: 5, bins: [['A-01', 2], [U, 3]] }),
+    given: partition({
+      onHand: 5,
+      bins: [
+        ['A-01', 2],
+        [U, 3],
+      ],
+    }),
     event: { type: 'pick', sku, quantity: 2, bin: 'A-01', fulfillmentId: 'F-1' },
     expected: partition({ onHand: 5, picked: 2, bins: [[U, 3]] }),
   },
@@ -339,13 +556,28 @@ const accepted: Accepted[] = [
   },
   {
     name: 'ship without a lot releases lots oldest first once untracked units run out',
-    given: partition({ onHand: 4, picked: 4, lots: [['L1', 2], ['L2', 2]] }),
+    given: partition({
+      onHand: 4,
+      picked: 4,
+      lots: [
+        ['L1', 2],
+        ['L2', 2],
+      ],
+    }),
     event: { type: 'ship', sku, quantity: 3, fulfillmentId: 'F-3' },
     expected: partition({ onHand: 1, picked: 1, lots: [['L2', 1]] }),
   },
   {
     name: 'ship naming a lot releases that lot',
-    given: partition({ onHand: 4, picked: 2, bins: [[U, 2]], lots: [['L1', 2], ['L2', 2]] }),
+    given: partition({
+      onHand: 4,
+      picked: 2,
+      bins: [[U, 2]],
+      lots: [
+        ['L1', 2],
+        ['L2', 2],
+      ],
+    }),
     event: { type: 'ship', sku, quantity: 2, lot: 'L2', fulfillmentId: 'F-4' },
     expected: partition({ onHand: 2, bins: [[U, 2]], lots: [['L1', 2]] }),
   },
@@ -354,7 +586,13 @@ const accepted: Accepted[] = [
     name: 'unpick puts picked units back in the named bin',
     given: partition({ onHand: 5, picked: 2, bins: [[U, 3]] }),
     event: { type: 'unpick', sku, quantity: 2, bin: 'A-01', fulfillmentId: 'F-1' },
-    expected: partition({ onHand: 5, bins: [[U, 3], ['A-01', 2]] }),
+    expected: partition({
+      onHand: 5,
+      bins: [
+        [U, 3],
+        ['A-01', 2],
+      ],
+    }),
   },
   {
     name: 'unpick without a bin puts units back in the default bin',
@@ -417,7 +655,13 @@ const witnesses: Record<StockRejectionReason, Omit<Rejected, 'reason'>> = {
   },
   insufficient_in_bin: {
     name: 'a pick from a bin holding too few is refused even when other bins hold enough',
-    given: partition({ onHand: 6, bins: [['A-01', 1], [U, 5]] }),
+    given: partition({
+      onHand: 6,
+      bins: [
+        ['A-01', 1],
+        [U, 5],
+      ],
+    }),
     event: { type: 'pick', sku, quantity: 2, bin: 'A-01', fulfillmentId: 'F' },
   },
   insufficient_lot: {
@@ -520,7 +764,13 @@ const rejected: Rejected[] = [
   },
   {
     name: 'a loss from a bin holding too few is refused',
-    given: partition({ onHand: 5, bins: [['A-01', 1], ['B-01', 4]] }),
+    given: partition({
+      onHand: 5,
+      bins: [
+        ['A-01', 1],
+        ['B-01', 4],
+      ],
+    }),
     event: { type: 'count', sku, bin: 'A-01', countedQuantity: 0, delta: -2 },
     reason: 'insufficient_in_bin',
   },
@@ -666,7 +916,10 @@ const rejected: Rejected[] = [
   },
   {
     name: 'a move into one bin more than the bin bound is refused',
-    given: partition({ onHand: limits.binsPerPartitionMax + 1, bins: [...binsNamed(limits.binsPerPartitionMax - 1), [U, 2]] }),
+    given: partition({
+      onHand: limits.binsPerPartitionMax + 1,
+      bins: [...binsNamed(limits.binsPerPartitionMax - 1), [U, 2]],
+    }),
     event: { type: 'move', sku, quantity: 1, fromBin: U, toBin: 'NEW' },
     reason: 'partition_limit_exceeded',
   },
@@ -761,7 +1014,14 @@ describe('applyStockEvent at the partition bound', () => {
 });
 
 describe('countDelta', () => {
-  const given = partition({ onHand: 9, picked: 2, bins: [['A-01', 3], [U, 4]] });
+  const given = partition({
+    onHand: 9,
+    picked: 2,
+    bins: [
+      ['A-01', 3],
+      [U, 4],
+    ],
+  });
 
   it('is counted minus on hand for a whole-partition count', () => {
     expect(countDelta(given, 5, undefined)).toBe(-4);
@@ -787,7 +1047,13 @@ describe('countDelta', () => {
       [3, 'Z-99'],
     ] as const) {
       const delta = countDelta(given, counted, bin);
-      const result = applyStockEvent(given, { type: 'count', sku, countedQuantity: counted, delta, ...(bin ? { bin } : {}) });
+      const result = applyStockEvent(given, {
+        type: 'count',
+        sku,
+        countedQuantity: counted,
+        delta,
+        ...(bin ? { bin } : {}),
+      });
       if (!result.ok) throw new Error(`count ${counted} in ${bin} refused: ${result.reason}`);
       expect(countDelta(result.state, counted, bin)).toBe(0);
     }
@@ -816,7 +1082,16 @@ describe('foldStockEvents', () => {
     const folded = foldStockEvents(emptyPartition(), ledger);
     expect(partitionsEqual(folded, state)).toBe(true);
     expect(folded).toEqual(
-      partition({ onHand: 3, edgeQuota: 1, bins: [['A-01', 2], [U, 1]], lots: [['L1', 3]], serials: ['S2'] }),
+      partition({
+        onHand: 3,
+        edgeQuota: 1,
+        bins: [
+          ['A-01', 2],
+          [U, 1],
+        ],
+        lots: [['L1', 3]],
+        serials: ['S2'],
+      }),
     );
   });
 

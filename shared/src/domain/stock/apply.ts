@@ -60,7 +60,8 @@ function takeEntries(
   first: string | undefined,
 ): Entries {
   let remaining = quantity;
-  const order = first === undefined ? [...entries] : [...entries].sort(([a], [b]) => (a === first ? -1 : b === first ? 1 : 0));
+  const order =
+    first === undefined ? [...entries] : [...entries].sort(([a], [b]) => (a === first ? -1 : b === first ? 1 : 0));
   const taken = new Map<string, number>();
   for (const [name, available] of order) {
     if (remaining === 0) break;
@@ -135,7 +136,10 @@ function releaseIdentity(state: PartitionState, quantity: number, units: Units):
     const leaving = new Set(units.serials);
     serials = state.serials.filter((serial) => !leaving.has(serial));
   } else if (state.onHand - state.serials.length < quantity) {
-    return reject('serial_required', `only ${state.onHand - state.serials.length} units carry no serial: name the serials of the units concerned`);
+    return reject(
+      'serial_required',
+      `only ${state.onHand - state.serials.length} units carry no serial: name the serials of the units concerned`,
+    );
   }
   return { ok: true, state: { ...state, lots, serials } };
 }
@@ -156,7 +160,9 @@ function takeFromBins(state: PartitionState, quantity: number, bin: string | und
 function clampStatuses(state: PartitionState): PartitionState {
   const damaged = Math.min(state.damaged, state.onHand - state.picked);
   const qualityControl = Math.min(state.qualityControl, state.onHand - state.picked - damaged);
-  return damaged === state.damaged && qualityControl === state.qualityControl ? state : { ...state, damaged, qualityControl };
+  return damaged === state.damaged && qualityControl === state.qualityControl
+    ? state
+    : { ...state, damaged, qualityControl };
 }
 
 function removeUnits(state: PartitionState, quantity: number, units: Units): StockApplyResult {
@@ -236,7 +242,10 @@ function applyUnchecked(state: PartitionState, event: StockEventBody): StockAppl
     }
     case 'ship': {
       if (state.picked < event.quantity) {
-        return reject('insufficient_picked', `${state.picked} units picked, not ${event.quantity}; pick before shipping`);
+        return reject(
+          'insufficient_picked',
+          `${state.picked} units picked, not ${event.quantity}; pick before shipping`,
+        );
       }
       const identity = releaseIdentity(state, event.quantity, event);
       if (!identity.ok) return identity;
@@ -251,7 +260,11 @@ function applyUnchecked(state: PartitionState, event: StockEventBody): StockAppl
       }
       return {
         ok: true,
-        state: { ...state, picked: state.picked - event.quantity, bins: withEntry(state.bins, event.bin ?? DEFAULT_BIN, event.quantity) },
+        state: {
+          ...state,
+          picked: state.picked - event.quantity,
+          bins: withEntry(state.bins, event.bin ?? DEFAULT_BIN, event.quantity),
+        },
       };
     }
     case 'instore_sale': {
@@ -277,7 +290,10 @@ function applyUnchecked(state: PartitionState, event: StockEventBody): StockAppl
       try {
         assertPartition(parsed.data);
       } catch (error) {
-        return reject('reconcile_state_invalid', `the restated partition breaks an invariant: ${(error as Error).message}`);
+        return reject(
+          'reconcile_state_invalid',
+          `the restated partition breaks an invariant: ${(error as Error).message}`,
+        );
       }
       return { ok: true, state: parsed.data };
     }
@@ -289,7 +305,10 @@ function applyUnchecked(state: PartitionState, event: StockEventBody): StockAppl
 /** Named lots and serials must exist for actions that keep units in the building. */
 function checkIdentity(state: PartitionState, quantity: number, units: Units): StockRejection | undefined {
   if (units.lot !== undefined && entryQuantity(state.lots, units.lot) < quantity) {
-    return reject('insufficient_lot', `lot ${units.lot} holds ${entryQuantity(state.lots, units.lot)}, not ${quantity}`);
+    return reject(
+      'insufficient_lot',
+      `lot ${units.lot} holds ${entryQuantity(state.lots, units.lot)}, not ${quantity}`,
+    );
   }
   if (units.serials) return checkSerialCount(quantity, units.serials) ?? checkSerialsInStock(state, units.serials);
   return undefined;
@@ -301,7 +320,8 @@ function withinLimits(state: PartitionState): StockRejection | undefined {
   }
   if (state.bins.length > limits.binsPerPartitionMax) return reject('partition_limit_exceeded', 'too many bins');
   if (state.lots.length > limits.lotsPerPartitionMax) return reject('partition_limit_exceeded', 'too many lots');
-  if (state.serials.length > limits.serialsPerPartitionMax) return reject('partition_limit_exceeded', 'too many serials');
+  if (state.serials.length > limits.serialsPerPartitionMax)
+    return reject('partition_limit_exceeded', 'too many serials');
   return undefined;
 }
 

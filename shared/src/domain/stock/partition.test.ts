@@ -48,22 +48,93 @@ describe('assertPartition', () => {
   const broken: Array<{ name: string; state: PartitionState; message: RegExp }> = [
     { name: 'a negative on hand', state: { ...emptyPartition(), onHand: -1, picked: 0, bins: [] }, message: /onHand/ },
     { name: 'a negative damaged count', state: { ...valid, damaged: -1 }, message: /damaged/ },
-    { name: 'a fractional picked count', state: { ...valid, picked: 2.5, bins: [['A-01', 5.5], ['UNASSIGNED', 2]] }, message: /picked/ },
+    {
+      name: 'a fractional picked count',
+      state: {
+        ...valid,
+        picked: 2.5,
+        bins: [
+          ['A-01', 5.5],
+          ['UNASSIGNED', 2],
+        ],
+      },
+      message: /picked/,
+    },
     { name: 'a negative edge quota', state: { ...valid, edgeQuota: -1 }, message: /edgeQuota/ },
-    { name: 'a non-finite quality control', state: { ...valid, qualityControl: Number.NaN }, message: /qualityControl/ },
+    {
+      name: 'a non-finite quality control',
+      state: { ...valid, qualityControl: Number.NaN },
+      message: /qualityControl/,
+    },
     {
       name: 'on hand beyond the partition bound',
-      state: { ...emptyPartition(), onHand: limits.partitionOnHandMax + 1, bins: [['A', limits.partitionOnHandMax + 1]] },
+      state: {
+        ...emptyPartition(),
+        onHand: limits.partitionOnHandMax + 1,
+        bins: [['A', limits.partitionOnHandMax + 1]],
+      },
       message: /within bound/,
     },
-    { name: 'bins and picked that do not add up to on hand', state: { ...valid, bins: [['A-01', 5]] }, message: /bins \+ picked/ },
-    { name: 'more damaged, QC and picked than on hand', state: { ...valid, damaged: 6, qualityControl: 2 }, message: /damaged \+ qc/ },
+    {
+      name: 'bins and picked that do not add up to on hand',
+      state: { ...valid, bins: [['A-01', 5]] },
+      message: /bins \+ picked/,
+    },
+    {
+      name: 'more damaged, QC and picked than on hand',
+      state: { ...valid, damaged: 6, qualityControl: 2 },
+      message: /damaged \+ qc/,
+    },
     { name: 'lots holding more than on hand', state: { ...valid, lots: [['L1', 11]] }, message: /lots/ },
-    { name: 'more serials than units', state: { ...valid, onHand: 2, picked: 0, damaged: 0, qualityControl: 0, bins: [['A', 2]], lots: [] }, message: /serials/ },
-    { name: 'a zero bin entry', state: { ...valid, bins: [['A-01', 7], ['B-01', 0]] }, message: /positive/ },
-    { name: 'a negative lot entry', state: { ...valid, lots: [['L1', 4], ['L2', -1]] }, message: /positive/ },
-    { name: 'the same bin twice', state: { ...valid, bins: [['A-01', 5], ['A-01', 2]] }, message: /duplicate/ },
-    { name: 'the same lot twice', state: { ...valid, lots: [['L1', 4], ['L1', 1]] }, message: /duplicate/ },
+    {
+      name: 'more serials than units',
+      state: { ...valid, onHand: 2, picked: 0, damaged: 0, qualityControl: 0, bins: [['A', 2]], lots: [] },
+      message: /serials/,
+    },
+    {
+      name: 'a zero bin entry',
+      state: {
+        ...valid,
+        bins: [
+          ['A-01', 7],
+          ['B-01', 0],
+        ],
+      },
+      message: /positive/,
+    },
+    {
+      name: 'a negative lot entry',
+      state: {
+        ...valid,
+        lots: [
+          ['L1', 4],
+          ['L2', -1],
+        ],
+      },
+      message: /positive/,
+    },
+    {
+      name: 'the same bin twice',
+      state: {
+        ...valid,
+        bins: [
+          ['A-01', 5],
+          ['A-01', 2],
+        ],
+      },
+      message: /duplicate/,
+    },
+    {
+      name: 'the same lot twice',
+      state: {
+        ...valid,
+        lots: [
+          ['L1', 4],
+          ['L1', 1],
+        ],
+      },
+      message: /duplicate/,
+    },
     { name: 'unsorted serials', state: { ...valid, serials: ['SN-2', 'SN-1'] }, message: /sorted/ },
     { name: 'a repeated serial', state: { ...valid, serials: ['SN-1', 'SN-1'] }, message: /unique/ },
   ];

@@ -24,7 +24,9 @@ describe('available units (DESIGN §4)', () => {
   });
 
   it('can be negative as a number, so a shortage is detectable', () => {
-    expect(availableUnits(state, { committed: 30, reserved: 0, safetyStock: 0, incoming: 0 })).toBe(20 - 30 - 2 - 1 - 4);
+    expect(availableUnits(state, { committed: 30, reserved: 0, safetyStock: 0, incoming: 0 })).toBe(
+      20 - 30 - 2 - 1 - 4,
+    );
   });
 });
 

@@ -35,7 +35,10 @@ export function availableUnits(state: PartitionState, other: NonOwnerQuantities)
   );
 }
 
-export function stockQuantities(state: PartitionState, other: NonOwnerQuantities = noNonOwnerQuantities): StockQuantities {
+export function stockQuantities(
+  state: PartitionState,
+  other: NonOwnerQuantities = noNonOwnerQuantities,
+): StockQuantities {
   return {
     onHand: state.onHand,
     committed: other.committed,

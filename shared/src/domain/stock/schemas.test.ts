@@ -79,19 +79,35 @@ describe('stock command schemas', () => {
     ]);
   });
 
-  it.each(quantityCommands)('a $type command refuses zero, negative, fractional and oversized quantities', ({ schema, body }) => {
-    for (const quantity of [0, -1, 1.5, limits.quantityMax + 1, Number.NaN, '2']) {
-      expect(refusedPaths(schema, { ...body, quantity })).toEqual(['quantity']);
-    }
-    expect(schema.safeParse({ ...body, quantity: limits.quantityMax }).success).toBe(true);
-    expect(schema.safeParse({ ...body, quantity: 1 }).success).toBe(true);
-  });
+  it.each(quantityCommands)(
+    'a $type command refuses zero, negative, fractional and oversized quantities',
+    ({ schema, body }) => {
+      for (const quantity of [0, -1, 1.5, limits.quantityMax + 1, Number.NaN, '2']) {
+        expect(refusedPaths(schema, { ...body, quantity })).toEqual(['quantity']);
+      }
+      expect(schema.safeParse({ ...body, quantity: limits.quantityMax }).success).toBe(true);
+      expect(schema.safeParse({ ...body, quantity: 1 }).success).toBe(true);
+    },
+  );
 
-  it.each(validCommands)('a $type command refuses a SKU with characters outside the allowed set', ({ schema, body }) => {
-    for (const sku of ['', 'SOFA 3S', '-SOFA', '.SOFA', 'SOFA#3', 'SOFA/3', 'SÖFA', 'SOFA\n', 'A'.repeat(limits.skuLengthMax + 1)]) {
-      expect(refusedPaths(schema, { ...body, sku })).toEqual(['sku']);
-    }
-  });
+  it.each(validCommands)(
+    'a $type command refuses a SKU with characters outside the allowed set',
+    ({ schema, body }) => {
+      for (const sku of [
+        '',
+        'SOFA 3S',
+        '-SOFA',
+        '.SOFA',
+        'SOFA#3',
+        'SOFA/3',
+        'SÖFA',
+        'SOFA\n',
+        'A'.repeat(limits.skuLengthMax + 1),
+      ]) {
+        expect(refusedPaths(schema, { ...body, sku })).toEqual(['sku']);
+      }
+    },
+  );
 
   it('SKUs accept letters, digits and . _ - after a letter or digit, up to the length bound', () => {
     for (const sku of ['A', '7', 'SOFA-3S_boucle.sand.v2', 'A'.repeat(limits.skuLengthMax)]) {
@@ -102,7 +118,9 @@ describe('stock command schemas', () => {
   it('serial lists refuse repeats, emptiness, non-printable serials and more than the per-event bound', () => {
     expect(refusedPaths(receiveCommandSchema, { sku: 'A', quantity: 2, serials: ['SN1', 'SN1'] })).toEqual(['serials']);
     expect(refusedPaths(receiveCommandSchema, { sku: 'A', quantity: 1, serials: [] })).toEqual(['serials']);
-    expect(refusedPaths(receiveCommandSchema, { sku: 'A', quantity: 2, serials: ['SN1', 'SN 2'] })).toEqual(['serials.1']);
+    expect(refusedPaths(receiveCommandSchema, { sku: 'A', quantity: 2, serials: ['SN1', 'SN 2'] })).toEqual([
+      'serials.1',
+    ]);
     const tooMany = Array.from({ length: limits.serialsPerEventMax + 1 }, (_, i) => `SN${i}`);
     expect(serialsSchema.safeParse(tooMany).success).toBe(false);
     expect(serialsSchema.safeParse(tooMany.slice(1)).success).toBe(true);
@@ -120,14 +138,20 @@ describe('stock command schemas', () => {
     const issues = moveCommandSchema.safeParse({ sku: 'A', quantity: 1, fromBin: 'A-01', toBin: 'A-01' });
     expect(issues.success).toBe(false);
     if (issues.success) return;
-    expect(fieldIssues(issues.error)).toEqual([{ path: 'toBin', code: 'custom', message: 'fromBin and toBin must differ' }]);
+    expect(fieldIssues(issues.error)).toEqual([
+      { path: 'toBin', code: 'custom', message: 'fromBin and toBin must differ' },
+    ]);
   });
 
   it('an adjustment refuses a zero delta, an unknown reason and a delta beyond the bound', () => {
     expect(refusedPaths(adjustCommandSchema, { sku: 'A', delta: 0, reason: 'lost' })).toEqual(['delta']);
     expect(refusedPaths(adjustCommandSchema, { sku: 'A', delta: 1, reason: 'gift' })).toEqual(['reason']);
-    expect(refusedPaths(adjustCommandSchema, { sku: 'A', delta: -limits.quantityMax - 1, reason: 'lost' })).toEqual(['delta']);
-    expect(adjustCommandSchema.safeParse({ sku: 'A', delta: -limits.quantityMax, reason: 'write_off' }).success).toBe(true);
+    expect(refusedPaths(adjustCommandSchema, { sku: 'A', delta: -limits.quantityMax - 1, reason: 'lost' })).toEqual([
+      'delta',
+    ]);
+    expect(adjustCommandSchema.safeParse({ sku: 'A', delta: -limits.quantityMax, reason: 'write_off' }).success).toBe(
+      true,
+    );
   });
 
   it('a count refuses a negative counted quantity and carries no lot or serials', () => {
@@ -137,14 +161,21 @@ describe('stock command schemas', () => {
   });
 
   it('a return needs a known condition and an RMA', () => {
-    expect(refusedPaths(returnRestockCommandSchema, { sku: 'A', quantity: 1, rma: 'R', condition: 'used' })).toEqual(['condition']);
+    expect(refusedPaths(returnRestockCommandSchema, { sku: 'A', quantity: 1, rma: 'R', condition: 'used' })).toEqual([
+      'condition',
+    ]);
     expect(refusedPaths(returnRestockCommandSchema, { sku: 'A', quantity: 1, condition: 'sellable' })).toEqual(['rma']);
   });
 
   it('names every refused field of a body, each once', () => {
-    expect(refusedPaths(transferOutCommandSchema, { sku: 'bad sku', quantity: 0, transferId: '', toWarehouseId: 'x y' }).sort()).toEqual(
-      ['quantity', 'sku', 'toWarehouseId', 'transferId'],
-    );
+    expect(
+      refusedPaths(transferOutCommandSchema, {
+        sku: 'bad sku',
+        quantity: 0,
+        transferId: '',
+        toWarehouseId: 'x y',
+      }).sort(),
+    ).toEqual(['quantity', 'sku', 'toWarehouseId', 'transferId']);
   });
 });
 
@@ -178,14 +209,20 @@ describe('stock event schema', () => {
 
   it('quota events carry a quantity; a return may be 0 (the answer of an edge with nothing left)', () => {
     expect(stockEventSchema.safeParse({ ...header, type: 'quota_grant', sku: 'A', quantity: 3 }).success).toBe(true);
-    expect(refusedPaths(stockEventSchema, { ...header, type: 'quota_grant', sku: 'A', quantity: 0 })).toEqual(['quantity']);
+    expect(refusedPaths(stockEventSchema, { ...header, type: 'quota_grant', sku: 'A', quantity: 0 })).toEqual([
+      'quantity',
+    ]);
     expect(stockEventSchema.safeParse({ ...header, type: 'quota_return', sku: 'A', quantity: 0 }).success).toBe(true);
-    expect(refusedPaths(stockEventSchema, { ...header, type: 'quota_return', sku: 'A', quantity: -1 })).toEqual(['quantity']);
+    expect(refusedPaths(stockEventSchema, { ...header, type: 'quota_return', sku: 'A', quantity: -1 })).toEqual([
+      'quantity',
+    ]);
     expect(quotaReturnCommandSchema.safeParse({ sku: 'A', quantity: 0 }).success).toBe(false);
   });
 
   it('refuses an unknown field on an event and names it', () => {
-    expect(refusedPaths(stockEventSchema, { ...header, type: 'receive', sku: 'A', quantity: 1, onHand: 5 })).toEqual(['onHand']);
+    expect(refusedPaths(stockEventSchema, { ...header, type: 'receive', sku: 'A', quantity: 1, onHand: 5 })).toEqual([
+      'onHand',
+    ]);
   });
 
   it('refuses an unknown event type, naming the type field', () => {
@@ -193,28 +230,44 @@ describe('stock event schema', () => {
   });
 
   it('refuses an event without its header', () => {
-    expect(refusedPaths(stockEventSchema, { type: 'receive', sku: 'A', quantity: 1 }).sort()).toEqual(
-      ['actor', 'atMs', 'hlc', 'id', 'warehouseId'],
-    );
+    expect(refusedPaths(stockEventSchema, { type: 'receive', sku: 'A', quantity: 1 }).sort()).toEqual([
+      'actor',
+      'atMs',
+      'hlc',
+      'id',
+      'warehouseId',
+    ]);
   });
 
   it('refuses a count event without its delta', () => {
-    expect(refusedPaths(stockEventSchema, { ...header, type: 'count', sku: 'A', countedQuantity: 2 })).toEqual(['delta']);
+    expect(refusedPaths(stockEventSchema, { ...header, type: 'count', sku: 'A', countedQuantity: 2 })).toEqual([
+      'delta',
+    ]);
   });
 
   it('refuses a move event whose source and destination bin are the same, like the move command', () => {
     expect(
-      refusedPaths(stockEventSchema, { ...header, type: 'move', sku: 'A', quantity: 1, fromBin: 'A-01', toBin: 'A-01' }),
+      refusedPaths(stockEventSchema, {
+        ...header,
+        type: 'move',
+        sku: 'A',
+        quantity: 1,
+        fromBin: 'A-01',
+        toBin: 'A-01',
+      }),
     ).toEqual(['toBin']);
     expect(
-      stockEventSchema.safeParse({ ...header, type: 'move', sku: 'A', quantity: 1, fromBin: 'A-01', toBin: 'A-02' }).success,
+      stockEventSchema.safeParse({ ...header, type: 'move', sku: 'A', quantity: 1, fromBin: 'A-01', toBin: 'A-02' })
+        .success,
     ).toBe(true);
   });
 
   it('refuses a malformed event id and a negative time', () => {
-    expect(refusedPaths(stockEventSchema, { ...header, id: 'not-a-uuid', type: 'quota_grant', sku: 'A', quantity: 1 })).toEqual([
-      'id',
-    ]);
-    expect(refusedPaths(stockEventSchema, { ...header, atMs: -1, type: 'quota_grant', sku: 'A', quantity: 1 })).toEqual(['atMs']);
+    expect(
+      refusedPaths(stockEventSchema, { ...header, id: 'not-a-uuid', type: 'quota_grant', sku: 'A', quantity: 1 }),
+    ).toEqual(['id']);
+    expect(refusedPaths(stockEventSchema, { ...header, atMs: -1, type: 'quota_grant', sku: 'A', quantity: 1 })).toEqual(
+      ['atMs'],
+    );
   });
 });

@@ -13,7 +13,11 @@ export const binSchema = z
   .min(1)
   .max(limits.binLengthMax)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'bin: letters, digits and . _ - only');
-export const lotSchema = z.string().min(1).max(limits.lotLengthMax).regex(/^[\x21-\x7e]+$/, 'lot: printable ASCII');
+export const lotSchema = z
+  .string()
+  .min(1)
+  .max(limits.lotLengthMax)
+  .regex(/^[\x21-\x7e]+$/, 'lot: printable ASCII');
 export const serialSchema = z
   .string()
   .min(1)
@@ -171,12 +175,24 @@ export const stockEventSchema = z.discriminatedUnion('type', [
   pickCommandSchema.extend({ ...eventHeader, type: z.literal('pick') }),
   shipCommandSchema.extend({ ...eventHeader, type: z.literal('ship') }),
   /** Picked units put back on a shelf (a fulfillment order cancelled or released after picking). */
-  z.strictObject({ ...common, ...eventHeader, type: z.literal('unpick'), quantity: quantitySchema, bin: binSchema.optional(), fulfillmentId: referenceSchema }),
+  z.strictObject({
+    ...common,
+    ...eventHeader,
+    type: z.literal('unpick'),
+    quantity: quantitySchema,
+    bin: binSchema.optional(),
+    fulfillmentId: referenceSchema,
+  }),
   returnRestockCommandSchema.extend({ ...eventHeader, type: z.literal('return_restock') }),
   instoreSaleCommandSchema.extend({ ...eventHeader, type: z.literal('instore_sale') }),
   z.strictObject({ ...common, ...eventHeader, type: z.literal('quota_grant'), quantity: quantitySchema }),
   /** Rights given back; 0 is the edge's answer to a return request when it had none left to give. */
-  z.strictObject({ ...common, ...eventHeader, type: z.literal('quota_return'), quantity: z.int().min(0).max(limits.quantityMax) }),
+  z.strictObject({
+    ...common,
+    ...eventHeader,
+    type: z.literal('quota_return'),
+    quantity: z.int().min(0).max(limits.quantityMax),
+  }),
   /**
    * The owner restating a partition whole, after the hub's checksum showed its replica drifted:
    * repair travels as an ordinary event, exactly once, so the replica still changes only by events.
