@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { newId, productCategories } from '@dovetail/shared';
 import type { Kysely } from 'kysely';
-import type { Database } from './db/schema.ts';
+import type { Database } from './database.ts';
 import { type Hub, createHub } from './hub.ts';
-import { getProduct } from './services/catalog.ts';
+import { getProduct } from './catalog/service.ts';
 import { dropPostgresSchema } from './db/connect.ts';
 
 /**

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ExternalIssuerConfig } from './auth/external.ts';
-import { parseKeyEncryptionKey } from './auth/key-wrap.ts';
+import type { ExternalIssuerConfig } from './identity/external.ts';
+import { parseKeyEncryptionKey } from './identity/key-wrap.ts';
 import { type StorageConfig, sqliteConfigFor } from './db/connect.ts';
 
 export type HubConfig = {

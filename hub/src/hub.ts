@@ -1,23 +1,24 @@
+import type { Database } from './database.ts';
 import type http from 'node:http';
 import type { Hono } from 'hono';
 import pino, { type Logger } from 'pino';
-import { ExternalIssuer, type ExternalIssuerConfig } from './auth/external.ts';
-import { KeyStore } from './auth/keys.ts';
+import { ExternalIssuer, type ExternalIssuerConfig } from './identity/external.ts';
+import { KeyStore } from './identity/keys.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import { limits } from '@dovetail/shared';
-import { Authenticator, LoginThrottle } from './auth/principal.ts';
+import { Authenticator, LoginThrottle } from './identity/principal.ts';
 import { type Storage, type StorageConfig, openStorage } from './db/connect.ts';
 import { createApp } from './http/app.ts';
 import { type HubMetrics, createMetrics } from './http/observability.ts';
 import type { HubDeps } from './http/trpc.ts';
-import { ensureBootstrapAdmin } from './services/clients.ts';
+import { ensureBootstrapAdmin } from './identity/clients.ts';
 import { PostgresHoldBatcher } from './holds/postgres-batcher.ts';
 import { SqliteHoldWriter } from './holds/sqlite-writer.ts';
 import { sweepExpiredHolds } from './holds/service.ts';
 import { rebalanceQuotas } from './quotas/service.ts';
-import { startPeriodic } from './services/periodic.ts';
-import { listenForAppends } from './sync/listen.ts';
-import { downstreamNotifier } from './sync/notifier.ts';
+import { startPeriodic } from './periodic.ts';
+import { listenForAppends } from './downstream/listen.ts';
+import { downstreamNotifier } from './downstream/notifier.ts';
 import { type SyncServer, attachSyncServer } from './sync/server.ts';
 
 export type HubOptions = {
@@ -39,7 +40,7 @@ export type HubOptions = {
 export type Hub = {
   app: Hono;
   deps: HubDeps;
-  storage: Storage;
+  storage: Storage<Database>;
   metrics: HubMetrics;
   /** Set when the bootstrap admin was created just now with a generated secret: print it once. */
   generatedAdminSecret: string | undefined;
@@ -54,7 +55,7 @@ export const defaultIssuer = 'dovetail-hub';
 export async function createHub(options: HubOptions): Promise<Hub> {
   const logger = options.logger ?? pino({ level: 'silent' });
   const nowMs = options.nowMs ?? Date.now;
-  const storage = await openStorage(options.storage);
+  const storage = await openStorage<Database>(options.storage);
   try {
     const keys = new KeyStore(storage.db, options.issuer ?? defaultIssuer, nowMs, options.keyEncryptionKey);
     await keys.init();

@@ -30,3 +30,4 @@ export type {
   WarehouseAllocation,
 } from './domain/allocation/request.ts';
 export * from './domain/allocation/strategies.ts';
+export * from './domain/allocation/status.ts';

@@ -4,15 +4,15 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PGliteDialect, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.ts';
-import type { Database } from './schema.ts';
 
 export type StorageConfig =
   | { kind: 'sqlite'; file: string }
   | { kind: 'postgres'; url: string; schema?: string; poolSize?: number }
   | { kind: 'pglite'; schema?: string };
 
-export type Storage = {
-  db: Kysely<Database>;
+/** `DB` is the table map of whoever opens it (the hub's `Database`): db/ knows no feature's tables. */
+export type Storage<DB = unknown> = {
+  db: Kysely<DB>;
   dialect: 'sqlite' | 'postgres';
   /** Where the data lives, without credentials, for logs. */
   description: string;
@@ -33,6 +33,10 @@ export type Storage = {
  * and that introspection fails ("schema … does not exist") if another schema is dropped meanwhile;
  * hub instances starting together on one database also migrate one at a time under it.
  */
+/** Connections are opened untyped here; `openStorage<DB>` gives them the caller's table map. */
+// biome-ignore lint/suspicious/noExplicitAny: the table map is the caller's (openStorage<DB>)
+type AnyTables = any;
+
 const schemaChangeLockKey = 7_190_423_511;
 
 const INT8_OID = 20;
@@ -43,8 +47,8 @@ const schemaNamePattern = /^[a-z_][a-z0-9_]{0,62}$/;
  * Opens storage and applies pending migrations. PostgreSQL returns int8 and numeric as strings;
  * every such column here is bounded well inside 2^53 (limits.ts), so they are parsed as numbers.
  */
-export async function openStorage(config: StorageConfig): Promise<Storage> {
-  const storage = await connect(config);
+export async function openStorage<DB>(config: StorageConfig): Promise<Storage<DB>> {
+  const storage = (await connect(config)) as Storage<DB>;
   try {
     if (config.kind === 'postgres') {
       await storage.db.connection().execute(async (connection) => {
@@ -63,14 +67,14 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
   return storage;
 }
 
-async function connect(config: StorageConfig): Promise<Storage> {
+async function connect(config: StorageConfig): Promise<Storage<AnyTables>> {
   if (config.kind === 'sqlite') {
     const database = new BetterSqlite3(config.file);
     database.pragma('journal_mode = WAL');
     database.pragma('synchronous = FULL');
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    const db = new Kysely<AnyTables>({ dialect: new SqliteDialect({ database }) });
     return {
       db,
       dialect: 'sqlite',
@@ -103,7 +107,7 @@ async function connect(config: StorageConfig): Promise<Storage> {
             : pg.types.getTypeParser(oid, format)) as never,
       },
     });
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<AnyTables>({ dialect: new PostgresDialect({ pool }) });
     const url = new URL(config.url);
     return {
       db,
@@ -117,7 +121,7 @@ async function connect(config: StorageConfig): Promise<Storage> {
   const pglite = new PGlite({
     parsers: { [INT8_OID]: (value: string) => Number(value), [NUMERIC_OID]: (value: string) => Number(value) },
   });
-  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  const db = new Kysely<AnyTables>({ dialect: new PGliteDialect({ pglite }) });
   if (config.schema) {
     if (!schemaNamePattern.test(config.schema)) throw new Error(`bad schema name ${config.schema}`);
     await sql.raw(`create schema if not exists ${config.schema}`).execute(db);

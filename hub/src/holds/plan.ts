@@ -1,3 +1,4 @@
+import { DomainError, conflict } from '@dovetail/shared';
 import {
   type CandidateWarehouse,
   type GeoPoint,
@@ -6,7 +7,6 @@ import {
   defaultAllocationStrategyName,
   limits,
 } from '@dovetail/shared';
-import { ApiError, conflict } from '../http/errors.ts';
 
 /**
  * What both adapters' hold paths share: the plan (the shared allocation strategy over availability
@@ -42,7 +42,7 @@ export class LineDoesNotFit extends Error {
   }
 }
 
-export function insufficient(line: { sku: string; quantity: number }, available: number): ApiError {
+export function insufficient(line: { sku: string; quantity: number }, available: number): DomainError {
   return conflict(
     'insufficient_stock',
     `only ${Math.max(0, available)} of ${line.sku} can be held, not ${line.quantity}`,
@@ -54,7 +54,8 @@ export function insufficient(line: { sku: string; quantity: number }, available:
   );
 }
 
-export const unknownSku = (sku: string) => new ApiError(404, 'unknown_sku', `${sku} is not in the catalog`, { sku });
+export const unknownSku = (sku: string) =>
+  new DomainError('not_found', 'unknown_sku', `${sku} is not in the catalog`, { sku });
 
 export const holdExpiresAt = (request: ReserveRequest, nowMs: number) =>
   nowMs + (request.ttlSeconds ?? limits.holdTtlSecondsDefault) * 1000;
@@ -80,7 +81,7 @@ export function planLines(
   request: ReserveRequest['lines'],
   rows: readonly AvailabilityRow[],
   destination: GeoPoint | undefined,
-): Line[] | ApiError {
+): Line[] | DomainError {
   const byWarehouse = new Map<string, CandidateWarehouse & { available: Record<string, number> }>();
   for (const row of rows) {
     let warehouse = byWarehouse.get(row.warehouse_id);

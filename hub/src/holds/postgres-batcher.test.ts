@@ -23,7 +23,7 @@ const hold = (
     { clientId: 'admin', nowMs: options.nowMs ?? clock },
   ).then(
     (view) => ({ ok: true as const, view }),
-    (error: { status?: number; reason?: string; details?: unknown; message: string }) => ({
+    (error: { kind?: string; code?: string; details?: unknown; message: string }) => ({
       ok: false as const,
       error,
     }),
@@ -86,20 +86,20 @@ describe('PostgresHoldBatcher (group commit of checkout holds)', () => {
     ]);
     // The refusal names the line short under the lock, counting the batch's earlier holds.
     expect(!refused.ok && refused.error).toMatchObject({
-      status: 409,
-      reason: 'insufficient_stock',
+      kind: 'conflict',
+      code: 'insufficient_stock',
       details: { sku: 'SOFA-1', quantity: 4, available: 3 },
     });
     expect(!unknown.ok && unknown.error).toMatchObject({
-      status: 404,
-      reason: 'unknown_sku',
+      kind: 'not_found',
+      code: 'unknown_sku',
       details: { sku: 'NOPE-1' },
     });
     expect(alsoTaken.ok).toBe(true);
     // Two warehouses stock LAMP-1: the shared strategy planned that hold, the pinned one went to TPL-B.
     expect(pinned.ok && pinned.view.lines).toEqual([{ sku: 'LAMP-1', quantity: 2, warehouseId: 'TPL-B' }]);
     expect(!planned.ok && planned.error).toMatchObject({
-      status: 409,
+      kind: 'conflict',
       details: { sku: 'LAMP-1', quantity: 3, available: 2 },
     });
     expect([
@@ -125,7 +125,7 @@ describe('PostgresHoldBatcher (group commit of checkout holds)', () => {
       Array.from({ length: 7 }, () => hold([{ sku: 'SOFA-1', quantity: 1 }], undefined, { nowMs: later })),
     );
     expect(results.filter((result) => result.ok)).toHaveLength(5);
-    expect(results.filter((result) => !result.ok).map((result) => !result.ok && result.error.reason)).toEqual([
+    expect(results.filter((result) => !result.ok).map((result) => !result.ok && result.error.code)).toEqual([
       'insufficient_stock',
       'insufficient_stock',
     ]);

@@ -1,6 +1,6 @@
 import { type ReserveRequest, assert } from '@dovetail/shared';
 import { type Kysely, sql } from 'kysely';
-import type { Database } from '../db/schema.ts';
+import type { Database } from '../database.ts';
 import { type HoldView, type ReserveContext, insufficient, takenHoldView, unknownSku } from './plan.ts';
 
 /** Holds per `dovetail_reserve_many` call: bounds the statement's JSON (~200 bytes a hold) and its lock time. */

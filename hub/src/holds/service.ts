@@ -1,8 +1,8 @@
+import { DomainError, conflict, notFound } from '@dovetail/shared';
 import { type ReserveRequest, holdStatusAt, limits, newId } from '@dovetail/shared';
 import { type Kysely, type Transaction, sql } from 'kysely';
 import { availableSql } from '../db/available.ts';
-import type { Database } from '../db/schema.ts';
-import { ApiError, conflict, notFound } from '../http/errors.ts';
+import type { Database } from '../database.ts';
 import {
   type AvailabilityRow,
   type HoldView,
@@ -192,7 +192,7 @@ export async function reserveHold(
       ),
       context.destination,
     );
-    if (planned instanceof ApiError) throw planned;
+    if (planned instanceof DomainError) throw planned;
     // A fixed lock order (warehouse, sku) keeps two multi-line holds from deadlocking.
     const lines = [...planned].sort(compareLockOrder);
     const id = newId();

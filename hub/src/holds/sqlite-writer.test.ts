@@ -31,7 +31,7 @@ const hold = (sku: string, quantity: number) =>
 const settle = <T>(promise: Promise<T>) =>
   promise.then(
     (value) => ({ ok: true as const, value }),
-    (error: { status?: number; reason?: string; message: string }) => ({ ok: false as const, error }),
+    (error: { kind?: string; code?: string; message: string }) => ({ ok: false as const, error }),
   );
 const partition = (sku: string) =>
   hub.storage.db
@@ -80,7 +80,7 @@ describe('SqliteHoldWriter (group commit of checkout holds)', () => {
   it('takes holds submitted in one turn in one transaction, each answered after the commit', async () => {
     const results = await Promise.all(Array.from({ length: 40 }, () => settle(hold('SOFA-1', 1))));
     expect(results.filter((result) => result.ok)).toHaveLength(10);
-    expect(results.filter((result) => !result.ok).map((result) => !result.ok && result.error.reason)).toEqual(
+    expect(results.filter((result) => !result.ok).map((result) => !result.ok && result.error.code)).toEqual(
       Array(30).fill('insufficient_stock'),
     );
     expect(batches).toEqual([{ size: 40, taken: 10 }]);
@@ -96,11 +96,11 @@ describe('SqliteHoldWriter (group commit of checkout holds)', () => {
     ]);
     expect(first.ok && other.ok).toBe(true);
     expect(!refused.ok && refused.error).toMatchObject({
-      status: 409,
-      reason: 'insufficient_stock',
+      kind: 'conflict',
+      code: 'insufficient_stock',
       details: { sku: 'SOFA-1', quantity: 7, available: 6 },
     });
-    expect(!unknown.ok && unknown.error).toMatchObject({ status: 404, reason: 'unknown_sku' });
+    expect(!unknown.ok && unknown.error).toMatchObject({ kind: 'not_found', code: 'unknown_sku' });
     expect(batches).toEqual([{ size: 4, taken: 2 }]);
     expect([Number((await partition('SOFA-1')).reserved), Number((await partition('BED-1')).reserved)]).toEqual([4, 2]);
     expect(

@@ -1,9 +1,9 @@
+import { DomainError } from '@dovetail/shared';
 import { type ReserveRequest, assert, limits, newId } from '@dovetail/shared';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { freeUnits } from '../db/available.ts';
-import type { Database } from '../db/schema.ts';
-import { ApiError } from '../http/errors.ts';
+import type { Database } from '../database.ts';
 import {
   type AvailabilityRow,
   type HoldView,
@@ -150,12 +150,12 @@ export class SqliteHoldWriter {
       const skus = request.lines.map((line) => line.sku);
       for (let attempt = 1; ; attempt++) {
         let planned = planLines(request.lines, readPlanned(skus, request.warehouseId, nowMs), context.destination);
-        if (planned instanceof ApiError) {
+        if (planned instanceof DomainError) {
           // A refusal is never made from the batch's memo: confirmed from fresh numbers first (a
           // later clock may have expired more lines than the memo counted).
           for (const sku of skus) planning.delete(sku);
           planned = planLines(request.lines, readPlanned(skus, request.warehouseId, nowMs), context.destination);
-          if (planned instanceof ApiError) throw planned;
+          if (planned instanceof DomainError) throw planned;
         }
         const lines = [...planned].sort(compareLockOrder);
         const id = newId();
@@ -215,9 +215,15 @@ export class SqliteHoldWriter {
     if (this.#closed) return Promise.reject(new Error('hold writer is closed'));
     if (this.#queue.length >= limits.writeQueueDepthMax) {
       return Promise.reject(
-        new ApiError(503, 'overloaded', 'the hub is saturated with checkout holds; retry in a second', undefined, {
-          'retry-after': '1',
-        }),
+        new DomainError(
+          'unavailable',
+          'overloaded',
+          'the hub is saturated with checkout holds; retry in a second',
+          undefined,
+          {
+            retryAfterSeconds: 1,
+          },
+        ),
       );
     }
     return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { limits } from '@dovetail/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readDownstream } from '../services/downstream.ts';
+import { readDownstream } from '../downstream/outbox.ts';
 import { type TestHub, adapters, adminToken, call, clientToken, sofa, startTestHub } from '../testing/harness.ts';
 
 /**

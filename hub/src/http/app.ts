@@ -5,7 +5,7 @@ import { type Context as HonoContext, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import { migrationsApplied } from '../db/migrations.ts';
-import { createReserveRoute } from '../holds/reserve-route.ts';
+import { createReserveRoute } from './reserve-route.ts';
 import { docsHtml } from './docs.ts';
 import { ApiError } from './errors.ts';
 import { createTokenHandler } from './oauth.ts';
@@ -88,7 +88,7 @@ export function createApp(options: AppOptions): Hono {
   app.all('/oauth/token', methodNotAllowed('POST'));
 
   // The checkout hot path skips the REST→tRPC bridge (same procedure, same policy, same body limit;
-  // see holds/reserve-route.ts). Before the body limit middleware: it passes the rest on to it.
+  // see http/reserve-route.ts). Before the body limit middleware: it passes the rest on to it.
   app.post(`${restBasePath}/inventory/reserve`, createReserveRoute(deps));
   app.use(
     `${restBasePath}/*`,

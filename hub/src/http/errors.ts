@@ -1,5 +1,5 @@
 import { TRPCError } from '@trpc/server';
-import type { ErrorBody, FieldIssue } from '@dovetail/shared';
+import { DomainError, type ErrorBody, type FieldIssue } from '@dovetail/shared';
 
 type TrpcCode = TRPCError['code'];
 
@@ -45,9 +45,10 @@ export const statusForCode: Record<TrpcCode, number> = {
 };
 
 /**
- * The one error type of the hub. It carries a stable reason `code` (named after the broken rule,
- * never renamed once shipped), an HTTP status, optional details and headers, and becomes the same
- * `{error: {code, message, details}}` body on REST and the same tRPC error code on `/trpc`.
+ * The HTTP face of an error. Rules below `http/` throw {@link DomainError} values from
+ * `@dovetail/shared` (a kind and a stable code, no status); this is where a kind becomes an HTTP
+ * status, headers and a tRPC code, so REST and `/trpc` answer the same failure the same way. The
+ * HTTP layer also raises its own (a missing token, a route that does not exist) directly.
  */
 export class ApiError extends TRPCError {
   readonly status: number;
@@ -61,20 +62,31 @@ export class ApiError extends TRPCError {
     message: string,
     details?: unknown,
     headers: Record<string, string> = {},
+    cause?: unknown,
   ) {
-    super({ code: codeForStatus[status] ?? 'INTERNAL_SERVER_ERROR', message });
+    super({ code: codeForStatus[status] ?? 'INTERNAL_SERVER_ERROR', message, cause });
     this.status = status;
     this.reason = reason;
     this.details = details;
     this.headers = headers;
   }
+
+  static fromDomain(error: DomainError): ApiError {
+    const headers: Record<string, string> = {};
+    if (error.kind === 'unauthenticated') headers['www-authenticate'] = challenge;
+    if (error.code === 'insufficient_scope') headers['www-authenticate'] = `${challenge}, error="insufficient_scope"`;
+    if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
+    return new ApiError(error.status, error.code, error.message, error.details, headers, error);
+  }
 }
 
-export const badRequest = (reason: string, message: string, details?: unknown) =>
-  new ApiError(400, reason, message, details);
-export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
-export const conflict = (reason: string, message: string, details?: unknown) =>
-  new ApiError(409, reason, message, details);
+/** A thrown value as the ApiError it stands for, or undefined for a bug (an unexpected error). */
+export function asApiError(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  if (error instanceof DomainError) return ApiError.fromDomain(error);
+  if (error instanceof TRPCError && error.cause instanceof DomainError) return ApiError.fromDomain(error.cause);
+  return undefined;
+}
 
 const challenge = 'Bearer realm="dovetail"';
 export const unauthorized = (message = 'a valid bearer token is required') =>
@@ -83,7 +95,6 @@ export const insufficientScope = (message: string) =>
   new ApiError(403, 'insufficient_scope', message, undefined, {
     'www-authenticate': `${challenge}, error="insufficient_scope"`,
   });
-export const forbidden = (message: string) => new ApiError(403, 'forbidden', message);
 
 type IssueLike = {
   path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>;
@@ -113,10 +124,11 @@ export function toErrorResponse(error: TRPCError): {
   body: ErrorBody;
   headers: Record<string, string>;
 } {
-  if (error instanceof ApiError) {
-    const body: ErrorBody = { error: { code: error.reason, message: error.message } };
-    if (error.details !== undefined) body.error.details = error.details;
-    return { status: error.status, body, headers: error.headers };
+  const api = asApiError(error);
+  if (api) {
+    const body: ErrorBody = { error: { code: api.reason, message: api.message } };
+    if (api.details !== undefined) body.error.details = api.details;
+    return { status: api.status, body, headers: api.headers };
   }
   const status = statusForCode[error.code] ?? 500;
   const issues = causeIssues(error);

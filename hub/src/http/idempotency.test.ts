@@ -1,6 +1,6 @@
 import { limits } from '@dovetail/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimIdempotencyKey, requestFingerprint } from '../services/idempotency.ts';
+import { claimIdempotencyKey, requestFingerprint } from '../idempotency/store.ts';
 import { type TestHub, adminToken, call, sofa, startTestHub } from '../testing/harness.ts';
 
 /** Idempotency-Key on REST creates (IETF draft, Stripe semantics), per client. */

@@ -1,7 +1,7 @@
 import { type Permission, limits } from '@dovetail/shared';
 import type { Context as HonoContext } from 'hono';
-import { apiAudience } from '../auth/principal.ts';
-import { authenticateClient, scopesForRole } from '../services/clients.ts';
+import { apiAudience } from '../identity/principal.ts';
+import { authenticateClient, scopesForRole } from '../identity/clients.ts';
 import type { HubDeps } from './trpc.ts';
 
 const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };

@@ -1,6 +1,6 @@
 import { type Role, permissions, roles } from '@dovetail/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashClientSecret } from '../auth/secrets.ts';
+import { hashClientSecret } from '../identity/secrets.ts';
 import { type TestHub, adapters, adminToken, call, clientToken, startTestHub } from '../testing/harness.ts';
 import { type RestRoute, restRoutes } from './openapi.ts';
 import { appRouter } from './root.ts';

@@ -9,16 +9,17 @@ import {
   isValidIdempotencyKey,
   releaseIdempotencyKey,
   requestFingerprint,
-} from '../services/idempotency.ts';
-import { ApiError, badRequest, toErrorResponse } from './errors.ts';
+} from '../idempotency/store.ts';
+import { type DomainError, badRequest } from '@dovetail/shared';
+import { ApiError, asApiError, toErrorResponse } from './errors.ts';
 import { requestIdOf } from './observability.ts';
 import { type RestRoute, restBasePath } from './openapi.ts';
 import type { Context, HubDeps } from './trpc.ts';
 
 type ErrorPayload = { data?: { apiError?: { code: string; message: string; details?: unknown } }; message?: string };
 
-export function errorJson(c: HonoContext, error: ApiError): Response {
-  const { status, body, headers } = toErrorResponse(error);
+export function errorJson(c: HonoContext, error: ApiError | DomainError): Response {
+  const { status, body, headers } = toErrorResponse(asApiError(error) ?? (error as ApiError));
   return c.json(body, status as 400, headers);
 }
 

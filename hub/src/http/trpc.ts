@@ -1,13 +1,13 @@
-import { type Permission, authorize } from '@dovetail/shared';
+import { type Permission, authorize, forbidden } from '@dovetail/shared';
 import { initTRPC } from '@trpc/server';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { z } from 'zod';
-import type { KeyStore } from '../auth/keys.ts';
-import type { AuthPrincipal, AuthResult, Authenticator, LoginThrottle } from '../auth/principal.ts';
-import type { Database } from '../db/schema.ts';
-import { ApiError, forbidden, insufficientScope, toErrorResponse, unauthorized } from './errors.ts';
+import type { KeyStore } from '../identity/keys.ts';
+import type { AuthPrincipal, AuthResult, Authenticator, LoginThrottle } from '../identity/principal.ts';
+import type { Database } from '../database.ts';
+import { ApiError, asApiError, insufficientScope, toErrorResponse, unauthorized } from './errors.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
 export type HubDeps = {
@@ -64,12 +64,26 @@ const t = initTRPC
   });
 
 export const router = t.router;
-export const publicProcedure = t.procedure;
+
+/**
+ * Rules below `http/` throw DomainErrors, which tRPC would wrap as a 500; this gives them their
+ * status and tRPC code (one mapping, in errors.ts) before any adapter sees them.
+ */
+const domainErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) {
+    const api = asApiError(result.error);
+    if (api && api !== result.error) throw api;
+  }
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(domainErrors);
 
 /**
  * Authentication, then the per-client budget, then the shared policy for the permission, then the
  * token's scopes: what every protected procedure runs first, and what a hand-written route that
- * serves a procedure's path (holds/reserve-route.ts) runs instead. One function, so no entry skips it.
+ * serves a procedure's path (http/reserve-route.ts) runs instead. One function, so no entry skips it.
  */
 export function guard(ctx: Context, permission: Permission | 'public' | undefined): AuthPrincipal {
   if (!ctx.auth) throw unauthorized();
@@ -95,7 +109,7 @@ export function guard(ctx: Context, permission: Permission | 'public' | undefine
 
 export type ProtectedContext = Context & { principal: AuthPrincipal };
 
-export const protectedProcedure = t.procedure.use(({ ctx, meta, next }) =>
+export const protectedProcedure = publicProcedure.use(({ ctx, meta, next }) =>
   next({ ctx: { ...ctx, principal: guard(ctx, meta?.permission) } }),
 );
 

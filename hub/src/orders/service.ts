@@ -1,3 +1,4 @@
+import { type AllocationStatus, DomainError, conflict, notFound } from '@dovetail/shared';
 import {
   type Address,
   type Customer,
@@ -14,12 +15,11 @@ import {
   transitionOrder,
   warehouseChannel,
 } from '@dovetail/shared';
-import { type Kysely, type Transaction, sql } from 'kysely';
-import type { Database } from '../db/schema.ts';
+import type { Kysely, Transaction } from 'kysely';
+import { lockPartition } from '../inventory/lock.ts';
+import type { Database } from '../database.ts';
 import { reserveHold, releaseHold } from '../holds/service.ts';
-import { ApiError, conflict, notFound } from '../http/errors.ts';
-import { appendDownstream } from '../services/downstream.ts';
-import type { AllocationStatus } from './shortage-schema.ts';
+import { appendDownstream } from '../downstream/outbox.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 /** `'*'` for principals who see every order (admins, customer service); else the client's own. */
@@ -74,7 +74,7 @@ export function statusAt(stored: OrderStatus, expiresAtMs: number, nowMs: number
   return stored === 'pending_payment' && expiresAtMs <= nowMs ? 'expired' : stored;
 }
 
-function refuse(from: OrderStatus, event: OrderEvent): ApiError {
+function refuse(from: OrderStatus, event: OrderEvent): DomainError {
   return conflict('transition_not_allowed', `an order that is ${from} cannot take ${event}`, { status: from, event });
 }
 
@@ -249,7 +249,11 @@ export async function createOrder(
         .execute();
       const currencies = new Set(prices.map((row) => row.currency));
       if (currencies.size > 1)
-        throw new ApiError(422, 'mixed_currency', 'every line of an order must be priced in one currency');
+        throw new DomainError(
+          'unprocessable',
+          'mixed_currency',
+          'every line of an order must be priced in one currency',
+        );
       const priceOf = new Map(prices.map((row) => [row.sku, Number(row.price ?? row.base_price)]));
       const sequence = await trx
         .updateTable('order_sequence')
@@ -299,18 +303,6 @@ async function lockOrder(trx: Transaction<Database>, dialect: Dialect, id: strin
   const order = await query.executeTakeFirst();
   if (!order || (scope !== '*' && order.client_id !== scope)) throw notFound('order');
   return order;
-}
-
-export async function lockPartition(
-  trx: Transaction<Database>,
-  dialect: Dialect,
-  warehouseId: string,
-  sku: string,
-): Promise<void> {
-  if (dialect === 'postgres')
-    await sql`select 1 from stock_partitions where warehouse_id = ${warehouseId} and sku = ${sku} for update`.execute(
-      trx,
-    );
 }
 
 /**

@@ -1,6 +1,6 @@
 import { type StockEventBody, newId } from '@dovetail/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readDownstream } from '../services/downstream.ts';
+import { readDownstream } from '../downstream/outbox.ts';
 import { applyPush } from '../sync/apply-push.ts';
 import { type TestHub, adminToken, call, sofa, startTestHub } from '../testing/harness.ts';
 import { rebalanceQuotas } from './service.ts';

@@ -1,3 +1,4 @@
+import { DomainError, conflict, notFound } from '@dovetail/shared';
 import {
   type QuotaPolicy,
   limits,
@@ -9,10 +10,9 @@ import {
 } from '@dovetail/shared';
 import type { Kysely, Transaction } from 'kysely';
 import { freeUnitsSql } from '../db/available.ts';
-import type { Database } from '../db/schema.ts';
-import { ApiError, conflict, notFound } from '../http/errors.ts';
-import { lockPartition } from '../orders/service.ts';
-import { appendDownstream } from '../services/downstream.ts';
+import type { Database } from '../database.ts';
+import { lockPartition } from '../inventory/lock.ts';
+import { appendDownstream } from '../downstream/outbox.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 
@@ -43,8 +43,8 @@ async function edgeWarehouse(db: Kysely<Database> | Transaction<Database>, wareh
     .executeTakeFirst();
   if (!warehouse) throw notFound('warehouse');
   if (Number(warehouse.edge_epoch) === 0) {
-    throw new ApiError(
-      422,
+    throw new DomainError(
+      'unprocessable',
       'no_edge',
       `warehouse ${warehouseId} has no edge: in-store quotas are for warehouses that sell offline`,
     );
@@ -326,7 +326,7 @@ export async function rebalanceQuotas(
           );
           totals.granted += step.quantity;
         } catch (error) {
-          if (!(error instanceof ApiError && error.status === 409)) throw error;
+          if (!(error instanceof DomainError && error.kind === 'conflict')) throw error;
         }
       } else if (step.action === 'return' && asked === 0) {
         try {
@@ -339,7 +339,7 @@ export async function rebalanceQuotas(
           );
           totals.returnsRequested += step.quantity;
         } catch (error) {
-          if (!(error instanceof ApiError && error.status === 409)) throw error;
+          if (!(error instanceof DomainError && error.kind === 'conflict')) throw error;
         }
       }
     }

@@ -14,9 +14,9 @@ import {
   stockQuantities,
 } from '@dovetail/shared';
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../db/schema.ts';
-import { type FactRefusal, applyFulfillmentFact, noteShipping } from '../orders/facts.ts';
-import { detectShortage } from '../orders/shortage.ts';
+import type { Database } from '../database.ts';
+import { type FactRefusal, applyFulfillmentFact, noteShipping } from '../fulfillment/facts.ts';
+import { detectShortage } from '../fulfillment/shortage.ts';
 import { answerQuotaMove } from '../quotas/service.ts';
 
 export type PushRejectionReason = StockRejectionReason | FactRefusal['reason'] | 'unknown_sku' | 'wrong_warehouse';

@@ -4,9 +4,9 @@ import { closeCodes, decodeUpstream, limits } from '@dovetail/shared';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { Authenticator } from '../auth/principal.ts';
-import type { Database } from '../db/schema.ts';
-import type { DownstreamNotifier } from './notifier.ts';
+import type { Authenticator } from '../identity/principal.ts';
+import type { Database } from '../database.ts';
+import type { DownstreamNotifier } from '../downstream/notifier.ts';
 import { HubSyncSession, type SyncPrincipal } from './session.ts';
 
 export type SyncServerOptions = {

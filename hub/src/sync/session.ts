@@ -11,8 +11,8 @@ import {
 } from '@dovetail/shared';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { Database } from '../db/schema.ts';
-import { readDownstream } from '../services/downstream.ts';
+import type { Database } from '../database.ts';
+import { readDownstream } from '../downstream/outbox.ts';
 import { StreamSuperseded, applyPush, storedRejections } from './apply-push.ts';
 
 export type SyncPrincipal = { clientId: string; warehouseId: string; epoch: number };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../../edge/src/services/passwords.ts';
-import { hashPassword } from '../../../hub/src/auth/secrets.ts';
+import { hashPassword } from '../../../hub/src/identity/secrets.ts';
 
 /**
  * The hub hashes staff passwords; edges verify those hashes from the replicated roster while the

@@ -2,6 +2,7 @@ import type { FulfillmentFact, StockEvent } from '@dovetail/shared';
 import type { DeskResponse } from '../../../edge/src/services/fulfillments.ts';
 import type { StockCommand } from '../../../edge/src/services/stock.ts';
 import type { Storage } from '../../../hub/src/db/connect.ts';
+import type { Database } from '../../../hub/src/database.ts';
 import { releaseHold, reserveHold, sweepExpiredHolds } from '../../../hub/src/holds/service.ts';
 import { ApiError } from '../../../hub/src/http/errors.ts';
 import { type OrderView, cancelOrder, createOrder, payOrder } from '../../../hub/src/orders/service.ts';
@@ -195,7 +196,7 @@ export class Commerce {
   // ---- hub ------------------------------------------------------------------------------------
 
   /** Runs one hub call: a 4xx is an answer (refused), anything else thrown is a broken invariant. */
-  async #hub(what: string, run: (hub: Storage) => Promise<string>): Promise<boolean> {
+  async #hub(what: string, run: (hub: Storage<Database>) => Promise<string>): Promise<boolean> {
     const world = this.#world;
     const hub = world.hub;
     if (!hub) return false;

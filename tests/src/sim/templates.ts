@@ -4,8 +4,9 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { createEdgeNode } from '../../../edge/src/node.ts';
 import { createHub } from '../../../hub/src/hub.ts';
-import { createProduct } from '../../../hub/src/services/catalog.ts';
-import { createWarehouse, enrollEdge } from '../../../hub/src/services/warehouses.ts';
+import { createProduct } from '../../../hub/src/catalog/service.ts';
+import { enrollEdge } from '../../../hub/src/identity/edge-enrollment.ts';
+import { createWarehouse } from '../../../hub/src/warehouses/service.ts';
 
 export const simWarehouseId = 'W1';
 export const simEpoch = 1;

@@ -20,8 +20,9 @@ import { FulfillmentDesk } from '../../../edge/src/services/fulfillments.ts';
 import { createChangeApplier } from '../../../edge/src/sync/apply-changes.ts';
 import { EdgeSyncSession } from '../../../edge/src/sync/session.ts';
 import { type Storage, openStorage } from '../../../hub/src/db/connect.ts';
+import type { Database } from '../../../hub/src/database.ts';
 import { SqliteHoldWriter } from '../../../hub/src/holds/sqlite-writer.ts';
-import { createProduct, updateProduct } from '../../../hub/src/services/catalog.ts';
+import { createProduct, updateProduct } from '../../../hub/src/catalog/service.ts';
 import { HubSyncSession } from '../../../hub/src/sync/session.ts';
 import type { Prng } from './prng.ts';
 import { type Templates, simEpoch, simWarehouseId, templateProducts } from './templates.ts';
@@ -119,7 +120,7 @@ export class World {
   readonly knownViolations: string[] = [];
   nowMs = 1_800_000_000_000;
   edge: SimEdge | undefined;
-  hub: Storage | undefined;
+  hub: Storage<Database> | undefined;
   /** As createHub starts one: SQLite holds are taken by this group-commit writer (reserveHold finds it by db). */
   holdWriter: SqliteHoldWriter | undefined;
   /**
@@ -235,7 +236,7 @@ export class World {
   }
 
   async startHub(): Promise<void> {
-    this.hub = await openStorage({ kind: 'sqlite', file: this.hubFile });
+    this.hub = await openStorage<Database>({ kind: 'sqlite', file: this.hubFile });
     await sql`pragma synchronous = off`.execute(this.hub.db);
     if (!this.hub.sqlite) throw new Error('the simulated hub runs on SQLite');
     this.holdWriter = new SqliteHoldWriter(this.hub.db, this.hub.sqlite).start();

@@ -2,7 +2,7 @@ import { limits, productCategories, productCreateSchema, productSchema, productU
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import { ApiError } from '../errors.ts';
-import { createProduct, getProduct, listProducts, updateProduct } from '../../services/catalog.ts';
+import { createProduct, getProduct, listProducts, updateProduct } from '../../catalog/service.ts';
 import { cursorParam, idParam, pageLimit } from '../params.ts';
 import { type Context, idempotencyHeaders, protectedProcedure } from '../trpc.ts';
 

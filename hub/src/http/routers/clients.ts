@@ -1,7 +1,7 @@
 import { limits } from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { clientRoles, createClient, listClients, revokeClient } from '../../services/clients.ts';
+import { clientRoles, createClient, listClients, revokeClient } from '../../identity/clients.ts';
 import { idParam, pageLimit, warehouseIdParam } from '../params.ts';
 import { noStore, protectedProcedure } from '../trpc.ts';
 

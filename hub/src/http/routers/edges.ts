@@ -1,6 +1,6 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { listEdges } from '../../services/edges.ts';
+import { listEdges } from '../../warehouses/edges.ts';
 import { protectedProcedure } from '../trpc.ts';
 
 const edgeViewSchema = z.object({

@@ -17,7 +17,7 @@ const holdViewSchema = z.object({
 /** Admins act on any client's holds; everyone else only on their own. */
 const owner = (principal: { role: string; subject: string }) => (principal.role === 'admin' ? '*' : principal.subject);
 
-/** The reserve procedure's body; holds/reserve-route.ts serves the same path with it (after `guard`). */
+/** The reserve procedure's body; http/reserve-route.ts serves the same path with it (after `guard`). */
 export async function takeHold(ctx: ProtectedContext, input: ReserveRequest) {
   const hold = await reserveHold(ctx.deps.db, ctx.deps.dialect, input, {
     clientId: ctx.principal.subject,

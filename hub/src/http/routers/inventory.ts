@@ -1,8 +1,8 @@
 import { limits } from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { inventoryEventTypes, listInventoryEvents } from '../../orders/shortage.ts';
-import { listInventory, skuInventory } from '../../services/inventory.ts';
+import { inventoryEventTypes, listInventoryEvents } from '../../fulfillment/shortage.ts';
+import { listInventory, skuInventory } from '../../inventory/service.ts';
 import { cursorParam, pageLimit, skuParam, warehouseIdParam } from '../params.ts';
 import { protectedProcedure, requireWarehouse } from '../trpc.ts';
 import { quantitiesSchema } from './warehouses.ts';

@@ -18,8 +18,8 @@ import {
   payOrder,
   setOrderStatus,
 } from '../../orders/service.ts';
-import { allocationStatuses } from '../../orders/shortage-schema.ts';
-import { badRequest, issuesToFields } from '../errors.ts';
+import { allocationStatuses, badRequest } from '@dovetail/shared';
+import { issuesToFields } from '../errors.ts';
 import { idempotencyHeaders, noStore, protectedProcedure } from '../trpc.ts';
 
 const tags = ['orders'];

@@ -1,10 +1,11 @@
 import { limits } from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { apiAudience } from '../../auth/principal.ts';
-import { scopesForRole } from '../../services/clients.ts';
-import { createStaff, disableStaff, getStaff, listStaff, staffRoles, verifyStaffLogin } from '../../services/staff.ts';
-import { ApiError, forbidden } from '../errors.ts';
+import { apiAudience } from '../../identity/principal.ts';
+import { scopesForRole } from '../../identity/clients.ts';
+import { createStaff, disableStaff, getStaff, listStaff, staffRoles, verifyStaffLogin } from '../../identity/staff.ts';
+import { forbidden } from '@dovetail/shared';
+import { ApiError } from '../errors.ts';
 import { idParam, pageLimit, warehouseIdParam } from '../params.ts';
 import { noStore, protectedProcedure, publicProcedure } from '../trpc.ts';
 

@@ -1,8 +1,9 @@
 import { limits, stockQuantities, emptyPartition, warehouseCreateSchema, warehouseKinds } from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { deleteThirdPartyStock, warehouseInventory, writeThirdPartyStock } from '../../services/inventory.ts';
-import { createWarehouse, enrollEdge, getWarehouse, listWarehouses } from '../../services/warehouses.ts';
+import { deleteThirdPartyStock, warehouseInventory, writeThirdPartyStock } from '../../inventory/service.ts';
+import { enrollEdge } from '../../identity/edge-enrollment.ts';
+import { createWarehouse, getWarehouse, listWarehouses } from '../../warehouses/service.ts';
 import { cursorParam, pageLimit, skuParam, warehouseIdParam } from '../params.ts';
 import { idempotencyHeaders, noStore, protectedProcedure, requireWarehouse } from '../trpc.ts';
 

@@ -1,0 +1,298 @@
+import { DomainError, badRequest, conflict, notFound } from '@dovetail/shared';
+import {
+  type Product,
+  type ProductCreate,
+  type ProductUpdate,
+  type Variant,
+  assert,
+  limits,
+  newId,
+  productSchema,
+} from '@dovetail/shared';
+import { type Kysely, type Selectable, type Transaction, sql } from 'kysely';
+import type { Database } from '../database.ts';
+import type { ProductsTable, VariantsTable } from './tables.ts';
+import { decodeCursor, encodeCursor } from '../db/cursor.ts';
+import { appendDownstream } from '../downstream/outbox.ts';
+import { mapUniqueViolation } from '../db/errors.ts';
+
+export const catalogChannel = 'catalog';
+
+export type ProductFilters = {
+  category?: string;
+  material?: string;
+  q?: string;
+  minPrice?: number;
+  maxPrice?: number;
+  includeArchived?: boolean;
+  cursor?: string;
+  limit: number;
+};
+
+function toProduct(row: Selectable<ProductsTable>, variants: Selectable<VariantsTable>[]): Product {
+  const product: Product = {
+    id: row.id,
+    name: row.name,
+    category: row.category as Product['category'],
+    basePrice: Number(row.base_price),
+    currency: row.currency,
+    variants: variants.map((variant) => {
+      const out: Variant = { sku: variant.sku, options: JSON.parse(variant.options_json) as Variant['options'] };
+      if (variant.gtin !== null) out.gtin = variant.gtin;
+      if (variant.price !== null) out.price = Number(variant.price);
+      return out;
+    }),
+    archived: Number(row.archived) === 1,
+    version: Number(row.version),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+  if (row.material !== null) product.material = row.material;
+  if (row.description !== null) product.description = row.description;
+  if (row.dimensions_json !== null) product.dimensions = JSON.parse(row.dimensions_json) as Product['dimensions'];
+  if (row.options_json !== null) product.options = JSON.parse(row.options_json) as Product['options'];
+  return product;
+}
+
+async function loadProducts(
+  db: Kysely<Database> | Transaction<Database>,
+  rows: Selectable<ProductsTable>[],
+): Promise<Product[]> {
+  if (rows.length === 0) return [];
+  const variants = await db
+    .selectFrom('variants')
+    .selectAll()
+    .where(
+      'product_id',
+      'in',
+      rows.map((row) => row.id),
+    )
+    .orderBy('product_id')
+    .orderBy('position')
+    .execute();
+  const byProduct = new Map<string, Selectable<VariantsTable>[]>();
+  for (const variant of variants) {
+    const list = byProduct.get(variant.product_id) ?? [];
+    list.push(variant);
+    byProduct.set(variant.product_id, list);
+  }
+  return rows.map((row) => {
+    const product = toProduct(row, byProduct.get(row.id) ?? []);
+    // Assert data right after it is read back: a row that does not decode is a bug, not input.
+    assert(productSchema.safeParse(product).success, `product ${row.id} decodes`);
+    return product;
+  });
+}
+
+function productRow(
+  id: string,
+  input: ProductCreate | ProductUpdate,
+  version: number,
+  createdAt: number,
+  nowMs: number,
+): Selectable<ProductsTable> {
+  return {
+    id,
+    name: input.name,
+    category: input.category,
+    material: input.material ?? null,
+    description: input.description ?? null,
+    base_price: input.basePrice,
+    currency: input.currency,
+    dimensions_json: input.dimensions ? JSON.stringify(input.dimensions) : null,
+    options_json: input.options ? JSON.stringify(input.options) : null,
+    archived: 'archived' in input && input.archived ? 1 : 0,
+    version,
+    created_at: createdAt,
+    updated_at: nowMs,
+  };
+}
+
+async function assertSkusFree(trx: Transaction<Database>, productId: string, variants: Variant[]): Promise<void> {
+  const taken = await trx
+    .selectFrom('variants')
+    .select(['sku', 'product_id'])
+    .where(
+      'sku',
+      'in',
+      variants.map((variant) => variant.sku),
+    )
+    .where('product_id', '!=', productId)
+    .execute();
+  if (taken.length > 0) {
+    throw conflict('sku_taken', `SKU already belongs to another product: ${taken.map((row) => row.sku).join(', ')}`, {
+      skus: taken.map((row) => row.sku),
+    });
+  }
+}
+
+async function writeVariants(trx: Transaction<Database>, productId: string, variants: Variant[]): Promise<void> {
+  await trx.deleteFrom('variants').where('product_id', '=', productId).execute();
+  await trx
+    .insertInto('variants')
+    .values(
+      variants.map((variant, position) => ({
+        sku: variant.sku,
+        product_id: productId,
+        position,
+        gtin: variant.gtin ?? null,
+        options_json: JSON.stringify(variant.options),
+        price: variant.price ?? null,
+      })),
+    )
+    .execute();
+}
+
+const skuRace = () => conflict('sku_taken', 'a SKU of this product was taken by a concurrent write');
+
+export async function createProduct(
+  db: Kysely<Database>,
+  input: ProductCreate,
+  nowMs: number,
+  id: string = newId(),
+): Promise<Product> {
+  return mapUniqueViolation(() => createProductOnce(db, input, nowMs, id), skuRace);
+}
+
+async function createProductOnce(
+  db: Kysely<Database>,
+  input: ProductCreate,
+  nowMs: number,
+  id: string,
+): Promise<Product> {
+  return db.transaction().execute(async (trx) => {
+    await assertSkusFree(trx, id, input.variants);
+    const row = productRow(id, input, 1, nowMs, nowMs);
+    await trx.insertInto('products').values(row).execute();
+    await writeVariants(trx, id, input.variants);
+    const [product] = await loadProducts(trx, [row]);
+    assert(product, 'created product reads back');
+    await appendDownstream(trx, catalogChannel, 'product.upserted', product, nowMs);
+    return product;
+  });
+}
+
+export async function getProduct(db: Kysely<Database>, id: string): Promise<Product> {
+  const row = await db.selectFrom('products').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw notFound('product');
+  const [product] = await loadProducts(db, [row]);
+  assert(product, 'product reads back');
+  return product;
+}
+
+/**
+ * Optimistic concurrency: the write succeeds only where the stored version still equals the one
+ * the client read (a conditional update, so two racing writers cannot both win on either adapter).
+ */
+export async function updateProduct(
+  db: Kysely<Database>,
+  id: string,
+  expectedVersion: number,
+  input: ProductUpdate,
+  nowMs: number,
+): Promise<Product> {
+  return mapUniqueViolation(() => updateProductOnce(db, id, expectedVersion, input, nowMs), skuRace);
+}
+
+async function updateProductOnce(
+  db: Kysely<Database>,
+  id: string,
+  expectedVersion: number,
+  input: ProductUpdate,
+  nowMs: number,
+): Promise<Product> {
+  return db.transaction().execute(async (trx) => {
+    const current = await trx.selectFrom('products').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!current) throw notFound('product');
+    const currentVersion = Number(current.version);
+    if (currentVersion !== expectedVersion) {
+      throw new DomainError(
+        'precondition_failed',
+        'version_mismatch',
+        `product is at version ${currentVersion}, not ${expectedVersion}`,
+        {
+          currentVersion,
+        },
+      );
+    }
+    const row = productRow(id, input, currentVersion + 1, Number(current.created_at), nowMs);
+    if (input.archived === undefined) row.archived = Number(current.archived);
+    const { id: _id, created_at: _createdAt, ...changes } = row;
+    const result = await trx
+      .updateTable('products')
+      .set(changes)
+      .where('id', '=', id)
+      .where('version', '=', currentVersion)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) {
+      throw new DomainError('precondition_failed', 'version_mismatch', 'product changed concurrently', {
+        currentVersion: currentVersion + 1,
+      });
+    }
+    if (input.variants) {
+      await assertSkusFree(trx, id, input.variants);
+      await writeVariants(trx, id, input.variants);
+    }
+    const [product] = await loadProducts(trx, [row]);
+    assert(product, 'updated product reads back');
+    await appendDownstream(
+      trx,
+      catalogChannel,
+      product.archived ? 'product.archived' : 'product.upserted',
+      product,
+      nowMs,
+    );
+    return product;
+  });
+}
+
+function likePattern(text: string): string {
+  return `%${text.toLowerCase().replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+}
+
+export async function listProducts(
+  db: Kysely<Database>,
+  filters: ProductFilters,
+): Promise<{ items: Product[]; nextCursor: string | null }> {
+  assert(filters.limit >= 1 && filters.limit <= limits.pageSizeMax, 'page size within bound');
+  if (filters.minPrice !== undefined && filters.maxPrice !== undefined && filters.minPrice > filters.maxPrice) {
+    throw badRequest('invalid_input', 'minPrice must not exceed maxPrice', {
+      issues: [{ path: 'minPrice', message: 'exceeds maxPrice', code: 'too_big' }],
+    });
+  }
+  const after = decodeCursor(filters.cursor);
+  if (filters.cursor !== undefined && after === undefined) {
+    throw badRequest('invalid_input', 'invalid cursor', {
+      issues: [{ path: 'cursor', message: 'not a cursor', code: 'invalid_string' }],
+    });
+  }
+  let query = db.selectFrom('products').selectAll();
+  if (!filters.includeArchived) query = query.where('archived', '=', 0);
+  if (filters.category) query = query.where('category', '=', filters.category);
+  if (filters.material)
+    query = query.where((eb) => eb(eb.fn('lower', ['material']), '=', filters.material!.toLowerCase()));
+  if (filters.minPrice !== undefined) query = query.where('base_price', '>=', filters.minPrice);
+  if (filters.maxPrice !== undefined) query = query.where('base_price', '<=', filters.maxPrice);
+  if (filters.q) {
+    const pattern = likePattern(filters.q);
+    // ESCAPE spelled out: SQLite has no default LIKE escape character, PostgreSQL's is backslash.
+    query = query.where(
+      sql<boolean>`(lower(name) like ${pattern} escape '\\' or lower(description) like ${pattern} escape '\\')`,
+    );
+  }
+  if (after) query = query.where('id', '>', after);
+  const rows = await query
+    .orderBy('id')
+    .limit(filters.limit + 1)
+    .execute();
+  const page = rows.slice(0, filters.limit);
+  const last = page[page.length - 1];
+  const nextCursor = rows.length > filters.limit && last ? encodeCursor(last.id) : null;
+  return { items: await loadProducts(db, page), nextCursor };
+}
+
+/** Whether a SKU is in the catalog (any product, archived or not). */
+export async function skuExists(db: Kysely<Database>, sku: string): Promise<boolean> {
+  const row = await db.selectFrom('variants').select('sku').where('sku', '=', sku).executeTakeFirst();
+  return row !== undefined;
+}

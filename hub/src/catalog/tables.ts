@@ -1,0 +1,33 @@
+/**
+ * The hub's tables as both adapters store them. Portable on purpose: integer quantities and
+ * epoch-millisecond times, text ids, JSON as text, booleans as 0/1 integers.
+ */
+export interface ProductsTable {
+  id: string;
+  name: string;
+  category: string;
+  material: string | null;
+  description: string | null;
+  base_price: number;
+  currency: string;
+  dimensions_json: string | null;
+  options_json: string | null;
+  archived: number;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface VariantsTable {
+  sku: string;
+  product_id: string;
+  position: number;
+  gtin: string | null;
+  options_json: string;
+  price: number | null;
+}
+
+export interface CatalogTables {
+  products: ProductsTable;
+  variants: VariantsTable;
+}

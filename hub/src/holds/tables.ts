@@ -1,0 +1,31 @@
+/** A checkout hold: units set aside for one client until `expires_at` (DESIGN §4, TTL bounded). */
+export interface HoldsTable {
+  id: string;
+  client_id: string;
+  /** active | released | converted (to an order's allocation) */
+  status: string;
+  expires_at: number;
+  created_at: number;
+  released_at: number | null;
+}
+
+/**
+ * One line of a hold at one warehouse. While `counted = 1` its quantity is inside the partition's
+ * `reserved` counter; the line stops counting at `expires_at` for readers at once (they subtract
+ * expired counted lines), and leaves the counter when a write on its partition or the sweeper
+ * settles it (`counted = 0`).
+ */
+export interface HoldLinesTable {
+  hold_id: string;
+  line_no: number;
+  warehouse_id: string;
+  sku: string;
+  quantity: number;
+  expires_at: number;
+  counted: number;
+}
+
+export interface HoldTables {
+  holds: HoldsTable;
+  hold_lines: HoldLinesTable;
+}

@@ -1,0 +1,139 @@
+import { conflict, notFound } from '@dovetail/shared';
+import { type Permission, type Role, newId, permissions } from '@dovetail/shared';
+import type { Kysely, Selectable } from 'kysely';
+import { clientSecretMatches, hashClientSecret, newClientSecret } from './secrets.ts';
+import type { ApiClientsTable } from './tables.ts';
+import type { Database } from '../database.ts';
+import { assertWarehousesExist } from '../warehouses/service.ts';
+
+export const bootstrapClientId = 'admin';
+export const clientRoles = ['admin', 'storefront', '3pl', 'customer_service'] as const satisfies readonly Role[];
+
+export type ApiClientView = {
+  clientId: string;
+  name: string;
+  role: Role;
+  warehouses: string[] | '*';
+  epoch: number;
+  revoked: boolean;
+  createdAt: number;
+};
+
+export type AuthenticatedClient = { id: string; role: Role; warehouses: string[] | '*'; epoch: number };
+
+function toView(row: Selectable<ApiClientsTable>): ApiClientView {
+  return {
+    clientId: row.id,
+    name: row.name,
+    role: row.role as Role,
+    warehouses: JSON.parse(row.warehouses_json) as string[] | '*',
+    epoch: Number(row.epoch),
+    revoked: row.revoked_at !== null,
+    createdAt: Number(row.created_at),
+  };
+}
+
+/** The permissions a role holds: the scopes a token of that role may carry. */
+export function scopesForRole(role: Role): Permission[] {
+  return (Object.keys(permissions) as Permission[]).filter((permission) =>
+    (permissions[permission].roles as readonly Role[]).includes(role),
+  );
+}
+
+/**
+ * Creates the bootstrap `admin` client on first start. Its secret is `DOVETAIL_ADMIN_SECRET` when
+ * set, otherwise a generated one returned so the caller prints it once. Later starts change nothing.
+ */
+export async function ensureBootstrapAdmin(
+  db: Kysely<Database>,
+  configuredSecret: string | undefined,
+  nowMs: number,
+): Promise<{ created: boolean; generatedSecret?: string }> {
+  const existing = await db
+    .selectFrom('api_clients')
+    .select('id')
+    .where('id', '=', bootstrapClientId)
+    .executeTakeFirst();
+  if (existing) return { created: false };
+  const secret = configuredSecret ?? newClientSecret();
+  await db
+    .insertInto('api_clients')
+    .values({
+      id: bootstrapClientId,
+      name: 'bootstrap administrator',
+      role: 'admin',
+      warehouses_json: JSON.stringify('*'),
+      secret_hash: hashClientSecret(secret),
+      epoch: 1,
+      revoked_at: null,
+      created_at: nowMs,
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+  return configuredSecret ? { created: true } : { created: true, generatedSecret: secret };
+}
+
+export async function createClient(
+  db: Kysely<Database>,
+  input: { name: string; role: (typeof clientRoles)[number]; warehouses?: string[] },
+  nowMs: number,
+): Promise<ApiClientView & { clientSecret: string }> {
+  const clientSecret = newClientSecret();
+  const warehouses: string[] | '*' = input.role === '3pl' ? (input.warehouses ?? []) : (input.warehouses ?? '*');
+  if (warehouses !== '*') await assertWarehousesExist(db, warehouses);
+  const row: Selectable<ApiClientsTable> = {
+    id: `c-${newId()}`,
+    name: input.name,
+    role: input.role,
+    warehouses_json: JSON.stringify(warehouses),
+    secret_hash: hashClientSecret(clientSecret),
+    epoch: 1,
+    revoked_at: null,
+    created_at: nowMs,
+  };
+  await db.insertInto('api_clients').values(row).execute();
+  return { ...toView(row), clientSecret };
+}
+
+export async function listClients(db: Kysely<Database>, limit: number): Promise<ApiClientView[]> {
+  const rows = await db.selectFrom('api_clients').selectAll().orderBy('id').limit(limit).execute();
+  return rows.map(toView);
+}
+
+export async function revokeClient(db: Kysely<Database>, clientId: string, nowMs: number): Promise<ApiClientView> {
+  if (clientId === bootstrapClientId)
+    throw conflict('bootstrap_client', 'the bootstrap admin client cannot be revoked');
+  const result = await db
+    .updateTable('api_clients')
+    .set({ revoked_at: nowMs })
+    .where('id', '=', clientId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  const row = await db.selectFrom('api_clients').selectAll().where('id', '=', clientId).executeTakeFirst();
+  if (!row) throw notFound('client');
+  if (Number(result.numUpdatedRows) === 0 && row.revoked_at === null) throw notFound('client');
+  return toView(row);
+}
+
+/** The client for these credentials, or null: unknown id, wrong secret and revoked look alike. */
+export async function authenticateClient(
+  db: Kysely<Database>,
+  clientId: string,
+  secret: string,
+): Promise<AuthenticatedClient | null> {
+  const row = await db.selectFrom('api_clients').selectAll().where('id', '=', clientId).executeTakeFirst();
+  const matches = clientSecretMatches(secret, row?.secret_hash ?? '0'.repeat(64));
+  if (!row || !matches || row.revoked_at !== null) return null;
+  const view = toView(row);
+  return { id: view.clientId, role: view.role, warehouses: view.warehouses, epoch: view.epoch };
+}
+
+/** Whether tokens minted for this client at this epoch are still good (not revoked, not re-enrolled). */
+export async function clientIsActive(db: Kysely<Database>, clientId: string, epoch: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('api_clients')
+    .select(['revoked_at', 'epoch'])
+    .where('id', '=', clientId)
+    .executeTakeFirst();
+  return row !== undefined && row.revoked_at === null && Number(row.epoch) === epoch;
+}

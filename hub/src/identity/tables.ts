@@ -1,0 +1,37 @@
+export interface ApiClientsTable {
+  id: string;
+  name: string;
+  role: string;
+  warehouses_json: string;
+  /** SHA-256 of a 256-bit random secret: high entropy, so a fast hash is safe (no dictionary to try). */
+  secret_hash: string;
+  epoch: number;
+  revoked_at: number | null;
+  created_at: number;
+}
+
+export interface StaffTable {
+  id: string;
+  username: string;
+  role: string;
+  warehouses_json: string;
+  /** `scrypt$N$r$p$salt$hash`: people choose passwords, so a slow salted hash. */
+  password_hash: string;
+  disabled_at: number | null;
+  created_at: number;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  private_jwk: string;
+  public_jwk: string;
+  created_at: number;
+  /** Set once a newer key signs; the key stays published until pruned so issued tokens verify. */
+  retired_at: number | null;
+}
+
+export interface IdentityTables {
+  api_clients: ApiClientsTable;
+  staff: StaffTable;
+  signing_keys: SigningKeysTable;
+}

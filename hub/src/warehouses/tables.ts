@@ -1,0 +1,17 @@
+export interface WarehousesTable {
+  id: string;
+  name: string;
+  kind: string;
+  lat: number;
+  lon: number;
+  address: string | null;
+  capacity: number | null;
+  contact: string | null;
+  /** 0 until an edge enrolls; bumps on every re-enrollment so the old edge is fenced off. */
+  edge_epoch: number;
+  created_at: number;
+}
+
+export interface WarehouseTables {
+  warehouses: WarehousesTable;
+}
