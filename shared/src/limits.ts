@@ -95,6 +95,32 @@ export const syncFramesPerSecondMax = 5_000;
 assert(pushBatchBytesMax * 2 <= syncFrameBytesMax, 'a push batch leaves room in a frame for its envelope');
 assert(pushBatchEventsMax <= writeBatchEventsMax, 'a pushed batch fits in one hub write batch');
 
+/**
+ * A frame that waits for an answer (a hello for its `welcome`, a push for its `ack`, a downstream
+ * checkpoint for its `changes_ack`) unanswered this long: the waiting side drops the socket and the
+ * edge reconnects and resumes from what was acknowledged. Ping/pong cannot see this: a hub wedged
+ * on a lock, or a middlebox that swallows data frames, still answers pings. The bound leaves time to
+ * carry the largest frame over the slowest link we sync over (asserted below) and for a busy hub to
+ * commit a batch; a false alarm costs one reconnect and a resent batch (the hub recognises event ids
+ * and the edge's cursor, so nothing counts twice), a missing alarm costs a warehouse that silently
+ * stops syncing.
+ */
+export const syncAnswerTimeoutMs = 60_000;
+/** The slowest link the answer bound is sized for: 1 Mbit/s (a weak 4G or rural DSL uplink). */
+export const syncLinkBytesPerSecondMin = 128 * 1024;
+/** What `EDGE_SYNC_ANSWER_TIMEOUT_MS` / `HUB_SYNC_ANSWER_TIMEOUT_MS` may set (tests use a second or two). */
+export const syncAnswerTimeoutMsMin = 100;
+export const syncAnswerTimeoutMsMax = 60 * 60 * 1000;
+
+assert(
+  (syncFrameBytesMax / syncLinkBytesPerSecondMin) * 1000 < syncAnswerTimeoutMs,
+  'the largest frame crosses the slowest link within the answer bound',
+);
+assert(
+  syncAnswerTimeoutMsMin <= syncAnswerTimeoutMs && syncAnswerTimeoutMs <= syncAnswerTimeoutMsMax,
+  'the default answer bound is one the override may set',
+);
+
 // Idempotency-Key: an in-flight claim older than this is taken to be abandoned (its process died).
 export const idempotencyInFlightAbandonMs = 60_000;
 export const idempotencyResponseBytesMax = 256 * 1024;
