@@ -22,24 +22,48 @@ export type EdgeSyncClientOptions = {
   onChanges?: () => void;
   /** The hub's replica of a partition drifted from this edge's: record a reconcile event. */
   onDrift?: (sku: string) => void;
+  /**
+   * How long a hello or a push may wait for the hub's answer before the link is dropped; defaults to
+   * `EDGE_SYNC_ANSWER_TIMEOUT_MS`, else `limits.syncAnswerTimeoutMs`.
+   */
+  answerTimeoutMs?: number;
 };
 
 const backoffBaseMs = 250;
 const backoffCapMs = 30_000;
 const pingIntervalMs = 10_000;
 const requestTimeoutMs = 10_000;
+/** How often the link looks for an answer overdue: a quarter of the bound, at most a second. */
+const answerCheckIntervalMsMax = 1_000;
+
+/**
+ * `EDGE_SYNC_ANSWER_TIMEOUT_MS`: unset or empty gives the default; anything but an integer within
+ * the limits is refused at start-up (a typo must not silently turn the liveness bound off).
+ */
+export function answerTimeoutFromEnv(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return limits.syncAnswerTimeoutMs;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < limits.syncAnswerTimeoutMsMin || ms > limits.syncAnswerTimeoutMsMax) {
+    throw new Error(
+      `EDGE_SYNC_ANSWER_TIMEOUT_MS=${value.slice(0, 40)}: give milliseconds, an integer from ${limits.syncAnswerTimeoutMsMin} to ${limits.syncAnswerTimeoutMsMax}`,
+    );
+  }
+  return ms;
+}
 
 /**
  * Keeps one WebSocket to the hub's `/sync` open for as long as the node runs: fetches a token with
  * the edge's client credentials, speaks the protocol through `EdgeSyncSession`, detects dead links
- * with ping/pong, and reconnects with capped exponential backoff and full jitter. A link fenced by a
- * newer enrollment (close 4409) stops for good: two edges must never write one warehouse.
+ * with ping/pong and live links that stopped answering (a hello or push unanswered past the bound,
+ * `EdgeSyncSession.overdue`), and reconnects with capped exponential backoff and full jitter. A link
+ * fenced by a newer enrollment (close 4409) stops for good: two edges must never write one warehouse.
  */
 export class EdgeSyncClient {
   readonly id = 'edge-sync-client';
   readonly #options: EdgeSyncClientOptions;
   readonly #nowMs: () => number;
   readonly #applyChange: ChangeApplier;
+  readonly #answerTimeoutMs: number;
   #session: EdgeSyncSession | undefined;
   #socket: WebSocket | undefined;
   #stopped = false;
@@ -51,6 +75,7 @@ export class EdgeSyncClient {
     this.#options = options;
     this.#nowMs = options.nowMs ?? Date.now;
     this.#applyChange = options.applyChange;
+    this.#answerTimeoutMs = options.answerTimeoutMs ?? answerTimeoutFromEnv(process.env.EDGE_SYNC_ANSWER_TIMEOUT_MS);
   }
 
   get status(): SyncLinkStatus {
@@ -144,6 +169,7 @@ export class EdgeSyncClient {
       epoch,
       nowMs: this.#nowMs,
       applyChange: this.#applyChange,
+      answerTimeoutMs: this.#answerTimeoutMs,
       ...(this.#options.onDrift ? { onDrift: this.#options.onDrift } : {}),
       send: (message) => {
         if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
@@ -163,6 +189,18 @@ export class EdgeSyncClient {
       socket.on('pong', () => {
         alive = true;
       });
+      // Pongs prove the hub's process runs, not that it answers: a hello or push unanswered past
+      // the bound drops the link (terminate: a close handshake would wait on the same silence).
+      const answers = setInterval(
+        () => {
+          const fault = session.overdue();
+          if (!fault) return;
+          this.#status.lastError = fault.message;
+          this.#options.logger.warn({ fault }, 'hub left a sync frame unanswered: dropping the link');
+          socket.terminate();
+        },
+        Math.min(answerCheckIntervalMsMax, Math.ceil(this.#answerTimeoutMs / 4)),
+      );
       socket.on('open', () => {
         this.#session = session;
         session.start();
@@ -209,6 +247,7 @@ export class EdgeSyncClient {
       });
       socket.on('close', (code, reason) => {
         clearInterval(heartbeat);
+        clearInterval(answers);
         if (this.#session === session) this.#session = undefined;
         this.#status.connected = false;
         if (code === closeCodes.fenced) {

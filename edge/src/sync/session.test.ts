@@ -2,6 +2,7 @@ import { PROTOCOL_VERSION, type UpstreamMessage, limits } from '@dovetail/shared
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type TestEdge, startTestEdge, stopTestEdge } from '../test-support/node.ts';
 import { createChangeApplier } from './apply-changes.ts';
+import { answerTimeoutFromEnv } from './client.ts';
 import { EdgeSyncSession } from './session.ts';
 
 let edge: TestEdge;
@@ -127,6 +128,96 @@ describe('upstream', () => {
     const fault = session.receive({ type: 'welcome', protocol: 1, upstreamAck: 9, serverTimeMs: 0 });
     expect(fault?.message).toMatch(/restored from a backup/);
     expect(upstreamRow()).toEqual({ last_seq: 1, acked_seq: 0 });
+  });
+});
+
+describe('answers awaited from the hub', () => {
+  let clockMs = 1_000;
+  const bound = 5_000;
+  /** A session on a clock the test moves, with a short answer bound. */
+  const timedSession = () =>
+    new EdgeSyncSession(edge.db, {
+      warehouseId: 'W1',
+      edgeId: edge.edgeId,
+      epoch: 3,
+      nowMs: () => clockMs,
+      applyChange: createChangeApplier(edge.db, edge.desk, edge.book),
+      send: (message) => sent.push(message),
+      answerTimeoutMs: bound,
+    });
+  beforeEach(() => {
+    clockMs = 1_000;
+  });
+
+  it('gives up on a push the hub never acks once the bound passed, and the next connection resends it once', async () => {
+    for (let i = 0; i < 3; i++) await receive('A');
+    session = timedSession();
+    session.start();
+    session.receive({ type: 'welcome', protocol: 1, upstreamAck: 0, serverTimeMs: 0 });
+    expect(lastPush()).toEqual([1, 2, 3]);
+    expect(session.answerDeadlineMs()).toBe(1_000 + bound);
+    clockMs += bound - 1;
+    expect(session.overdue()).toBeUndefined();
+    clockMs += 1;
+    expect(session.overdue()).toEqual({
+      code: 'answer_timeout',
+      message: expect.stringMatching(/push of seqs 1\.\.3 unanswered/),
+    });
+    // Giving up changed nothing durable: the outbox and the ack are where they were.
+    expect(upstreamRow()).toEqual({ last_seq: 3, acked_seq: 0 });
+    expect(outboxSeqs()).toEqual([1, 2, 3]);
+
+    // The transport dropped the socket; on the next one the hub says what it holds (it had applied 1..2).
+    sent = [];
+    session = timedSession();
+    session.start();
+    session.receive({ type: 'welcome', protocol: 1, upstreamAck: 2, serverTimeMs: 0 });
+    expect(sent.filter((message) => message.type === 'push')).toHaveLength(1);
+    expect(lastPush()).toEqual([3]);
+    session.receive({ type: 'ack', upstreamAck: 3 });
+    expect(session.answerDeadlineMs()).toBeUndefined();
+    clockMs += bound * 10;
+    expect(session.overdue()).toBeUndefined();
+    expect(upstreamRow()).toEqual({ last_seq: 3, acked_seq: 3 });
+  });
+
+  it('gives up on a hello the hub never welcomes', () => {
+    session = timedSession();
+    session.start();
+    clockMs += bound;
+    expect(session.overdue()?.message).toMatch(/hello unanswered/);
+  });
+
+  it('restarts the bound with each push: an ack that arrives in time keeps the link', async () => {
+    await receive('A');
+    session = timedSession();
+    session.start();
+    clockMs += bound - 1;
+    session.receive({ type: 'welcome', protocol: 1, upstreamAck: 0, serverTimeMs: 0 });
+    expect(session.answerDeadlineMs()).toBe(clockMs + bound);
+    clockMs += bound - 1;
+    await receive('A');
+    session.receive({ type: 'ack', upstreamAck: 1 });
+    expect(lastPush()).toEqual([2]);
+    clockMs += bound - 1;
+    expect(session.overdue()).toBeUndefined();
+  });
+
+  it('takes its bound from EDGE_SYNC_ANSWER_TIMEOUT_MS, refusing anything but whole milliseconds within the limits', () => {
+    expect(answerTimeoutFromEnv(undefined)).toBe(limits.syncAnswerTimeoutMs);
+    expect(answerTimeoutFromEnv('')).toBe(limits.syncAnswerTimeoutMs);
+    expect(answerTimeoutFromEnv('1500')).toBe(1_500);
+    for (const bad of ['0', '-1500', '1500.5', 'soon', '99', String(limits.syncAnswerTimeoutMsMax + 1), 'Infinity'])
+      expect(() => answerTimeoutFromEnv(bad), bad).toThrow(/EDGE_SYNC_ANSWER_TIMEOUT_MS/);
+  });
+
+  it('waits for nothing once welcomed with nothing to push (the keepalive watches an idle link)', () => {
+    session = timedSession();
+    session.start();
+    session.receive({ type: 'welcome', protocol: 1, upstreamAck: 0, serverTimeMs: 0 });
+    clockMs += bound * 10;
+    expect(session.answerDeadlineMs()).toBeUndefined();
+    expect(session.overdue()).toBeUndefined();
   });
 });
 

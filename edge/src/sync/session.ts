@@ -13,7 +13,7 @@ import {
 import type { EdgeDatabase } from '../db/open.ts';
 import type { ChangeApplier } from './apply-changes.ts';
 
-export type SessionFault = { code: 'protocol_violation'; message: string };
+export type SessionFault = { code: 'protocol_violation' | 'answer_timeout'; message: string };
 
 /**
  * One connection's worth of the sync protocol at the edge, with no I/O of its own: the transport
@@ -24,6 +24,9 @@ export type SessionFault = { code: 'protocol_violation'; message: string };
  * below what is in flight (the hub saw a gap) resends from the acked seq.
  * Downstream: buffer `changes` per channel; on `checkpoint_complete` apply them and store the
  * cursor in one transaction, then `changes_ack`. The cursor is never written ahead of its changes.
+ * Liveness: the hello waits for `welcome` and a push for its `ack` at most `answerTimeoutMs` by
+ * `nowMs`; past that `overdue()` says so and the transport drops the socket (a hub wedged on a lock
+ * or a middlebox swallowing frames still answers pings, so the keepalive alone never would).
  */
 export class EdgeSyncSession {
   readonly #db: EdgeDatabase;
@@ -34,6 +37,9 @@ export class EdgeSyncSession {
   readonly #sql;
   #welcomed = false;
   #inFlightThrough = 0;
+  readonly #answerTimeoutMs: number;
+  /** The frame waiting for the hub's answer (the hello, then the push in flight), and since when. */
+  #awaiting: { what: string; sinceMs: number } | undefined;
   readonly #pending = new Map<Channel, DownstreamChange[]>();
   readonly #onDrift: ((sku: string) => void) | undefined;
 
@@ -48,9 +54,12 @@ export class EdgeSyncSession {
       nowMs: () => number;
       /** The hub's replica of this partition differs from the edge's: restate it (a reconcile event). */
       onDrift?: (sku: string) => void;
+      /** How long a hello or a push may wait for its answer (default `limits.syncAnswerTimeoutMs`). */
+      answerTimeoutMs?: number;
     },
   ) {
     this.#onDrift = options.onDrift;
+    this.#answerTimeoutMs = options.answerTimeoutMs ?? limits.syncAnswerTimeoutMs;
     this.#db = db;
     this.#send = options.send;
     this.#applyChange = options.applyChange;
@@ -87,6 +96,7 @@ export class EdgeSyncSession {
     const upstream = this.#sql.upstream.get();
     const cursors: Record<string, number> = {};
     for (const row of this.#sql.cursors.all()) cursors[row.channel] = row.seq;
+    this.#awaiting = { what: 'hello', sinceMs: this.#nowMs() };
     this.#send({
       type: 'hello',
       protocol: PROTOCOL_VERSION,
@@ -95,6 +105,27 @@ export class EdgeSyncSession {
       ackedSeq: upstream?.acked_seq ?? 0,
       cursors,
     });
+  }
+
+  /** When the frame waiting for the hub's answer becomes overdue; undefined when nothing waits. */
+  answerDeadlineMs(): number | undefined {
+    return this.#awaiting === undefined ? undefined : this.#awaiting.sinceMs + this.#answerTimeoutMs;
+  }
+
+  /**
+   * A fault once the hello or the push in flight has waited `answerTimeoutMs` for its answer: the
+   * transport drops the socket; the next connection's welcome says what the hub has, and the push
+   * resumes from there.
+   */
+  overdue(): SessionFault | undefined {
+    const awaiting = this.#awaiting;
+    if (awaiting === undefined) return undefined;
+    const waitedMs = this.#nowMs() - awaiting.sinceMs;
+    if (waitedMs < this.#answerTimeoutMs) return undefined;
+    return {
+      code: 'answer_timeout',
+      message: `the hub left the ${awaiting.what} unanswered for ${waitedMs} ms (bound ${this.#answerTimeoutMs} ms)`,
+    };
   }
 
   /** Local writes committed: push them if nothing is in flight. */
@@ -109,6 +140,7 @@ export class EdgeSyncSession {
       case 'welcome':
         this.#welcomed = true;
         this.#inFlightThrough = 0;
+        this.#awaiting = undefined;
         return this.#acknowledge({
           type: 'ack',
           upstreamAck: message.upstreamAck,
@@ -161,6 +193,7 @@ export class EdgeSyncSession {
     // a gap (or this is a stale duplicate) and the next push starts right after the ack. The hub
     // ignores seqs it already applied, so resending is always safe.
     this.#inFlightThrough = 0;
+    this.#awaiting = undefined;
     this.#pushNext();
     return undefined;
   }
@@ -195,6 +228,7 @@ export class EdgeSyncSession {
     if (events.length === 0) return;
     assert(events[0]?.seq === upstream.acked_seq + 1, 'outbox holds the seq right after the ack');
     this.#inFlightThrough = events.at(-1)?.seq ?? 0;
+    this.#awaiting = { what: `push of seqs ${events[0]?.seq}..${this.#inFlightThrough}`, sinceMs: this.#nowMs() };
     this.#send({ type: 'push', events });
   }
 
