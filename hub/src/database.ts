@@ -10,6 +10,7 @@ import type { OrderTables } from './orders/tables.ts';
 import type { QuotaTables } from './quotas/tables.ts';
 import type { SyncTables } from './sync/tables.ts';
 import type { WarehouseTables } from './warehouses/tables.ts';
+import type { WebhookTables } from './webhooks/tables.ts';
 
 /**
  * Every table of the hub as both adapters store it, composed from the features that own them (each
@@ -29,4 +30,5 @@ export interface Database
     OrderTables,
     FulfillmentFactTables,
     ShortageTables,
-    QuotaTables {}
+    QuotaTables,
+    WebhookTables {}

@@ -10,6 +10,7 @@ export * from './domain/stock/quantities.ts';
 export * from './domain/stock/schemas.ts';
 export * from './domain/fulfillment/schemas.ts';
 export * from './domain/fulfillment/rules.ts';
+export * from './domain/fulfillment/transitions.ts';
 export * from './domain/quotas/policy.ts';
 export * from './policy/policy.ts';
 export * from './domain/catalog/products.ts';
@@ -31,3 +32,4 @@ export type {
 } from './domain/allocation/request.ts';
 export * from './domain/allocation/strategies.ts';
 export * from './domain/allocation/status.ts';
+export * from './webhooks/events.ts';

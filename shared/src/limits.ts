@@ -208,3 +208,63 @@ export const quotaRebalancePartitionsMax = 1_000;
 export const quotaReturnRequestTtlMs = 10 * 60 * 1000;
 
 assert(quotaUnitsMax <= quantityMax, 'a quota target is a quantity');
+
+// Webhooks (Standard Webhooks; retry schedule after Svix's).
+export const webhookUrlLengthMax = 2_048;
+export const webhookDescriptionLengthMax = 500;
+export const webhookEventTypesPerEndpointMax = 32;
+export const webhookEndpointsPerClientMax = 20;
+/** Endpoints across all clients: an event fans out to at most this many deliveries. */
+export const webhookEndpointsMax = 1_000;
+/** Random bytes behind a `whsec_` secret (Standard Webhooks asks for 24 to 64). */
+export const webhookSecretBytes = 32;
+/** After a rotation the previous secret still signs (a second signature) this long. */
+export const webhookPreviousSecretTtlMs = 24 * 60 * 60 * 1000;
+export const webhookPayloadBytesMax = 256 * 1024;
+/** Delay before each attempt after the event: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
+export const webhookRetryScheduleMs = [
+  0,
+  5_000,
+  5 * 60_000,
+  30 * 60_000,
+  2 * 3_600_000,
+  5 * 3_600_000,
+  10 * 3_600_000,
+  10 * 3_600_000,
+] as const;
+/** Each retry delay is spread by ± this fraction, so endpoints that failed together do not retry together. */
+export const webhookRetryJitterFraction = 0.1;
+/** A receiver's `Retry-After` is honoured up to this long. */
+export const webhookRetryAfterMsMax = 10 * 3_600_000;
+/** One attempt (connect, send, answer) may take this long (`HUB_WEBHOOK_TIMEOUT_MS` sets it). */
+export const webhookAttemptTimeoutMsDefault = 10_000;
+export const webhookAttemptTimeoutMsMin = 100;
+export const webhookAttemptTimeoutMsMax = 60_000;
+/** An endpoint whose every attempt failed this long is disabled (`HUB_WEBHOOK_DISABLE_AFTER_MS` sets it). */
+export const webhookDisableAfterMsDefault = 5 * 24 * 3_600_000;
+export const webhookDisableAfterMsMin = 1_000;
+/** Of a receiver's answer the worker reads at most this much, and keeps less. */
+export const webhookResponseBytesReadMax = 16 * 1024;
+export const webhookResponseBytesKeptMax = 1_024;
+export const webhookErrorLengthMax = 500;
+/** Attempts in flight at once per endpoint and per hub instance: a slow endpoint holds only its own. */
+export const webhookInFlightPerEndpointMax = 8;
+export const webhookInFlightMax = 128;
+/** A claim holds a delivery this long past the attempt timeout: nobody else sends it meanwhile. */
+export const webhookLeaseMarginMs = 30_000;
+/** The worker looks for due deliveries at least this often (commits wake it sooner). */
+export const webhookPollIntervalMs = 1_000;
+/** Attempts shown per delivery (newest first). */
+export const webhookAttemptsListedMax = 20;
+
+assert(webhookSecretBytes >= 24 && webhookSecretBytes <= 64, 'webhook secrets carry 24 to 64 random bytes');
+assert(webhookRetryScheduleMs[0] === 0, 'the first attempt is immediate');
+assert(webhookInFlightPerEndpointMax <= webhookInFlightMax, 'an endpoint fits within the overall bound');
+assert(
+  webhookAttemptTimeoutMsMin <= webhookAttemptTimeoutMsDefault &&
+    webhookAttemptTimeoutMsDefault <= webhookAttemptTimeoutMsMax,
+  'the default attempt timeout is one the override may set',
+);
+assert(webhookResponseBytesKeptMax <= webhookResponseBytesReadMax, 'what is kept was read');
+assert(webhookPayloadBytesMax <= downstreamPayloadBytesMax, 'a webhook body is no larger than a downstream payload');
+assert(webhookEndpointsPerClientMax <= webhookEndpointsMax, 'one client fits within the endpoint bound');

@@ -1,0 +1,183 @@
+import { z } from 'zod';
+import { addressSchema } from '../domain/orders/schemas.ts';
+import { orderStatuses } from '../domain/orders/transitions.ts';
+import { carrierSchema, fulfillmentIdSchema, trackingNumberSchema } from '../domain/fulfillment/schemas.ts';
+import { quantitySchema, skuSchema, warehouseIdSchema } from '../domain/stock/schemas.ts';
+import type { Role } from '../policy/policy.ts';
+
+/**
+ * The webhook event catalogue: what the hub pushes to partners (Standard Webhooks). Each type has
+ * one payload schema (`data` of the body `{type, timestamp, data}`), the roles whose endpoints may
+ * subscribe to it, and how an event is scoped to a non-admin endpoint:
+ * - `warehouse`: the event names a warehouse; a 3PL endpoint gets it only for its own warehouses.
+ * - `order`: the event names the order's API client; a storefront endpoint gets only its own.
+ * - `endpoint`: addressed to one endpoint (a `ping` from `POST /webhooks/{id}/test`).
+ * - `admin`: operations' events, for admin endpoints only.
+ * Payloads carry every figure a receiver needs (no call back), and no customer data except where the
+ * receiver needs it to do its job (the shipping address of a fulfillment order a 3PL must ship).
+ * A payload's fields are never renamed once shipped; new fields are optional.
+ */
+
+const orderLineSchema = z.strictObject({ sku: skuSchema, quantity: quantitySchema });
+const timestampSchema = z.iso.datetime();
+const orderStatusSchema = z.enum(orderStatuses);
+
+/** Every `order.*` event carries the order as it stands after the change. */
+export const webhookOrderSchema = z.strictObject({
+  id: z.string().min(1),
+  number: z.string().min(1),
+  status: orderStatusSchema,
+  previousStatus: orderStatusSchema.nullable(),
+  currency: z.string().length(3),
+  total: z.int().min(0),
+  lines: z.array(orderLineSchema),
+  updatedAt: timestampSchema,
+});
+export type WebhookOrder = z.infer<typeof webhookOrderSchema>;
+
+export const orderCanceledDataSchema = webhookOrderSchema.extend({ reason: z.string().nullable() });
+
+export const orderShippedDataSchema = webhookOrderSchema.extend({
+  shipments: z.array(
+    z.strictObject({
+      id: z.string().min(1),
+      fulfillmentOrderId: fulfillmentIdSchema,
+      warehouseId: warehouseIdSchema,
+      carrier: carrierSchema,
+      trackingNumber: trackingNumberSchema,
+      shippedAt: timestampSchema,
+    }),
+  ),
+});
+
+/** A warehouse is asked to fulfil part of an order (payment, or a shortage re-routed here). */
+export const fulfillmentOrderRequestedDataSchema = z.strictObject({
+  id: fulfillmentIdSchema,
+  orderId: z.string().min(1),
+  orderNumber: z.string().min(1),
+  warehouseId: warehouseIdSchema,
+  lines: z.array(orderLineSchema).min(1),
+  shippingAddress: addressSchema,
+  /** `payment`, or `shortage_reroute` when another warehouse could not ship these units. */
+  reason: z.enum(['payment', 'shortage_reroute']),
+  requestedAt: timestampSchema,
+});
+
+/** The order was canceled after payment: the warehouse should not ship (it accepts or refuses). */
+export const fulfillmentOrderCancelRequestedDataSchema = z.strictObject({
+  id: fulfillmentIdSchema,
+  orderId: z.string().min(1),
+  orderNumber: z.string().min(1),
+  warehouseId: warehouseIdSchema,
+  requestedAt: timestampSchema,
+});
+
+export const webhookShipmentSchema = z.strictObject({
+  id: z.string().min(1),
+  orderId: z.string().min(1),
+  orderNumber: z.string().min(1),
+  fulfillmentOrderId: fulfillmentIdSchema,
+  warehouseId: warehouseIdSchema,
+  carrier: carrierSchema,
+  trackingNumber: trackingNumberSchema,
+  /** in_transit | delivered */
+  status: z.string().min(1),
+  lines: z.array(orderLineSchema),
+  shippedAt: timestampSchema,
+});
+
+/** `available` at a warehouse fell below the SKU's safety stock there. */
+export const inventoryLowDataSchema = z.strictObject({
+  warehouseId: warehouseIdSchema,
+  sku: skuSchema,
+  available: z.int(),
+  safetyStock: z.int().min(0),
+  occurredAt: timestampSchema,
+});
+
+/** The hub found a partition's committed units exceed what is on the shelf (DESIGN §6 re-routing). */
+export const inventoryShortageDataSchema = z.strictObject({
+  id: z.string().min(1),
+  warehouseId: warehouseIdSchema,
+  sku: skuSchema,
+  onHand: z.int(),
+  committed: z.int(),
+  shortfall: z.int(),
+  requested: z.int(),
+  unresolved: z.int(),
+  occurredAt: timestampSchema,
+});
+
+export const pingDataSchema = z.strictObject({ endpointId: z.string().min(1), message: z.string() });
+
+/** An endpoint stopped receiving: it answered 410 Gone, or every delivery failed for too long. */
+export const endpointDisabledDataSchema = z.strictObject({
+  endpointId: z.string().min(1),
+  url: z.string(),
+  reason: z.enum(['gone', 'failing']),
+  failingSince: timestampSchema.nullable(),
+  disabledAt: timestampSchema,
+});
+
+export type WebhookScope = 'warehouse' | 'order' | 'endpoint' | 'admin';
+
+const orderEvent = <S extends z.ZodType>(data: S, description: string) =>
+  ({ data, scope: 'order', roles: ['admin', 'storefront'], description }) as const;
+const warehouseEvent = <S extends z.ZodType>(data: S, description: string) =>
+  ({ data, scope: 'warehouse', roles: ['admin', '3pl'], description }) as const;
+
+export const webhookEventCatalogue = {
+  'order.created': orderEvent(webhookOrderSchema, 'An order was placed (pending payment).'),
+  'order.paid': orderEvent(webhookOrderSchema, 'Payment was confirmed; fulfillment orders go to warehouses.'),
+  'order.canceled': orderEvent(orderCanceledDataSchema, 'The order was canceled.'),
+  'order.shipped': orderEvent(orderShippedDataSchema, 'Every unit of the order has shipped.'),
+  'order.delivered': orderEvent(webhookOrderSchema, 'The order was delivered.'),
+  'fulfillment_order.requested': warehouseEvent(
+    fulfillmentOrderRequestedDataSchema,
+    'A warehouse is asked to pick, pack and ship part of an order.',
+  ),
+  'fulfillment_order.cancel_requested': warehouseEvent(
+    fulfillmentOrderCancelRequestedDataSchema,
+    'A paid order was canceled: the warehouse is asked not to ship.',
+  ),
+  'shipment.created': warehouseEvent(webhookShipmentSchema, 'A warehouse handed parcels to a carrier.'),
+  'shipment.updated': warehouseEvent(webhookShipmentSchema, 'A shipment changed status (delivered).'),
+  'inventory.low': warehouseEvent(inventoryLowDataSchema, "Available stock fell below the SKU's safety stock."),
+  'inventory.shortage': warehouseEvent(
+    inventoryShortageDataSchema,
+    'Committed units exceed what the warehouse can ship; the hub asks for a release and re-routes.',
+  ),
+  ping: {
+    data: pingDataSchema,
+    scope: 'endpoint',
+    roles: ['admin', '3pl', 'storefront'],
+    description: 'A test event sent by POST /webhooks/{id}/test.',
+  },
+  'endpoint.disabled': {
+    data: endpointDisabledDataSchema,
+    scope: 'admin',
+    roles: ['admin'],
+    description: 'An endpoint was disabled (410 Gone, or failing for days).',
+  },
+} as const satisfies Record<
+  string,
+  { data: z.ZodType; scope: WebhookScope; roles: readonly Role[]; description: string }
+>;
+
+export type WebhookEventType = keyof typeof webhookEventCatalogue;
+export const webhookEventTypes = Object.keys(webhookEventCatalogue) as WebhookEventType[];
+export type WebhookEventData<T extends WebhookEventType> = z.infer<(typeof webhookEventCatalogue)[T]['data']>;
+
+export const webhookEventTypeSchema = z.enum(webhookEventTypes as [WebhookEventType, ...WebhookEventType[]]);
+
+/** Whether endpoints of `role` may subscribe to `type` (scoping to their own objects comes on top). */
+export function mayReceiveWebhookEvent(role: Role, type: WebhookEventType): boolean {
+  return (webhookEventCatalogue[type].roles as readonly Role[]).includes(role);
+}
+
+/** The request body every delivery carries: `{type, timestamp, data}` (Standard Webhooks). */
+export type WebhookBody<T extends WebhookEventType = WebhookEventType> = {
+  type: T;
+  timestamp: string;
+  data: WebhookEventData<T>;
+};
