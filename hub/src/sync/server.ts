@@ -18,9 +18,31 @@ export type SyncServerOptions = {
   nowMs?: () => number;
   /** How often senders look at the logs even without a wake-up. */
   pollIntervalMs?: number;
+  /**
+   * How long the hello and each checkpoint's `changes_ack` may take before the socket is dropped;
+   * defaults to `HUB_SYNC_ANSWER_TIMEOUT_MS`, else `limits.syncAnswerTimeoutMs`.
+   */
+  answerTimeoutMs?: number;
 };
 
 const pingIntervalMs = 15_000;
+/** How often a connection looks for an answer overdue: a quarter of the bound, at most a second. */
+const answerCheckIntervalMsMax = 1_000;
+
+/**
+ * `HUB_SYNC_ANSWER_TIMEOUT_MS`: unset or empty gives the default; anything but an integer within
+ * the limits is refused at start-up (a typo must not silently turn the liveness bound off).
+ */
+export function answerTimeoutFromEnv(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return limits.syncAnswerTimeoutMs;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < limits.syncAnswerTimeoutMsMin || ms > limits.syncAnswerTimeoutMsMax) {
+    throw new Error(
+      `HUB_SYNC_ANSWER_TIMEOUT_MS=${value.slice(0, 40)}: give milliseconds, an integer from ${limits.syncAnswerTimeoutMsMin} to ${limits.syncAnswerTimeoutMsMax}`,
+    );
+  }
+  return ms;
+}
 
 function refuse(socket: Duplex, status: 401 | 403 | 404, message: string): void {
   const body = JSON.stringify({
@@ -36,10 +58,13 @@ function refuse(socket: Duplex, status: 401 | 403 | 404, message: string): void 
 /**
  * `/sync` on the hub's HTTP server: authenticates the edge's client-credentials JWT on upgrade (role
  * edge, exactly one warehouse), validates every frame (bounded size, strict schema: a bad frame
- * closes with 4400 and applies nothing), and hands frames to a `HubSyncSession` per socket.
+ * closes with 4400 and applies nothing), and hands frames to a `HubSyncSession` per socket. A
+ * socket whose edge answers pings but leaves the hello or a checkpoint unanswered past the bound is
+ * dropped (`HubSyncSession.overdue`).
  */
 export function attachSyncServer(server: http.Server, options: SyncServerOptions) {
   const nowMs = options.nowMs ?? Date.now;
+  const answerTimeoutMs = options.answerTimeoutMs ?? answerTimeoutFromEnv(process.env['HUB_SYNC_ANSWER_TIMEOUT_MS']);
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.syncFrameBytesMax });
   const sessions = new Set<HubSyncSession>();
 
@@ -76,6 +101,7 @@ export function attachSyncServer(server: http.Server, options: SyncServerOptions
       principal,
       nowMs,
       logger,
+      answerTimeoutMs,
       transport: {
         send: (message) => {
           if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
@@ -97,6 +123,18 @@ export function attachSyncServer(server: http.Server, options: SyncServerOptions
       alive = true;
       void session.touch();
     });
+    // A pong proves the edge's process runs, not that its frames get through: a hello or checkpoint
+    // unanswered past the bound drops the socket (terminate: a close handshake would wait as well).
+    const answers = setInterval(
+      () => {
+        const overdue = session.overdue();
+        if (!overdue) return;
+        logger.warn({ overdue, answerTimeoutMs }, 'edge left a sync frame unanswered: dropping the connection');
+        session.closed();
+        ws.terminate();
+      },
+      Math.min(answerCheckIntervalMsMax, Math.ceil(answerTimeoutMs / 4)),
+    );
     ws.on('message', (data, isBinary) => {
       alive = true;
       const now = nowMs();
@@ -127,6 +165,7 @@ export function attachSyncServer(server: http.Server, options: SyncServerOptions
     });
     ws.on('close', (code) => {
       clearInterval(heartbeat);
+      clearInterval(answers);
       session.closed();
       sessions.delete(session);
       logger.info({ code }, 'edge disconnected');

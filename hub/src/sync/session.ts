@@ -22,13 +22,20 @@ export type SessionTransport = {
   close(code: number, reason: string): void;
 };
 
-type ChannelState = { cursor: number; inFlightThrough: number | null };
+/**
+ * A channel's cursor and its checkpoint in flight: sent at `sentAtMs`, `answered` once its
+ * `changes_ack` arrived (marked on arrival: the ack may wait in the queue behind a slow push).
+ */
+type ChannelState = { cursor: number; inFlightThrough: number | null; sentAtMs: number; answered: boolean };
 
 /**
  * The hub's side of one edge connection, without I/O of its own (the WebSocket server and the
  * simulation both drive it). Upstream frames are handled strictly in order; acks go out only after
  * the push's transaction committed. Downstream, each channel has one checkpoint in flight: the next
  * page is read from the durable log by cursor once the edge acked the previous one.
+ * Liveness: the hello (awaited from the upgrade) and each checkpoint's `changes_ack` are awaited at
+ * most `answerTimeoutMs` by `nowMs`; past that `overdue()` says so and the transport drops the
+ * socket (an edge behind a middlebox that swallows frames still answers pings).
  */
 export class HubSyncSession {
   readonly #db: Kysely<Database>;
@@ -37,6 +44,9 @@ export class HubSyncSession {
   readonly #transport: SessionTransport;
   readonly #nowMs: () => number;
   readonly #logger: Logger;
+  readonly #answerTimeoutMs: number;
+  readonly #openedAtMs: number;
+  #helloArrived = false;
   #edgeId: string | undefined;
   #connectedAtMs: number | undefined;
   #closed = false;
@@ -50,6 +60,8 @@ export class HubSyncSession {
     transport: SessionTransport;
     nowMs: () => number;
     logger: Logger;
+    /** How long the hello and each checkpoint's `changes_ack` may take (default `limits.syncAnswerTimeoutMs`). */
+    answerTimeoutMs?: number;
   }) {
     this.#db = options.db;
     this.#dialect = options.dialect;
@@ -57,6 +69,8 @@ export class HubSyncSession {
     this.#transport = options.transport;
     this.#nowMs = options.nowMs;
     this.#logger = options.logger;
+    this.#answerTimeoutMs = options.answerTimeoutMs ?? limits.syncAnswerTimeoutMs;
+    this.#openedAtMs = this.#nowMs();
   }
 
   get warehouseId(): string {
@@ -65,6 +79,11 @@ export class HubSyncSession {
 
   /** Frames are processed one at a time, in arrival order; the promise settles when this one is done. */
   receive(message: UpstreamMessage): Promise<void> {
+    if (message.type === 'hello') this.#helloArrived = true;
+    if (message.type === 'changes_ack') {
+      const state = this.#channels.get(message.channel);
+      if (state && state.inFlightThrough === message.seq) state.answered = true;
+    }
     this.#queue = this.#queue.then(() => (this.#closed ? undefined : this.#handle(message)));
     return this.#queue;
   }
@@ -76,6 +95,35 @@ export class HubSyncSession {
       for (const name of this.#channels.keys()) if (channel === undefined || channel === name) await this.#pump(name);
     });
     return this.#queue;
+  }
+
+  /** When the first frame still waiting for the edge's answer becomes overdue; undefined when none waits. */
+  answerDeadlineMs(): number | undefined {
+    if (this.#closed) return undefined;
+    if (!this.#helloArrived) return this.#openedAtMs + this.#answerTimeoutMs;
+    let deadline: number | undefined;
+    for (const state of this.#channels.values()) {
+      if (state.inFlightThrough === null || state.answered) continue;
+      deadline = Math.min(deadline ?? Number.POSITIVE_INFINITY, state.sentAtMs + this.#answerTimeoutMs);
+    }
+    return deadline;
+  }
+
+  /**
+   * What the edge left unanswered past the bound (no hello since the upgrade, a checkpoint without
+   * its `changes_ack`), or undefined: the transport then drops the socket, and the edge's next
+   * connection resumes from its stored cursor.
+   */
+  overdue(): string | undefined {
+    const deadline = this.answerDeadlineMs();
+    const nowMs = this.#nowMs();
+    if (deadline === undefined || nowMs < deadline) return undefined;
+    if (!this.#helloArrived)
+      return `no hello within ${nowMs - this.#openedAtMs} ms (bound ${this.#answerTimeoutMs} ms)`;
+    const late = [...this.#channels]
+      .filter(([, state]) => state.inFlightThrough !== null && !state.answered)
+      .map(([channel, state]) => `checkpoint ${channel} ${state.inFlightThrough} for ${nowMs - state.sentAtMs} ms`);
+    return `no changes_ack: ${late.join(', ')} (bound ${this.#answerTimeoutMs} ms)`;
   }
 
   /** The socket closed: stop, and mark the link down unless a newer connection took over. */
@@ -306,7 +354,7 @@ export class HubSyncSession {
         this.#transport.send({ type: 'must_reset', channel, reason: 'cursor_ahead' });
         cursor = 0;
       }
-      this.#channels.set(channel, { cursor, inFlightThrough: null });
+      this.#channels.set(channel, { cursor, inFlightThrough: null, sentAtMs: nowMs, answered: false });
       await this.#pump(channel);
     }
   }
@@ -319,6 +367,8 @@ export class HubSyncSession {
     if (page.length === 0) return;
     const through = page.at(-1)?.seq ?? state.cursor;
     state.inFlightThrough = through;
+    state.sentAtMs = this.#nowMs();
+    state.answered = false;
     this.#transport.send({
       type: 'changes',
       channel,

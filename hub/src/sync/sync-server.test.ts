@@ -1,10 +1,11 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { type DownstreamMessage, PROTOCOL_VERSION, type StockEvent, closeCodes, newId } from '@dovetail/shared';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type DownstreamMessage, PROTOCOL_VERSION, type StockEvent, closeCodes, limits, newId } from '@dovetail/shared';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type TestHub, adminToken, call, clientToken, sofa, startTestHub } from '../testing/harness.ts';
+import { answerTimeoutFromEnv } from './server.ts';
 
 /**
  * The hub's /sync endpoint over a real socket, spoken to frame by frame: what a well-behaved edge
@@ -98,6 +99,16 @@ async function welcomed(lastSeq = 0, edgeId = '4324181b-6492-4e8d-9cb2-d994c810d
   await client.next('welcome');
   return client;
 }
+
+describe('HUB_SYNC_ANSWER_TIMEOUT_MS', () => {
+  it('sets the answer bound in whole milliseconds within the limits, and refuses anything else', () => {
+    expect(answerTimeoutFromEnv(undefined)).toBe(limits.syncAnswerTimeoutMs);
+    expect(answerTimeoutFromEnv('')).toBe(limits.syncAnswerTimeoutMs);
+    expect(answerTimeoutFromEnv('2000')).toBe(2_000);
+    for (const bad of ['0', '-2000', '2000.5', 'soon', '99', String(limits.syncAnswerTimeoutMsMax + 1), 'Infinity'])
+      expect(() => answerTimeoutFromEnv(bad), bad).toThrow(/HUB_SYNC_ANSWER_TIMEOUT_MS/);
+  });
+});
 
 describe.each(['sqlite', 'postgres'] as const)('the /sync endpoint on %s', (adapter) => {
   beforeEach(async () => {
@@ -330,5 +341,39 @@ describe.each(['sqlite', 'postgres'] as const)('the /sync endpoint on %s', (adap
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     throw new Error('the edge still shows as connected after its socket closed');
+  });
+
+  describe('with a short answer bound (HUB_SYNC_ANSWER_TIMEOUT_MS)', () => {
+    // Read when the sync server attaches, in the outer beforeEach, which runs after this.
+    beforeAll(() => {
+      process.env['HUB_SYNC_ANSWER_TIMEOUT_MS'] = '1000';
+    });
+    afterAll(() => {
+      delete process.env['HUB_SYNC_ANSWER_TIMEOUT_MS'];
+    });
+
+    it('drops a socket whose checkpoint the edge never acks, and sends the checkpoint again on the next', async () => {
+      const silent = await welcomed();
+      expect(await silent.next('checkpoint_complete')).toMatchObject({ channel: 'catalog', seq: 1 });
+      // The socket itself is healthy (a ws client answers pings by itself): only the changes_ack is missing.
+      expect((await silent.closed).code).toBe(1006);
+      const stream = await hub.storage.db.selectFrom('edge_streams').select('cursors_json').executeTakeFirstOrThrow();
+      expect(JSON.parse(stream.cursors_json)).toEqual({});
+
+      const next = await welcomed();
+      expect(await next.next('changes')).toMatchObject({ channel: 'catalog', changes: [{ seq: 1 }] });
+      expect(await next.next('checkpoint_complete')).toMatchObject({ channel: 'catalog', seq: 1 });
+      next.send({ type: 'changes_ack', channel: 'catalog', seq: 1 });
+      next.send({ type: 'push', events: [{ seq: 1, event: event('SOFA-1', 2) }] });
+      expect(await next.next('ack')).toMatchObject({ type: 'ack', upstreamAck: 1 });
+      expect(await onHand('SOFA-1')).toBe(2);
+      next.socket.close();
+    });
+
+    it('drops a socket that never says hello', async () => {
+      const mute = await connect(await edgeToken());
+      expect((await mute.closed).code).toBe(1006);
+      expect(await hub.storage.db.selectFrom('edge_streams').selectAll().execute()).toEqual([]);
+    });
   });
 });
