@@ -7,6 +7,8 @@ export interface OrdersTable {
   status: string;
   hold_id: string;
   customer_json: string;
+  /** The customer's e-mail as looked up (`lookupEmail`): customer service finds orders by it. */
+  customer_email: string | null;
   shipping_json: string;
   billing_json: string | null;
   note: string | null;

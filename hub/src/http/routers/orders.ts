@@ -18,8 +18,10 @@ import {
   payOrder,
   setOrderStatus,
 } from '../../orders/service.ts';
-import { allocationStatuses, badRequest } from '@dovetail/shared';
+import { allocationStatuses, badRequest, limits } from '@dovetail/shared';
+import { listOrders, resolveOrderId } from '../../orders/lookup.ts';
 import { issuesToFields } from '../errors.ts';
+import { cursorParam, pageLimit, warehouseIdParam } from '../params.ts';
 import { idempotencyHeaders, noStore, protectedProcedure } from '../trpc.ts';
 
 const tags = ['orders'];
@@ -94,6 +96,19 @@ const orderViewSchema = z.object({
   updatedAt: z.string(),
 });
 
+const orderSummarySchema = z.object({
+  id: z.string(),
+  number: z.string(),
+  status: z.enum(orderStatuses),
+  customer: z.object({ email: z.string(), name: z.string() }),
+  currency: z.string(),
+  total: z.int(),
+  itemCount: z.int(),
+  warehouses: z.array(z.string()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
 /** Admins and customer service see every order; a storefront client sees the orders it placed. */
 const scopeOf = (principal: { role: string; subject: string }): OrderScope =>
   principal.role === 'admin' || principal.role === 'customer_service' ? '*' : principal.subject;
@@ -125,6 +140,47 @@ export const ordersRouter = {
       return order;
     }),
 
+  list: protectedProcedure
+    .meta({
+      permission: 'orders.read',
+      openapi: {
+        method: 'GET',
+        path: '/orders',
+        tags,
+        summary:
+          'Find orders, newest first: by status, warehouse, creation time or customer e-mail (customer service and admins see all; a storefront its own)',
+      },
+    })
+    .input(
+      z.strictObject({
+        status: z.enum(orderStatuses).optional(),
+        warehouseId: warehouseIdParam().optional(),
+        createdFrom: z.iso.datetime({ offset: true }).optional().describe('inclusive, ISO 8601'),
+        createdTo: z.iso.datetime({ offset: true }).optional().describe('exclusive, ISO 8601'),
+        email: z.string().min(3).max(limits.emailLengthMax).optional().describe('the customer e-mail, any case'),
+        cursor: cursorParam(),
+        limit: pageLimit(),
+      }),
+    )
+    .output(z.object({ items: z.array(orderSummarySchema), nextCursor: z.string().nullable() }))
+    .query(({ ctx, input }) => {
+      noStore(ctx);
+      return listOrders(
+        ctx.deps.db,
+        {
+          status: input.status,
+          warehouseId: input.warehouseId,
+          createdFromMs: input.createdFrom === undefined ? undefined : Date.parse(input.createdFrom),
+          createdToMs: input.createdTo === undefined ? undefined : Date.parse(input.createdTo),
+          email: input.email,
+          cursor: input.cursor,
+          limit: input.limit ?? limits.pageSizeDefault,
+        },
+        scopeOf(ctx.principal),
+        ctx.deps.nowMs(),
+      );
+    }),
+
   get: protectedProcedure
     .meta({
       permission: 'orders.read',
@@ -132,14 +188,16 @@ export const ordersRouter = {
         method: 'GET',
         path: '/orders/{id}',
         tags,
-        summary: 'One order: lines, allocations, fulfillment per warehouse, status history',
+        summary:
+          'One order by id or order number (DT-0000-002W): lines, allocations, fulfillment per warehouse, history',
       },
     })
-    .input(z.strictObject({ id: orderIdSchema }))
+    .input(z.strictObject({ id: z.string().min(1).max(64).describe('the order id (UUID) or its number') }))
     .output(orderViewSchema)
-    .query(({ ctx, input }) => {
+    .query(async ({ ctx, input }) => {
       noStore(ctx);
-      return getOrder(ctx.deps.db, input.id, scopeOf(ctx.principal), ctx.deps.nowMs());
+      const id = await resolveOrderId(ctx.deps.db, input.id);
+      return getOrder(ctx.deps.db, id, scopeOf(ctx.principal), ctx.deps.nowMs());
     }),
 
   pay: protectedProcedure

@@ -292,6 +292,11 @@ export type Address = z.infer<typeof addressSchema>;
 
 export const emailSchema = z.email().max(limits.emailLengthMax);
 
+/** An e-mail as orders are looked up by it (customer service types it as it comes): trimmed, lower case. */
+export function lookupEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
 /** As people write them (`+33 1 42 68 53 00`, `(555) 010-0199`): 6 to 15 digits, E.164's maximum. */
 export const phoneSchema = z
   .string()
