@@ -1,4 +1,3 @@
 export type { AppRouter } from './http/root.ts';
 export { createHub, type Hub, type HubOptions } from './hub.ts';
 export { dropPostgresSchema } from './db/connect.ts';
-export { runHubBench } from './bench.ts';
