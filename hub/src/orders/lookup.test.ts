@@ -1,5 +1,6 @@
 import { formatOrderNumber } from '@dovetail/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { insertGeneratedOrders, newestFirst } from '../testing/generated-orders.ts';
 import { type TestHub, adminToken, call, clientToken, sofa, startTestHub } from '../testing/harness.ts';
 
 /** Order lookup for customer service: `GET /orders` filters and pages; `GET /orders/{number}`. */
@@ -142,81 +143,18 @@ describe.each(['sqlite', 'postgres'] as const)('order lookup on %s', (adapter) =
   });
 
   it('pages through 100,000 generated orders with filters: every match once, in order, none other', async () => {
-    const total = 100_000;
-    const statuses = ['processing', 'shipped', 'delivered', 'canceled'] as const;
-    const warehouses = ['AMS', 'PAR', 'BER'];
     const base = Date.parse('2026-01-01T00:00:00Z');
-    const rows = Array.from({ length: total }, (_, i) => ({
-      id: `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`,
-      number: formatOrderNumber(100_000 + i),
-      client_id: i % 7 === 0 ? 'shop-x' : 'admin',
-      status: statuses[i % statuses.length]!,
-      hold_id: `hold-${i}`,
-      customer_json: JSON.stringify({ email: `customer${i % 997}@example.com`, name: 'Generated' }),
-      customer_email: `customer${i % 997}@example.com`,
-      shipping_json: JSON.stringify(shippingAddress),
-      billing_json: null,
-      note: null,
-      payment_reference: null,
-      currency: 'EUR',
-      total: 1000,
-      expires_at: base + 3_600_000,
-      // Several orders share a millisecond every so often: the cursor must break ties by id.
-      created_at: base + Math.floor(i / 3) * 60_000,
-      updated_at: base,
-    }));
-    const batch = 1_000;
-    await hub.storage.db.transaction().execute(async (trx) => {
-      for (let start = 0; start < total; start += batch) {
-        await trx
-          .insertInto('holds')
-          .values(
-            rows.slice(start, start + batch).map((row) => ({
-              id: row.hold_id,
-              client_id: row.client_id,
-              status: 'converted',
-              expires_at: row.expires_at,
-              created_at: row.created_at,
-              released_at: null,
-            })),
-          )
-          .execute();
-        await trx
-          .insertInto('orders')
-          .values(rows.slice(start, start + batch))
-          .execute();
-        await trx
-          .insertInto('fulfillments')
-          .values(
-            rows.slice(start, start + batch).map((row, offset) => ({
-              id: `f-${start + offset}`,
-              order_id: row.id,
-              warehouse_id: warehouses[(start + offset) % warehouses.length]!,
-              status: 'requested',
-              created_at: row.created_at,
-              cancel_state: null,
-              packages_json: null,
-            })),
-          )
-          .execute();
-      }
-    });
-    const newestFirst = (matching: typeof rows) =>
-      [...matching]
-        .sort((x, y) => y.created_at - x.created_at || (y.id < x.id ? -1 : y.id > x.id ? 1 : 0))
-        .map((row) => row.id);
-    const shipped = rows.filter((row) => row.status === 'shipped');
+    const orders = await insertGeneratedOrders(hub.storage.db, 100_000, base);
+    const shipped = orders.filter((order) => order.status === 'shipped');
     expect(await walk('?status=shipped', 500)).toEqual(newestFirst(shipped));
-    const ber = rows.filter((_, i) => warehouses[i % warehouses.length] === 'BER');
-    const berDelivered = ber.filter((row) => row.status === 'delivered');
+    const berDelivered = orders.filter((order) => order.warehouseId === 'BER' && order.status === 'delivered');
     expect(await walk('?warehouseId=BER&status=delivered', 500)).toEqual(newestFirst(berDelivered));
-    const someone = rows.filter((row) => row.customer_email === 'customer42@example.com');
+    const someone = orders.filter((order) => order.email === 'customer42@example.com');
     expect(await walk('?email=Customer42@example.com', 7)).toEqual(newestFirst(someone));
     const from = base + 1_000 * 60_000;
     const to = base + 2_000 * 60_000;
-    const window = rows.filter((row) => row.created_at >= from && row.created_at < to);
-    expect(
-      await walk(`?createdFrom=${new Date(from).toISOString()}&createdTo=${new Date(to).toISOString()}`, 50),
-    ).toEqual(newestFirst(window));
+    const window = orders.filter((order) => order.createdAtMs >= from && order.createdAtMs < to);
+    const range = `?createdFrom=${new Date(from).toISOString()}&createdTo=${new Date(to).toISOString()}`;
+    expect(await walk(range, 50)).toEqual(newestFirst(window));
   }, 240_000);
 });

@@ -1,0 +1,5 @@
+/**
+ * `@dovetail/hub/testing`: what the cross-process tests and benches in `tests/` use from the hub,
+ * so they go through a package entry point rather than reaching into its sources.
+ */
+export { insertGeneratedOrders, newestFirst, type GeneratedOrder } from './generated-orders.ts';
