@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { limits } from '@dovetail/shared';
+import { DomainError, commonErrorCodes, limits } from '@dovetail/shared';
 import { Hono } from 'hono';
 import type { EdgeDatabase } from '../db/open.ts';
 import type { Logger } from '../logger.ts';
@@ -11,7 +11,7 @@ import type { StockQueries } from '../services/stock-queries.ts';
 import type { StockWriter } from '../services/stock-writer.ts';
 import type { EdgeSyncClient } from '../sync/client.ts';
 import { type AuthVariables, requireSession } from './auth.ts';
-import { HttpError } from './errors.ts';
+import { errorResponse, internalErrorResponse } from './errors.ts';
 import { limitBody } from './limit-body.ts';
 import { fulfillmentRoutes } from './routes/fulfillments.ts';
 import { loginRoute, sessionRoutes } from './routes/session.ts';
@@ -96,31 +96,17 @@ export function createEdgeApp(deps: EdgeAppDeps) {
     const allowed = known.filter((route) => route.pattern.test(c.req.path)).map((route) => route.method);
     if (allowed.length > 0) {
       c.header('Allow', [...new Set(allowed)].join(', '));
-      return c.json(
-        {
-          error: {
-            code: 'method_not_allowed',
-            message: `${c.req.method} is not supported here; use ${allowed.join(' or ')}`,
-          },
-        },
-        405,
-      );
+      const message = `${c.req.method} is not supported here; use ${allowed.join(' or ')}`;
+      return errorResponse(c, new DomainError('method_not_allowed', commonErrorCodes.methodNotAllowed, message));
     }
-    return c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404);
+    const message = `no route ${c.req.method} ${c.req.path}`;
+    return errorResponse(c, new DomainError('not_found', commonErrorCodes.notFound, message));
   });
 
   app.onError((error, c) => {
-    if (error instanceof HttpError) return error.toResponse(c);
+    if (error instanceof DomainError) return errorResponse(c, error);
     logger.error({ err: error, requestId: c.get('requestId'), path: c.req.path }, 'unhandled error');
-    return c.json(
-      {
-        error: {
-          code: 'internal_error',
-          message: 'something went wrong on the edge; the request id is in X-Request-Id',
-        },
-      },
-      500,
-    );
+    return internalErrorResponse(c);
   });
 
   return app;

@@ -140,17 +140,24 @@ describe('tokens', () => {
     for (const route of routes) {
       const response = await edge.call(route.method, route.url, { body: route.body });
       expect(response.status, `${route.method} ${route.url}`).toBe(401);
-      expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(response.headers.get('www-authenticate')).toBe('Bearer realm="dovetail-edge"');
+      expect(((await response.json()) as Json).error.code).toBe('unauthorized');
     }
   });
 
-  it('are refused when forged, revoked or sent in the query string', async () => {
-    expect((await edge.call('GET', '/api/v1/stock', { token: 'dvt_edge_forged' })).status).toBe(401);
+  it("are refused when forged, revoked or sent in the query string, in the hub's words", async () => {
+    const forged = await edge.call('GET', '/api/v1/stock', { token: 'dvt_edge_forged' });
+    expect(forged.status).toBe(401);
+    expect(forged.headers.get('www-authenticate')).toBe('Bearer realm="dovetail-edge", error="invalid_token"');
+    expect(((await forged.json()) as Json).error.code).toBe('unauthorized');
     expect((await edge.call('GET', '/api/v1/stock', { headers: { authorization: 'Basic bGVhZDpsZWFk' } })).status).toBe(
       401,
     );
     const token = await edge.login();
-    expect((await edge.call('GET', `/api/v1/stock?access_token=${token}`)).status).toBe(400);
+    const inQuery = await edge.call('GET', `/api/v1/stock?access_token=${token}`);
+    expect(inQuery.status).toBe(401);
+    expect(inQuery.headers.get('www-authenticate')).toBe('Bearer realm="dovetail-edge", error="invalid_request"');
+    expect(((await inQuery.json()) as Json).error.code).toBe('token_in_query');
     expect((await edge.call('POST', '/api/v1/logout', { token })).status).toBe(204);
     expect((await edge.call('GET', '/api/v1/stock', { token })).status).toBe(401);
   });

@@ -1,34 +1,39 @@
+import { DomainError, commonErrorCodes } from '@dovetail/shared';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { refusalAnswer } from '../services/idempotency.ts';
+
+const realm = 'Bearer realm="dovetail-edge"';
 
 /**
- * The one error type of the edge's HTTP layer; it knows how to become DESIGN §7's body.
- * Anything else reaching `onError` is a bug: logged, answered with a bare 500, no stack trace.
+ * Where a failure becomes the edge's HTTP answer. Everything below `http/` and the HTTP layer
+ * itself throw (or record) shared {@link DomainError}s: a kind, a stable code (the hub's words for
+ * the failures both answer, `commonErrorCodes`), no status. Here a kind becomes its status (the
+ * shared table, through `refusalAnswer`), the body `{error: {code, message, details}}`, and the
+ * headers a client needs: `WWW-Authenticate` on a 401, `Retry-After` when a retry may succeed.
  */
-export class HttpError extends Error {
-  readonly status: ContentfulStatusCode;
-  readonly code: string;
-  readonly details: unknown;
-  readonly headers: Record<string, string>;
+export function errorResponse(c: Context, error: DomainError): Response {
+  if (error.kind === 'unauthenticated') c.header('WWW-Authenticate', challenge(c, error));
+  if (error.retryAfterSeconds !== undefined) c.header('Retry-After', String(error.retryAfterSeconds));
+  const { status, body } = refusalAnswer(error);
+  return c.json(body as object, status as ContentfulStatusCode);
+}
 
-  constructor(
-    status: ContentfulStatusCode,
-    code: string,
-    message: string,
-    details?: unknown,
-    headers: Record<string, string> = {},
-  ) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.details = details;
-    this.headers = headers;
-  }
+/** RFC 6750 §3: a token in the URL is a malformed request; a bearer token that was sent is invalid. */
+function challenge(c: Context, error: DomainError): string {
+  if (error.code === commonErrorCodes.tokenInQuery) return `${realm}, error="invalid_request"`;
+  if (/^Bearer /i.test(c.req.header('authorization') ?? '')) return `${realm}, error="invalid_token"`;
+  return realm;
+}
 
-  toResponse(c: Context): Response {
-    for (const [name, value] of Object.entries(this.headers)) c.header(name, value);
-    const error: Record<string, unknown> = { code: this.code, message: this.message };
-    if (this.details !== undefined) error.details = this.details;
-    return c.json({ error }, this.status);
-  }
+/** Anything else reaching `onError` is a bug: the caller logs it; the client gets a bare 500, no stack. */
+export function internalErrorResponse(c: Context): Response {
+  return errorResponse(
+    c,
+    new DomainError(
+      'internal',
+      commonErrorCodes.internal,
+      'something went wrong on the edge; the request id is in X-Request-Id',
+    ),
+  );
 }

@@ -1,6 +1,6 @@
+import { DomainError, commonErrorCodes } from '@dovetail/shared';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { HttpError } from './errors.ts';
 
 /**
  * Refuses bodies over `maxBytes` with 413. A declared `Content-Length` is checked from the header
@@ -10,7 +10,11 @@ import { HttpError } from './errors.ts';
  */
 export function limitBody(options: { maxBytes: number }): MiddlewareHandler {
   const tooLarge = () => {
-    throw new HttpError(413, 'payload_too_large', `the body exceeds ${options.maxBytes} bytes`);
+    throw new DomainError(
+      'payload_too_large',
+      commonErrorCodes.payloadTooLarge,
+      `the body exceeds ${options.maxBytes} bytes`,
+    );
   };
   const streaming = bodyLimit({ maxSize: options.maxBytes, onError: tooLarge });
   return async function limitBodyMiddleware(c, next) {

@@ -1,7 +1,6 @@
-import { fieldIssues, limits } from '@dovetail/shared';
+import { DomainError, badRequest, commonErrorCodes, fieldIssues, limits } from '@dovetail/shared';
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import { HttpError } from './errors.ts';
 
 /** Reads a JSON body (415 for another content type, 400 for broken JSON) and validates it strictly. */
 export async function jsonBody<S extends z.ZodType>(
@@ -10,20 +9,24 @@ export async function jsonBody<S extends z.ZodType>(
 ): Promise<{ value: z.infer<S>; raw: string }> {
   const contentType = c.req.header('content-type') ?? '';
   if (!/^application\/json\s*(;|$)/i.test(contentType)) {
-    throw new HttpError(415, 'unsupported_media_type', 'send the body as JSON with content-type: application/json');
+    throw new DomainError(
+      'unsupported_media_type',
+      commonErrorCodes.unsupportedMediaType,
+      'send the body as JSON with content-type: application/json',
+    );
   }
   const raw = await c.req.text();
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new HttpError(400, 'invalid_json', 'the body is not valid JSON');
+    throw badRequest(commonErrorCodes.invalidJson, 'the body is not valid JSON');
   }
   const result = schema.safeParse(parsed);
   if (!result.success) {
     const issues = fieldIssues(result.error);
     const fields = [...new Set(issues.map((issue) => issue.path))].join(', ');
-    throw new HttpError(400, 'invalid_request', `invalid field(s): ${fields}`, { issues });
+    throw badRequest(commonErrorCodes.invalidInput, `invalid field(s): ${fields}`, { issues });
   }
   return { value: result.data, raw };
 }
@@ -33,14 +36,8 @@ export function queryParams<S extends z.ZodType>(c: Context, schema: S): z.infer
   const result = schema.safeParse(c.req.query());
   if (!result.success) {
     const issues = fieldIssues(result.error);
-    throw new HttpError(
-      400,
-      'invalid_query',
-      `invalid query parameter(s): ${issues.map((issue) => issue.path).join(', ')}`,
-      {
-        issues,
-      },
-    );
+    const fields = issues.map((issue) => issue.path).join(', ');
+    throw badRequest(commonErrorCodes.invalidInput, `invalid query parameter(s): ${fields}`, { issues });
   }
   return result.data;
 }
@@ -49,8 +46,7 @@ export function idempotencyKey(c: Context): string | undefined {
   const key = c.req.header('idempotency-key');
   if (key === undefined) return undefined;
   if (key.length === 0 || key.length > limits.idempotencyKeyLengthMax || !/^[\x21-\x7e]+$/.test(key)) {
-    throw new HttpError(
-      400,
+    throw badRequest(
       'invalid_idempotency_key',
       `Idempotency-Key must be 1-${limits.idempotencyKeyLengthMax} printable ASCII characters`,
     );
@@ -71,5 +67,5 @@ export function decodeCursor<S extends z.ZodType>(cursor: string | undefined, sc
   } catch {
     // fall through
   }
-  throw new HttpError(400, 'invalid_cursor', 'the cursor is not one this edge issued; start again without it');
+  throw badRequest('invalid_cursor', 'the cursor is not one this edge issued; start again without it');
 }

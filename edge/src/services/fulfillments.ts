@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import {
+  DomainError,
   type EdgeFulfillment,
   type EdgeFulfillmentStatus,
   type FulfillmentCheck,
+  type ErrorKind,
   type IdSource,
   type PackRequest,
   type PickRequest,
@@ -16,8 +18,8 @@ import {
   checkShip,
 } from '@dovetail/shared';
 import type { EdgeDatabase } from '../db/open.ts';
-import { IdempotencyStore } from './idempotency.ts';
-import { type StockBook, rejectionStatus } from './stock.ts';
+import { IdempotencyStore, refusalAnswer } from './idempotency.ts';
+import { type StockBook, rejectionKind } from './stock.ts';
 
 export type DeskResponse = { status: number; body: unknown; replayed: boolean };
 
@@ -37,14 +39,11 @@ type OrderRow = {
 type LineRow = { sku: string; quantity: number; picked: number };
 type PickRow = { position: number; sku: string; quantity: number; lot: string | null; serials: string | null };
 
-const error = (status: number, code: string, message: string, details?: unknown): DeskResponse => ({
-  status,
-  replayed: false,
-  body: { error: { code, message, ...(details === undefined ? {} : { details }) } },
-});
+const error = (kind: ErrorKind, code: string, message: string, details?: unknown): DeskResponse =>
+  refusalAnswer(new DomainError(kind, code, message, details));
 
 function refused(check: Exclude<FulfillmentCheck, { ok: true }>): DeskResponse {
-  return error(check.reason === 'too_many_picks' ? 422 : 409, check.reason, check.message);
+  return error(check.reason === 'too_many_picks' ? 'unprocessable' : 'conflict', check.reason, check.message);
 }
 
 /**
@@ -190,7 +189,7 @@ export class FulfillmentDesk {
         nowMs,
       );
       if (!outcome.ok)
-        return error(rejectionStatus(outcome.reason), outcome.reason, outcome.message, {
+        return error(rejectionKind(outcome.reason), outcome.reason, outcome.message, {
           sku: request.sku,
           stock: outcome.stock,
         });
@@ -253,7 +252,7 @@ export class FulfillmentDesk {
         // A count since picking found fewer units than were staged: nothing ships, staff re-pick.
         if (!outcome.ok)
           throw new Refused(
-            error(409, outcome.reason, `cannot ship ${pick.sku}: ${outcome.message}`, {
+            error('conflict', outcome.reason, `cannot ship ${pick.sku}: ${outcome.message}`, {
               sku: pick.sku,
               stock: outcome.stock,
             }),
@@ -424,5 +423,9 @@ class Refused extends Error {
 }
 
 function notFound(id: string): DeskResponse {
-  return error(404, 'unknown_fulfillment', `no fulfillment order ${id} at this warehouse; refresh the pick list`);
+  return error(
+    'not_found',
+    'unknown_fulfillment',
+    `no fulfillment order ${id} at this warehouse; refresh the pick list`,
+  );
 }

@@ -1,8 +1,20 @@
-import { limits } from '@dovetail/shared';
+import { DomainError, type ErrorBody, limits, statusOfErrorKind } from '@dovetail/shared';
 import type { EdgeDatabase } from '../db/open.ts';
 
 /** A stored answer (or a refusal to reuse the key), as every staff write returns it. */
 export type StoredAnswer = { status: number; body: unknown; replayed: boolean };
+
+/**
+ * A refused staff write as the answer recorded for its Idempotency-Key and sent back: the status
+ * of the error's kind from the shared table, the shared error body. The HTTP layer sends a thrown
+ * DomainError through the same function (http/errors.ts), so a replayed refusal and a fresh one
+ * read alike.
+ */
+export function refusalAnswer(error: DomainError): StoredAnswer {
+  const body: ErrorBody = { error: { code: error.code, message: error.message } };
+  if (error.details !== undefined) body.error.details = error.details;
+  return { status: statusOfErrorKind[error.kind], body, replayed: false };
+}
 export type IdempotencyClaim = { scope: string; key: string; requestHash: string };
 
 /**
@@ -31,16 +43,13 @@ export class IdempotencyStore {
     const stored = this.#find.get(claim.scope, claim.key);
     if (!stored) return undefined;
     if (stored.request_hash !== claim.requestHash) {
-      return {
-        status: 422,
-        replayed: false,
-        body: {
-          error: {
-            code: 'idempotency_key_reused',
-            message: 'this Idempotency-Key was used with a different request; use a new key for a new scan',
-          },
-        },
-      };
+      return refusalAnswer(
+        new DomainError(
+          'unprocessable',
+          'idempotency_key_reused',
+          'this Idempotency-Key was used with a different request; use a new key for a new scan',
+        ),
+      );
     }
     return { status: stored.status, body: JSON.parse(stored.body) as unknown, replayed: true };
   }

@@ -1,7 +1,7 @@
-import { limits } from '@dovetail/shared';
+import { DomainError, limits } from '@dovetail/shared';
 import type { EdgeDatabase } from '../db/open.ts';
-import { IdempotencyStore } from './idempotency.ts';
-import { type StockBook, type StockCommand, rejectionStatus } from './stock.ts';
+import { IdempotencyStore, refusalAnswer } from './idempotency.ts';
+import { type StockBook, type StockCommand, rejectionKind } from './stock.ts';
 
 export type WriteJob = {
   command: StockCommand;
@@ -44,17 +44,12 @@ export class StockWriter {
       const outcome = book.apply(job.command, job.actor, nowMs);
       const response: WriteResponse = outcome.ok
         ? { status: 201, replayed: false, body: { event: outcome.event, stock: outcome.stock } }
-        : {
-            status: rejectionStatus(outcome.reason),
-            replayed: false,
-            body: {
-              error: {
-                code: outcome.reason,
-                message: outcome.message,
-                details: { sku: job.command.sku, stock: outcome.stock },
-              },
-            },
-          };
+        : refusalAnswer(
+            new DomainError(rejectionKind(outcome.reason), outcome.reason, outcome.message, {
+              sku: job.command.sku,
+              stock: outcome.stock,
+            }),
+          );
       if (idempotency) this.#keys.remember(idempotency, response, nowMs);
       return response;
     });
@@ -78,11 +73,11 @@ export class StockWriter {
   submit(job: WriteJob): Promise<WriteResponse> {
     if (this.#closed) return Promise.reject(new Error('stock writer is closed'));
     if (this.#queue.length >= limits.writeQueueDepthMax) {
-      return Promise.resolve({
-        status: 503,
-        replayed: false,
-        body: { error: { code: 'overloaded', message: 'the edge is saturated with writes; retry in a second' } },
-      });
+      return Promise.resolve(
+        refusalAnswer(
+          new DomainError('unavailable', 'overloaded', 'the edge is saturated with writes; retry in a second'),
+        ),
+      );
     }
     return new Promise((resolve, reject) => {
       this.#queue.push({ job, resolve, reject });

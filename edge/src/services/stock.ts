@@ -1,6 +1,7 @@
 import {
   type FulfillmentFact,
   type FulfillmentFactBody,
+  type ErrorKind,
   type Hlc,
   committingFulfillmentStatuses,
   fulfillmentFactSchema,
@@ -34,15 +35,15 @@ export type StockView = ReturnType<typeof stockView>;
 
 type PartitionRow = { sku: string; state: string; verified: number; events: number; updated_ms: number };
 
-/** Reason codes that are business-rule violations of the request itself (422), not conflicts (409). */
+/** Reason codes that are business-rule violations of the request itself, not conflicts with the stock. */
 const unprocessableReasons: ReadonlySet<StockRejectionReason> = new Set([
   'serial_count_mismatch',
   'write_off_must_remove',
   'partition_limit_exceeded',
 ]);
 
-export function rejectionStatus(reason: StockRejectionReason): 409 | 422 {
-  return unprocessableReasons.has(reason) ? 422 : 409;
+export function rejectionKind(reason: StockRejectionReason): Extract<ErrorKind, 'conflict' | 'unprocessable'> {
+  return unprocessableReasons.has(reason) ? 'unprocessable' : 'conflict';
 }
 
 /**

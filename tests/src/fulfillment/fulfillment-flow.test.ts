@@ -307,14 +307,14 @@ describe.each(adapters)('pick, pack and ship across a real hub and edge ($name)'
         'a body that breaks the schema',
         () => fulfill(edge, staff, fulfillmentId, 'pick', { sku, quantity: 0, colour: 'red' }),
         400,
-        'invalid_request',
+        'invalid_input',
       ],
-      ['no parcels', () => fulfill(edge, staff, fulfillmentId, 'pack', { packages: [] }), 400, 'invalid_request'],
+      ['no parcels', () => fulfill(edge, staff, fulfillmentId, 'pack', { packages: [] }), 400, 'invalid_input'],
       [
         'a tracking number with spaces',
         () => fulfill(edge, staff, fulfillmentId, 'ship', { carrier: 'DHL', trackingNumber: 'A B' }),
         400,
-        'invalid_request',
+        'invalid_input',
       ],
       ['a body that is not JSON', () => fulfill(edge, staff, fulfillmentId, 'pick', '{"sku": '), 400, 'invalid_json'],
     ];
@@ -326,7 +326,7 @@ describe.each(adapters)('pick, pack and ship across a real hub and edge ($name)'
     // Schema failures name the fields, in the one error shape.
     const invalid = await fulfill(edge, staff, fulfillmentId, 'pick', { sku, quantity: 0, colour: 'red' });
     expect(invalid.body).toEqual({
-      error: { code: 'invalid_request', message: expect.any(String), details: { issues: expect.any(Array) } },
+      error: { code: 'invalid_input', message: expect.any(String), details: { issues: expect.any(Array) } },
     });
     expect(JSON.stringify(invalid.body.error.details)).toContain('quantity');
 

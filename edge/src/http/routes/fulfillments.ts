@@ -1,4 +1,7 @@
 import {
+  DomainError,
+  badRequest,
+  commonErrorCodes,
   edgeFulfillmentStatuses,
   fulfillmentIdSchema,
   limits,
@@ -10,7 +13,6 @@ import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { DeskResponse, FulfillmentDesk } from '../../services/fulfillments.ts';
 import { type AuthVariables, permit } from '../auth.ts';
-import { HttpError } from '../errors.ts';
 import { decodeCursor, encodeCursor, idempotencyKey, jsonBody, queryParams } from '../validate.ts';
 
 const listQuerySchema = z.strictObject({
@@ -28,7 +30,10 @@ const listQuerySchema = z.strictObject({
 
 function fulfillmentId(c: Context): string {
   const parsed = fulfillmentIdSchema.safeParse(c.req.param('id'));
-  if (!parsed.success) throw new HttpError(400, 'invalid_request', 'not a fulfillment order id', { field: 'id' });
+  if (!parsed.success) {
+    const issues = [{ path: 'id', message: 'not a fulfillment order id', code: 'invalid_format' }];
+    throw badRequest(commonErrorCodes.invalidInput, 'invalid path parameter: id', { issues });
+  }
   return parsed.data;
 }
 
@@ -53,7 +58,7 @@ export function fulfillmentRoutes(deps: {
       z.strictObject({ createdMs: z.int(), id: z.string().max(64), status: z.string() }),
     );
     if (after && after.status !== query.status)
-      throw new HttpError(400, 'invalid_cursor', 'the cursor belongs to another status');
+      throw badRequest('invalid_cursor', 'the cursor belongs to another status');
     const page = desk.list({ status: query.status, cancelRequested: query.cancelRequested }, after, query.limit);
     return c.json({
       items: page.items,
@@ -65,8 +70,8 @@ export function fulfillmentRoutes(deps: {
     permit(c.get('session').principal, 'fulfillments.read', warehouseId);
     const view = desk.view(fulfillmentId(c));
     if (!view)
-      throw new HttpError(
-        404,
+      throw new DomainError(
+        'not_found',
         'unknown_fulfillment',
         'no such fulfillment order at this warehouse; refresh the pick list',
       );

@@ -1,9 +1,8 @@
-import { edgeStaffRoles, limits } from '@dovetail/shared';
+import { DomainError, badRequest, conflict, edgeStaffRoles, limits, unauthenticated } from '@dovetail/shared';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { StaffDirectory } from '../../services/staff.ts';
 import { type AuthVariables, permit } from '../auth.ts';
-import { HttpError } from '../errors.ts';
 import { jsonBody } from '../validate.ts';
 
 const usernameSchema = z
@@ -30,17 +29,15 @@ export function loginRoute(deps: { staff: StaffDirectory }) {
     const result = await deps.staff.signIn(value.username, value.password);
     c.header('Cache-Control', 'no-store');
     if (!result.ok && result.reason === 'too_many_attempts') {
-      throw new HttpError(
-        429,
+      throw new DomainError(
+        'rate_limited',
         'too_many_attempts',
         `too many failed sign-ins; try again in ${result.retryAfterSeconds} s`,
         undefined,
-        {
-          'Retry-After': String(result.retryAfterSeconds),
-        },
+        { retryAfterSeconds: result.retryAfterSeconds },
       );
     }
-    if (!result.ok) throw new HttpError(401, 'invalid_credentials', 'unknown username or wrong password');
+    if (!result.ok) throw unauthenticated('unknown username or wrong password', 'invalid_credentials');
     return c.json({ token: result.token, expiresAt: result.expiresAt, staff: result.staff });
   });
   return app;
@@ -77,7 +74,7 @@ export function sessionRoutes(deps: { staff: StaffDirectory; warehouseId: string
     permit(c.get('session').principal, 'staff.manage', warehouseId);
     const { value } = await jsonBody(c, createStaffSchema);
     const created = await staff.create({ ...value, source: 'local' });
-    if (!created) throw new HttpError(409, 'username_taken', `a staff account named ${value.username} already exists`);
+    if (!created) throw conflict('username_taken', `a staff account named ${value.username} already exists`);
     return c.json(created, 201);
   });
 
@@ -85,13 +82,13 @@ export function sessionRoutes(deps: { staff: StaffDirectory; warehouseId: string
     const session = c.get('session');
     permit(session.principal, 'staff.manage', warehouseId);
     const username = usernameSchema.safeParse(c.req.param('username'));
-    if (!username.success) throw new HttpError(400, 'invalid_username', 'the username in the path is not valid');
+    if (!username.success) throw badRequest('invalid_username', 'the username in the path is not valid');
     const { value } = await jsonBody(c, updateStaffSchema);
     if (value.disabled && username.data.toLowerCase() === session.username.toLowerCase()) {
-      throw new HttpError(422, 'cannot_disable_self', 'ask another supervisor to disable your account');
+      throw new DomainError('unprocessable', 'cannot_disable_self', 'ask another supervisor to disable your account');
     }
     const updated = staff.setDisabled(username.data, value.disabled);
-    if (!updated) throw new HttpError(404, 'unknown_staff', `no staff account named ${username.data}`);
+    if (!updated) throw new DomainError('not_found', 'unknown_staff', `no staff account named ${username.data}`);
     return c.json(updated);
   });
 

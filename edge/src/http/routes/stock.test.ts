@@ -96,7 +96,7 @@ describe('POST /api/v1/stock/receive', () => {
   ])('refuses %j with 400 naming %s, and stores nothing', async (input, field) => {
     const { status, body } = await scan('receive', input);
     expect(status).toBe(400);
-    expect(body.error.code).toBe('invalid_request');
+    expect(body.error.code).toBe('invalid_input');
     expect(body.error.details.issues.map((issue: Json) => issue.path)).toContain(field);
     expect(JSON.stringify(body)).not.toMatch(/at .*\.ts/);
     expect(ledgerCount()).toBe(0);

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import {
+  DomainError,
   type Permission,
+  badRequest,
   type StockEventType,
   adjustCommandSchema,
   binSchema,
@@ -21,7 +23,6 @@ import type { StockBook, StockCommand } from '../../services/stock.ts';
 import type { StockQueries } from '../../services/stock-queries.ts';
 import type { StockWriter } from '../../services/stock-writer.ts';
 import { type AuthVariables, permit } from '../auth.ts';
-import { HttpError } from '../errors.ts';
 import { decodeCursor, encodeCursor, idempotencyKey, jsonBody, queryParams } from '../validate.ts';
 
 /** Each scan action: its URL segment, the event it records, its body schema and the permission it needs. */
@@ -107,8 +108,8 @@ export function stockRoutes(deps: { book: StockBook; writer: StockWriter; querie
     const sku = parseSku(c.req.param('sku'));
     const partition = book.read(sku);
     if (!partition.exists && !partition.verified) {
-      throw new HttpError(
-        404,
+      throw new DomainError(
+        'not_found',
         'unknown_sku',
         `no stock was ever recorded for ${sku} here and the catalog does not list it`,
       );
@@ -125,7 +126,7 @@ export function stockRoutes(deps: { book: StockBook; writer: StockWriter; querie
       z.strictObject({ position: z.int().min(0), order: z.enum(['asc', 'desc']) }),
     );
     if (position && position.order !== query.order)
-      throw new HttpError(400, 'invalid_cursor', 'the cursor belongs to the other order');
+      throw badRequest('invalid_cursor', 'the cursor belongs to the other order');
     const page = queries.history(sku, {
       before: query.order === 'desc' ? position?.position : undefined,
       after: query.order === 'asc' ? position?.position : undefined,
@@ -146,7 +147,6 @@ export function stockRoutes(deps: { book: StockBook; writer: StockWriter; querie
 
 function parseSku(raw: string): string {
   const result = skuSchema.safeParse(raw);
-  if (!result.success)
-    throw new HttpError(400, 'invalid_sku', 'the SKU in the path is not a valid SKU', { path: 'sku' });
+  if (!result.success) throw badRequest('invalid_sku', 'the SKU in the path is not a valid SKU', { path: 'sku' });
   return result.data;
 }
