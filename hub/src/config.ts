@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { limits } from '@dovetail/shared';
 import { parseArgs } from 'node:util';
 import type { ExternalIssuerConfig } from './identity/external.ts';
 import { parseKeyEncryptionKey } from './identity/key-wrap.ts';
@@ -13,13 +14,16 @@ export type HubConfig = {
   logLevel: string;
   externalIssuer: ExternalIssuerConfig | undefined;
   keyEncryptionKey: Buffer | undefined;
+  webhooks: { allowPrivate: boolean; attemptTimeoutMs: number; disableAfterMs: number };
 };
 
 const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DIR]
   env: HUB_PORT, HUB_HOST, HUB_DATA_DIR, DATABASE_URL (PostgreSQL instead of SQLite), DATABASE_SCHEMA,
        DOVETAIL_ADMIN_SECRET (bootstrap admin secret on first start), HUB_ISSUER, LOG_LEVEL,
        HUB_OIDC_ISSUER + HUB_OIDC_JWKS_URL [+ HUB_OIDC_AUDIENCE] (accept an outside issuer's tokens),
-       HUB_KEY_ENCRYPTION_KEY (32 bytes base64: seal private signing keys at rest)`;
+       HUB_KEY_ENCRYPTION_KEY (32 bytes base64: seal private signing keys at rest),
+       HUB_WEBHOOK_ALLOW_PRIVATE=1 (webhook URLs may be loopback/private), HUB_WEBHOOK_TIMEOUT_MS,
+       HUB_WEBHOOK_DISABLE_AFTER_MS (disable an endpoint failing this long)`;
 
 /** Flags win over environment variables, which win over defaults. */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
@@ -68,8 +72,26 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
       throw new ConfigError((error as Error).message);
     }
   }
+  const webhooks = {
+    allowPrivate: ['1', 'true', 'yes'].includes((env['HUB_WEBHOOK_ALLOW_PRIVATE'] ?? '').toLowerCase()),
+    attemptTimeoutMs: integerSetting(
+      env,
+      'HUB_WEBHOOK_TIMEOUT_MS',
+      limits.webhookAttemptTimeoutMsDefault,
+      limits.webhookAttemptTimeoutMsMin,
+      limits.webhookAttemptTimeoutMsMax,
+    ),
+    disableAfterMs: integerSetting(
+      env,
+      'HUB_WEBHOOK_DISABLE_AFTER_MS',
+      limits.webhookDisableAfterMsDefault,
+      limits.webhookDisableAfterMsMin,
+      Number.MAX_SAFE_INTEGER,
+    ),
+  };
   return {
     port,
+    webhooks,
     externalIssuer,
     keyEncryptionKey,
     host: values.host ?? env['HUB_HOST'] ?? '127.0.0.1',
@@ -78,6 +100,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
     issuer: env['HUB_ISSUER'] ?? 'dovetail-hub',
     logLevel: env['LOG_LEVEL'] ?? 'info',
   };
+}
+
+function integerSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}`);
+  }
+  return value;
 }
 
 export class ConfigError extends Error {

@@ -20,6 +20,10 @@ import { startPeriodic } from './periodic.ts';
 import { listenForAppends } from './downstream/listen.ts';
 import { downstreamNotifier } from './downstream/notifier.ts';
 import { type SyncServer, attachSyncServer } from './sync/server.ts';
+import { listenForDeliveries } from './webhooks/listen.ts';
+import { webhookNotifier } from './webhooks/notifier.ts';
+import { type WebhookSettings, defaultWebhookSettings } from './webhooks/settings.ts';
+import { WebhookWorker } from './webhooks/worker.ts';
 
 export type HubOptions = {
   storage: StorageConfig;
@@ -35,6 +39,8 @@ export type HubOptions = {
   keyEncryptionKey?: Buffer;
   /** Also accept tokens of this outside OIDC issuer, verified through its JWKS URL. */
   externalIssuer?: ExternalIssuerConfig;
+  /** Webhook delivery: SSRF allowance, attempt timeout, disable threshold (`HUB_WEBHOOK_*`); tests shorten the schedule. */
+  webhooks?: Partial<Omit<WebhookSettings, 'keyEncryptionKey'>>;
 };
 
 export type Hub = {
@@ -42,6 +48,8 @@ export type Hub = {
   deps: HubDeps;
   storage: Storage<Database>;
   metrics: HubMetrics;
+  /** Sends committed webhook deliveries; stopped by close(). */
+  webhookWorker: WebhookWorker;
   /** Set when the bootstrap admin was created just now with a generated secret: print it once. */
   generatedAdminSecret: string | undefined;
   /** Serves `/sync` (edge WebSockets) on the HTTP server the app listens on. */
@@ -57,6 +65,11 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   const nowMs = options.nowMs ?? Date.now;
   const storage = await openStorage<Database>(options.storage);
   try {
+    const webhooks: WebhookSettings = {
+      ...defaultWebhookSettings,
+      ...options.webhooks,
+      keyEncryptionKey: options.keyEncryptionKey,
+    };
     const keys = new KeyStore(storage.db, options.issuer ?? defaultIssuer, nowMs, options.keyEncryptionKey);
     await keys.init();
     const bootstrap = await ensureBootstrapAdmin(storage.db, options.adminSecret, nowMs());
@@ -79,6 +92,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       tokenRateLimiter: new RateLimiter(limits.tokenRequestsPerSecond, limits.tokenRequestsBurst, nowMs),
       nowMs,
       logger,
+      webhooks,
     };
     // Holds are group-committed: by one writer on SQLite's raw handle, by a batcher on PostgreSQL (reserveHold finds them by db).
     const holdWriter = storage.sqlite
@@ -98,6 +112,19 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       () => rebalanceQuotas(storage.db, storage.dialect, nowMs()),
       logger,
     );
+    // Webhook deliveries: woken at commit (in-process on SQLite; LISTEN/NOTIFY across instances on
+    // PostgreSQL), polling as a backstop, and sending until stopped.
+    const stopListeningForDeliveries =
+      options.storage.kind === 'postgres'
+        ? await listenForDeliveries(options.storage.url, webhookNotifier, logger)
+        : undefined;
+    const webhookWorker = new WebhookWorker({
+      db: storage.db,
+      dialect: storage.dialect,
+      settings: webhooks,
+      logger,
+      nowMs,
+    }).start();
     const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
     const app = createApp({
       deps,
@@ -113,6 +140,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       deps,
       storage,
       metrics,
+      webhookWorker,
       generatedAdminSecret: bootstrap.generatedSecret,
       async startSync(server, syncOptions = {}) {
         if (options.storage.kind === 'postgres') {
@@ -130,6 +158,8 @@ export async function createHub(options: HubOptions): Promise<Hub> {
         return sync;
       },
       async close() {
+        await webhookWorker.stop();
+        await stopListeningForDeliveries?.();
         await sweeper.stop();
         await rebalancer.stop();
         await holdWriter?.close();

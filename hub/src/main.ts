@@ -23,6 +23,7 @@ async function main(): Promise<void> {
     issuer: config.issuer,
     logger,
     defaultMetrics: true,
+    webhooks: config.webhooks,
     ...(config.externalIssuer ? { externalIssuer: config.externalIssuer } : {}),
     ...(config.keyEncryptionKey ? { keyEncryptionKey: config.keyEncryptionKey } : {}),
   });

@@ -251,7 +251,12 @@ export const webhookErrorLengthMax = 500;
 export const webhookInFlightPerEndpointMax = 8;
 export const webhookInFlightMax = 128;
 /** A claim holds a delivery this long past the attempt timeout: nobody else sends it meanwhile. */
-export const webhookLeaseMarginMs = 30_000;
+export const webhookLeaseMarginMs = 10_000;
+/**
+ * At shutdown the worker waits this long for attempts in flight; one still running is abandoned (its
+ * lease expires and it is sent again), so a hanging receiver cannot hold the hub's exit.
+ */
+export const webhookStopWaitMs = 5_000;
 /** The worker looks for due deliveries at least this often (commits wake it sooner). */
 export const webhookPollIntervalMs = 1_000;
 /** Attempts shown per delivery (newest first). */
@@ -268,3 +273,10 @@ assert(
 assert(webhookResponseBytesKeptMax <= webhookResponseBytesReadMax, 'what is kept was read');
 assert(webhookPayloadBytesMax <= downstreamPayloadBytesMax, 'a webhook body is no larger than a downstream payload');
 assert(webhookEndpointsPerClientMax <= webhookEndpointsMax, 'one client fits within the endpoint bound');
+
+// Carrier tracking: one scan is small; a parcel's journey has tens of scans, not thousands.
+export const carrierEventIdLengthMax = 128;
+export const trackingLocationLengthMax = 200;
+export const trackingDescriptionLengthMax = 500;
+/** Events kept per shipment: past it a carrier is looping, and more scans are refused (409). */
+export const trackingEventsPerShipmentMax = 500;

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { KeyStore } from '../identity/keys.ts';
 import type { AuthPrincipal, AuthResult, Authenticator, LoginThrottle } from '../identity/principal.ts';
 import type { Database } from '../database.ts';
+import type { WebhookSettings } from '../webhooks/settings.ts';
 import { ApiError, asApiError, insufficientScope, toErrorResponse, unauthorized } from './errors.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
@@ -23,6 +24,8 @@ export type HubDeps = {
   tokenRateLimiter: RateLimiter;
   nowMs: () => number;
   logger: Logger;
+  /** How webhook URLs are checked (SSRF guard) and endpoint secrets sealed. */
+  webhooks: WebhookSettings;
 };
 
 /** What a procedure may set on the response: a status (201) and headers (ETag, no-store). */

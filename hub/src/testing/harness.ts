@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { type Hub, createHub } from '../hub.ts';
+import { type Hub, type HubOptions, createHub } from '../hub.ts';
 import { type StorageConfig, dropPostgresSchema } from '../db/connect.ts';
 
 export type AdapterName = 'sqlite' | 'postgres';
@@ -59,11 +59,19 @@ export type TestHub = Hub & { adapter: AdapterName; description: string; dispose
  * A hub in-process on the named adapter, each in its own database: a fresh SQLite file in memory,
  * or a freshly created PostgreSQL schema (dropped on dispose) so runs never see each other's data.
  */
-export async function startTestHub(adapter: AdapterName, options: { nowMs?: () => number } = {}): Promise<TestHub> {
+export async function startTestHub(
+  adapter: AdapterName,
+  options: {
+    nowMs?: () => number;
+    webhooks?: HubOptions['webhooks'];
+    /** A real SQLite file instead of an in-memory database (what a hub process uses). */
+    sqliteFile?: string;
+  } = {},
+): Promise<TestHub> {
   let storage: StorageConfig;
   let drop: (() => Promise<void>) | undefined;
   if (adapter === 'sqlite') {
-    storage = { kind: 'sqlite', file: ':memory:' };
+    storage = { kind: 'sqlite', file: options.sqliteFile ?? ':memory:' };
   } else {
     const target = await postgresTarget();
     const schema = uniqueSchemaName();
@@ -76,7 +84,12 @@ export async function startTestHub(adapter: AdapterName, options: { nowMs?: () =
   }
   let hub: Hub;
   try {
-    hub = await createHub({ storage, adminSecret, ...(options.nowMs ? { nowMs: options.nowMs } : {}) });
+    hub = await createHub({
+      storage,
+      adminSecret,
+      ...(options.nowMs ? { nowMs: options.nowMs } : {}),
+      ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+    });
   } catch (error) {
     await drop?.();
     throw error;

@@ -25,7 +25,15 @@ export type WebhookEmission<T extends WebhookEventType> = {
   nowMs: number;
 };
 
-type Candidate = { id: string; owner_role: string; owner_client_id: string; warehouses_json: string };
+type Candidate = {
+  id: string;
+  owner_role: string;
+  owner_client_id: string;
+  /** The owner's warehouses (the client's scope). */
+  warehouses_json: string;
+  /** The endpoint's own filter, within that scope; null: all of them. */
+  endpoint_warehouses: string | null;
+};
 
 /**
  * Records a webhook event in the caller's transaction (the outbox: it commits with the change it
@@ -49,7 +57,13 @@ export async function emitWebhookEvent<T extends WebhookEventType>(
     .selectFrom('webhook_subscriptions as s')
     .innerJoin('webhook_endpoints as e', 'e.id', 's.endpoint_id')
     .innerJoin('api_clients as c', 'c.id', 'e.owner_client_id')
-    .select(['e.id', 'e.owner_role', 'e.owner_client_id', 'c.warehouses_json'])
+    .select([
+      'e.id',
+      'e.owner_role',
+      'e.owner_client_id',
+      'c.warehouses_json',
+      'e.warehouses_json as endpoint_warehouses',
+    ])
     .where('s.event_type', '=', event.type)
     .where('e.disabled_at', 'is', null)
     .where('c.revoked_at', 'is', null)
@@ -63,6 +77,11 @@ export async function emitWebhookEvent<T extends WebhookEventType>(
 function receives(candidate: Candidate, event: WebhookEmission<WebhookEventType>): boolean {
   const role = candidate.owner_role as Role;
   if (!(roles as readonly string[]).includes(role) || !mayReceiveWebhookEvent(role, event.type)) return false;
+  // The endpoint's own warehouse filter applies to events that name a warehouse.
+  if (candidate.endpoint_warehouses !== null && event.warehouseId !== undefined) {
+    const filter = JSON.parse(candidate.endpoint_warehouses) as string[];
+    if (!filter.includes(event.warehouseId)) return false;
+  }
   if (role === 'admin') return true;
   const scope = webhookEventCatalogue[event.type].scope;
   if (scope === 'order') return event.clientId !== undefined && event.clientId === candidate.owner_client_id;

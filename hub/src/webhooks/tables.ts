@@ -11,6 +11,8 @@ export interface WebhookEndpointsTable {
   owner_role: string;
   url: string;
   description: string | null;
+  /** Only events of these warehouses (JSON array); null: every warehouse the owner may see. */
+  warehouses_json: string | null;
   /** `whsec_…`, sealed with `HUB_KEY_ENCRYPTION_KEY` when one is configured. */
   secret: string;
   /** The secret before the last rotation: it still signs (a second signature) until it expires. */

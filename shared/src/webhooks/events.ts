@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import * as limits from '../limits.ts';
 import { addressSchema } from '../domain/orders/schemas.ts';
 import { orderStatuses } from '../domain/orders/transitions.ts';
 import { carrierSchema, fulfillmentIdSchema, trackingNumberSchema } from '../domain/fulfillment/schemas.ts';
@@ -181,3 +182,50 @@ export type WebhookBody<T extends WebhookEventType = WebhookEventType> = {
   timestamp: string;
   data: WebhookEventData<T>;
 };
+
+// ---------------------------------------------------------------------------------------------
+// Endpoints: what a partner sends to register or change one.
+// ---------------------------------------------------------------------------------------------
+
+/** Strict: unknown fields are refused. */
+const urlSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(limits.webhookUrlLengthMax)
+  .refine((text) => URL.canParse(text), 'must be an absolute URL');
+const eventsSchema = z
+  .array(webhookEventTypeSchema)
+  .min(1)
+  .max(limits.webhookEventTypesPerEndpointMax)
+  .refine((events) => new Set(events).size === events.length, 'event types must not repeat');
+const descriptionSchema = z.string().trim().max(limits.webhookDescriptionLengthMax);
+/** Only events of these warehouses; omitted: every warehouse the client may see. */
+const warehousesSchema = z
+  .array(warehouseIdSchema)
+  .min(1)
+  .max(limits.inventoryWarehousesPerSkuMax)
+  .refine((ids) => new Set(ids).size === ids.length, 'warehouses must not repeat');
+
+export const webhookEndpointCreateSchema = z.strictObject({
+  url: urlSchema,
+  events: eventsSchema,
+  description: descriptionSchema.optional(),
+  warehouses: warehousesSchema.optional(),
+});
+export type WebhookEndpointCreate = z.infer<typeof webhookEndpointCreateSchema>;
+
+export const webhookEndpointPatchSchema = z
+  .strictObject({
+    url: urlSchema.optional(),
+    events: eventsSchema.optional(),
+    description: descriptionSchema.nullable().optional(),
+    warehouses: warehousesSchema.nullable().optional(),
+    /** false re-enables an endpoint the hub disabled (its pending deliveries resume). */
+    disabled: z.boolean().optional(),
+  })
+  .refine((patch) => Object.keys(patch).length > 0, 'name at least one field to change');
+export type WebhookEndpointPatch = z.infer<typeof webhookEndpointPatchSchema>;
+
+export const webhookDeliveryStatuses = ['pending', 'succeeded', 'failed'] as const;
+export type WebhookDeliveryStatus = (typeof webhookDeliveryStatuses)[number];

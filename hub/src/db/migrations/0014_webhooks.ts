@@ -16,6 +16,7 @@ export const migration: Migration = {
       .addColumn('owner_role', 'text', (c) => c.notNull())
       .addColumn('url', 'text', (c) => c.notNull())
       .addColumn('description', 'text')
+      .addColumn('warehouses_json', 'text')
       .addColumn('secret', 'text', (c) => c.notNull())
       .addColumn('previous_secret', 'text')
       .addColumn('previous_secret_expires_at', 'bigint')
@@ -73,6 +74,7 @@ export const migration: Migration = {
       .on('webhook_deliveries')
       .columns(['status', 'next_attempt_at'])
       .execute();
+    await db.schema.createIndex('webhook_deliveries_lease').on('webhook_deliveries').column('lease_until').execute();
     await db.schema
       .createIndex('webhook_deliveries_endpoint')
       .on('webhook_deliveries')
