@@ -3,3 +3,4 @@
  * so they go through a package entry point rather than reaching into its sources.
  */
 export { insertGeneratedOrders, newestFirst, type GeneratedOrder } from './generated-orders.ts';
+export { TestReceiver, type ReceivedWebhook, type Answer } from './webhook-receiver.ts';
