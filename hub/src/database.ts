@@ -8,6 +8,7 @@ import type { IdentityTables } from './identity/tables.ts';
 import type { InventoryTables } from './inventory/tables.ts';
 import type { OrderTables } from './orders/tables.ts';
 import type { QuotaTables } from './quotas/tables.ts';
+import type { ShipmentTables } from './shipments/tables.ts';
 import type { SyncTables } from './sync/tables.ts';
 import type { WarehouseTables } from './warehouses/tables.ts';
 import type { WebhookTables } from './webhooks/tables.ts';
@@ -29,6 +30,7 @@ export interface Database
     HoldTables,
     OrderTables,
     FulfillmentFactTables,
+    ShipmentTables,
     ShortageTables,
     QuotaTables,
     WebhookTables {}

@@ -33,3 +33,4 @@ export type {
 export * from './domain/allocation/strategies.ts';
 export * from './domain/allocation/status.ts';
 export * from './webhooks/events.ts';
+export * from './domain/tracking/tracking.ts';

@@ -13,23 +13,6 @@ export interface EdgeFactsTable {
   applied_at: number;
 }
 
-/** A parcel set handed to a carrier by a warehouse: created by the `fulfillment_shipped` fact. */
-export interface ShipmentsTable {
-  id: string;
-  order_id: string;
-  fulfillment_id: string;
-  warehouse_id: string;
-  carrier: string;
-  tracking_number: string;
-  packages_json: string;
-  lines_json: string;
-  /** in_transit | delivered (carrier tracking events move it; DESIGN §7) */
-  status: string;
-  shipped_at: number;
-  created_at: number;
-}
-
 export interface FulfillmentFactTables {
   edge_facts: EdgeFactsTable;
-  shipments: ShipmentsTable;
 }

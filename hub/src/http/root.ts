@@ -4,6 +4,7 @@ import { edgesRouter } from './routers/edges.ts';
 import { holdsRouter } from './routers/holds.ts';
 import { ordersRouter } from './routers/orders.ts';
 import { quotasRouter } from './routers/quotas.ts';
+import { shipmentsRouter } from './routers/shipments.ts';
 import { inventoryRouter } from './routers/inventory.ts';
 import { staffRouter } from './routers/staff.ts';
 import { warehousesRouter } from './routers/warehouses.ts';
@@ -19,6 +20,7 @@ export const appRouter = router({
   holds: holdsRouter,
   orders: ordersRouter,
   quotas: quotasRouter,
+  shipments: shipmentsRouter,
 });
 
 export type AppRouter = typeof appRouter;

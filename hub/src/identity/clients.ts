@@ -1,4 +1,4 @@
-import { conflict, notFound } from '@dovetail/shared';
+import { conflict, notFound, unprocessable } from '@dovetail/shared';
 import { type Permission, type Role, newId, permissions } from '@dovetail/shared';
 import type { Kysely, Selectable } from 'kysely';
 import { clientSecretMatches, hashClientSecret, newClientSecret } from './secrets.ts';
@@ -7,13 +7,15 @@ import type { Database } from '../database.ts';
 import { assertWarehousesExist } from '../warehouses/service.ts';
 
 export const bootstrapClientId = 'admin';
-export const clientRoles = ['admin', 'storefront', '3pl', 'customer_service'] as const satisfies readonly Role[];
+export const clientRoles = ['admin', 'storefront', '3pl', 'customer_service', 'carrier'] as const satisfies readonly Role[];
 
 export type ApiClientView = {
   clientId: string;
   name: string;
   role: Role;
   warehouses: string[] | '*';
+  /** The carrier a `carrier` client reports tracking for. */
+  carrier?: string;
   epoch: number;
   revoked: boolean;
   createdAt: number;
@@ -27,6 +29,7 @@ function toView(row: Selectable<ApiClientsTable>): ApiClientView {
     name: row.name,
     role: row.role as Role,
     warehouses: JSON.parse(row.warehouses_json) as string[] | '*',
+    ...(row.carrier ? { carrier: row.carrier } : {}),
     epoch: Number(row.epoch),
     revoked: row.revoked_at !== null,
     createdAt: Number(row.created_at),
@@ -75,9 +78,14 @@ export async function ensureBootstrapAdmin(
 
 export async function createClient(
   db: Kysely<Database>,
-  input: { name: string; role: (typeof clientRoles)[number]; warehouses?: string[] },
+  input: { name: string; role: (typeof clientRoles)[number]; warehouses?: string[] | undefined; carrier?: string | undefined },
   nowMs: number,
 ): Promise<ApiClientView & { clientSecret: string }> {
+  if ((input.role === 'carrier') !== (input.carrier !== undefined)) {
+    throw unprocessable('carrier_required', 'a carrier client names its carrier, and only a carrier client does', {
+      field: 'carrier',
+    });
+  }
   const clientSecret = newClientSecret();
   const warehouses: string[] | '*' = input.role === '3pl' ? (input.warehouses ?? []) : (input.warehouses ?? '*');
   if (warehouses !== '*') await assertWarehousesExist(db, warehouses);
@@ -87,6 +95,7 @@ export async function createClient(
     role: input.role,
     warehouses_json: JSON.stringify(warehouses),
     secret_hash: hashClientSecret(clientSecret),
+    carrier: input.carrier?.trim().toLowerCase() ?? null,
     epoch: 1,
     revoked_at: null,
     created_at: nowMs,

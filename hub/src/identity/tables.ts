@@ -1,3 +1,5 @@
+import type { ColumnType } from 'kysely';
+
 export interface ApiClientsTable {
   id: string;
   name: string;
@@ -5,6 +7,8 @@ export interface ApiClientsTable {
   warehouses_json: string;
   /** SHA-256 of a 256-bit random secret: high entropy, so a fast hash is safe (no dictionary to try). */
   secret_hash: string;
+  /** For a `carrier` client: the carrier it reports tracking for (0016); null otherwise. */
+  carrier: ColumnType<string | null, string | null | undefined, string | null>;
   epoch: number;
   revoked_at: number | null;
   created_at: number;

@@ -11,6 +11,8 @@ export const roles = [
   '3pl',
   'storefront',
   'edge',
+  /** A carrier (or its aggregator) reporting tracking scans for its own shipments. */
+  'carrier',
 ] as const;
 export type Role = (typeof roles)[number];
 
@@ -82,6 +84,12 @@ export const permissions = {
   'quotas.manage': { roles: ['admin'], scoped: false },
   /** Write stock of a warehouse that has no edge (3PL, dropshipper). */
   'inventory.write': { roles: ['admin', '3pl'], scoped: true },
+  /** Report carrier tracking scans: carriers for their own shipments, 3PLs for their warehouses'. */
+  'shipments.track': { roles: ['admin', '3pl', 'carrier'], scoped: true },
+  /** Record a shipment made outside an edge or 3PL flow. */
+  'shipments.create': { roles: ['admin'], scoped: false },
+  /** Read shipments and an order's tracking: the storefront its own orders'. */
+  'shipments.read': { roles: ['admin', 'customer_service', 'storefront'], scoped: false },
   /** Create, list and revoke API clients; rotate the token signing key. */
   'clients.manage': { roles: ['admin'], scoped: false },
 } as const satisfies Record<string, { roles: readonly Role[]; scoped: boolean }>;

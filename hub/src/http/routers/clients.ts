@@ -1,4 +1,4 @@
-import { limits } from '@dovetail/shared';
+import { carrierSchema, limits } from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import { clientRoles, createClient, listClients, revokeClient } from '../../identity/clients.ts';
@@ -12,6 +12,7 @@ const clientViewSchema = z.object({
   name: z.string(),
   role: z.string(),
   warehouses: z.union([z.array(z.string()), z.literal('*')]),
+  carrier: z.string().optional(),
   epoch: z.int(),
   revoked: z.boolean(),
   createdAt: z.int(),
@@ -34,6 +35,7 @@ export const clientsRouter = {
         name: z.string().trim().min(1).max(limits.clientNameLengthMax),
         role: z.enum(clientRoles),
         warehouses: z.array(warehouseIdParam()).max(1_000).optional(),
+        carrier: carrierSchema.optional().describe('for role carrier: the carrier it reports tracking for'),
       }),
     )
     .output(clientViewSchema.extend({ clientSecret: z.string() }))
