@@ -10,12 +10,12 @@ export type BatchSummary = {
   /** Schedules that broke an invariant known to be a bug (reported, not failed, unless strict). */
   knownBugSeeds: Array<{ seed: number; what: string }>;
   counters: Record<string, number>;
-  stallCuts: number;
+  stallWaits: number;
   healStepsMax: number;
 };
 
 export function emptySummary(): BatchSummary {
-  return { schedules: 0, failures: [], knownBugSeeds: [], counters: {}, stallCuts: 0, healStepsMax: 0 };
+  return { schedules: 0, failures: [], knownBugSeeds: [], counters: {}, stallWaits: 0, healStepsMax: 0 };
 }
 
 export function mergeSummary(into: BatchSummary, from: BatchSummary): void {
@@ -23,7 +23,7 @@ export function mergeSummary(into: BatchSummary, from: BatchSummary): void {
   into.failures.push(...from.failures);
   into.knownBugSeeds.push(...from.knownBugSeeds);
   for (const [key, value] of Object.entries(from.counters)) into.counters[key] = (into.counters[key] ?? 0) + value;
-  into.stallCuts += from.stallCuts;
+  into.stallWaits += from.stallWaits;
   into.healStepsMax = Math.max(into.healStepsMax, from.healStepsMax);
 }
 
@@ -36,7 +36,7 @@ export function summarize(result: ScheduleResult): BatchSummary {
       what,
     })),
     counters: { ...result.counters },
-    stallCuts: result.stallCuts,
+    stallWaits: result.stallWaits,
     healStepsMax: result.healSteps,
   };
 }

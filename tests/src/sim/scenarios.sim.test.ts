@@ -200,6 +200,56 @@ describe('directed sync scenarios', () => {
     expectHealed(w, await healAndCheck(w, { chaos: true }));
   });
 
+  it('gives up on a push a swallowing link ate (pings still answered) and applies it once over the next connection', async () => {
+    const w = await open();
+    w.connect();
+    const first = only(w);
+    await settle(w);
+    await w.write([receive('SOFA-2S', 2), receive('BED-140')]);
+    expect(first.up.map((frame) => frame.type)).toEqual(['push(1..2)']);
+    w.swallow(first);
+    await settle(w);
+    // Nobody closed anything: only the edge's own bound can tell the push is not coming back.
+    expect(w.edgeMayNotice(first) || w.hubMayNotice(first)).toBe(false);
+    w.nowMs += w.answerTimeoutMs - 1;
+    expect(first.edge?.overdue()).toBeUndefined();
+    w.nowMs += 1;
+    w.edgeAnswerTimeout(first);
+    expect(first.edge).toBeUndefined();
+    expect(await hubEventCount(w)).toBe(0);
+    w.connect();
+    await settle(w);
+    expect(await hubEventCount(w)).toBe(2);
+    // The old socket's hub side is still held open by the swallowing link; it goes once frames pass.
+    expect(w.hubMayNotice(first)).toBe(false);
+    w.passFrames(first);
+    expect(w.hubMayNotice(first)).toBe(true);
+    expectHealed(w, await healAndCheck(w, { chaos: false }));
+    expect(await hubEventCount(w)).toBe(2);
+  });
+
+  it("gives up on a checkpoint a swallowing link ate at the hub's bound, and sends it again on the next connection", async () => {
+    const w = await open();
+    w.connect();
+    const first = only(w);
+    await settle(w);
+    w.swallow(first);
+    await w.catalogChange();
+    expect(first.down).toEqual([]);
+    const deadline = first.hub?.answerDeadlineMs();
+    expect(deadline).toBe(w.nowMs + w.answerTimeoutMs);
+    w.nowMs = deadline as number;
+    w.hubAnswerTimeout(first);
+    expect(first.hub).toBeUndefined();
+    expect(w.edgeMayNotice(first)).toBe(false);
+    w.passFrames(first);
+    w.noticeEdge(first);
+    w.connect();
+    await settle(w);
+    expect(w.trace.filter((line) => line.includes('swallowed c1 checkpoint(catalog'))).toHaveLength(1);
+    expectHealed(w, await healAndCheck(w, { chaos: false }));
+  });
+
   it('finds a catalog change whose wake-up was lost by polling the log', async () => {
     const w = await open();
     w.connect();

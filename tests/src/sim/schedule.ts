@@ -8,7 +8,9 @@ import { type Connection, type CrashPoints, World, knownAppliedSeqRegression, no
 /**
  * How hostile one schedule is, drawn from its seed. `chaos` lets the network drop, duplicate and
  * reorder frames inside a live connection (a datagram network); without it the network behaves like
- * TCP: frames arrive in order or the connection dies, and then in-flight frames are lost.
+ * TCP: frames arrive in order or the connection dies, and then in-flight frames are lost. A swallow
+ * (`swallowWeight`) is the exception TCP cannot rule out: a middlebox or a wedged hub eats every
+ * frame for a while and nobody closes anything, so only the sessions' answer bound ends it.
  */
 export type Profile = {
   chaos: boolean;
@@ -16,6 +18,7 @@ export type Profile = {
   crashWeight: number;
   cutWeight: number;
   chaosWeight: number;
+  swallowWeight: number;
   /** Share of scans naming a SKU the hub does not know (0 in most schedules). */
   ghostRate: number;
   /** Whether this schedule writes backlogs larger than a push batch (rare: they are slow to apply). */
@@ -43,7 +46,7 @@ export type ScheduleResult = {
   trace: string[];
   profile: Profile;
   healSteps: number;
-  stallCuts: number;
+  stallWaits: number;
   counters: World['counters'];
 };
 
@@ -57,6 +60,7 @@ export function drawProfile(prng: Prng): Profile {
     crashWeight: prng.pick([0, 0.1, 0.3, 0.6]),
     cutWeight: prng.pick([0, 0.2, 0.6]),
     chaosWeight: prng.pick([0.3, 1]),
+    swallowWeight: prng.pick([0, 0.3, 0.6, 1]),
     ghostRate: prng.chance(0.3) ? prng.pick([0.1, 0.3]) : 0,
     bursty: prng.chance(0.015),
     lostWakeRate: prng.pick([0, 0, 0.5]),
@@ -97,8 +101,9 @@ async function openStocked(world: World, commerce: Commerce): Promise<void> {
 export type Action = readonly [string, number, () => Promise<void> | void];
 
 /**
- * Actions that are always allowed, faults or not: deliver in order, notice closes, (re)connect,
- * restart. During faults the hub notices closes slowly, so old sockets linger beside new ones.
+ * Actions that are always allowed, faults or not: deliver in order, notice closes, answer timers
+ * that are due, (re)connect, restart. During faults the hub notices closes slowly, so old sockets
+ * linger beside new ones.
  */
 function benignActions(world: World, hubNoticeWeight: number): Action[] {
   const actions: Action[] = [];
@@ -109,6 +114,8 @@ function benignActions(world: World, hubNoticeWeight: number): Action[] {
     if (world.edgeMayNotice(connection)) actions.push(['edge notices close', 2, () => world.noticeEdge(connection)]);
     if (world.hubMayNotice(connection))
       actions.push(['hub notices close', hubNoticeWeight, () => world.noticeHub(connection)]);
+    if (connection.edge?.overdue()) actions.push(['edge answer timeout', 2, () => world.edgeAnswerTimeout(connection)]);
+    if (connection.hub?.overdue()) actions.push(['hub answer timeout', 2, () => world.hubAnswerTimeout(connection)]);
   }
   if (world.canConnect()) actions.push(['connect', 3, () => world.connect()]);
   if (!world.edge) {
@@ -149,9 +156,16 @@ function faultActions(world: World, profile: Profile, commerce: Commerce | undef
   if (world.hub) actions.push(['poll', 0.2, () => world.wakeAll()]);
   if (world.edge) actions.push(['crash edge', profile.crashWeight, () => world.crashEdge('scheduled')]);
   if (world.hub) actions.push(['crash hub', profile.crashWeight, () => world.crashHub('scheduled')]);
+  // A long silence: nothing arrives until the first frame still waiting for an answer is overdue.
+  const deadline = earliestAnswerDeadline(world, () => true);
+  if (deadline !== undefined && deadline.atMs > world.nowMs)
+    actions.push(['silence', 0.3, () => waitForAnswerBound(world, deadline.atMs)]);
   for (const connection of world.connections) {
     if (!connection.cut && connection.edge && connection.hub)
       actions.push(['cut', profile.cutWeight, () => world.cut(connection)]);
+    if (!connection.cut && !connection.swallowed && connection.edge && connection.hub)
+      actions.push(['swallow', profile.swallowWeight, () => world.swallow(connection)]);
+    if (connection.swallowed) actions.push(['frames pass again', 0.5, () => world.passFrames(connection)]);
     if (!profile.chaos) continue;
     for (const direction of ['up', 'down'] as const) {
       const queue = connection[direction];
@@ -181,6 +195,27 @@ function faultActions(world: World, profile: Profile, commerce: Commerce | undef
   return actions;
 }
 
+/** The earliest answer deadline among `connections` that `include` admits, and whose it is. */
+function earliestAnswerDeadline(
+  world: World,
+  include: (connection: Connection) => boolean,
+): { atMs: number; connection: Connection } | undefined {
+  let earliest: { atMs: number; connection: Connection } | undefined;
+  for (const connection of world.connections) {
+    if (!include(connection)) continue;
+    const atMs = world.answerDeadlineMs(connection);
+    if (atMs !== undefined && (earliest === undefined || atMs < earliest.atMs)) earliest = { atMs, connection };
+  }
+  return earliest;
+}
+
+/** The clock moves to `atMs` with nothing arriving meanwhile: an answer timer is then due. */
+function waitForAnswerBound(world: World, atMs: number): void {
+  const waitedMs = Math.max(0, atMs - world.nowMs);
+  world.nowMs += waitedMs;
+  world.log(`silence: ${waitedMs} ms pass with nothing answered`);
+}
+
 function deliverOutOfOrder(world: World, connection: Connection, direction: 'up' | 'down'): Promise<void> {
   const index = world.prng.int(1, connection[direction].length - 1);
   return direction === 'up' ? world.deliverUp(connection, index) : world.deliverDown(connection, index);
@@ -191,23 +226,26 @@ async function runAction(world: World, actions: Action[]): Promise<void> {
   await run();
 }
 
-export type HealResult = { problems: string[]; known: string[]; healSteps: number; stallCuts: number };
+export type HealResult = { problems: string[]; known: string[]; healSteps: number; stallWaits: number };
 
 /**
- * The heal phase: no more faults; frames are delivered in order, closes noticed, processes restarted
- * and the edge reconnects, until the outbox drained and every channel caught up, within
- * `healStepsMax` steps (liveness), then every invariant. Over a TCP-like network a quiescent open
- * connection that has not converged is a stall and fails; with `chaos` a frame may have been lost
- * inside a live connection, which the real client's ping timeout ends, so the connection is cut.
+ * The heal phase: no more faults (swallowing connections pass frames again); frames are delivered
+ * in order, closes noticed, answer timers fire, processes restarted and the edge reconnects, until
+ * the outbox drained and every channel caught up, within `healStepsMax` steps (liveness), then every
+ * invariant. A quiescent open connection that has not converged is a stall. Where a frame may have
+ * been lost inside a live connection (`chaos`, or a swallow on it), the clock runs to the sessions'
+ * answer bound and their timers must end it; a stall with nothing waiting for an answer, or over a
+ * TCP-like connection that never lost a frame, fails.
  */
 export async function healAndCheck(
   world: World,
   options: { chaos: boolean; strict?: boolean; commerce?: Commerce },
 ): Promise<HealResult> {
-  const result: HealResult = { problems: [], known: [], healSteps: 0, stallCuts: 0 };
+  const result: HealResult = { problems: [], known: [], healSteps: 0, stallWaits: 0 };
   world.log('-- heal: no more faults --');
   world.crashPoints = noCrashPoints;
   world.lostWakeRate = 0;
+  for (const connection of world.connections) if (connection.swallowed) world.passFrames(connection);
   let done = false;
   for (; result.healSteps < healStepsMax; result.healSteps++) {
     world.tick();
@@ -222,16 +260,16 @@ export async function healAndCheck(
       actions = benignActions(world, 2);
     }
     if (actions.length === 0) {
-      const connection = world.edgeConnection();
-      if (!options.chaos || !connection) {
+      const deadline = earliestAnswerDeadline(world, (connection) => options.chaos || connection.lossy);
+      if (!deadline) {
         result.problems.push(
-          `liveness: stalled after ${result.healSteps} heal steps with a connection open and nothing in flight`,
+          `liveness: stalled after ${result.healSteps} heal steps with a connection open, nothing in flight and nothing lost`,
         );
         return result;
       }
-      result.stallCuts++;
-      world.log('stalled: the ping timeout cuts the connection');
-      world.cut(connection);
+      result.stallWaits++;
+      world.log(`stalled: the clock runs to c${deadline.connection.id}'s answer bound`);
+      waitForAnswerBound(world, deadline.atMs);
       continue;
     }
     await runAction(world, actions);
@@ -266,7 +304,7 @@ export async function runSchedule(
   const commerce = new Commerce(world, profile.commerce);
   world.log(`seed ${seed}: ${JSON.stringify(profile)}`);
   const problems: string[] = [];
-  let heal: HealResult = { problems: [], known: [], healSteps: 0, stallCuts: 0 };
+  let heal: HealResult = { problems: [], known: [], healSteps: 0, stallWaits: 0 };
   try {
     if (profile.stocked) await openStocked(world, commerce);
     // Two acts, each a storm then a heal and every check: orders paid late in the first reach the
@@ -287,7 +325,7 @@ export async function runSchedule(
       heal = {
         ...healed,
         healSteps: Math.max(heal.healSteps, healed.healSteps),
-        stallCuts: heal.stallCuts + healed.stallCuts,
+        stallWaits: heal.stallWaits + healed.stallWaits,
         known: [...heal.known, ...healed.known],
       };
       if (
@@ -320,7 +358,7 @@ export async function runSchedule(
     trace: world.trace,
     profile,
     healSteps: heal.healSteps,
-    stallCuts: heal.stallCuts,
+    stallWaits: heal.stallWaits,
     counters: world.counters,
   };
 }

@@ -9,7 +9,7 @@ import { createTemplates, removeTemplates, worldDir } from './templates.ts';
 /**
  * The deterministic simulation of issue 4 item 5 and issue 5: the real EdgeSyncSession,
  * HubSyncSession, StockWriter, FulfillmentDesk, applyPush, catalog, hold, order and quota services
- * over a simulated network with drops, duplicates, reorders, cuts and crashes (see schedule.ts and
+ * over a simulated network with drops, duplicates, reorders, cuts, swallows and crashes (see schedule.ts and
  * commerce.ts), thousands of seeded schedules per run.
  *
  * - `SIM_SEED=<n>` replays one schedule in this process and prints its whole trace.
@@ -80,7 +80,7 @@ if (replaySeed !== undefined) {
             ([what, seeds]) =>
               `  ${what}: ${seeds.length} schedules (e.g. seed ${seeds[0]}), not failed (SIM_STRICT=1 fails them)`,
           ),
-          `  ${JSON.stringify({ ...total.counters, stallCuts: total.stallCuts, healStepsMax: total.healStepsMax })}`,
+          `  ${JSON.stringify({ ...total.counters, stallWaits: total.stallWaits, healStepsMax: total.healStepsMax })}`,
         ].join('\n'),
       );
     });

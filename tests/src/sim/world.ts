@@ -40,6 +40,9 @@ type Frame = { text: string; type: string };
  * One WebSocket between the edge and the hub. Each side closes on its own (a crash, a fault it
  * detected, or noticing the peer went away); a cut network drops everything in flight and each
  * side notices later (the ping timeout). Frames towards a side that has closed are lost.
+ * A swallowed connection (a middlebox that eats frames, a hub wedged on a lock) loses every frame
+ * while both sockets stay open and pings are still answered: neither side can notice anything but
+ * its own frames going unanswered (the sessions' answer bound), until frames pass again.
  */
 export type Connection = {
   id: number;
@@ -48,6 +51,9 @@ export type Connection = {
   up: Frame[];
   down: Frame[];
   cut: boolean;
+  swallowed: boolean;
+  /** Frames were lost inside this connection while both sides held it open (a swallow). */
+  lossy: boolean;
 };
 
 /**
@@ -119,6 +125,11 @@ export class World {
   /** Violations that are known bugs: reported, failing only with SIM_STRICT=1. */
   readonly knownViolations: string[] = [];
   nowMs = 1_800_000_000_000;
+  /**
+   * How long a session waits for an answer before dropping its socket, in simulated time: scaled
+   * down like the clock's steps (1-40 ms), so that "time passes" and a long silence reach it.
+   */
+  readonly answerTimeoutMs = 3_000;
   edge: SimEdge | undefined;
   hub: Storage<Database> | undefined;
   /** As createHub starts one: SQLite holds are taken by this group-commit writer (reserveHold finds it by db). */
@@ -167,6 +178,8 @@ export class World {
     edgeCrashes: 0,
     hubCrashes: 0,
     connections: 0,
+    swallows: 0,
+    answerTimeouts: 0,
     catalog: 0,
     reconciles: 0,
     // Commerce (commerce.ts): what the hub and the edge answered yes to.
@@ -307,6 +320,8 @@ export class World {
       up: [],
       down: [],
       cut: false,
+      swallowed: false,
+      lossy: false,
     };
     connection.hub = new HubSyncSession({
       db: hub.db,
@@ -314,6 +329,7 @@ export class World {
       principal: { clientId: `edge-${simWarehouseId}`, warehouseId: simWarehouseId, epoch: simEpoch },
       nowMs: () => this.nowMs,
       logger: silent,
+      answerTimeoutMs: this.answerTimeoutMs,
       transport: {
         send: (message) => this.#hubSend(connection, message),
         close: (code, reason) => {
@@ -337,6 +353,7 @@ export class World {
       send: (message) => this.#edgeSend(connection, message),
       // As createEdgeNode wires it: a drifted hub replica is restated by a reconcile event.
       onDrift: (sku) => this.#drifted.push(sku),
+      answerTimeoutMs: this.answerTimeoutMs,
     });
     this.connections.push(connection);
     this.counters.connections++;
@@ -354,6 +371,10 @@ export class World {
       if (this.prng.chance(this.crashPoints.afterPushSent)) this.#crashEdgeAfterCall = true;
     }
     if (!connection.edge || connection.cut || !connection.hub) return;
+    if (connection.swallowed) {
+      this.log(`  swallowed c${connection.id} ${describeUp(message)}`);
+      return;
+    }
     connection.up.push({ text: JSON.stringify(message), type: describeUp(message) });
   }
 
@@ -366,6 +387,10 @@ export class World {
     }
     if (this.#crashHubAfterCall) return;
     if (!connection.hub || connection.cut || !connection.edge) return;
+    if (connection.swallowed) {
+      this.log(`  swallowed c${connection.id} ${describeDown(message)}`);
+      return;
+    }
     connection.down.push({ text: JSON.stringify(message), type: describeDown(message) });
   }
 
@@ -391,17 +416,68 @@ export class World {
     this.log(`cut c${connection.id}`);
   }
 
+  /**
+   * Frames start disappearing inside the connection, in flight ones too, while both sockets stay
+   * open: neither side hears of the other closing either, until `passFrames`.
+   */
+  swallow(connection: Connection): void {
+    connection.swallowed = true;
+    connection.lossy = true;
+    connection.up = [];
+    connection.down = [];
+    this.counters.swallows++;
+    this.log(`swallow c${connection.id}`);
+  }
+
+  /** Frames pass again (the swallowed ones stay lost); a close held back becomes noticeable. */
+  passFrames(connection: Connection): void {
+    connection.swallowed = false;
+    this.log(`c${connection.id} passes frames again`);
+  }
+
   /** A side may notice a close once the frames before the close were delivered to it. */
   edgeMayNotice(connection: Connection): boolean {
     return (
-      connection.edge !== undefined && (connection.cut || connection.hub === undefined) && connection.down.length === 0
+      connection.edge !== undefined &&
+      (connection.cut || (connection.hub === undefined && !connection.swallowed)) &&
+      connection.down.length === 0
     );
   }
 
   hubMayNotice(connection: Connection): boolean {
     return (
-      connection.hub !== undefined && (connection.cut || connection.edge === undefined) && connection.up.length === 0
+      connection.hub !== undefined &&
+      (connection.cut || (connection.edge === undefined && !connection.swallowed)) &&
+      connection.up.length === 0
     );
+  }
+
+  /** The earliest time a session of `connection` gives up waiting for an answer (undefined: none waits). */
+  answerDeadlineMs(connection: Connection): number | undefined {
+    const deadlines = [connection.edge?.answerDeadlineMs(), connection.hub?.answerDeadlineMs()].filter(
+      (deadline): deadline is number => deadline !== undefined,
+    );
+    return deadlines.length === 0 ? undefined : Math.min(...deadlines);
+  }
+
+  /** The edge's answer timer fires: it left a hello or push unanswered past the bound, so it drops the socket. */
+  edgeAnswerTimeout(connection: Connection): void {
+    const fault = connection.edge?.overdue();
+    if (!fault) return;
+    this.counters.answerTimeouts++;
+    this.log(`edge drops c${connection.id}: ${fault.message}`);
+    this.#closeEdgeSide(connection, true);
+    this.#prune();
+  }
+
+  /** The hub's answer timer fires: a hello or checkpoint went unanswered past the bound, so it drops the socket. */
+  hubAnswerTimeout(connection: Connection): void {
+    const overdue = connection.hub?.overdue();
+    if (!overdue) return;
+    this.counters.answerTimeouts++;
+    this.log(`hub drops c${connection.id}: ${overdue}`);
+    this.#closeHubSide(connection, true);
+    this.#prune();
   }
 
   noticeEdge(connection: Connection): void {
