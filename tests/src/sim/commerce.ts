@@ -1,10 +1,9 @@
-import type { FulfillmentFact, StockEvent } from '@dovetail/shared';
+import { DomainError, type FulfillmentFact, type StockEvent } from '@dovetail/shared';
 import type { DeskResponse } from '../../../edge/src/services/fulfillments.ts';
 import type { StockCommand } from '../../../edge/src/services/stock.ts';
 import type { Storage } from '../../../hub/src/db/connect.ts';
 import type { Database } from '../../../hub/src/database.ts';
 import { releaseHold, reserveHold, sweepExpiredHolds } from '../../../hub/src/holds/service.ts';
-import { ApiError } from '../../../hub/src/http/errors.ts';
 import { type OrderView, cancelOrder, createOrder, payOrder } from '../../../hub/src/orders/service.ts';
 import { grantQuota, requestQuotaReturn } from '../../../hub/src/quotas/service.ts';
 import type { Prng } from './prng.ts';
@@ -204,8 +203,8 @@ export class Commerce {
       world.log(`hub: ${what} → ${await run(hub)}`);
       return true;
     } catch (error) {
-      if (error instanceof ApiError && error.status < 500) {
-        world.log(`hub: ${what} → ${error.status} ${error.reason}`);
+      if (error instanceof DomainError && error.status < 500) {
+        world.log(`hub: ${what} → ${error.status} ${error.code}`);
         if (what.startsWith('hold')) world.counters.holdsRefused++;
         if (what.startsWith('grant')) world.counters.grantsRefused++;
         return false;
