@@ -15,6 +15,8 @@ export type HubConfig = {
   externalIssuer: ExternalIssuerConfig | undefined;
   keyEncryptionKey: Buffer | undefined;
   webhooks: { allowPrivate: boolean; attemptTimeoutMs: number; disableAfterMs: number };
+  /** `HUB_EASYPOST_WEBHOOK_SECRET`: EasyPost's tracker updates are accepted when set. */
+  easypostWebhookSecret: string | undefined;
 };
 
 const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DIR]
@@ -23,7 +25,8 @@ const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DI
        HUB_OIDC_ISSUER + HUB_OIDC_JWKS_URL [+ HUB_OIDC_AUDIENCE] (accept an outside issuer's tokens),
        HUB_KEY_ENCRYPTION_KEY (32 bytes base64: seal private signing keys at rest),
        HUB_WEBHOOK_ALLOW_PRIVATE=1 (webhook URLs may be loopback/private), HUB_WEBHOOK_TIMEOUT_MS,
-       HUB_WEBHOOK_DISABLE_AFTER_MS (disable an endpoint failing this long)`;
+       HUB_WEBHOOK_DISABLE_AFTER_MS (disable an endpoint failing this long),
+       HUB_EASYPOST_WEBHOOK_SECRET (accept EasyPost tracker updates at /api/v1/carriers/easypost)`;
 
 /** Flags win over environment variables, which win over defaults. */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
@@ -92,6 +95,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
   return {
     port,
     webhooks,
+    easypostWebhookSecret: env['HUB_EASYPOST_WEBHOOK_SECRET'] || undefined,
     externalIssuer,
     keyEncryptionKey,
     host: values.host ?? env['HUB_HOST'] ?? '127.0.0.1',

@@ -41,6 +41,8 @@ export type HubOptions = {
   externalIssuer?: ExternalIssuerConfig;
   /** Webhook delivery: SSRF allowance, attempt timeout, disable threshold (`HUB_WEBHOOK_*`); tests shorten the schedule. */
   webhooks?: Partial<Omit<WebhookSettings, 'keyEncryptionKey'>>;
+  /** `HUB_EASYPOST_WEBHOOK_SECRET`: accept EasyPost's signed tracker updates at /api/v1/carriers/easypost. */
+  easypostWebhookSecret?: string;
 };
 
 export type Hub = {
@@ -132,6 +134,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       logger,
       describeStorage: () => storage.description,
       schema: storage.schema,
+      easypostWebhookSecret: options.easypostWebhookSecret,
     });
     let sync: SyncServer | undefined;
     let stopListening: (() => Promise<void>) | undefined;

@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     logger,
     defaultMetrics: true,
     webhooks: config.webhooks,
+    ...(config.easypostWebhookSecret ? { easypostWebhookSecret: config.easypostWebhookSecret } : {}),
     ...(config.externalIssuer ? { externalIssuer: config.externalIssuer } : {}),
     ...(config.keyEncryptionKey ? { keyEncryptionKey: config.keyEncryptionKey } : {}),
   });

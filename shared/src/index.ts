@@ -34,3 +34,4 @@ export * from './domain/allocation/strategies.ts';
 export * from './domain/allocation/status.ts';
 export * from './webhooks/events.ts';
 export * from './domain/tracking/tracking.ts';
+export * from './domain/tracking/easypost.ts';

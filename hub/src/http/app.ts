@@ -5,6 +5,7 @@ import { type Context as HonoContext, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import { migrationsApplied } from '../db/migrations.ts';
+import { carrierWebhookBytesMax, createEasypostRoute } from './carriers.ts';
 import { createReserveRoute } from './reserve-route.ts';
 import { docsHtml } from './docs.ts';
 import { ApiError } from './errors.ts';
@@ -21,6 +22,8 @@ export type AppOptions = {
   logger: Logger;
   describeStorage: () => string;
   schema: string | undefined;
+  /** `HUB_EASYPOST_WEBHOOK_SECRET`: turns on the EasyPost tracking adapter. */
+  easypostWebhookSecret?: string | undefined;
 };
 
 const tooLarge = () =>
@@ -90,6 +93,12 @@ export function createApp(options: AppOptions): Hono {
   // The checkout hot path skips the REST→tRPC bridge (same procedure, same policy, same body limit;
   // see http/reserve-route.ts). Before the body limit middleware: it passes the rest on to it.
   app.post(`${restBasePath}/inventory/reserve`, createReserveRoute(deps));
+  // A carrier aggregator's webhook: signed, not bearer-authenticated; its own body bound.
+  app.post(
+    `${restBasePath}/carriers/easypost`,
+    bodyLimit({ maxSize: carrierWebhookBytesMax, onError: (c) => errorJson(c, tooLarge()) }),
+    createEasypostRoute(deps, options.easypostWebhookSecret),
+  );
   app.use(
     `${restBasePath}/*`,
     bodyLimit({ maxSize: limits.requestBodyBytesMax, onError: (c) => errorJson(c, tooLarge()) }),

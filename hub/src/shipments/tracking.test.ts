@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type TestHub, adminToken, call, clientToken, sofa, startTestHub } from '../testing/harness.ts';
+import { easypostSignature } from '../http/carriers.ts';
+import { createHub } from '../hub.ts';
+import { type TestHub, adminSecret, adminToken, call, clientToken, sofa, startTestHub } from '../testing/harness.ts';
 
 /** Carrier tracking: scans in (duplicated, out of order), shipment and order status out. */
 let hub: TestHub;
@@ -175,5 +177,91 @@ describe.each(['sqlite', 'postgres'] as const)('carrier tracking on %s', (adapte
     const shop = await client({ name: 'shop', role: 'storefront' });
     expect((await call(hub, 'GET', `/api/v1/shipments/${orderId}`, { token: shop })).status).toBe(404);
     expect((await call(hub, 'GET', `/api/v1/orders/${orderId}/tracking`, { token: shop })).status).toBe(404);
+  });
+});
+
+describe('the EasyPost adapter (tracker.updated, signed)', () => {
+  const secret = 'easypost-webhook-secret-0123';
+  let threePl: string;
+
+  beforeEach(async () => {
+    clock = Date.parse('2026-12-01T09:00:00Z');
+    const created = await createHub({
+      storage: { kind: 'sqlite', file: ':memory:' },
+      adminSecret,
+      nowMs: () => clock,
+      easypostWebhookSecret: secret,
+    });
+    hub = { ...created, adapter: 'sqlite', description: 'memory', dispose: () => created.close() };
+    admin = await adminToken(hub);
+    expect((await call(hub, 'POST', '/api/v1/products', { token: admin, body: sofa('SOFA-1') })).status).toBe(201);
+    await call(hub, 'POST', '/api/v1/warehouses', {
+      token: admin,
+      body: { id: 'TPL', name: 'TPL', kind: '3pl', location: { lat: 52.37, lon: 4.89 } },
+    });
+    await call(hub, 'PUT', '/api/v1/warehouses/TPL/inventory/SOFA-1', { token: admin, body: { onHand: 5 } });
+    threePl = await client({ name: 'partner', role: '3pl', warehouses: ['TPL'] });
+  });
+  afterEach(() => hub.dispose());
+
+  const tracker = (details: { status: string; datetime: string; message?: string }[]) =>
+    JSON.stringify({
+      id: 'evt_1',
+      object: 'Event',
+      description: 'tracker.updated',
+      result: {
+        object: 'Tracker',
+        id: 'trk_1',
+        tracking_code: 'JD014600003812345678',
+        carrier: 'DHLExpress',
+        est_delivery_date: '2026-12-04T18:00:00Z',
+        tracking_details: details.map((detail) => ({
+          object: 'TrackingDetail',
+          ...detail,
+          tracking_location: { city: 'Venlo', state: null, country: 'NL', zip: null },
+        })),
+      },
+    });
+  const post = (body: string, signature = easypostSignature(secret, body)) =>
+    hub.app.request('/api/v1/carriers/easypost', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-hmac-signature': signature },
+      body,
+    });
+
+  it('maps a signed tracker update onto the shipment, once per scan however often EasyPost resends it', async () => {
+    const { orderId, shipmentId } = await shippedOrder(threePl);
+    const first = tracker([{ status: 'in_transit', datetime: '2026-12-02T06:00:00Z', message: 'Arrived at hub' }]);
+    const answer = await post(first);
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ matched: true, shipmentId, status: 'in_transit', recorded: 1 });
+    const history = [
+      { status: 'in_transit', datetime: '2026-12-02T06:00:00Z', message: 'Arrived at hub' },
+      { status: 'unknown', datetime: '2026-12-02T07:00:00Z' },
+      { status: 'delivered', datetime: '2026-12-03T15:00:00Z', message: 'Delivered' },
+    ];
+    const again = await post(tracker(history));
+    expect(await again.json()).toMatchObject({ status: 'delivered', recorded: 1 });
+    expect((await post(tracker(history))).status).toBe(200);
+    const events = await hub.storage.db.selectFrom('shipment_events').selectAll().execute();
+    expect(events.map((event) => [event.status, event.location, event.source])).toEqual([
+      ['in_transit', 'Venlo, NL', 'easypost'],
+      ['delivered', 'Venlo, NL', 'easypost'],
+    ]);
+    expect((await call(hub, 'GET', `/api/v1/orders/${orderId}`, { token: admin })).body.status).toBe('delivered');
+  });
+
+  it('refuses a wrong signature (401) and changes nothing; answers 200 to a tracker it does not know', async () => {
+    await shippedOrder(threePl);
+    const body = tracker([{ status: 'delivered', datetime: '2026-12-03T15:00:00Z' }]);
+    const forged = await post(body, easypostSignature('not-the-secret', body));
+    expect(forged.status).toBe(401);
+    expect(((await forged.json()) as { error: { code: string } }).error.code).toBe('invalid_signature');
+    expect((await post(body, '')).status).toBe(401);
+    expect(await hub.storage.db.selectFrom('shipment_events').selectAll().execute()).toEqual([]);
+    const stranger = body.replace('JD014600003812345678', 'UNKNOWN-1');
+    expect(await (await post(stranger)).json()).toEqual({ matched: false, trackingNumber: 'UNKNOWN-1' });
+    const notJson = '{"id":';
+    expect((await post(notJson)).status).toBe(400);
   });
 });
