@@ -12,6 +12,7 @@ import { migration as m0009 } from './migrations/0009_quotas.ts';
 import { migration as m0010 } from './migrations/0010_holds_batch.ts';
 import { migration as m0011 } from './migrations/0011_allocation_shipping.ts';
 import { migration as m0012 } from './migrations/0012_holds_many.ts';
+import { migration as m0014 } from './migrations/0014_webhooks.ts';
 import { migration as m0015 } from './migrations/0015_order_lookup.ts';
 import { migration as m0016 } from './migrations/0016_carrier_tracking.ts';
 
@@ -33,6 +34,7 @@ const steps: Record<string, Migration> = {
   '0010_holds_batch': m0010,
   '0011_allocation_shipping': m0011,
   '0012_holds_many': m0012,
+  '0014_webhooks': m0014,
   '0015_order_lookup': m0015,
   '0016_carrier_tracking': m0016,
 };
