@@ -14,6 +14,7 @@ import type { StockPartitionsTable } from './tables.ts';
 import { skuExists } from '../catalog/service.ts';
 import { decodeCursor, encodeCursor } from '../db/cursor.ts';
 import { isUniqueViolation } from '../db/errors.ts';
+import { noteLowStock, partitionFigureColumns } from './low-stock.ts';
 
 export type PartitionView = StockQuantities & { warehouseId: string };
 export type SkuInventory = StockQuantities & { sku: string; warehouses: PartitionView[] };
@@ -239,7 +240,7 @@ export async function writeThirdPartyStock(
     db.transaction().execute(async (trx) => {
       const existing = await trx
         .selectFrom('stock_partitions')
-        .select('sku')
+        .select(partitionFigureColumns)
         .where('warehouse_id', '=', warehouseId)
         .where('sku', '=', sku)
         .executeTakeFirst();
@@ -258,6 +259,9 @@ export async function writeThirdPartyStock(
           .values({ warehouse_id: warehouseId, sku, picked: 0, edge_quota: 0, committed: 0, reserved: 0, ...values })
           .execute();
       }
+      // inventory.low when this write took available below the safety stock (the other columns are the hub's, unchanged).
+      const after = { committed: 0, reserved: 0, edge_quota: 0, ...existing, ...values };
+      await noteLowStock(trx, warehouseId, sku, existing, after, nowMs);
     });
   try {
     await write();

@@ -18,6 +18,7 @@ import type { Database } from '../database.ts';
 import { type FactRefusal, applyFulfillmentFact, noteShipping } from '../fulfillment/facts.ts';
 import { detectShortage } from '../fulfillment/shortage.ts';
 import { answerQuotaMove } from '../quotas/service.ts';
+import { noteLowStock, partitionFigureColumns } from '../inventory/low-stock.ts';
 
 export type PushRejectionReason = StockRejectionReason | FactRefusal['reason'] | 'unknown_sku' | 'wrong_warehouse';
 export type PushRejection = { seq: number; reason: string; message: string };
@@ -227,7 +228,7 @@ async function applyOne(
     return { reason: 'unknown_sku', message: `${event.sku} is not in the hub's catalog; correct the scan at the edge` };
   const partition = await trx
     .selectFrom('stock_partitions')
-    .select(['state_json'])
+    .select(['state_json', ...partitionFigureColumns])
     .where('warehouse_id', '=', warehouseId)
     .where('sku', '=', event.sku)
     .executeTakeFirst();
@@ -283,6 +284,17 @@ async function applyOne(
         ...values,
       })
       .execute();
+  }
+  // inventory.low: only a partition with a safety stock can fall below it (read back: a ship or a
+  // quota move changed hub-owned columns too).
+  if (partition && Number(partition.safety_stock) > 0) {
+    const after = await trx
+      .selectFrom('stock_partitions')
+      .select(partitionFigureColumns)
+      .where('warehouse_id', '=', warehouseId)
+      .where('sku', '=', event.sku)
+      .executeTakeFirstOrThrow();
+    await noteLowStock(trx, warehouseId, event.sku, partition, after, nowMs);
   }
   return { checksum: partitionChecksum(folded.state) };
 }

@@ -73,6 +73,25 @@ export async function emitWebhookEvent<T extends WebhookEventType>(
   return insertEvent(trx, event.type, data, endpointIds, event);
 }
 
+/**
+ * Whether any enabled endpoint subscribes to `type`: emission points that must read rows to build a
+ * payload ask this first, so an event nobody wants costs one indexed lookup.
+ */
+export async function anySubscriber(
+  db: Transaction<Database> | Kysely<Database>,
+  type: WebhookEventType,
+): Promise<boolean> {
+  const row = await db
+    .selectFrom('webhook_subscriptions as s')
+    .innerJoin('webhook_endpoints as e', 'e.id', 's.endpoint_id')
+    .select('s.endpoint_id')
+    .where('s.event_type', '=', type)
+    .where('e.disabled_at', 'is', null)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Whether one endpoint is allowed to receive this event (its owner's role and scope). */
 function receives(candidate: Candidate, event: WebhookEmission<WebhookEventType>): boolean {
   const role = candidate.owner_role as Role;

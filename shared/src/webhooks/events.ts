@@ -96,16 +96,44 @@ export const inventoryLowDataSchema = z.strictObject({
   occurredAt: timestampSchema,
 });
 
+/**
+ * When `inventory.low` fires: a write takes a partition's `available` from at least its safety stock
+ * (or from nothing: a new partition) to below it. Once, at the crossing, not on every write below it;
+ * never for a SKU without safety stock.
+ */
+export function fellBelowSafetyStock(
+  availableBefore: number | undefined,
+  availableAfter: number,
+  safetyStock: number,
+): boolean {
+  return (
+    safetyStock > 0 && availableAfter < safetyStock && (availableBefore === undefined || availableBefore >= safetyStock)
+  );
+}
+
 /** The hub found a partition's committed units exceed what is on the shelf (DESIGN §6 re-routing). */
 export const inventoryShortageDataSchema = z.strictObject({
   id: z.string().min(1),
   warehouseId: warehouseIdSchema,
   sku: skuSchema,
   onHand: z.int(),
+  /** What could ship: on hand less damaged and quality control. */
+  sellable: z.int(),
   committed: z.int(),
+  /** Committed units the shelf cannot cover. */
   shortfall: z.int(),
+  /** Units asked back from the newest unpicked fulfillment orders (re-routed once released). */
   requested: z.int(),
+  /** Units short that nobody could be asked for (every allocation picked or already asked). */
   unresolved: z.int(),
+  releaseRequests: z.array(
+    z.strictObject({
+      fulfillmentOrderId: z.string().min(1),
+      orderId: z.string().min(1),
+      orderNumber: z.string().min(1),
+      quantity: z.int().min(1),
+    }),
+  ),
   occurredAt: timestampSchema,
 });
 
