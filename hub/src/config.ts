@@ -17,6 +17,10 @@ export type HubConfig = {
   webhooks: { allowPrivate: boolean; attemptTimeoutMs: number; disableAfterMs: number };
   /** `HUB_EASYPOST_WEBHOOK_SECRET`: EasyPost's tracker updates are accepted when set. */
   easypostWebhookSecret: string | undefined;
+  /** `HUB_PUBLIC_URL`: how customers reach the hub (tracking links); defaults to the listening address. */
+  publicUrl: string;
+  /** `HUB_BRAND_NAME`: the name customers see (tracking page, e-mails). */
+  brand: string;
 };
 
 const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DIR]
@@ -26,7 +30,9 @@ const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DI
        HUB_KEY_ENCRYPTION_KEY (32 bytes base64: seal private signing keys at rest),
        HUB_WEBHOOK_ALLOW_PRIVATE=1 (webhook URLs may be loopback/private), HUB_WEBHOOK_TIMEOUT_MS,
        HUB_WEBHOOK_DISABLE_AFTER_MS (disable an endpoint failing this long),
-       HUB_EASYPOST_WEBHOOK_SECRET (accept EasyPost tracker updates at /api/v1/carriers/easypost)`;
+       HUB_EASYPOST_WEBHOOK_SECRET (accept EasyPost tracker updates at /api/v1/carriers/easypost),
+       HUB_PUBLIC_URL (the address in tracking links and e-mails; default http://HOST:PORT),
+       HUB_BRAND_NAME (the name customers see on the tracking page and in e-mails; default Dovetail)`;
 
 /** Flags win over environment variables, which win over defaults. */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
@@ -96,6 +102,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
     port,
     webhooks,
     easypostWebhookSecret: env['HUB_EASYPOST_WEBHOOK_SECRET'] || undefined,
+    brand: (env['HUB_BRAND_NAME'] ?? '').trim().slice(0, 80) || 'Dovetail',
+    publicUrl: publicUrlOf(env['HUB_PUBLIC_URL'], values.host ?? env['HUB_HOST'] ?? '127.0.0.1', port),
     externalIssuer,
     keyEncryptionKey,
     host: values.host ?? env['HUB_HOST'] ?? '127.0.0.1',
@@ -118,4 +126,17 @@ function integerSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, 
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+/** `HUB_PUBLIC_URL` as an origin (http or https, no path), or the listening address. */
+function publicUrlOf(configured: string | undefined, host: string, port: number): string {
+  if (!configured) return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  let url: URL;
+  try {
+    url = new URL(configured);
+  } catch {
+    throw new ConfigError(`HUB_PUBLIC_URL=${configured.slice(0, 80)} is not a URL (e.g. https://shop.example.com)`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('HUB_PUBLIC_URL must be http(s)');
+  return url.origin;
 }

@@ -43,6 +43,10 @@ export type HubOptions = {
   webhooks?: Partial<Omit<WebhookSettings, 'keyEncryptionKey'>>;
   /** `HUB_EASYPOST_WEBHOOK_SECRET`: accept EasyPost's signed tracker updates at /api/v1/carriers/easypost. */
   easypostWebhookSecret?: string;
+  /** `HUB_PUBLIC_URL`: the address customers and partners reach the hub at (tracking links, e-mails). */
+  publicUrl?: string;
+  /** `HUB_BRAND_NAME`: the name customers see on the tracking page and in e-mails. */
+  brand?: string;
 };
 
 export type Hub = {
@@ -95,6 +99,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       nowMs,
       logger,
       webhooks,
+      publicUrl: options.publicUrl ?? 'http://127.0.0.1:4000',
     };
     // Holds are group-committed: by one writer on SQLite's raw handle, by a batcher on PostgreSQL (reserveHold finds them by db).
     const holdWriter = storage.sqlite
@@ -135,6 +140,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       describeStorage: () => storage.description,
       schema: storage.schema,
       easypostWebhookSecret: options.easypostWebhookSecret,
+      brand: options.brand,
     });
     let sync: SyncServer | undefined;
     let stopListening: (() => Promise<void>) | undefined;

@@ -24,6 +24,8 @@ async function main(): Promise<void> {
     logger,
     defaultMetrics: true,
     webhooks: config.webhooks,
+    publicUrl: config.publicUrl,
+    brand: config.brand,
     ...(config.easypostWebhookSecret ? { easypostWebhookSecret: config.easypostWebhookSecret } : {}),
     ...(config.externalIssuer ? { externalIssuer: config.externalIssuer } : {}),
     ...(config.keyEncryptionKey ? { keyEncryptionKey: config.keyEncryptionKey } : {}),

@@ -280,3 +280,7 @@ export const trackingLocationLengthMax = 200;
 export const trackingDescriptionLengthMax = 500;
 /** Events kept per shipment: past it a carrier is looping, and more scans are refused (409). */
 export const trackingEventsPerShipmentMax = 500;
+
+// The customer's tracking page: public (a token is the only key), so rate-limited per address.
+export const trackingPageRequestsPerSecond = 1;
+export const trackingPageRequestsBurst = 30;

@@ -15,6 +15,7 @@ import { migration as m0012 } from './migrations/0012_holds_many.ts';
 import { migration as m0014 } from './migrations/0014_webhooks.ts';
 import { migration as m0015 } from './migrations/0015_order_lookup.ts';
 import { migration as m0016 } from './migrations/0016_carrier_tracking.ts';
+import { migration as m0017 } from './migrations/0017_tracking_token.ts';
 
 /**
  * Versioned migrations, one list for both adapters. Written with Kysely's schema builder and
@@ -37,6 +38,7 @@ const steps: Record<string, Migration> = {
   '0014_webhooks': m0014,
   '0015_order_lookup': m0015,
   '0016_carrier_tracking': m0016,
+  '0017_tracking_token': m0017,
 };
 
 export const migrationNames = Object.keys(steps).sort();

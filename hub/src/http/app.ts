@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { migrationsApplied } from '../db/migrations.ts';
 import { carrierWebhookBytesMax, createEasypostRoute } from './carriers.ts';
 import { createReserveRoute } from './reserve-route.ts';
+import { createTrackPageRoute } from './track-page.ts';
 import { docsHtml } from './docs.ts';
 import { ApiError } from './errors.ts';
 import { createTokenHandler } from './oauth.ts';
@@ -24,6 +25,8 @@ export type AppOptions = {
   schema: string | undefined;
   /** `HUB_EASYPOST_WEBHOOK_SECRET`: turns on the EasyPost tracking adapter. */
   easypostWebhookSecret?: string | undefined;
+  /** The brand name customers see on the tracking page and in e-mails (`HUB_BRAND_NAME`). */
+  brand?: string | undefined;
 };
 
 const tooLarge = () =>
@@ -44,6 +47,7 @@ export function createApp(options: AppOptions): Hono {
       return route ? `${restBasePath}${route.path}` : sub === '/openapi.json' ? path : `${restBasePath}/other`;
     }
     if (path.startsWith('/trpc/')) return '/trpc';
+    if (path.startsWith('/track/')) return '/track/:token';
     return ['/healthz', '/readyz', '/metrics', '/docs', '/oauth/token', '/.well-known/jwks.json'].includes(path)
       ? path
       : 'other';
@@ -71,6 +75,7 @@ export function createApp(options: AppOptions): Hono {
   );
   app.get('/.well-known/jwks.json', (c) => c.json(deps.keys.jwks(), 200, { 'cache-control': 'public, max-age=300' }));
   app.get('/docs', (c) => c.html(docsHtml));
+  app.get('/track/:token', createTrackPageRoute(deps, options.brand ?? 'Dovetail'));
   app.get(`${restBasePath}/openapi.json`, (c) => c.body(documentText, 200, { 'content-type': 'application/json' }));
   for (const path of [
     '/healthz',

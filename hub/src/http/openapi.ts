@@ -159,6 +159,55 @@ export function openApiDocument(router: AnyRouter): Record<string, unknown> {
         responses: { '200': { description: 'OpenAPI 3.1' } },
       },
     },
+    '/track/{token}': {
+      servers: root,
+      get: {
+        operationId: 'tracking-page',
+        summary:
+          "The customer's tracking page (HTML, strict CSP): order number, items, timeline, estimate, carrier link; no personal data beyond a first name and a city",
+        tags: ['shipments'],
+        security: [],
+        parameters: [
+          {
+            name: 'token',
+            in: 'path',
+            required: true,
+            description: "the order's tracking token (its `trackingUrl`)",
+            schema: { type: 'string' },
+          },
+        ],
+        responses: {
+          '200': { description: 'HTML page' },
+          '404': { description: 'HTML page: no order behind this token (the same for any token)' },
+          '429': { description: 'too many requests from this address' },
+        },
+      },
+    },
+    '/carriers/easypost': {
+      post: {
+        operationId: 'carrier-easypost',
+        summary:
+          "EasyPost's tracker.updated webhook, verified by X-Hmac-Signature (no bearer token); each scan is recorded as POST /shipments/{id}/events would",
+        tags: ['shipments'],
+        security: [],
+        parameters: [
+          {
+            name: 'x-hmac-signature',
+            in: 'header',
+            required: true,
+            description: 'hmac-sha256-hex=<hex HMAC-SHA256 of the raw body under HUB_EASYPOST_WEBHOOK_SECRET>',
+            schema: { type: 'string' },
+          },
+        ],
+        requestBody: { required: true, ...json({ type: 'object' }) },
+        responses: {
+          '200': { description: 'recorded, ignored (another event type) or unmatched (unknown tracker)' },
+          '400': { description: 'not an EasyPost event', ...json({ $ref: '#/components/schemas/Error' }) },
+          '401': { description: 'invalid_signature', ...json({ $ref: '#/components/schemas/Error' }) },
+          '404': { description: 'the adapter is off (HUB_EASYPOST_WEBHOOK_SECRET unset)' },
+        },
+      },
+    },
     '/docs': {
       servers: root,
       get: {

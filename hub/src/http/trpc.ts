@@ -24,6 +24,8 @@ export type HubDeps = {
   tokenRateLimiter: RateLimiter;
   nowMs: () => number;
   logger: Logger;
+  /** Where people reach the hub from outside (`HUB_PUBLIC_URL`): links in e-mails and order views. */
+  publicUrl: string;
   /** How webhook URLs are checked (SSRF guard) and endpoint secrets sealed. */
   webhooks: WebhookSettings;
 };

@@ -16,6 +16,7 @@ import {
   transitionOrder,
   warehouseChannel,
 } from '@dovetail/shared';
+import { randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { lockPartition } from '../inventory/lock.ts';
 import type { Database } from '../database.ts';
@@ -65,6 +66,8 @@ export type OrderView = {
     shippedAt: string;
   }>;
   history: Array<{ event: string; from: OrderStatus | null; to: OrderStatus; at: string; note?: string }>;
+  /** The customer's tracking page, relative to the hub's public URL (the router makes it absolute). */
+  trackingPath?: string;
   expiresAt: string;
   createdAt: string;
   updatedAt: string;
@@ -174,6 +177,7 @@ export async function getOrder(db: Kysely<Database>, id: string, scope: OrderSco
       at: new Date(Number(h.at)).toISOString(),
       ...(h.note ? { note: h.note } : {}),
     })),
+    ...(order.tracking_token ? { trackingPath: `/track/${order.tracking_token}` } : {}),
     expiresAt: new Date(Number(order.expires_at)).toISOString(),
     createdAt: new Date(Number(order.created_at)).toISOString(),
     updatedAt: new Date(Number(order.updated_at)).toISOString(),
@@ -278,6 +282,7 @@ export async function createOrder(
           hold_id: holdId,
           customer_json: JSON.stringify(input.customer),
           customer_email: lookupEmail(input.customer.email),
+          tracking_token: randomBytes(16).toString('base64url'),
           shipping_json: JSON.stringify(input.shippingAddress),
           billing_json: input.billingAddress ? JSON.stringify(input.billingAddress) : null,
           note: input.note ?? null,

@@ -9,6 +9,8 @@ export interface OrdersTable {
   customer_json: string;
   /** The customer's e-mail as looked up (`lookupEmail`): customer service finds orders by it. */
   customer_email: string | null;
+  /** The key of the customer's tracking page `/track/{token}`: 128 random bits (0017). */
+  tracking_token: string | null;
   shipping_json: string;
   billing_json: string | null;
   note: string | null;

@@ -265,3 +265,83 @@ describe('the EasyPost adapter (tracker.updated, signed)', () => {
     expect((await post(notJson)).status).toBe(400);
   });
 });
+
+describe.each(['sqlite', 'postgres'] as const)("the customer's tracking page on %s", (adapter) => {
+  let threePl: string;
+  let dhl: string;
+
+  beforeEach(async () => {
+    clock = Date.parse('2026-12-01T09:00:00Z');
+    hub = await startTestHub(adapter, { nowMs: () => clock });
+    admin = await adminToken(hub);
+    expect((await call(hub, 'POST', '/api/v1/products', { token: admin, body: sofa('SOFA-1') })).status).toBe(201);
+    await call(hub, 'POST', '/api/v1/warehouses', {
+      token: admin,
+      body: { id: 'TPL', name: 'TPL', kind: '3pl', location: { lat: 52.37, lon: 4.89 } },
+    });
+    await call(hub, 'PUT', '/api/v1/warehouses/TPL/inventory/SOFA-1', { token: admin, body: { onHand: 5 } });
+    threePl = await client({ name: 'partner', role: '3pl', warehouses: ['TPL'] });
+    dhl = await client({ name: 'dhl tracking', role: 'carrier', carrier: 'DHL' });
+  });
+  afterEach(() => hub.dispose());
+
+  const page = async (path: string) => {
+    const response = await hub.app.request(path);
+    return { status: response.status, headers: response.headers, html: await response.text() };
+  };
+
+  it('shows the timeline, items, estimate and carrier link, and no personal data, under a strict CSP', async () => {
+    const { orderId, shipmentId } = await shippedOrder(threePl);
+    await scan(dhl, shipmentId, {
+      carrierEventId: 'dhl-1',
+      status: 'out_for_delivery',
+      occurredAt: '2026-12-03T07:00:00Z',
+      location: 'Amsterdam depot',
+      estimatedDeliveryAt: '2026-12-03T18:00:00Z',
+    });
+    const order = await call(hub, 'GET', `/api/v1/orders/${orderId}`, { token: admin });
+    const url = new URL(order.body.trackingUrl);
+    expect(url.pathname).toMatch(/^\/track\/[A-Za-z0-9_-]{22}$/);
+    const shown = await page(url.pathname);
+    expect(shown.status).toBe(200);
+    for (const text of [
+      'Order DT-',
+      'Oslo 3-seat sofa (grey)',
+      'Out for delivery',
+      'Amsterdam depot',
+      'Shipped with DHL',
+    ]) {
+      expect(shown.html).toContain(text);
+    }
+    expect(shown.html).toContain('Expected Thursday 3 December');
+    expect(shown.html).toContain('href="https://www.dhl.com/');
+    expect(shown.html).toContain('Ada, here');
+    expect(shown.html).toContain('Delivering to Amsterdam');
+    for (const secret of ['ada@example.com', 'Lovelace', 'Keizersgracht', '1015 CJ', orderId]) {
+      expect(shown.html).not.toContain(secret);
+    }
+    const csp = shown.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).toMatch(/style-src 'sha256-[A-Za-z0-9+/=]+'/);
+    expect(shown.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(shown.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('answers every token that opens nothing with the same 404', async () => {
+    await shippedOrder(threePl);
+    const wellFormed = await page('/track/AAAAAAAAAAAAAAAAAAAAAA');
+    const malformed = await page('/track/x');
+    const injected = await page(`/track/${encodeURIComponent("' or 1=1 --")}`);
+    expect([wellFormed.status, malformed.status, injected.status]).toEqual([404, 404, 404]);
+    expect(malformed.html).toBe(wellFormed.html);
+    expect(injected.html).toBe(wellFormed.html);
+  });
+
+  it('limits how fast one address may try tokens', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) statuses.push((await page(`/track/guess${i.toString().padStart(18, '0')}`)).status);
+    expect(statuses.slice(0, 30).every((status) => status === 404)).toBe(true);
+    expect(statuses.slice(30).every((status) => status === 429)).toBe(true);
+  });
+});

@@ -11,6 +11,7 @@ import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import {
   type OrderScope,
+  type OrderView,
   cancelOrder,
   createOrder,
   getOrder,
@@ -22,7 +23,7 @@ import { allocationStatuses, badRequest, limits } from '@dovetail/shared';
 import { listOrders, resolveOrderId } from '../../orders/lookup.ts';
 import { issuesToFields } from '../errors.ts';
 import { cursorParam, pageLimit, warehouseIdParam } from '../params.ts';
-import { idempotencyHeaders, noStore, protectedProcedure } from '../trpc.ts';
+import { type ProtectedContext, idempotencyHeaders, noStore, protectedProcedure } from '../trpc.ts';
 
 const tags = ['orders'];
 
@@ -91,6 +92,10 @@ const orderViewSchema = z.object({
       note: z.string().optional(),
     }),
   ),
+  trackingUrl: z
+    .string()
+    .optional()
+    .describe("the customer's tracking page: unguessable, shows no personal data; put it in the confirmation"),
   expiresAt: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -108,6 +113,12 @@ const orderSummarySchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
 });
+
+/** The order as clients see it: the tracking page as an absolute URL on the hub's public address. */
+function present(ctx: ProtectedContext, view: OrderView) {
+  const { trackingPath, ...rest } = view;
+  return { ...rest, ...(trackingPath ? { trackingUrl: new URL(trackingPath, ctx.deps.publicUrl).toString() } : {}) };
+}
 
 /** Admins and customer service see every order; a storefront client sees the orders it placed. */
 const scopeOf = (principal: { role: string; subject: string }): OrderScope =>
@@ -137,7 +148,7 @@ export const ordersRouter = {
       ctx.response.status = 201;
       ctx.response.headers['location'] = `/api/v1/orders/${order.id}`;
       noStore(ctx);
-      return order;
+      return present(ctx, order);
     }),
 
   list: protectedProcedure
@@ -197,7 +208,7 @@ export const ordersRouter = {
     .query(async ({ ctx, input }) => {
       noStore(ctx);
       const id = await resolveOrderId(ctx.deps.db, input.id);
-      return getOrder(ctx.deps.db, id, scopeOf(ctx.principal), ctx.deps.nowMs());
+      return present(ctx, await getOrder(ctx.deps.db, id, scopeOf(ctx.principal), ctx.deps.nowMs()));
     }),
 
   pay: protectedProcedure
@@ -212,8 +223,18 @@ export const ordersRouter = {
     })
     .input(z.strictObject({ id: orderIdSchema, ...orderPaymentSchema.shape }))
     .output(orderViewSchema)
-    .mutation(({ ctx, input }) =>
-      payOrder(ctx.deps.db, ctx.deps.dialect, input.id, input.reference, scopeOf(ctx.principal), ctx.deps.nowMs()),
+    .mutation(async ({ ctx, input }) =>
+      present(
+        ctx,
+        await payOrder(
+          ctx.deps.db,
+          ctx.deps.dialect,
+          input.id,
+          input.reference,
+          scopeOf(ctx.principal),
+          ctx.deps.nowMs(),
+        ),
+      ),
     ),
 
   cancel: protectedProcedure
@@ -228,8 +249,18 @@ export const ordersRouter = {
     })
     .input(z.strictObject({ id: orderIdSchema, ...orderCancelSchema.shape }))
     .output(orderViewSchema)
-    .mutation(({ ctx, input }) =>
-      cancelOrder(ctx.deps.db, ctx.deps.dialect, input.id, input.reason, scopeOf(ctx.principal), ctx.deps.nowMs()),
+    .mutation(async ({ ctx, input }) =>
+      present(
+        ctx,
+        await cancelOrder(
+          ctx.deps.db,
+          ctx.deps.dialect,
+          input.id,
+          input.reason,
+          scopeOf(ctx.principal),
+          ctx.deps.nowMs(),
+        ),
+      ),
     ),
 
   update: protectedProcedure
@@ -244,14 +275,17 @@ export const ordersRouter = {
     })
     .input(z.strictObject({ id: orderIdSchema, ...orderPatchSchema.shape }))
     .output(orderViewSchema)
-    .mutation(({ ctx, input }) => {
+    .mutation(async ({ ctx, input }) => {
       const { id, ...fields } = input;
       const patch = orderPatchSchema.safeParse(fields);
       if (!patch.success)
         throw badRequest('invalid_request', 'give at least one field to change', {
           issues: issuesToFields(patch.error.issues),
         });
-      return patchOrder(ctx.deps.db, ctx.deps.dialect, id, patch.data, scopeOf(ctx.principal), ctx.deps.nowMs());
+      return present(
+        ctx,
+        await patchOrder(ctx.deps.db, ctx.deps.dialect, id, patch.data, scopeOf(ctx.principal), ctx.deps.nowMs()),
+      );
     }),
 
   setStatus: protectedProcedure
@@ -267,7 +301,10 @@ export const ordersRouter = {
     })
     .input(z.strictObject({ id: orderIdSchema, ...orderStatusUpdateSchema.shape }))
     .output(orderViewSchema)
-    .mutation(({ ctx, input }) =>
-      setOrderStatus(ctx.deps.db, ctx.deps.dialect, input.id, input.status, input.reason, ctx.deps.nowMs()),
+    .mutation(async ({ ctx, input }) =>
+      present(
+        ctx,
+        await setOrderStatus(ctx.deps.db, ctx.deps.dialect, input.id, input.status, input.reason, ctx.deps.nowMs()),
+      ),
     ),
 } satisfies TRPCRouterRecord;
