@@ -54,7 +54,7 @@ describe.each(['sqlite', 'postgres'] as const)('carrier tracking on %s', (adapte
 
   beforeEach(async () => {
     clock = Date.parse('2026-12-01T09:00:00Z');
-    hub = await startTestHub(adapter, { nowMs: () => clock });
+    hub = await startTestHub(adapter, { nowMs: () => clock, webhooks: { allowPrivate: true } });
     admin = await adminToken(hub);
     expect((await call(hub, 'POST', '/api/v1/products', { token: admin, body: sofa('SOFA-1') })).status).toBe(201);
     for (const id of ['TPL', 'TPL2']) {
@@ -70,6 +70,11 @@ describe.each(['sqlite', 'postgres'] as const)('carrier tracking on %s', (adapte
   afterEach(() => hub.dispose());
 
   it('places scans by time whatever order they arrive in, counts each carrier event once, and delivers the order', async () => {
+    const subscribed = await call(hub, 'POST', '/api/v1/webhooks', {
+      token: admin,
+      body: { url: 'http://127.0.0.1:9/hooks', events: ['shipment.updated', 'order.delivered'] },
+    });
+    expect(subscribed.status).toBe(201);
     const { orderId, shipmentId } = await shippedOrder(threePl);
     const inTransit = {
       carrierEventId: 'dhl-2',
@@ -125,6 +130,19 @@ describe.each(['sqlite', 'postgres'] as const)('carrier tracking on %s', (adapte
     expect(order.body.history.at(-1)).toMatchObject({ event: 'delivered', from: 'shipped', to: 'delivered' });
     const stored = await hub.storage.db.selectFrom('shipment_events').selectAll().execute();
     expect(stored).toHaveLength(4);
+    // Partners heard each change once: the status moved on dhl-2 and dhl-4 (the rest changed nothing).
+    const events = await hub.storage.db
+      .selectFrom('webhook_events')
+      .select(['type', 'body'])
+      .orderBy('created_at')
+      .execute();
+    expect(events.map((event) => event.type)).toEqual(['shipment.updated', 'shipment.updated', 'order.delivered']);
+    expect(JSON.parse(events[1]!.body).data).toMatchObject({ id: shipmentId, status: 'delivered', carrier: 'DHL' });
+    expect(JSON.parse(events[2]!.body).data).toMatchObject({
+      id: orderId,
+      status: 'delivered',
+      previousStatus: 'shipped',
+    });
   });
 
   it('lets a carrier report only its own shipments and a 3PL only its warehouses', async () => {

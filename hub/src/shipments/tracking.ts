@@ -14,6 +14,7 @@ import {
 import { type Kysely, type Selectable, type Transaction, sql } from 'kysely';
 import type { Database } from '../database.ts';
 import { appendHistory, statusAt } from '../orders/service.ts';
+import { emitOrderTransition } from '../webhooks/domain-events.ts';
 import { emitWebhookEvent } from '../webhooks/emit.ts';
 import type { ShipmentEventsTable, ShipmentsTable } from './tables.ts';
 
@@ -241,27 +242,7 @@ async function deliverOrderIfComplete(
   if (!next.ok) return;
   await trx.updateTable('orders').set({ status: next.status, updated_at: nowMs }).where('id', '=', orderId).execute();
   await appendHistory(trx, orderId, 'delivered', from, next.status, nowMs, 'every shipment delivered');
-  const lines = await trx
-    .selectFrom('order_lines')
-    .selectAll()
-    .where('order_id', '=', orderId)
-    .orderBy('line_no')
-    .execute();
-  await emitWebhookEvent(trx, {
-    type: 'order.delivered',
-    data: {
-      id: order.id,
-      number: order.number,
-      status: next.status,
-      previousStatus: from,
-      currency: order.currency,
-      total: Number(order.total),
-      lines: lines.map((line) => ({ sku: line.sku, quantity: Number(line.quantity) })),
-      updatedAt: iso(nowMs),
-    },
-    clientId: order.client_id,
-    nowMs,
-  });
+  await emitOrderTransition(trx, { orderId, event: 'delivered', from, to: next.status }, nowMs, ['order.delivered']);
 }
 
 /** `GET /shipments/{orderId}`: an order's shipments with their timelines. */
