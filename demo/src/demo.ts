@@ -13,6 +13,7 @@ const root = path.resolve(import.meta.dirname, '..', '..');
 const stateDir = path.join(process.env.INIT_CWD ?? root, '.dovetail', 'demo');
 const hubPort = Number(process.env.HUB_PORT ?? 4000);
 const edgePort = Number(process.env.EDGE_PORT ?? 4100);
+const partnerPort = Number(process.env.PARTNER_PORT ?? 4300);
 const hub = `http://127.0.0.1:${hubPort}`;
 const edge = `http://127.0.0.1:${edgePort}`;
 const adminSecret = process.env.DOVETAIL_ADMIN_SECRET ?? 'demo-admin-secret-change-me-0123456789';
@@ -54,13 +55,15 @@ async function waitFor(url: string, what: string): Promise<void> {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the demo reads API answers loosely, as a person reading JSON would.
+type Json = any;
+
 async function api(
   base: string,
   method: string,
   url: string,
   token?: string,
   body?: unknown,
-): Promise<{ status: number; body: any }> {
+): Promise<{ status: number; body: Json }> {
   const response = await fetch(`${base}${url}`, {
     method,
     headers: {
@@ -95,6 +98,14 @@ const catalog = [
     variants: [{ sku: 'BED-LINNEA-160', options: { width: '160' } }],
   },
   {
+    name: 'Sora sideboard',
+    category: 'storage',
+    material: 'walnut',
+    basePrice: 159900,
+    currency: 'EUR',
+    variants: [{ sku: 'SIDEBOARD-SORA-180', options: { length: '180' } }],
+  },
+  {
     name: 'Aalto chair',
     category: 'chair',
     material: 'oak',
@@ -127,6 +138,10 @@ async function main(): Promise<void> {
 
   start('hub', 'hub/src/main.ts', ['--port', String(hubPort), '--data', path.join(stateDir, 'hub')], {
     DOVETAIL_ADMIN_SECRET: adminSecret,
+    HUB_PUBLIC_URL: hub,
+    HUB_BRAND_NAME: 'Nordhaus Furniture',
+    // The demo's 3PL partner listens on loopback, as an on-premises partner would on a private network.
+    HUB_WEBHOOK_ALLOW_PRIVATE: '1',
   });
   await waitFor(`${hub}/healthz`, 'the hub');
   step(`hub up on ${hub} (SQLite in ${path.join(stateDir, 'hub')})`);
@@ -212,13 +227,16 @@ async function main(): Promise<void> {
   const atHub = await api(hub, 'GET', '/api/v1/inventory/SOFA-OSLO-3S-GREY', admin);
   step(`synced: the hub sees ${atHub.body.onHand} × SOFA-OSLO-3S-GREY at AMS, ${atHub.body.available} available`);
 
-  await sellAndShip(admin, token);
+  const trackingUrl = await sellAndShip(admin, token);
   await sellInStore(admin, token);
+  await partnerFulfils(admin);
 
   console.log(`
 Try it:
   Scanner app (warehouse staff)   ${edge}/            sign in as ${staff.username} / ${staff.password}
+  Customer's tracking page        ${trackingUrl}
   Hub API reference               ${hub}/docs
+  3PL partner's log               ${stateDir}/partner.log  (every webhook verified with standardwebhooks)
   Edge sync status                ${edge}/api/v1/sync/status  (with the staff token)
   Logs                            ${stateDir}/*.log
 
@@ -229,7 +247,7 @@ Try it:
 
 Scan something in the scanner app and read it back at the hub; stop the hub process and keep
 scanning: the edge queues, and everything arrives exactly once when the hub returns.
-Ctrl-C stops both.`);
+Ctrl-C stops them all.`);
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
@@ -242,8 +260,8 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>): Prom
   }
 }
 
-/** An online order end to end: hold, order, payment, the edge's pick list, pick, pack, ship, tracking at the hub. */
-async function sellAndShip(admin: string, token: string): Promise<void> {
+/** An online order end to end: hold, order, payment, the edge's pick list, pick, pack, ship, delivery. */
+async function sellAndShip(admin: string, token: string): Promise<string> {
   const sku = 'SOFA-OSLO-3S-GREY';
   const placed = await api(hub, 'POST', '/api/v1/orders', admin, {
     lines: [{ sku, quantity: 1 }],
@@ -281,9 +299,129 @@ async function sellAndShip(admin: string, token: string): Promise<void> {
     const order = await api(hub, 'GET', `/api/v1/orders/${orderId}`, admin);
     return order.body.status === 'shipped' ? order.body : undefined;
   });
-  const shipment = shipped.shipments[0] as { carrier: string; trackingNumber: string };
+  const shipment = shipped.shipments[0] as { id: string; carrier: string; trackingNumber: string };
   step(
     `the hub moved the order ${(shipped.history as Array<{ to: string }>).map((h) => h.to).join(' → ')}; tracking ${shipment.carrier} ${shipment.trackingNumber}`,
+  );
+  await carrierDelivers(admin, orderId, shipment);
+  return shipped.trackingUrl as string;
+}
+
+/**
+ * The carrier's side, simulated: a `carrier` API client (scoped to its carrier name) reports scans,
+ * as a carrier or its aggregator would; the last one delivers the order.
+ */
+async function carrierDelivers(admin: string, orderId: string, shipment: { id: string; carrier: string }) {
+  const carrier = await clientCredentials(admin, 'carrier-credentials.json', {
+    name: `${shipment.carrier} tracking`,
+    role: 'carrier',
+    carrier: shipment.carrier,
+  });
+  const token = await clientToken(carrier);
+  const day = 24 * 60 * 60 * 1000;
+  const now = Date.now();
+  const scans = [
+    { status: 'in_transit', occurredAt: now + 60_000, location: 'Venlo hub', estimatedDeliveryAt: now + day },
+    { status: 'out_for_delivery', occurredAt: now + 120_000, location: 'Amsterdam depot' },
+    { status: 'delivered', occurredAt: now + 180_000, location: 'Amsterdam', description: 'Delivered to the door' },
+  ];
+  for (const [i, scan] of scans.entries()) {
+    const response = await api(hub, 'POST', `/api/v1/shipments/${shipment.id}/events`, token, {
+      ...scan,
+      carrierEventId: `${shipment.id}-${i}`,
+      occurredAt: new Date(scan.occurredAt).toISOString(),
+      ...(scan.estimatedDeliveryAt ? { estimatedDeliveryAt: new Date(scan.estimatedDeliveryAt).toISOString() } : {}),
+    });
+    if (response.status !== 201 && response.status !== 200)
+      throw new Error(`carrier scan failed: ${JSON.stringify(response.body)}`);
+  }
+  const order = await api(hub, 'GET', `/api/v1/orders/${orderId}`, admin);
+  step(`the carrier reported ${scans.map((scan) => scan.status).join(' → ')}; the order reads ${order.body.status}`);
+}
+
+type ClientCredentials = { clientId: string; clientSecret: string };
+
+/** An API client made once through the hub's API (as an admin would) and kept in the demo's state. */
+async function clientCredentials(admin: string, file: string, body: object): Promise<ClientCredentials> {
+  const stored = path.join(stateDir, file);
+  if (fs.existsSync(stored)) return JSON.parse(fs.readFileSync(stored, 'utf8')) as ClientCredentials;
+  const created = await api(hub, 'POST', '/api/v1/clients', admin, body);
+  if (created.status !== 201) throw new Error(`creating a client failed: ${JSON.stringify(created.body)}`);
+  fs.writeFileSync(stored, JSON.stringify(created.body), { mode: 0o600 });
+  return created.body as ClientCredentials;
+}
+
+async function clientToken(credentials: ClientCredentials): Promise<string> {
+  const response = await fetch(`${hub}/oauth/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: credentials.clientId,
+      client_secret: credentials.clientSecret,
+    }),
+  });
+  if (!response.ok) throw new Error(`token refused for ${credentials.clientId}: ${response.status}`);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+/**
+ * A 3PL warehouse with no edge: the partner writes its stock through the API, subscribes a webhook
+ * endpoint, and its receiver (demo/src/partner.ts, its own process) accepts and ships what the hub
+ * sends it, verifying every request with the standardwebhooks library.
+ */
+async function partnerFulfils(admin: string): Promise<void> {
+  const warehouseId = 'TPL-PAR';
+  const sku = 'SIDEBOARD-SORA-180';
+  if ((await api(hub, 'GET', `/api/v1/warehouses/${warehouseId}`, admin)).status === 404) {
+    await api(hub, 'POST', '/api/v1/warehouses', admin, {
+      id: warehouseId,
+      name: 'Paris 3PL (Logistique Seine)',
+      kind: '3pl',
+      location: { lat: 48.86, lon: 2.35 },
+    });
+  }
+  const partner = await clientCredentials(admin, 'partner-credentials.json', {
+    name: 'Logistique Seine',
+    role: '3pl',
+    warehouses: [warehouseId],
+  });
+  const token = await clientToken(partner);
+  await api(hub, 'PUT', `/api/v1/warehouses/${warehouseId}/inventory/${sku}`, token, { onHand: 6 });
+  const secretFile = path.join(stateDir, 'partner-webhook-secret');
+  start('partner', 'demo/src/partner.ts', [], {
+    PARTNER_PORT: String(partnerPort),
+    HUB_URL: hub,
+    PARTNER_CLIENT_ID: partner.clientId,
+    PARTNER_CLIENT_SECRET: partner.clientSecret,
+    PARTNER_SECRET_FILE: secretFile,
+  });
+  const url = `http://127.0.0.1:${partnerPort}/hooks/dovetail`;
+  const endpoints = await api(hub, 'GET', '/api/v1/webhooks', token);
+  const registered = (endpoints.body.items as Array<{ url: string }>).some((endpoint) => endpoint.url === url);
+  if (!registered || !fs.existsSync(secretFile)) {
+    const created = await api(hub, 'POST', '/api/v1/webhooks', token, {
+      url,
+      events: ['fulfillment_order.requested', 'fulfillment_order.cancel_requested'],
+      description: 'Logistique Seine WMS',
+    });
+    if (created.status !== 201) throw new Error(`webhook endpoint refused: ${JSON.stringify(created.body)}`);
+    fs.writeFileSync(secretFile, created.body.secret, { mode: 0o600 });
+  }
+  step(`3PL partner ${warehouseId}: stock written through the API, webhook endpoint ${url} subscribed`);
+  const placed = await api(hub, 'POST', '/api/v1/orders', admin, {
+    lines: [{ sku, quantity: 1 }],
+    customer: { email: 'camille@example.com', name: 'Camille Martin' },
+    shippingAddress: { line1: '8 rue de Rivoli', city: 'Paris', postalCode: '75004', country: 'FR' },
+  });
+  if (placed.status !== 201) throw new Error(`placing the 3PL order failed: ${JSON.stringify(placed.body)}`);
+  await api(hub, 'POST', `/api/v1/orders/${placed.body.id}/payment`, admin, { reference: `psp_demo_${Date.now()}` });
+  const shipped = await until('the partner shipping the order', async () => {
+    const order = await api(hub, 'GET', `/api/v1/orders/${placed.body.id}`, admin);
+    return order.body.status === 'shipped' ? order.body : undefined;
+  });
+  const parcel = shipped.shipments[0] as { carrier: string; trackingNumber: string };
+  step(
+    `order ${placed.body.number} went to ${warehouseId}; the partner got fulfillment_order.requested (signature verified), accepted and shipped it: ${parcel.carrier} ${parcel.trackingNumber}`,
   );
 }
 
