@@ -1,15 +1,18 @@
 import { badRequest } from '@dovetail/shared';
 import {
   type CandidateWarehouse,
-  type Customer,
   type FulfillmentFact,
   type GeoPoint,
   type OrderStatus,
   allocationStrategies,
+  asFulfillmentOrderStatus,
   assert,
   defaultAllocationStrategyName,
   limits,
   newId,
+  transitionAllocation,
+  transitionFulfillmentCancel,
+  transitionFulfillmentOrder,
   warehouseChannel,
 } from '@dovetail/shared';
 import { type Kysely, type Selectable, type Transaction, sql } from 'kysely';
@@ -17,9 +20,11 @@ import { availableSql as availableAt } from '../db/available.ts';
 import type { Database } from '../database.ts';
 import { appendDownstream } from '../downstream/outbox.ts';
 import { decodeCursor, encodeCursor } from '../db/cursor.ts';
+import { openFulfillmentOrder } from '../orders/dispatch.ts';
 import type { FulfillmentsTable, OrdersTable } from '../orders/tables.ts';
 import { compareLockOrder } from '../holds/plan.ts';
 import { lockPartition } from '../inventory/lock.ts';
+import type { AllocationsTable } from './shortage-tables.ts';
 
 /**
  * Physical loss (DESIGN §4, issue 5 item 6): a damage or a low count is reality, not a race, and may
@@ -268,12 +273,9 @@ export type ReleaseOutcome = { note: string; releasedWhileCanceling: boolean };
 
 /**
  * Applies `fulfillment_released` (the caller locked the order and checked the fulfillment is this
- * warehouse's). Closes the request; for the units released (at most what was asked and what is still
- * committed): they leave `committed` at the short warehouse under its partition lock, then are taken
- * at other warehouses chosen by the shared allocation strategy from the shipping address, each take
- * proved by a conditional update (available ≥ qty in the same statement), with a new fulfillment
- * order appended to that warehouse's channel; what no warehouse can take is backordered (not
- * counted in `committed`). Released nothing: nothing moves; the shortage stays on record.
+ * warehouse's). Closes the request; the units released (at most what was asked and what is still
+ * committed) are re-routed or backordered by `rerouteReleased`. Released nothing: nothing moves;
+ * the shortage stays on record.
  */
 export async function applyRelease(
   trx: Transaction<Database>,
@@ -323,14 +325,50 @@ export async function applyRelease(
       releasedWhileCanceling: false,
     };
   }
+  const outcome = await rerouteReleased(trx, dialect, order, allocation, released, orderStatus, nowMs);
+  await cancelIfEmpty(trx, fulfillment);
+  return {
+    note: outcome.rerouting
+      ? `shortage at ${warehouseId}: released ${released} × ${sku}; ${outcome.moves}`
+      : `${warehouseId} released ${released} × ${sku} while the order is ${orderStatus}: not re-routed`,
+    releasedWhileCanceling: outcome.releasedWhileCanceling,
+  };
+}
 
+/**
+ * Takes `released` units of one committed allocation away from its warehouse (a shortage answered,
+ * or a 3PL rejecting its fulfillment order); the caller holds the order's lock. The units leave
+ * `committed` there under the partition's lock. While the order still ships, they are then taken at
+ * other warehouses chosen by the shared allocation strategy from the shipping address, each take
+ * proved by a conditional update (available ≥ qty in the same statement), with a new fulfillment order
+ * opened and sent to that warehouse (orders/dispatch.ts); what no warehouse can take is backordered
+ * (not counted in `committed`). While the order is being canceled or returned they are only released.
+ * Every allocation row changes through the shared table.
+ */
+export async function rerouteReleased(
+  trx: Transaction<Database>,
+  dialect: Dialect,
+  order: Order,
+  allocation: Selectable<AllocationsTable>,
+  released: number,
+  orderStatus: OrderStatus,
+  nowMs: number,
+): Promise<{ rerouting: boolean; moves: string; releasedWhileCanceling: boolean }> {
+  const warehouseId = allocation.warehouse_id;
+  const sku = allocation.sku;
+  assert(
+    allocation.status === 'committed' &&
+      released >= 1 &&
+      released <= Number(allocation.quantity) - Number(allocation.shipping),
+    'only committed units that have not left are released',
+  );
   if (!reroutingStatuses.includes(orderStatus)) {
     await lockPartition(trx, dialect, warehouseId, sku);
     await changeCommitted(trx, warehouseId, sku, -released);
-    await splitOff(trx, allocation.id, Number(allocation.quantity), released, 'released');
-    await cancelIfEmpty(trx, fulfillment);
+    await splitOff(trx, allocation.id, Number(allocation.quantity), released, 'release');
     return {
-      note: `${warehouseId} released ${released} × ${sku} while the order is ${orderStatus}: not re-routed`,
+      rerouting: false,
+      moves: `${released} released (the order is ${orderStatus})`,
       releasedWhileCanceling: orderStatus === 'cancel_requested',
     };
   }
@@ -355,14 +393,12 @@ export async function applyRelease(
     for (const line of plan) {
       tried.add(line.warehouseId);
       if (!(await commitIfAvailable(trx, line.warehouseId, sku, line.quantity, nowMs))) continue;
-      const fulfillmentId = await openFulfillment(
+      const fulfillmentId = await openFulfillmentOrder(
         trx,
         order,
         line.warehouseId,
-        sku,
-        line.quantity,
-        Number(allocation.paid_at),
-        nowMs,
+        [{ sku, quantity: line.quantity }],
+        { paidAtMs: Number(allocation.paid_at), nowMs, reason: 'shortage_reroute' },
       );
       taken.push({ ...line, fulfillmentId });
       left -= line.quantity;
@@ -371,18 +407,14 @@ export async function applyRelease(
   assert(shortLocked, 'the first attempt always runs and releases the units at the short warehouse');
   const rerouted = released - left;
   let current = Number(allocation.quantity);
-  if (rerouted > 0) current = await splitOff(trx, allocation.id, current, rerouted, 'rerouted');
-  if (left > 0) await splitOff(trx, allocation.id, current, left, 'backordered');
-  await cancelIfEmpty(trx, fulfillment);
+  if (rerouted > 0) current = await splitOff(trx, allocation.id, current, rerouted, 'reroute');
+  if (left > 0) await splitOff(trx, allocation.id, current, left, 'backorder');
 
   const moves = taken.map(
     (line) => `${line.quantity} re-routed to ${line.warehouseId} (fulfillment ${line.fulfillmentId})`,
   );
   if (left > 0) moves.push(`${left} backordered (no warehouse has them available)`);
-  return {
-    note: `shortage at ${warehouseId}: released ${released} × ${sku}; ${moves.join('; ')}`,
-    releasedWhileCanceling: false,
-  };
+  return { rerouting: true, moves: moves.join('; '), releasedWhileCanceling: false };
 }
 
 /**
@@ -464,72 +496,20 @@ async function changeCommitted(
     .execute();
 }
 
-/** A new fulfillment order at `warehouseId` with one allocation, appended to that warehouse's channel as payOrder does. */
-async function openFulfillment(
-  trx: Transaction<Database>,
-  order: Order,
-  warehouseId: string,
-  sku: string,
-  quantity: number,
-  paidAt: number,
-  nowMs: number,
-): Promise<string> {
-  const fulfillmentId = newId();
-  const lines = [{ sku, quantity }];
-  await trx
-    .insertInto('fulfillments')
-    .values({
-      id: fulfillmentId,
-      order_id: order.id,
-      warehouse_id: warehouseId,
-      status: 'requested',
-      created_at: nowMs,
-      cancel_state: null,
-      packages_json: null,
-    })
-    .execute();
-  await trx
-    .insertInto('allocations')
-    .values({
-      id: newId(),
-      order_id: order.id,
-      fulfillment_id: fulfillmentId,
-      warehouse_id: warehouseId,
-      sku,
-      quantity,
-      status: 'committed',
-      paid_at: paidAt,
-    })
-    .execute();
-  const customer = JSON.parse(order.customer_json) as Customer;
-  await appendDownstream(
-    trx,
-    warehouseChannel(warehouseId),
-    'fulfillment.requested',
-    {
-      fulfillmentId,
-      orderId: order.id,
-      orderNumber: order.number,
-      lines,
-      shipTo: { name: customer.name, address: JSON.parse(order.shipping_json) },
-    },
-    nowMs,
-  );
-  return fulfillmentId;
-}
-
 /**
- * Moves `quantity` of a committed allocation (holding `current` units) into `status`: the whole row
- * when it is all of it, else a new row beside the shrunk one. Answers the units left committed.
+ * Moves `quantity` of a committed allocation (holding `current` units) out of `committed` by `event`
+ * of the shared table: the whole row when it is all of it, else a new row beside the shrunk one.
+ * Answers the units left committed.
  */
 async function splitOff(
   trx: Transaction<Database>,
   allocationId: string,
   current: number,
   quantity: number,
-  status: 'rerouted' | 'backordered' | 'released',
+  event: 'reroute' | 'backorder' | 'release',
 ): Promise<number> {
   assert(quantity >= 1 && quantity <= current, `split ${quantity} of ${current}`);
+  const status = transitionAllocation('committed', event);
   if (quantity === current) {
     await trx.updateTable('allocations').set({ status }).where('id', '=', allocationId).execute();
     return 0;
@@ -547,7 +527,10 @@ async function splitOff(
   return current - quantity;
 }
 
-/** A fulfillment order left with nothing committed is canceled at the hub (the edge cancels its own copy too). */
+/**
+ * A fulfillment order left with nothing committed is canceled at the hub (the edge cancels its own
+ * copy too), when the shared table lets it (`all_released`: only before it was packed or shipped).
+ */
 async function cancelIfEmpty(trx: Transaction<Database>, fulfillment: Fulfillment): Promise<void> {
   const open = await trx
     .selectFrom('allocations')
@@ -555,11 +538,13 @@ async function cancelIfEmpty(trx: Transaction<Database>, fulfillment: Fulfillmen
     .where('fulfillment_id', '=', fulfillment.id)
     .where('status', '=', 'committed')
     .executeTakeFirst();
-  if (open || fulfillment.status !== 'requested') return;
+  const next = transitionFulfillmentOrder(asFulfillmentOrderStatus(fulfillment.status), 'all_released');
+  if (open || !next.ok) return;
   // A cancel request still open for it is moot: the edge will answer it `already`, i.e. not at all.
+  const moot = transitionFulfillmentCancel(fulfillment.cancel_state, 'accept');
   await trx
     .updateTable('fulfillments')
-    .set({ status: 'canceled', ...(fulfillment.cancel_state === 'requested' ? { cancel_state: 'accepted' } : {}) })
+    .set({ status: next.status, ...(moot.ok ? { cancel_state: moot.state } : {}) })
     .where('id', '=', fulfillment.id)
     .execute();
 }

@@ -32,9 +32,18 @@ function concrete(route: RestRoute): { path: string; params: Record<string, stri
 const routes = restRoutes(appRouter).filter((route) => route.permission !== 'public');
 const matrix = routes.flatMap((route) => roles.map((role) => ({ route, role })));
 
+/** A valid body for each fulfillment-order action, so the probe reaches the scope check. */
+const fulfillmentActionBodies: Record<string, Record<string, unknown>> = {
+  reject: { reason: 'probe' },
+  ship: { carrier: 'ups', trackingNumber: '1Z999AA10123456784' },
+  'cancel-refuse': { reason: 'probe' },
+};
+
 describe.each(adapters)('role × route matrix on %s', (adapter) => {
   let hub: TestHub;
   const tokens = new Map<Role, string>();
+  /** A fulfillment order at T2, outside the scoped principals' warehouses (W1, T1). */
+  let foreignFulfillmentId = '';
 
   beforeAll(async () => {
     hub = await startTestHub(adapter);
@@ -62,6 +71,19 @@ describe.each(adapters)('role × route matrix on %s', (adapter) => {
       },
     });
     await call(hub, 'PUT', '/api/v1/warehouses/T2/inventory/SKU-1', { token: admin, body: { onHand: 9 } });
+    const placed = await call(hub, 'POST', '/api/v1/orders', {
+      token: admin,
+      body: {
+        lines: [{ sku: 'SKU-1', quantity: 1 }],
+        customer: { email: 'probe@example.com', name: 'Probe' },
+        shippingAddress: { line1: '1 Probe St', city: 'Paris', postalCode: '75001', country: 'FR' },
+      },
+    });
+    const paid = await call(hub, 'POST', `/api/v1/orders/${placed.body.id}/payment`, {
+      token: admin,
+      body: { reference: 'probe' },
+    });
+    foreignFulfillmentId = paid.body.fulfillments[0].id;
     // One client per role, written directly: the token endpoint then mints ordinary tokens for each.
     for (const role of roles) {
       await hub.storage.db
@@ -167,6 +189,73 @@ describe.each(adapters)('role × route matrix on %s', (adapter) => {
       expect(Number(row?.on_hand)).toBe(9);
     },
   );
+
+  const foreignFulfillment = routes
+    .filter((route) => route.path.startsWith('/fulfillment-orders/{id}'))
+    .flatMap((route) =>
+      (permissions[route.permission as keyof typeof permissions].roles as readonly Role[])
+        .filter((role) => role !== 'admin')
+        .map((role) => ({ route, role })),
+    );
+
+  it('has fulfillment-order routes to probe on another warehouse', () => {
+    expect(foreignFulfillment.length).toBeGreaterThanOrEqual(7);
+  });
+
+  it.each(foreignFulfillment)(
+    "object level: $role on $route.method $route.path for another warehouse's fulfillment order is 404, nothing changes",
+    async ({ route, role }) => {
+      const path = route.path.replace('{id}', foreignFulfillmentId);
+      const action = route.path.split('/').at(-1) ?? '';
+      const body = route.method === 'GET' ? undefined : (fulfillmentActionBodies[action] ?? {});
+      const response = await call(hub, route.method, `/api/v1${path}`, {
+        token: tokens.get(role)!,
+        ...(body ? { body } : {}),
+      });
+      expect(response.status, JSON.stringify(response.body)).toBe(404);
+      expect(response.body.error.code).toBe('not_found');
+      const params = { id: foreignFulfillmentId, ...(body ?? {}) };
+      const trpc =
+        route.method === 'GET'
+          ? await hub.app.request(`/trpc/${route.procedure}?input=${encodeURIComponent(JSON.stringify(params))}`, {
+              headers: { authorization: `Bearer ${tokens.get(role)!}` },
+            })
+          : await hub.app.request(`/trpc/${route.procedure}`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${tokens.get(role)!}`, 'content-type': 'application/json' },
+              body: JSON.stringify(params),
+            });
+      expect(trpc.status).toBe(404);
+      const row = await hub.storage.db
+        .selectFrom('fulfillments')
+        .selectAll()
+        .where('id', '=', foreignFulfillmentId)
+        .executeTakeFirstOrThrow();
+      expect({ status: row.status, cancelState: row.cancel_state }).toEqual({ status: 'requested', cancelState: null });
+      const stock = await hub.storage.db
+        .selectFrom('stock_partitions')
+        .selectAll()
+        .where('warehouse_id', '=', 'T2')
+        .where('sku', '=', 'SKU-1')
+        .executeTakeFirst();
+      expect({ onHand: Number(stock?.on_hand), committed: Number(stock?.committed) }).toEqual({
+        onHand: 9,
+        committed: 1,
+      });
+    },
+  );
+
+  it("object level: the fulfillment-order list leaves another warehouse's out, and filtered to it is 403", async () => {
+    for (const role of ['3pl', 'customer_service'] as const) {
+      const token = tokens.get(role)!;
+      const list = await call(hub, 'GET', '/api/v1/fulfillment-orders', { token });
+      expect(list.status).toBe(200);
+      expect(list.body.items).toEqual([]);
+      expect((await call(hub, 'GET', '/api/v1/fulfillment-orders?warehouseId=T2', { token })).status).toBe(403);
+    }
+    const all = await call(hub, 'GET', '/api/v1/fulfillment-orders', { token: await adminToken(hub) });
+    expect(all.body.items.map((item: { id: string }) => item.id)).toEqual([foreignFulfillmentId]);
+  });
 
   it('object level: the stock view filtered to another warehouse is 403, and unfiltered it leaves that warehouse out', async () => {
     const token = tokens.get('3pl')!;

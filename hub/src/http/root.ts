@@ -1,6 +1,7 @@
 import { catalogRouter } from './routers/catalog.ts';
 import { clientsRouter } from './routers/clients.ts';
 import { edgesRouter } from './routers/edges.ts';
+import { fulfillmentOrdersRouter } from './routers/fulfillment-orders.ts';
 import { holdsRouter } from './routers/holds.ts';
 import { ordersRouter } from './routers/orders.ts';
 import { quotasRouter } from './routers/quotas.ts';
@@ -19,6 +20,7 @@ export const appRouter = router({
   edges: edgesRouter,
   holds: holdsRouter,
   orders: ordersRouter,
+  fulfillmentOrders: fulfillmentOrdersRouter,
   quotas: quotasRouter,
   shipments: shipmentsRouter,
 });

@@ -70,7 +70,7 @@ describe.each(['sqlite', 'postgres'] as const)('orders on %s', (adapter) => {
     expect((await inventory('SOFA-1')).reserved).toBe(2);
   });
 
-  it('turns the hold into allocations on payment and sends each warehouse its fulfillment order', async () => {
+  it('turns the hold into allocations on payment and opens each warehouse its fulfillment order', async () => {
     const placed = await order({ lines: [{ sku: 'SOFA-1', quantity: 2 }] });
     const before = await inventory('SOFA-1');
     const paid = await call(hub, 'POST', `/api/v1/orders/${placed.body.id}/payment`, {
@@ -92,17 +92,23 @@ describe.each(['sqlite', 'postgres'] as const)('orders on %s', (adapter) => {
       committed: 2,
       available: before.available,
     });
+    // AMS is a 3PL: no edge reads a channel for it, so nothing is appended there; its client lists
+    // the fulfillment order through the API instead (fulfillment/fulfillment-orders.test.ts).
     const log = await hub.storage.db
       .selectFrom('downstream_log')
       .selectAll()
       .where('channel', '=', 'warehouse:AMS')
       .where('type', '=', 'fulfillment.requested')
       .execute();
-    expect(log).toHaveLength(1);
-    expect(JSON.parse(log[0]!.payload)).toMatchObject({
-      orderNumber: placed.body.number,
-      lines: [{ sku: 'SOFA-1', quantity: 2 }],
-    });
+    expect(log).toHaveLength(0);
+    const listed = await call(hub, 'GET', '/api/v1/fulfillment-orders?warehouseId=AMS', { token });
+    expect(listed.body.items).toEqual([
+      expect.objectContaining({
+        id: paid.body.fulfillments[0].id,
+        orderNumber: placed.body.number,
+        lines: [{ sku: 'SOFA-1', quantity: 2, shipped: 0, toShip: 2 }],
+      }),
+    ]);
     const again = await call(hub, 'POST', `/api/v1/orders/${placed.body.id}/payment`, {
       token,
       body: { reference: 'psp_123' },
@@ -142,12 +148,15 @@ describe.each(['sqlite', 'postgres'] as const)('orders on %s', (adapter) => {
     expect(requested.body.status).toBe('cancel_requested');
     expect(requested.body.fulfillments[0]).toMatchObject({ status: 'requested', cancelState: 'requested' });
     expect((await inventory('SOFA-1')).committed).toBe(1);
+    // AMS is a 3PL: it reads the request on its fulfillment order, not on a channel nobody reads.
     const log = await hub.storage.db
       .selectFrom('downstream_log')
       .select('type')
       .where('channel', '=', 'warehouse:AMS')
       .execute();
-    expect(log.map((row) => row.type)).toContain('fulfillment.cancel_requested');
+    expect(log.map((row) => row.type)).not.toContain('fulfillment.cancel_requested');
+    const read = await call(hub, 'GET', `/api/v1/fulfillment-orders/${requested.body.fulfillments[0].id}`, { token });
+    expect(read.body).toMatchObject({ status: 'requested', cancelState: 'requested' });
   });
 
   it('places an order over an existing hold once; a second order over it is refused', async () => {

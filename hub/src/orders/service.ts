@@ -1,4 +1,13 @@
-import { type AllocationStatus, DomainError, conflict, notFound } from '@dovetail/shared';
+import {
+  type AllocationStatus,
+  DomainError,
+  type FulfillmentOrderStatus,
+  type StoredFulfillmentCancelState,
+  conflict,
+  fulfillmentOrderStatusesAllowing,
+  notFound,
+  transitionAllocation,
+} from '@dovetail/shared';
 import {
   type Address,
   type Customer,
@@ -14,14 +23,13 @@ import {
   staffOrderStatusEvents,
   staffTransition,
   transitionOrder,
-  warehouseChannel,
 } from '@dovetail/shared';
 import { randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { lockPartition } from '../inventory/lock.ts';
 import type { Database } from '../database.ts';
 import { reserveHold, releaseHold } from '../holds/service.ts';
-import { appendDownstream } from '../downstream/outbox.ts';
+import { openFulfillmentOrder, requestFulfillmentCancel } from './dispatch.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 /** `'*'` for principals who see every order (admins, customer service); else the client's own. */
@@ -52,8 +60,8 @@ export type OrderView = {
   fulfillments: Array<{
     id: string;
     warehouseId: string;
-    status: 'requested' | 'packed' | 'shipped' | 'canceled';
-    cancelState: 'requested' | 'accepted' | 'refused' | null;
+    status: FulfillmentOrderStatus;
+    cancelState: StoredFulfillmentCancelState;
     packages?: unknown;
   }>;
   shipments: Array<{
@@ -315,8 +323,9 @@ async function lockOrder(trx: Transaction<Database>, dialect: Dialect, id: strin
 /**
  * `POST /orders/{id}/payment`: the hold becomes allocations. Under each partition's lock its hold
  * line leaves `reserved` and enters `committed` (available unchanged, so nothing can slip in
- * between); one fulfillment order per warehouse is appended to that warehouse's channel for its
- * edge. A hold that expired before payment cannot be paid for (409): the stock may be sold.
+ * between); one fulfillment order per warehouse is opened and sent to it (orders/dispatch.ts: an
+ * edge's channel, or the fulfillment-order API of a 3PL). A hold that expired before payment cannot
+ * be paid for (409): the stock may be sold.
  */
 export async function payOrder(
   db: Kysely<Database>,
@@ -367,50 +376,12 @@ export async function payOrder(
       byWarehouse.set(line.warehouse_id, list);
     }
     await trx.updateTable('holds').set({ status: 'converted' }).where('id', '=', order.hold_id).execute();
-    const customer = JSON.parse(order.customer_json) as Customer;
     for (const [warehouseId, warehouseLines] of byWarehouse) {
-      const fulfillmentId = newId();
-      await trx
-        .insertInto('fulfillments')
-        .values({
-          id: fulfillmentId,
-          order_id: id,
-          warehouse_id: warehouseId,
-          status: 'requested',
-          created_at: nowMs,
-          cancel_state: null,
-          packages_json: null,
-        })
-        .execute();
-      await trx
-        .insertInto('allocations')
-        .values(
-          warehouseLines.map((line) => ({
-            id: newId(),
-            order_id: id,
-            fulfillment_id: fulfillmentId,
-            warehouse_id: warehouseId,
-            sku: line.sku,
-            quantity: line.quantity,
-            status: 'committed',
-            paid_at: nowMs,
-          })),
-        )
-        .execute();
-      // The edge of that warehouse replicates its fulfillment orders from its own channel (DESIGN §5).
-      await appendDownstream(
-        trx,
-        warehouseChannel(warehouseId),
-        'fulfillment.requested',
-        {
-          fulfillmentId,
-          orderId: id,
-          orderNumber: order.number,
-          lines: warehouseLines,
-          shipTo: { name: customer.name, address: JSON.parse(order.shipping_json) },
-        },
+      await openFulfillmentOrder(trx, order, warehouseId, warehouseLines, {
+        paidAtMs: nowMs,
         nowMs,
-      );
+        reason: 'payment',
+      });
     }
     await trx
       .updateTable('orders')
@@ -424,8 +395,8 @@ export async function payOrder(
 
 /**
  * `POST /orders/{id}/cancel`: an unpaid order is canceled at once and its hold returned; a paid one
- * becomes `cancel_requested` and each warehouse holding a fulfillment order is asked (the edge owns
- * it now: it accepts and releases the commitment, or refuses because it shipped).
+ * becomes `cancel_requested` and each warehouse holding a fulfillment order is asked (the edge or the
+ * 3PL owns it now: it accepts and releases the commitment, or refuses because it shipped).
  */
 export async function cancelOrder(
   db: Kysely<Database>,
@@ -445,32 +416,30 @@ export async function cancelOrder(
     if (from === 'pending_payment') releaseHoldId = order.hold_id;
     else {
       // Backordered units wait at no warehouse (the hub owns them, outside `committed`): released now.
+      const backordered: AllocationStatus = 'backordered';
       await trx
         .updateTable('allocations')
-        .set({ status: 'released' })
+        .set({ status: transitionAllocation(backordered, 'release') })
         .where('order_id', '=', id)
-        .where('status', '=', 'backordered')
+        .where('status', '=', backordered)
         .execute();
+      // Every warehouse whose fulfillment order can still answer a cancel (accept it, or refuse it
+      // because goods left) is asked; canceled and rejected ones hold nothing.
+      const answerable = [
+        ...new Set([
+          ...fulfillmentOrderStatusesAllowing('cancel'),
+          ...fulfillmentOrderStatusesAllowing('refuse_cancel'),
+        ]),
+      ];
       const fulfillments = await trx
         .selectFrom('fulfillments')
         .selectAll()
         .where('order_id', '=', id)
-        .where('status', '!=', 'canceled')
+        .where('status', 'in', answerable)
+        .orderBy('id')
         .execute();
       for (const fulfillment of fulfillments) {
-        await trx
-          .updateTable('fulfillments')
-          .set({ cancel_state: 'requested' })
-          .where('id', '=', fulfillment.id)
-          .execute();
-        await appendDownstream(
-          trx,
-          warehouseChannel(fulfillment.warehouse_id),
-          'fulfillment.cancel_requested',
-          { fulfillmentId: fulfillment.id, orderId: id, reason: reason ?? null },
-          nowMs,
-        );
-        asked++;
+        if (await requestFulfillmentCancel(trx, order, fulfillment, reason, nowMs)) asked++;
       }
     }
     await trx.updateTable('orders').set({ status: next.status, updated_at: nowMs }).where('id', '=', id).execute();

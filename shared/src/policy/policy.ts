@@ -82,6 +82,10 @@ export const permissions = {
   'orders.cancel': { roles: ['admin', 'storefront'], scoped: false },
   /** Set in-store quota policies, grant quotas and ask them back. */
   'quotas.manage': { roles: ['admin'], scoped: false },
+  /** See the hub's fulfillment orders (lines, ship-to, status, shipments); scoped to the principal's warehouses. */
+  'fulfillment_orders.read': { roles: ['admin', '3pl', 'customer_service'], scoped: true },
+  /** Answer, ship and answer cancel requests of the fulfillment orders of a warehouse with no edge (3PL). */
+  'fulfillment_orders.fulfill': { roles: ['admin', '3pl'], scoped: true },
   /** Write stock of a warehouse that has no edge (3PL, dropshipper). */
   'inventory.write': { roles: ['admin', '3pl'], scoped: true },
   /** Report carrier tracking scans: carriers for their own shipments, 3PLs for their warehouses'. */

@@ -1,4 +1,5 @@
 import {
+  fulfillmentOrderStatuses,
   orderCancelSchema,
   orderCreateSchema,
   orderIdSchema,
@@ -67,7 +68,7 @@ const orderViewSchema = z.object({
     z.object({
       id: z.string(),
       warehouseId: z.string(),
-      status: z.enum(['requested', 'packed', 'shipped', 'canceled']),
+      status: z.enum(fulfillmentOrderStatuses),
       cancelState: z.enum(['requested', 'accepted', 'refused']).nullable(),
       packages: z.unknown().optional(),
     }),

@@ -9,8 +9,17 @@ import {
   checkPick,
   checkShip,
   edgeFulfillmentStatuses,
+  planShipment,
 } from './rules.ts';
-import { fulfillmentFactSchema, packRequestSchema, pickRequestSchema, shipRequestSchema } from './schemas.ts';
+import {
+  fulfillmentFactSchema,
+  fulfillmentOrderCancelRefuseSchema,
+  fulfillmentOrderRejectSchema,
+  fulfillmentOrderShipSchema,
+  packRequestSchema,
+  pickRequestSchema,
+  shipRequestSchema,
+} from './schemas.ts';
 
 const order = (status: EdgeFulfillmentStatus, lines: Array<[string, number, number]>, picks = 0): EdgeFulfillment => ({
   status,
@@ -130,6 +139,46 @@ describe('answerRelease', () => {
   });
 });
 
+describe('planShipment (a 3PL reports what left)', () => {
+  const owed = [
+    { sku: 'SOFA', quantity: 3 },
+    { sku: 'CHAIR', quantity: 2 },
+  ];
+
+  it('ships everything still to ship when no lines are given', () => {
+    expect(planShipment(owed)).toEqual({ ok: true, lines: owed, complete: true });
+  });
+
+  it('ships part of it, and says whether anything is left', () => {
+    expect(planShipment(owed, [{ sku: 'SOFA', quantity: 1 }])).toEqual({
+      ok: true,
+      lines: [{ sku: 'SOFA', quantity: 1 }],
+      complete: false,
+    });
+    expect(
+      planShipment(owed, [
+        { sku: 'CHAIR', quantity: 2 },
+        { sku: 'SOFA', quantity: 3 },
+      ]),
+    ).toMatchObject({ ok: true, complete: true });
+  });
+
+  it.each([
+    ['more than is left of a line', [{ sku: 'SOFA', quantity: 4 }], 'over_ship'],
+    ['a SKU not on the order', [{ sku: 'BED', quantity: 1 }], 'sku_not_in_fulfillment'],
+  ])('refuses %s', (_name, lines, reason) => {
+    expect(planShipment(owed, lines)).toMatchObject({ ok: false, reason });
+  });
+
+  it('refuses a shipment of nothing, and a SKU already all shipped', () => {
+    expect(planShipment([{ sku: 'SOFA', quantity: 0 }])).toMatchObject({ ok: false, reason: 'nothing_to_ship' });
+    expect(planShipment([{ sku: 'SOFA', quantity: 0 }], [{ sku: 'SOFA', quantity: 1 }])).toMatchObject({
+      ok: false,
+      reason: 'sku_not_in_fulfillment',
+    });
+  });
+});
+
 describe('fulfillment request and fact schemas', () => {
   it('take what scanners and packers send, defaulting a pick to one unit', () => {
     expect(pickRequestSchema.parse({ sku: 'SOFA-3S' })).toEqual({ sku: 'SOFA-3S', quantity: 1 });
@@ -152,6 +201,31 @@ describe('fulfillment request and fact schemas', () => {
       }).success,
     ).toBe(false);
     expect(shipRequestSchema.safeParse({ carrier: 'DHL', trackingNumber: 'has space' }).success).toBe(false);
+  });
+
+  it("take a 3PL's answers: a reason to reject or refuse, a shipment of some lines or all, nothing else", () => {
+    const shipment = { carrier: 'ups', trackingNumber: '1Z999AA10123456784' };
+    expect(fulfillmentOrderShipSchema.safeParse(shipment).success).toBe(true);
+    expect(fulfillmentOrderShipSchema.safeParse({ ...shipment, lines: [{ sku: 'SOFA', quantity: 1 }] }).success).toBe(
+      true,
+    );
+    expect(fulfillmentOrderShipSchema.safeParse({ ...shipment, lines: [] }).success).toBe(false);
+    expect(
+      fulfillmentOrderShipSchema.safeParse({
+        ...shipment,
+        lines: [
+          { sku: 'SOFA', quantity: 1 },
+          { sku: 'SOFA', quantity: 1 },
+        ],
+      }).success,
+    ).toBe(false);
+    expect(fulfillmentOrderShipSchema.safeParse({ ...shipment, status: 'shipped' }).success).toBe(false);
+    expect(fulfillmentOrderRejectSchema.safeParse({ reason: 'no stock left' }).success).toBe(true);
+    expect(fulfillmentOrderRejectSchema.safeParse({}).success).toBe(false);
+    expect(
+      fulfillmentOrderCancelRefuseSchema.safeParse({ reason: 'x'.repeat(limits.orderStatusReasonLengthMax + 1) })
+        .success,
+    ).toBe(false);
   });
 
   it('a fact names its fulfillment order and carries a header', () => {

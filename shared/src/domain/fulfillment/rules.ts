@@ -34,6 +34,8 @@ export const fulfillmentRefusalReasons = [
   'too_many_picks',
   'not_fully_picked',
   'not_packed',
+  'over_ship',
+  'nothing_to_ship',
 ] as const;
 export type FulfillmentRefusalReason = (typeof fulfillmentRefusalReasons)[number];
 export type FulfillmentCheck = { ok: true } | { ok: false; reason: FulfillmentRefusalReason; message: string };
@@ -123,4 +125,43 @@ export function answerRelease(
     const releasable = open && line ? line.quantity - line.picked : 0;
     return { sku: ask.sku, quantity: Math.max(0, Math.min(ask.quantity, releasable)) };
   });
+}
+
+/**
+ * What a shipment reported through the hub's API (a 3PL warehouse, no edge) takes: `requested` lines,
+ * or everything still to ship when none are given. Each line at most what is still to ship of its
+ * SKU (what leaves is what this warehouse owes, as picking bounds it at an edge); `complete` when
+ * nothing is left to ship afterwards.
+ */
+export type ShipmentPlan =
+  | { ok: true; lines: Array<{ sku: string; quantity: number }>; complete: boolean }
+  | { ok: false; reason: FulfillmentRefusalReason; message: string };
+
+export function planShipment(
+  toShip: ReadonlyArray<{ sku: string; quantity: number }>,
+  requested?: ReadonlyArray<{ sku: string; quantity: number }>,
+): ShipmentPlan {
+  const owed = new Map<string, number>();
+  for (const line of toShip) owed.set(line.sku, (owed.get(line.sku) ?? 0) + line.quantity);
+  const lines = requested
+    ? requested.map((line) => ({ sku: line.sku, quantity: line.quantity }))
+    : [...owed].filter(([, quantity]) => quantity > 0).map(([sku, quantity]) => ({ sku, quantity }));
+  if (lines.length === 0)
+    return { ok: false, reason: 'nothing_to_ship', message: 'nothing is left to ship on this fulfillment order' };
+  const taken = new Map<string, number>();
+  for (const line of lines) {
+    const left = owed.get(line.sku) ?? 0;
+    if (left === 0)
+      return {
+        ok: false,
+        reason: 'sku_not_in_fulfillment',
+        message: `${line.sku} is not left to ship on this fulfillment order`,
+      };
+    const total = (taken.get(line.sku) ?? 0) + line.quantity;
+    if (total > left)
+      return { ok: false, reason: 'over_ship', message: `${left} of ${line.sku} left to ship, not ${total}` };
+    taken.set(line.sku, total);
+  }
+  const complete = [...owed].every(([sku, quantity]) => (taken.get(sku) ?? 0) === quantity);
+  return { ok: true, lines, complete };
 }

@@ -10,6 +10,7 @@ import {
   serialsSchema,
   skuSchema,
 } from '../stock/schemas.ts';
+import { orderStatusReasonSchema } from '../orders/schemas.ts';
 
 /**
  * Fulfillment orders at the warehouse (DESIGN §3, issue 5). Once the hub has sent a fulfillment order
@@ -72,6 +73,30 @@ export type PackRequest = z.infer<typeof packRequestSchema>;
 /** `POST /fulfillments/{id}/ship`: the packed parcels handed to a carrier. */
 export const shipRequestSchema = z.strictObject({ carrier: carrierSchema, trackingNumber: trackingNumberSchema });
 export type ShipRequest = z.infer<typeof shipRequestSchema>;
+
+/**
+ * The hub's fulfillment-order API, for warehouses with no edge (3PL, dropshipper): the warehouse
+ * answers the request, ships, and answers cancel requests over REST (Shopify's fulfillment-service
+ * model). Strict: unknown fields are refused.
+ */
+export const fulfillmentOrderRejectSchema = z.strictObject({ reason: orderStatusReasonSchema });
+export type FulfillmentOrderReject = z.infer<typeof fulfillmentOrderRejectSchema>;
+
+/** A shipment of some (`lines`) or, by default, all of what is still to ship. */
+export const fulfillmentOrderShipSchema = z.strictObject({
+  carrier: carrierSchema,
+  trackingNumber: trackingNumberSchema,
+  lines: z
+    .array(fulfillmentLineSchema)
+    .min(1)
+    .max(limits.orderLinesMax)
+    .refine((lines) => new Set(lines.map((line) => line.sku)).size === lines.length, 'each SKU appears on one line')
+    .optional(),
+});
+export type FulfillmentOrderShip = z.infer<typeof fulfillmentOrderShipSchema>;
+
+export const fulfillmentOrderCancelRefuseSchema = z.strictObject({ reason: orderStatusReasonSchema });
+export type FulfillmentOrderCancelRefuse = z.infer<typeof fulfillmentOrderCancelRefuseSchema>;
 
 const factCommon = { fulfillmentId: fulfillmentIdSchema };
 

@@ -1,0 +1,155 @@
+import {
+  type Address,
+  type AllocationStatus,
+  type Customer,
+  type FulfillmentOrderStatus,
+  type WarehouseCreate,
+  newId,
+  transitionFulfillmentCancel,
+  warehouseChannel,
+  warehouseHasEdge,
+} from '@dovetail/shared';
+import type { Selectable, Transaction } from 'kysely';
+import type { Database } from '../database.ts';
+import { appendDownstream } from '../downstream/outbox.ts';
+import { emitWebhookEvent } from '../webhooks/emit.ts';
+import type { FulfillmentsTable, OrdersTable } from './tables.ts';
+
+/**
+ * How a warehouse learns of a fulfillment order and of a cancel request to it (DESIGN §3, §5): a
+ * warehouse with an edge replicates them from its own downstream channel; a warehouse with none (a
+ * 3PL or dropshipper) has no channel anybody reads, so nothing is appended there and its client finds
+ * the order at `GET /fulfillment-orders` and answers over REST instead. Either way the webhook events
+ * `fulfillment_order.requested` and `fulfillment_order.cancel_requested` are emitted in the same
+ * transaction (the warehouse's 3PL endpoints and admin endpoints receive them). One place decides,
+ * for payment and for shortage re-routing alike.
+ */
+
+type Order = Selectable<OrdersTable>;
+type Fulfillment = Selectable<FulfillmentsTable>;
+
+async function hasEdge(trx: Transaction<Database>, warehouseId: string): Promise<boolean> {
+  const warehouse = await trx
+    .selectFrom('warehouses')
+    .select('kind')
+    .where('id', '=', warehouseId)
+    .executeTakeFirstOrThrow();
+  return warehouseHasEdge(warehouse.kind as WarehouseCreate['kind']);
+}
+
+/**
+ * Opens a fulfillment order at `warehouseId` with one committed allocation per line (the caller has
+ * already moved the units into the partition's `committed` under its lock) and sends it to the
+ * warehouse. Returns its id.
+ */
+export async function openFulfillmentOrder(
+  trx: Transaction<Database>,
+  order: Order,
+  warehouseId: string,
+  lines: ReadonlyArray<{ sku: string; quantity: number }>,
+  context: { paidAtMs: number; nowMs: number; reason: 'payment' | 'shortage_reroute' },
+): Promise<string> {
+  const fulfillmentId = newId();
+  const requested: FulfillmentOrderStatus = 'requested';
+  const committed: AllocationStatus = 'committed';
+  await trx
+    .insertInto('fulfillments')
+    .values({
+      id: fulfillmentId,
+      order_id: order.id,
+      warehouse_id: warehouseId,
+      status: requested,
+      created_at: context.nowMs,
+      cancel_state: null,
+      packages_json: null,
+    })
+    .execute();
+  await trx
+    .insertInto('allocations')
+    .values(
+      lines.map((line) => ({
+        id: newId(),
+        order_id: order.id,
+        fulfillment_id: fulfillmentId,
+        warehouse_id: warehouseId,
+        sku: line.sku,
+        quantity: line.quantity,
+        status: committed,
+        paid_at: context.paidAtMs,
+      })),
+    )
+    .execute();
+  if (await hasEdge(trx, warehouseId)) {
+    // The edge of that warehouse replicates its fulfillment orders from its own channel (DESIGN §5).
+    const customer = JSON.parse(order.customer_json) as Customer;
+    await appendDownstream(
+      trx,
+      warehouseChannel(warehouseId),
+      'fulfillment.requested',
+      {
+        fulfillmentId,
+        orderId: order.id,
+        orderNumber: order.number,
+        lines: lines.map((line) => ({ sku: line.sku, quantity: line.quantity })),
+        shipTo: { name: customer.name, address: JSON.parse(order.shipping_json) },
+      },
+      context.nowMs,
+    );
+  }
+  await emitWebhookEvent(trx, {
+    type: 'fulfillment_order.requested',
+    data: {
+      id: fulfillmentId,
+      orderId: order.id,
+      orderNumber: order.number,
+      warehouseId,
+      lines: lines.map((line) => ({ sku: line.sku, quantity: line.quantity })),
+      shippingAddress: JSON.parse(order.shipping_json) as Address,
+      reason: context.reason,
+      requestedAt: new Date(context.nowMs).toISOString(),
+    },
+    warehouseId,
+    nowMs: context.nowMs,
+  });
+  return fulfillmentId;
+}
+
+/**
+ * Asks the warehouse of an open fulfillment order to cancel it (the order was canceled after
+ * payment): its cancel state becomes `requested` by the shared table, and an edge is sent the request
+ * on its channel; a 3PL sees it on the fulfillment order and answers over REST. False when the table
+ * does not let it be asked (it already answered a request).
+ */
+export async function requestFulfillmentCancel(
+  trx: Transaction<Database>,
+  order: Order,
+  fulfillment: Fulfillment,
+  reason: string | undefined,
+  nowMs: number,
+): Promise<boolean> {
+  const next = transitionFulfillmentCancel(fulfillment.cancel_state, 'request');
+  if (!next.ok) return false;
+  await trx.updateTable('fulfillments').set({ cancel_state: next.state }).where('id', '=', fulfillment.id).execute();
+  if (await hasEdge(trx, fulfillment.warehouse_id)) {
+    await appendDownstream(
+      trx,
+      warehouseChannel(fulfillment.warehouse_id),
+      'fulfillment.cancel_requested',
+      { fulfillmentId: fulfillment.id, orderId: order.id, reason: reason ?? null },
+      nowMs,
+    );
+  }
+  await emitWebhookEvent(trx, {
+    type: 'fulfillment_order.cancel_requested',
+    data: {
+      id: fulfillment.id,
+      orderId: order.id,
+      orderNumber: order.number,
+      warehouseId: fulfillment.warehouse_id,
+      requestedAt: new Date(nowMs).toISOString(),
+    },
+    warehouseId: fulfillment.warehouse_id,
+    nowMs,
+  });
+  return true;
+}
