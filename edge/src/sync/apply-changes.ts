@@ -1,5 +1,4 @@
-import { type DownstreamChange, quantitySchema, skuSchema } from '@dovetail/shared';
-import { z } from 'zod';
+import { type DownstreamChange, isKnownDownstreamChange } from '@dovetail/shared';
 import type { EdgeDatabase } from '../db/open.ts';
 import type { FulfillmentDesk } from '../services/fulfillments.ts';
 import type { StockBook } from '../services/stock.ts';
@@ -7,50 +6,9 @@ import type { StockBook } from '../services/stock.ts';
 /**
  * Applies downstream changes to the edge's replicas. Every applier is idempotent (an upsert keyed by
  * the record's id), because a checkpoint may be delivered again after a crash before its cursor was
- * stored. Kinds this edge does not know are skipped: a newer hub may send them to an older edge.
+ * stored. Payloads were checked against their kind's schema (shared/protocol) when the frame was
+ * decoded. Kinds this edge does not know are skipped: a newer hub may send them to an older edge.
  */
-const catalogProductSchema = z.looseObject({
-  id: z.string().min(1),
-  name: z.string(),
-  archived: z.boolean(),
-  variants: z.array(
-    z.looseObject({ sku: z.string().min(1), gtin: z.string().optional(), options: z.record(z.string(), z.string()) }),
-  ),
-});
-
-const rosterEntrySchema = z.looseObject({
-  id: z.string().min(1),
-  username: z.string().min(1),
-  role: z.string(),
-  passwordHash: z.string().startsWith('scrypt$'),
-  disabled: z.boolean(),
-});
-
-const fulfillmentRequestedSchema = z.looseObject({
-  fulfillmentId: z.string().min(1),
-  orderId: z.string().min(1),
-  orderNumber: z.string().min(1),
-  lines: z.array(z.strictObject({ sku: z.string().min(1), quantity: z.int().min(1) })).min(1),
-  shipTo: z.unknown(),
-});
-const fulfillmentCancelRequestedSchema = z.looseObject({ fulfillmentId: z.string().min(1) });
-const fulfillmentReleaseRequestedSchema = z.looseObject({
-  fulfillmentId: z.string().min(1),
-  requestId: z.string().min(1).max(64),
-  lines: z.array(z.strictObject({ sku: z.string().min(1), quantity: z.int().min(1) })).min(1),
-});
-
-const quotaGrantedSchema = z.looseObject({
-  grantId: z.string().min(1).max(64),
-  sku: skuSchema,
-  quantity: quantitySchema,
-});
-const quotaReturnRequestedSchema = z.looseObject({
-  requestId: z.string().min(1).max(64),
-  sku: skuSchema,
-  quantity: quantitySchema,
-});
-
 export type ChangeApplier = (change: DownstreamChange) => 'applied' | 'skipped';
 
 export function createChangeApplier(
@@ -90,10 +48,11 @@ export function createChangeApplier(
   );
 
   return (change) => {
+    if (!isKnownDownstreamChange(change)) return 'skipped';
     switch (change.kind) {
       case 'product.upserted':
       case 'product.archived': {
-        const product = catalogProductSchema.parse(change.payload);
+        const product = change.payload;
         const skus = product.variants.map((variant) => variant.sku);
         for (const variant of product.variants) {
           upsertVariant.run({
@@ -112,7 +71,7 @@ export function createChangeApplier(
       case 'staff.upserted':
       case 'staff.disabled': {
         // The hub's roster, with password hashes, so people sign in here while the link is down.
-        const entry = rosterEntrySchema.parse(change.payload);
+        const entry = change.payload;
         if (entry.role !== 'supervisor' && entry.role !== 'warehouse_staff') return 'skipped';
         const holder = staffByUsername.get(entry.username);
         if (holder && holder.id !== entry.id) {
@@ -127,13 +86,13 @@ export function createChangeApplier(
         return 'applied';
       }
       case 'fulfillment.requested': {
-        const request = fulfillmentRequestedSchema.parse(change.payload);
+        const request = change.payload;
         const nowMs = clock();
         insertFulfillment.run({
           id: request.fulfillmentId,
           orderId: request.orderId,
           orderNumber: request.orderNumber,
-          shipTo: JSON.stringify(request.shipTo ?? null),
+          shipTo: JSON.stringify(request.shipTo),
           nowMs,
         });
         for (const line of request.lines) insertFulfillmentLine.run(request.fulfillmentId, line.sku, line.quantity);
@@ -142,18 +101,18 @@ export function createChangeApplier(
       case 'fulfillment.cancel_requested': {
         // The edge owns the order now: it answers at once, in this checkpoint's transaction. Not
         // shipped: accepted (picked units back on a shelf, commitment released); shipped: refused.
-        desk.answerCancel(fulfillmentCancelRequestedSchema.parse(change.payload).fulfillmentId, clock());
+        desk.answerCancel(change.payload.fulfillmentId, clock());
         return 'applied';
       }
       case 'fulfillment.release_requested': {
-        const request = fulfillmentReleaseRequestedSchema.parse(change.payload);
+        const request = change.payload;
         desk.answerRelease(request.fulfillmentId, request.requestId, request.lines, clock());
         return 'applied';
       }
       case 'quota.granted': {
         // Rights the hub already took out of online availability: recorded as an ordinary stock event
         // (the partition stays written only here) naming the grant, so the hub can settle it.
-        const grant = quotaGrantedSchema.parse(change.payload);
+        const grant = change.payload;
         const outcome = book.apply(
           { type: 'quota_grant', sku: grant.sku, quantity: grant.quantity, reference: grant.grantId },
           'hub-grant',
@@ -165,7 +124,7 @@ export function createChangeApplier(
       case 'quota.return_requested': {
         // Give back what is left of the rights, up to what was asked (some may have been sold
         // meanwhile). Always answered, with 0 if nothing is left, so the hub stops waiting for it.
-        const request = quotaReturnRequestedSchema.parse(change.payload);
+        const request = change.payload;
         const quantity = Math.min(request.quantity, book.read(request.sku).state.edgeQuota);
         const outcome = book.apply(
           { type: 'quota_return', sku: request.sku, quantity, reference: request.requestId },
@@ -178,8 +137,6 @@ export function createChangeApplier(
       case 'warehouse.upserted':
         setMeta.run('warehouse_config', JSON.stringify(change.payload));
         return 'applied';
-      default:
-        return 'skipped';
     }
   };
 }

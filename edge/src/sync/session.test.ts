@@ -1,4 +1,10 @@
-import { PROTOCOL_VERSION, type UpstreamMessage, limits } from '@dovetail/shared';
+import {
+  type DownstreamMessage,
+  PROTOCOL_VERSION,
+  type UpstreamMessage,
+  decodeDownstream,
+  limits,
+} from '@dovetail/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type TestEdge, startTestEdge, stopTestEdge } from '../test-support/node.ts';
 import { createChangeApplier } from './apply-changes.ts';
@@ -19,6 +25,13 @@ const lastPush = () => {
   const push = sent.filter((message) => message.type === 'push').at(-1);
   if (push?.type !== 'push') throw new Error('no push sent');
   return push.events.map((entry) => entry.seq);
+};
+
+/** A frame as the edge's client hands it over: decoded, every payload checked against its kind. */
+const wire = (message: DownstreamMessage): DownstreamMessage => {
+  const decoded = decodeDownstream(JSON.stringify(message));
+  if (!decoded.ok) throw new Error(`the hub would never send this frame: ${decoded.detail}`);
+  return decoded.message;
 };
 
 /** A session on the test edge whose frames land in `sent`. */
@@ -250,18 +263,26 @@ describe('downstream', () => {
   const product = (archived = false) => ({
     id: 'p-1',
     name: 'Linnea bed',
-    archived,
+    category: 'bed' as const,
+    basePrice: 89_900,
+    currency: 'EUR',
     variants: [{ sku: 'BED-LINNEA-160', options: { width: '160' } }],
+    archived,
+    version: archived ? 2 : 1,
+    createdAt: 1_000,
+    updatedAt: 1_000,
   });
 
   it('applies a checkpoint and stores its cursor together, then acks it', async () => {
     await receive('BED-LINNEA-160');
     expect(edge.book.view('BED-LINNEA-160').verified).toBe(false);
-    session.receive({
-      type: 'changes',
-      channel: 'catalog',
-      changes: [{ seq: 1, kind: 'product.upserted', payload: product() }],
-    });
+    session.receive(
+      wire({
+        type: 'changes',
+        channel: 'catalog',
+        changes: [{ seq: 1, kind: 'product.upserted', payload: product() }],
+      }),
+    );
     expect(edge.db.prepare('SELECT count(*) AS n FROM catalog_variant').get()).toEqual({ n: 0 });
     session.receive({ type: 'checkpoint_complete', channel: 'catalog', seq: 1, live: true });
     expect(sent.at(-1)).toEqual({ type: 'changes_ack', channel: 'catalog', seq: 1 });
@@ -274,9 +295,9 @@ describe('downstream', () => {
       { seq: 1, kind: 'product.upserted', payload: product() },
       { seq: 2, kind: 'product.archived', payload: product(true) },
     ];
-    session.receive({ type: 'changes', channel: 'catalog', changes });
+    session.receive(wire({ type: 'changes', channel: 'catalog', changes }));
     session.receive({ type: 'checkpoint_complete', channel: 'catalog', seq: 2, live: true });
-    session.receive({ type: 'changes', channel: 'catalog', changes });
+    session.receive(wire({ type: 'changes', channel: 'catalog', changes }));
     session.receive({ type: 'checkpoint_complete', channel: 'catalog', seq: 2, live: true });
     expect(edge.db.prepare('SELECT sku, archived FROM catalog_variant').all()).toEqual([
       { sku: 'BED-LINNEA-160', archived: 1 },
@@ -284,11 +305,13 @@ describe('downstream', () => {
   });
 
   it('refuses a checkpoint with a gap, leaving the cursor where it was', () => {
-    session.receive({
-      type: 'changes',
-      channel: 'catalog',
-      changes: [{ seq: 2, kind: 'product.upserted', payload: product() }],
-    });
+    session.receive(
+      wire({
+        type: 'changes',
+        channel: 'catalog',
+        changes: [{ seq: 2, kind: 'product.upserted', payload: product() }],
+      }),
+    );
     expect(() => session.receive({ type: 'checkpoint_complete', channel: 'catalog', seq: 2, live: true })).toThrow(
       /gap/,
     );
@@ -296,18 +319,20 @@ describe('downstream', () => {
   });
 
   it('skips change kinds it does not know (a newer hub) but still advances', () => {
-    session.receive({
-      type: 'changes',
-      channel: 'warehouse:W1',
-      changes: [{ seq: 1, kind: 'future.thing', payload: {} }],
-    });
+    session.receive(
+      wire({
+        type: 'changes',
+        channel: 'warehouse:W1',
+        changes: [{ seq: 1, kind: 'future.thing', payload: {} }],
+      }),
+    );
     session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
     expect(edge.db.prepare("SELECT seq FROM sync_cursor WHERE channel = 'warehouse:W1'").get()).toEqual({ seq: 1 });
   });
 
   it('resets a channel cursor on must_reset', () => {
     edge.db.prepare("INSERT INTO sync_cursor (channel, seq) VALUES ('catalog', 40)").run();
-    session.receive({ type: 'must_reset', channel: 'catalog', reason: 'cursor_compacted' });
+    session.receive({ type: 'must_reset', channel: 'catalog', reason: 'cursor_ahead' });
     expect(edge.db.prepare("SELECT seq FROM sync_cursor WHERE channel = 'catalog'").get()).toEqual({ seq: 0 });
   });
 });
@@ -321,7 +346,10 @@ describe('fulfillment orders from the hub', () => {
       orderId: `o-${fulfillmentId}`,
       orderNumber: `DT-0000-00${seq}X`,
       lines,
-      shipTo: { name: 'Inès Laurent' },
+      shipTo: {
+        name: 'Inès Laurent',
+        address: { line1: '12 rue de la Paix', city: 'Paris', postalCode: '75002', country: 'FR' },
+      },
     },
   });
 
@@ -329,10 +357,10 @@ describe('fulfillment orders from the hub', () => {
     await edge.writer.submit({ command: { type: 'receive', sku: 'SOFA-1', quantity: 2, bin: 'A-01' }, actor: 'lead' });
     await edge.writer.submit({ command: { type: 'receive', sku: 'SOFA-1', quantity: 5, bin: 'B-02' }, actor: 'lead' });
     const changes = [requested(1, 'f-1', [{ sku: 'SOFA-1', quantity: 3 }])];
-    session.receive({ type: 'changes', channel: 'warehouse:W1', changes });
+    session.receive(wire({ type: 'changes', channel: 'warehouse:W1', changes }));
     session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
     // Delivered again after a crash: still one fulfillment order.
-    session.receive({ type: 'changes', channel: 'warehouse:W1', changes });
+    session.receive(wire({ type: 'changes', channel: 'warehouse:W1', changes }));
     session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
     const token = await edge.login();
     const list = (await (await edge.call('GET', '/api/v1/fulfillments', { token })).json()) as {
@@ -359,17 +387,27 @@ describe('fulfillment orders from the hub', () => {
   });
 
   it('answer a cancel request from the hub at once: accepted before shipping, with a fact queued upstream', async () => {
-    session.receive({
-      type: 'changes',
-      channel: 'warehouse:W1',
-      changes: [requested(1, 'f-2', [{ sku: 'BED-1', quantity: 1 }])],
-    });
+    session.receive(
+      wire({
+        type: 'changes',
+        channel: 'warehouse:W1',
+        changes: [requested(1, 'f-2', [{ sku: 'BED-1', quantity: 1 }])],
+      }),
+    );
     session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
-    session.receive({
-      type: 'changes',
-      channel: 'warehouse:W1',
-      changes: [{ seq: 2, kind: 'fulfillment.cancel_requested', payload: { fulfillmentId: 'f-2', orderId: 'o-f-2' } }],
-    });
+    session.receive(
+      wire({
+        type: 'changes',
+        channel: 'warehouse:W1',
+        changes: [
+          {
+            seq: 2,
+            kind: 'fulfillment.cancel_requested',
+            payload: { fulfillmentId: 'f-2', orderId: 'o-f-2', reason: null },
+          },
+        ],
+      }),
+    );
     session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 2, live: true });
     const token = await edge.login();
     const open = (await (await edge.call('GET', '/api/v1/fulfillments', { token })).json()) as { items: unknown[] };
@@ -399,20 +437,24 @@ describe('the staff roster from the hub', () => {
       passwordHash: await hashPassword('maria-password-1', testPasswordCost),
       disabled: false,
     };
-    session.receive({
-      type: 'changes',
-      channel: 'warehouse:W1',
-      changes: [{ seq: 1, kind: 'staff.upserted', payload: entry }],
-    });
+    session.receive(
+      wire({
+        type: 'changes',
+        channel: 'warehouse:W1',
+        changes: [{ seq: 1, kind: 'staff.upserted', payload: entry }],
+      }),
+    );
     session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
     const token = await edge.login('maria', 'maria-password-1');
     expect((await edge.call('GET', '/api/v1/me', { token })).status).toBe(200);
 
-    session.receive({
-      type: 'changes',
-      channel: 'warehouse:W1',
-      changes: [{ seq: 2, kind: 'staff.disabled', payload: { ...entry, disabled: true } }],
-    });
+    session.receive(
+      wire({
+        type: 'changes',
+        channel: 'warehouse:W1',
+        changes: [{ seq: 2, kind: 'staff.disabled', payload: { ...entry, disabled: true } }],
+      }),
+    );
     session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 2, live: true });
     edge.staff.forgetCachedSessions();
     expect((await edge.call('GET', '/api/v1/me', { token })).status).toBe(401);
@@ -431,11 +473,13 @@ describe('the staff roster from the hub', () => {
       passwordHash: await hashPassword('other-password-1', testPasswordCost),
       disabled: false,
     };
-    session.receive({
-      type: 'changes',
-      channel: 'warehouse:W1',
-      changes: [{ seq: 1, kind: 'staff.upserted', payload: entry }],
-    });
+    session.receive(
+      wire({
+        type: 'changes',
+        channel: 'warehouse:W1',
+        changes: [{ seq: 1, kind: 'staff.upserted', payload: entry }],
+      }),
+    );
     session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
     expect(await edge.login()).toMatch(/^dvt_edge_/);
     expect(edge.staff.find('lead')?.source).toBe('bootstrap');
@@ -443,11 +487,13 @@ describe('the staff roster from the hub', () => {
 
   it('ignores roles that do not sign in at an edge', async () => {
     const entry = { id: 'st-2', username: 'ops', role: 'admin', passwordHash: 'scrypt$1$1$1$x$y', disabled: false };
-    session.receive({
-      type: 'changes',
-      channel: 'warehouse:W1',
-      changes: [{ seq: 1, kind: 'staff.upserted', payload: entry }],
-    });
+    session.receive(
+      wire({
+        type: 'changes',
+        channel: 'warehouse:W1',
+        changes: [{ seq: 1, kind: 'staff.upserted', payload: entry }],
+      }),
+    );
     session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
     expect(edge.staff.find('ops')).toBeUndefined();
   });

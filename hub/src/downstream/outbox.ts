@@ -1,25 +1,38 @@
-import { assert, limits } from '@dovetail/shared';
+import {
+  type DownstreamChangeKind,
+  type DownstreamPayload,
+  type KnownDownstreamChange,
+  assert,
+  knownDownstreamChangeSchema,
+  limits,
+} from '@dovetail/shared';
 import { type Kysely, PostgresAdapter, type Transaction, sql } from 'kysely';
 import { downstreamNotifier, downstreamNotifyChannel } from './notifier.ts';
 import type { Database } from '../database.ts';
 
-export type DownstreamEvent = { channel: string; seq: number; type: string; payload: unknown; createdAt: number };
+export type DownstreamEvent = KnownDownstreamChange & { channel: string; createdAt: number };
+
+/** A change as the protocol's schema of its kind reads it; anything else is a bug here, not input. */
+function checkedChange(seq: number, kind: string, payload: unknown): KnownDownstreamChange {
+  const checked = knownDownstreamChangeSchema.safeParse({ seq, kind, payload });
+  assert(checked.success, `downstream ${kind} matches its schema: ${checked.error?.message}`);
+  return checked.data;
+}
 
 /**
- * Appends one event to a downstream channel (DESIGN §5) inside the caller's transaction, so the
- * change and its log entry commit together or not at all. The per-channel counter row is bumped
+ * Appends one change to a downstream channel (DESIGN §5) inside the caller's transaction, so the
+ * change and its log entry commit together or not at all. The payload is checked against its kind's
+ * schema (shared/protocol) right before it is written. The per-channel counter row is bumped
  * with a conditional update: PostgreSQL's row lock serializes concurrent appenders, SQLite has one
  * writer, and a rollback takes the seq back, so seqs are gap-free on both.
  */
-export async function appendDownstream(
+export async function appendDownstream<Kind extends DownstreamChangeKind>(
   trx: Transaction<Database>,
   channel: string,
-  type: string,
-  payload: unknown,
+  kind: Kind,
+  payload: DownstreamPayload<Kind>,
   nowMs: number,
 ): Promise<number> {
-  const text = JSON.stringify(payload);
-  assert(text.length <= limits.downstreamPayloadBytesMax, `downstream payload within bound (${text.length})`);
   await trx
     .insertInto('downstream_channels')
     .values({ channel, last_seq: 0 })
@@ -33,7 +46,12 @@ export async function appendDownstream(
     .executeTakeFirstOrThrow();
   const seq = Number(row.last_seq);
   assert(Number.isSafeInteger(seq) && seq >= 1, 'downstream seq is a positive integer');
-  await trx.insertInto('downstream_log').values({ channel, seq, type, payload: text, created_at: nowMs }).execute();
+  const text = JSON.stringify(checkedChange(seq, kind, payload).payload);
+  assert(text.length <= limits.downstreamPayloadBytesMax, `downstream payload within bound (${text.length})`);
+  await trx
+    .insertInto('downstream_log')
+    .values({ channel, seq, type: kind, payload: text, created_at: nowMs })
+    .execute();
   // Wake the socket senders. PostgreSQL delivers NOTIFY at commit to every listening instance; on
   // SQLite (one process) the in-process wake-up runs after this transaction's synchronous commit.
   if (trx.getExecutor().adapter instanceof PostgresAdapter) {
@@ -44,7 +62,7 @@ export async function appendDownstream(
   return seq;
 }
 
-/** Reads a channel after a cursor, in seq order, at most `limit` events. */
+/** Reads a channel after a cursor, in seq order, at most `limit` changes, each checked as it is read. */
 export async function readDownstream(
   db: Kysely<Database>,
   channel: string,
@@ -60,10 +78,8 @@ export async function readDownstream(
     .limit(limit)
     .execute();
   return rows.map((row) => ({
+    ...checkedChange(Number(row.seq), row.type, JSON.parse(row.payload)),
     channel: row.channel,
-    seq: Number(row.seq),
-    type: row.type,
-    payload: JSON.parse(row.payload) as unknown,
     createdAt: Number(row.created_at),
   }));
 }

@@ -262,7 +262,7 @@ describe.each(adapters)('hub API on %s', (adapter) => {
       const log = await readDownstream(hub.deps.db, 'catalog', 0, 10_000);
       expect(log.map((event) => event.seq)).toEqual(Array.from({ length: log.length }, (_, index) => index + 1));
       const mine = log.slice(before.length);
-      expect(mine.map((event) => event.type)).toEqual(['product.upserted', 'product.upserted']);
+      expect(mine.map((event) => event.kind)).toEqual(['product.upserted', 'product.upserted']);
       expect(mine.map((event) => (event.payload as { version: number }).version)).toEqual([1, 2]);
     });
 
@@ -687,9 +687,9 @@ describe.each(adapters)('hub API on %s', (adapter) => {
     it("replicates a warehouse's config and staff roster to its downstream channel, hashes only", async () => {
       const log = await readDownstream(hub.deps.db, 'warehouse:AMS', 0, 1_000);
       expect(log.map((event) => event.seq)).toEqual(Array.from({ length: log.length }, (_, index) => index + 1));
-      expect(log[0]).toMatchObject({ type: 'warehouse.upserted', payload: { id: 'AMS', kind: 'warehouse' } });
-      const roster = log.filter((event) => event.type.startsWith('staff.'));
-      expect(roster.map((event) => [event.type, (event.payload as { username: string }).username])).toEqual([
+      expect(log[0]).toMatchObject({ kind: 'warehouse.upserted', payload: { id: 'AMS', kind: 'warehouse' } });
+      const roster = log.filter((event) => event.kind.startsWith('staff.'));
+      expect(roster.map((event) => [event.kind, (event.payload as { username: string }).username])).toEqual([
         ['staff.upserted', 'ana'],
         ['staff.upserted', 'bo'],
         ['staff.disabled', 'ana'],

@@ -79,7 +79,7 @@ describe.each(['sqlite', 'postgres'] as const)('in-store quotas on %s', (adapter
     expect(Number((await partition()).edge_quota)).toBe(3);
     expect(await available()).toBe(7);
     const changes = await channel();
-    expect(changes.map((change) => [change.type, change.payload])).toContainEqual([
+    expect(changes.map((change) => [change.kind, change.payload])).toContainEqual([
       'quota.granted',
       { grantId: granted.body.id, sku: 'SOFA-1', quantity: 3 },
     ]);
@@ -148,7 +148,7 @@ describe.each(['sqlite', 'postgres'] as const)('in-store quotas on %s', (adapter
     });
     expect(await available()).toBe(6);
     // The edge applies the grant from its channel and pushes it back as a quota_grant event.
-    const grant = (await channel()).find((change) => change.type === 'quota.granted')?.payload as {
+    const grant = (await channel()).find((change) => change.kind === 'quota.granted')?.payload as {
       grantId: string;
       quantity: number;
     };
@@ -165,7 +165,7 @@ describe.each(['sqlite', 'postgres'] as const)('in-store quotas on %s', (adapter
       granted: 0,
       returnsRequested: 0,
     });
-    const request = (await channel()).find((change) => change.type === 'quota.return_requested');
+    const request = (await channel()).find((change) => change.kind === 'quota.return_requested');
     if (!request) throw new Error('no return request on the channel');
     expect(request.payload).toMatchObject({ sku: 'SOFA-1', quantity: 3 });
     const listed = await call(hub, 'GET', '/api/v1/warehouses/STORE/quotas', { token });
@@ -221,7 +221,7 @@ describe.each(['sqlite', 'postgres'] as const)('in-store quotas on %s', (adapter
     await call(hub, 'PUT', '/api/v1/warehouses/STORE/quota-policy', { token, body: { defaultUnits: 1 } });
     const passes = await Promise.all([1, 2, 3].map(() => rebalanceQuotas(hub.storage.db, hub.storage.dialect, clock)));
     expect(passes.reduce((total, pass) => total + pass.returnsRequested, 0)).toBe(3);
-    const requests = (await channel()).filter((change) => change.type === 'quota.return_requested');
+    const requests = (await channel()).filter((change) => change.kind === 'quota.return_requested');
     expect(requests).toHaveLength(1);
   });
 

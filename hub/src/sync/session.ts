@@ -372,7 +372,7 @@ export class HubSyncSession {
     this.#transport.send({
       type: 'changes',
       channel,
-      changes: page.map((entry) => ({ seq: entry.seq, kind: entry.type, payload: entry.payload })),
+      changes: page.map(({ channel: _channel, createdAt: _createdAt, ...change }) => change),
     });
     this.#transport.send({
       type: 'checkpoint_complete',

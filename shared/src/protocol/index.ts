@@ -3,6 +3,7 @@ export * from './changes.ts';
 export * from './common.ts';
 export * from './decode.ts';
 export * from './downstream.ts';
+export * from './downstream-changes.ts';
 export * from './error.ts';
 export * from './hello.ts';
 export * from './push.ts';

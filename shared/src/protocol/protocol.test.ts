@@ -8,6 +8,7 @@ import {
   decodeDownstream,
   decodeUpstream,
   downstreamMessageSchema,
+  knownDownstreamChangeSchema,
   upstreamMessageSchema,
 } from './index.ts';
 
@@ -15,14 +16,18 @@ import {
  * Pins the wire format. If this fails you changed a message: bump PROTOCOL_VERSION (with a history
  * line in version.ts), keep new fields optional, then update the pinned hash and version together.
  */
-const pinned = { version: 3, hash: '6ec9023db65dcf16838607e316052f42cd50a038cf8137319743867c0fdb7ce9' };
+const pinned = { version: 4, hash: '6d7227ff81ef1c0d6c2c52fb1de145521178208d6d4fe941a66d83b0a44033d5' };
 
-function schemaHash(): string {
-  const document = JSON.stringify({
+/** Every frame in each direction, the payload schema of each downstream change kind included. */
+function schemaDocument(): string {
+  return JSON.stringify({
     upstream: z.toJSONSchema(upstreamMessageSchema, { unrepresentable: 'any' }),
     downstream: z.toJSONSchema(downstreamMessageSchema, { unrepresentable: 'any' }),
   });
-  return createHash('sha256').update(document).digest('hex');
+}
+
+function schemaHash(): string {
+  return createHash('sha256').update(schemaDocument()).digest('hex');
 }
 
 const event = {
@@ -49,6 +54,15 @@ describe('protocol schemas', () => {
   it('match the pinned hash for this protocol version', () => {
     expect({ version: PROTOCOL_VERSION, hash: schemaHash() }).toEqual(pinned);
     expect(PROTOCOL_VERSION_MIN).toBeLessThanOrEqual(PROTOCOL_VERSION);
+  });
+
+  it('pin the payload schema of every downstream change kind', () => {
+    const document = schemaDocument();
+    for (const option of knownDownstreamChangeSchema.options) {
+      const payload = z.toJSONSchema(option.shape.payload, { unrepresentable: 'any' });
+      expect(document).toContain(`"const":"${option.shape.kind.value}"`);
+      expect(document).toContain(JSON.stringify(payload.properties));
+    }
   });
 });
 
@@ -95,6 +109,23 @@ describe('decoding frames', () => {
       events: Array.from({ length: limits.pushBatchEventsMax + 1 }, (_, i) => ({ seq: i + 1, event })),
     };
     expect(decodeUpstream(JSON.stringify(tooMany))).toMatchObject({ ok: false, reason: 'invalid' });
+  });
+
+  it('checks each downstream change against the schema of its kind, and carries kinds it does not know', () => {
+    const grant = { seq: 1, kind: 'quota.granted', payload: { grantId: 'g-1', sku: 'SOFA-1', quantity: 2 } };
+    const frame = (change: unknown) => JSON.stringify({ type: 'changes', channel: 'warehouse:W1', changes: [change] });
+    expect(decodeDownstream(frame(grant))).toMatchObject({ ok: true, message: { changes: [grant] } });
+    expect(decodeDownstream(frame({ ...grant, payload: { ...grant.payload, quantity: 'two' } }))).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/^changes\.0\.payload\.quantity: /),
+    });
+    expect(decodeDownstream(frame({ ...grant, payload: { ...grant.payload, extra: 1 } }))).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/^changes\.0\.payload\.extra: /),
+    });
+    const future = { seq: 1, kind: 'future.thing', payload: { anything: true } };
+    expect(decodeDownstream(frame(future))).toMatchObject({ ok: true, message: { changes: [future] } });
+    expect(decodeDownstream(frame({ ...future, kind: 'Not A Kind' })).ok).toBe(false);
   });
 
   it('refuses a channel name that is neither catalog nor a warehouse channel', () => {

@@ -14,11 +14,20 @@
  *    never sends them; a version 2 hub would refuse the frame, so edges upgrade after their hub.
  *    Acks may name two more rejection reasons: `unknown_fulfillment`, `fulfillment_state_conflict`;
  *    a `quota_return` may carry 0 (the edge answering a return request with nothing left).
+ * -- Version 4 adds a payload schema per downstream change kind (downstream-changes.ts): a `changes`
+ *    frame is checked kind by kind, and a kind a newer hub adds still decodes and is skipped. The
+ *    payloads a version 3 hub sent are the same, so a version 3 edge is served as before. Removes what
+ *    no hub ever sent: `checkpoint_complete.checksums` and the `must_reset` reasons
+ *    `cursor_compacted` and `hub_epoch_changed`.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
-/** The oldest version a peer may speak; an older hello is refused with `protocol_unsupported`. */
-export const PROTOCOL_VERSION_MIN = 1;
+/**
+ * The oldest version a peer may speak; an older hello is refused with `protocol_unsupported` (4426).
+ * Version 1 is refused: its strict decoder cannot read the `ack.checksums` and `welcome.rejected` a
+ * hub sends since version 2, so it would be dropped at its first ack instead of told why.
+ */
+export const PROTOCOL_VERSION_MIN = 2;
 
 /** WebSocket close codes (4000-4999 are the application's). */
 export const closeCodes = {
