@@ -14,8 +14,8 @@ const style = `
 main{max-width:40rem;margin:0 auto;padding:1rem}h1{font-size:1.4rem;margin:.5rem 0}h2{font-size:1.05rem;margin:1.5rem 0 .5rem}
 .card{background:#fff;border-radius:.75rem;padding:1rem;margin:.75rem 0;box-shadow:0 1px 2px rgba(0,0,0,.08)}
 .status{font-size:1.25rem;font-weight:600}.eta{color:#3d5a40}.muted{color:#5f5b55;font-size:.9rem}
-ol{list-style:none;padding:0;margin:0}li{padding:.5rem 0 .5rem 1rem;border-left:3px solid #c9c2b6;position:relative}
-li:last-child{border-left-color:#3d5a40}time{display:block;color:#5f5b55;font-size:.85rem}
+ol{list-style:none;padding:0;margin:0}ol li{padding:.5rem 0 .5rem 1rem;border-left:3px solid #c9c2b6}
+ol li:first-child{border-left-color:#3d5a40}time{display:block;color:#5f5b55;font-size:.85rem}
 ul{padding-left:1.2rem;margin:.25rem 0}a{color:#2b4c7e}`;
 const styleHash = createHash('sha256').update(style).digest('base64');
 
@@ -87,7 +87,7 @@ export function renderTrackingPage(view: TrackingPage, brand: string): string {
     `Order ${view.orderNumber} · ${brand}`,
     `<p class="muted">${escapeHtml(brand)}</p>
 <h1>Order ${escapeHtml(view.orderNumber)}</h1>
-<section class="card" aria-label="Status"><p>${greeting} is where your order stands.</p><p class="status">${escapeHtml(statusWords[view.status] ?? view.status)}</p>${when}${view.city ? `<p class="muted">Delivering to ${escapeHtml(view.city)}</p>` : ''}</section>
+<section class="card" aria-label="Status"><p>${greeting} is where your order stands.</p><p class="status">${escapeHtml(statusWords[view.status] ?? view.status)}</p>${when}${view.city ? `<p class="muted">Delivery to ${escapeHtml(view.city)}</p>` : ''}</section>
 <section class="card" aria-label="Items"><h2>In this order</h2><ul>${items}</ul></section>
 ${parcels ? `<section class="card" aria-label="Parcels"><h2>Carrier</h2>${parcels}</section>` : ''}
 <section class="card" aria-label="Timeline"><h2>What happened</h2><ol>${steps}</ol></section>

@@ -72,7 +72,11 @@ export async function trackingPage(
   const customer = JSON.parse(order.customer_json) as { name?: string };
   const address = JSON.parse(order.shipping_json) as { city?: string };
   const timeline: TrackingPage['timeline'] = [];
+  // A carrier's delivery scan tells when it arrived; the order's own `delivered` step (the hub
+  // learning it) only stands in when nobody scanned it (staff set it by hand).
+  const scannedDelivery = shipments.some((shipment) => shipment.events.some((scan) => scan.status === 'delivered'));
   for (const step of history) {
+    if (step.event === 'delivered' && scannedDelivery) continue;
     const label = orderSteps[step.event];
     if (label) timeline.push({ at: new Date(Number(step.at)).toISOString(), label });
   }

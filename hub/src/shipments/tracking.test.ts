@@ -334,7 +334,7 @@ describe.each(['sqlite', 'postgres'] as const)("the customer's tracking page on 
     expect(shown.html).toContain('Expected Thursday 3 December');
     expect(shown.html).toContain('href="https://www.dhl.com/');
     expect(shown.html).toContain('Ada, here');
-    expect(shown.html).toContain('Delivering to Amsterdam');
+    expect(shown.html).toContain('Delivery to Amsterdam');
     for (const secret of ['ada@example.com', 'Lovelace', 'Keizersgracht', '1015 CJ', orderId]) {
       expect(shown.html).not.toContain(secret);
     }
