@@ -4,3 +4,5 @@
  */
 export { insertGeneratedOrders, newestFirst, type GeneratedOrder } from './generated-orders.ts';
 export { TestReceiver, type ReceivedWebhook, type Answer } from './webhook-receiver.ts';
+// The hub-api bench's baseline: a catalog read with no HTTP layer in front of it.
+export { getProduct } from '../catalog/service.ts';

@@ -2,9 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Hub, createHub, dropPostgresSchema } from '@dovetail/hub';
+import { getProduct } from '@dovetail/hub/testing';
 import { newId, productCategories } from '@dovetail/shared';
-// The baseline is the catalog service called directly, below every HTTP layer: not a public export of the hub.
-import { getProduct } from '../../../hub/src/catalog/service.ts';
 import { postgresAnswers } from '../support/postgres.ts';
 import type { Bench } from './bench.ts';
 
