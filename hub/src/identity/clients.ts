@@ -7,7 +7,13 @@ import type { Database } from '../database.ts';
 import { assertWarehousesExist } from '../warehouses/service.ts';
 
 export const bootstrapClientId = 'admin';
-export const clientRoles = ['admin', 'storefront', '3pl', 'customer_service', 'carrier'] as const satisfies readonly Role[];
+export const clientRoles = [
+  'admin',
+  'storefront',
+  '3pl',
+  'customer_service',
+  'carrier',
+] as const satisfies readonly Role[];
 
 export type ApiClientView = {
   clientId: string;
@@ -78,7 +84,12 @@ export async function ensureBootstrapAdmin(
 
 export async function createClient(
   db: Kysely<Database>,
-  input: { name: string; role: (typeof clientRoles)[number]; warehouses?: string[] | undefined; carrier?: string | undefined },
+  input: {
+    name: string;
+    role: (typeof clientRoles)[number];
+    warehouses?: string[] | undefined;
+    carrier?: string | undefined;
+  },
   nowMs: number,
 ): Promise<ApiClientView & { clientSecret: string }> {
   if ((input.role === 'carrier') !== (input.carrier !== undefined)) {
