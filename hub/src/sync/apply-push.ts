@@ -1,7 +1,8 @@
 import {
   type PartitionState,
   type PushMessage,
-  type StockRejectionReason,
+  type PushRejectionReason,
+  pushRejectionReasons,
   limits,
   type StockEvent,
   type UpstreamEvent,
@@ -20,8 +21,7 @@ import { detectShortage } from '../fulfillment/shortage.ts';
 import { answerQuotaMove } from '../quotas/service.ts';
 import { noteLowStock, partitionFigureColumns } from '../inventory/low-stock.ts';
 
-export type PushRejectionReason = StockRejectionReason | FactRefusal['reason'] | 'unknown_sku' | 'wrong_warehouse';
-export type PushRejection = { seq: number; reason: string; message: string };
+export type PushRejection = { seq: number; reason: PushRejectionReason; message: string };
 export type PushResult = {
   upstreamAck: number;
   rejected: PushRejection[];
@@ -181,11 +181,14 @@ export async function storedRejections(
     .orderBy('edge_seq')
     .limit(limits.pushBatchEventsMax)
     .execute();
-  return rows.map((row) => ({
-    seq: Number(row.edge_seq),
-    reason: row.reason as PushRejectionReason,
-    message: row.message.slice(0, 500),
-  }));
+  return rows.map((row) => {
+    assert(isPushRejectionReason(row.reason), `stored rejection reason ${row.reason} is one the protocol names`);
+    return { seq: Number(row.edge_seq), reason: row.reason, message: row.message.slice(0, 500) };
+  });
+}
+
+function isPushRejectionReason(reason: string): reason is PushRejectionReason {
+  return (pushRejectionReasons as readonly string[]).includes(reason);
 }
 
 /** Applies a fulfillment fact and records it (the record is what makes a replay a duplicate). */
@@ -197,7 +200,7 @@ async function applyFact(
   seq: number,
   fact: Exclude<UpstreamEvent, StockEvent>,
   nowMs: number,
-): Promise<{ reason: string; message: string; checksum?: undefined } | { checksum?: undefined }> {
+): Promise<(FactRefusal & { checksum?: undefined }) | { checksum?: undefined }> {
   const refusal = await applyFulfillmentFact(trx, dialect, warehouseId, fact, nowMs);
   if (refusal) return refusal;
   await trx
@@ -222,7 +225,7 @@ async function applyOne(
   warehouseId: string,
   event: StockEvent,
   nowMs: number,
-): Promise<{ reason: string; message: string; checksum?: string } | { checksum: string }> {
+): Promise<{ reason: PushRejectionReason; message: string; checksum?: string } | { checksum: string }> {
   const variant = await trx.selectFrom('variants').select('sku').where('sku', '=', event.sku).executeTakeFirst();
   if (!variant)
     return { reason: 'unknown_sku', message: `${event.sku} is not in the hub's catalog; correct the scan at the edge` };

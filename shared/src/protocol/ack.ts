@@ -4,18 +4,26 @@ import { stockRejectionReasons } from '../domain/stock/apply.ts';
 import { skuSchema } from '../domain/stock/schemas.ts';
 import { cursorSchema, upstreamSeqSchema } from './common.ts';
 
+/**
+ * Why the hub durably refused an upstream event (staff see it at the edge): the stock fold's own
+ * refusals, a SKU missing from the catalog, and a fulfillment fact that does not fit the hub's order.
+ * `wrong_warehouse` is kept for edges that know it; the hub closes the socket (4403) instead.
+ */
+export const pushRejectionReasons = [
+  ...stockRejectionReasons,
+  'unknown_sku',
+  'wrong_warehouse',
+  'unknown_fulfillment',
+  'fulfillment_state_conflict',
+] as const;
+export type PushRejectionReason = (typeof pushRejectionReasons)[number];
+
 /** Events the hub durably refused, with the reason staff will see. */
 export const upstreamRejectionsSchema = z
   .array(
     z.strictObject({
       seq: upstreamSeqSchema,
-      reason: z.enum([
-        ...stockRejectionReasons,
-        'unknown_sku',
-        'wrong_warehouse',
-        'unknown_fulfillment',
-        'fulfillment_state_conflict',
-      ]),
+      reason: z.enum(pushRejectionReasons),
       message: z.string().max(500),
     }),
   )
