@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { closeCodes, decodeUpstream, limits } from '@dovetail/shared';
+import { authorize, closeCodes, decodeUpstream, limits } from '@dovetail/shared';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -56,11 +56,11 @@ function refuse(socket: Duplex, status: 401 | 403 | 404, message: string): void 
 }
 
 /**
- * `/sync` on the hub's HTTP server: authenticates the edge's client-credentials JWT on upgrade (role
- * edge, exactly one warehouse), validates every frame (bounded size, strict schema: a bad frame
- * closes with 4400 and applies nothing), and hands frames to a `HubSyncSession` per socket. A
- * socket whose edge answers pings but leaves the hello or a checkpoint unanswered past the bound is
- * dropped (`HubSyncSession.overdue`).
+ * `/sync` on the hub's HTTP server: authenticates the edge's client-credentials JWT on upgrade (the
+ * policy's `sync.connect`, exactly one warehouse), validates every frame (bounded size, strict
+ * schema: a bad frame closes with 4400 and applies nothing), and hands frames to a `HubSyncSession`
+ * per socket. A socket whose edge answers pings but leaves the hello or a checkpoint unanswered past
+ * the bound is dropped (`HubSyncSession.overdue`).
  */
 export function attachSyncServer(server: http.Server, options: SyncServerOptions) {
   const nowMs = options.nowMs ?? Date.now;
@@ -77,8 +77,13 @@ export function attachSyncServer(server: http.Server, options: SyncServerOptions
         if (!auth) return refuse(socket, 401, 'send the edge token as Authorization: Bearer <token>');
         if (!auth.ok) return refuse(socket, 401, auth.message);
         const { principal } = auth;
-        if (principal.role !== 'edge' || principal.warehouses === '*' || principal.warehouses.length !== 1) {
-          return refuse(socket, 403, 'only an enrolled edge (role edge, one warehouse) may sync');
+        // The policy table says who may sync (as every route asks it: role, then the token's
+        // scope); the protocol then needs the one warehouse the edge speaks for.
+        const decision = authorize(principal, 'sync.connect');
+        if (!decision.ok) return refuse(socket, 403, decision.message);
+        if (!principal.scopes.has('sync.connect')) return refuse(socket, 403, 'token lacks scope sync.connect');
+        if (principal.warehouses === '*' || principal.warehouses.length !== 1) {
+          return refuse(socket, 403, 'an edge token names exactly one warehouse');
         }
         const syncPrincipal: SyncPrincipal = {
           clientId: principal.subject,
