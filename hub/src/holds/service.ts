@@ -1,5 +1,5 @@
 import { DomainError, conflict, notFound } from '@dovetail/shared';
-import { type ReserveRequest, holdStatusAt, limits, newId } from '@dovetail/shared';
+import { type ReserveRequest, expiringStatusAt, limits, newId } from '@dovetail/shared';
 import { type Kysely, type Transaction, sql } from 'kysely';
 import { availableSql } from '../db/available.ts';
 import type { Database } from '../database.ts';
@@ -221,7 +221,12 @@ function toView(loaded: NonNullable<Awaited<ReturnType<typeof loadHold>>>, nowMs
   const { hold, lines } = loaded;
   return {
     id: hold.id,
-    status: holdStatusAt(hold.status as 'active' | 'released' | 'converted', Number(hold.expires_at), nowMs),
+    status: expiringStatusAt(
+      hold.status as 'active' | 'released' | 'converted',
+      'active',
+      Number(hold.expires_at),
+      nowMs,
+    ),
     expiresAt: new Date(Number(hold.expires_at)).toISOString(),
     createdAt: new Date(Number(hold.created_at)).toISOString(),
     lines: lines.map((line) => ({ sku: line.sku, quantity: Number(line.quantity), warehouseId: line.warehouse_id })),

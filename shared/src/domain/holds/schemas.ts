@@ -20,11 +20,16 @@ export type ReleaseRequest = z.infer<typeof releaseRequestSchema>;
 export const holdStatuses = ['active', 'released', 'expired', 'converted'] as const;
 export type HoldStatus = (typeof holdStatuses)[number];
 
-/** A hold's status as a reader sees it at `nowMs`: an active hold past its expiry is expired, sweeper or not. */
-export function holdStatusAt(
-  stored: 'active' | 'released' | 'converted',
+/**
+ * A status as a reader sees it at `nowMs`. A record still `lapsing` at its expiry (an active hold;
+ * the unpaid order over it, which expires with its hold) reads as expired from `expiresAtMs` on,
+ * whatever the sweeper is doing (DESIGN §4); any other status reads as stored.
+ */
+export function expiringStatusAt<Status extends string>(
+  stored: Status,
+  lapsing: Status,
   expiresAtMs: number,
   nowMs: number,
-): HoldStatus {
-  return stored === 'active' && expiresAtMs <= nowMs ? 'expired' : stored;
+): Status | 'expired' {
+  return stored === lapsing && expiresAtMs <= nowMs ? 'expired' : stored;
 }
