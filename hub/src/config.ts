@@ -17,6 +17,8 @@ export type HubConfig = {
   webhooks: { allowPrivate: boolean; attemptTimeoutMs: number; disableAfterMs: number };
   /** `HUB_EASYPOST_WEBHOOK_SECRET`: EasyPost's tracker updates are accepted when set. */
   easypostWebhookSecret: string | undefined;
+  /** The default per-client request budget (`HUB_CLIENT_REQUESTS_PER_SECOND`, `HUB_CLIENT_REQUESTS_BURST`). */
+  requestBudget: { perSecond: number; burst: number };
   /** `HUB_PUBLIC_URL`: how customers reach the hub (tracking links); defaults to the listening address. */
   publicUrl: string;
   /** `HUB_BRAND_NAME`: the name customers see (tracking page, e-mails). */
@@ -32,7 +34,8 @@ const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DI
        HUB_WEBHOOK_DISABLE_AFTER_MS (disable an endpoint failing this long),
        HUB_EASYPOST_WEBHOOK_SECRET (accept EasyPost tracker updates at /api/v1/carriers/easypost),
        HUB_PUBLIC_URL (the address in tracking links and e-mails; default http://HOST:PORT),
-       HUB_BRAND_NAME (the name customers see on the tracking page and in e-mails; default Dovetail)`;
+       HUB_BRAND_NAME (the name customers see on the tracking page and in e-mails; default Dovetail),
+       HUB_CLIENT_REQUESTS_PER_SECOND, HUB_CLIENT_REQUESTS_BURST (default budget per API client: 500/s, 5000)`;
 
 /** Flags win over environment variables, which win over defaults. */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
@@ -98,9 +101,27 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
       Number.MAX_SAFE_INTEGER,
     ),
   };
+  const requestsPerSecond = integerSetting(
+    env,
+    'HUB_CLIENT_REQUESTS_PER_SECOND',
+    limits.clientRequestsPerSecond,
+    1,
+    limits.clientRequestsPerSecondMax,
+  );
+  const requestBudget = {
+    perSecond: requestsPerSecond,
+    burst: integerSetting(
+      env,
+      'HUB_CLIENT_REQUESTS_BURST',
+      Math.max(limits.clientRequestsBurst, requestsPerSecond),
+      requestsPerSecond,
+      limits.clientRequestsBurstMax,
+    ),
+  };
   return {
     port,
     webhooks,
+    requestBudget,
     easypostWebhookSecret: env['HUB_EASYPOST_WEBHOOK_SECRET'] || undefined,
     brand: (env['HUB_BRAND_NAME'] ?? '').trim().slice(0, 80) || 'Dovetail',
     publicUrl: publicUrlOf(env['HUB_PUBLIC_URL'], values.host ?? env['HUB_HOST'] ?? '127.0.0.1', port),

@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     defaultMetrics: true,
     webhooks: config.webhooks,
     publicUrl: config.publicUrl,
+    rateLimit: config.requestBudget,
     brand: config.brand,
     ...(config.easypostWebhookSecret ? { easypostWebhookSecret: config.easypostWebhookSecret } : {}),
     ...(config.externalIssuer ? { externalIssuer: config.externalIssuer } : {}),

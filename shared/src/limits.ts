@@ -284,3 +284,7 @@ export const trackingEventsPerShipmentMax = 500;
 // The customer's tracking page: public (a token is the only key), so rate-limited per address.
 export const trackingPageRequestsPerSecond = 1;
 export const trackingPageRequestsBurst = 30;
+
+// Per-client request budgets an operator sets (`POST/PATCH /clients`): bounds on what may be set.
+export const clientRequestsPerSecondMax = 100_000;
+export const clientRequestsBurstMax = 1_000_000;

@@ -16,6 +16,7 @@ import { migration as m0014 } from './migrations/0014_webhooks.ts';
 import { migration as m0015 } from './migrations/0015_order_lookup.ts';
 import { migration as m0016 } from './migrations/0016_carrier_tracking.ts';
 import { migration as m0017 } from './migrations/0017_tracking_token.ts';
+import { migration as m0018 } from './migrations/0018_client_budgets.ts';
 
 /**
  * Versioned migrations, one list for both adapters. Written with Kysely's schema builder and
@@ -39,6 +40,7 @@ const steps: Record<string, Migration> = {
   '0015_order_lookup': m0015,
   '0016_carrier_tracking': m0016,
   '0017_tracking_token': m0017,
+  '0018_client_budgets': m0018,
 };
 
 export const migrationNames = Object.keys(steps).sort();

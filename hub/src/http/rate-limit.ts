@@ -2,6 +2,9 @@ import { limits } from '@dovetail/shared';
 
 export type RateDecision = { ok: true; remaining: number } | { ok: false; retryAfterSeconds: number };
 
+/** A budget: `burst` requests at once, refilled at `perSecond`. */
+export type RatePolicy = { perSecond: number; burst: number };
+
 /**
  * A token bucket per key (per client): `burst` requests at once, refilled at `perSecond`. Kept in
  * memory per instance, bounded to `rateLimitedClientsTrackedMax` keys (the least recently refilled
@@ -16,10 +19,11 @@ export class RateLimiter {
     private readonly nowMs: () => number = Date.now,
   ) {}
 
-  take(key: string): RateDecision {
+  /** Charges one request to `key` under `policy` (a client's own budget; else this limiter's default). */
+  take(key: string, policy: RatePolicy = this): RateDecision {
     const now = this.nowMs();
-    const bucket = this.buckets.get(key) ?? { tokens: this.burst, atMs: now };
-    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.atMs) / 1000) * this.perSecond);
+    const bucket = this.buckets.get(key) ?? { tokens: policy.burst, atMs: now };
+    bucket.tokens = Math.min(policy.burst, bucket.tokens + ((now - bucket.atMs) / 1000) * policy.perSecond);
     bucket.atMs = now;
     this.buckets.delete(key);
     this.buckets.set(key, bucket);
@@ -28,19 +32,19 @@ export class RateLimiter {
       if (!oldest.done) this.buckets.delete(oldest.value);
     }
     if (bucket.tokens < 1)
-      return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.perSecond)) };
+      return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / policy.perSecond)) };
     bucket.tokens -= 1;
     return { ok: true, remaining: Math.floor(bucket.tokens) };
   }
 
   /** IETF RateLimit header draft: the policy, and what is left now. */
-  headers(decision: RateDecision): Record<string, string> {
-    const policy = `${this.burst};w=${Math.ceil(this.burst / this.perSecond)}`;
+  headers(decision: RateDecision, budget: RatePolicy = this): Record<string, string> {
+    const policy = `${budget.burst};w=${Math.ceil(budget.burst / budget.perSecond)}`;
     if (decision.ok)
-      return { 'ratelimit-policy': policy, ratelimit: `limit=${this.burst}, remaining=${decision.remaining}` };
+      return { 'ratelimit-policy': policy, ratelimit: `limit=${budget.burst}, remaining=${decision.remaining}` };
     return {
       'ratelimit-policy': policy,
-      ratelimit: `limit=${this.burst}, remaining=0, reset=${decision.retryAfterSeconds}`,
+      ratelimit: `limit=${budget.burst}, remaining=0, reset=${decision.retryAfterSeconds}`,
       'retry-after': String(decision.retryAfterSeconds),
     };
   }

@@ -94,8 +94,8 @@ export function guard(ctx: Context, permission: Permission | 'public' | undefine
   if (!ctx.auth) throw unauthorized();
   if (!ctx.auth.ok) throw unauthorized(ctx.auth.message);
   const principal = ctx.auth.principal;
-  const budget = ctx.deps.rateLimiter.take(`${principal.kind}:${principal.subject}`);
-  const budgetHeaders = ctx.deps.rateLimiter.headers(budget);
+  const budget = ctx.deps.rateLimiter.take(`${principal.kind}:${principal.subject}`, principal.budget);
+  const budgetHeaders = ctx.deps.rateLimiter.headers(budget, principal.budget);
   if (!budget.ok)
     throw new ApiError(
       429,

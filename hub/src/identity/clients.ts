@@ -1,5 +1,5 @@
 import { conflict, notFound, unprocessable } from '@dovetail/shared';
-import { type Permission, type Role, newId, permissions } from '@dovetail/shared';
+import { type Permission, type Role, limits, newId, permissions } from '@dovetail/shared';
 import type { Kysely, Selectable } from 'kysely';
 import { clientSecretMatches, hashClientSecret, newClientSecret } from './secrets.ts';
 import type { ApiClientsTable } from './tables.ts';
@@ -22,6 +22,9 @@ export type ApiClientView = {
   warehouses: string[] | '*';
   /** The carrier a `carrier` client reports tracking for. */
   carrier?: string;
+  /** The client's own request budget; null for both: the hub's default applies. */
+  requestsPerSecond: number | null;
+  burst: number | null;
   epoch: number;
   revoked: boolean;
   createdAt: number;
@@ -36,6 +39,8 @@ function toView(row: Selectable<ApiClientsTable>): ApiClientView {
     role: row.role as Role,
     warehouses: JSON.parse(row.warehouses_json) as string[] | '*',
     ...(row.carrier ? { carrier: row.carrier } : {}),
+    requestsPerSecond: row.requests_per_second === null ? null : Number(row.requests_per_second),
+    burst: row.requests_burst === null ? null : Number(row.requests_burst),
     epoch: Number(row.epoch),
     revoked: row.revoked_at !== null,
     createdAt: Number(row.created_at),
@@ -89,9 +94,12 @@ export async function createClient(
     role: (typeof clientRoles)[number];
     warehouses?: string[] | undefined;
     carrier?: string | undefined;
+    requestsPerSecond?: number | undefined;
+    burst?: number | undefined;
   },
   nowMs: number,
 ): Promise<ApiClientView & { clientSecret: string }> {
+  const budget = requestBudget(input.requestsPerSecond, input.burst);
   if ((input.role === 'carrier') !== (input.carrier !== undefined)) {
     throw unprocessable('carrier_required', 'a carrier client names its carrier, and only a carrier client does', {
       field: 'carrier',
@@ -107,12 +115,57 @@ export async function createClient(
     warehouses_json: JSON.stringify(warehouses),
     secret_hash: hashClientSecret(clientSecret),
     carrier: input.carrier?.trim().toLowerCase() ?? null,
+    requests_per_second: budget?.perSecond ?? null,
+    requests_burst: budget?.burst ?? null,
     epoch: 1,
     revoked_at: null,
     created_at: nowMs,
   };
   await db.insertInto('api_clients').values(row).execute();
   return { ...toView(row), clientSecret };
+}
+
+/**
+ * A budget as given: both figures or neither; a burst holds at least one second of requests. Only
+ * the rate given: the burst is ten seconds of it (the hub default's ratio).
+ */
+function requestBudget(perSecond: number | undefined, burst: number | undefined) {
+  if (perSecond === undefined) {
+    if (burst !== undefined)
+      throw unprocessable('budget_incomplete', 'give requestsPerSecond with burst', { field: 'requestsPerSecond' });
+    return undefined;
+  }
+  const effectiveBurst = burst ?? Math.min(perSecond * 10, limits.clientRequestsBurstMax);
+  if (effectiveBurst < perSecond) {
+    throw unprocessable(
+      'burst_below_rate',
+      'burst must hold at least one second of requests (burst >= requestsPerSecond)',
+      {
+        field: 'burst',
+      },
+    );
+  }
+  return { perSecond, burst: effectiveBurst };
+}
+
+/**
+ * `PATCH /clients/{id}`: sets the client's request budget, or (null) gives it back the hub's
+ * default. Takes effect on this instance at once and on others within `principalCacheMs`.
+ */
+export async function setClientBudget(
+  db: Kysely<Database>,
+  clientId: string,
+  input: { requestsPerSecond: number | null; burst?: number | undefined },
+): Promise<ApiClientView> {
+  const budget = input.requestsPerSecond === null ? undefined : requestBudget(input.requestsPerSecond, input.burst);
+  const result = await db
+    .updateTable('api_clients')
+    .set({ requests_per_second: budget?.perSecond ?? null, requests_burst: budget?.burst ?? null })
+    .where('id', '=', clientId)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) throw notFound('client');
+  const row = await db.selectFrom('api_clients').selectAll().where('id', '=', clientId).executeTakeFirstOrThrow();
+  return toView(row);
 }
 
 export async function listClients(db: Kysely<Database>, limit: number): Promise<ApiClientView[]> {
@@ -149,11 +202,19 @@ export async function authenticateClient(
 }
 
 /** Whether tokens minted for this client at this epoch are still good (not revoked, not re-enrolled). */
-export async function clientIsActive(db: Kysely<Database>, clientId: string, epoch: number): Promise<boolean> {
+/** What authentication needs to know of a client on each token: is it still active, with what budget. */
+export type ClientStanding = { active: boolean; budget: { perSecond: number; burst: number } | undefined };
+
+export async function clientStanding(db: Kysely<Database>, clientId: string, epoch: number): Promise<ClientStanding> {
   const row = await db
     .selectFrom('api_clients')
-    .select(['revoked_at', 'epoch'])
+    .select(['revoked_at', 'epoch', 'requests_per_second', 'requests_burst'])
     .where('id', '=', clientId)
     .executeTakeFirst();
-  return row !== undefined && row.revoked_at === null && Number(row.epoch) === epoch;
+  const active = row !== undefined && row.revoked_at === null && Number(row.epoch) === epoch;
+  const budget =
+    row?.requests_per_second != null && row.requests_burst != null
+      ? { perSecond: Number(row.requests_per_second), burst: Number(row.requests_burst) }
+      : undefined;
+  return { active, budget };
 }

@@ -1,7 +1,7 @@
 import { type Permission, type Principal, type Role, limits, permissions, roles } from '@dovetail/shared';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
-import { clientIsActive, scopesForRole } from './clients.ts';
+import { type ClientStanding, clientStanding, scopesForRole } from './clients.ts';
 import { staffIsActive } from './staff.ts';
 import type { ExternalIssuer } from './external.ts';
 import type { KeyStore } from './keys.ts';
@@ -13,6 +13,8 @@ export type AuthPrincipal = Principal & {
   kind: 'client' | 'staff' | 'external';
   scopes: ReadonlySet<Permission>;
   epoch: number;
+  /** The client's own request budget, when an operator set one; else the hub's default applies. */
+  budget?: { perSecond: number; burst: number } | undefined;
 };
 
 export type TokenClaims = {
@@ -38,7 +40,7 @@ function isRole(value: unknown): value is Role {
  * looked up in the database and remembered briefly.
  */
 export class Authenticator {
-  private readonly activeCache = new Map<string, { active: boolean; atMs: number }>();
+  private readonly activeCache = new Map<string, ClientStanding & { atMs: number }>();
   /**
    * Verified tokens, remembered for at most `principalCacheMs` and never past their expiry: an
    * ES256 verification is most of an authenticated request's cost, and a client sends the same
@@ -81,9 +83,18 @@ export class Authenticator {
     ) {
       return { ok: false, message: 'token claims are malformed' };
     }
-    if (!(await this.isActive(knd, sub, epoch))) return { ok: false, message: 'credentials were revoked' };
+    const standing = await this.standing(knd, sub, epoch);
+    if (!standing.active) return { ok: false, message: 'credentials were revoked' };
     const scopes = new Set(scope.split(' ').filter((name) => permissionNames.has(name)) as Permission[]);
-    const principal: AuthPrincipal = { subject: sub, role, warehouses: wh as string[] | '*', kind: knd, scopes, epoch };
+    const principal: AuthPrincipal = {
+      subject: sub,
+      role,
+      warehouses: wh as string[] | '*',
+      kind: knd,
+      scopes,
+      epoch,
+      ...(standing.budget ? { budget: standing.budget } : {}),
+    };
     if (this.verifiedCache.size >= 10_000) this.verifiedCache.clear();
     this.verifiedCache.set(match[1], { principal, atMs: now, expiresAtMs: Number(payload['exp']) * 1000 });
     return { ok: true, principal };
@@ -108,16 +119,19 @@ export class Authenticator {
     return { ok: true, principal };
   }
 
-  private async isActive(kind: 'client' | 'staff', subject: string, epoch: number): Promise<boolean> {
+  /** Whether the client (at that epoch) or staff member is still active, and a client's budget. */
+  private async standing(kind: 'client' | 'staff', subject: string, epoch: number): Promise<ClientStanding> {
     const key = `${kind}:${subject}:${epoch}`;
     const now = this.nowMs();
     const cached = this.activeCache.get(key);
-    if (cached && now - cached.atMs < limits.principalCacheMs) return cached.active;
-    const active =
-      kind === 'client' ? await clientIsActive(this.db, subject, epoch) : await staffIsActive(this.db, subject);
+    if (cached && now - cached.atMs < limits.principalCacheMs) return cached;
+    const standing =
+      kind === 'client'
+        ? await clientStanding(this.db, subject, epoch)
+        : { active: await staffIsActive(this.db, subject), budget: undefined };
     if (this.activeCache.size > 10_000) this.activeCache.clear();
-    this.activeCache.set(key, { active, atMs: now });
-    return active;
+    this.activeCache.set(key, { ...standing, atMs: now });
+    return standing;
   }
 
   /** Forget cached answers at once (after a revocation on this instance). */

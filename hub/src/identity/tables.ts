@@ -9,6 +9,9 @@ export interface ApiClientsTable {
   secret_hash: string;
   /** For a `carrier` client: the carrier it reports tracking for (0016); null otherwise. */
   carrier: ColumnType<string | null, string | null | undefined, string | null>;
+  /** This client's request budget (0018); null: the hub's default. */
+  requests_per_second: ColumnType<number | null, number | null | undefined, number | null>;
+  requests_burst: ColumnType<number | null, number | null | undefined, number | null>;
   epoch: number;
   revoked_at: number | null;
   created_at: number;

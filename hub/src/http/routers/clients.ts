@@ -1,11 +1,14 @@
 import { carrierSchema, limits } from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { clientRoles, createClient, listClients, revokeClient } from '../../identity/clients.ts';
+import { clientRoles, createClient, listClients, revokeClient, setClientBudget } from '../../identity/clients.ts';
 import { idParam, pageLimit, warehouseIdParam } from '../params.ts';
 import { noStore, protectedProcedure } from '../trpc.ts';
 
 const tags = ['identity'];
+
+const rate = () => z.int().min(1).max(limits.clientRequestsPerSecondMax);
+const burst = () => z.int().min(1).max(limits.clientRequestsBurstMax);
 
 const clientViewSchema = z.object({
   clientId: z.string(),
@@ -13,6 +16,11 @@ const clientViewSchema = z.object({
   role: z.string(),
   warehouses: z.union([z.array(z.string()), z.literal('*')]),
   carrier: z.string().optional(),
+  requestsPerSecond: z
+    .int()
+    .nullable()
+    .describe("this client's budget; null: the hub's default (HUB_CLIENT_REQUESTS_PER_SECOND)"),
+  burst: z.int().nullable(),
   epoch: z.int(),
   revoked: z.boolean(),
   createdAt: z.int(),
@@ -36,6 +44,8 @@ export const clientsRouter = {
         role: z.enum(clientRoles),
         warehouses: z.array(warehouseIdParam()).max(1_000).optional(),
         carrier: carrierSchema.optional().describe('for role carrier: the carrier it reports tracking for'),
+        requestsPerSecond: rate().optional().describe("the client's own request budget; default: the hub's"),
+        burst: burst().optional().describe('requests allowed at once (default 10 s of the rate)'),
       }),
     )
     .output(clientViewSchema.extend({ clientSecret: z.string() }))
@@ -69,6 +79,30 @@ export const clientsRouter = {
     .output(clientViewSchema)
     .mutation(async ({ ctx, input }) => {
       const client = await revokeClient(ctx.deps.db, input.id, ctx.deps.nowMs());
+      ctx.deps.authenticator.forget();
+      return client;
+    }),
+
+  update: protectedProcedure
+    .meta({
+      permission: 'clients.manage',
+      openapi: {
+        method: 'PATCH',
+        path: '/clients/{id}',
+        tags,
+        summary: "Set a client's request budget (requestsPerSecond null: back to the hub's default)",
+      },
+    })
+    .input(
+      z.strictObject({
+        id: idParam().max(128),
+        requestsPerSecond: rate().nullable(),
+        burst: burst().optional(),
+      }),
+    )
+    .output(clientViewSchema)
+    .mutation(async ({ ctx, input }) => {
+      const client = await setClientBudget(ctx.deps.db, input.id, input);
       ctx.deps.authenticator.forget();
       return client;
     }),
