@@ -116,17 +116,15 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 3, arbitrary: identity.map((u): Step => ({ type: 'ship', sku, ...u, fulfillmentId: 'F' })) },
   {
     weight: 1,
-    arbitrary: fc
-      .tuple(quantity, sometimes(bin, 1))
-      .map(
-        ([q, b]): Step => ({
-          type: 'unpick',
-          sku,
-          quantity: q,
-          fulfillmentId: 'F',
-          ...(b === undefined ? {} : { bin: b }),
-        }),
-      ),
+    arbitrary: fc.tuple(quantity, sometimes(bin, 1)).map(
+      ([q, b]): Step => ({
+        type: 'unpick',
+        sku,
+        quantity: q,
+        fulfillmentId: 'F',
+        ...(b === undefined ? {} : { bin: b }),
+      }),
+    ),
   },
   { weight: 2, arbitrary: units.map((u): Step => ({ type: 'instore_sale', sku, ...u })) },
   { weight: 1, arbitrary: quantity.map((q): Step => ({ type: 'quota_grant', sku, quantity: q })) },
