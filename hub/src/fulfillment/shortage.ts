@@ -25,6 +25,7 @@ import type { FulfillmentsTable, OrdersTable } from '../orders/tables.ts';
 import { compareLockOrder } from '../holds/plan.ts';
 import { lockPartition } from '../inventory/lock.ts';
 import type { AllocationsTable } from './shortage-tables.ts';
+import { emitWebhookEvent } from '../webhooks/emit.ts';
 
 /**
  * Physical loss (DESIGN §4, issue 5 item 6): a damage or a low count is reality, not a race, and may
@@ -226,6 +227,29 @@ export async function detectShortage(
     sku,
     nowMs,
     payload: { ...figures, releaseRequests },
+  });
+  await emitWebhookEvent(trx, {
+    type: 'inventory.shortage',
+    data: {
+      id: eventId,
+      warehouseId,
+      sku,
+      onHand,
+      sellable,
+      committed,
+      shortfall,
+      requested,
+      unresolved: remaining,
+      releaseRequests: releaseRequests.map((ask) => ({
+        fulfillmentOrderId: ask.fulfillmentId,
+        orderId: ask.orderId,
+        orderNumber: ask.orderNumber,
+        quantity: ask.quantity,
+      })),
+      occurredAt: new Date(nowMs).toISOString(),
+    },
+    warehouseId,
+    nowMs,
   });
 }
 
