@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { limits } from '@dovetail/shared';
+import { type ReturnPolicy, type ReturnReason, defaultReturnPolicy, limits, returnReasons } from '@dovetail/shared';
 import { parseArgs } from 'node:util';
 import type { ExternalIssuerConfig } from './identity/external.ts';
 import { parseKeyEncryptionKey } from './identity/key-wrap.ts';
@@ -15,6 +15,8 @@ export type HubConfig = {
   externalIssuer: ExternalIssuerConfig | undefined;
   keyEncryptionKey: Buffer | undefined;
   webhooks: { allowPrivate: boolean; attemptTimeoutMs: number; disableAfterMs: number };
+  /** Returns: `HUB_RETURN_WINDOW_DAYS`, `HUB_RETURN_AUTO_AUTHORIZE_REASONS`, `HUB_RETURN_AUTO_AUTHORIZE_VALUE_MAX`. */
+  returns: ReturnPolicy;
   /** `HUB_EASYPOST_WEBHOOK_SECRET`: EasyPost's tracker updates are accepted when set. */
   easypostWebhookSecret: string | undefined;
   /** The default per-client request budget (`HUB_CLIENT_REQUESTS_PER_SECOND`, `HUB_CLIENT_REQUESTS_BURST`). */
@@ -33,6 +35,8 @@ const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DI
        HUB_WEBHOOK_ALLOW_PRIVATE=1 (webhook URLs may be loopback/private), HUB_WEBHOOK_TIMEOUT_MS,
        HUB_WEBHOOK_DISABLE_AFTER_MS (disable an endpoint failing this long),
        HUB_EASYPOST_WEBHOOK_SECRET (accept EasyPost tracker updates at /api/v1/carriers/easypost),
+       HUB_RETURN_WINDOW_DAYS (default 30), HUB_RETURN_AUTO_AUTHORIZE_REASONS (comma-separated; empty: none),
+       HUB_RETURN_AUTO_AUTHORIZE_VALUE_MAX (minor units; returns worth more wait for an agent),
        HUB_PUBLIC_URL (the address in tracking links and e-mails; default http://HOST:PORT),
        HUB_BRAND_NAME (the name customers see on the tracking page and in e-mails; default Dovetail),
        HUB_CLIENT_REQUESTS_PER_SECOND, HUB_CLIENT_REQUESTS_BURST (default budget per API client: 500/s, 5000)`;
@@ -122,6 +126,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
     port,
     webhooks,
     requestBudget,
+    returns: returnPolicyOf(env),
     easypostWebhookSecret: env['HUB_EASYPOST_WEBHOOK_SECRET'] || undefined,
     brand: (env['HUB_BRAND_NAME'] ?? '').trim().slice(0, 80) || 'Dovetail',
     publicUrl: publicUrlOf(env['HUB_PUBLIC_URL'], values.host ?? env['HUB_HOST'] ?? '127.0.0.1', port),
@@ -143,6 +148,33 @@ function integerSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, 
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}`);
   }
   return value;
+}
+
+/** The return policy: window, and which returns policy authorizes without an agent. */
+function returnPolicyOf(env: NodeJS.ProcessEnv): ReturnPolicy {
+  const reasonsText = env['HUB_RETURN_AUTO_AUTHORIZE_REASONS'];
+  const reasons =
+    reasonsText === undefined
+      ? defaultReturnPolicy.autoAuthorizeReasons
+      : reasonsText
+          .split(',')
+          .map((reason) => reason.trim())
+          .filter((reason) => reason.length > 0);
+  for (const reason of reasons) {
+    if (!(returnReasons as readonly string[]).includes(reason))
+      throw new ConfigError(`HUB_RETURN_AUTO_AUTHORIZE_REASONS: ${reason} is not one of ${returnReasons.join(', ')}`);
+  }
+  return {
+    windowDays: integerSetting(env, 'HUB_RETURN_WINDOW_DAYS', limits.returnWindowDaysDefault, 0, limits.returnWindowDaysMax),
+    autoAuthorizeReasons: reasons as ReturnReason[],
+    autoAuthorizeValueMax: integerSetting(
+      env,
+      'HUB_RETURN_AUTO_AUTHORIZE_VALUE_MAX',
+      limits.returnAutoAuthorizeValueMaxDefault,
+      0,
+      limits.moneyMinorUnitsMax,
+    ),
+  };
 }
 
 export class ConfigError extends Error {

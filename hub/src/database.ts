@@ -8,6 +8,7 @@ import type { IdentityTables } from './identity/tables.ts';
 import type { InventoryTables } from './inventory/tables.ts';
 import type { OrderTables } from './orders/tables.ts';
 import type { QuotaTables } from './quotas/tables.ts';
+import type { ReturnTables } from './returns/tables.ts';
 import type { ShipmentTables } from './shipments/tables.ts';
 import type { SyncTables } from './sync/tables.ts';
 import type { WarehouseTables } from './warehouses/tables.ts';
@@ -33,4 +34,5 @@ export interface Database
     ShipmentTables,
     ShortageTables,
     QuotaTables,
+    ReturnTables,
     WebhookTables {}

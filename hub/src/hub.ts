@@ -5,7 +5,7 @@ import pino, { type Logger } from 'pino';
 import { ExternalIssuer, type ExternalIssuerConfig } from './identity/external.ts';
 import { KeyStore } from './identity/keys.ts';
 import { RateLimiter } from './http/rate-limit.ts';
-import { limits } from '@dovetail/shared';
+import { type ReturnPolicy, defaultReturnPolicy, limits } from '@dovetail/shared';
 import { Authenticator, LoginThrottle } from './identity/principal.ts';
 import { type Storage, type StorageConfig, openStorage } from './db/connect.ts';
 import { createApp } from './http/app.ts';
@@ -47,6 +47,8 @@ export type HubOptions = {
   publicUrl?: string;
   /** `HUB_BRAND_NAME`: the name customers see on the tracking page and in e-mails. */
   brand?: string;
+  /** Return window and auto-authorization (`HUB_RETURN_*`); defaults from shared. */
+  returns?: Partial<ReturnPolicy>;
 };
 
 export type Hub = {
@@ -100,6 +102,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       logger,
       webhooks,
       publicUrl: options.publicUrl ?? 'http://127.0.0.1:4000',
+      returns: { ...defaultReturnPolicy, ...options.returns },
     };
     // Holds are group-committed: by one writer on SQLite's raw handle, by a batcher on PostgreSQL (reserveHold finds them by db).
     const holdWriter = storage.sqlite

@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     publicUrl: config.publicUrl,
     rateLimit: config.requestBudget,
     brand: config.brand,
+    returns: config.returns,
     ...(config.easypostWebhookSecret ? { easypostWebhookSecret: config.easypostWebhookSecret } : {}),
     ...(config.externalIssuer ? { externalIssuer: config.externalIssuer } : {}),
     ...(config.keyEncryptionKey ? { keyEncryptionKey: config.keyEncryptionKey } : {}),

@@ -35,3 +35,6 @@ export * from './domain/allocation/status.ts';
 export * from './webhooks/events.ts';
 export * from './domain/tracking/tracking.ts';
 export * from './domain/tracking/easypost.ts';
+export * from './domain/returns/transitions.ts';
+export * from './domain/returns/schemas.ts';
+export * from './domain/returns/rules.ts';

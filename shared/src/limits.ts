@@ -168,6 +168,17 @@ export const orderStatusReasonLengthMax = 500;
 export const orderNumberSequenceCharacters = 7;
 export const orderNumberSequenceMax = 32 ** orderNumberSequenceCharacters - 1;
 
+// Returns (RMA) and refunds.
+/** `HUB_RETURN_WINDOW_DAYS`: days after delivery (after shipment when not delivered) a return may be asked for. */
+export const returnWindowDaysDefault = 30;
+export const returnWindowDaysMax = 3_650;
+/** `HUB_RETURN_AUTO_AUTHORIZE_VALUE_MAX`: returns worth at most this (minor units) are authorized by policy. */
+export const returnAutoAuthorizeValueMaxDefault = 50_000;
+/** The largest amount of money (minor units) one refund or order carries. */
+export const moneyMinorUnitsMax = 1_000_000_000_000;
+/** Returns one order may have (each request, rejected or not, is one). */
+export const returnsPerOrderMax = 50;
+
 // Allocation (issue 5): candidates per order and the exact search's budget before it falls back to greedy.
 export const allocationWarehousesMax = inventoryWarehousesPerSkuMax;
 export const allocationSubsetsSearchedMax = 50_000;

@@ -16,6 +16,7 @@ import { migration as m0014 } from './migrations/0014_webhooks.ts';
 import { migration as m0015 } from './migrations/0015_order_lookup.ts';
 import { migration as m0016 } from './migrations/0016_carrier_tracking.ts';
 import { migration as m0017 } from './migrations/0017_tracking_token.ts';
+import { migration as m0020 } from './migrations/0020_returns.ts';
 import { migration as m0018 } from './migrations/0018_client_budgets.ts';
 
 /**
@@ -40,6 +41,7 @@ const steps: Record<string, Migration> = {
   '0015_order_lookup': m0015,
   '0016_carrier_tracking': m0016,
   '0017_tracking_token': m0017,
+  '0020_returns': m0020,
   '0018_client_budgets': m0018,
 };
 

@@ -5,6 +5,7 @@ import { fulfillmentOrdersRouter } from './routers/fulfillment-orders.ts';
 import { holdsRouter } from './routers/holds.ts';
 import { ordersRouter } from './routers/orders.ts';
 import { quotasRouter } from './routers/quotas.ts';
+import { returnsRouter } from './routers/returns.ts';
 import { shipmentsRouter } from './routers/shipments.ts';
 import { inventoryRouter } from './routers/inventory.ts';
 import { staffRouter } from './routers/staff.ts';
@@ -23,6 +24,7 @@ export const appRouter = router({
   fulfillmentOrders: fulfillmentOrdersRouter,
   quotas: quotasRouter,
   shipments: shipmentsRouter,
+  returns: returnsRouter,
 });
 
 export type AppRouter = typeof appRouter;

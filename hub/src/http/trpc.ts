@@ -1,4 +1,4 @@
-import { type Permission, authorize, forbidden } from '@dovetail/shared';
+import { type Permission, type ReturnPolicy, authorize, forbidden } from '@dovetail/shared';
 import { initTRPC } from '@trpc/server';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -28,6 +28,8 @@ export type HubDeps = {
   publicUrl: string;
   /** How webhook URLs are checked (SSRF guard) and endpoint secrets sealed. */
   webhooks: WebhookSettings;
+  /** The return window and when returns are authorized without an agent (`HUB_RETURN_*`). */
+  returns: ReturnPolicy;
 };
 
 /** What a procedure may set on the response: a status (201) and headers (ETag, no-store). */

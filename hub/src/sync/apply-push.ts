@@ -7,6 +7,7 @@ import {
   type StockEvent,
   type UpstreamEvent,
   applyStockEvent,
+  isReturnFact,
   isStockEvent,
   assert,
   emptyPartition,
@@ -17,6 +18,7 @@ import {
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../database.ts';
 import { type FactRefusal, applyFulfillmentFact, noteShipping } from '../fulfillment/facts.ts';
+import { type ReturnFactRefusal, applyReturnFact } from '../returns/receive.ts';
 import { detectShortage } from '../fulfillment/shortage.ts';
 import { answerQuotaMove } from '../quotas/service.ts';
 import { noteLowStock, partitionFigureColumns } from '../inventory/low-stock.ts';
@@ -191,7 +193,7 @@ function isPushRejectionReason(reason: string): reason is PushRejectionReason {
   return (pushRejectionReasons as readonly string[]).includes(reason);
 }
 
-/** Applies a fulfillment fact and records it (the record is what makes a replay a duplicate). */
+/** Applies a fulfillment or return fact and records it (the record is what makes a replay a duplicate). */
 async function applyFact(
   trx: Transaction<Database>,
   dialect: 'sqlite' | 'postgres',
@@ -200,8 +202,10 @@ async function applyFact(
   seq: number,
   fact: Exclude<UpstreamEvent, StockEvent>,
   nowMs: number,
-): Promise<(FactRefusal & { checksum?: undefined }) | { checksum?: undefined }> {
-  const refusal = await applyFulfillmentFact(trx, dialect, warehouseId, fact, nowMs);
+): Promise<((FactRefusal | ReturnFactRefusal) & { checksum?: undefined }) | { checksum?: undefined }> {
+  const refusal = isReturnFact(fact)
+    ? await applyReturnFact(trx, dialect, warehouseId, fact, nowMs)
+    : await applyFulfillmentFact(trx, dialect, warehouseId, fact, nowMs);
   if (refusal) return refusal;
   await trx
     .insertInto('edge_facts')
@@ -211,7 +215,8 @@ async function applyFact(
       edge_id: edgeId,
       edge_seq: seq,
       type: fact.type,
-      fulfillment_id: fact.fulfillmentId,
+      // The record the fact is about: a fulfillment order, or a return.
+      fulfillment_id: isReturnFact(fact) ? fact.returnId : fact.fulfillmentId,
       event_json: JSON.stringify(fact),
       applied_at: nowMs,
     })

@@ -53,6 +53,8 @@ async function createWarehouseOnce(
       capacity: input.capacity ?? null,
       contact: input.contact ?? null,
       edge_epoch: 0,
+      // Returns go to warehouses that accept them (PUT /warehouses/{id}/returns-policy changes it).
+      accepts_returns: 1,
       created_at: nowMs,
     };
     await trx.insertInto('warehouses').values(row).execute();

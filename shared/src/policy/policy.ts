@@ -80,6 +80,19 @@ export const permissions = {
   'orders.manage': { roles: ['admin'], scoped: false },
   /** Cancel an order (at once when unpaid, by request to the warehouses when paid). */
   'orders.cancel': { roles: ['admin', 'storefront'], scoped: false },
+  /** Ask for a return of shipped units (the storefront for its own orders). */
+  'returns.request': { roles: ['admin', 'storefront', 'customer_service'], scoped: false },
+  /** Read returns: the storefront its own orders', warehouse staff their warehouse's (at the edge). */
+  'returns.read': {
+    roles: ['admin', 'storefront', 'customer_service', 'supervisor', 'warehouse_staff'],
+    scoped: true,
+  },
+  /** Authorize or reject a return an agent must decide. */
+  'returns.manage': { roles: ['admin', 'customer_service'], scoped: false },
+  /** Receive returned units at the warehouse, each restocked, damaged or missing. */
+  'returns.receive': { roles: ['admin', 'supervisor', 'warehouse_staff'], scoped: true },
+  /** Record a refund the payment system made (Dovetail moves no money). */
+  'refunds.record': { roles: ['admin', 'storefront'], scoped: false },
   /** Set in-store quota policies, grant quotas and ask them back. */
   'quotas.manage': { roles: ['admin'], scoped: false },
   /** See the hub's fulfillment orders (lines, ship-to, status, shipments); scoped to the principal's warehouses. */

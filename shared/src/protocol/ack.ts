@@ -15,6 +15,8 @@ export const pushRejectionReasons = [
   'wrong_warehouse',
   'unknown_fulfillment',
   'fulfillment_state_conflict',
+  'unknown_return',
+  'return_state_conflict',
 ] as const;
 export type PushRejectionReason = (typeof pushRejectionReasons)[number];
 

@@ -4,6 +4,7 @@ import { productSchema } from '../domain/catalog/products.ts';
 import { warehouseCreateSchema } from '../domain/catalog/warehouses.ts';
 import { fulfillmentIdSchema, fulfillmentLineSchema } from '../domain/fulfillment/schemas.ts';
 import { addressSchema, customerSchema } from '../domain/orders/schemas.ts';
+import { returnIdSchema, returnLineSchema } from '../domain/returns/schemas.ts';
 import { quantitySchema, skuSchema } from '../domain/stock/schemas.ts';
 import { roles } from '../policy/policy.ts';
 import { upstreamSeqSchema } from './common.ts';
@@ -73,6 +74,22 @@ export const quotaReturnRequestedPayloadSchema = z.strictObject({
   quantity: quantitySchema,
 });
 
+/**
+ * `return.authorized` (`warehouse:<id>`): a return the warehouse should expect; its edge receives it
+ * (each unit restocked, damaged or missing) and reports `return_received` upstream.
+ */
+export const returnAuthorizedPayloadSchema = z.strictObject({
+  returnId: returnIdSchema,
+  number: z.string().min(1).max(64),
+  orderId: recordIdSchema,
+  orderNumber: z.string().min(1).max(32),
+  lines: z.array(returnLineSchema).min(1).max(limits.orderLinesMax),
+  note: z.string().max(limits.noteLengthMax).nullable(),
+});
+
+/** `return.canceled` (`warehouse:<id>`): the warehouse should no longer expect the return. */
+export const returnCanceledPayloadSchema = z.strictObject({ returnId: returnIdSchema });
+
 const change = <const Kind extends string, Payload extends z.ZodType>(kind: Kind, payload: Payload) =>
   z.strictObject({ seq: upstreamSeqSchema, kind: z.literal(kind), payload });
 
@@ -88,6 +105,8 @@ export const knownDownstreamChangeSchema = z.discriminatedUnion('kind', [
   change('fulfillment.release_requested', fulfillmentReleaseRequestedPayloadSchema),
   change('quota.granted', quotaGrantedPayloadSchema),
   change('quota.return_requested', quotaReturnRequestedPayloadSchema),
+  change('return.authorized', returnAuthorizedPayloadSchema),
+  change('return.canceled', returnCanceledPayloadSchema),
 ]);
 export type KnownDownstreamChange = z.infer<typeof knownDownstreamChangeSchema>;
 export type DownstreamChangeKind = KnownDownstreamChange['kind'];

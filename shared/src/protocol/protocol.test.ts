@@ -16,7 +16,7 @@ import {
  * Pins the wire format. If this fails you changed a message: bump PROTOCOL_VERSION (with a history
  * line in version.ts), keep new fields optional, then update the pinned hash and version together.
  */
-const pinned = { version: 4, hash: '6d7227ff81ef1c0d6c2c52fb1de145521178208d6d4fe941a66d83b0a44033d5' };
+const pinned = { version: 5, hash: '279289d45f293be2b3d2e02008588b710406453c5b828ab349771c0b6389ae82' };
 
 /** Every frame in each direction, the payload schema of each downstream change kind included. */
 function schemaDocument(): string {

@@ -19,8 +19,13 @@
  *    payloads a version 3 hub sent are the same, so a version 3 edge is served as before. Removes what
  *    no hub ever sent: `checkpoint_complete.checksums` and the `must_reset` reasons
  *    `cursor_compacted` and `hub_epoch_changed`.
+ * -- Version 5 adds returns: the downstream kinds `return.authorized` and `return.canceled`, the
+ *    upstream fact `return_received` (after the `return_restock` events it accounts for) and the
+ *    rejection reasons `unknown_return`, `return_state_conflict`. A version 4 edge skips the new kinds
+ *    (they decode as unknown) and never sends the fact; a version 4 hub would refuse the fact, so
+ *    edges upgrade after their hub, as for version 3.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /**
  * The oldest version a peer may speak; an older hello is refused with `protocol_unsupported` (4426).

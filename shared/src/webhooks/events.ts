@@ -5,6 +5,8 @@ import { orderStatuses } from '../domain/orders/transitions.ts';
 import { carrierSchema, fulfillmentIdSchema, trackingNumberSchema } from '../domain/fulfillment/schemas.ts';
 import { quantitySchema, skuSchema, warehouseIdSchema } from '../domain/stock/schemas.ts';
 import type { Role } from '../policy/policy.ts';
+import { returnStatuses } from '../domain/returns/transitions.ts';
+import { returnDispositions, returnReasons } from '../domain/returns/schemas.ts';
 
 /**
  * The webhook event catalogue: what the hub pushes to partners (Standard Webhooks). Each type has
@@ -137,6 +139,62 @@ export const inventoryShortageDataSchema = z.strictObject({
   occurredAt: timestampSchema,
 });
 
+/** Every `return.*` event carries the return as it stands after the change. */
+export const webhookReturnSchema = z.strictObject({
+  id: z.string().min(1),
+  number: z.string().min(1),
+  orderId: z.string().min(1),
+  orderNumber: z.string().min(1),
+  status: z.enum(returnStatuses),
+  warehouseId: warehouseIdSchema,
+  currency: z.string().length(3),
+  lines: z.array(
+    z.strictObject({
+      sku: skuSchema,
+      quantity: quantitySchema,
+      reason: z.enum(returnReasons),
+      /** What the customer paid per unit (minor units). */
+      unitPrice: z.int().min(0),
+      restocked: z.int().min(0),
+      damaged: z.int().min(0),
+      missing: z.int().min(0),
+    }),
+  ),
+  /** The value of the units asked back, at the order's unit prices (minor units). */
+  amount: z.int().min(0),
+  updatedAt: timestampSchema,
+});
+
+/** The warehouse accounted for returned units: what a payment system needs to refund them. */
+export const returnReceivedDataSchema = webhookReturnSchema.extend({
+  /** What this receipt accounted for. */
+  received: z.array(
+    z.strictObject({
+      sku: skuSchema,
+      quantity: quantitySchema,
+      disposition: z.enum(returnDispositions),
+      unitPrice: z.int().min(0),
+    }),
+  ),
+  /** The value of every unit that came back so far (restocked or damaged; missing ones are not). */
+  receivedAmount: z.int().min(0),
+});
+
+/** A refund the payment system made, recorded against the order. */
+export const refundRecordedDataSchema = z.strictObject({
+  id: z.string().min(1),
+  orderId: z.string().min(1),
+  orderNumber: z.string().min(1),
+  returnId: z.string().min(1).nullable(),
+  amount: z.int().min(1),
+  currency: z.string().length(3),
+  reference: z.string().min(1),
+  /** Every refund of the order so far, this one included, and what was paid: refunded ≤ paid. */
+  refundedTotal: z.int().min(0),
+  paid: z.int().min(0),
+  recordedAt: timestampSchema,
+});
+
 export const pingDataSchema = z.strictObject({ endpointId: z.string().min(1), message: z.string() });
 
 /** An endpoint stopped receiving: it answered 410 Gone, or every delivery failed for too long. */
@@ -161,6 +219,14 @@ export const webhookEventCatalogue = {
   'order.canceled': orderEvent(orderCanceledDataSchema, 'The order was canceled.'),
   'order.shipped': orderEvent(orderShippedDataSchema, 'Every unit of the order has shipped.'),
   'order.delivered': orderEvent(webhookOrderSchema, 'The order was delivered.'),
+  'return.requested': orderEvent(
+    webhookReturnSchema,
+    'A return was asked for (an agent decides unless policy authorized it).',
+  ),
+  'return.authorized': orderEvent(webhookReturnSchema, 'A return was authorized: its warehouse expects the goods.'),
+  'return.received': orderEvent(returnReceivedDataSchema, 'The warehouse received returned units: what to refund.'),
+  'return.closed': orderEvent(webhookReturnSchema, 'Every authorized unit of the return is accounted for.'),
+  'refund.recorded': orderEvent(refundRecordedDataSchema, 'A refund was recorded against the order.'),
   'fulfillment_order.requested': warehouseEvent(
     fulfillmentOrderRequestedDataSchema,
     'A warehouse is asked to pick, pack and ship part of an order.',
