@@ -165,7 +165,13 @@ function returnPolicyOf(env: NodeJS.ProcessEnv): ReturnPolicy {
       throw new ConfigError(`HUB_RETURN_AUTO_AUTHORIZE_REASONS: ${reason} is not one of ${returnReasons.join(', ')}`);
   }
   return {
-    windowDays: integerSetting(env, 'HUB_RETURN_WINDOW_DAYS', limits.returnWindowDaysDefault, 0, limits.returnWindowDaysMax),
+    windowDays: integerSetting(
+      env,
+      'HUB_RETURN_WINDOW_DAYS',
+      limits.returnWindowDaysDefault,
+      0,
+      limits.returnWindowDaysMax,
+    ),
     autoAuthorizeReasons: reasons as ReturnReason[],
     autoAuthorizeValueMax: integerSetting(
       env,
