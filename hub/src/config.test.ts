@@ -41,4 +41,35 @@ describe('hub configuration', () => {
       audience: 'dovetail-api',
     });
   });
+
+  it('reads the notification channels: SMTP with its sender, all three SMS settings or none, the feedback delay', () => {
+    expect(parseConfig([], {}).notifications).toEqual({
+      smtpUrl: undefined,
+      mailFrom: undefined,
+      sms: undefined,
+      feedbackDelayMs: 2 * 24 * 3_600_000,
+    });
+    const config = parseConfig([], {
+      HUB_SMTP_URL: 'smtp://127.0.0.1:2525',
+      HUB_MAIL_FROM: 'Nordhaus <orders@nordhaus.example>',
+      HUB_SMS_URL: 'https://api.sms.example/2010-04-01/Accounts/AC1',
+      HUB_SMS_AUTH: 'AC1:secret',
+      HUB_SMS_FROM: '+15005550006',
+      HUB_FEEDBACK_DELAY_MS: '60000',
+    });
+    expect(config.notifications).toEqual({
+      smtpUrl: 'smtp://127.0.0.1:2525',
+      mailFrom: 'Nordhaus <orders@nordhaus.example>',
+      sms: { url: 'https://api.sms.example/2010-04-01/Accounts/AC1', auth: 'AC1:secret', from: '+15005550006' },
+      feedbackDelayMs: 60_000,
+    });
+    expect(() => parseConfig([], { HUB_SMTP_URL: 'smtp://127.0.0.1:2525' })).toThrow(/HUB_MAIL_FROM/);
+    expect(() => parseConfig([], { HUB_SMTP_URL: 'http://mail', HUB_MAIL_FROM: 'a@b.example' })).toThrow(ConfigError);
+    expect(() => parseConfig([], { HUB_SMTP_URL: 'smtp://h', HUB_MAIL_FROM: 'nobody' })).toThrow(ConfigError);
+    expect(() => parseConfig([], { HUB_SMS_URL: 'https://api.sms.example' })).toThrow(/together/);
+    expect(() => parseConfig([], { HUB_SMS_URL: 'ftp://x', HUB_SMS_AUTH: 'a:b', HUB_SMS_FROM: '+1' })).toThrow(
+      ConfigError,
+    );
+    expect(() => parseConfig([], { HUB_FEEDBACK_DELAY_MS: '-1' })).toThrow(ConfigError);
+  });
 });

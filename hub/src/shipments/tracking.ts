@@ -13,6 +13,7 @@ import {
 } from '@dovetail/shared';
 import { type Kysely, type Selectable, type Transaction, sql } from 'kysely';
 import type { Database } from '../database.ts';
+import { recordOutForDelivery } from '../notifications/record.ts';
 import { appendHistory, statusAt } from '../orders/service.ts';
 import { emitOrderTransition } from '../webhooks/domain-events.ts';
 import { emitWebhookEvent } from '../webhooks/emit.ts';
@@ -211,6 +212,11 @@ export async function recordTrackingEvent(
       if (tracking.status === 'delivered' && shipment.status !== 'delivered') {
         await deliverOrderIfComplete(trx, dialect, shipment.order_id, context.nowMs);
       }
+    }
+    // The customer hears of the shipment's first out-for-delivery scan (once per shipment: a repeat
+    // or a second such scan is a no-op), unless the parcel is already known to be delivered.
+    if (created && input.status === 'out_for_delivery' && tracking.status !== 'delivered') {
+      await recordOutForDelivery(trx, { id: shipment.id, orderId: shipment.order_id }, context.nowMs);
     }
     const stored = await trx.selectFrom('shipments').selectAll().where('id', '=', shipmentId).executeTakeFirstOrThrow();
     return { created, shipment: viewOf(stored, events) };

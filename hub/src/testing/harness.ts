@@ -64,6 +64,9 @@ export async function startTestHub(
   options: {
     nowMs?: () => number;
     webhooks?: HubOptions['webhooks'];
+    notifications?: HubOptions['notifications'];
+    publicUrl?: string;
+    brand?: string;
     /** A real SQLite file instead of an in-memory database (what a hub process uses). */
     sqliteFile?: string;
   } = {},
@@ -89,6 +92,9 @@ export async function startTestHub(
       adminSecret,
       ...(options.nowMs ? { nowMs: options.nowMs } : {}),
       ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+      ...(options.notifications ? { notifications: options.notifications } : {}),
+      ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+      ...(options.brand ? { brand: options.brand } : {}),
     });
   } catch (error) {
     await drop?.();

@@ -6,3 +6,4 @@ export { insertGeneratedOrders, newestFirst, type GeneratedOrder } from './gener
 export { TestReceiver, type ReceivedWebhook, type Answer } from './webhook-receiver.ts';
 // The hub-api bench's baseline: a catalog read with no HTTP layer in front of it.
 export { getProduct } from '../catalog/service.ts';
+export { TestMailInbox, TestSmsProvider, type ReceivedMail, type ReceivedSms } from './mail-inbox.ts';
