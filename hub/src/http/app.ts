@@ -8,6 +8,7 @@ import { migrationsApplied } from '../db/migrations.ts';
 import { carrierWebhookBytesMax, createEasypostRoute } from './carriers.ts';
 import { createReserveRoute } from './reserve-route.ts';
 import { createTrackPageRoute } from './track-page.ts';
+import { createNotificationPages } from './notification-pages.ts';
 import { docsHtml } from './docs.ts';
 import { ApiError } from './errors.ts';
 import { createTokenHandler } from './oauth.ts';
@@ -48,6 +49,8 @@ export function createApp(options: AppOptions): Hono {
     }
     if (path.startsWith('/trpc/')) return '/trpc';
     if (path.startsWith('/track/')) return '/track/:token';
+    if (path.startsWith('/unsubscribe/')) return '/unsubscribe/:token';
+    if (path.startsWith('/feedback/')) return '/feedback/:token';
     return ['/healthz', '/readyz', '/metrics', '/docs', '/oauth/token', '/.well-known/jwks.json'].includes(path)
       ? path
       : 'other';
@@ -76,6 +79,16 @@ export function createApp(options: AppOptions): Hono {
   app.get('/.well-known/jwks.json', (c) => c.json(deps.keys.jwks(), 200, { 'cache-control': 'public, max-age=300' }));
   app.get('/docs', (c) => c.html(docsHtml));
   app.get('/track/:token', createTrackPageRoute(deps, options.brand ?? 'Dovetail'));
+  // The links in customer notifications: opt-out per channel (RFC 8058) and feedback after delivery.
+  const pages = createNotificationPages(deps, options.brand ?? 'Dovetail');
+  const pageBodyLimit = bodyLimit({
+    maxSize: limits.notificationPageBodyBytesMax,
+    onError: (c) => c.text('request body too large', 413),
+  });
+  app.get('/unsubscribe/:token', pages.unsubscribeForm);
+  app.post('/unsubscribe/:token', pageBodyLimit, pages.unsubscribe);
+  app.get('/feedback/:token', pages.feedbackForm);
+  app.post('/feedback/:token', pageBodyLimit, pages.feedbackAnswer);
   app.get(`${restBasePath}/openapi.json`, (c) => c.body(documentText, 200, { 'content-type': 'application/json' }));
   for (const path of [
     '/healthz',
