@@ -8,6 +8,7 @@ import { type EdgeMetrics, createEdgeMetrics } from './metrics.ts';
 import { ensureNodeIdentity } from './services/node-identity.ts';
 import type { ScryptCost } from './services/passwords.ts';
 import { FulfillmentDesk } from './services/fulfillments.ts';
+import { ReturnDesk } from './services/returns.ts';
 import { StaffDirectory } from './services/staff.ts';
 import { StockBook } from './services/stock.ts';
 import { StockQueries } from './services/stock-queries.ts';
@@ -38,6 +39,7 @@ export type EdgeNode = {
   writer: StockWriter;
   queries: StockQueries;
   desk: FulfillmentDesk;
+  returns: ReturnDesk;
   staff: StaffDirectory;
   metrics: EdgeMetrics;
   logger: Logger;
@@ -58,6 +60,7 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
     const book = new StockBook(db, { warehouseId: identity.warehouseId, edgeId: identity.edgeId, newId: ids });
     const queries = new StockQueries(db, book);
     const desk = new FulfillmentDesk(db, book, { newId: ids });
+    const returns = new ReturnDesk(db, book);
     const metrics = createEdgeMetrics(
       () => {
         const upstream = queries.upstream();
@@ -110,6 +113,7 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
       writer,
       queries,
       desk,
+      returns,
       staff,
       metrics,
       logger,
@@ -128,6 +132,7 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
       writer,
       queries,
       desk,
+      returns,
       staff,
       metrics,
       logger,

@@ -210,6 +210,36 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX fulfillment_event_by_fulfillment ON fulfillment_event (fulfillment_id, position);
     `,
   },
+  {
+    version: 5,
+    name: 'returns received at the edge',
+    sql: `
+      -- Returns the hub authorized for this warehouse (its \`return.authorized\` changes). The edge
+      -- accounts for each unit (restocked, damaged, missing); its \`return_received\` facts go upstream
+      -- in fulfillment_event (fulfillment_id holds the return id), in the one gap-free stream.
+      CREATE TABLE return_order (
+        id           TEXT PRIMARY KEY,
+        number       TEXT NOT NULL,
+        order_id     TEXT NOT NULL,
+        order_number TEXT NOT NULL,
+        status       TEXT NOT NULL CHECK (status IN ('expected', 'received', 'canceled')),
+        note         TEXT,
+        created_ms   INTEGER NOT NULL,
+        updated_ms   INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX return_order_by_status ON return_order (status, created_ms, id);
+      CREATE TABLE return_line (
+        return_id TEXT NOT NULL REFERENCES return_order (id),
+        sku       TEXT NOT NULL,
+        quantity  INTEGER NOT NULL CHECK (quantity > 0),
+        restocked INTEGER NOT NULL DEFAULT 0 CHECK (restocked >= 0),
+        damaged   INTEGER NOT NULL DEFAULT 0 CHECK (damaged >= 0),
+        missing   INTEGER NOT NULL DEFAULT 0 CHECK (missing >= 0),
+        CHECK (restocked + damaged + missing <= quantity),
+        PRIMARY KEY (return_id, sku)
+      ) STRICT;
+    `,
+  },
 ];
 
 export function migrate(db: Database.Database): { from: number; to: number } {

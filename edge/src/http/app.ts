@@ -5,6 +5,7 @@ import type { EdgeDatabase } from '../db/open.ts';
 import type { Logger } from '../logger.ts';
 import type { EdgeMetrics } from '../metrics.ts';
 import type { FulfillmentDesk } from '../services/fulfillments.ts';
+import type { ReturnDesk } from '../services/returns.ts';
 import type { StaffDirectory } from '../services/staff.ts';
 import type { StockBook } from '../services/stock.ts';
 import type { StockQueries } from '../services/stock-queries.ts';
@@ -14,6 +15,7 @@ import { type AuthVariables, requireSession } from './auth.ts';
 import { errorResponse, internalErrorResponse } from './errors.ts';
 import { limitBody } from './limit-body.ts';
 import { fulfillmentRoutes } from './routes/fulfillments.ts';
+import { returnRoutes } from './routes/returns.ts';
 import { loginRoute, sessionRoutes } from './routes/session.ts';
 import { stockRoutes } from './routes/stock.ts';
 import { syncRoutes } from './routes/sync.ts';
@@ -25,6 +27,7 @@ export type EdgeAppDeps = {
   writer: StockWriter;
   queries: StockQueries;
   desk: FulfillmentDesk;
+  returns: ReturnDesk;
   staff: StaffDirectory;
   metrics: EdgeMetrics;
   logger: Logger;
@@ -74,6 +77,15 @@ export function createEdgeApp(deps: EdgeAppDeps) {
   api.route(
     '/',
     fulfillmentRoutes({ desk: deps.desk, warehouseId, nowMs: deps.nowMs, onRecorded: () => deps.sync?.notifyOutbox() }),
+  );
+  api.route(
+    '/',
+    returnRoutes({
+      returns: deps.returns,
+      warehouseId,
+      nowMs: deps.nowMs,
+      onRecorded: () => deps.sync?.notifyOutbox(),
+    }),
   );
   api.route(
     '/',

@@ -1,10 +1,13 @@
 import {
   type FulfillmentFact,
   type FulfillmentFactBody,
+  type ReturnFact,
+  type ReturnFactBody,
   type ErrorKind,
   type Hlc,
   committingFulfillmentStatuses,
   fulfillmentFactSchema,
+  returnFactSchema,
   type IdSource,
   type PartitionState,
   type StockEvent,
@@ -230,21 +233,41 @@ export class StockBook {
    * seq, in the caller's transaction (the same stream as stock events, so order is kept).
    */
   recordFact(body: FulfillmentFactBody, actor: string, nowMs: number): FulfillmentFact {
-    assert(this.#db.inTransaction, 'StockBook.recordFact runs inside a transaction');
+    const fact = fulfillmentFactSchema.parse(this.#header(body, actor, nowMs));
+    this.#queueFact(fact, fact.fulfillmentId, actor, nowMs);
+    return fact;
+  }
+
+  /**
+   * A fact about a return this edge received, queued upstream like a fulfillment fact (after the
+   * `return_restock` events the caller recorded in the same transaction).
+   */
+  recordReturnFact(body: ReturnFactBody, actor: string, nowMs: number): ReturnFact {
+    const fact = returnFactSchema.parse(this.#header(body, actor, nowMs));
+    this.#queueFact(fact, fact.returnId, actor, nowMs);
+    return fact;
+  }
+
+  #header(body: object, actor: string, nowMs: number) {
+    assert(this.#db.inTransaction, 'StockBook facts are recorded inside a transaction');
     this.#hlc = hlcTick(this.#hlc, nowMs);
-    const fact = fulfillmentFactSchema.parse({
+    return {
       ...body,
       id: this.#newId(),
       warehouseId: this.#warehouseId,
       hlc: hlcEncode(this.#hlc),
       atMs: nowMs,
       actor,
-    });
+    };
+  }
+
+  /** Stores a fact in the facts ledger (`fulfillment_id` names the record it is about) and the outbox. */
+  #queueFact(fact: FulfillmentFact | ReturnFact, recordId: string, actor: string, nowMs: number): void {
     const json = JSON.stringify(fact);
     const seq = this.#nextSeq();
     this.#statements.insertFact.run({
       id: fact.id,
-      fulfillmentId: fact.fulfillmentId,
+      fulfillmentId: recordId,
       type: fact.type,
       atMs: nowMs,
       actor,
@@ -252,7 +275,6 @@ export class StockBook {
       event: json,
     });
     this.#statements.insertOutbox.run(seq, fact.id, json);
-    return fact;
   }
 
   #nextSeq(): number {

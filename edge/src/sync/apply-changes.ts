@@ -1,6 +1,7 @@
 import { type DownstreamChange, isKnownDownstreamChange } from '@dovetail/shared';
 import type { EdgeDatabase } from '../db/open.ts';
 import type { FulfillmentDesk } from '../services/fulfillments.ts';
+import { ReturnDesk } from '../services/returns.ts';
 import type { StockBook } from '../services/stock.ts';
 
 /**
@@ -138,9 +139,12 @@ export function createChangeApplier(
         setMeta.run('warehouse_config', JSON.stringify(change.payload));
         return 'applied';
       case 'return.authorized':
+        // A return this warehouse should expect: staff receive it at POST /returns/{id}/receive.
+        ReturnDesk.applyAuthorized(db, change.payload, clock());
+        return 'applied';
       case 'return.canceled':
-        // Not received at this edge yet: the desk that receives returns comes with the edge routes.
-        return 'skipped';
+        ReturnDesk.applyCanceled(db, change.payload.returnId, clock());
+        return 'applied';
     }
   };
 }
