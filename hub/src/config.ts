@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { ExternalIssuerConfig } from './identity/external.ts';
 import { parseKeyEncryptionKey } from './identity/key-wrap.ts';
 import { type StorageConfig, sqliteConfigFor } from './db/connect.ts';
+import type { SmsSettings } from './notifications/settings.ts';
 
 export type HubConfig = {
   port: number;
@@ -25,6 +26,13 @@ export type HubConfig = {
   publicUrl: string;
   /** `HUB_BRAND_NAME`: the name customers see (tracking page, e-mails). */
   brand: string;
+  /** Customer notifications: `HUB_SMTP_URL` + `HUB_MAIL_FROM`, `HUB_SMS_*`, `HUB_FEEDBACK_DELAY_MS`. */
+  notifications: {
+    smtpUrl: string | undefined;
+    mailFrom: string | undefined;
+    sms: SmsSettings | undefined;
+    feedbackDelayMs: number;
+  };
 };
 
 const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DIR]
@@ -38,8 +46,11 @@ const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DI
        HUB_RETURN_WINDOW_DAYS (default 30), HUB_RETURN_AUTO_AUTHORIZE_REASONS (comma-separated; empty: none),
        HUB_RETURN_AUTO_AUTHORIZE_VALUE_MAX (minor units; returns worth more wait for an agent),
        HUB_PUBLIC_URL (the address in tracking links and e-mails; default http://HOST:PORT),
+       HUB_CLIENT_REQUESTS_PER_SECOND, HUB_CLIENT_REQUESTS_BURST (default budget per API client: 500/s, 5000),
        HUB_BRAND_NAME (the name customers see on the tracking page and in e-mails; default Dovetail),
-       HUB_CLIENT_REQUESTS_PER_SECOND, HUB_CLIENT_REQUESTS_BURST (default budget per API client: 500/s, 5000)`;
+       HUB_SMTP_URL + HUB_MAIL_FROM (customer e-mails over SMTP; unset: recorded as skipped),
+       HUB_SMS_URL + HUB_SMS_AUTH=user:secret + HUB_SMS_FROM (customer text messages, Twilio-style API),
+       HUB_FEEDBACK_DELAY_MS (the feedback e-mail's wait after delivery; default 2 days)`;
 
 /** Flags win over environment variables, which win over defaults. */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
@@ -105,6 +116,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
       Number.MAX_SAFE_INTEGER,
     ),
   };
+  const notifications = {
+    ...notificationChannels(env),
+    feedbackDelayMs: integerSetting(
+      env,
+      'HUB_FEEDBACK_DELAY_MS',
+      limits.feedbackDelayMsDefault,
+      0,
+      limits.feedbackDelayMsMax,
+    ),
+  };
   const requestsPerSecond = integerSetting(
     env,
     'HUB_CLIENT_REQUESTS_PER_SECOND',
@@ -125,6 +146,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
   return {
     port,
     webhooks,
+    notifications,
     requestBudget,
     returns: returnPolicyOf(env),
     easypostWebhookSecret: env['HUB_EASYPOST_WEBHOOK_SECRET'] || undefined,
@@ -148,6 +170,39 @@ function integerSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, 
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}`);
   }
   return value;
+}
+
+/** SMTP (`HUB_SMTP_URL`, which needs `HUB_MAIL_FROM`) and the SMS provider (all three `HUB_SMS_*` or none). */
+function notificationChannels(env: NodeJS.ProcessEnv): {
+  smtpUrl: string | undefined;
+  mailFrom: string | undefined;
+  sms: SmsSettings | undefined;
+} {
+  const smtpUrl = env['HUB_SMTP_URL'] || undefined;
+  const mailFrom = (env['HUB_MAIL_FROM'] ?? '').trim() || undefined;
+  if (smtpUrl) {
+    let url: URL;
+    try {
+      url = new URL(smtpUrl);
+    } catch {
+      throw new ConfigError('HUB_SMTP_URL is not a URL (e.g. smtp://127.0.0.1:2525 or smtps://user:pass@host:465)');
+    }
+    if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:')
+      throw new ConfigError('HUB_SMTP_URL must be smtp:// or smtps://');
+    if (!mailFrom) throw new ConfigError('HUB_SMTP_URL needs HUB_MAIL_FROM, e.g. "Nordhaus <orders@nordhaus.example>"');
+  }
+  if (mailFrom && !/^[^<>@\s]+@[^<>@\s]+$|<[^<>@\s]+@[^<>@\s]+>$/.test(mailFrom)) {
+    throw new ConfigError('HUB_MAIL_FROM must be an address, e.g. "Nordhaus <orders@nordhaus.example>"');
+  }
+  const smsUrl = env['HUB_SMS_URL'] || undefined;
+  const smsAuth = env['HUB_SMS_AUTH'] || undefined;
+  const smsFrom = (env['HUB_SMS_FROM'] ?? '').trim() || undefined;
+  if (!smsUrl && !smsAuth && !smsFrom) return { smtpUrl, mailFrom, sms: undefined };
+  if (!smsUrl || !smsAuth || !smsFrom)
+    throw new ConfigError('set HUB_SMS_URL, HUB_SMS_AUTH and HUB_SMS_FROM together, or none');
+  if (!/^https?:\/\//.test(smsUrl)) throw new ConfigError('HUB_SMS_URL must be an http(s) URL');
+  if (!smsAuth.includes(':')) throw new ConfigError('HUB_SMS_AUTH must be user:secret');
+  return { smtpUrl, mailFrom, sms: { url: smsUrl, auth: smsAuth, from: smsFrom } };
 }
 
 /** The return policy: window, and which returns policy authorizes without an agent. */

@@ -6,6 +6,7 @@ import type { HoldTables } from './holds/tables.ts';
 import type { IdempotencyTables } from './idempotency/tables.ts';
 import type { IdentityTables } from './identity/tables.ts';
 import type { InventoryTables } from './inventory/tables.ts';
+import type { NotificationTables } from './notifications/tables.ts';
 import type { OrderTables } from './orders/tables.ts';
 import type { QuotaTables } from './quotas/tables.ts';
 import type { ReturnTables } from './returns/tables.ts';
@@ -35,4 +36,5 @@ export interface Database
     ShortageTables,
     QuotaTables,
     ReturnTables,
-    WebhookTables {}
+    WebhookTables,
+    NotificationTables {}

@@ -24,6 +24,10 @@ import { listenForDeliveries } from './webhooks/listen.ts';
 import { webhookNotifier } from './webhooks/notifier.ts';
 import { type WebhookSettings, defaultWebhookSettings } from './webhooks/settings.ts';
 import { WebhookWorker } from './webhooks/worker.ts';
+import { listenForNotifications } from './notifications/listen.ts';
+import { notificationNotifier } from './notifications/notifier.ts';
+import { type NotificationSettings, defaultNotificationSettings, describeEndpoint } from './notifications/settings.ts';
+import { NotificationWorker } from './notifications/worker.ts';
 
 export type HubOptions = {
   storage: StorageConfig;
@@ -49,6 +53,8 @@ export type HubOptions = {
   brand?: string;
   /** Return window and auto-authorization (`HUB_RETURN_*`); defaults from shared. */
   returns?: Partial<ReturnPolicy>;
+  /** Customer notifications: SMTP, SMS provider, feedback delay (`HUB_SMTP_URL`, …); tests shorten the clocks. */
+  notifications?: Partial<NotificationSettings>;
 };
 
 export type Hub = {
@@ -58,6 +64,8 @@ export type Hub = {
   metrics: HubMetrics;
   /** Sends committed webhook deliveries; stopped by close(). */
   webhookWorker: WebhookWorker;
+  /** Sends committed customer notifications (e-mail, SMS); stopped by close(). */
+  notificationWorker: NotificationWorker;
   /** Set when the bootstrap admin was created just now with a generated secret: print it once. */
   generatedAdminSecret: string | undefined;
   /** Serves `/sync` (edge WebSockets) on the HTTP server the app listens on. */
@@ -135,6 +143,33 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       logger,
       nowMs,
     }).start();
+    // Customer notifications: the same durable pattern (outbox rows committed with the change, a
+    // leased worker sending them). A channel left unconfigured records its messages `skipped`.
+    const notificationSettings: NotificationSettings = { ...defaultNotificationSettings, ...options.notifications };
+    const stopListeningForNotifications =
+      options.storage.kind === 'postgres'
+        ? await listenForNotifications(options.storage.url, notificationNotifier, logger)
+        : undefined;
+    const notificationWorker = new NotificationWorker({
+      db: storage.db,
+      dialect: storage.dialect,
+      settings: notificationSettings,
+      brand: options.brand ?? 'Dovetail',
+      publicUrl: deps.publicUrl,
+      logger,
+      nowMs,
+    }).start();
+    const channels = notificationWorker.channels;
+    if (channels.email) {
+      logger.info({ smtp: describeEndpoint(notificationSettings.smtpUrl ?? '') }, 'customer e-mails go out over SMTP');
+    } else {
+      logger.info('HUB_SMTP_URL is not set: customer e-mails are recorded as skipped, not sent');
+    }
+    if (channels.sms) {
+      logger.info({ provider: describeEndpoint(notificationSettings.sms?.url ?? '') }, 'customer text messages are on');
+    } else {
+      logger.info('no SMS provider (HUB_SMS_URL): customer text messages are recorded as skipped, not sent');
+    }
     const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
     const app = createApp({
       deps,
@@ -153,6 +188,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       storage,
       metrics,
       webhookWorker,
+      notificationWorker,
       generatedAdminSecret: bootstrap.generatedSecret,
       async startSync(server, syncOptions = {}) {
         if (options.storage.kind === 'postgres') {
@@ -172,6 +208,8 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       async close() {
         await webhookWorker.stop();
         await stopListeningForDeliveries?.();
+        await notificationWorker.stop();
+        await stopListeningForNotifications?.();
         await sweeper.stop();
         await rebalancer.stop();
         await holdWriter?.close();

@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     rateLimit: config.requestBudget,
     brand: config.brand,
     returns: config.returns,
+    notifications: config.notifications,
     ...(config.easypostWebhookSecret ? { easypostWebhookSecret: config.easypostWebhookSecret } : {}),
     ...(config.externalIssuer ? { externalIssuer: config.externalIssuer } : {}),
     ...(config.keyEncryptionKey ? { keyEncryptionKey: config.keyEncryptionKey } : {}),
