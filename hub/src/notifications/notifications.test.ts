@@ -178,7 +178,7 @@ describe.each(['sqlite', 'postgres'] as const)('customer notifications on %s', (
 
     const shipmentId = await ship(fulfillmentId, 'DHL', 'JD014600003812345678');
     const [, shipped] = await inbox.waitFor(2);
-    expect(shipped!.subject).toContain('is on its way');
+    expect(shipped!.subject).toContain('has shipped');
     expect(shipped!.text).toContain('DHL, tracking number JD014600003812345678');
     const trackingLink = shipped!.links.find((link) => link.includes('/track/'))!;
     const order = await call(hub, 'GET', `/api/v1/orders/${orderId}`, { token: admin });
@@ -201,7 +201,7 @@ describe.each(['sqlite', 'postgres'] as const)('customer notifications on %s', (
     await settled();
     expect(inbox.messages.map((mail) => mail.subject.split(' · ')[0]!.replace(/DT-[0-9A-Z-]+/, 'N'))).toEqual([
       'Order N confirmed',
-      'Order N is on its way',
+      'Order N has shipped',
       'Order N is out for delivery',
       'Order N was delivered',
     ]);

@@ -62,7 +62,7 @@ function content(
       };
     case 'order_shipped':
       return {
-        subject: `Order ${order} is on its way`,
+        subject: `Order ${order} has shipped`,
         blocks: [
           {
             text: `Your order ${order} has left our warehouse${data.shipments.length > 1 ? ` in ${data.shipments.length} parcels` : ''}.`,

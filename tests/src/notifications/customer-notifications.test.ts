@@ -154,7 +154,7 @@ describe.each(adapters)('customer notifications from a real hub process ($name)'
     const subjects = inbox.messages.map((mail) => mail.subject.replace(delivered.number, 'N'));
     expect(subjects).toEqual([
       'Order N confirmed · Nordhaus',
-      'Order N is on its way · Nordhaus',
+      'Order N has shipped · Nordhaus',
       'Order N is out for delivery · Nordhaus',
       'Order N was delivered · Nordhaus',
       'How was your delivery? (order N) · Nordhaus',
