@@ -14,6 +14,9 @@ const stateDir = path.join(process.env.INIT_CWD ?? root, '.dovetail', 'demo');
 const hubPort = Number(process.env.HUB_PORT ?? 4000);
 const edgePort = Number(process.env.EDGE_PORT ?? 4100);
 const partnerPort = Number(process.env.PARTNER_PORT ?? 4300);
+const mailSmtpPort = Number(process.env.MAIL_SMTP_PORT ?? 4025);
+const mailWebPort = Number(process.env.MAIL_WEB_PORT ?? 4026);
+const mailbox = `http://127.0.0.1:${mailWebPort}`;
 const hub = `http://127.0.0.1:${hubPort}`;
 const edge = `http://127.0.0.1:${edgePort}`;
 const adminSecret = process.env.DOVETAIL_ADMIN_SECRET ?? 'demo-admin-secret-change-me-0123456789';
@@ -136,7 +139,17 @@ async function main(): Promise<void> {
   fs.mkdirSync(stateDir, { recursive: true });
   console.log('\nDovetail demo: a hub and the edge of warehouse AMS (Amsterdam), each its own process\n');
 
+  start('mail', 'demo/src/mail-catcher.ts', [], {
+    MAIL_SMTP_PORT: String(mailSmtpPort),
+    MAIL_WEB_PORT: String(mailWebPort),
+    MAIL_DIR: path.join(stateDir, 'mail'),
+  });
+  await waitFor(mailbox, 'the demo mailbox');
+  step(`a local mailbox catches the customer e-mails: ${mailbox} (files in ${path.join(stateDir, 'mail')})`);
+
   start('hub', 'hub/src/main.ts', ['--port', String(hubPort), '--data', path.join(stateDir, 'hub')], {
+    HUB_SMTP_URL: `smtp://127.0.0.1:${mailSmtpPort}`,
+    HUB_MAIL_FROM: 'Nordhaus Furniture <orders@nordhaus.example>',
     DOVETAIL_ADMIN_SECRET: adminSecret,
     HUB_PUBLIC_URL: hub,
     HUB_BRAND_NAME: 'Nordhaus Furniture',
@@ -235,6 +248,7 @@ async function main(): Promise<void> {
 Try it:
   Scanner app (warehouse staff)   ${edge}/            sign in as ${staff.username} / ${staff.password}
   Customer's tracking page        ${trackingUrl}
+  Customer's e-mails              ${mailbox}   (confirmation, shipped, out for delivery, delivered)
   Hub API reference               ${hub}/docs
   3PL partner's log               ${stateDir}/partner.log  (every webhook verified with standardwebhooks)
   Edge sync status                ${edge}/api/v1/sync/status  (with the staff token)
