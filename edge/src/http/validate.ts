@@ -1,4 +1,11 @@
-import { DomainError, badRequest, commonErrorCodes, fieldIssues, limits } from '@dovetail/shared';
+import {
+  DomainError,
+  badRequest,
+  commonErrorCodes,
+  fieldIssues,
+  idempotencyKeySchema,
+  invalidIdempotencyKey,
+} from '@dovetail/shared';
 import type { Context } from 'hono';
 import type { z } from 'zod';
 
@@ -45,12 +52,7 @@ export function queryParams<S extends z.ZodType>(c: Context, schema: S): z.infer
 export function idempotencyKey(c: Context): string | undefined {
   const key = c.req.header('idempotency-key');
   if (key === undefined) return undefined;
-  if (key.length === 0 || key.length > limits.idempotencyKeyLengthMax || !/^[\x21-\x7e]+$/.test(key)) {
-    throw badRequest(
-      'invalid_idempotency_key',
-      `Idempotency-Key must be 1-${limits.idempotencyKeyLengthMax} printable ASCII characters`,
-    );
-  }
+  if (!idempotencyKeySchema.safeParse(key).success) throw invalidIdempotencyKey();
   return key;
 }
 

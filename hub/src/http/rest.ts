@@ -6,11 +6,10 @@ import { limits } from '@dovetail/shared';
 import {
   claimIdempotencyKey,
   completeIdempotencyKey,
-  isValidIdempotencyKey,
   releaseIdempotencyKey,
   requestFingerprint,
 } from '../idempotency/store.ts';
-import { type DomainError, badRequest } from '@dovetail/shared';
+import { type DomainError, idempotencyKeySchema, invalidIdempotencyKey } from '@dovetail/shared';
 import { ApiError, asApiError, toErrorResponse } from './errors.ts';
 import { requestIdOf } from './observability.ts';
 import { type RestRoute, restBasePath } from './openapi.ts';
@@ -151,15 +150,7 @@ export function createRestHandler(router: AnyRouter, routes: RestRoute[], deps: 
 
     const idempotencyKey = c.req.header('idempotency-key');
     if (idempotencyKey === undefined || !route.idempotent) return run();
-    if (!isValidIdempotencyKey(idempotencyKey)) {
-      return errorJson(
-        c,
-        badRequest(
-          'invalid_idempotency_key',
-          `Idempotency-Key must be 1-${limits.idempotencyKeyLengthMax} printable ASCII characters`,
-        ),
-      );
-    }
+    if (!idempotencyKeySchema.safeParse(idempotencyKey).success) return errorJson(c, invalidIdempotencyKey());
     if (!context.auth?.ok) return run(); // refused before any effect: nothing to remember
     const scope = `${context.auth.principal.kind}:${context.auth.principal.subject}`;
     const fingerprint = requestFingerprint(method, path, bodyText);

@@ -1,4 +1,4 @@
-import { type Permission, type ReturnPolicy, authorize, forbidden } from '@dovetail/shared';
+import { type Permission, type ReturnPolicy, authorize, forbidden, idempotencyKeySchema } from '@dovetail/shared';
 import { initTRPC } from '@trpc/server';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -132,9 +132,7 @@ export function noStore(ctx: Context): void {
 
 /** Documents the header on idempotent creates. */
 export const idempotencyHeaders = z.object({
-  'idempotency-key': z
-    .string()
-    .max(255)
+  'idempotency-key': idempotencyKeySchema
     .optional()
     .describe('Retry-safe create: the same key and body replay the first response'),
 });

@@ -12,11 +12,6 @@ export type Claim =
   | { kind: 'mismatch' }
   | { kind: 'in_flight' };
 
-/** Printable ASCII without spaces, 1..255 characters (IETF Idempotency-Key draft; Stripe allows 255). */
-export function isValidIdempotencyKey(key: string): boolean {
-  return key.length >= 1 && key.length <= limits.idempotencyKeyLengthMax && /^[\x21-\x7e]+$/.test(key);
-}
-
 /** What makes two requests "the same" for a key: method, path and the exact body text. */
 export function requestFingerprint(method: string, path: string, bodyText: string | undefined): string {
   return createHash('sha256')
