@@ -2,9 +2,11 @@ import {
   DomainError,
   badRequest,
   commonErrorCodes,
+  cursorKey,
   fieldIssues,
   idempotencyKeySchema,
   invalidIdempotencyKey,
+  opaqueCursor,
 } from '@dovetail/shared';
 import type { Context } from 'hono';
 import type { z } from 'zod';
@@ -56,16 +58,17 @@ export function idempotencyKey(c: Context): string | undefined {
   return key;
 }
 
-/** Opaque, URL-safe page cursors; a tampered cursor is a 400, never a crash. */
+/** Opaque, URL-safe page cursors (shared/cursor.ts) over a JSON key; a tampered cursor is a 400, never a crash. */
 export function encodeCursor(value: unknown): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
+  return opaqueCursor(JSON.stringify(value));
 }
 
 export function decodeCursor<S extends z.ZodType>(cursor: string | undefined, schema: S): z.infer<S> | undefined {
   if (cursor === undefined) return undefined;
+  const key = cursorKey(cursor);
   try {
-    const result = schema.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-    if (result.success) return result.data;
+    const result = key === undefined ? undefined : schema.safeParse(JSON.parse(key));
+    if (result?.success) return result.data;
   } catch {
     // fall through
   }

@@ -1,10 +1,13 @@
-/** Opaque cursors: the last key of a page, base64url-encoded so clients do not build them. */
+import { cursorKey, opaqueCursor } from '@dovetail/shared';
+
+/** Opaque cursors (shared/cursor.ts): the last key of a page, so clients do not build them. */
 export function encodeCursor(key: string): string {
-  return Buffer.from(key, 'utf8').toString('base64url');
+  return opaqueCursor(key);
 }
 
+/** The key of a cursor this hub made; undefined for none, or for one it did not make. */
 export function decodeCursor(cursor: string | undefined): string | undefined {
   if (cursor === undefined) return undefined;
-  const key = Buffer.from(cursor, 'base64url').toString('utf8');
-  return key.length > 0 && key.length <= 128 ? key : undefined;
+  const key = cursorKey(cursor);
+  return key !== undefined && key.length > 0 && key.length <= 128 ? key : undefined;
 }
