@@ -1,4 +1,4 @@
-import { type Role, limits, roles } from '@dovetail/shared';
+import { type Role, limits, roles, seesEveryRecord } from '@dovetail/shared';
 import { type JWTPayload, createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 
 /** An outside OpenID Connect issuer whose tokens the hub accepts, verified through its JWKS URL. */
@@ -65,7 +65,8 @@ export class ExternalIssuer {
     if (typeof role !== 'string' || !(externalRoles as readonly string[]).includes(role))
       return { error: 'token names no Dovetail role' };
     const claimed = payload['dovetail_warehouses'];
-    const unscoped = role === 'admin' || role === 'customer_service' || role === 'storefront';
+    // A storefront sells from every warehouse (though it sees only its own orders).
+    const unscoped = seesEveryRecord(role as Role) || role === 'storefront';
     let warehouses: string[] | '*';
     if (Array.isArray(claimed) && claimed.every((id) => typeof id === 'string') && claimed.length <= 1_000)
       warehouses = claimed as string[];

@@ -1,5 +1,5 @@
 import { DomainError, conflict, notFound } from '@dovetail/shared';
-import { type Role, newId } from '@dovetail/shared';
+import { type Role, newId, seesEveryRecord } from '@dovetail/shared';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { decoyPasswordHash, hashPassword, passwordMatches } from './secrets.ts';
 import type { Database } from '../database.ts';
@@ -45,8 +45,7 @@ export async function createStaff(
   const existing = await db.selectFrom('staff').select('id').where('username', '=', input.username).executeTakeFirst();
   if (existing) throw conflict('username_taken', `username ${input.username} is taken`);
   // Admins and customer service work across warehouses; floor roles are scoped to the listed ones.
-  const warehouses: string[] | '*' =
-    input.role === 'admin' || input.role === 'customer_service' ? '*' : input.warehouses;
+  const warehouses: string[] | '*' = seesEveryRecord(input.role) ? '*' : input.warehouses;
   if (warehouses !== '*') {
     if (warehouses.length === 0)
       throw new DomainError('unprocessable', 'warehouses_required', `a ${input.role} works at one or more warehouses`);

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { type Permission, type Principal, type Role, authorize, edgeStaffRoles, permissions, roles } from './policy.ts';
+import {
+  type Permission,
+  type Principal,
+  type Role,
+  authorize,
+  edgeStaffRoles,
+  permissions,
+  roles,
+  seesEveryRecord,
+} from './policy.ts';
 
 const permissionNames = Object.keys(permissions) as Permission[];
 const matrix = permissionNames.flatMap((permission) => roles.map((role) => ({ permission, role })));
@@ -97,6 +106,11 @@ describe('authorize warehouse scope', () => {
 });
 
 describe('the permission table', () => {
+  it('lets admins and customer service see every record, and only them', () => {
+    expect(roles.filter(seesEveryRecord)).toEqual(['admin', 'customer_service']);
+    expect(permissions['orders.read'].roles).toEqual(expect.arrayContaining(roles.filter(seesEveryRecord)));
+  });
+
   it('keeps free-form adjustments to supervisors and admins', () => {
     expect([...permissions['stock.adjust'].roles].sort()).toEqual(['admin', 'supervisor']);
   });

@@ -1,4 +1,10 @@
-import { type ReserveRequest, releaseRequestSchema, reserveRequestSchema } from '@dovetail/shared';
+import {
+  type ReserveRequest,
+  type Role,
+  releaseRequestSchema,
+  reserveRequestSchema,
+  seesEveryRecord,
+} from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import { getHold, releaseHold, reserveHold } from '../../holds/service.ts';
@@ -14,8 +20,9 @@ const holdViewSchema = z.object({
   lines: z.array(z.object({ sku: z.string(), quantity: z.int(), warehouseId: z.string() })),
 });
 
-/** Admins act on any client's holds; everyone else only on their own. */
-const owner = (principal: { role: string; subject: string }) => (principal.role === 'admin' ? '*' : principal.subject);
+/** Admins act on any client's holds; everyone else only on their own (the policy lets no one else reserve). */
+const owner = (principal: { role: Role; subject: string }) =>
+  seesEveryRecord(principal.role) ? '*' : principal.subject;
 
 /** The reserve procedure's body; http/reserve-route.ts serves the same path with it (after `guard`). */
 export async function takeHold(ctx: ProtectedContext, input: ReserveRequest) {

@@ -1,4 +1,5 @@
 import {
+  type Role,
   fulfillmentOrderStatuses,
   orderCancelSchema,
   orderCreateSchema,
@@ -7,6 +8,7 @@ import {
   orderPaymentSchema,
   orderStatusUpdateSchema,
   orderStatuses,
+  seesEveryRecord,
 } from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
@@ -122,8 +124,8 @@ function present(ctx: ProtectedContext, view: OrderView) {
 }
 
 /** Admins and customer service see every order; a storefront client sees the orders it placed. */
-const scopeOf = (principal: { role: string; subject: string }): OrderScope =>
-  principal.role === 'admin' || principal.role === 'customer_service' ? '*' : principal.subject;
+const scopeOf = (principal: { role: Role; subject: string }): OrderScope =>
+  seesEveryRecord(principal.role) ? '*' : principal.subject;
 
 export const ordersRouter = {
   create: protectedProcedure

@@ -2,6 +2,7 @@ import {
   carrierSchema,
   orderIdSchema,
   quantitySchema,
+  seesEveryRecord,
   skuSchema,
   trackingEventInputSchema,
   trackingNumberSchema,
@@ -41,8 +42,7 @@ export const shipmentViewSchema = z.object({
 });
 
 /** Admins and customer service read every order's shipments; a storefront its own orders'. */
-const scopeOf = (ctx: ProtectedContext) =>
-  ctx.principal.role === 'admin' || ctx.principal.role === 'customer_service' ? '*' : ctx.principal.subject;
+const scopeOf = (ctx: ProtectedContext) => (seesEveryRecord(ctx.principal.role) ? '*' : ctx.principal.subject);
 
 const actorOf = (ctx: ProtectedContext) => ({
   role: ctx.principal.role,
