@@ -259,8 +259,18 @@ export const webhookResponseBytesReadMax = 16 * 1024;
 export const webhookResponseBytesKeptMax = 1_024;
 export const webhookErrorLengthMax = 500;
 /** Attempts in flight at once per endpoint and per hub instance: a slow endpoint holds only its own. */
-export const webhookInFlightPerEndpointMax = 8;
-export const webhookInFlightMax = 128;
+export const webhookInFlightPerEndpointMax = 32;
+export const webhookInFlightMax = 256;
+/** Attempt outcomes recorded in one transaction (group commit: one fsync for many attempts on SQLite). */
+export const webhookRecordBatchMax = 256;
+/** How long the first outcome waits for others to share its commit while more attempts are in flight. */
+export const webhookRecordWindowMs = 5;
+/** While attempts are in flight, a claim waits this long for more answers, to refill many slots at once. */
+export const webhookClaimWindowMs = 10;
+/** Finished deliveries (and their attempts, and events left without deliveries) are kept this long. */
+export const webhookRetentionMs = 30 * 24 * 3_600_000;
+export const webhookPruneIntervalMs = 60_000;
+export const webhookPruneBatchMax = 1_000;
 /** A claim holds a delivery this long past the attempt timeout: nobody else sends it meanwhile. */
 export const webhookLeaseMarginMs = 10_000;
 /**
@@ -295,6 +305,54 @@ export const trackingEventsPerShipmentMax = 500;
 // The customer's tracking page: public (a token is the only key), so rate-limited per address.
 export const trackingPageRequestsPerSecond = 1;
 export const trackingPageRequestsBurst = 30;
+
+// Customer notifications (e-mail over SMTP, SMS through a provider) and feedback after delivery.
+/** Delay before each attempt of one notification: at once, then 30 s, 2 min, 10 min, 30 min, 2 h, 6 h, 12 h; then failed. */
+export const notificationRetryScheduleMs = [
+  0,
+  30_000,
+  2 * 60_000,
+  10 * 60_000,
+  30 * 60_000,
+  2 * 3_600_000,
+  6 * 3_600_000,
+  12 * 3_600_000,
+] as const;
+export const notificationRetryJitterFraction = 0.1;
+/** One attempt (SMTP: connect, greeting, send; SMS: the provider's answer) may take this long. */
+export const notificationAttemptTimeoutMs = 20_000;
+/** A claim holds a notification this long past the attempt timeout: nobody else sends it meanwhile. */
+export const notificationLeaseMarginMs = 10_000;
+/** Attempts in flight at once per hub instance. */
+export const notificationInFlightMax = 8;
+/** The worker looks for due notifications at least this often (commits wake it sooner). */
+export const notificationPollIntervalMs = 1_000;
+/** At shutdown the worker waits this long for attempts in flight (an abandoned one is sent again). */
+export const notificationStopWaitMs = 5_000;
+export const notificationErrorLengthMax = 500;
+/** Of an SMS provider's answer the worker reads at most this much. */
+export const smsProviderResponseBytesMax = 16 * 1024;
+/** A text message is cut to this many characters (three concatenated GSM segments). */
+export const smsBodyLengthMax = 459;
+/** Random bytes behind an unsubscribe or feedback token (192 bits, base64url: 32 characters). */
+export const notificationTokenBytes = 24;
+/** `HUB_FEEDBACK_DELAY_MS`: the feedback e-mail waits this long after delivery (default 2 days). */
+export const feedbackDelayMsDefault = 2 * 24 * 3_600_000;
+export const feedbackDelayMsMax = 60 * 24 * 3_600_000;
+export const feedbackCommentLengthMax = 2_000;
+/** Groups (warehouses, carriers) one feedback summary lists at most. */
+export const feedbackSummaryGroupsMax = 200;
+/** The unsubscribe and feedback pages are public (a token is the only key): rate-limited per address. */
+export const notificationPageRequestsPerSecond = 1;
+export const notificationPageRequestsBurst = 30;
+/** A form posted to those pages (a rating and a comment at most). */
+export const notificationPageBodyBytesMax = 32 * 1024;
+
+assert(notificationRetryScheduleMs[0] === 0, 'the first notification attempt is immediate');
+assert(notificationTokenBytes >= 16, 'notification tokens carry at least 128 random bits');
+assert(feedbackDelayMsDefault <= feedbackDelayMsMax, 'the default feedback delay is one the override may set');
+// Form encoding writes one UTF-16 unit of a comment as at most 9 bytes (`%E2%82%AC`).
+assert(feedbackCommentLengthMax * 9 < notificationPageBodyBytesMax, 'a full comment fits a posted form, encoded');
 
 // Per-client request budgets an operator sets (`POST/PATCH /clients`): bounds on what may be set.
 export const clientRequestsPerSecondMax = 100_000;

@@ -208,6 +208,7 @@ export function openApiDocument(router: AnyRouter): Record<string, unknown> {
         },
       },
     },
+    ...notificationPages(),
     '/docs': {
       servers: root,
       get: {
@@ -221,4 +222,94 @@ export function openApiDocument(router: AnyRouter): Record<string, unknown> {
   };
   document.paths = { ...document.paths, ...extra };
   return document as unknown as Record<string, unknown>;
+}
+
+/** The pages behind links in customer notifications (HTML; the token in the path is the only key). */
+function notificationPages(): Record<string, unknown> {
+  const root = [{ url: '/' }];
+  const token = (what: string) => [
+    { name: 'token', in: 'path', required: true, description: what, schema: { type: 'string' } },
+  ];
+  const html = (description: string) => ({ description, content: { 'text/html': { schema: { type: 'string' } } } });
+  const limited = { '429': html('too many requests from this address') };
+  return {
+    '/unsubscribe/{token}': {
+      servers: root,
+      parameters: token("the recipient's unsubscribe token (the e-mail's List-Unsubscribe link)"),
+      get: {
+        operationId: 'unsubscribe-page',
+        summary:
+          'The opt-out page for one recipient and channel, with its button (strict CSP, no personal data); changes nothing',
+        tags: ['notifications'],
+        security: [],
+        responses: { '200': html('HTML page'), '404': html('no recipient behind this token'), ...limited },
+      },
+      post: {
+        operationId: 'unsubscribe',
+        summary:
+          'RFC 8058 one-click opt-out (body `List-Unsubscribe=One-Click`, or the page button): later notifications to this recipient on this channel are recorded suppressed',
+        tags: ['notifications'],
+        security: [],
+        requestBody: {
+          required: false,
+          content: {
+            'application/x-www-form-urlencoded': {
+              schema: { type: 'object', properties: { 'List-Unsubscribe': { type: 'string', enum: ['One-Click'] } } },
+            },
+          },
+        },
+        responses: {
+          '200': html('unsubscribed (again: unchanged)'),
+          '404': html('no recipient behind this token'),
+          ...limited,
+        },
+      },
+    },
+    '/feedback/{token}': {
+      servers: root,
+      parameters: token("the order's feedback token (the feedback e-mail's link)"),
+      get: {
+        operationId: 'feedback-page',
+        summary:
+          'The one-question feedback page after delivery (rating 1–5 and a comment; strict CSP); changes nothing',
+        tags: ['notifications'],
+        security: [],
+        responses: {
+          '200': html('the form, or a thank-you once answered'),
+          '404': html('no order behind this token'),
+          ...limited,
+        },
+      },
+      post: {
+        operationId: 'feedback-answer',
+        summary: "The order's one answer; a second is refused politely (409) and the first kept",
+        tags: ['notifications'],
+        security: [],
+        requestBody: {
+          required: true,
+          content: {
+            'application/x-www-form-urlencoded': {
+              schema: {
+                type: 'object',
+                required: ['rating'],
+                properties: {
+                  rating: { type: 'string', enum: ['1', '2', '3', '4', '5'] },
+                  comment: { type: 'string', maxLength: 2000 },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': html('recorded: thank-you page'),
+          '400': html('no or a bad rating, or a comment too long: the form again, saying what'),
+          '404': html('no order behind this token'),
+          '409': html('this order was already rated'),
+          '413': { description: 'body too large' },
+          '415': html('not a form post'),
+          ...limited,
+        },
+      },
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import { catalogRouter } from './routers/catalog.ts';
 import { clientsRouter } from './routers/clients.ts';
 import { edgesRouter } from './routers/edges.ts';
+import { feedbackRouter } from './routers/feedback.ts';
 import { fulfillmentOrdersRouter } from './routers/fulfillment-orders.ts';
 import { holdsRouter } from './routers/holds.ts';
 import { ordersRouter } from './routers/orders.ts';
@@ -20,6 +21,7 @@ export const appRouter = router({
   staff: staffRouter,
   edges: edgesRouter,
   holds: holdsRouter,
+  feedback: feedbackRouter,
   orders: ordersRouter,
   fulfillmentOrders: fulfillmentOrdersRouter,
   quotas: quotasRouter,

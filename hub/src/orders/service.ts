@@ -4,6 +4,7 @@ import {
   type FulfillmentOrderStatus,
   type StoredFulfillmentCancelState,
   conflict,
+  expiringStatusAt,
   fulfillmentOrderStatusesAllowing,
   notFound,
   transitionAllocation,
@@ -30,6 +31,8 @@ import { lockPartition } from '../inventory/lock.ts';
 import type { Database } from '../database.ts';
 import { reserveHold, releaseHold } from '../holds/service.ts';
 import { openFulfillmentOrder, requestFulfillmentCancel } from './dispatch.ts';
+import { emitOrderTransition } from '../webhooks/domain-events.ts';
+import { recordOrderNotifications } from '../notifications/record.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 /** `'*'` for principals who see every order (admins, customer service); else the client's own. */
@@ -83,7 +86,7 @@ export type OrderView = {
 
 /** The stored status as a reader sees it now: an unpaid order expires with its hold, sweeper or not. */
 export function statusAt(stored: OrderStatus, expiresAtMs: number, nowMs: number): OrderStatus {
-  return stored === 'pending_payment' && expiresAtMs <= nowMs ? 'expired' : stored;
+  return expiringStatusAt(stored, 'pending_payment', expiresAtMs, nowMs);
 }
 
 function refuse(from: OrderStatus, event: OrderEvent): DomainError {
@@ -116,6 +119,16 @@ export async function appendHistory(
       at: nowMs,
     })
     .execute();
+  // Every transition passes here: order.created, .paid and .canceled are emitted with the change
+  // they report, in its transaction (.shipped and .delivered where shipments are recorded and tracked).
+  await emitOrderTransition(trx, { orderId, event, from, to, note }, nowMs, [
+    'order.created',
+    'order.paid',
+    'order.canceled',
+  ]);
+  // The customer is told too (confirmed, shipped, delivered, then asked for feedback): notifications
+  // recorded in this transaction, sent by the notification worker.
+  await recordOrderNotifications(trx, { orderId, event, from, to }, nowMs);
 }
 
 export async function getOrder(db: Kysely<Database>, id: string, scope: OrderScope, nowMs: number): Promise<OrderView> {
@@ -520,6 +533,13 @@ export async function setOrderStatus(
     if (!next.ok) throw refuse(from, staffOrderStatusEvents[to]);
     await trx.updateTable('orders').set({ status: next.status, updated_at: nowMs }).where('id', '=', id).execute();
     await appendHistory(trx, id, staffOrderStatusEvents[to], from, next.status, nowMs, reason);
+    // Staff marking it delivered (no carrier tracking said so) is announced like a tracked delivery.
+    await emitOrderTransition(
+      trx,
+      { orderId: id, event: staffOrderStatusEvents[to], from, to: next.status, note: reason },
+      nowMs,
+      ['order.delivered'],
+    );
   });
   return getOrder(db, id, '*', nowMs);
 }

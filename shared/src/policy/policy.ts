@@ -16,6 +16,17 @@ export const roles = [
 ] as const;
 export type Role = (typeof roles)[number];
 
+/**
+ * Roles that see every record whoever it belongs to: every client's orders, holds and shipments, at
+ * every warehouse. Admins act on them; customer service only reads (the table below gives it no
+ * writes). Every other role sees its own: a storefront the orders it placed, staff their warehouses'.
+ */
+const rolesSeeingEveryRecord: ReadonlySet<Role> = new Set(['admin', 'customer_service']);
+
+export function seesEveryRecord(role: Role): boolean {
+  return rolesSeeingEveryRecord.has(role);
+}
+
 /** Roles people hold at an edge (signed in on the warehouse LAN). */
 export const edgeStaffRoles = ['supervisor', 'warehouse_staff'] as const satisfies readonly Role[];
 export type EdgeStaffRole = (typeof edgeStaffRoles)[number];
@@ -101,12 +112,19 @@ export const permissions = {
   'fulfillment_orders.fulfill': { roles: ['admin', '3pl'], scoped: true },
   /** Write stock of a warehouse that has no edge (3PL, dropshipper). */
   'inventory.write': { roles: ['admin', '3pl'], scoped: true },
+  /**
+   * Register and manage webhook endpoints and see their deliveries: admins any endpoint and event, a
+   * 3PL its own endpoints and its warehouses' events, a storefront its own endpoints and orders' events.
+   */
+  'webhooks.manage': { roles: ['admin', '3pl', 'storefront'], scoped: true },
   /** Report carrier tracking scans: carriers for their own shipments, 3PLs for their warehouses'. */
   'shipments.track': { roles: ['admin', '3pl', 'carrier'], scoped: true },
   /** Record a shipment made outside an edge or 3PL flow. */
   'shipments.create': { roles: ['admin'], scoped: false },
   /** Read shipments and an order's tracking: the storefront its own orders'. */
   'shipments.read': { roles: ['admin', 'customer_service', 'storefront'], scoped: false },
+  /** Read customers' feedback after delivery, with its summary per warehouse and carrier. */
+  'feedback.read': { roles: ['admin', 'customer_service'], scoped: false },
   /** Create, list and revoke API clients; rotate the token signing key. */
   'clients.manage': { roles: ['admin'], scoped: false },
 } as const satisfies Record<string, { roles: readonly Role[]; scoped: boolean }>;
