@@ -75,8 +75,12 @@ export async function trackingPage(
   // A carrier's delivery scan tells when it arrived; the order's own `delivered` step (the hub
   // learning it) only stands in when nobody scanned it (staff set it by hand).
   const scannedDelivery = shipments.some((shipment) => shipment.events.some((scan) => scan.status === 'delivered'));
+  // Once a parcel has left, "packed" says nothing new, and its time (when the hub heard of it) may
+  // fall after the warehouse's ship time: it is left out rather than shown out of order.
+  const shipped = shipments.length > 0;
   for (const step of history) {
     if (step.event === 'delivered' && scannedDelivery) continue;
+    if (shipped && (step.event === 'some_packed' || step.event === 'all_packed')) continue;
     const label = orderSteps[step.event];
     if (label) timeline.push({ at: new Date(Number(step.at)).toISOString(), label });
   }

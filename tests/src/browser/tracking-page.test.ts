@@ -116,7 +116,6 @@ describe("the customer's tracking page in a browser", () => {
       'Out for delivery · Amsterdam depot',
       'On its way · Venlo hub',
       'Shipped with DHL',
-      'Packed and ready to leave',
       'Payment confirmed: being prepared',
       'Order placed',
     ]);
