@@ -169,10 +169,18 @@ export async function wakeWorkers(trx: Transaction<Database> | Kysely<Database>)
     await sql`select pg_notify(${webhookNotifyChannel}, '')`.execute(trx);
   } else {
     // better-sqlite3 commits synchronously once the transaction's callback settles; the worker's
-    // claim waits for Kysely's one connection anyway, so it reads the committed rows.
-    setImmediate(() => webhookNotifier.notify());
+    // claim waits for Kysely's one connection anyway, so it reads the committed rows. Emissions
+    // before the wake-up runs share it (PostgreSQL likewise folds a transaction's equal NOTIFYs).
+    if (wakeScheduled) return;
+    wakeScheduled = true;
+    setImmediate(() => {
+      wakeScheduled = false;
+      webhookNotifier.notify();
+    });
   }
 }
+
+let wakeScheduled = false;
 
 /** A time-ordered id without dashes: `msg_0190…`, `evt_0190…` (Standard Webhooks ids are opaque). */
 export function compactId(): string {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { limits } from '@dovetail/shared';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type Transaction, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../database.ts';
 import { emitWebhookEvent } from './emit.ts';
@@ -20,6 +20,16 @@ export type WebhookWorkerOptions = {
   instanceId?: string;
   inFlightMax?: number;
   inFlightPerEndpointMax?: number;
+};
+
+type Disabled = { endpointId: string; reason: 'gone' | 'failing'; failingSince: number | null; url: string };
+
+type Outcome = {
+  row: Claimed;
+  startedAt: number;
+  result: AttemptResult;
+  resolve: () => void;
+  reject: (error: unknown) => void;
 };
 
 type Claimed = {
@@ -62,6 +72,17 @@ export class WebhookWorker {
   readonly #inFlightMax: number;
   readonly #inFlightPerEndpointMax: number;
   readonly #inFlight = new Set<Promise<void>>();
+  /** Deliveries this instance is sending: never started twice here, even if a lease ran out meanwhile. */
+  readonly #sending = new Set<string>();
+  readonly #outcomes: Outcome[] = [];
+  #flushing: Promise<void> | undefined;
+  #lastPruneMs = 0;
+  /**
+   * Per endpoint, this instance's attempts whose request is over but whose outcome is not yet
+   * committed: still leased, but no longer a request to the endpoint, so they do not count against
+   * its concurrency (the next requests start while the last outcomes are being written).
+   */
+  readonly #answered = new Map<string, number>();
   readonly #agents: WebhookAgents;
   #stopped = false;
   #woken = false;
@@ -96,6 +117,12 @@ export class WebhookWorker {
         let claimed = 0;
         let capacity = this.#inFlightMax - this.#inFlight.size;
         if (capacity > 0) {
+          // Attempts are in flight: let a few more answers arrive before claiming, so one claim (a
+          // commit, an fsync on SQLite) refills many slots instead of one per answer.
+          if (this.#inFlight.size > 0) {
+            await new Promise((resolve) => setTimeout(resolve, limits.webhookClaimWindowMs));
+            capacity = this.#inFlightMax - this.#inFlight.size;
+          }
           try {
             claimed = await this.#claimAndSend(capacity);
           } catch (error) {
@@ -106,6 +133,7 @@ export class WebhookWorker {
         }
         // A full claim may have left more due: go again at once (while there is room).
         if (claimed > 0 && capacity > 0) continue;
+        await this.#pruneNow().catch((error) => this.#logger.warn({ err: error }, 'webhook pruning failed'));
         await this.#sleep(this.#settings.pollIntervalMs);
       }
     } finally {
@@ -133,9 +161,47 @@ export class WebhookWorker {
     this.#agents.https.destroy();
   }
 
+  /**
+   * The outbox is bounded in time: deliveries finished (succeeded or failed) more than
+   * `webhookRetentionMs` ago go with their attempts, and events left without deliveries with them.
+   * At most one bounded batch per `webhookPruneIntervalMs`, between claims.
+   */
+  async #pruneNow(): Promise<void> {
+    const now = this.#nowMs();
+    if (now - this.#lastPruneMs < limits.webhookPruneIntervalMs) return;
+    this.#lastPruneMs = now;
+    const before = now - limits.webhookRetentionMs;
+    await this.#db.transaction().execute(async (trx) => {
+      const old = await trx
+        .selectFrom('webhook_deliveries')
+        .select(['id', 'event_id'])
+        .where('status', 'in', ['succeeded', 'failed'])
+        .where('completed_at', '<', before)
+        .limit(limits.webhookPruneBatchMax)
+        .execute();
+      if (old.length === 0) return;
+      const ids = old.map((row) => row.id);
+      await trx.deleteFrom('webhook_attempts').where('delivery_id', 'in', ids).execute();
+      await trx.deleteFrom('webhook_deliveries').where('id', 'in', ids).execute();
+      const eventIds = [...new Set(old.map((row) => row.event_id))];
+      await trx
+        .deleteFrom('webhook_events')
+        .where('id', 'in', eventIds)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('webhook_deliveries as d').select('d.id').whereRef('d.event_id', '=', 'webhook_events.id'),
+            ),
+          ),
+        )
+        .execute();
+    });
+  }
+
+  /** Something may be due: end the current sleep, or (busy now) skip the next one. Never lost. */
   #poke(): void {
-    this.#woken = true;
-    this.#wake?.();
+    if (this.#wake) this.#wake();
+    else this.#woken = true;
   }
 
   #sleep(ms: number): Promise<void> {
@@ -144,16 +210,13 @@ export class WebhookWorker {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const finish = () => {
         clearTimeout(timer);
+        if (this.#wake === finish) this.#wake = undefined;
         resolve();
-      }
-      this.#wake = () => {
-        this.#wake = undefined;
-        this.#woken = false;
-        done();
       };
+      const timer = setTimeout(finish, ms);
+      this.#wake = finish;
     });
   }
 
@@ -184,43 +247,65 @@ export class WebhookWorker {
       .where('d.id', 'in', claimedIds)
       .where('d.lease_owner', '=', this.#instanceId)
       .execute()) as Claimed[];
+    let started = 0;
     for (const row of rows) {
+      if (this.#sending.has(row.id)) continue;
+      this.#sending.add(row.id);
+      started++;
       const attempt: Promise<void> = this.#attempt(row)
-        .catch((error) => this.#logger.error({ err: error, delivery: row.id }, 'webhook attempt not recorded'))
+        .catch((error) => {
+          if (!this.#stopped) this.#logger.error({ err: error, delivery: row.id }, 'webhook attempt not recorded');
+        })
         .finally(() => {
+          this.#sending.delete(row.id);
           this.#inFlight.delete(attempt);
           this.#poke();
         });
       this.#inFlight.add(attempt);
     }
-    return rows.length;
+    return started;
   }
 
   /**
    * Due, unleased deliveries of enabled endpoints, oldest first, at most `inFlightPerEndpointMax` per
-   * endpoint counting those already in flight anywhere.
+   * endpoint counting those already in flight anywhere. Each endpoint's due deliveries are read from
+   * its own index range (a bounded probe per endpoint), so a backlog at one endpoint (a dead one, a
+   * burst) neither slows the scan nor crowds the others out of it.
    */
   async #candidates(now: number, capacity: number): Promise<string[]> {
     const perEndpoint = this.#inFlightPerEndpointMax;
-    const result = await sql<{ id: string }>`
-      with busy as (
-        select endpoint_id, count(*) as n from webhook_deliveries
-        where lease_until > ${now} and status = 'pending'
-        group by endpoint_id
-      ),
-      due as (
-        select d.id, d.endpoint_id, d.next_attempt_at,
-          row_number() over (partition by d.endpoint_id order by d.next_attempt_at, d.id) as rn
-        from webhook_deliveries d
-        join webhook_endpoints e on e.id = d.endpoint_id
-        where d.status = 'pending' and d.next_attempt_at <= ${now} and d.lease_until <= ${now}
-          and e.disabled_at is null
+    const busyRows = await this.#db
+      .selectFrom('webhook_deliveries')
+      .select(['endpoint_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('lease_until', '>', now)
+      .where('status', '=', 'pending')
+      .groupBy('endpoint_id')
+      .execute();
+    const busy = new Map(
+      busyRows.map((row) => [row.endpoint_id, Number(row.n) - (this.#answered.get(row.endpoint_id) ?? 0)]),
+    );
+    const result = await sql<{ id: string; endpoint_id: string; next_attempt_at: number }>`
+      select d.id, d.endpoint_id, d.next_attempt_at
+      from webhook_endpoints e
+      join webhook_deliveries d on d.id in (
+        select d2.id from webhook_deliveries d2
+        where d2.endpoint_id = e.id and d2.status = 'pending' and d2.next_attempt_at <= ${now}
+          and d2.lease_until <= ${now}
+        order by d2.next_attempt_at, d2.id
+        limit ${perEndpoint}
       )
-      select due.id from due left join busy on busy.endpoint_id = due.endpoint_id
-      where due.rn + coalesce(busy.n, 0) <= ${perEndpoint}
-      order by due.next_attempt_at, due.id
-      limit ${capacity}`.execute(this.#db);
-    return result.rows.map((row) => row.id);
+      where e.disabled_at is null`.execute(this.#db);
+    const taken = new Map<string, number>();
+    return result.rows
+      .sort((a, b) => Number(a.next_attempt_at) - Number(b.next_attempt_at) || (a.id < b.id ? -1 : 1))
+      .filter((row) => {
+        const count = (taken.get(row.endpoint_id) ?? 0) + 1;
+        if (count + (busy.get(row.endpoint_id) ?? 0) > perEndpoint) return false;
+        taken.set(row.endpoint_id, count);
+        return true;
+      })
+      .slice(0, capacity)
+      .map((row) => row.id);
   }
 
   /** The atomic claim: only rows still free are taken; returns the ids this instance now holds. */
@@ -249,6 +334,8 @@ export class WebhookWorker {
 
   async #attempt(row: Claimed): Promise<void> {
     const startedAt = this.#nowMs();
+    // Only start while the lease covers the whole attempt: past that another instance may claim it.
+    if (startedAt + this.#settings.attemptTimeoutMs >= Number(row.lease_until)) return;
     const secrets = [openSecret(row.secret, row.endpoint_id, this.#settings)];
     if (row.previous_secret && (row.previous_secret_expires_at ?? 0) > startedAt) {
       secrets.push(openSecret(row.previous_secret, row.endpoint_id, this.#settings));
@@ -266,17 +353,93 @@ export class WebhookWorker {
       allowPrivate: this.#settings.allowPrivate,
       agents: this.#agents,
     });
-    await this.#record(row, startedAt, result);
+    this.#answered.set(row.endpoint_id, (this.#answered.get(row.endpoint_id) ?? 0) + 1);
+    this.#poke();
+    try {
+      await this.#recordSoon(row, startedAt, result);
+    } finally {
+      const left = (this.#answered.get(row.endpoint_id) ?? 1) - 1;
+      if (left > 0) this.#answered.set(row.endpoint_id, left);
+      else this.#answered.delete(row.endpoint_id);
+    }
   }
 
-  /** The attempt's outcome, the delivery's next state and the endpoint's health, in one transaction. */
-  async #record(row: Claimed, startedAt: number, result: AttemptResult): Promise<void> {
+  /**
+   * Attempt outcomes are recorded group-committed: each attempt waits for the transaction that
+   * records it, and outcomes arriving while one is being written share the next (one commit for many
+   * attempts; on SQLite with synchronous=FULL a commit is an fsync). A batch that fails to commit
+   * leaves its deliveries leased: they are sent again once the lease lapses (at-least-once).
+   */
+  #recordSoon(row: Claimed, startedAt: number, result: AttemptResult): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#outcomes.push({ row, startedAt, result, resolve, reject });
+      this.#flushOutcomes();
+    });
+  }
+
+  #flushOutcomes(): void {
+    if (this.#flushing || this.#outcomes.length === 0) return;
+    this.#flushing = (async () => {
+      // A short window lets the answers that are arriving join this commit: on SQLite a commit is a
+      // synchronous fsync that holds the event loop, so one per answer would serialize the answers.
+      if (this.#inFlight.size > this.#outcomes.length) {
+        await new Promise((resolve) => setTimeout(resolve, limits.webhookRecordWindowMs));
+      }
+      while (this.#outcomes.length > 0) {
+        // Endpoint rows are shared between instances: every batch touches them in one order (by
+        // endpoint id), so two instances' batches wait for each other instead of deadlocking.
+        const batch = this.#outcomes
+          .splice(0, limits.webhookRecordBatchMax)
+          .sort((a, b) => (a.row.endpoint_id < b.row.endpoint_id ? -1 : a.row.endpoint_id > b.row.endpoint_id ? 1 : 0));
+        try {
+          await this.#recordAll(batch);
+          for (const outcome of batch) outcome.resolve();
+        } catch {
+          // One outcome must not cost the others theirs: record them one by one.
+          for (const outcome of batch) {
+            await this.#recordAll([outcome]).then(outcome.resolve, outcome.reject);
+          }
+        }
+      }
+    })().finally(() => {
+      this.#flushing = undefined;
+      this.#flushOutcomes();
+    });
+  }
+
+  async #recordAll(outcomes: readonly Outcome[]): Promise<void> {
+    const disabled = await this.#db.transaction().execute(async (trx) => {
+      const notes: Disabled[] = [];
+      for (const outcome of outcomes) {
+        const note = await this.#record(trx, outcome.row, outcome.startedAt, outcome.result);
+        if (note) notes.push(note);
+      }
+      return notes;
+    });
+    for (const note of disabled) this.#warnDisabled(note);
+  }
+
+  #warnDisabled(note: Disabled): void {
+    this.#logger.warn(
+      { endpoint: note.endpointId, url: note.url, reason: note.reason, failingSince: note.failingSince },
+      note.reason === 'gone'
+        ? 'webhook endpoint answered 410 Gone: disabled'
+        : 'webhook endpoint failing for too long: disabled',
+    );
+  }
+
+  /** The attempt's outcome, the delivery's next state and the endpoint's health, in the batch's transaction. */
+  async #record(
+    trx: Transaction<Database>,
+    row: Claimed,
+    startedAt: number,
+    result: AttemptResult,
+  ): Promise<Disabled | undefined> {
     const now = this.#nowMs();
     const schedule = this.#settings.retryScheduleMs;
     const nextStep = row.schedule_step + 1;
     const exhausted = !result.ok && (result.gone || nextStep >= schedule.length);
-    let disabled: { reason: 'gone' | 'failing'; failingSince: number | null; url: string } | undefined;
-    await this.#db.transaction().execute(async (trx) => {
+    {
       const updated = await trx
         .updateTable('webhook_deliveries')
         .set({
@@ -352,15 +515,7 @@ export class WebhookWorker {
         },
         nowMs: now,
       });
-      disabled = { reason, failingSince, url: endpoint.url };
-    });
-    if (disabled) {
-      this.#logger.warn(
-        { endpoint: row.endpoint_id, reason: disabled.reason, failingSince: disabled.failingSince },
-        disabled.reason === 'gone'
-          ? 'webhook endpoint answered 410 Gone: disabled'
-          : 'webhook endpoint failing for too long: disabled',
-      );
+      return { endpointId: row.endpoint_id, reason, failingSince, url: endpoint.url };
     }
   }
 }
