@@ -1,6 +1,7 @@
 import { generateOpenApiDocument } from 'trpc-to-openapi';
 import type { AnyRouter } from '@trpc/server';
 import type { HubMeta } from './trpc.ts';
+import { webhooksSection } from './webhooks-openapi.ts';
 
 export const restBasePath = '/api/v1';
 
@@ -221,6 +222,8 @@ export function openApiDocument(router: AnyRouter): Record<string, unknown> {
     },
   };
   document.paths = { ...document.paths, ...extra };
+  // What the hub sends to partners (Standard Webhooks), generated from the shared event catalogue.
+  (document as Record<string, unknown>)['webhooks'] = webhooksSection();
   return document as unknown as Record<string, unknown>;
 }
 

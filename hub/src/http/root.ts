@@ -11,6 +11,7 @@ import { shipmentsRouter } from './routers/shipments.ts';
 import { inventoryRouter } from './routers/inventory.ts';
 import { staffRouter } from './routers/staff.ts';
 import { warehousesRouter } from './routers/warehouses.ts';
+import { webhooksRouter } from './routers/webhooks.ts';
 import { router } from './trpc.ts';
 
 export const appRouter = router({
@@ -27,6 +28,7 @@ export const appRouter = router({
   quotas: quotasRouter,
   shipments: shipmentsRouter,
   returns: returnsRouter,
+  webhooks: webhooksRouter,
 });
 
 export type AppRouter = typeof appRouter;
