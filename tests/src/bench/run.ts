@@ -3,13 +3,14 @@ import { edgeScansBench } from './edge-scans.ts';
 import { hubApiBench } from './hub-api.ts';
 import { hubHoldsBench } from './hub-holds.ts';
 import { hubOrdersBench } from './hub-orders.ts';
+import { hubWebhooksBench } from './hub-webhooks.ts';
 
 /**
  * `npm run bench`: runs each bench in turn against real processes and prints its figures beside
  * the issue's targets. Figures only: the command exits 0 whenever every bench ran to the end.
  * Add a bench by exporting a `Bench` from its own file and listing it here.
  */
-const benches: Bench[] = [edgeScansBench, hubApiBench, hubHoldsBench, hubOrdersBench];
+const benches: Bench[] = [edgeScansBench, hubApiBench, hubHoldsBench, hubOrdersBench, hubWebhooksBench];
 
 async function main(): Promise<number> {
   const only = process.argv.slice(2);
