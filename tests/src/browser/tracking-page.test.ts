@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { TestMailInbox } from '@dovetail/hub/testing';
 import path from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +22,8 @@ import {
  * After the warehouse, as a customer meets it: an order paid at a real hub is picked, packed and
  * shipped at a real edge; a carrier reports scans (one twice, one late); the order reads delivered;
  * the customer's tracking page, loaded in Debian's Chromium at 360 px, shows the timeline and no
- * personal data, under its CSP with nothing refused. A screenshot is kept in .reports/screenshots.
+ * personal data, under its CSP with nothing refused (a screenshot is kept in .reports/screenshots);
+ * and the customer's inbox, a real SMTP server, holds exactly one message per notification.
  */
 const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
 const sku = 'TRACK-SOFA';
@@ -35,15 +37,21 @@ describe("the customer's tracking page in a browser", () => {
   let admin = '';
   let storefront = '';
   let staff = '';
+  const inbox = new TestMailInbox();
 
   beforeAll(async () => {
+    await inbox.start();
+    cleanup.add('close the SMTP inbox', () => inbox.close());
     const hubDir = createTempDir('tracking-hub');
     const edgeDir = createTempDir('tracking-edge');
     cleanup.add('remove temp dirs', () => {
       removeTempDir(hubDir);
       removeTempDir(edgeDir);
     });
-    hub = await startHub(cleanup, { dataDir: hubDir });
+    hub = await startHub(cleanup, {
+      dataDir: hubDir,
+      env: { HUB_SMTP_URL: inbox.url(), HUB_MAIL_FROM: 'Nordhaus <orders@nordhaus.example>' },
+    });
     const prepared = await prepareHub(hub.baseUrl, [sku]);
     admin = prepared.admin;
     storefront = await storefrontToken(hub.baseUrl, admin);
@@ -130,5 +138,24 @@ describe("the customer's tracking page in a browser", () => {
     await page.screenshot({ path: path.join(screenshots, 'tracking-page-360.png'), fullPage: true });
     expect(problems).toEqual([]);
     await page.close();
+
+    // The customer's inbox: one message per notification, each link working. The out-for-delivery
+    // scan arrived after the delivery, so it announced nothing.
+    await inbox.waitFor(3, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 2_000)); // room for a duplicate to show up
+    expect(inbox.messages).toHaveLength(3);
+    const subjects = inbox.messages.map((mail) => mail.subject.replace(delivered.number, 'N'));
+    expect([...subjects].sort()).toEqual([
+      'Order N confirmed · Dovetail',
+      'Order N has shipped · Dovetail',
+      'Order N was delivered · Dovetail',
+    ]);
+    expect([...inbox.byMessageId().values()]).toEqual([1, 1, 1]);
+    const shippedMail = inbox.messages.find((mail) => mail.subject.includes('has shipped'));
+    expect(shippedMail?.links).toContain(delivered.trackingUrl);
+    for (const link of new Set(inbox.messages.flatMap((mail) => mail.links))) {
+      if (!link.startsWith(hub.baseUrl)) continue; // the carrier's own site is not ours to fetch
+      expect((await fetch(link)).status, link).toBe(200);
+    }
   });
 });
