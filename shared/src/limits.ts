@@ -81,7 +81,6 @@ assert(tokenRequestBytesMax <= requestBodyBytesMax, 'token requests within the b
 export const syncFrameBytesMax = 4 * 1024 * 1024;
 export const pushBatchEventsMax = 256;
 export const pushBatchBytesMax = 1024 * 1024;
-export const pushWindowBatchesMax = 1;
 export const downstreamBatchChangesMax = 500;
 export const checksumsPerCheckpointMax = 1_000;
 export const channelNameLengthMax = 48;
