@@ -44,9 +44,6 @@ export function createChangeApplier(
   const insertFulfillmentLine = db.prepare(
     'INSERT INTO fulfillment_line (fulfillment_id, sku, quantity) VALUES (?, ?, ?) ON CONFLICT (fulfillment_id, sku) DO NOTHING',
   );
-  const setMeta = db.prepare(
-    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-  );
 
   return (change) => {
     if (!isKnownDownstreamChange(change)) return 'skipped';
@@ -136,7 +133,7 @@ export function createChangeApplier(
         return 'applied';
       }
       case 'warehouse.upserted':
-        setMeta.run('warehouse_config', JSON.stringify(change.payload));
+        // Nothing on the edge reads the warehouse's configuration yet; store it when something does.
         return 'applied';
       case 'return.authorized':
         // A return this warehouse should expect: staff receive it at POST /returns/{id}/receive.
