@@ -147,7 +147,7 @@ export class PostgresHoldBatcher {
     return this;
   }
 
-  /** Resolves once every queued hold is answered; holds submitted later go one by one. */
+  /** Resolves once every queued hold is answered; reserveHold refuses holds submitted later. */
   async close(): Promise<void> {
     if (batchers.get(this.#db) === this) batchers.delete(this.#db);
     if (this.#inFlight === 0 && this.#queue.length === 0) return;

@@ -14,7 +14,6 @@ import {
   insufficient,
   planLines,
   takenHoldView,
-  unknownSku,
 } from './plan.ts';
 import { postgresHoldBatcherOf } from './postgres-batcher.ts';
 import { type SqliteHoldWriter, sqliteHoldWriterOf } from './sqlite-writer.ts';
@@ -82,51 +81,6 @@ async function settleExpired(
 
 type PostgresFailure = { code?: string; message?: string };
 
-/**
- * PostgreSQL, one round trip when there is nothing to choose: `dovetail_reserve_fast` (holds/schema.ts)
- * checks the catalog and, when one warehouse at most stocks the hold's SKUs (or the caller named
- * one), proves and takes every line there under the partitions' row locks. It answers the warehouse,
- * or null when several warehouses could serve: then the shared strategy must choose.
- */
-async function reservePostgresFast(
-  db: Kysely<Database>,
-  id: string,
-  request: ReserveRequest,
-  context: ReserveContext,
-  expiresAt: number,
-): Promise<HoldView | undefined> {
-  const skus = request.lines.map((line) => line.sku);
-  // line_no follows the lock order (sku, by code unit), as on every other path.
-  const sorted = [...skus].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  let row: { warehouse: string | null } | undefined;
-  try {
-    const result = await sql<{
-      warehouse: string | null;
-    }>`select dovetail_reserve_fast(${id}, ${context.clientId}, ${context.nowMs}::bigint, ${expiresAt}::bigint,
-      ${skus}::text[], ${request.lines.map((line) => line.quantity)}::bigint[], ${skus.map((sku) => sorted.indexOf(sku))}::int[], ${request.warehouseId ?? null}::text) as warehouse`.execute(
-      db,
-    );
-    row = result.rows[0];
-  } catch (error) {
-    const failure = error as PostgresFailure;
-    if (failure.code === 'DT404') throw unknownSku(String(failure.message));
-    if (failure.code === 'DT409') {
-      const [index, available] = String(failure.message).split(':').map(Number);
-      throw insufficient(request.lines[index as number] as ReserveRequest['lines'][number], available as number);
-    }
-    throw error;
-  }
-  if (!row?.warehouse) return undefined;
-  const warehouseId = row.warehouse;
-  return takenHoldView(
-    id,
-    request,
-    request.lines.map((line) => ({ ...line, warehouseId })),
-    context.nowMs,
-    expiresAt,
-  );
-}
-
 /** PostgreSQL with a plan: one call of `dovetail_reserve` (see holds/schema.ts), lines locked in the given order. */
 async function reservePostgresPlanned(
   db: Kysely<Database>,
@@ -174,11 +128,14 @@ export async function reserveHold(
   }
   const { nowMs } = context;
   const expiresAt = holdExpiresAt(request, nowMs);
-  // Group-committed with other holds when the hub runs a batcher (holds/postgres-batcher.ts), else alone.
+  // Group-committed with other holds by the batcher createHub starts (holds/postgres-batcher.ts); it
+  // answers undefined when several warehouses could serve and the shared strategy must choose.
   const batcher = postgresHoldBatcherOf(db);
-  const fast = batcher
-    ? await batcher.submit(newId(), request, context, expiresAt)
-    : await reservePostgresFast(db, newId(), request, context, expiresAt);
+  if (!batcher)
+    throw new Error(
+      'PostgreSQL holds are taken by a PostgresHoldBatcher: start one for this database (createHub does; hub.close stops it)',
+    );
+  const fast = await batcher.submit(newId(), request, context, expiresAt);
   if (fast) return fast;
 
   for (let attempt = 1; ; attempt++) {
