@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type TestHub, adminToken, call, sofa, startTestHub } from '../testing/harness.ts';
+import { postgresHoldBatcherOf } from './postgres-batcher.ts';
 import { reserveHold } from './service.ts';
 
 /**
@@ -156,5 +157,13 @@ describe('PostgresHoldBatcher (group commit of checkout holds)', () => {
     expect([await reserved('TPL-A', 'SOFA-1'), await reserved('TPL-A', 'BED-1')]).toEqual([0, 0]);
     expect((await hold([{ sku: 'SOFA-1', quantity: 2 }])).ok).toBe(true);
     expect(await reserved('TPL-A', 'SOFA-1')).toBe(2);
+  });
+
+  it('refuses a hold once the batcher is closed (hub.close), taking nothing', async () => {
+    await postgresHoldBatcherOf(hub.storage.db)?.close();
+    const refused = await hold([{ sku: 'SOFA-1', quantity: 1 }], 'TPL-A');
+    expect(refused.ok).toBe(false);
+    expect(refused.ok ? undefined : refused.error.message).toMatch(/PostgresHoldBatcher/);
+    expect(await reserved('TPL-A', 'SOFA-1')).toBe(0);
   });
 });
