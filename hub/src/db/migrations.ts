@@ -19,6 +19,7 @@ import { migration as m0017 } from './migrations/0017_tracking_token.ts';
 import { migration as m0020 } from './migrations/0020_returns.ts';
 import { migration as m0018 } from './migrations/0018_client_budgets.ts';
 import { migration as m0019 } from './migrations/0019_notifications.ts';
+import { migration as m0021 } from './migrations/0021_drop_reserve_batch.ts';
 
 /**
  * Versioned migrations, one list for both adapters. Written with Kysely's schema builder and
@@ -45,6 +46,7 @@ const steps: Record<string, Migration> = {
   '0020_returns': m0020,
   '0018_client_budgets': m0018,
   '0019_notifications': m0019,
+  '0021_drop_reserve_batch': m0021,
 };
 
 export const migrationNames = Object.keys(steps).sort();

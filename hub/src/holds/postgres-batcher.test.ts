@@ -166,4 +166,13 @@ describe('PostgresHoldBatcher (group commit of checkout holds)', () => {
     expect(refused.ok ? undefined : refused.error.message).toMatch(/PostgresHoldBatcher/);
     expect(await reserved('TPL-A', 'SOFA-1')).toBe(0);
   });
+
+  it('drops dovetail_reserve_batch (0021): dovetail_reserve_many superseded it', async () => {
+    const functions = await sql<{ proname: string }>`select p.proname from pg_proc p
+      join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname = current_schema() and p.proname like 'dovetail_reserve%'`.execute(hub.storage.db);
+    const names = functions.rows.map((row) => row.proname);
+    expect(names).toContain('dovetail_reserve_many');
+    expect(names).not.toContain('dovetail_reserve_batch');
+  });
 });
