@@ -1,7 +1,7 @@
 /**
  * A simulation worker process (`node --import tsx child.ts`, forked by sync.sim.test.ts): the test
  * spreads seed ranges over one child per core. Each child migrates its own template databases once,
- * answers `{from, to, strict}` with a `BatchSummary`, and removes its files when the test lets go.
+ * answers `{from, to}` with a `BatchSummary`, and removes its files when the test lets go.
  * A seed's schedule does not depend on which process runs it: `SIM_SEED=<n>` replays it in-process.
  */
 import { type SeedRange, runSeeds } from './runner.ts';

@@ -131,16 +131,12 @@ export async function checkPromises(world: World, commerce: Commerce, options: {
  * against the oracle: rights conserved, every shipment and fact at the hub exactly once, allocations
  * and order statuses consistent with what the edge did to its fulfillment orders.
  */
-export async function checkCommerce(
-  world: World,
-  commerce: Commerce,
-): Promise<{ problems: string[]; known: string[] }> {
+export async function checkCommerce(world: World, commerce: Commerce): Promise<string[]> {
   const hub = world.hub;
   const edge = world.edge;
-  if (!hub || !edge) return { problems: ['both processes must be up to check the commerce invariants'], known: [] };
+  if (!hub || !edge) return ['both processes must be up to check the commerce invariants'];
   const { oracle } = commerce;
   const problems = await checkPromises(world, commerce, { healed: true });
-  const known: string[] = [];
 
   // Rights: every grant reached the edge once; granted = left at the edge + sold + given back.
   const ledger = edge.db
@@ -326,5 +322,5 @@ export async function checkCommerce(
       .execute();
     if (still.length > 0) problems.push(`${still.length} lines of released holds still count in reserved`);
   }
-  return { problems, known };
+  return problems;
 }

@@ -11,8 +11,6 @@ import { verifyEdgeDatabase } from '../../../edge/src/services/verify.ts';
 import { simWarehouseId } from './templates.ts';
 import type { World } from './world.ts';
 
-export const knownRejectionLoss = 'known bug, a rejection is lost with its ack';
-
 /** The edge's upstream position: nothing pending means the outbox drained. */
 export function upstreamOf(world: World): { lastSeq: number; ackedSeq: number; outbox: number } {
   const db = world.edge?.db;
@@ -61,12 +59,11 @@ export async function converged(world: World): Promise<boolean> {
 /**
  * Every invariant of issue 4 item 5, once the world healed. Returns what is broken (empty: all hold).
  */
-export async function checkInvariants(world: World): Promise<{ problems: string[]; known: string[] }> {
+export async function checkInvariants(world: World): Promise<string[]> {
   const hub = world.hub;
   const edge = world.edge;
-  if (!hub || !edge) return { problems: ['both processes must be up to check invariants'], known: [] };
+  if (!hub || !edge) return ['both processes must be up to check invariants'];
   const problems: string[] = [];
-  const known: string[] = [];
   const warehouse = simWarehouseId;
 
   // 1. Liveness: the outbox drained.
@@ -256,14 +253,6 @@ export async function checkInvariants(world: World): Promise<{ problems: string[
     .sort((a, b) => a.seq - b.seq)
     .map((row) => `${row.seq}:${row.reason}`)
     .join(',');
-  if (atEdge !== atHub) {
-    const hubSet = new Set(atHub.split(','));
-    const message = `rejections at the edge [${atEdge}] ≠ at the hub [${atHub}]`;
-    // Known bug (see rejections.sim.test.ts): a rejection travels only in the ack of the push that
-    // made it; if that ack is lost, later acks and the welcome do not repeat it.
-    if (atEdge === '' || atEdge.split(',').every((entry) => hubSet.has(entry)))
-      known.push(`${knownRejectionLoss}: ${message}`);
-    else problems.push(message);
-  }
-  return { problems, known };
+  if (atEdge !== atHub) problems.push(`rejections at the edge [${atEdge}] ≠ at the hub [${atHub}]`);
+  return problems;
 }

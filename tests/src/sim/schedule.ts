@@ -3,7 +3,7 @@ import { checkCommerce, checkPromises } from './commerce-invariants.ts';
 import { checkInvariants, converged } from './invariants.ts';
 import { Prng } from './prng.ts';
 import type { Templates } from './templates.ts';
-import { type Connection, type CrashPoints, World, knownAppliedSeqRegression, noCrashPoints } from './world.ts';
+import { type Connection, type CrashPoints, World, noCrashPoints } from './world.ts';
 
 /**
  * How hostile one schedule is, drawn from its seed. `chaos` lets the network drop, duplicate and
@@ -41,8 +41,6 @@ export type ScheduleResult = {
   seed: number;
   ok: boolean;
   problems: string[];
-  /** Broken invariants that are known bugs, reported but not failing the schedule (SIM_STRICT=1 fails them). */
-  known: string[];
   trace: string[];
   profile: Profile;
   healSteps: number;
@@ -226,7 +224,7 @@ async function runAction(world: World, actions: Action[]): Promise<void> {
   await run();
 }
 
-export type HealResult = { problems: string[]; known: string[]; healSteps: number; stallWaits: number };
+export type HealResult = { problems: string[]; healSteps: number; stallWaits: number };
 
 /**
  * The heal phase: no more faults (swallowing connections pass frames again); frames are delivered
@@ -239,9 +237,9 @@ export type HealResult = { problems: string[]; known: string[]; healSteps: numbe
  */
 export async function healAndCheck(
   world: World,
-  options: { chaos: boolean; strict?: boolean; commerce?: Commerce },
+  options: { chaos: boolean; commerce?: Commerce },
 ): Promise<HealResult> {
-  const result: HealResult = { problems: [], known: [], healSteps: 0, stallWaits: 0 };
+  const result: HealResult = { problems: [], healSteps: 0, stallWaits: 0 };
   world.log('-- heal: no more faults --');
   world.crashPoints = noCrashPoints;
   world.lostWakeRate = 0;
@@ -278,16 +276,8 @@ export async function healAndCheck(
     result.problems.push(`liveness: not converged within ${healStepsMax} heal steps`);
     return result;
   }
-  const found = await checkInvariants(world);
-  result.problems.push(...found.problems);
-  if (options.commerce) {
-    const commerce = await checkCommerce(world, options.commerce);
-    result.problems.push(...commerce.problems);
-    if (options.strict) result.problems.push(...commerce.known);
-    else result.known.push(...commerce.known);
-  }
-  if (options.strict) result.problems.push(...found.known);
-  else result.known.push(...found.known);
+  result.problems.push(...(await checkInvariants(world)));
+  if (options.commerce) result.problems.push(...(await checkCommerce(world, options.commerce)));
   return result;
 }
 
@@ -295,7 +285,7 @@ export async function healAndCheck(
 export async function runSchedule(
   templates: Templates,
   seed: number,
-  options: { dir: string; profile?: Partial<Profile>; strict?: boolean },
+  options: { dir: string; profile?: Partial<Profile> },
 ): Promise<ScheduleResult> {
   const prng = new Prng(seed);
   const profile = { ...drawProfile(prng), ...options.profile };
@@ -304,7 +294,7 @@ export async function runSchedule(
   const commerce = new Commerce(world, profile.commerce);
   world.log(`seed ${seed}: ${JSON.stringify(profile)}`);
   const problems: string[] = [];
-  let heal: HealResult = { problems: [], known: [], healSteps: 0, stallWaits: 0 };
+  let heal: HealResult = { problems: [], healSteps: 0, stallWaits: 0 };
   try {
     if (profile.stocked) await openStocked(world, commerce);
     // Two acts, each a storm then a heal and every check: orders paid late in the first reach the
@@ -321,40 +311,25 @@ export async function runSchedule(
           for (const problem of await checkPromises(world, commerce, { healed: false }))
             world.violation(`act ${act} step ${step}: ${problem}`);
       }
-      const healed = await healAndCheck(world, { chaos: profile.chaos, strict: options.strict ?? false, commerce });
+      const healed = await healAndCheck(world, { chaos: profile.chaos, commerce });
       heal = {
         ...healed,
         healSteps: Math.max(heal.healSteps, healed.healSteps),
         stallWaits: heal.stallWaits + healed.stallWaits,
-        known: [...heal.known, ...healed.known],
       };
-      if (
-        heal.problems.length > 0 ||
-        heal.known.length > 0 ||
-        world.violations.length > 0 ||
-        world.knownViolations.length > 0
-      )
-        break;
-    }
-    if (!options.strict && world.knownViolations.some((known) => known.startsWith(knownAppliedSeqRegression))) {
-      // That known bug livelocks the stream: the liveness failure it causes is the same bug.
-      heal.known.push(...heal.problems.filter((problem) => problem.startsWith('liveness')));
-      heal.problems = heal.problems.filter((problem) => !problem.startsWith('liveness'));
+      if (heal.problems.length > 0 || world.violations.length > 0) break;
     }
     problems.push(...heal.problems);
   } catch (error) {
     problems.push(`simulation threw: ${(error as Error).stack ?? error}`);
   } finally {
     problems.unshift(...world.violations);
-    if (options.strict) problems.push(...world.knownViolations);
-    else heal.known.push(...world.knownViolations);
     await world.close().catch((error) => problems.push(`closing the world threw: ${(error as Error).message}`));
   }
   return {
     seed,
     ok: problems.length === 0,
     problems,
-    known: heal.known,
     trace: world.trace,
     profile,
     healSteps: heal.healSteps,

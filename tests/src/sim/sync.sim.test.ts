@@ -16,13 +16,11 @@ import { createTemplates, removeTemplates, worldDir } from './templates.ts';
  * - `SIM_SCHEDULES=<n>` sets how many schedules run (default 3,000: seeds 1..n; each schedule is two
  *   storm-and-heal acts with commerce racing the faults, about twice what a schedule cost before).
  * - `SIM_SEED_FROM=<n>` starts the range elsewhere, to explore new seeds by hand.
- * - Every broken invariant fails its schedule (`SIM_STRICT=0` reports known-bug classes instead).
+ * - Every broken invariant fails its schedule.
  */
 const replaySeed = process.env['SIM_SEED'] ? Number(process.env['SIM_SEED']) : undefined;
 const schedules = Number(process.env['SIM_SCHEDULES'] || 3_000);
 const seedFrom = Number(process.env['SIM_SEED_FROM'] || 1);
-// Every broken invariant fails a schedule; SIM_STRICT=0 only reports the ones classified as known bugs.
-const strict = process.env['SIM_STRICT'] !== '0';
 const blockSize = 1_000;
 /** Seeds handed to a child at a time: small enough to balance two children, big enough to amortize IPC. */
 const chunkSize = 25;
@@ -35,8 +33,8 @@ if (replaySeed !== undefined) {
       async () => {
         const templates = await createTemplates();
         try {
-          const result = await runSchedule(templates, replaySeed, { dir: worldDir(templates), strict });
-          console.log([...result.trace, ...result.known.map((known) => `(${known})`)].join('\n'));
+          const result = await runSchedule(templates, replaySeed, { dir: worldDir(templates) });
+          console.log(result.trace.join('\n'));
           expect(result.ok, formatFailure(result, 1_000)).toBe(true);
         } finally {
           removeTemplates(templates);
@@ -71,15 +69,9 @@ if (replaySeed !== undefined) {
       for (const child of children) child.disconnect();
       const seconds = Math.round((performance.now() - startedMs) / 1000);
       const last = seedFrom + total.schedules - 1;
-      const known = new Map<string, number[]>();
-      for (const { seed, what } of total.knownBugSeeds) known.set(what, [...(known.get(what) ?? []), seed]);
       console.log(
         [
           `sim: ${total.schedules.toLocaleString('en')} schedules, seeds ${seedFrom}..${last}, ${total.failures.length} failures in ${seconds} s`,
-          ...[...known].map(
-            ([what, seeds]) =>
-              `  ${what}: ${seeds.length} schedules (e.g. seed ${seeds[0]}), not failed (SIM_STRICT=1 fails them)`,
-          ),
           `  ${JSON.stringify({ ...total.counters, stallWaits: total.stallWaits, healStepsMax: total.healStepsMax })}`,
         ].join('\n'),
       );
@@ -91,7 +83,7 @@ if (replaySeed !== undefined) {
       let next = from;
       const work = async (child: ChildProcess) => {
         while (next <= to) {
-          const range: SeedRange = { from: next, to: Math.min(to, next + chunkSize - 1), strict };
+          const range: SeedRange = { from: next, to: Math.min(to, next + chunkSize - 1) };
           next = range.to + 1;
           const answer = await new Promise<{ ok: boolean; summary?: BatchSummary; error?: string }>(
             (resolve, reject) => {

@@ -29,10 +29,6 @@ import { type Templates, simEpoch, simWarehouseId, templateProducts } from './te
 
 const silent = pino({ level: 'silent' });
 
-export const knownAppliedSeqRegression =
-  'known bug, a hello racing a push moves applied_seq back (livelock on a rejected event)';
-export const knownFirstHelloRace = 'known bug, two first hellos race to insert the stream row';
-
 /** Where a frame is going and what it is, as JSON text exactly like the real transport carries it. */
 type Frame = { text: string; type: string };
 
@@ -122,8 +118,6 @@ export class World {
   readonly trace: string[] = [];
   /** Broken invariants seen while running (a malformed frame, a thrown hub error, …). */
   readonly violations: string[] = [];
-  /** Violations that are known bugs: reported, failing only with SIM_STRICT=1. */
-  readonly knownViolations: string[] = [];
   nowMs = 1_800_000_000_000;
   /**
    * How long a session waits for an answer before dropping its socket, in simulated time: scaled
@@ -517,18 +511,7 @@ export class World {
       await session.receive(decoded.message);
     } catch (error) {
       // The server closes with 1011; the simulation also counts it: nothing here should throw.
-      const message = (error as Error).message;
-      if (frame.type.startsWith('hello') && message.includes('UNIQUE constraint failed: edge_streams.warehouse_id')) {
-        // Known bug: two first hellos at once both insert the stream row; the loser closes 1011
-        // and its edge reconnects, so it heals, but it is a read-then-insert race in #hello.
-        this.knownViolations.push(`${knownFirstHelloRace}: ${message}`);
-        this.log(`!! (known) hub session threw on ${frame.type}: ${message}`);
-      } else if (frame.type.startsWith('push') && message.includes('UNIQUE constraint failed: sync_rejections')) {
-        // Known bug: a hello raced a push and moved applied_seq back; the resent rejected event is
-        // rejected again, its second row violates the key, and the edge retries the batch for ever.
-        this.knownViolations.push(`${knownAppliedSeqRegression}: ${message}`);
-        this.log(`!! (known) hub session threw on ${frame.type}: ${message}`);
-      } else this.violation(`hub session threw on ${frame.type}: ${message}`);
+      this.violation(`hub session threw on ${frame.type}: ${(error as Error).message}`);
       this.#closeHubSide(connection, true);
     }
     if (!options.deferCrash) await this.settleHubCrash();
