@@ -149,7 +149,16 @@ export class NotificationWorker {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#poke();
-    await this.#running;
+    // The loop ends at its next turn; one stuck in a database call that never returns (the storage
+    // closed under it) is not waited for past the bound, so a shutdown always finishes.
+    let loopTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#running,
+      new Promise((resolve) => {
+        loopTimer = setTimeout(resolve, limits.notificationStopWaitMs);
+      }),
+    ]);
+    clearTimeout(loopTimer);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.#inFlight]),
