@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { verifyPassword } from '../../../edge/src/services/passwords.ts';
-import { hashPassword } from '../../../hub/src/identity/secrets.ts';
+import { verifyPassword } from '@dovetail/edge/testing';
+import { hashPassword } from '@dovetail/hub/testing';
 
 /**
  * The hub hashes staff passwords; edges verify those hashes from the replicated roster while the

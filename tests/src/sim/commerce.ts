@@ -1,11 +1,18 @@
 import { DomainError, type FulfillmentFact, type StockEvent } from '@dovetail/shared';
-import type { DeskResponse } from '../../../edge/src/services/fulfillments.ts';
-import type { StockCommand } from '../../../edge/src/services/stock.ts';
-import type { Storage } from '../../../hub/src/db/connect.ts';
-import type { Database } from '../../../hub/src/database.ts';
-import { releaseHold, reserveHold, sweepExpiredHolds } from '../../../hub/src/holds/service.ts';
-import { type OrderView, cancelOrder, createOrder, payOrder } from '../../../hub/src/orders/service.ts';
-import { grantQuota, requestQuotaReturn } from '../../../hub/src/quotas/service.ts';
+import type { DeskResponse, StockCommand } from '@dovetail/edge/testing';
+import {
+  type Database,
+  type OrderView,
+  type Storage,
+  cancelOrder,
+  createOrder,
+  grantQuota,
+  payOrder,
+  releaseHold,
+  requestQuotaReturn,
+  reserveHold,
+  sweepExpiredHolds,
+} from '@dovetail/hub/testing';
 import type { Prng } from './prng.ts';
 import type { Action } from './schedule.ts';
 import { simWarehouseId } from './templates.ts';

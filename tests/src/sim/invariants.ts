@@ -7,7 +7,7 @@ import {
   partitionsEqual,
   stockEventSchema,
 } from '@dovetail/shared';
-import { verifyEdgeDatabase } from '../../../edge/src/services/verify.ts';
+import { verifyEdgeDatabase } from '@dovetail/edge';
 import { simWarehouseId } from './templates.ts';
 import type { World } from './world.ts';
 

@@ -2,11 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { createEdgeNode } from '../../../edge/src/node.ts';
-import { createHub } from '../../../hub/src/hub.ts';
-import { createProduct } from '../../../hub/src/catalog/service.ts';
-import { enrollEdge } from '../../../hub/src/identity/edge-enrollment.ts';
-import { createWarehouse } from '../../../hub/src/warehouses/service.ts';
+import { createEdgeNode } from '@dovetail/edge';
+import { createHub } from '@dovetail/hub';
+import { createProduct, createWarehouse, enrollEdge } from '@dovetail/hub/testing';
 
 export const simWarehouseId = 'W1';
 export const simEpoch = 1;

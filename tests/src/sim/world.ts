@@ -12,18 +12,25 @@ import {
 } from '@dovetail/shared';
 import { sql } from 'kysely';
 import { pino } from 'pino';
-import { type EdgeDatabase, openEdgeDatabase } from '../../../edge/src/db/open.ts';
-import { ensureNodeIdentity } from '../../../edge/src/services/node-identity.ts';
-import { StockBook, type StockCommand } from '../../../edge/src/services/stock.ts';
-import { StockWriter } from '../../../edge/src/services/stock-writer.ts';
-import { FulfillmentDesk } from '../../../edge/src/services/fulfillments.ts';
-import { createChangeApplier } from '../../../edge/src/sync/apply-changes.ts';
-import { EdgeSyncSession } from '../../../edge/src/sync/session.ts';
-import { type Storage, openStorage } from '../../../hub/src/db/connect.ts';
-import type { Database } from '../../../hub/src/database.ts';
-import { SqliteHoldWriter } from '../../../hub/src/holds/sqlite-writer.ts';
-import { createProduct, updateProduct } from '../../../hub/src/catalog/service.ts';
-import { HubSyncSession } from '../../../hub/src/sync/session.ts';
+import { type EdgeDatabase, openEdgeDatabase } from '@dovetail/edge';
+import {
+  EdgeSyncSession,
+  FulfillmentDesk,
+  StockBook,
+  type StockCommand,
+  StockWriter,
+  createChangeApplier,
+  ensureNodeIdentity,
+} from '@dovetail/edge/testing';
+import {
+  type Database,
+  HubSyncSession,
+  SqliteHoldWriter,
+  type Storage,
+  createProduct,
+  openStorage,
+  updateProduct,
+} from '@dovetail/hub/testing';
 import type { Prng } from './prng.ts';
 import { type Templates, simEpoch, simWarehouseId, templateProducts } from './templates.ts';
 
