@@ -62,10 +62,11 @@ export function openApiDocument(router: AnyRouter): Record<string, unknown> {
     docsUrl: '/docs',
   }) as unknown as { paths: Record<string, unknown>; components?: Record<string, Record<string, unknown>> };
   const root = [{ url: '/' }];
-  document.components = {
-    ...document.components,
-    schemas: { ...(document.components?.schemas ?? {}), Error: errorSchema },
-  };
+  // trpc-to-openapi documents its own error shape ({message, code, issues}) per tRPC code; the hub
+  // sends {error: {code, message, details?}} (errors.ts), so every error response says that.
+  const schemas: Record<string, unknown> = { ...(document.components?.schemas ?? {}), Error: errorSchema };
+  for (const name of Object.keys(schemas)) if (name.startsWith('error.')) schemas[name] = errorSchema;
+  document.components = { ...document.components, schemas };
   const extra: Record<string, unknown> = {
     '/oauth/token': {
       servers: root,
@@ -221,6 +222,13 @@ export function openApiDocument(router: AnyRouter): Record<string, unknown> {
       },
     },
   };
+  // Public procedures (staff sign-in) need no token: say so, or generated clients send one anyway.
+  for (const route of restRoutes(router)) {
+    if (route.permission !== 'public') continue;
+    const item = document.paths[route.path] as Record<string, Record<string, unknown>> | undefined;
+    const operation = item?.[route.method.toLowerCase()];
+    if (operation) operation['security'] = [];
+  }
   document.paths = { ...document.paths, ...extra };
   // What the hub sends to partners (Standard Webhooks), generated from the shared event catalogue.
   (document as Record<string, unknown>)['webhooks'] = webhooksSection();
