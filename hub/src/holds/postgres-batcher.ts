@@ -31,7 +31,7 @@ export function postgresHoldBatcherOf(db: Kysely<Database>): PostgresHoldBatcher
 
 /**
  * Group commit for single-warehouse holds on PostgreSQL: holds that arrive while a batch is on the
- * wire wait for the next one, and each batch is ONE call of `dovetail_reserve_many` (holds/schema.ts):
+ * wire wait for the next one, and each batch is ONE call of `dovetail_reserve_many` (db/migrations/0012_holds_many.ts):
  * one round trip, one transaction, one WAL flush and one update of each partition for all of them;
  * a hold that does not fit is refused before it writes anything. Availability is still proved under the partition's row lock by the statement that
  * takes it; nobody is answered before the statement (and so its commit) has returned. A hold with a

@@ -81,7 +81,7 @@ async function settleExpired(
 
 type PostgresFailure = { code?: string; message?: string };
 
-/** PostgreSQL with a plan: one call of `dovetail_reserve` (see holds/schema.ts), lines locked in the given order. */
+/** PostgreSQL with a plan: one call of `dovetail_reserve` (see db/migrations/0004_holds.ts), lines locked in the given order. */
 async function reservePostgresPlanned(
   db: Kysely<Database>,
   id: string,
