@@ -17,15 +17,13 @@ import { SqliteHoldWriter } from './holds/sqlite-writer.ts';
 import { sweepExpiredHolds } from './holds/service.ts';
 import { rebalanceQuotas } from './quotas/service.ts';
 import { startPeriodic } from './periodic.ts';
-import { listenForAppends } from './downstream/listen.ts';
-import { downstreamNotifier } from './downstream/notifier.ts';
+import { downstreamNotifier, downstreamNotifyChannel } from './downstream/notifier.ts';
 import { type SyncServer, attachSyncServer } from './sync/server.ts';
-import { listenForDeliveries } from './webhooks/listen.ts';
-import { webhookNotifier } from './webhooks/notifier.ts';
+import { webhookNotifier, webhookNotifyChannel } from './webhooks/notifier.ts';
 import { type WebhookSettings, defaultWebhookSettings } from './webhooks/settings.ts';
 import { WebhookWorker } from './webhooks/worker.ts';
-import { listenForNotifications } from './notifications/listen.ts';
-import { notificationNotifier } from './notifications/notifier.ts';
+import { listenOnChannel } from './db/listen.ts';
+import { notificationNotifier, notificationNotifyChannel } from './notifications/notifier.ts';
 import { type NotificationSettings, defaultNotificationSettings, describeEndpoint } from './notifications/settings.ts';
 import { NotificationWorker } from './notifications/worker.ts';
 
@@ -134,7 +132,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     // PostgreSQL), polling as a backstop, and sending until stopped.
     const stopListeningForDeliveries =
       options.storage.kind === 'postgres'
-        ? await listenForDeliveries(options.storage.url, webhookNotifier, logger)
+        ? await listenOnChannel(options.storage.url, webhookNotifyChannel, () => webhookNotifier.notify(), logger)
         : undefined;
     const webhookWorker = new WebhookWorker({
       db: storage.db,
@@ -148,7 +146,12 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     const notificationSettings: NotificationSettings = { ...defaultNotificationSettings, ...options.notifications };
     const stopListeningForNotifications =
       options.storage.kind === 'postgres'
-        ? await listenForNotifications(options.storage.url, notificationNotifier, logger)
+        ? await listenOnChannel(
+            options.storage.url,
+            notificationNotifyChannel,
+            () => notificationNotifier.notify(),
+            logger,
+          )
         : undefined;
     const notificationWorker = new NotificationWorker({
       db: storage.db,
@@ -192,7 +195,14 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       generatedAdminSecret: bootstrap.generatedSecret,
       async startSync(server, syncOptions = {}) {
         if (options.storage.kind === 'postgres') {
-          stopListening = await listenForAppends(options.storage.url, downstreamNotifier, logger);
+          stopListening = await listenOnChannel(
+            options.storage.url,
+            downstreamNotifyChannel,
+            (payload) => {
+              if (payload) downstreamNotifier.notify(payload);
+            },
+            logger,
+          );
         }
         sync = attachSyncServer(server, {
           db: storage.db,

@@ -1,14 +1,16 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { type NotificationNotifier, notificationNotifyChannel } from './notifier.ts';
 
 /**
- * On PostgreSQL, one connection per hub instance LISTENs for notifications committed by any instance
- * and wakes this instance's worker. If the connection drops it reconnects; the worker's poll covers.
+ * On PostgreSQL, one connection per hub instance LISTENs on a channel for NOTIFYs committed by any
+ * instance and hands each payload to `onNotify` (which wakes that instance's senders or workers). If
+ * the connection drops it reconnects after a second; meanwhile the callers' polling covers. Returns
+ * the function that stops listening.
  */
-export async function listenForNotifications(
+export async function listenOnChannel(
   url: string,
-  notifier: NotificationNotifier,
+  channel: string,
+  onNotify: (payload: string | undefined) => void,
   logger: Logger,
 ): Promise<() => Promise<void>> {
   let client: pg.Client | undefined;
@@ -17,15 +19,15 @@ export async function listenForNotifications(
   const connect = async (): Promise<void> => {
     const next = new pg.Client({ connectionString: url });
     next.on('notification', (message) => {
-      if (message.channel === notificationNotifyChannel) notifier.notify();
+      if (message.channel === channel) onNotify(message.payload);
     });
     next.on('error', (error) => {
-      logger.warn({ err: error.message }, 'notification LISTEN connection failed; reconnecting');
+      logger.warn({ err: error.message, channel }, 'LISTEN connection failed; reconnecting');
       next.end().catch(() => undefined);
       if (!stopped) retry = setTimeout(() => void connect().catch(() => undefined), 1_000);
     });
     await next.connect();
-    await next.query(`LISTEN ${notificationNotifyChannel}`);
+    await next.query(`LISTEN ${channel}`);
     client = next;
   };
   await connect();
