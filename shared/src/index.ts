@@ -7,6 +7,7 @@ export * from './cursor.ts';
 export * as limits from './limits.ts';
 export * from './domain/catalog/schemas.ts';
 export * from './domain/stock/apply.ts';
+export * from './domain/stock/history.ts';
 export * from './domain/stock/partition.ts';
 export * from './domain/stock/quantities.ts';
 export * from './domain/stock/schemas.ts';
