@@ -4,6 +4,7 @@ export * from './hlc.ts';
 export * from './ids.ts';
 export * from './idempotency-key.ts';
 export * from './cursor.ts';
+export { gs1Separator, normalizeGtin, parseGs1, type Gs1Fields, type Gs1Parse } from './barcodes/gs1.ts';
 export * as limits from './limits.ts';
 export * from './domain/catalog/schemas.ts';
 export * from './domain/stock/apply.ts';

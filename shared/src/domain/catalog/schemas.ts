@@ -1,5 +1,9 @@
 import { z } from 'zod';
+import { isValidGtinCheckDigit } from '../../barcodes/gs1.ts';
 import { skuSchema, warehouseIdSchema } from '../stock/schemas.ts';
+
+/** GS1 mod-10 check digit; the rule lives with the GS1 parser the scanner app also loads. */
+export { isValidGtinCheckDigit };
 
 /** The catalog as an edge replicates it: enough to verify a scanned SKU and show what it is. */
 export const productCategories = [
@@ -72,13 +76,3 @@ export const warehouseSchema = z.strictObject({
   location: z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }),
 });
 export type Warehouse = z.infer<typeof warehouseSchema>;
-
-/** GS1 mod-10 check digit: weights 3,1,3,1… from the right, excluding the check digit. */
-export function isValidGtinCheckDigit(gtin: string): boolean {
-  if (!/^\d+$/.test(gtin)) return false;
-  const digits = gtin.split('').map(Number);
-  const check = digits.pop() as number;
-  let sum = 0;
-  for (let i = digits.length - 1, weight = 3; i >= 0; i--, weight = 4 - weight) sum += (digits[i] as number) * weight;
-  return (10 - (sum % 10)) % 10 === check;
-}
