@@ -240,6 +240,16 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       ) STRICT;
     `,
   },
+  {
+    version: 6,
+    name: 'staff disabled at the edge, apart from the hub roster',
+    sql: `
+      -- A hub account's 'disabled' is the hub's word (each roster update rewrites it); what the edge
+      -- decided locally lives here, so a roster update never lifts a local disable and the edge never
+      -- lifts the hub's.
+      ALTER TABLE staff ADD COLUMN disabled_locally INTEGER NOT NULL DEFAULT 0 CHECK (disabled_locally IN (0, 1));
+    `,
+  },
 ];
 
 export function migrate(db: Database.Database): { from: number; to: number } {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type EdgeStaffRole, type IdSource, type Principal, limits } from '@dovetail/shared';
+import { conflict, type EdgeStaffRole, type IdSource, limits, type Principal } from '@dovetail/shared';
 import type { EdgeDatabase } from '../db/open.ts';
-import { type ScryptCost, decoyHash, defaultScryptCost, hashPassword, verifyPassword } from './passwords.ts';
+import { decoyHash, defaultScryptCost, hashPassword, type ScryptCost, verifyPassword } from './passwords.ts';
 
 export type StaffRecord = {
   id: string;
@@ -18,8 +18,11 @@ type StaffRow = {
   role: EdgeStaffRole;
   source: StaffRecord['source'];
   disabled: number;
+  disabled_locally: number;
   created_ms: number;
 };
+
+const isDisabled = (row: StaffRow) => row.disabled === 1 || row.disabled_locally === 1;
 
 export type SignInResult =
   | { ok: true; token: string; expiresAt: string; staff: StaffRecord }
@@ -37,7 +40,7 @@ function toRecord(row: StaffRow): StaffRecord {
     username: row.username,
     role: row.role,
     source: row.source,
-    disabled: row.disabled === 1,
+    disabled: isDisabled(row),
     createdAt: new Date(row.created_ms).toISOString(),
   };
 }
@@ -71,18 +74,19 @@ export class StaffDirectory {
       byUsername: db.prepare<[string], StaffRow>('SELECT * FROM staff WHERE username = ?'),
       all: db.prepare<[], StaffRow>('SELECT * FROM staff ORDER BY username'),
       supervisors: db.prepare<[], { n: number }>(
-        "SELECT count(*) AS n FROM staff WHERE role = 'supervisor' AND disabled = 0",
+        "SELECT count(*) AS n FROM staff WHERE role = 'supervisor' AND disabled = 0 AND disabled_locally = 0",
       ),
       insert: db.prepare(
         'INSERT INTO staff (id, username, password_hash, role, source, disabled, created_ms) VALUES (?, ?, ?, ?, ?, 0, ?)',
       ),
       setDisabled: db.prepare('UPDATE staff SET disabled = ? WHERE id = ?'),
+      setDisabledLocally: db.prepare('UPDATE staff SET disabled_locally = ? WHERE id = ?'),
       insertSession: db.prepare(
         'INSERT INTO session (token_hash, staff_id, created_ms, expires_ms) VALUES (?, ?, ?, ?)',
       ),
       session: db.prepare<[string, number], StaffRow & { expires_ms: number }>(
         `SELECT staff.*, session.expires_ms FROM session JOIN staff ON staff.id = session.staff_id
-         WHERE session.token_hash = ? AND session.expires_ms > ? AND staff.disabled = 0`,
+         WHERE session.token_hash = ? AND session.expires_ms > ? AND staff.disabled = 0 AND staff.disabled_locally = 0`,
       ),
       deleteSession: db.prepare('DELETE FROM session WHERE token_hash = ?'),
       deleteStaffSessions: db.prepare('DELETE FROM session WHERE staff_id = ?'),
@@ -131,11 +135,18 @@ export class StaffDirectory {
     return created ? 'created' : 'exists';
   }
 
+  /**
+   * Disables or enables an account. A hub account may be disabled here (locally, kept apart from the
+   * roster), but what the hub disabled only the hub enables again (409 `disabled_by_hub`).
+   */
   setDisabled(username: string, disabled: boolean): StaffRecord | undefined {
     const row = this.#sql.byUsername.get(username);
     if (!row) return undefined;
+    if (row.source === 'hub' && !disabled && row.disabled === 1)
+      throw conflict('disabled_by_hub', `${row.username} was disabled by the hub; only the hub can enable the account`);
     this.#db.transaction(() => {
-      this.#sql.setDisabled.run(disabled ? 1 : 0, row.id);
+      if (row.source === 'hub') this.#sql.setDisabledLocally.run(disabled ? 1 : 0, row.id);
+      else this.#sql.setDisabled.run(disabled ? 1 : 0, row.id);
       if (disabled) this.#sql.deleteStaffSessions.run(row.id);
     })();
     if (disabled)
@@ -157,7 +168,7 @@ export class StaffDirectory {
     const row = this.#sql.byUsername.get(username);
     this.#decoy ??= decoyHash(this.#cost);
     const valid = await verifyPassword(password, row?.password_hash ?? (await this.#decoy));
-    if (!row || !valid || row.disabled === 1) {
+    if (!row || !valid || isDisabled(row)) {
       this.#recordFailure(key, nowMs);
       return { ok: false, reason: 'invalid_credentials' };
     }

@@ -1,12 +1,12 @@
 import {
   type DownstreamMessage,
-  PROTOCOL_VERSION,
-  type UpstreamMessage,
   decodeDownstream,
   limits,
+  PROTOCOL_VERSION,
+  type UpstreamMessage,
 } from '@dovetail/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type TestEdge, startTestEdge, stopTestEdge } from '../test-support/node.ts';
+import { startTestEdge, stopTestEdge, type TestEdge } from '../test-support/node.ts';
 import { createChangeApplier } from './apply-changes.ts';
 import { answerTimeoutFromEnv } from './client.ts';
 import { EdgeSyncSession } from './session.ts';
@@ -461,6 +461,45 @@ describe('the staff roster from the hub', () => {
     expect(
       (await edge.call('POST', '/api/v1/login', { body: { username: 'maria', password: 'maria-password-1' } })).status,
     ).toBe(401);
+  });
+
+  it('refuses to re-enable at the edge an account the hub disabled; a local disable survives roster updates', async () => {
+    const { hashPassword } = await import('../services/passwords.ts');
+    const { testPasswordCost } = await import('../test-support/node.ts');
+    const entry = {
+      id: 'st-3',
+      username: 'ines',
+      role: 'warehouse_staff',
+      passwordHash: await hashPassword('ines-password-1', testPasswordCost),
+      disabled: false,
+    };
+    const deliver = (seq: number, kind: 'staff.upserted' | 'staff.disabled', payload: typeof entry) => {
+      session.receive(wire({ type: 'changes', channel: 'warehouse:W1', changes: [{ seq, kind, payload }] }));
+      session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq, live: true });
+    };
+    const lead = await edge.login();
+    const signIn = () =>
+      edge.call('POST', '/api/v1/login', { body: { username: 'ines', password: 'ines-password-1' } });
+
+    deliver(1, 'staff.disabled', { ...entry, disabled: true });
+    const reenable = await edge.call('PATCH', '/api/v1/staff/ines', { token: lead, body: { disabled: false } });
+    expect(reenable.status).toBe(409);
+    expect(((await reenable.json()) as { error: { code: string } }).error.code).toBe('disabled_by_hub');
+    expect((await signIn()).status).toBe(401);
+
+    // The hub enables her again; the edge disables her locally, and the next roster update keeps that.
+    deliver(2, 'staff.upserted', entry);
+    expect((await signIn()).status).toBe(200);
+    const local = await edge.call('PATCH', '/api/v1/staff/ines', { token: lead, body: { disabled: true } });
+    expect(local.status).toBe(200);
+    expect(((await local.json()) as { disabled: boolean }).disabled).toBe(true);
+    deliver(3, 'staff.upserted', entry);
+    expect((await signIn()).status).toBe(401);
+    // What the edge disabled, the edge may enable.
+    expect((await edge.call('PATCH', '/api/v1/staff/ines', { token: lead, body: { disabled: false } })).status).toBe(
+      200,
+    );
+    expect((await signIn()).status).toBe(200);
   });
 
   it('keeps the break-glass bootstrap account when the roster names the same person', async () => {
