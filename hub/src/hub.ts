@@ -178,7 +178,6 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       deps,
       metrics,
       logger,
-      describeStorage: () => storage.description,
       schema: storage.schema,
       easypostWebhookSecret: options.easypostWebhookSecret,
       brand: options.brand,

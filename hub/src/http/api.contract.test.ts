@@ -700,7 +700,7 @@ describe.each(adapters)('hub API on %s', (adapter) => {
   });
 
   describe('operations and the document', () => {
-    it('answers /healthz, /readyz with the storage, /metrics, /docs', async () => {
+    it('answers /healthz, /readyz, /metrics, /docs', async () => {
       expect((await call(hub, 'GET', '/healthz')).body).toEqual({ status: 'ok' });
       const ready = await call(hub, 'GET', '/readyz');
       expect(ready.status).toBe(200);

@@ -16,13 +16,13 @@ import { type HubMetrics, observe, requestIdOf } from './observability.ts';
 import { openApiDocument, restBasePath, restRoutes } from './openapi.ts';
 import { createRestHandler, errorHeaders, errorJson } from './rest.ts';
 import { appRouter } from './root.ts';
+import { securityHeaders } from './security-headers.ts';
 import type { Context, HubDeps } from './trpc.ts';
 
 export type AppOptions = {
   deps: HubDeps;
   metrics: HubMetrics;
   logger: Logger;
-  describeStorage: () => string;
   schema: string | undefined;
   /** `HUB_EASYPOST_WEBHOOK_SECRET`: turns on the EasyPost tracking adapter. */
   easypostWebhookSecret?: string | undefined;
@@ -56,6 +56,7 @@ export function createApp(options: AppOptions): Hono {
       : 'other';
   };
   app.use('*', observe({ logger, metrics, routeOf }));
+  app.use('*', securityHeaders({ htmlPages: ['/docs'] }));
 
   const methodNotAllowed = (allow: string) => (c: HonoContext) =>
     errorJson(c, new ApiError(405, 'method_not_allowed', `${c.req.method} is not allowed here`, { allow }, { allow }));
@@ -65,7 +66,8 @@ export function createApp(options: AppOptions): Hono {
     try {
       const ready = await migrationsApplied(deps.db as never, options.schema);
       return c.json(
-        { status: ready ? 'ready' : 'migrations_pending', storage: options.describeStorage() },
+        // No storage description: the database's path or address is nobody's business outside.
+        { status: ready ? 'ready' : 'migrations_pending' },
         ready ? 200 : 503,
       );
     } catch (error) {
