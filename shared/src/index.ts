@@ -18,6 +18,7 @@ export * from './domain/fulfillment/transitions.ts';
 export * from './domain/quotas/policy.ts';
 export * from './policy/policy.ts';
 export * from './domain/catalog/products.ts';
+export * from './domain/catalog/configuration.ts';
 export * from './domain/catalog/warehouses.ts';
 export * from './protocol/index.ts';
 export * from './domain/holds/schemas.ts';

@@ -61,6 +61,13 @@ export const productVariantsMax = 200;
 export const productOptionsMax = 10;
 export const productOptionValuesMax = 50;
 export const catalogSearchTextLengthMax = 100;
+/** Configurable options of one product (fabric, width…) and the choices of one of them. */
+export const productConfigurableOptionsMax = 10;
+export const productConfigurableChoicesMax = 100;
+/** The largest lead time a choice may add, in days (a year). */
+export const configurationLeadTimeDaysMax = 365;
+/** Option filters on one catalog read (`?option.color=sand&option.fabric=boucle`). */
+export const catalogOptionFiltersMax = 5;
 export const inventoryWarehousesPerSkuMax = 1_000;
 export const accessTokenTtlSeconds = 15 * 60;
 export const staffTokenTtlSeconds = 12 * 60 * 60;

@@ -5,6 +5,7 @@ import {
   PROTOCOL_VERSION,
   PROTOCOL_VERSION_MIN,
   type UpstreamMessage,
+  changeForPeer,
   closeCodes,
   limits,
   warehouseChannel,
@@ -48,6 +49,8 @@ export class HubSyncSession {
   readonly #openedAtMs: number;
   #helloArrived = false;
   #edgeId: string | undefined;
+  /** The protocol the edge's hello spoke: changes are sent in the shape it decodes. */
+  #peerProtocol: number = PROTOCOL_VERSION;
   #connectedAtMs: number | undefined;
   #closed = false;
   #queue: Promise<void> = Promise.resolve();
@@ -333,6 +336,7 @@ export class HubSyncSession {
       }
     }
     this.#edgeId = hello.edgeId;
+    this.#peerProtocol = hello.protocol;
     this.#connectedAtMs = nowMs;
     // Rejections after what the edge saw acked: the ack that carried them may have died with a socket.
     const missed = await storedRejections(this.#db, hello.warehouseId, hello.edgeId, edgeAcked + 1, appliedSeq);
@@ -372,7 +376,9 @@ export class HubSyncSession {
     this.#transport.send({
       type: 'changes',
       channel,
-      changes: page.map(({ channel: _channel, createdAt: _createdAt, ...change }) => change),
+      changes: page.map(({ channel: _channel, createdAt: _createdAt, ...change }) =>
+        changeForPeer(change, this.#peerProtocol),
+      ),
     });
     this.#transport.send({
       type: 'checkpoint_complete',

@@ -1,11 +1,15 @@
 import { z } from 'zod';
-import * as limits from '../limits.ts';
 import { productSchema } from '../domain/catalog/products.ts';
 import { warehouseCreateSchema } from '../domain/catalog/warehouses.ts';
-import { fulfillmentIdSchema, fulfillmentLineSchema } from '../domain/fulfillment/schemas.ts';
+import {
+  fulfillmentIdSchema,
+  fulfillmentLineSchema,
+  fulfillmentRequestedLineSchema,
+} from '../domain/fulfillment/schemas.ts';
 import { addressSchema, customerSchema } from '../domain/orders/schemas.ts';
 import { returnIdSchema, returnLineSchema } from '../domain/returns/schemas.ts';
 import { quantitySchema, skuSchema } from '../domain/stock/schemas.ts';
+import * as limits from '../limits.ts';
 import { roles } from '../policy/policy.ts';
 import { upstreamSeqSchema } from './common.ts';
 
@@ -42,7 +46,7 @@ export const fulfillmentRequestedPayloadSchema = z.strictObject({
   fulfillmentId: fulfillmentIdSchema,
   orderId: recordIdSchema,
   orderNumber: z.string().min(1).max(32),
-  lines: z.array(fulfillmentLineSchema).min(1).max(limits.orderLinesMax),
+  lines: z.array(fulfillmentRequestedLineSchema).min(1).max(limits.orderLinesMax),
   shipTo: z.strictObject({ name: customerSchema.shape.name, address: addressSchema }),
 });
 
@@ -141,4 +145,28 @@ export type DownstreamChange = z.infer<typeof downstreamChangeSchema>;
 /** True for the kinds this version applies; a decoded change of such a kind carries a checked payload. */
 export function isKnownDownstreamChange(change: DownstreamChange): change is KnownDownstreamChange {
   return knownKinds.has(change.kind);
+}
+
+/**
+ * A change as a peer speaking `protocol` can decode it: fields added after that version are left
+ * out (a version 5 edge's strict decoder refuses a field it does not know). Pure; the hub applies it
+ * to each change it sends.
+ */
+export function changeForPeer<Change extends { kind: string; payload: unknown }>(
+  change: Change,
+  protocol: number,
+): Change {
+  if (protocol >= 6) return change;
+  if (change.kind === 'product.upserted' || change.kind === 'product.archived') {
+    const { configurableOptions: _options, ...payload } = change.payload as { configurableOptions?: unknown };
+    return { ...change, payload };
+  }
+  if (change.kind === 'fulfillment.requested') {
+    const payload = change.payload as { lines: Array<{ configuration?: unknown }> };
+    return {
+      ...change,
+      payload: { ...payload, lines: payload.lines.map(({ configuration: _configuration, ...line }) => line) },
+    };
+  }
+  return change;
 }

@@ -1,14 +1,18 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { productSchema } from '../domain/catalog/products.ts';
+import { fulfillmentLineSchema } from '../domain/fulfillment/schemas.ts';
 import * as limits from '../limits.ts';
 import {
-  PROTOCOL_VERSION,
-  PROTOCOL_VERSION_MIN,
+  changeForPeer,
   decodeDownstream,
   decodeUpstream,
   downstreamMessageSchema,
+  fulfillmentRequestedPayloadSchema,
   knownDownstreamChangeSchema,
+  PROTOCOL_VERSION,
+  PROTOCOL_VERSION_MIN,
   upstreamMessageSchema,
 } from './index.ts';
 
@@ -16,7 +20,7 @@ import {
  * Pins the wire format. If this fails you changed a message: bump PROTOCOL_VERSION (with a history
  * line in version.ts), keep new fields optional, then update the pinned hash and version together.
  */
-const pinned = { version: 5, hash: '279289d45f293be2b3d2e02008588b710406453c5b828ab349771c0b6389ae82' };
+const pinned = { version: 6, hash: '4f542d57d511075fbf34b2b0469fe4ab16fda3a6924d3d59ef5bbbb607eb3962' };
 
 /** Every frame in each direction, the payload schema of each downstream change kind included. */
 function schemaDocument(): string {
@@ -132,5 +136,46 @@ describe('decoding frames', () => {
     const ack = { type: 'changes_ack', channel: 'orders', seq: 3 };
     expect(decodeUpstream(JSON.stringify(ack))).toMatchObject({ ok: false, reason: 'invalid' });
     expect(decodeUpstream(JSON.stringify({ ...ack, channel: 'warehouse:W1' })).ok).toBe(true);
+  });
+});
+
+describe('changes for an older peer', () => {
+  // The payloads as a version 5 edge decodes them: strict, without the fields version 6 added.
+  const v5Product = productSchema.omit({ configurableOptions: true });
+  const v5Fulfillment = fulfillmentRequestedPayloadSchema.extend({ lines: z.array(fulfillmentLineSchema).min(1) });
+  const product = {
+    id: 'p1',
+    name: 'Oslo sofa',
+    category: 'sofa',
+    basePrice: 129900,
+    currency: 'EUR',
+    configurableOptions: [{ name: 'fabric', type: 'choice', choices: [{ value: 'boucle', priceDelta: 15000 }] }],
+    variants: [{ sku: 'SOFA-OSLO', options: {} }],
+    archived: false,
+    version: 1,
+    createdAt: 1,
+    updatedAt: 1,
+  };
+  const fulfillment = {
+    fulfillmentId: 'f1',
+    orderId: 'o1',
+    orderNumber: 'DT-000001',
+    lines: [{ sku: 'SOFA-OSLO', quantity: 1, configuration: { fabric: 'boucle', widthCm: 240 } }],
+    shipTo: { name: 'C', address: { line1: '1 Main', city: 'Oslo', postalCode: '0150', country: 'NO' } },
+  };
+
+  it('leave out what version 6 added, so a version 5 edge decodes them', () => {
+    expect(v5Product.safeParse(product).success).toBe(false);
+    expect(v5Fulfillment.safeParse(fulfillment).success).toBe(false);
+    const oldProduct = changeForPeer({ seq: 1, kind: 'product.upserted', payload: product }, 5);
+    const oldFulfillment = changeForPeer({ seq: 2, kind: 'fulfillment.requested', payload: fulfillment }, 5);
+    expect(v5Product.parse(oldProduct.payload)).not.toHaveProperty('configurableOptions');
+    expect(v5Fulfillment.parse(oldFulfillment.payload).lines).toEqual([{ sku: 'SOFA-OSLO', quantity: 1 }]);
+  });
+
+  it('send a current peer every field', () => {
+    const change = { seq: 2, kind: 'fulfillment.requested', payload: fulfillment };
+    expect(changeForPeer(change, PROTOCOL_VERSION)).toBe(change);
+    expect(knownDownstreamChangeSchema.parse(change)).toEqual(change);
   });
 });

@@ -24,8 +24,13 @@
  *    rejection reasons `unknown_return`, `return_state_conflict`. A version 4 edge skips the new kinds
  *    (they decode as unknown) and never sends the fact; a version 4 hub would refuse the fact, so
  *    edges upgrade after their hub, as for version 3.
+ * -- Version 6 adds configurable products: the optional `configurableOptions` of `product.upserted`
+ *    and `product.archived`, and the optional `configuration` of each `fulfillment.requested` line
+ *    (what the buyer chose: fabric, width…). A version 5 edge decodes payloads strictly, so the hub
+ *    sends it each change without the new fields (`changeForPeer` in downstream-changes.ts): it
+ *    picks as before, without the configuration.
  */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 /**
  * The oldest version a peer may speak; an older hello is refused with `protocol_unsupported` (4426).

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import * as limits from '../../limits.ts';
+import { configurableOptionsSchema } from './configuration.ts';
 import { currencySchema, dimensionsSchema, minorUnitsSchema, productCategorySchema, variantSchema } from './schemas.ts';
 
 /**
@@ -36,6 +37,8 @@ const productFields = {
   currency: currencySchema,
   dimensions: dimensionsSchema.optional(),
   options: z.array(productOptionSchema).max(limits.productOptionsMax).optional(),
+  /** What a buyer configures per line (fabric, width…): see domain/catalog/configuration.ts. */
+  configurableOptions: configurableOptionsSchema.optional(),
 };
 
 export const productCreateSchema = z.strictObject({ ...productFields, variants: variantsSchema });
@@ -62,6 +65,7 @@ export const productSchema = z.strictObject({
   currency: z.string(),
   dimensions: dimensionsSchema.optional(),
   options: z.array(productOptionSchema).optional(),
+  configurableOptions: configurableOptionsSchema.optional(),
   variants: z.array(variantSchema),
   archived: z.boolean(),
   version: z.int().min(1),

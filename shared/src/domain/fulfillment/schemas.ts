@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import * as limits from '../../limits.ts';
+import { configurationSchema } from '../catalog/configuration.ts';
+import { orderStatusReasonSchema } from '../orders/schemas.ts';
 import {
   binSchema,
   eventHeader,
@@ -10,7 +12,6 @@ import {
   serialsSchema,
   skuSchema,
 } from '../stock/schemas.ts';
-import { orderStatusReasonSchema } from '../orders/schemas.ts';
 
 /**
  * Fulfillment orders at the warehouse (DESIGN §3, issue 5). Once the hub has sent a fulfillment order
@@ -26,6 +27,12 @@ export const fulfillmentIdSchema = z
 
 export const fulfillmentLineSchema = z.strictObject({ sku: skuSchema, quantity: quantitySchema });
 export type FulfillmentLine = z.infer<typeof fulfillmentLineSchema>;
+
+/** A line of a fulfillment order sent to a warehouse: what to make or pick, as the buyer configured it. */
+export const fulfillmentRequestedLineSchema = fulfillmentLineSchema.extend({
+  configuration: configurationSchema.optional(),
+});
+export type FulfillmentRequestedLine = z.infer<typeof fulfillmentRequestedLineSchema>;
 
 /** Units released by an answer: a line may release nothing (it was already picked or shipped). */
 const releasedLinesSchema = z

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import * as limits from '../../limits.ts';
+import { configurationSchema } from '../catalog/configuration.ts';
 import { quantitySchema, skuSchema, warehouseIdSchema } from '../stock/schemas.ts';
 
 /** `POST /inventory/reserve`: all lines or none, for at most `holdTtlSecondsMax`. */
 export const reserveRequestSchema = z.strictObject({
   lines: z
-    .array(z.strictObject({ sku: skuSchema, quantity: quantitySchema }))
+    .array(z.strictObject({ sku: skuSchema, quantity: quantitySchema, configuration: configurationSchema.optional() }))
     .min(1)
     .max(limits.holdLinesMax)
     .refine((lines) => new Set(lines.map((line) => line.sku)).size === lines.length, 'each SKU once per hold'),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import * as limits from '../../limits.ts';
+import { configurationSchema } from '../catalog/configuration.ts';
 import { noteSchema, quantitySchema, referenceSchema, skuSchema } from '../stock/schemas.ts';
 import { staffSettableOrderStatuses } from './transitions.ts';
 
@@ -315,7 +316,12 @@ export const customerSchema = z.strictObject({
 });
 export type Customer = z.infer<typeof customerSchema>;
 
-export const orderLineSchema = z.strictObject({ sku: skuSchema, quantity: quantitySchema });
+/** A line; `configuration` chooses the product's configurable options (fabric, width…). */
+export const orderLineSchema = z.strictObject({
+  sku: skuSchema,
+  quantity: quantitySchema,
+  configuration: configurationSchema.optional(),
+});
 export type OrderLine = z.infer<typeof orderLineSchema>;
 
 export const orderLinesSchema = z
