@@ -1,10 +1,8 @@
-import { limits } from '@dovetail/shared';
+import { forbidden, limits } from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { apiAudience } from '../../identity/principal.ts';
-import { scopesForRole } from '../../identity/clients.ts';
-import { createStaff, disableStaff, getStaff, listStaff, staffRoles, verifyStaffLogin } from '../../identity/staff.ts';
-import { forbidden } from '@dovetail/shared';
+import { signInStaff } from '../../identity/sign-in.ts';
+import { createStaff, disableStaff, getStaff, listStaff, staffRoles } from '../../identity/staff.ts';
 import { ApiError } from '../errors.ts';
 import { idParam, pageLimit, warehouseIdParam } from '../params.ts';
 import { noStore, protectedProcedure, publicProcedure } from '../trpc.ts';
@@ -48,31 +46,14 @@ export const staffRouter = {
     .output(z.object({ token: z.string(), tokenType: z.literal('Bearer'), expiresIn: z.int() }))
     .mutation(async ({ ctx, input }) => {
       noStore(ctx);
-      const lockedSeconds = ctx.deps.loginThrottle.lockedForSeconds(input.username);
-      if (lockedSeconds > 0) {
+      const result = await signInStaff(ctx.deps, input.username, input.password);
+      if (result.kind === 'locked') {
         throw new ApiError(429, 'too_many_attempts', 'too many failed sign-ins; try later', undefined, {
-          'retry-after': String(lockedSeconds),
+          'retry-after': String(result.retryAfterSeconds),
         });
       }
-      const staff = await verifyStaffLogin(ctx.deps.db, input.username, input.password);
-      if (!staff) {
-        ctx.deps.loginThrottle.recordFailure(input.username);
-        throw new ApiError(401, 'invalid_credentials', 'wrong username or password');
-      }
-      ctx.deps.loginThrottle.recordSuccess(input.username);
-      const token = await ctx.deps.keys.sign(
-        {
-          sub: staff.id,
-          role: staff.role,
-          wh: staff.warehouses,
-          scope: scopesForRole(staff.role).join(' '),
-          knd: 'staff',
-          epoch: 1,
-          name: staff.username,
-        },
-        apiAudience,
-        limits.staffTokenTtlSeconds,
-      );
+      if (result.kind === 'invalid') throw new ApiError(401, 'invalid_credentials', 'wrong username or password');
+      const { token } = result;
       return { token, tokenType: 'Bearer' as const, expiresIn: limits.staffTokenTtlSeconds };
     }),
 
