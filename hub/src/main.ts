@@ -3,6 +3,7 @@ import { serve } from '@hono/node-server';
 import pino from 'pino';
 import { ConfigError, parseConfig } from './config.ts';
 import { createHub } from './hub.ts';
+import type { SyncServer } from './sync/server.ts';
 
 /** `npm run hub -- --port 4000 --data DIR`: the hub as a process, with graceful shutdown. */
 async function main(): Promise<void> {
@@ -51,19 +52,35 @@ async function main(): Promise<void> {
     const force = setTimeout(() => {
       logger.error('shutdown timed out; exiting');
       process.exit(1);
-    }, 10_000);
+    }, shutdownForceMs);
     force.unref();
-    server.close(async () => {
+    // Stop accepting, then close the edges' sockets with "going away" (1001): a WebSocket is a
+    // connection the HTTP server would otherwise wait for. Requests in flight get a grace period.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+    const grace = setTimeout(() => (server as http.Server).closeAllConnections(), requestGraceMs);
+    grace.unref();
+    (async () => {
+      await sync?.close();
+      await closed;
+      clearTimeout(grace);
       await hub.close();
       logger.info('stopped');
       process.exit(0);
+    })().catch((error: unknown) => {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
     });
-    (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
   };
+  let sync: SyncServer | undefined;
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  await hub.startSync(server as http.Server);
+  sync = await hub.startSync(server as http.Server);
 }
+
+/** In-flight requests get this long after a SIGTERM before their connections are cut. */
+const requestGraceMs = 5_000;
+const shutdownForceMs = 10_000;
 
 main().catch((error) => {
   process.stderr.write(`hub failed to start: ${error instanceof Error ? error.message : String(error)}\n`);

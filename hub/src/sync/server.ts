@@ -28,6 +28,8 @@ export type SyncServerOptions = {
 const pingIntervalMs = 15_000;
 /** How often a connection looks for an answer overdue: a quarter of the bound, at most a second. */
 const answerCheckIntervalMsMax = 1_000;
+/** How long a shutdown waits for an edge to answer the going-away close before cutting the socket. */
+const closeHandshakeMs = 500;
 
 /**
  * `HUB_SYNC_ANSWER_TIMEOUT_MS`: unset or empty gives the default; anything but an integer within
@@ -198,8 +200,15 @@ export function attachSyncServer(server: http.Server, options: SyncServerOptions
       clearInterval(poll);
       unsubscribe();
       server.off('upgrade', onUpgrade);
+      // Going away (1001): the edges reconnect to another instance or when this one is back. An
+      // edge that does not finish the close handshake within the bound is cut, so a shutdown never
+      // waits on a peer.
       for (const client of wss.clients) client.close(1001, 'hub shutting down');
+      const cut = setTimeout(() => {
+        for (const client of wss.clients) client.terminate();
+      }, closeHandshakeMs);
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      clearTimeout(cut);
     },
   };
 }
