@@ -1,18 +1,29 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 /**
- * Every workspace reports to `.reports/vitest.json` so `.ci/run` can sum passed and failed tests
- * across the monorepo; the default reporter keeps the terminal readable.
+ * Every workspace reports to `.reports/vitest.json` so `npm test` (scripts/test.ts) can sum passed
+ * and failed tests across the monorepo; the default reporter prints each file as it finishes.
+ *
+ * Timeouts are bounds for a loaded 2-core machine, not expectations: no test asserts a duration.
+ * `postgres: true` adds the globalSetup that provides a PostgreSQL server (scripts/vitest-postgres.ts).
  */
-export function workspaceTestConfig(options: { testTimeoutMs?: number; fileParallelism?: boolean } = {}) {
+export function workspaceTestConfig(
+  options: { testTimeoutMs?: number; fileParallelism?: boolean; postgres?: boolean } = {},
+) {
+  const timeout = options.testTimeoutMs ?? 60_000;
   return defineConfig({
     test: {
       include: ['src/**/*.test.ts'],
       reporters: ['default', 'json'],
       outputFile: { json: '.reports/vitest.json' },
-      testTimeout: options.testTimeoutMs ?? 20_000,
-      hookTimeout: options.testTimeoutMs ?? 20_000,
+      testTimeout: timeout,
+      hookTimeout: Math.max(timeout, 120_000),
+      teardownTimeout: 60_000,
       fileParallelism: options.fileParallelism ?? true,
+      ...(options.postgres
+        ? { globalSetup: [fileURLToPath(new URL('./scripts/vitest-postgres.ts', import.meta.url))] }
+        : {}),
       allowOnly: false,
       passWithNoTests: false,
     },

@@ -15,6 +15,8 @@ export type HubConfig = {
   logLevel: string;
   externalIssuer: ExternalIssuerConfig | undefined;
   keyEncryptionKey: Buffer | undefined;
+  /** Where the key-encryption key is kept when `HUB_KEY_ENCRYPTION_KEY` is not set (generated on first start). */
+  keyEncryptionKeyFile: string;
   webhooks: { allowPrivate: boolean; attemptTimeoutMs: number; disableAfterMs: number };
   /** Returns: `HUB_RETURN_WINDOW_DAYS`, `HUB_RETURN_AUTO_AUTHORIZE_REASONS`, `HUB_RETURN_AUTO_AUTHORIZE_VALUE_MAX`. */
   returns: ReturnPolicy;
@@ -39,7 +41,8 @@ const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DI
   env: HUB_PORT, HUB_HOST, HUB_DATA_DIR, DATABASE_URL (PostgreSQL instead of SQLite), DATABASE_SCHEMA,
        DOVETAIL_ADMIN_SECRET (bootstrap admin secret on first start), HUB_ISSUER, LOG_LEVEL,
        HUB_OIDC_ISSUER + HUB_OIDC_JWKS_URL [+ HUB_OIDC_AUDIENCE] (accept an outside issuer's tokens),
-       HUB_KEY_ENCRYPTION_KEY (32 bytes base64: seal private signing keys at rest),
+       HUB_KEY_ENCRYPTION_KEY (32 bytes base64: seals private signing keys at rest), else
+       HUB_KEY_ENCRYPTION_KEY_FILE (default DIR/hub.kek, generated 0600 on first start),
        HUB_WEBHOOK_ALLOW_PRIVATE=1 (webhook URLs may be loopback/private), HUB_WEBHOOK_TIMEOUT_MS,
        HUB_WEBHOOK_DISABLE_AFTER_MS (disable an endpoint failing this long),
        HUB_EASYPOST_WEBHOOK_SECRET (accept EasyPost tracker updates at /api/v1/carriers/easypost),
@@ -99,6 +102,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
       throw new ConfigError((error as Error).message);
     }
   }
+  const keyEncryptionKeyFile = path.resolve(
+    env['INIT_CWD'] ?? process.cwd(),
+    env['HUB_KEY_ENCRYPTION_KEY_FILE'] || path.join(dataDirectory, 'hub.kek'),
+  );
   const webhooks = {
     allowPrivate: ['1', 'true', 'yes'].includes((env['HUB_WEBHOOK_ALLOW_PRIVATE'] ?? '').toLowerCase()),
     attemptTimeoutMs: integerSetting(
@@ -154,6 +161,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
     publicUrl: publicUrlOf(env['HUB_PUBLIC_URL'], values.host ?? env['HUB_HOST'] ?? '127.0.0.1', port),
     externalIssuer,
     keyEncryptionKey,
+    keyEncryptionKeyFile,
     host: values.host ?? env['HUB_HOST'] ?? '127.0.0.1',
     storage,
     adminSecret,

@@ -3,6 +3,7 @@ import { serve } from '@hono/node-server';
 import pino from 'pino';
 import { ConfigError, parseConfig } from './config.ts';
 import { createHub } from './hub.ts';
+import { loadOrCreateKeyEncryptionKey } from './key-file.ts';
 import type { SyncServer } from './sync/server.ts';
 
 /** `npm run hub -- --port 4000 --data DIR`: the hub as a process, with graceful shutdown. */
@@ -18,6 +19,17 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = pino({ level: config.logLevel, base: { service: 'hub' } });
+  // Private signing keys are always sealed at rest: by HUB_KEY_ENCRYPTION_KEY, else by a key file.
+  let keyEncryptionKey = config.keyEncryptionKey;
+  if (!keyEncryptionKey) {
+    const source = loadOrCreateKeyEncryptionKey(config.keyEncryptionKeyFile);
+    if (source.created)
+      logger.warn(
+        { file: source.file },
+        'generated a key-encryption key for the signing keys: back it up; other hubs on this database need the same',
+      );
+    keyEncryptionKey = source.key;
+  }
   const hub = await createHub({
     storage: config.storage,
     adminSecret: config.adminSecret,
@@ -32,7 +44,7 @@ async function main(): Promise<void> {
     notifications: config.notifications,
     ...(config.easypostWebhookSecret ? { easypostWebhookSecret: config.easypostWebhookSecret } : {}),
     ...(config.externalIssuer ? { externalIssuer: config.externalIssuer } : {}),
-    ...(config.keyEncryptionKey ? { keyEncryptionKey: config.keyEncryptionKey } : {}),
+    keyEncryptionKey,
   });
   if (hub.generatedAdminSecret) {
     // Printed once, on the first start only; it is stored hashed and cannot be shown again.

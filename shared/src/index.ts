@@ -6,6 +6,7 @@ export * from './idempotency-key.ts';
 export * from './cursor.ts';
 export { gs1Separator, normalizeGtin, parseGs1, type Gs1Fields, type Gs1Parse } from './barcodes/gs1.ts';
 export * as limits from './limits.ts';
+export * as openapi from './openapi/document.ts';
 export * from './domain/catalog/schemas.ts';
 export * from './domain/stock/apply.ts';
 export * from './domain/stock/history.ts';

@@ -19,9 +19,13 @@ export type EdgeDatabase = Database.Database;
 export const edgeDatabaseFile = 'edge.sqlite';
 
 export function openEdgeDatabase(dataDir: string, fileName = edgeDatabaseFile): EdgeDatabase {
-  fs.mkdirSync(dataDir, { recursive: true });
-  const db = new Database(path.join(dataDir, fileName));
+  // Only the edge's user reads its data: the directory is created 0700, the database files are 0600
+  // whatever the umask (SQLite creates the WAL and -shm files with the main file's mode).
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = path.join(dataDir, fileName);
+  const db = new Database(file);
   db.pragma('journal_mode = WAL');
+  for (const each of [file, `${file}-wal`, `${file}-shm`]) if (fs.existsSync(each)) fs.chmodSync(each, 0o600);
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PGliteDialect, PostgresDialect, SqliteDialect, sql } from 'kysely';
@@ -71,6 +71,7 @@ async function connect(config: StorageConfig): Promise<Storage<AnyTables>> {
   if (config.kind === 'sqlite') {
     const database = new BetterSqlite3(config.file);
     database.pragma('journal_mode = WAL');
+    restrictToOwner(config.file);
     database.pragma('synchronous = FULL');
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
@@ -136,9 +137,18 @@ async function connect(config: StorageConfig): Promise<Storage<AnyTables>> {
   };
 }
 
-/** The default: one SQLite file in the data directory. */
+/**
+ * The database file and its WAL and shared-memory files: readable by the hub's user only (0600),
+ * whatever the umask. SQLite creates the WAL and -shm files later with the main file's mode.
+ */
+function restrictToOwner(file: string): void {
+  if (file === ':memory:' || file.startsWith('file:')) return;
+  for (const each of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(each)) chmodSync(each, 0o600);
+}
+
+/** The default: one SQLite file in the data directory (created 0700: only the hub's user enters). */
 export function sqliteConfigFor(dataDirectory: string): StorageConfig {
-  mkdirSync(dataDirectory, { recursive: true });
+  mkdirSync(dataDirectory, { recursive: true, mode: 0o700 });
   return { kind: 'sqlite', file: join(dataDirectory, 'hub.db') };
 }
 

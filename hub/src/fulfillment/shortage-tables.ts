@@ -56,7 +56,7 @@ export interface ReleaseRequestsTable {
 
 /**
  * The hub's inventory events (`inventory.shortage`, …): self-contained records, listed at
- * `GET /inventory/events` and, later, delivered to partners as webhooks. `payload_json` carries
+ * `GET /inventory-events` and, later, delivered to partners as webhooks. `payload_json` carries
  * every figure a receiver needs; nothing in it needs a second lookup.
  */
 export interface InventoryEventsTable {

@@ -380,7 +380,7 @@ describe.each(['sqlite', 'postgres'] as const)('shortage on %s', (adapter) => {
     );
     await push('PAR', [{ type: 'damage', sku, quantity: 1 }]);
 
-    const all = await call(hub, 'GET', '/api/v1/inventory/events', { token });
+    const all = await call(hub, 'GET', '/api/v1/inventory-events', { token });
     expect(all.status).toBe(200);
     expect(all.body.items.map((item: { warehouseId: string }) => item.warehouseId)).toEqual(['AMS', 'PAR']);
     expect(all.body.items[0]).toMatchObject({
@@ -388,23 +388,23 @@ describe.each(['sqlite', 'postgres'] as const)('shortage on %s', (adapter) => {
       sku,
       payload: { type: 'inventory.shortage', warehouseId: 'AMS', shortfall: 1, committed: 1, onHand: 1 },
     });
-    const first = await call(hub, 'GET', '/api/v1/inventory/events?type=inventory.shortage&limit=1', { token });
+    const first = await call(hub, 'GET', '/api/v1/inventory-events?type=inventory.shortage&limit=1', { token });
     expect(first.body.items).toHaveLength(1);
-    const second = await call(hub, 'GET', `/api/v1/inventory/events?limit=1&cursor=${first.body.nextCursor}`, {
+    const second = await call(hub, 'GET', `/api/v1/inventory-events?limit=1&cursor=${first.body.nextCursor}`, {
       token,
     });
     expect(second.body).toMatchObject({ items: [{ warehouseId: 'PAR' }], nextCursor: null });
-    expect((await call(hub, 'GET', '/api/v1/inventory/events?warehouseId=PAR', { token })).body.items).toHaveLength(1);
-    expect((await call(hub, 'GET', '/api/v1/inventory/events?type=inventory.restocked', { token })).status).toBe(400);
+    expect((await call(hub, 'GET', '/api/v1/inventory-events?warehouseId=PAR', { token })).body.items).toHaveLength(1);
+    expect((await call(hub, 'GET', '/api/v1/inventory-events?type=inventory.restocked', { token })).status).toBe(400);
 
     const client = await call(hub, 'POST', '/api/v1/clients', {
       token,
       body: { name: 'Paris 3PL', role: '3pl', warehouses: ['PAR'] },
     });
     const scoped = await clientToken(hub, client.body.clientId, client.body.clientSecret);
-    const seen = await call(hub, 'GET', '/api/v1/inventory/events', { token: scoped });
+    const seen = await call(hub, 'GET', '/api/v1/inventory-events', { token: scoped });
     expect(seen.body.items.map((item: { warehouseId: string }) => item.warehouseId)).toEqual(['PAR']);
-    expect((await call(hub, 'GET', '/api/v1/inventory/events?warehouseId=AMS', { token: scoped })).status).toBe(403);
+    expect((await call(hub, 'GET', '/api/v1/inventory-events?warehouseId=AMS', { token: scoped })).status).toBe(403);
   });
 
   it('commits re-routed units only where the same statement proves them available, never taking a partition below zero', async () => {

@@ -574,7 +574,7 @@ async function cancelIfEmpty(trx: Transaction<Database>, fulfillment: Fulfillmen
 }
 
 // ---------------------------------------------------------------------------------------------
-// Listing: `GET /inventory/events`.
+// Listing: `GET /inventory-events`.
 // ---------------------------------------------------------------------------------------------
 
 export type InventoryEventView = {

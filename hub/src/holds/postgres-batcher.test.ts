@@ -5,7 +5,7 @@ import { postgresHoldBatcherOf } from './postgres-batcher.ts';
 import { reserveHold } from './service.ts';
 
 /**
- * Group commit on PostgreSQL (a real server with DOVETAIL_TEST_DATABASE_URL, else PGlite): holds
+ * Group commit on PostgreSQL (the real server the test run provides): holds
  * submitted together share one `dovetail_reserve_many` call; a refused one writes nothing.
  */
 let hub: TestHub;

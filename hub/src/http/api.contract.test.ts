@@ -615,7 +615,18 @@ describe.each(adapters)('hub API on %s', (adapter) => {
       });
       expect(before.body.keys[0]).not.toHaveProperty('d');
       const old = await adminToken(hub);
-      const rotated = await call(hub, 'POST', '/api/v1/keys/rotate', { token: admin, body: {} });
+      // A JSON body that is not an object is refused, changing nothing; no body at all is fine.
+      for (const rawBody of ['null', '5', '[]', '"x"']) {
+        const refused = await call(hub, 'POST', '/api/v1/keys/rotate', {
+          token: admin,
+          rawBody,
+          headers: { 'content-type': 'application/json' },
+        });
+        expect(refused.status, rawBody).toBe(400);
+        expect(refused.body.error.code).toBe('invalid_input');
+      }
+      expect((await call(hub, 'GET', '/.well-known/jwks.json')).body.keys).toHaveLength(before.body.keys.length);
+      const rotated = await call(hub, 'POST', '/api/v1/keys/rotate', { token: admin });
       expect(rotated.status).toBe(200);
       const after = await call(hub, 'GET', '/.well-known/jwks.json');
       expect(after.body.keys.map((key: { kid: string }) => key.kid)).toEqual([
@@ -717,12 +728,17 @@ describe.each(adapters)('hub API on %s', (adapter) => {
     it('serves an OpenAPI 3.1 document that lists every live route and nothing else', async () => {
       const document = (await call(hub, 'GET', '/api/v1/openapi.json')).body;
       expect(document.openapi).toBe('3.1.0');
-      const documented = Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(
-        ([path, item]) =>
-          Object.keys(item)
-            .filter((key) => key !== 'servers' && key !== 'parameters')
-            .map((method) => ({ method: method.toUpperCase(), path: (item['servers'] ? '' : '/api/v1') + path })),
-      );
+      // One server (/api/v1) for every path, so generated clients get every URL right; the routes
+      // outside it (token endpoint, probes, pages) are listed under x-root-routes.
+      expect(document.servers).toEqual([{ url: '/api/v1' }]);
+      const list = (paths: Record<string, Record<string, unknown>>, prefix: string) =>
+        Object.entries(paths).flatMap(([path, item]) => {
+          expect(item, path).not.toHaveProperty('servers');
+          return Object.keys(item)
+            .filter((key) => key !== 'parameters')
+            .map((method) => ({ method: method.toUpperCase(), path: prefix + path }));
+        });
+      const documented = [...list(document.paths, '/api/v1'), ...list(document['x-root-routes'], '')];
       for (const { method, path } of documented) {
         const concrete = path.replace(/\{[^}]+\}/g, 'PROBE-1');
         const init =

@@ -1,5 +1,6 @@
-import { generateOpenApiDocument } from 'trpc-to-openapi';
+import { openapi } from '@dovetail/shared';
 import type { AnyRouter } from '@trpc/server';
+import { generateOpenApiDocument } from 'trpc-to-openapi';
 import type { HubMeta } from './trpc.ts';
 import { webhooksSection } from './webhooks-openapi.ts';
 
@@ -12,7 +13,11 @@ export type RestRoute = {
   permission: HubMeta['permission'];
   procedure: string;
   idempotent: boolean;
+  /** Error statuses the procedure's meta names beyond the usual ones. */
+  errorResponses: number[] | undefined;
 };
+
+type JsonObject = openapi.JsonObject;
 
 /** The REST routes as the procedures declare them: the one source for routing, 405s, metrics and docs. */
 export function restRoutes(router: AnyRouter): RestRoute[] {
@@ -29,47 +34,237 @@ export function restRoutes(router: AnyRouter): RestRoute[] {
       permission: meta.permission,
       procedure,
       idempotent: meta.idempotent === true,
+      errorResponses: Array.isArray(meta.openapi.errorResponses)
+        ? meta.openapi.errorResponses
+        : meta.openapi.errorResponses
+          ? Object.keys(meta.openapi.errorResponses).map(Number)
+          : undefined,
     });
   }
   return routes;
 }
 
-const errorSchema = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
-    },
-  },
-};
-
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 
+/** Success statuses other than 200, by operation (what each procedure sets on `ctx.response.status`). */
+const successStatuses: Record<string, number[]> = {
+  'POST /products': [201],
+  'POST /warehouses': [201],
+  'POST /warehouses/{id}/edges': [201],
+  'POST /warehouses/{id}/inventory/{sku}': [201],
+  'POST /clients': [201],
+  'POST /staff': [201],
+  'POST /inventory/reserve': [201],
+  'POST /orders': [201],
+  'POST /warehouses/{id}/quotas/grant': [201],
+  'POST /warehouses/{id}/quotas/return': [202],
+  'POST /shipments': [201],
+  'POST /shipments/{id}/events': [201, 200],
+  'POST /orders/{id}/return': [201],
+  'POST /orders/{id}/exchange': [201],
+  'POST /orders/{id}/refunds': [201, 200],
+  'POST /webhooks': [201],
+  'POST /webhooks/{id}/test': [202],
+  'POST /webhooks/{id}/deliveries/{deliveryId}/retry': [202],
+};
+const withLocation = new Set([
+  'POST /products',
+  'POST /warehouses',
+  'POST /orders',
+  'POST /orders/{id}/return',
+  'POST /orders/{id}/exchange',
+]);
+const withEtag = new Set(['GET /products/{id}', 'POST /products', 'PUT /products/{id}']);
+const withIfMatch = new Set(['PUT /products/{id}']);
+
+/** Component schemas by name: the success body of the operation that returns exactly that. */
+const namedSchemas: Record<string, string> = {
+  Product: 'GET /products/{id}',
+  Warehouse: 'GET /warehouses/{id}',
+  StockPartition: 'PUT /warehouses/{id}/inventory/{sku}',
+  SkuInventory: 'GET /inventory/{sku}',
+  ApiClient: 'PATCH /clients/{id}',
+  Staff: 'POST /staff/{id}/disable',
+  Hold: 'GET /inventory/holds/{id}',
+  Order: 'GET /orders/{id}',
+  FulfillmentOrder: 'GET /fulfillment-orders/{id}',
+  QuotaPolicy: 'GET /warehouses/{id}/quota-policy',
+  QuotaMove: 'POST /warehouses/{id}/quotas/grant',
+  Shipment: 'POST /shipments',
+  Return: 'GET /returns/{id}',
+  Refund: 'POST /orders/{id}/refunds',
+  WebhookEndpoint: 'GET /webhooks/{id}',
+};
+
+const tagDescriptions: Record<string, string> = {
+  catalog: 'Products and their variants (SKUs)',
+  warehouses: 'Warehouses, their edges and API-owned stock',
+  inventory: 'The stock view: quantities per SKU across warehouses',
+  holds: 'Checkout holds: reserve and release',
+  orders: 'Orders from checkout to delivery',
+  'fulfillment orders': 'What a 3PL or dropshipper is asked to ship',
+  quotas: 'In-store quotas of showroom edges',
+  shipments: 'Shipments and carrier events',
+  returns: 'Returns and refunds',
+  webhooks: 'Webhook endpoints and deliveries (Standard Webhooks)',
+  notifications: 'Customer feedback',
+  identity: 'API clients, staff, signing keys and sign-in',
+  edges: 'Warehouse edge nodes',
+  operations: 'Probes and this document (outside /api/v1, see x-root-routes)',
+};
+
+function successSchema(operation: JsonObject): JsonObject | undefined {
+  const responses = operation['responses'] as Record<string, JsonObject>;
+  const success = Object.entries(responses).find(([status]) => status.startsWith('2'))?.[1];
+  const content = success?.['content'] as Record<string, { schema: JsonObject }> | undefined;
+  return content?.['application/json']?.schema;
+}
+
 /**
- * OpenAPI 3.1 generated from the procedures, plus the few routes that are not procedures (token
- * endpoint, JWKS, probes, metrics), which live outside `/api/v1` and say so with a path-level server.
+ * What every operation may answer, from what the shell and the procedures do: the guard (401, 403,
+ * 429), input checks (400), path lookups (404), bodies (413, 415), state conflicts on writes (409,
+ * 422), If-Match (412, 428), idempotency (409, 422), and the success status with its headers.
+ */
+function completeOperation(route: RestRoute, operation: JsonObject): void {
+  const key = `${route.method} ${route.path}`;
+  const method = route.method;
+  const write = method !== 'GET';
+  const errors = new Set<number>([400, 500]);
+  const add = (...statuses: number[]) => {
+    for (const status of statuses) errors.add(status);
+  };
+  if (route.permission === 'public') add(401, 429);
+  else add(401, 403, 429);
+  if (route.path.includes('{') || method !== 'POST') add(404);
+  if (write) add(409, 413, 415, 422);
+  if (withIfMatch.has(key)) add(412, 428);
+  const declared = (route.errorResponses ?? []) as number[];
+  add(...declared);
+  const headers = route.permission === 'public' ? [] : ['RateLimit', 'RateLimit-Policy'];
+  if (withEtag.has(key)) headers.push('ETag');
+  const schema = successSchema(operation);
+  const responses: JsonObject = {};
+  const statuses = successStatuses[key] ?? [200];
+  for (const status of statuses) {
+    const statusHeaders = [...headers];
+    if (status === 201 && withLocation.has(key)) statusHeaders.push('Location');
+    if (route.idempotent) statusHeaders.push('Idempotent-Replayed');
+    const description = status === 201 ? 'Created' : status === 202 ? 'Accepted' : 'OK';
+    responses[String(status)] = openapi.successResponse(description, schema, statusHeaders);
+  }
+  operation['responses'] = { ...responses, ...openapi.errorResponses(errors) };
+  if (route.permission === 'public') operation['security'] = [];
+  else operation['security'] = [{ bearer: [] }, { clientCredentials: [route.permission] }];
+}
+
+/**
+ * OpenAPI 3.1 generated from the procedures (one server, `/api/v1`), with named component schemas,
+ * every status and header each operation answers with, and the routes outside `/api/v1` (token
+ * endpoint, JWKS, probes, metrics, pages) under `x-root-routes` and as the OAuth 2.0 flow.
  */
 export function openApiDocument(router: AnyRouter): Record<string, unknown> {
+  const routes = restRoutes(router);
+  const scopes = Object.fromEntries(
+    [...new Set(routes.map((route) => route.permission).filter((permission) => permission !== 'public'))]
+      .sort()
+      .map((permission) => [permission, `the ${permission} permission`]),
+  );
   const document = generateOpenApiDocument(router, {
     title: 'Dovetail hub',
     description:
-      'Catalog, warehouses, stock view and identity. Errors are `{error: {code, message, details?}}`. Authenticate with a bearer token from `POST /oauth/token` (client_credentials) or `POST /api/v1/auth/login` (staff). The same procedures are served over tRPC at `/trpc`.',
+      'Catalog, warehouses, stock view, orders, fulfillment and identity. Errors are `{error: {code, message, details?}}`. Authenticate with a bearer token from `POST /oauth/token` (client_credentials, form-encoded; the `clientCredentials` scheme) or `POST /api/v1/auth/login` (staff). The same procedures are served over tRPC at `/trpc`. Outside `/api/v1`: `/oauth/token`, `/.well-known/jwks.json`, `/healthz`, `/readyz`, `/docs` and the customer pages, listed under `x-root-routes`.',
     version: '1.0.0',
     baseUrl: restBasePath,
-    docsUrl: '/docs',
-  }) as unknown as { paths: Record<string, unknown>; components?: Record<string, Record<string, unknown>> };
-  const root = [{ url: '/' }];
-  // trpc-to-openapi documents its own error shape ({message, code, issues}) per tRPC code; the hub
-  // sends {error: {code, message, details?}} (errors.ts), so every error response says that.
-  const schemas: Record<string, unknown> = { ...(document.components?.schemas ?? {}), Error: errorSchema };
-  for (const name of Object.keys(schemas)) if (name.startsWith('error.')) schemas[name] = errorSchema;
-  document.components = { ...document.components, schemas };
-  const extra: Record<string, unknown> = {
+    securitySchemes: {
+      bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+      clientCredentials: {
+        type: 'oauth2',
+        description: 'OAuth 2.0 client_credentials (RFC 6749); client auth by HTTP Basic or client_id/client_secret',
+        flows: { clientCredentials: { tokenUrl: '/oauth/token', scopes } },
+      },
+    },
+  }) as unknown as JsonObject & { paths: Record<string, Record<string, JsonObject>> };
+  // Named schemas first (from the generator's own output, so they match its inline copies).
+  const named: Record<string, JsonObject> = {};
+  for (const [name, key] of Object.entries(namedSchemas)) {
+    const [method, path] = key.split(' ') as [string, string];
+    const operation = document.paths[path]?.[method.toLowerCase()];
+    const schema = operation && successSchema(operation);
+    if (!schema) throw new Error(`named schema ${name}: no ${key} success body`);
+    named[name] = schema;
+  }
+  const common = openapi.commonComponents();
+  const components = (document['components'] ?? {}) as JsonObject;
+  // trpc-to-openapi adds its own error shapes (error.BAD_REQUEST, …); the hub never sends them.
+  document['components'] = {
+    securitySchemes: components['securitySchemes'],
+    schemas: common.schemas,
+    responses: common.responses,
+    headers: common.headers,
+  };
+  for (const route of routes) {
+    const operation = document.paths[route.path]?.[route.method.toLowerCase()];
+    if (operation) completeOperation(route, operation);
+  }
+  document.paths['/carriers/easypost'] = carrierRoute() as Record<string, JsonObject>;
+  document.paths['/openapi.json'] = {
+    get: {
+      operationId: 'openapi',
+      summary: 'This document',
+      tags: ['operations'],
+      security: [],
+      responses: { '200': { description: 'OpenAPI 3.1', ...json({ type: 'object' }) } },
+    },
+  };
+  openapi.nameSchemas(document, named);
+  const used = new Set(openapi.operationsOf(document).flatMap(({ operation }) => operation['tags'] as string[]));
+  document['tags'] = [...used, 'webhooks']
+    .filter((tag, index, all) => all.indexOf(tag) === index)
+    .map((name) => ({
+      name,
+      ...(tagDescriptions[name] ? { description: tagDescriptions[name] } : {}),
+    }));
+  delete document['externalDocs'];
+  document['x-root-routes'] = rootRoutes();
+  // What the hub sends to partners (Standard Webhooks), generated from the shared event catalogue.
+  document['webhooks'] = webhooksSection();
+  return document;
+}
+
+function carrierRoute(): JsonObject {
+  return {
+    post: {
+      operationId: 'carrier-easypost',
+      summary:
+        "EasyPost's tracker.updated webhook, verified by X-Hmac-Signature (no bearer token); each scan is recorded as POST /shipments/{id}/events would",
+      tags: ['shipments'],
+      security: [],
+      parameters: [
+        {
+          name: 'x-hmac-signature',
+          in: 'header',
+          required: true,
+          description: 'hmac-sha256-hex=<hex HMAC-SHA256 of the raw body under HUB_EASYPOST_WEBHOOK_SECRET>',
+          schema: { type: 'string' },
+        },
+      ],
+      requestBody: { required: true, ...json({ type: 'object' }) },
+      responses: {
+        '200': openapi.successResponse(
+          'recorded, ignored (another event type) or unmatched (unknown tracker)',
+          { type: 'object' },
+          [],
+        ),
+        ...openapi.errorResponses([400, 401, 404, 413, 415, 500]),
+      },
+    },
+  };
+}
+
+/** The routes outside `/api/v1`, described as path items (served at the root of the hub). */
+function rootRoutes(): JsonObject {
+  return {
     '/oauth/token': {
-      servers: root,
       post: {
         operationId: 'oauth-token',
         summary:
@@ -113,7 +308,6 @@ export function openApiDocument(router: AnyRouter): Record<string, unknown> {
       },
     },
     '/.well-known/jwks.json': {
-      servers: root,
       get: {
         operationId: 'jwks',
         summary: 'Public keys that sign hub tokens (ES256), by kid',
@@ -123,7 +317,6 @@ export function openApiDocument(router: AnyRouter): Record<string, unknown> {
       },
     },
     '/healthz': {
-      servers: root,
       get: {
         operationId: 'healthz',
         summary: 'Liveness',
@@ -133,7 +326,6 @@ export function openApiDocument(router: AnyRouter): Record<string, unknown> {
       },
     },
     '/readyz': {
-      servers: root,
       get: {
         operationId: 'readyz',
         summary: 'Readiness: database reachable and migrations applied',
@@ -142,27 +334,7 @@ export function openApiDocument(router: AnyRouter): Record<string, unknown> {
         responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } },
       },
     },
-    '/metrics': {
-      servers: root,
-      get: {
-        operationId: 'metrics',
-        summary: 'Prometheus metrics',
-        tags: ['operations'],
-        security: [],
-        responses: { '200': { description: 'text exposition' } },
-      },
-    },
-    '/openapi.json': {
-      get: {
-        operationId: 'openapi',
-        summary: 'This document',
-        tags: ['operations'],
-        security: [],
-        responses: { '200': { description: 'OpenAPI 3.1' } },
-      },
-    },
     '/track/{token}': {
-      servers: root,
       get: {
         operationId: 'tracking-page',
         summary:
@@ -185,34 +357,8 @@ export function openApiDocument(router: AnyRouter): Record<string, unknown> {
         },
       },
     },
-    '/carriers/easypost': {
-      post: {
-        operationId: 'carrier-easypost',
-        summary:
-          "EasyPost's tracker.updated webhook, verified by X-Hmac-Signature (no bearer token); each scan is recorded as POST /shipments/{id}/events would",
-        tags: ['shipments'],
-        security: [],
-        parameters: [
-          {
-            name: 'x-hmac-signature',
-            in: 'header',
-            required: true,
-            description: 'hmac-sha256-hex=<hex HMAC-SHA256 of the raw body under HUB_EASYPOST_WEBHOOK_SECRET>',
-            schema: { type: 'string' },
-          },
-        ],
-        requestBody: { required: true, ...json({ type: 'object' }) },
-        responses: {
-          '200': { description: 'recorded, ignored (another event type) or unmatched (unknown tracker)' },
-          '400': { description: 'not an EasyPost event', ...json({ $ref: '#/components/schemas/Error' }) },
-          '401': { description: 'invalid_signature', ...json({ $ref: '#/components/schemas/Error' }) },
-          '404': { description: 'the adapter is off (HUB_EASYPOST_WEBHOOK_SECRET unset)' },
-        },
-      },
-    },
     ...notificationPages(),
     '/docs': {
-      servers: root,
       get: {
         operationId: 'docs',
         summary: 'Interactive API reference',
@@ -222,22 +368,10 @@ export function openApiDocument(router: AnyRouter): Record<string, unknown> {
       },
     },
   };
-  // Public procedures (staff sign-in) need no token: say so, or generated clients send one anyway.
-  for (const route of restRoutes(router)) {
-    if (route.permission !== 'public') continue;
-    const item = document.paths[route.path] as Record<string, Record<string, unknown>> | undefined;
-    const operation = item?.[route.method.toLowerCase()];
-    if (operation) operation['security'] = [];
-  }
-  document.paths = { ...document.paths, ...extra };
-  // What the hub sends to partners (Standard Webhooks), generated from the shared event catalogue.
-  (document as Record<string, unknown>)['webhooks'] = webhooksSection();
-  return document as unknown as Record<string, unknown>;
 }
 
 /** The pages behind links in customer notifications (HTML; the token in the path is the only key). */
 function notificationPages(): Record<string, unknown> {
-  const root = [{ url: '/' }];
   const token = (what: string) => [
     { name: 'token', in: 'path', required: true, description: what, schema: { type: 'string' } },
   ];
@@ -245,7 +379,6 @@ function notificationPages(): Record<string, unknown> {
   const limited = { '429': html('too many requests from this address') };
   return {
     '/unsubscribe/{token}': {
-      servers: root,
       parameters: token("the recipient's unsubscribe token (the e-mail's List-Unsubscribe link)"),
       get: {
         operationId: 'unsubscribe-page',
@@ -277,7 +410,6 @@ function notificationPages(): Record<string, unknown> {
       },
     },
     '/feedback/{token}': {
-      servers: root,
       parameters: token("the order's feedback token (the feedback e-mail's link)"),
       get: {
         operationId: 'feedback-page',

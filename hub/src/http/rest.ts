@@ -73,12 +73,24 @@ function createBridge(router: AnyRouter, contexts: WeakMap<object, Context>) {
         body = { ok: false, cause };
       }
     }
+    // A bodiless POST (`/keys/rotate`, `/clients/{id}/revoke`) is an empty JSON object, not a 415.
+    const headers = new Headers(request.headers);
+    if (bodyText === '' && !headers.has('content-type')) headers.set('content-type', 'application/json');
     const proxy = new Proxy(request, {
       get(target, property) {
         if (property === 'url') return url;
+        if (property === 'headers') return headers;
         if (property === 'body') {
           if (!body.ok)
             throw new TrpcError({ code: 'PARSE_ERROR', message: 'Failed to parse request body', cause: body.cause });
+          // The generator spreads the body into the input, so `null`, `5` or `[]` would read as `{}`.
+          if (
+            body.data !== undefined &&
+            (typeof body.data !== 'object' || body.data === null || Array.isArray(body.data))
+          )
+            throw new ApiError(400, 'invalid_input', 'the request body must be a JSON object', {
+              issues: [{ path: '(body)', message: 'expected a JSON object', code: 'invalid_type' }],
+            });
           return body.data;
         }
         const value = Reflect.get(target, property, target);
@@ -145,7 +157,14 @@ export function createRestHandler(router: AnyRouter, routes: RestRoute[], deps: 
     const route = matching.find((candidate) => candidate.method === method)!;
     const context = await restContext(c, deps);
     url.pathname = path;
-    const bodyText = c.req.header('content-type')?.includes('application/json') ? await c.req.text() : undefined;
+    const contentType = c.req.header('content-type');
+    const bodyText =
+      contentType?.includes('application/json') || (contentType === undefined && method !== 'GET')
+        ? await c.req.text()
+        : undefined;
+    if (contentType === undefined && bodyText) {
+      return errorJson(c, new ApiError(415, 'unsupported_media_type', 'send content-type: application/json'));
+    }
     const run = async () => toRestResponse(await bridge(c.req.raw, url.toString(), bodyText, context));
 
     const idempotencyKey = c.req.header('idempotency-key');

@@ -1,9 +1,10 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 /**
- * Private signing keys at rest: AES-256-GCM under a key-encryption key from configuration
- * (`HUB_KEY_ENCRYPTION_KEY`), the kid bound in as additional data so a row cannot be swapped onto
- * another kid. Without a KEK keys are stored as plain JWK (the default for a single-machine hub).
+ * Private signing keys at rest: AES-256-GCM under a key-encryption key (`HUB_KEY_ENCRYPTION_KEY`,
+ * else the file `HUB_KEY_ENCRYPTION_KEY_FILE`, by default `hub.kek` in the data directory, generated
+ * on first start), the kid bound in as additional data so a row cannot be swapped onto another kid.
+ * Only a hub built without one (tests in memory) stores plain JWK.
  */
 const prefix = 'enc:v1:';
 
@@ -21,7 +22,8 @@ export function wrapPrivateKey(plaintext: string, kid: string, kek: Buffer): str
 
 export function unwrapPrivateKey(stored: string, kid: string, kek: Buffer | undefined): string {
   if (!isWrapped(stored)) return stored;
-  if (!kek) throw new Error('signing keys are encrypted at rest: set HUB_KEY_ENCRYPTION_KEY');
+  if (!kek)
+    throw new Error('signing keys are encrypted at rest: set HUB_KEY_ENCRYPTION_KEY or HUB_KEY_ENCRYPTION_KEY_FILE');
   const [ivText, sealedText] = stored.slice(prefix.length).split(':');
   if (!ivText || !sealedText) throw new Error(`signing key ${kid} is malformed`);
   const sealed = Buffer.from(sealedText, 'base64url');
@@ -31,7 +33,9 @@ export function unwrapPrivateKey(stored: string, kid: string, kek: Buffer | unde
   try {
     return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]).toString('utf8');
   } catch {
-    throw new Error(`signing key ${kid} does not decrypt with HUB_KEY_ENCRYPTION_KEY (wrong key?)`);
+    throw new Error(
+      `signing key ${kid} does not decrypt with this key-encryption key (wrong key? hubs sharing a database need the same one)`,
+    );
   }
 }
 

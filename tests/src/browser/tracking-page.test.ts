@@ -1,15 +1,8 @@
 import fs from 'node:fs';
-import { TestMailInbox } from '@dovetail/hub/testing';
 import path from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import { TestMailInbox } from '@dovetail/hub/testing';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cleanup } from '../support/cleanup.ts';
-import { type EdgeProcess, bootstrapStaff } from '../support/edge-process.ts';
-import type { HubProcess } from '../support/hub-process.ts';
-import { requestJson, signIn } from '../support/http.ts';
-import { payOrder, placeOrder, storefrontToken, testCustomer, testShippingAddress } from '../support/storefront.ts';
-import { createTempDir, removeTempDir } from '../support/temp-dirs.ts';
-import { prepareHub, startEdge, startHub } from '../sync/world.ts';
 import {
   pickPackShip,
   receive,
@@ -17,15 +10,22 @@ import {
   waitForOrderStatus,
   waitForPickListEntry,
 } from '../fulfillment/world.ts';
+import { launchChromium } from '../support/chromium.ts';
+import { Cleanup } from '../support/cleanup.ts';
+import { bootstrapStaff, type EdgeProcess } from '../support/edge-process.ts';
+import { requestJson, signIn } from '../support/http.ts';
+import type { HubProcess } from '../support/hub-process.ts';
+import { payOrder, placeOrder, storefrontToken, testCustomer, testShippingAddress } from '../support/storefront.ts';
+import { createTempDir, removeTempDir } from '../support/temp-dirs.ts';
+import { prepareHub, startEdge, startHub } from '../sync/world.ts';
 
 /**
  * After the warehouse, as a customer meets it: an order paid at a real hub is picked, packed and
  * shipped at a real edge; a carrier reports scans (one twice, one late); the order reads delivered;
- * the customer's tracking page, loaded in Debian's Chromium at 360 px, shows the timeline and no
+ * the customer's tracking page, loaded in headless Chromium at 360 px, shows the timeline and no
  * personal data, under its CSP with nothing refused (a screenshot is kept in .reports/screenshots);
  * and the customer's inbox, a real SMTP server, holds exactly one message per notification.
  */
-const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
 const sku = 'TRACK-SOFA';
 const screenshots = path.resolve(import.meta.dirname, '..', '..', '.reports', 'screenshots');
 
@@ -57,7 +57,7 @@ describe("the customer's tracking page in a browser", () => {
     storefront = await storefrontToken(hub.baseUrl, admin);
     edge = await startEdge(cleanup, { dataDir: edgeDir, hub: { url: hub.baseUrl, ...prepared.credentials } });
     staff = await signIn(edge.baseUrl, bootstrapStaff);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs });
+    browser = await launchChromium();
     cleanup.add('close the browser', () => browser.close());
   });
 

@@ -8,7 +8,7 @@ import { createTempDir, removeTempDir } from '../support/temp-dirs.ts';
 /**
  * The hub as a real process on each adapter: a token, products created and updated with ETags,
  * SIGKILL, restart, and everything acknowledged before the kill reads back; then a SIGTERM stops
- * it cleanly. PostgreSQL runs where DOVETAIL_TEST_DATABASE_URL answers (required in CI).
+ * it cleanly. PostgreSQL is the server the test run provides.
  */
 const adapters = hubStorageAdapters('xp');
 

@@ -99,7 +99,7 @@ describe.each(adapters)('a shortage at an edge re-routes across a real hub and e
     const page = await expectStatus(
       'inventory events',
       200,
-      requestJson<Body>(hub.baseUrl, 'GET', '/api/v1/inventory/events?type=inventory.shortage&limit=100', {
+      requestJson<Body>(hub.baseUrl, 'GET', '/api/v1/inventory-events?type=inventory.shortage&limit=100', {
         token: admin,
       }),
     );

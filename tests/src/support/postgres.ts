@@ -2,11 +2,10 @@ import net from 'node:net';
 import { dropPostgresSchema } from '@dovetail/hub';
 
 /**
- * The PostgreSQL the tests may use: DOVETAIL_TEST_DATABASE_URL (CI sets it, with
- * DOVETAIL_REQUIRE_POSTGRES=1) or DATABASE_URL; empty when neither is set.
+ * The PostgreSQL the tests use: DOVETAIL_TEST_DATABASE_URL, set by `npm test` or this workspace's
+ * vitest globalSetup (scripts/vitest-postgres.ts) to a server they started, or given by the caller.
  */
 export const testPostgresUrl = process.env['DOVETAIL_TEST_DATABASE_URL'] || process.env['DATABASE_URL'] || '';
-export const postgresRequired = Boolean(process.env['DOVETAIL_REQUIRE_POSTGRES']);
 
 /** A fresh schema name for one test file (dropped by the file's cleanup with dropPostgresSchema). */
 export function freshSchemaName(prefix: string): string {
@@ -31,10 +30,10 @@ export function postgresAnswers(url: string): Promise<boolean> {
 }
 
 /**
- * The hub storages a cross-process test file runs against: SQLite always, PostgreSQL (a fresh schema
- * named after `prefix`) where the tests have one and always in CI. `prepare` is called first thing in
- * the file's setup: on PostgreSQL it fails the test (never skips it) when the server does not answer,
- * and registers the schema's drop with the file's cleanup.
+ * The hub storages a cross-process test file runs against: SQLite and PostgreSQL (a fresh schema
+ * named after `prefix`), always both. `prepare` is called first thing in the file's setup: on
+ * PostgreSQL it fails the test (never skips it) when the server is missing or does not answer, and
+ * registers the schema's drop with the file's cleanup.
  */
 export type HubStorageAdapter = {
   name: 'sqlite' | 'postgres';
@@ -45,13 +44,12 @@ export type HubStorageAdapter = {
 
 export function hubStorageAdapters(prefix: string): HubStorageAdapter[] {
   const adapters: HubStorageAdapter[] = [{ name: 'sqlite', env: () => ({}), prepare: async () => {} }];
-  if (!testPostgresUrl && !postgresRequired) return adapters;
   const schema = freshSchemaName(prefix);
   adapters.push({
     name: 'postgres',
     env: () => ({ DATABASE_URL: testPostgresUrl, DATABASE_SCHEMA: schema }),
     async prepare(cleanup) {
-      if (!testPostgresUrl) throw new Error('DOVETAIL_REQUIRE_POSTGRES is set but no DOVETAIL_TEST_DATABASE_URL');
+      if (!testPostgresUrl) throw new Error('DOVETAIL_TEST_DATABASE_URL is not set: run the tests with npm test');
       if (!(await postgresAnswers(testPostgresUrl)))
         throw new Error(`PostgreSQL at ${testPostgresUrl} does not answer`);
       cleanup.add('drop the PostgreSQL schema', () => dropPostgresSchema(testPostgresUrl, schema));

@@ -49,13 +49,13 @@ export const inventoryRouter = {
       );
     }),
 
-  // Before `get`: routes match in order, and `events` would otherwise be read as a SKU.
+  // Not under /inventory/: a SKU may be named `events`, and `GET /inventory/{sku}` must read it.
   events: protectedProcedure
     .meta({
       permission: 'inventory.read',
       openapi: {
         method: 'GET',
-        path: '/inventory/events',
+        path: '/inventory-events',
         tags,
         summary:
           "The hub's inventory events (inventory.shortage, …), oldest first, of the warehouses the caller may see; each payload is self-contained",
