@@ -28,6 +28,8 @@ export type HubConfig = {
   publicUrl: string;
   /** `HUB_BRAND_NAME`: the name customers see (tracking page, e-mails). */
   brand: string;
+  /** The operations console: `HUB_OPS_FULFILLMENT_OVERDUE_HOURS` (default 24), when a fulfillment request counts as stuck. */
+  ops: { fulfillmentOverdueHours: number };
   /** Customer notifications: `HUB_SMTP_URL` + `HUB_MAIL_FROM`, `HUB_SMS_*`, `HUB_FEEDBACK_DELAY_MS`. */
   notifications: {
     smtpUrl: string | undefined;
@@ -50,6 +52,7 @@ const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DI
        HUB_RETURN_AUTO_AUTHORIZE_VALUE_MAX (minor units; returns worth more wait for an agent),
        HUB_PUBLIC_URL (the address in tracking links and e-mails; default http://HOST:PORT),
        HUB_CLIENT_REQUESTS_PER_SECOND, HUB_CLIENT_REQUESTS_BURST (default budget per API client: 500/s, 5000),
+       HUB_OPS_FULFILLMENT_OVERDUE_HOURS (the /ops console lists a fulfillment unpacked this long as stuck; default 24),
        HUB_BRAND_NAME (the name customers see on the tracking page and in e-mails; default Dovetail),
        HUB_SMTP_URL + HUB_MAIL_FROM (customer e-mails over SMTP; unset: recorded as skipped),
        HUB_SMS_URL + HUB_SMS_AUTH=user:secret + HUB_SMS_FROM (customer text messages, Twilio-style API),
@@ -155,6 +158,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
     webhooks,
     notifications,
     requestBudget,
+    ops: { fulfillmentOverdueHours: hoursSetting(env, 'HUB_OPS_FULFILLMENT_OVERDUE_HOURS', 24, 24 * 365) },
     returns: returnPolicyOf(env),
     easypostWebhookSecret: env['HUB_EASYPOST_WEBHOOK_SECRET'] || undefined,
     brand: (env['HUB_BRAND_NAME'] ?? '').trim().slice(0, 80) || 'Dovetail',
@@ -261,4 +265,15 @@ function publicUrlOf(configured: string | undefined, host: string, port: number)
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('HUB_PUBLIC_URL must be http(s)');
   return url.origin;
+}
+
+/** A number of hours, fractions allowed (0.5 is half an hour), from 0 to `max`. */
+function hoursSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
+  const text = (env[name] ?? '').trim();
+  if (text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0 || value > max) {
+    throw new ConfigError(`${name} must be a number of hours from 0 to ${max}`);
+  }
+  return value;
 }

@@ -51,6 +51,8 @@ export type HubOptions = {
   brand?: string;
   /** Return window and auto-authorization (`HUB_RETURN_*`); defaults from shared. */
   returns?: Partial<ReturnPolicy>;
+  /** The operations console at `/ops`: when a fulfillment request counts as stuck (`HUB_OPS_*`). */
+  ops?: { fulfillmentOverdueHours: number };
   /** Customer notifications: SMTP, SMS provider, feedback delay (`HUB_SMTP_URL`, …); tests shorten the clocks. */
   notifications?: Partial<NotificationSettings>;
 };
@@ -181,6 +183,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       schema: storage.schema,
       easypostWebhookSecret: options.easypostWebhookSecret,
       brand: options.brand,
+      ops: options.ops,
     });
     let sync: SyncServer | undefined;
     let stopListening: (() => Promise<void>) | undefined;

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     rateLimit: config.requestBudget,
     brand: config.brand,
     returns: config.returns,
+    ops: config.ops,
     notifications: config.notifications,
     ...(config.easypostWebhookSecret ? { easypostWebhookSecret: config.easypostWebhookSecret } : {}),
     ...(config.externalIssuer ? { externalIssuer: config.externalIssuer } : {}),

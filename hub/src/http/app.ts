@@ -10,6 +10,8 @@ import { createReserveRoute } from './reserve-route.ts';
 import { createTrackPageRoute } from './track-page.ts';
 import { createNotificationPages } from './notification-pages.ts';
 import { docsHtml } from './docs.ts';
+import { homePage } from './home-page.ts';
+import { type OpsConsoleOptions, mountOpsConsole } from './ops-console.ts';
 import { ApiError } from './errors.ts';
 import { createTokenHandler } from './oauth.ts';
 import { type HubMetrics, observe, requestIdOf } from './observability.ts';
@@ -28,6 +30,8 @@ export type AppOptions = {
   easypostWebhookSecret?: string | undefined;
   /** The brand name customers see on the tracking page and in e-mails (`HUB_BRAND_NAME`). */
   brand?: string | undefined;
+  /** The operations console at `/ops` (`HUB_OPS_*`). */
+  ops?: OpsConsoleOptions | undefined;
 };
 
 const tooLarge = () =>
@@ -146,6 +150,9 @@ export function createApp(options: AppOptions): Hono {
       },
     } as never),
   );
+
+  app.get('/', homePage);
+  mountOpsConsole(app, deps, options.ops ?? { fulfillmentOverdueHours: 24 });
 
   app.notFound((c) => errorJson(c, new ApiError(404, 'not_found', `no route ${c.req.path}`)));
   app.onError((error, c) => {
