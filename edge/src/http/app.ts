@@ -60,6 +60,13 @@ export function createEdgeApp(deps: EdgeAppDeps) {
     );
   });
 
+  // Every answer: nosniff. API answers carry tokens or warehouse data: never cached unless a route says so.
+  app.use('*', async function securityHeaders(c, next) {
+    await next();
+    c.res.headers.set('X-Content-Type-Options', 'nosniff');
+    if (c.req.path.startsWith('/api/') && !c.res.headers.has('Cache-Control'))
+      c.res.headers.set('Cache-Control', 'no-store');
+  });
   app.use('/api/*', limitBody({ maxBytes: limits.requestBodyBytesMax }));
 
   app.get('/', scannerPage);
