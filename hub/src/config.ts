@@ -18,7 +18,7 @@ export type HubConfig = {
   /** Where the key-encryption key is kept when `HUB_KEY_ENCRYPTION_KEY` is not set (generated on first start). */
   keyEncryptionKeyFile: string;
   webhooks: { allowPrivate: boolean; attemptTimeoutMs: number; disableAfterMs: number };
-  /** Returns: `HUB_RETURN_WINDOW_DAYS`, `HUB_RETURN_AUTO_AUTHORIZE_REASONS`, `HUB_RETURN_AUTO_AUTHORIZE_VALUE_MAX`. */
+  /** Returns and exchanges: `HUB_RETURN_WINDOW_DAYS`, `HUB_RETURN_AUTO_AUTHORIZE_*`, `HUB_RETURN_EXCHANGE_WINDOW_DAYS`, `HUB_RETURN_ADVANCE_EXCHANGE`. */
   returns: ReturnPolicy;
   /** `HUB_EASYPOST_WEBHOOK_SECRET`: EasyPost's tracker updates are accepted when set. */
   easypostWebhookSecret: string | undefined;
@@ -50,6 +50,8 @@ const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DI
        HUB_EASYPOST_WEBHOOK_SECRET (accept EasyPost tracker updates at /api/v1/carriers/easypost),
        HUB_RETURN_WINDOW_DAYS (default 30), HUB_RETURN_AUTO_AUTHORIZE_REASONS (comma-separated; empty: none),
        HUB_RETURN_AUTO_AUTHORIZE_VALUE_MAX (minor units; returns worth more wait for an agent),
+       HUB_RETURN_EXCHANGE_WINDOW_DAYS (default 30: an exchange's replacement is held this long for the return),
+       HUB_RETURN_ADVANCE_EXCHANGE=1 (exchanges ship the replacement at once, before the return arrives),
        HUB_PUBLIC_URL (the address in tracking links and e-mails; default http://HOST:PORT),
        HUB_CLIENT_REQUESTS_PER_SECOND, HUB_CLIENT_REQUESTS_BURST (default budget per API client: 500/s, 5000),
        HUB_OPS_FULFILLMENT_OVERDUE_HOURS (the /ops console lists a fulfillment unpacked this long as stuck; default 24),
@@ -184,6 +186,14 @@ function integerSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, 
   return value;
 }
 
+function booleanSetting(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const text = (env[name] ?? '').trim().toLowerCase();
+  if (text === '') return fallback;
+  if (['1', 'true', 'yes'].includes(text)) return true;
+  if (['0', 'false', 'no'].includes(text)) return false;
+  throw new ConfigError(`${name} must be 1 or 0`);
+}
+
 /** SMTP (`HUB_SMTP_URL`, which needs `HUB_MAIL_FROM`) and the SMS provider (all three `HUB_SMS_*` or none). */
 function notificationChannels(env: NodeJS.ProcessEnv): {
   smtpUrl: string | undefined;
@@ -247,6 +257,14 @@ function returnPolicyOf(env: NodeJS.ProcessEnv): ReturnPolicy {
       0,
       limits.moneyMinorUnitsMax,
     ),
+    exchangeWindowDays: integerSetting(
+      env,
+      'HUB_RETURN_EXCHANGE_WINDOW_DAYS',
+      limits.exchangeWindowDaysDefault,
+      1,
+      limits.exchangeWindowDaysMax,
+    ),
+    advanceExchange: booleanSetting(env, 'HUB_RETURN_ADVANCE_EXCHANGE', defaultReturnPolicy.advanceExchange),
   };
 }
 

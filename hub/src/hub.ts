@@ -15,6 +15,7 @@ import { ensureBootstrapAdmin } from './identity/clients.ts';
 import { PostgresHoldBatcher } from './holds/postgres-batcher.ts';
 import { SqliteHoldWriter } from './holds/sqlite-writer.ts';
 import { sweepExpiredHolds } from './holds/service.ts';
+import { expireExchanges } from './returns/exchanges.ts';
 import { rebalanceQuotas } from './quotas/service.ts';
 import { startPeriodic } from './periodic.ts';
 import { downstreamNotifier, downstreamNotifyChannel } from './downstream/notifier.ts';
@@ -130,6 +131,13 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       () => rebalanceQuotas(storage.db, storage.dialect, nowMs()),
       logger,
     );
+    // Exchanges whose return did not arrive in time are canceled and their replacement's hold released.
+    const exchangeExpiry = startPeriodic(
+      'exchange-expiry',
+      limits.exchangeExpiryIntervalMs,
+      () => expireExchanges(storage.db, storage.dialect, nowMs()),
+      logger,
+    );
     // Webhook deliveries: woken at commit (in-process on SQLite; LISTEN/NOTIFY across instances on
     // PostgreSQL), polling as a backstop, and sending until stopped.
     const stopListeningForDeliveries =
@@ -224,6 +232,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
         await stopListeningForNotifications?.();
         await sweeper.stop();
         await rebalancer.stop();
+        await exchangeExpiry.stop();
         await holdWriter?.close();
         await sync?.close();
         await stopListening?.();

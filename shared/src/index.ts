@@ -44,6 +44,7 @@ export * from './domain/tracking/easypost.ts';
 export * from './domain/returns/transitions.ts';
 export * from './domain/returns/schemas.ts';
 export * from './domain/returns/rules.ts';
+export * from './domain/returns/exchanges.ts';
 export * from './notifications/kinds.ts';
 export * from './notifications/templates.ts';
 export * from './notifications/feedback.ts';

@@ -180,6 +180,14 @@ export const returnWindowDaysDefault = 30;
 export const returnWindowDaysMax = 3_650;
 /** `HUB_RETURN_AUTO_AUTHORIZE_VALUE_MAX`: returns worth at most this (minor units) are authorized by policy. */
 export const returnAutoAuthorizeValueMaxDefault = 50_000;
+/** `HUB_RETURN_EXCHANGE_WINDOW_DAYS`: days an exchange's replacement stays held waiting for the return. */
+export const exchangeWindowDaysDefault = 30;
+export const exchangeWindowDaysMax = 365;
+/** The replacement's hold outlives the exchange window by this much, so the hub's pass cancels it first. */
+export const exchangeHoldGraceMs = 86_400_000;
+/** Exchanges the hub's pass cancels (window lapsed) per pass, and how often it runs. */
+export const exchangeExpiryBatchMax = 100;
+export const exchangeExpiryIntervalMs = 5_000;
 /** The largest amount of money (minor units) one refund or order carries. */
 export const moneyMinorUnitsMax = 1_000_000_000_000;
 /** Returns one order may have (each request, rejected or not, is one). */

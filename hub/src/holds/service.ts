@@ -1,18 +1,25 @@
-import { DomainError, conflict, notFound } from '@dovetail/shared';
-import { type ReserveRequest, expiringStatusAt, limits, newId } from '@dovetail/shared';
-import { type Kysely, type Transaction, sql } from 'kysely';
-import { availableSql } from '../db/available.ts';
+import {
+  conflict,
+  DomainError,
+  expiringStatusAt,
+  limits,
+  newId,
+  notFound,
+  type ReserveRequest,
+} from '@dovetail/shared';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../database.ts';
+import { availableSql } from '../db/available.ts';
 import {
   type AvailabilityRow,
-  type HoldView,
-  type Line,
-  LineDoesNotFit,
-  type ReserveContext,
   compareLockOrder,
+  type HoldView,
   holdExpiresAt,
   insufficient,
+  type Line,
+  LineDoesNotFit,
   planLines,
+  type ReserveContext,
   takenHoldView,
 } from './plan.ts';
 import { postgresHoldBatcherOf } from './postgres-batcher.ts';
@@ -213,43 +220,52 @@ export async function releaseHold(
   clientId: string | '*',
   nowMs: number,
 ): Promise<HoldView> {
-  await db.transaction().execute(async (trx) => {
-    let holdQuery = trx.selectFrom('holds').selectAll().where('id', '=', id);
-    if (dialect === 'postgres') holdQuery = holdQuery.forUpdate();
-    const hold = await holdQuery.executeTakeFirst();
-    if (!hold || (clientId !== '*' && hold.client_id !== clientId)) throw notFound('hold');
-    if (hold.status === 'converted')
-      throw conflict('hold_converted', 'this hold became an order; cancel the order instead');
-    if (hold.status === 'released') return;
-    const lines = await trx.selectFrom('hold_lines').selectAll().where('hold_id', '=', id).execute();
-    lines.sort((a, b) =>
-      compareLockOrder({ warehouseId: a.warehouse_id, sku: a.sku }, { warehouseId: b.warehouse_id, sku: b.sku }),
-    );
-    for (const line of lines) {
-      if (dialect === 'postgres') {
-        await sql`select 1 from stock_partitions where warehouse_id = ${line.warehouse_id} and sku = ${line.sku} for update`.execute(
-          trx,
-        );
-      }
-      const uncounted = await trx
-        .updateTable('hold_lines')
-        .set({ counted: 0 })
-        .where('hold_id', '=', id)
-        .where('line_no', '=', line.line_no)
-        .where('counted', '=', 1)
-        .executeTakeFirst();
-      if (Number(uncounted.numUpdatedRows) === 1) {
-        await trx
-          .updateTable('stock_partitions')
-          .set((eb) => ({ reserved: eb('reserved', '-', Number(line.quantity)) }))
-          .where('warehouse_id', '=', line.warehouse_id)
-          .where('sku', '=', line.sku)
-          .execute();
-      }
-    }
-    await trx.updateTable('holds').set({ status: 'released', released_at: nowMs }).where('id', '=', id).execute();
-  });
+  await db.transaction().execute((trx) => releaseHoldIn(trx, dialect, id, clientId, nowMs));
   return getHold(db, id, clientId, nowMs);
+}
+
+/** `releaseHold` inside the caller's transaction (an exchange canceled with its replacement order). */
+export async function releaseHoldIn(
+  trx: Transaction<Database>,
+  dialect: Dialect,
+  id: string,
+  clientId: string | '*',
+  nowMs: number,
+): Promise<void> {
+  let holdQuery = trx.selectFrom('holds').selectAll().where('id', '=', id);
+  if (dialect === 'postgres') holdQuery = holdQuery.forUpdate();
+  const hold = await holdQuery.executeTakeFirst();
+  if (!hold || (clientId !== '*' && hold.client_id !== clientId)) throw notFound('hold');
+  if (hold.status === 'converted')
+    throw conflict('hold_converted', 'this hold became an order; cancel the order instead');
+  if (hold.status === 'released') return;
+  const lines = await trx.selectFrom('hold_lines').selectAll().where('hold_id', '=', id).execute();
+  lines.sort((a, b) =>
+    compareLockOrder({ warehouseId: a.warehouse_id, sku: a.sku }, { warehouseId: b.warehouse_id, sku: b.sku }),
+  );
+  for (const line of lines) {
+    if (dialect === 'postgres') {
+      await sql`select 1 from stock_partitions where warehouse_id = ${line.warehouse_id} and sku = ${line.sku} for update`.execute(
+        trx,
+      );
+    }
+    const uncounted = await trx
+      .updateTable('hold_lines')
+      .set({ counted: 0 })
+      .where('hold_id', '=', id)
+      .where('line_no', '=', line.line_no)
+      .where('counted', '=', 1)
+      .executeTakeFirst();
+    if (Number(uncounted.numUpdatedRows) === 1) {
+      await trx
+        .updateTable('stock_partitions')
+        .set((eb) => ({ reserved: eb('reserved', '-', Number(line.quantity)) }))
+        .where('warehouse_id', '=', line.warehouse_id)
+        .where('sku', '=', line.sku)
+        .execute();
+    }
+  }
+  await trx.updateTable('holds').set({ status: 'released', released_at: nowMs }).where('id', '=', id).execute();
 }
 
 /**

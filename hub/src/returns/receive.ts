@@ -1,7 +1,8 @@
-import { type ReturnFact, asReturnStatus, transitionReturn } from '@dovetail/shared';
+import { asReturnStatus, type ReturnFact, transitionReturn } from '@dovetail/shared';
 import type { Transaction } from 'kysely';
 import type { Database } from '../database.ts';
 import { emitWebhookEvent } from '../webhooks/emit.ts';
+import { followReturn } from './exchanges.ts';
 import { emitReturnEvent, getReturn, lockReturn, moveOrder, moveReturn, webhookReturn } from './service.ts';
 
 type Dialect = 'sqlite' | 'postgres';
@@ -16,7 +17,7 @@ export type ReturnFactRefusal = { reason: 'unknown_return' | 'return_state_confl
  * moves to `received`, or to `closed` once every authorized unit is accounted for (then the order
  * moves by its table's `return_received` when no other return of it is still open). Emits
  * `return.received` with what a payment system needs to refund (lines, unit prices, amount), and
- * `return.closed` when it closed. A fact for a return not sent to this warehouse is refused as
+ * `return.closed` when it closed; an exchange waiting on the return releases its replacement. A fact for a return not sent to this warehouse is refused as
  * `unknown_return`; one the table does not allow, or over what was authorized (the edge checked it
  * too), as `return_state_conflict`; a refusal is stored and reported back like any other.
  */
@@ -82,6 +83,8 @@ export async function applyReturnFact(
       .execute();
   }
   const status = await moveReturn(trx, row, event, nowMs);
+  // An exchange waiting on this return sends its replacement now (returns/exchanges.ts).
+  await followReturn(trx, dialect, row.id, status, nowMs);
   const view = await getReturn(trx, row.id, '*');
   const priceOf = new Map(view.lines.map((line) => [line.sku, line.unitPrice]));
   await emitWebhookEvent(trx, {

@@ -1,5 +1,14 @@
 import {
   type Address,
+  asReturnStatus,
+  authorizedByPolicy,
+  chooseReturnWarehouse,
+  conflict,
+  firstExcessLine,
+  forbidden,
+  limits,
+  newId,
+  notFound,
   type OrderEvent,
   type OrderStatus,
   type ReturnEvent,
@@ -7,19 +16,11 @@ import {
   type ReturnReason,
   type ReturnRequest,
   type ReturnStatus,
-  type WarehouseCreate,
-  asReturnStatus,
-  authorizedByPolicy,
-  chooseReturnWarehouse,
-  conflict,
-  firstExcessLine,
-  limits,
-  newId,
-  notFound,
-  returnWindowClosesAtMs,
   returnableQuantities,
+  returnWindowClosesAtMs,
   transitionOrder,
   transitionReturn,
+  type WarehouseCreate,
   warehouseChannel,
   warehouseHasEdge,
 } from '@dovetail/shared';
@@ -30,6 +31,7 @@ import { appendDownstream } from '../downstream/outbox.ts';
 import { appendHistory, statusAt } from '../orders/service.ts';
 import type { OrdersTable } from '../orders/tables.ts';
 import { emitWebhookEvent } from '../webhooks/emit.ts';
+import { followReturn } from './exchanges.ts';
 import type { ReturnsTable } from './tables.ts';
 
 type Dialect = 'sqlite' | 'postgres';
@@ -61,6 +63,11 @@ export type ReturnView = {
   lines: ReturnLineView[];
   note?: string;
   decisionNote?: string;
+  /** The carrier bringing it back and its tracking number, when `in-transit` gave them. */
+  carrier?: string;
+  trackingNumber?: string;
+  /** The exchange this return belongs to, if any. */
+  exchangeId?: string;
   createdAt: string;
   updatedAt: string;
 };
@@ -86,88 +93,101 @@ export async function requestReturn(
 ): Promise<ReturnView> {
   const id = await db.transaction().execute(async (trx) => {
     const order = await lockOrder(trx, dialect, orderId, scope);
-    const shipments = await trx
-      .selectFrom('shipments')
-      .select(['warehouse_id', 'lines_json', 'shipped_at', 'delivered_at'])
-      .where('order_id', '=', order.id)
-      .execute();
-    const shipped = new Map<string, number>();
-    for (const shipment of shipments) {
-      for (const line of JSON.parse(shipment.lines_json) as Array<{ sku: string; quantity: number }>)
-        shipped.set(line.sku, (shipped.get(line.sku) ?? 0) + line.quantity);
-    }
-    const returning = await alreadyReturning(trx, order.id);
-    const excess = firstExcessLine(request.lines, returnableQuantities(shipped, returning));
-    if (excess) {
-      throw conflict(
-        'exceeds_returnable',
-        `line ${excess.sku}: ${excess.quantity} asked back, ${excess.returnable} shipped and not already being returned`,
-        { sku: excess.sku, quantity: excess.quantity, returnable: excess.returnable },
-      );
-    }
-    const delivered = shipments.map((s) => s.delivered_at).filter((at): at is number => at !== null);
-    const deliveredAtMs =
-      delivered.length === shipments.length && delivered.length > 0 ? Math.max(...delivered.map(Number)) : undefined;
-    const lastShippedAtMs = shipments.length > 0 ? Math.max(...shipments.map((s) => Number(s.shipped_at))) : undefined;
-    const closesAt = returnWindowClosesAtMs(policy, deliveredAtMs, lastShippedAtMs);
-    if (closesAt !== undefined && nowMs > closesAt) {
-      throw conflict('return_window_closed', `returns for this order closed at ${iso(closesAt)}`, {
-        closedAt: iso(closesAt),
-      });
-    }
-    const count = await trx
-      .selectFrom('returns')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('order_id', '=', order.id)
-      .executeTakeFirstOrThrow();
-    if (Number(count.n) >= limits.returnsPerOrderMax)
-      throw conflict('too_many_returns', `an order has at most ${limits.returnsPerOrderMax} returns`);
-    const warehouseId = await pickWarehouse(trx, order, new Set(shipments.map((s) => s.warehouse_id)));
-    const prices = await trx
-      .selectFrom('order_lines')
-      .select(['sku', 'unit_price'])
-      .where('order_id', '=', order.id)
-      .execute();
-    const priceOf = new Map(prices.map((row) => [row.sku, Number(row.unit_price)]));
-    const lines = request.lines.map((line) => ({ ...line, unitPrice: priceOf.get(line.sku) ?? 0 }));
-    const id = newId();
-    await trx
-      .insertInto('returns')
-      .values({
-        id,
-        number: `${order.number}-R${Number(count.n) + 1}`,
-        order_id: order.id,
-        client_id: order.client_id,
-        warehouse_id: warehouseId,
-        status: 'requested',
-        note: request.note ?? null,
-        decision_note: null,
-        created_at: nowMs,
-        updated_at: nowMs,
-      })
-      .execute();
-    await trx
-      .insertInto('return_lines')
-      .values(
-        lines.map((line, index) => ({
-          return_id: id,
-          line_no: index + 1,
-          sku: line.sku,
-          quantity: line.quantity,
-          reason: line.reason,
-          unit_price: line.unitPrice,
-          restocked: 0,
-          damaged: 0,
-          missing: 0,
-        })),
-      )
-      .execute();
-    await moveOrder(trx, order, 'return_requested', `return ${id} requested`, nowMs);
-    await emitReturnEvent(trx, 'return.requested', id, nowMs);
-    if (authorizedByPolicy(policy, lines)) await authorizeLocked(trx, id, 'authorized by policy', nowMs);
-    return id;
+    return requestReturnLocked(trx, order, request, policy, nowMs);
   });
   return getReturn(db, id, '*');
+}
+
+/** `requestReturn` for an order the caller locked (an exchange asks for its return this way); the new id. */
+export async function requestReturnLocked(
+  trx: Transaction<Database>,
+  order: Order,
+  request: ReturnRequest,
+  policy: ReturnPolicy,
+  nowMs: number,
+): Promise<string> {
+  const shipments = await trx
+    .selectFrom('shipments')
+    .select(['warehouse_id', 'lines_json', 'shipped_at', 'delivered_at'])
+    .where('order_id', '=', order.id)
+    .execute();
+  const shipped = new Map<string, number>();
+  for (const shipment of shipments) {
+    for (const line of JSON.parse(shipment.lines_json) as Array<{ sku: string; quantity: number }>)
+      shipped.set(line.sku, (shipped.get(line.sku) ?? 0) + line.quantity);
+  }
+  const returning = await alreadyReturning(trx, order.id);
+  const excess = firstExcessLine(request.lines, returnableQuantities(shipped, returning));
+  if (excess) {
+    throw conflict(
+      'exceeds_returnable',
+      `line ${excess.sku}: ${excess.quantity} asked back, ${excess.returnable} shipped and not already being returned`,
+      { sku: excess.sku, quantity: excess.quantity, returnable: excess.returnable },
+    );
+  }
+  const delivered = shipments.map((s) => s.delivered_at).filter((at): at is number => at !== null);
+  const deliveredAtMs =
+    delivered.length === shipments.length && delivered.length > 0 ? Math.max(...delivered.map(Number)) : undefined;
+  const lastShippedAtMs = shipments.length > 0 ? Math.max(...shipments.map((s) => Number(s.shipped_at))) : undefined;
+  const closesAt = returnWindowClosesAtMs(policy, deliveredAtMs, lastShippedAtMs);
+  if (closesAt !== undefined && nowMs > closesAt) {
+    throw conflict('return_window_closed', `returns for this order closed at ${iso(closesAt)}`, {
+      closedAt: iso(closesAt),
+    });
+  }
+  const count = await trx
+    .selectFrom('returns')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('order_id', '=', order.id)
+    .executeTakeFirstOrThrow();
+  if (Number(count.n) >= limits.returnsPerOrderMax)
+    throw conflict('too_many_returns', `an order has at most ${limits.returnsPerOrderMax} returns`);
+  const warehouseId = await pickWarehouse(trx, order, new Set(shipments.map((s) => s.warehouse_id)));
+  const prices = await trx
+    .selectFrom('order_lines')
+    .select(['sku', 'unit_price'])
+    .where('order_id', '=', order.id)
+    .execute();
+  const priceOf = new Map(prices.map((row) => [row.sku, Number(row.unit_price)]));
+  const lines = request.lines.map((line) => ({ ...line, unitPrice: priceOf.get(line.sku) ?? 0 }));
+  const id = newId();
+  await trx
+    .insertInto('returns')
+    .values({
+      id,
+      number: `${order.number}-R${Number(count.n) + 1}`,
+      order_id: order.id,
+      client_id: order.client_id,
+      warehouse_id: warehouseId,
+      status: 'requested',
+      note: request.note ?? null,
+      decision_note: null,
+      carrier: null,
+      tracking_number: null,
+      created_at: nowMs,
+      updated_at: nowMs,
+    })
+    .execute();
+  await trx
+    .insertInto('return_lines')
+    .values(
+      lines.map((line, index) => ({
+        return_id: id,
+        line_no: index + 1,
+        sku: line.sku,
+        quantity: line.quantity,
+        reason: line.reason,
+        unit_price: line.unitPrice,
+        restocked: 0,
+        damaged: 0,
+        missing: 0,
+      })),
+    )
+    .execute();
+  await moveOrder(trx, order, 'return_requested', `return ${id} requested`, nowMs);
+  await emitReturnEvent(trx, 'return.requested', id, nowMs);
+  if (authorizedByPolicy(policy, lines)) await authorizeLocked(trx, id, 'authorized by policy', nowMs);
+  return id;
 }
 
 /** `POST /returns/{id}/authorize`: an agent accepts a `requested` return; its warehouse is told. */
@@ -195,6 +215,111 @@ export async function rejectReturn(
   await db.transaction().execute(async (trx) => {
     const row = await lockReturn(trx, dialect, id, '*');
     await moveReturn(trx, row, 'reject', nowMs, reason);
+    await followReturn(trx, dialect, id, 'rejected', nowMs);
+  });
+  return getReturn(db, id, '*');
+}
+
+/**
+ * `POST /returns/{id}/cancel`: the customer (its storefront) or an agent withdraws a return before
+ * anything arrived (the table allows it from `requested` and `authorized`; once the parcel is on its
+ * way, or units arrived, 409). An authorized return's warehouse is told to stop expecting it (an edge
+ * that already received units keeps them: physical fact wins, and its fact reaches the hub as a
+ * `return_state_conflict`). Emits `return.canceled`; an exchange waiting on it is canceled too.
+ */
+export async function cancelReturn(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  id: string,
+  reason: string,
+  scope: ReturnScope,
+  nowMs: number,
+): Promise<ReturnView> {
+  await db.transaction().execute(async (trx) => {
+    const row = await lockReturn(trx, dialect, id, scope);
+    await cancelReturnLocked(trx, dialect, row, reason, nowMs);
+  });
+  return getReturn(db, id, scope);
+}
+
+/** Cancels a return whose order the caller locked: see `cancelReturn`. */
+export async function cancelReturnLocked(
+  trx: Transaction<Database>,
+  dialect: Dialect,
+  row: ReturnRow,
+  reason: string,
+  nowMs: number,
+): Promise<void> {
+  const wasExpected = row.status === 'authorized' || row.status === 'in_transit';
+  await moveReturn(trx, row, 'cancel', nowMs, reason);
+  if (wasExpected) {
+    const warehouse = await trx
+      .selectFrom('warehouses')
+      .select('kind')
+      .where('id', '=', row.warehouse_id)
+      .executeTakeFirstOrThrow();
+    if (warehouseHasEdge(warehouse.kind as WarehouseCreate['kind'])) {
+      await appendDownstream(trx, warehouseChannel(row.warehouse_id), 'return.canceled', { returnId: row.id }, nowMs);
+    }
+  }
+  const view = await getReturn(trx, row.id, '*');
+  await emitWebhookEvent(trx, {
+    type: 'return.canceled',
+    data: { ...webhookReturn(view, nowMs), reason },
+    clientId: row.client_id,
+    warehouseId: view.warehouseId,
+    nowMs,
+  });
+  await followReturn(trx, dialect, row.id, 'canceled', nowMs);
+}
+
+/**
+ * `POST /returns/{id}/in-transit`: a carrier's scan (or an agent) says the parcel is on its way back,
+ * with its tracking when known. Moves `authorized → in_transit` by the table (409 otherwise: a
+ * return not yet authorized, already in transit or received); emits `return.in_transit`. A
+ * carrier client may report only parcels of its own carrier (403 otherwise).
+ */
+export async function markReturnInTransit(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  id: string,
+  tracking: { carrier?: string | undefined; trackingNumber?: string | undefined },
+  actor: { role: string; subject: string },
+  nowMs: number,
+): Promise<ReturnView> {
+  await db.transaction().execute(async (trx) => {
+    if (actor.role === 'carrier') {
+      // A carrier client speaks for its own carrier (`api_clients.carrier`), as for shipments.
+      const client = await trx
+        .selectFrom('api_clients')
+        .select('carrier')
+        .where('id', '=', actor.subject)
+        .executeTakeFirst();
+      if (!client?.carrier || tracking.carrier?.trim().toLowerCase() !== client.carrier) {
+        throw forbidden(
+          `a ${client?.carrier ?? 'carrier'} client reports its own parcels: give carrier and trackingNumber`,
+        );
+      }
+    }
+    const row = await lockReturn(trx, dialect, id, '*');
+    await moveReturn(trx, row, 'dispatch', nowMs);
+    await trx
+      .updateTable('returns')
+      .set({ carrier: tracking.carrier ?? null, tracking_number: tracking.trackingNumber ?? null })
+      .where('id', '=', id)
+      .execute();
+    const view = await getReturn(trx, id, '*');
+    await emitWebhookEvent(trx, {
+      type: 'return.in_transit',
+      data: {
+        ...webhookReturn(view, nowMs),
+        carrier: tracking.carrier ?? null,
+        trackingNumber: tracking.trackingNumber ?? null,
+      },
+      clientId: row.client_id,
+      warehouseId: view.warehouseId,
+      nowMs,
+    });
   });
   return getReturn(db, id, '*');
 }
@@ -353,8 +478,9 @@ export async function getReturn(
   const row = await db
     .selectFrom('returns as r')
     .innerJoin('orders as o', 'o.id', 'r.order_id')
+    .leftJoin('exchanges as x', 'x.return_id', 'r.id')
     .selectAll('r')
-    .select(['o.number as order_number', 'o.currency'])
+    .select(['o.number as order_number', 'o.currency', 'x.id as exchange_id'])
     .where('r.id', '=', id)
     .executeTakeFirst();
   if (!row || (scope !== '*' && row.client_id !== scope)) throw notFound('return');
@@ -372,7 +498,10 @@ type LineRow = { sku: string; quantity: number; reason: string; unit_price: numb
   number
 >;
 
-function present(row: ReturnRow & { order_number: string; currency: string }, lines: LineRow[]): ReturnView {
+function present(
+  row: ReturnRow & { order_number: string; currency: string; exchange_id: string | null },
+  lines: LineRow[],
+): ReturnView {
   const views = lines.map((line) => ({
     sku: line.sku,
     quantity: Number(line.quantity),
@@ -394,6 +523,9 @@ function present(row: ReturnRow & { order_number: string; currency: string }, li
     lines: views,
     ...(row.note === null ? {} : { note: row.note }),
     ...(row.decision_note === null ? {} : { decisionNote: row.decision_note }),
+    ...(row.carrier === null ? {} : { carrier: row.carrier }),
+    ...(row.tracking_number === null ? {} : { trackingNumber: row.tracking_number }),
+    ...(row.exchange_id ? { exchangeId: row.exchange_id } : {}),
     createdAt: iso(Number(row.created_at)),
     updatedAt: iso(Number(row.updated_at)),
   };
@@ -418,8 +550,9 @@ export async function listReturns(
   let query = db
     .selectFrom('returns as r')
     .innerJoin('orders as o', 'o.id', 'r.order_id')
+    .leftJoin('exchanges as x', 'x.return_id', 'r.id')
     .selectAll('r')
-    .select(['o.number as order_number', 'o.currency'])
+    .select(['o.number as order_number', 'o.currency', 'x.id as exchange_id'])
     .orderBy('r.created_at', 'desc')
     .orderBy('r.id', 'desc')
     .limit(filter.limit + 1);

@@ -12,6 +12,31 @@ export interface ReturnsTable {
   note: string | null;
   /** Why an agent rejected it, or how it was authorized. */
   decision_note: string | null;
+  /** The carrier bringing it back and its tracking number, when `in_transit` said (0022). */
+  carrier: string | null;
+  tracking_number: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** An exchange: a return linked to a replacement order held until it arrives (0022). */
+export interface ExchangesTable {
+  id: string;
+  /** One exchange per return. */
+  return_id: string;
+  /** The order whose units come back. */
+  order_id: string;
+  /** The order that sends the new units: `pending_payment` over `hold_id` until released. */
+  replacement_order_id: string;
+  client_id: string;
+  hold_id: string;
+  /** The shared exchange table's status (shared/src/domain/returns/exchanges.ts). */
+  status: string;
+  /** 1 when the replacement ships before the return arrives. */
+  advance: number;
+  note: string | null;
+  /** When the hub cancels it if still awaiting the return. */
+  due_at: number;
   created_at: number;
   updated_at: number;
 }
@@ -46,4 +71,5 @@ export interface ReturnTables {
   returns: ReturnsTable;
   return_lines: ReturnLinesTable;
   refunds: RefundsTable;
+  exchanges: ExchangesTable;
 }

@@ -100,6 +100,14 @@ export const permissions = {
   },
   /** Authorize or reject a return an agent must decide. */
   'returns.manage': { roles: ['admin', 'customer_service'], scoped: false },
+  /** Withdraw a return before anything arrived (the storefront its own orders'; agents any). */
+  'returns.cancel': { roles: ['admin', 'customer_service', 'storefront'], scoped: false },
+  /** Report that a return's parcel is on its way back (a carrier's scan, or an agent). */
+  'returns.track': { roles: ['admin', 'customer_service', 'carrier'], scoped: false },
+  /** Ask for an exchange: a return and a replacement held until it arrives (the storefront its own orders'). */
+  'exchanges.request': { roles: ['admin', 'storefront', 'customer_service'], scoped: false },
+  /** Ship an exchange's replacement before the return arrives ("advance exchange"), overriding policy. */
+  'exchanges.advance': { roles: ['admin', 'customer_service'], scoped: false },
   /** Receive returned units at the warehouse, each restocked, damaged or missing. */
   'returns.receive': { roles: ['admin', 'supervisor', 'warehouse_staff'], scoped: true },
   /** Record a refund the payment system made (Dovetail moves no money). */

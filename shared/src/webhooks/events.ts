@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import * as limits from '../limits.ts';
+import { carrierSchema, fulfillmentIdSchema, trackingNumberSchema } from '../domain/fulfillment/schemas.ts';
 import { addressSchema } from '../domain/orders/schemas.ts';
 import { orderStatuses } from '../domain/orders/transitions.ts';
-import { carrierSchema, fulfillmentIdSchema, trackingNumberSchema } from '../domain/fulfillment/schemas.ts';
-import { quantitySchema, skuSchema, warehouseIdSchema } from '../domain/stock/schemas.ts';
-import type { Role } from '../policy/policy.ts';
-import { returnStatuses } from '../domain/returns/transitions.ts';
+import { exchangeStatuses } from '../domain/returns/exchanges.ts';
 import { returnDispositions, returnReasons } from '../domain/returns/schemas.ts';
+import { returnStatuses } from '../domain/returns/transitions.ts';
+import { quantitySchema, skuSchema, warehouseIdSchema } from '../domain/stock/schemas.ts';
+import * as limits from '../limits.ts';
+import type { Role } from '../policy/policy.ts';
 
 /**
  * The webhook event catalogue: what the hub pushes to partners (Standard Webhooks). Each type has
@@ -180,6 +181,36 @@ export const returnReceivedDataSchema = webhookReturnSchema.extend({
   receivedAmount: z.int().min(0),
 });
 
+/** The return's parcel is on its way back, with the carrier's tracking when it was given. */
+export const returnInTransitDataSchema = webhookReturnSchema.extend({
+  carrier: carrierSchema.nullable(),
+  trackingNumber: trackingNumberSchema.nullable(),
+});
+
+/** The return was withdrawn before anything arrived (the customer, an agent, or a lapsed exchange). */
+export const returnCanceledDataSchema = webhookReturnSchema.extend({ reason: z.string() });
+
+/**
+ * An exchange as it stands after the change: the return, the replacement order (held, then released
+ * to fulfillment or canceled with its hold) and when the hub gives up waiting for the return.
+ */
+export const webhookExchangeSchema = z.strictObject({
+  id: z.string().min(1),
+  status: z.enum(exchangeStatuses),
+  returnId: z.string().min(1),
+  returnNumber: z.string().min(1),
+  orderId: z.string().min(1),
+  orderNumber: z.string().min(1),
+  replacementOrderId: z.string().min(1),
+  replacementOrderNumber: z.string().min(1),
+  /** True when the replacement ships before the return arrives. */
+  advance: z.boolean(),
+  lines: z.array(z.strictObject({ sku: skuSchema, quantity: quantitySchema })),
+  dueAt: timestampSchema,
+  note: z.string().nullable(),
+  updatedAt: timestampSchema,
+});
+
 /** A refund the payment system made, recorded against the order. */
 export const refundRecordedDataSchema = z.strictObject({
   id: z.string().min(1),
@@ -225,7 +256,21 @@ export const webhookEventCatalogue = {
   ),
   'return.authorized': orderEvent(webhookReturnSchema, 'A return was authorized: its warehouse expects the goods.'),
   'return.received': orderEvent(returnReceivedDataSchema, 'The warehouse received returned units: what to refund.'),
+  'return.in_transit': orderEvent(returnInTransitDataSchema, "The return's parcel is on its way back."),
+  'return.canceled': orderEvent(returnCanceledDataSchema, 'A return was withdrawn before anything arrived.'),
   'return.closed': orderEvent(webhookReturnSchema, 'Every authorized unit of the return is accounted for.'),
+  'exchange.created': orderEvent(
+    webhookExchangeSchema,
+    'An exchange: a return and a replacement order whose units are held until the return arrives.',
+  ),
+  'exchange.released': orderEvent(
+    webhookExchangeSchema,
+    'The replacement went to fulfillment: the return arrived, or the exchange ships in advance.',
+  ),
+  'exchange.canceled': orderEvent(
+    webhookExchangeSchema,
+    'The exchange was canceled (window lapsed, return withdrawn): the replacement and its hold are released.',
+  ),
   'refund.recorded': orderEvent(refundRecordedDataSchema, 'A refund was recorded against the order.'),
   'fulfillment_order.requested': warehouseEvent(
     fulfillmentOrderRequestedDataSchema,

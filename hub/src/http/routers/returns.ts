@@ -1,28 +1,39 @@
 import {
+  authorize,
+  exchangeRequestSchema,
+  exchangeStatuses,
+  forbidden,
   limits,
   orderIdSchema,
   refundRecordSchema,
+  returnCancelSchema,
+  returnInTransitSchema,
   returnReasons,
   returnRejectSchema,
   returnRequestSchema,
   returnStatuses,
   returnsPolicySchema,
+  shipsInAdvance,
+  trackingTogether,
 } from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
+import { createExchange, getExchange } from '../../returns/exchanges.ts';
 import { recordRefund } from '../../returns/refunds.ts';
 import {
-  type ReturnScope,
   authorizeReturn,
+  cancelReturn,
   getReturn,
   getReturnsPolicy,
   listReturns,
+  markReturnInTransit,
+  type ReturnScope,
   rejectReturn,
   requestReturn,
   setReturnsPolicy,
 } from '../../returns/service.ts';
 import { cursorParam, pageLimit, warehouseIdParam } from '../params.ts';
-import { type ProtectedContext, idempotencyHeaders, noStore, protectedProcedure, requireWarehouse } from '../trpc.ts';
+import { idempotencyHeaders, noStore, type ProtectedContext, protectedProcedure, requireWarehouse } from '../trpc.ts';
 
 const tags = ['returns'];
 
@@ -48,7 +59,26 @@ const returnViewSchema = z.object({
   ),
   note: z.string().optional(),
   decisionNote: z.string().optional(),
+  carrier: z.string().optional().describe('the carrier bringing it back, once in transit'),
+  trackingNumber: z.string().optional(),
+  exchangeId: z.string().optional().describe('the exchange this return belongs to'),
   createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+const exchangeViewSchema = z.object({
+  id: z.string(),
+  status: z.enum(exchangeStatuses),
+  returnId: z.string(),
+  returnNumber: z.string(),
+  orderId: z.string(),
+  orderNumber: z.string(),
+  replacementOrderId: z.string().describe('the order that sends the new units: held until released'),
+  replacementOrderNumber: z.string(),
+  advance: z.boolean().describe('the replacement ships before the return arrives'),
+  lines: z.array(z.object({ sku: z.string(), quantity: z.int() })),
+  dueAt: z.string().describe('when the exchange is canceled and its hold released if nothing arrived'),
+  note: z.string().nullable(),
   updatedAt: z.string(),
 });
 
@@ -183,6 +213,97 @@ export const returnsRouter = {
     .mutation(({ ctx, input }) =>
       rejectReturn(ctx.deps.db, ctx.deps.dialect, input.id, input.reason, ctx.deps.nowMs()),
     ),
+
+  cancel: protectedProcedure
+    .meta({
+      permission: 'returns.cancel',
+      openapi: {
+        method: 'POST',
+        path: '/returns/{id}/cancel',
+        tags,
+        summary:
+          'Withdraw a return before it is on its way (409 transition_not_allowed after); its warehouse stops expecting it',
+      },
+    })
+    .input(z.strictObject({ id: returnId(), ...returnCancelSchema.shape }))
+    .output(returnViewSchema)
+    .mutation(({ ctx, input }) =>
+      cancelReturn(ctx.deps.db, ctx.deps.dialect, input.id, input.reason, scopeOf(ctx), ctx.deps.nowMs()),
+    ),
+
+  inTransit: protectedProcedure
+    .meta({
+      permission: 'returns.track',
+      openapi: {
+        method: 'POST',
+        path: '/returns/{id}/in-transit',
+        tags,
+        summary: "An authorized return's parcel is on its way back (a carrier scan or an agent), with its tracking",
+      },
+    })
+    .input(z.strictObject({ id: returnId(), ...returnInTransitSchema.shape }).refine(...trackingTogether))
+    .output(returnViewSchema)
+    .mutation(({ ctx, input }) => {
+      const { id, ...tracking } = input;
+      return markReturnInTransit(ctx.deps.db, ctx.deps.dialect, id, tracking, ctx.principal, ctx.deps.nowMs());
+    }),
+
+  exchange: protectedProcedure
+    .meta({
+      permission: 'exchanges.request',
+      idempotent: true,
+      openapi: {
+        method: 'POST',
+        path: '/orders/{id}/exchange',
+        tags,
+        summary:
+          'Exchange shipped units: a return, and a replacement order held at once that ships when the return is received (or at once with advance exchange)',
+        successDescription: 'Created',
+        requestHeaders: idempotencyHeaders,
+      },
+    })
+    .input(z.strictObject({ id: orderIdSchema, ...exchangeRequestSchema.shape }))
+    .output(z.object({ exchange: exchangeViewSchema, return: returnViewSchema }))
+    .mutation(async ({ ctx, input }) => {
+      const { id, ...request } = input;
+      const parsed = exchangeRequestSchema.parse(request);
+      if (parsed.advance !== undefined) {
+        // Choosing advance or not, per request, overrides the policy: the shared table says who may.
+        const decision = authorize(ctx.principal, 'exchanges.advance');
+        if (!decision.ok) throw forbidden(decision.message);
+      }
+      const created = await createExchange(
+        ctx.deps.db,
+        ctx.deps.dialect,
+        id,
+        parsed,
+        scopeOf(ctx),
+        ctx.deps.returns,
+        shipsInAdvance(ctx.deps.returns, parsed.advance),
+        ctx.deps.nowMs(),
+      );
+      ctx.response.status = 201;
+      ctx.response.headers['location'] = `/api/v1/exchanges/${created.exchange.id}`;
+      noStore(ctx);
+      return created;
+    }),
+
+  getExchange: protectedProcedure
+    .meta({
+      permission: 'orders.read',
+      openapi: {
+        method: 'GET',
+        path: '/exchanges/{id}',
+        tags,
+        summary: 'One exchange: its return, the replacement order and whether it was released',
+      },
+    })
+    .input(z.strictObject({ id: z.uuid() }))
+    .output(exchangeViewSchema)
+    .query(async ({ ctx, input }) => {
+      noStore(ctx);
+      return getExchange(ctx.deps.db, input.id, scopeOf(ctx));
+    }),
 
   refund: protectedProcedure
     .meta({

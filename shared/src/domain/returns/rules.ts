@@ -24,12 +24,18 @@ export type ReturnPolicy = {
   autoAuthorizeReasons: readonly ReturnReason[];
   /** The most a return may be worth (minor units, at the order's unit prices) to be authorized by policy. */
   autoAuthorizeValueMax: number;
+  /** Days an exchange's replacement stays held waiting for the return before the exchange is canceled. */
+  exchangeWindowDays: number;
+  /** "Advance exchange": the replacement ships at once instead of when the return is received. */
+  advanceExchange: boolean;
 };
 
 export const defaultReturnPolicy: ReturnPolicy = {
   windowDays: limits.returnWindowDaysDefault,
   autoAuthorizeReasons: ['changed_mind', 'wrong_size', 'damaged_in_transit', 'defective', 'wrong_item'],
   autoAuthorizeValueMax: limits.returnAutoAuthorizeValueMaxDefault,
+  exchangeWindowDays: limits.exchangeWindowDaysDefault,
+  advanceExchange: false,
 };
 
 /** Per SKU: shipped less what returns (not rejected or canceled) already hold. Never negative. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import * as limits from '../../limits.ts';
+import { carrierSchema, trackingNumberSchema } from '../fulfillment/schemas.ts';
 import { orderStatusReasonSchema } from '../orders/schemas.ts';
 import {
   binSchema,
@@ -49,6 +50,39 @@ export type ReturnRequest = z.infer<typeof returnRequestSchema>;
 
 /** `POST /returns/{id}/reject`. */
 export const returnRejectSchema = z.strictObject({ reason: orderStatusReasonSchema });
+
+/** `POST /returns/{id}/cancel`: the customer or an agent withdraws a return before anything arrived. */
+export const returnCancelSchema = z.strictObject({ reason: orderStatusReasonSchema });
+
+/** A carrier and its tracking number come together, or neither does (a refinement, reused by the hub's route). */
+export const trackingTogether = [
+  (body: { carrier?: string | undefined; trackingNumber?: string | undefined }) =>
+    (body.carrier === undefined) === (body.trackingNumber === undefined),
+  { message: 'carrier and trackingNumber go together', path: ['trackingNumber'] },
+] as const;
+
+/** `POST /returns/{id}/in-transit`: the parcel is on its way back, with the carrier's tracking when known. */
+export const returnInTransitSchema = z
+  .strictObject({ carrier: carrierSchema.optional(), trackingNumber: trackingNumberSchema.optional() })
+  .refine(...trackingTogether);
+export type ReturnInTransit = z.infer<typeof returnInTransitSchema>;
+
+/**
+ * `POST /orders/{id}/exchange`: return `returnLines` (as a return request) and send `newLines`, held
+ * at once. `advance` ships the replacement before the return arrives (needs `exchanges.advance`);
+ * without it the policy decides (`HUB_RETURN_ADVANCE_EXCHANGE`).
+ */
+export const exchangeRequestSchema = z.strictObject({
+  returnLines: returnRequestSchema.shape.lines,
+  newLines: z
+    .array(z.strictObject({ sku: skuSchema, quantity: quantitySchema }))
+    .min(1)
+    .max(limits.holdLinesMax)
+    .refine(oneLinePerSku, 'each SKU appears on one line'),
+  note: noteSchema.optional(),
+  advance: z.boolean().optional(),
+});
+export type ExchangeRequest = z.infer<typeof exchangeRequestSchema>;
 
 /** A line of a return as the warehouse expects it. */
 export const returnLineSchema = z.strictObject({ sku: skuSchema, quantity: quantitySchema });
