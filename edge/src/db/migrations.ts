@@ -250,6 +250,15 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       ALTER TABLE staff ADD COLUMN disabled_locally INTEGER NOT NULL DEFAULT 0 CHECK (disabled_locally IN (0, 1));
     `,
   },
+  {
+    version: 7,
+    name: 'configured fulfillment lines',
+    sql: `
+      -- What the buyer configured (fabric, width…) on a line of a configurable product, as JSON from
+      -- the hub's fulfillment.requested (protocol 6): the pick list shows it.
+      ALTER TABLE fulfillment_line ADD COLUMN configuration TEXT;
+    `,
+  },
 ];
 
 export function migrate(db: Database.Database): { from: number; to: number } {

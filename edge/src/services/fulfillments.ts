@@ -1,25 +1,25 @@
 import { createHash } from 'node:crypto';
 import {
+  answerCancel,
+  answerRelease,
+  assert,
+  checkPack,
+  checkPick,
+  checkShip,
+  committingFulfillmentStatuses,
   DomainError,
   type EdgeFulfillment,
   type EdgeFulfillmentStatus,
-  type FulfillmentCheck,
   type ErrorKind,
+  type FulfillmentCheck,
   type IdSource,
   type PackRequest,
   type PickRequest,
   type ShipRequest,
-  answerCancel,
-  answerRelease,
-  assert,
-  committingFulfillmentStatuses,
-  checkPack,
-  checkPick,
-  checkShip,
 } from '@dovetail/shared';
 import type { EdgeDatabase } from '../db/open.ts';
 import { IdempotencyStore, refusalAnswer } from './idempotency.ts';
-import { type StockBook, rejectionKind } from './stock.ts';
+import { rejectionKind, type StockBook } from './stock.ts';
 
 export type DeskResponse = { status: number; body: unknown; replayed: boolean };
 
@@ -36,7 +36,13 @@ type OrderRow = {
   created_ms: number;
   updated_ms: number;
 };
-type LineRow = { sku: string; quantity: number; picked: number };
+type LineRow = { sku: string; quantity: number; picked: number; configuration: string | null };
+
+/** The buyer's configuration of a line (fabric, width…), when the hub sent one. */
+const configurationOf = (line: LineRow) =>
+  line.configuration === null
+    ? {}
+    : { configuration: JSON.parse(line.configuration) as Record<string, string | number> };
 type PickRow = { position: number; sku: string; quantity: number; lot: string | null; serials: string | null };
 
 const error = (kind: ErrorKind, code: string, message: string, details?: unknown): DeskResponse =>
@@ -74,7 +80,7 @@ export class FulfillmentDesk {
            AND (created_ms > ? OR (created_ms = ? AND id > ?)) ORDER BY created_ms, id LIMIT ?`,
       ),
       lines: db.prepare<[string], LineRow>(
-        'SELECT sku, quantity, picked FROM fulfillment_line WHERE fulfillment_id = ? ORDER BY sku',
+        'SELECT sku, quantity, picked, configuration FROM fulfillment_line WHERE fulfillment_id = ? ORDER BY sku',
       ),
       picks: db.prepare<[string], PickRow>(
         'SELECT position, sku, quantity, lot, serials FROM fulfillment_pick WHERE fulfillment_id = ? ORDER BY position',
@@ -137,6 +143,7 @@ export class FulfillmentDesk {
             sku: line.sku,
             quantity: line.quantity,
             picked: line.picked,
+            ...configurationOf(line),
             pickFrom: [...bins].sort((a, b) => b[1] - a[1]).map(([bin, quantity]) => ({ bin, quantity })),
           };
         }),
@@ -159,7 +166,9 @@ export class FulfillmentDesk {
       status: row.status,
       cancelRequested: row.cancel_requested === 1,
       shipTo: JSON.parse(row.ship_to) as unknown,
-      lines: this.#sql.lines.all(id).map((line) => ({ sku: line.sku, quantity: line.quantity, picked: line.picked })),
+      lines: this.#sql.lines
+        .all(id)
+        .map((line) => ({ sku: line.sku, quantity: line.quantity, picked: line.picked, ...configurationOf(line) })),
       packages: row.packages ? (JSON.parse(row.packages) as unknown) : null,
       shipment: row.shipment ? (JSON.parse(row.shipment) as unknown) : null,
       createdAt: new Date(row.created_ms).toISOString(),

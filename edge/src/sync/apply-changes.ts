@@ -42,7 +42,7 @@ export function createChangeApplier(
      VALUES (@id, @orderId, @orderNumber, 'open', @shipTo, @nowMs, @nowMs) ON CONFLICT (id) DO NOTHING`,
   );
   const insertFulfillmentLine = db.prepare(
-    'INSERT INTO fulfillment_line (fulfillment_id, sku, quantity) VALUES (?, ?, ?) ON CONFLICT (fulfillment_id, sku) DO NOTHING',
+    'INSERT INTO fulfillment_line (fulfillment_id, sku, quantity, configuration) VALUES (?, ?, ?, ?) ON CONFLICT (fulfillment_id, sku) DO NOTHING',
   );
 
   return (change) => {
@@ -93,7 +93,10 @@ export function createChangeApplier(
           shipTo: JSON.stringify(request.shipTo),
           nowMs,
         });
-        for (const line of request.lines) insertFulfillmentLine.run(request.fulfillmentId, line.sku, line.quantity);
+        for (const line of request.lines) {
+          const configuration = line.configuration ? JSON.stringify(line.configuration) : null;
+          insertFulfillmentLine.run(request.fulfillmentId, line.sku, line.quantity, configuration);
+        }
         return 'applied';
       }
       case 'fulfillment.cancel_requested': {

@@ -1,20 +1,28 @@
-import { DomainError, badRequest, conflict, notFound } from '@dovetail/shared';
 import {
+  assert,
+  badRequest,
+  type ConfigurableOption,
+  type Configuration,
+  conflict,
+  DomainError,
+  limits,
+  newId,
+  notFound,
+  type PriceBreakdown,
   type Product,
   type ProductCreate,
   type ProductUpdate,
-  type Variant,
-  assert,
-  limits,
-  newId,
+  priceConfiguredUnit,
   productSchema,
+  resolveConfiguration,
+  type Variant,
 } from '@dovetail/shared';
-import { type Kysely, type Selectable, type Transaction, sql } from 'kysely';
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { Database } from '../database.ts';
-import type { ProductsTable, VariantsTable } from './tables.ts';
 import { decodeCursor, encodeCursor } from '../db/cursor.ts';
-import { appendDownstream } from '../downstream/outbox.ts';
 import { mapUniqueViolation } from '../db/errors.ts';
+import { appendDownstream } from '../downstream/outbox.ts';
+import type { ProductsTable, VariantsTable } from './tables.ts';
 
 export const catalogChannel = 'catalog';
 
@@ -51,6 +59,8 @@ function toProduct(row: Selectable<ProductsTable>, variants: Selectable<Variants
   if (row.description !== null) product.description = row.description;
   if (row.dimensions_json !== null) product.dimensions = JSON.parse(row.dimensions_json) as Product['dimensions'];
   if (row.options_json !== null) product.options = JSON.parse(row.options_json) as Product['options'];
+  if (row.configurable_json !== null)
+    product.configurableOptions = JSON.parse(row.configurable_json) as Product['configurableOptions'];
   return product;
 }
 
@@ -101,6 +111,10 @@ function productRow(
     currency: input.currency,
     dimensions_json: input.dimensions ? JSON.stringify(input.dimensions) : null,
     options_json: input.options ? JSON.stringify(input.options) : null,
+    configurable_json:
+      input.configurableOptions && input.configurableOptions.length > 0
+        ? JSON.stringify(input.configurableOptions)
+        : null,
     archived: 'archived' in input && input.archived ? 1 : 0,
     version,
     created_at: createdAt,
@@ -295,4 +309,74 @@ export async function listProducts(
 export async function skuExists(db: Kysely<Database>, sku: string): Promise<boolean> {
   const row = await db.selectFrom('variants').select('sku').where('sku', '=', sku).executeTakeFirst();
   return row !== undefined;
+}
+
+/** What prices one SKU: its product's base price, options and currency, and the variant's own price. */
+export type SkuPricing = {
+  sku: string;
+  basePrice: number;
+  variantPrice: number | undefined;
+  currency: string;
+  configurableOptions: ConfigurableOption[] | undefined;
+};
+
+/** The pricing of each SKU found in the catalog (archived products included: a hold may outlive them). */
+export async function readSkuPricing(
+  db: Kysely<Database> | Transaction<Database>,
+  skus: readonly string[],
+): Promise<Map<string, SkuPricing>> {
+  if (skus.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('variants')
+    .innerJoin('products', 'products.id', 'variants.product_id')
+    .select([
+      'variants.sku',
+      'variants.price',
+      'products.base_price',
+      'products.currency',
+      'products.configurable_json',
+    ])
+    .where('variants.sku', 'in', [...skus])
+    .execute();
+  return new Map(
+    rows.map((row) => [
+      row.sku,
+      {
+        sku: row.sku,
+        basePrice: Number(row.base_price),
+        variantPrice: row.price === null ? undefined : Number(row.price),
+        currency: row.currency,
+        configurableOptions:
+          row.configurable_json === null ? undefined : (JSON.parse(row.configurable_json) as ConfigurableOption[]),
+      },
+    ]),
+  );
+}
+
+/**
+ * A line's configuration checked against its product (docs/catalog.md) and its unit price with the
+ * breakdown. A refusal names the line's SKU and the option.
+ */
+export function priceLine(
+  pricing: SkuPricing,
+  configuration: Configuration | undefined,
+): { configuration: Configuration | undefined; breakdown: PriceBreakdown } {
+  let resolved: Configuration | undefined;
+  try {
+    resolved = resolveConfiguration(pricing.configurableOptions, configuration);
+  } catch (error) {
+    if (error instanceof DomainError) {
+      throw new DomainError(error.kind, error.code, `${pricing.sku} ${error.message}`, {
+        sku: pricing.sku,
+        ...(error.details as object),
+      });
+    }
+    throw error;
+  }
+  const breakdown = priceConfiguredUnit(
+    { basePrice: pricing.basePrice, configurableOptions: pricing.configurableOptions },
+    { price: pricing.variantPrice },
+    resolved,
+  );
+  return { configuration: resolved, breakdown };
 }

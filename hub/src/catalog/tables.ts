@@ -12,6 +12,8 @@ export interface ProductsTable {
   currency: string;
   dimensions_json: string | null;
   options_json: string | null;
+  /** The configurable options (JSON, 0023): fabric choices, width range… */
+  configurable_json: string | null;
   archived: number;
   version: number;
   created_at: number;

@@ -1,39 +1,40 @@
 import {
   type Address,
-  type Customer,
-  type DomainError,
-  type FulfillmentOrderShip,
-  type FulfillmentOrderStatus,
-  type OrderStatus,
-  type StoredFulfillmentCancelState,
-  type WarehouseCreate,
   asFulfillmentOrderStatus,
   assert,
   badRequest,
+  type Configuration,
+  type Customer,
   conflict,
+  type DomainError,
+  type FulfillmentOrderShip,
+  type FulfillmentOrderStatus,
   limits,
   newId,
   notFound,
+  type OrderStatus,
   planShipment,
+  type StoredFulfillmentCancelState,
   transitionFulfillmentCancel,
+  type WarehouseCreate,
   warehouseHasEdge,
 } from '@dovetail/shared';
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import { decodeCursor, encodeCursor } from '../db/cursor.ts';
 import type { Database } from '../database.ts';
+import { decodeCursor, encodeCursor } from '../db/cursor.ts';
 import { lockPartition } from '../inventory/lock.ts';
 import { statusAt } from '../orders/service.ts';
 import type { FulfillmentsTable, OrdersTable } from '../orders/tables.ts';
 import {
-  type StepOutcome,
-  type StepRefusal,
   cancelAcceptedStep,
   cancelRefusedStep,
   everyAnswered,
   lockFulfillment,
   nextStatus,
-  refusal,
   noteShipping,
+  refusal,
+  type StepOutcome,
+  type StepRefusal,
   settleOrder,
   shipStep,
 } from './facts.ts';
@@ -62,7 +63,7 @@ export type FulfillmentOrderView = {
   status: FulfillmentOrderStatus;
   cancelState: StoredFulfillmentCancelState;
   /** Per SKU: units on this fulfillment order, shipped so far, still to ship (the rest was released or re-routed). */
-  lines: Array<{ sku: string; quantity: number; shipped: number; toShip: number }>;
+  lines: Array<{ sku: string; quantity: number; shipped: number; toShip: number; configuration?: Configuration }>;
   /** What a carrier label needs, and no more of the customer (no e-mail, no prices). */
   shipTo: { name: string; phone?: string; address: Address };
   shipments: Array<{
@@ -138,7 +139,7 @@ async function views(db: Kysely<Database>, rows: Fulfillment[]): Promise<Fulfill
   if (rows.length === 0) return [];
   const ids = rows.map((row) => row.id);
   const orderIds = [...new Set(rows.map((row) => row.order_id))];
-  const [orders, allocations, shipments] = await Promise.all([
+  const [orders, allocations, shipments, configured] = await Promise.all([
     db
       .selectFrom('orders')
       .select(['id', 'number', 'customer_json', 'shipping_json'])
@@ -152,15 +153,35 @@ async function views(db: Kysely<Database>, rows: Fulfillment[]): Promise<Fulfill
       .orderBy('id')
       .execute(),
     db.selectFrom('shipments').selectAll().where('fulfillment_id', 'in', ids).orderBy('shipped_at').execute(),
+    // What the buyer configured (docs/catalog.md): the warehouse makes or picks the line that way.
+    db
+      .selectFrom('order_lines')
+      .select(['order_id', 'sku', 'configuration_json'])
+      .where('order_id', 'in', orderIds)
+      .where('configuration_json', 'is not', null)
+      .execute(),
   ]);
+  const configurationOf = new Map(
+    configured.map((line) => [
+      `${line.order_id}/${line.sku}`,
+      JSON.parse(line.configuration_json as string) as Configuration,
+    ]),
+  );
   const orderOf = new Map(orders.map((order) => [order.id, order]));
   return rows.map((row) => {
     const order = orderOf.get(row.order_id);
     assert(order !== undefined, 'a fulfillment order belongs to an order');
     const customer = JSON.parse(order.customer_json) as Customer;
-    const lines = new Map<string, { sku: string; quantity: number; shipped: number; toShip: number }>();
+    const lines = new Map<string, FulfillmentOrderView['lines'][number]>();
     for (const allocation of allocations.filter((entry) => entry.fulfillment_id === row.id)) {
-      const line = lines.get(allocation.sku) ?? { sku: allocation.sku, quantity: 0, shipped: 0, toShip: 0 };
+      const configuration = configurationOf.get(`${row.order_id}/${allocation.sku}`);
+      const line = lines.get(allocation.sku) ?? {
+        sku: allocation.sku,
+        quantity: 0,
+        shipped: 0,
+        toShip: 0,
+        ...(configuration ? { configuration } : {}),
+      };
       const quantity = Number(allocation.quantity);
       line.quantity += quantity;
       if (allocation.status === 'shipped') line.shipped += quantity;

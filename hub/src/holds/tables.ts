@@ -25,7 +25,15 @@ export interface HoldLinesTable {
   counted: number;
 }
 
+/** A hold line's configuration (0023), per (hold, SKU): the order made from the hold takes it. */
+export interface HoldConfigurationsTable {
+  hold_id: string;
+  sku: string;
+  configuration_json: string;
+}
+
 export interface HoldTables {
   holds: HoldsTable;
   hold_lines: HoldLinesTable;
+  hold_configurations: HoldConfigurationsTable;
 }

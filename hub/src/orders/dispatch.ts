@@ -1,11 +1,12 @@
 import {
   type Address,
   type AllocationStatus,
+  type Configuration,
   type Customer,
   type FulfillmentOrderStatus,
-  type WarehouseCreate,
   newId,
   transitionFulfillmentCancel,
+  type WarehouseCreate,
   warehouseChannel,
   warehouseHasEdge,
 } from '@dovetail/shared';
@@ -27,6 +28,20 @@ import type { FulfillmentsTable, OrdersTable } from './tables.ts';
 
 type Order = Selectable<OrdersTable>;
 type Fulfillment = Selectable<FulfillmentsTable>;
+
+/** The configuration of each configured line of an order, by SKU (an order has one line per SKU). */
+export async function lineConfigurations(
+  trx: Transaction<Database>,
+  orderId: string,
+): Promise<Map<string, Configuration>> {
+  const rows = await trx
+    .selectFrom('order_lines')
+    .select(['sku', 'configuration_json'])
+    .where('order_id', '=', orderId)
+    .where('configuration_json', 'is not', null)
+    .execute();
+  return new Map(rows.map((row) => [row.sku, JSON.parse(row.configuration_json as string) as Configuration]));
+}
 
 async function hasEdge(trx: Transaction<Database>, warehouseId: string): Promise<boolean> {
   const warehouse = await trx
@@ -79,6 +94,14 @@ export async function openFulfillmentOrder(
       })),
     )
     .execute();
+  // What the warehouse makes or picks: each line as the buyer configured it (docs/catalog.md).
+  const configurations = await lineConfigurations(trx, order.id);
+  const requestedLines = lines.map((line) => {
+    const configuration = configurations.get(line.sku);
+    return configuration
+      ? { sku: line.sku, quantity: line.quantity, configuration }
+      : { sku: line.sku, quantity: line.quantity };
+  });
   if (await hasEdge(trx, warehouseId)) {
     // The edge of that warehouse replicates its fulfillment orders from its own channel (DESIGN §5).
     const customer = JSON.parse(order.customer_json) as Customer;
@@ -90,7 +113,7 @@ export async function openFulfillmentOrder(
         fulfillmentId,
         orderId: order.id,
         orderNumber: order.number,
-        lines: lines.map((line) => ({ sku: line.sku, quantity: line.quantity })),
+        lines: requestedLines,
         shipTo: { name: customer.name, address: JSON.parse(order.shipping_json) },
       },
       context.nowMs,

@@ -28,6 +28,10 @@ export interface OrderLinesTable {
   sku: string;
   quantity: number;
   unit_price: number;
+  /** The buyer's configuration (JSON, 0023), when the product is configurable. */
+  configuration_json: string | null;
+  /** How `unit_price` was built (JSON `PriceBreakdown`, 0023). */
+  price_json: string | null;
 }
 
 /** One per warehouse of a paid order: what that warehouse's edge picks, packs and ships. */

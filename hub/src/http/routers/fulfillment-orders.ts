@@ -1,4 +1,5 @@
 import {
+  configurationSchema,
   fulfillmentOrderCancelRefuseSchema,
   fulfillmentOrderRejectSchema,
   fulfillmentOrderShipSchema,
@@ -8,13 +9,13 @@ import {
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import {
-  type FulfillmentOrderAction,
   actOnFulfillmentOrder,
+  type FulfillmentOrderAction,
   getFulfillmentOrder,
   listFulfillmentOrders,
 } from '../../fulfillment/fulfillment-orders.ts';
 import { cursorParam, idParam, pageLimit, warehouseIdParam } from '../params.ts';
-import { type ProtectedContext, idempotencyHeaders, noStore, protectedProcedure, requireWarehouse } from '../trpc.ts';
+import { idempotencyHeaders, noStore, type ProtectedContext, protectedProcedure, requireWarehouse } from '../trpc.ts';
 
 /**
  * `/fulfillment-orders`: the Shopify fulfillment-service model for warehouses with no edge (3PL,
@@ -53,6 +54,9 @@ export const fulfillmentOrderViewSchema = z.object({
       quantity: z.int().describe('units on this fulfillment order'),
       shipped: z.int(),
       toShip: z.int().describe('still committed here and not shipped'),
+      configuration: configurationSchema
+        .optional()
+        .describe("the buyer's configuration of a configurable product (fabric, width…): make or pick it so"),
     }),
   ),
   shipTo: z.object({ name: z.string(), phone: z.string().optional(), address: addressView }),

@@ -1,4 +1,5 @@
 import {
+  configurationSchema,
   type ReserveRequest,
   type Role,
   releaseRequestSchema,
@@ -7,8 +8,9 @@ import {
 } from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { getHold, releaseHold, reserveHold } from '../../holds/service.ts';
-import { type ProtectedContext, idempotencyHeaders, protectedProcedure } from '../trpc.ts';
+import { reserveConfiguredHold } from '../../holds/configured.ts';
+import { getHold, releaseHold } from '../../holds/service.ts';
+import { idempotencyHeaders, type ProtectedContext, protectedProcedure } from '../trpc.ts';
 
 const tags = ['holds'];
 
@@ -17,7 +19,14 @@ const holdViewSchema = z.object({
   status: z.enum(['active', 'released', 'expired', 'converted']),
   expiresAt: z.string(),
   createdAt: z.string(),
-  lines: z.array(z.object({ sku: z.string(), quantity: z.int(), warehouseId: z.string() })),
+  lines: z.array(
+    z.object({
+      sku: z.string(),
+      quantity: z.int(),
+      warehouseId: z.string(),
+      configuration: configurationSchema.optional(),
+    }),
+  ),
 });
 
 /** Admins act on any client's holds; everyone else only on their own (the policy lets no one else reserve). */
@@ -26,7 +35,7 @@ const owner = (principal: { role: Role; subject: string }) =>
 
 /** The reserve procedure's body; http/reserve-route.ts serves the same path with it (after `guard`). */
 export async function takeHold(ctx: ProtectedContext, input: ReserveRequest) {
-  const hold = await reserveHold(ctx.deps.db, ctx.deps.dialect, input, {
+  const hold = await reserveConfiguredHold(ctx.deps.db, ctx.deps.dialect, input, {
     clientId: ctx.principal.subject,
     nowMs: ctx.deps.nowMs(),
   });

@@ -1,32 +1,36 @@
 import {
-  type Role,
+  allocationStatuses,
+  badRequest,
+  configurationSchema,
   fulfillmentOrderStatuses,
+  limits,
   orderCancelSchema,
   orderCreateSchema,
   orderIdSchema,
   orderPatchSchema,
   orderPaymentSchema,
-  orderStatusUpdateSchema,
   orderStatuses,
+  orderStatusUpdateSchema,
+  priceBreakdownSchema,
+  type Role,
   seesEveryRecord,
 } from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
+import { listOrders, resolveOrderId } from '../../orders/lookup.ts';
 import {
-  type OrderScope,
-  type OrderView,
   cancelOrder,
   createOrder,
   getOrder,
+  type OrderScope,
+  type OrderView,
   patchOrder,
   payOrder,
   setOrderStatus,
 } from '../../orders/service.ts';
-import { allocationStatuses, badRequest, limits } from '@dovetail/shared';
-import { listOrders, resolveOrderId } from '../../orders/lookup.ts';
 import { issuesToFields } from '../errors.ts';
 import { cursorParam, pageLimit, warehouseIdParam } from '../params.ts';
-import { type ProtectedContext, idempotencyHeaders, noStore, protectedProcedure } from '../trpc.ts';
+import { idempotencyHeaders, noStore, type ProtectedContext, protectedProcedure } from '../trpc.ts';
 
 const tags = ['orders'];
 
@@ -51,7 +55,15 @@ const orderViewSchema = z.object({
   paymentReference: z.string().optional(),
   currency: z.string(),
   total: z.int(),
-  lines: z.array(z.object({ sku: z.string(), quantity: z.int(), unitPrice: z.int() })),
+  lines: z.array(
+    z.object({
+      sku: z.string(),
+      quantity: z.int(),
+      unitPrice: z.int(),
+      configuration: configurationSchema.optional(),
+      priceBreakdown: priceBreakdownSchema.optional(),
+    }),
+  ),
   allocations: z.array(
     z.object({
       id: z.string(),
