@@ -12,6 +12,8 @@ export type EdgeCommand =
       hubUrl?: string;
       clientId?: string;
       clientSecret?: string;
+      /** The separate /metrics listener (`EDGE_METRICS_PORT`, `EDGE_METRICS_HOST`); undefined when `off`. */
+      metrics?: { port: number; host: string; explicit: boolean };
     }
   | { command: 'verify'; dataDir: string }
   | { command: 'help' };
@@ -30,7 +32,12 @@ flags (environment variable in brackets):
   --hub URL           the hub to sync with [EDGE_HUB_URL]
   --client-id ID      edge credentials from the hub's enrollment [EDGE_CLIENT_ID]
   --client-secret S   [EDGE_CLIENT_SECRET]
-  EDGE_BOOTSTRAP_STAFF="username:password" creates a supervisor at start-up if none exists.`;
+  EDGE_BOOTSTRAP_STAFF="username:password" creates a supervisor at start-up if none exists.
+  EDGE_METRICS_PORT=N serves Prometheus /metrics on its own listener (default 9465; off for none),
+  EDGE_METRICS_HOST=ADDR that listener's address (default 127.0.0.1: not reachable from the LAN).`;
+
+/** Default port of the metrics listener (the hub's is 9464). */
+export const defaultEdgeMetricsPort = 9465;
 
 /** npm runs workspace scripts inside the workspace: resolve relative paths where the user typed them. */
 function resolvePath(value: string): string {
@@ -78,9 +85,22 @@ export function parseEdgeCommand(argv: string[], env: NodeJS.ProcessEnv): EdgeCo
   if (hubUrl !== undefined && (!clientId || !clientSecret)) {
     throw new Error('--hub needs --client-id and --client-secret (from the hub: POST /api/v1/warehouses/{id}/edges)');
   }
+  const metricsPortText = (env.EDGE_METRICS_PORT ?? '').trim();
+  const metricsPort = metricsPortText === '' ? defaultEdgeMetricsPort : Number(metricsPortText);
+  if (metricsPortText !== 'off' && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535))
+    throw new Error(`EDGE_METRICS_PORT=${metricsPortText.slice(0, 20)} must be a TCP port or off`);
   return {
     command,
     port,
+    ...(metricsPortText === 'off'
+      ? {}
+      : {
+          metrics: {
+            port: metricsPort,
+            host: (env.EDGE_METRICS_HOST ?? '').trim() || '127.0.0.1',
+            explicit: metricsPortText !== '',
+          },
+        }),
     host: values.host ?? env.EDGE_HOST ?? '0.0.0.0',
     dataDir: resolvePath(dataFlag ?? `.dovetail/edge-${warehouseId.data}`),
     warehouseId: warehouseId.data,

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { parseEdgeCommand, usage } from './config.ts';
 import { openEdgeDatabase } from './db/open.ts';
-import { createEdgeNode } from './node.ts';
+import { createEdgeMetricsApp } from './http/metrics-app.ts';
+import { type EdgeNode, createEdgeNode } from './node.ts';
 import { verifyEdgeDatabase } from './services/verify.ts';
 
 const shutdownGraceMs = 10_000;
@@ -55,6 +56,7 @@ async function main(): Promise<number> {
     node.logger.error({ code: error.code }, `cannot listen: ${hint}`);
     node.close().finally(() => process.exit(2));
   });
+  const metricsServer = command.metrics ? serveMetrics(command.metrics, node) : undefined;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -63,6 +65,7 @@ async function main(): Promise<number> {
     // Stop accepting; requests already received are answered (their scans commit first), then idle
     // keep-alive sockets close. Past the grace period the remaining sockets are cut: scanners retry
     // with their Idempotency-Key, so nothing is counted twice.
+    metricsServer?.close();
     const grace = setTimeout(() => (server as http.Server).closeAllConnections(), shutdownGraceMs).unref();
     server.close(() => {
       clearTimeout(grace);
@@ -78,6 +81,29 @@ async function main(): Promise<number> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   return -1;
+}
+
+/**
+ * /metrics on its own listener, loopback unless EDGE_METRICS_HOST says otherwise (docs/operations.md).
+ * A port chosen with EDGE_METRICS_PORT must bind; the default one, when taken, only logs.
+ */
+function serveMetrics(settings: { port: number; host: string; explicit: boolean }, node: EdgeNode) {
+  const server = serve(
+    { fetch: createEdgeMetricsApp(node.metrics).fetch, port: settings.port, hostname: settings.host },
+    (info) => node.logger.info({ port: info.port, host: settings.host }, 'metrics listening (GET /metrics)'),
+  );
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    if (settings.explicit) {
+      node.logger.error({ code: error.code }, `cannot serve metrics on ${settings.host}:${settings.port}`);
+      node.close().finally(() => process.exit(2));
+      return;
+    }
+    node.logger.warn(
+      { code: error.code },
+      `metrics not served: ${settings.host}:${settings.port} is taken (set EDGE_METRICS_PORT, or off)`,
+    );
+  });
+  return server;
 }
 
 main()

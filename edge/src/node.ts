@@ -61,12 +61,25 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
     const queries = new StockQueries(db, book);
     const desk = new FulfillmentDesk(db, book, { newId: ids });
     const returns = new ReturnDesk(db, book);
+    const lastContact = db.prepare<[], { last_contact_ms: number | null }>(
+      'SELECT last_contact_ms FROM sync_link WHERE id = 1',
+    );
     const metrics = createEdgeMetrics(
       () => {
         const upstream = queries.upstream();
         return { pending: upstream.pending, lastSeq: upstream.lastSeq, ackedSeq: upstream.ackedSeq };
       },
-      { processMetrics: options.processMetrics ?? false },
+      {
+        processMetrics: options.processMetrics ?? false,
+        ...(options.hubUrl
+          ? {
+              link: () => ({
+                connected: sync?.status.connected ?? false,
+                lastContactMs: lastContact.get()?.last_contact_ms ?? null,
+              }),
+            }
+          : {}),
+      },
     );
     const staff = new StaffDirectory(db, {
       warehouseId: identity.warehouseId,

@@ -9,6 +9,12 @@ import type { SmsSettings } from './notifications/settings.ts';
 export type HubConfig = {
   port: number;
   host: string;
+  /**
+   * The separate metrics listener (`HUB_METRICS_PORT`, default 9464; `HUB_METRICS_HOST`, default
+   * 127.0.0.1): /metrics is never served on the API port. `explicit`: a port the operator chose, so
+   * failing to bind it stops the hub; the default port, if taken, only logs. Undefined: `off`.
+   */
+  metrics: { port: number; host: string; explicit: boolean } | undefined;
   storage: StorageConfig;
   adminSecret: string | undefined;
   issuer: string;
@@ -58,7 +64,9 @@ const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DI
        HUB_BRAND_NAME (the name customers see on the tracking page and in e-mails; default Dovetail),
        HUB_SMTP_URL + HUB_MAIL_FROM (customer e-mails over SMTP; unset: recorded as skipped),
        HUB_SMS_URL + HUB_SMS_AUTH=user:secret + HUB_SMS_FROM (customer text messages, Twilio-style API),
-       HUB_FEEDBACK_DELAY_MS (the feedback e-mail's wait after delivery; default 2 days)`;
+       HUB_FEEDBACK_DELAY_MS (the feedback e-mail's wait after delivery; default 2 days),
+       HUB_METRICS_PORT (Prometheus /metrics on its own listener; default 9464, or off),
+       HUB_METRICS_HOST (that listener's address; default 127.0.0.1, loopback only)`;
 
 /** Flags win over environment variables, which win over defaults. */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
@@ -157,6 +165,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
   };
   return {
     port,
+    metrics: metricsListenerOf(env),
     webhooks,
     notifications,
     requestBudget,
@@ -266,6 +275,18 @@ function returnPolicyOf(env: NodeJS.ProcessEnv): ReturnPolicy {
     ),
     advanceExchange: booleanSetting(env, 'HUB_RETURN_ADVANCE_EXCHANGE', defaultReturnPolicy.advanceExchange),
   };
+}
+
+/** Default port of the metrics listener (Prometheus exporters' customary range). */
+export const defaultMetricsPort = 9464;
+
+function metricsListenerOf(env: NodeJS.ProcessEnv): HubConfig['metrics'] {
+  const text = (env['HUB_METRICS_PORT'] ?? '').trim();
+  if (text === 'off') return undefined;
+  const port = text === '' ? defaultMetricsPort : Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new ConfigError(`HUB_METRICS_PORT=${text.slice(0, 20)} must be a TCP port or off`);
+  return { port, host: (env['HUB_METRICS_HOST'] ?? '').trim() || '127.0.0.1', explicit: text !== '' };
 }
 
 export class ConfigError extends Error {

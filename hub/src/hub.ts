@@ -9,6 +9,7 @@ import { type ReturnPolicy, defaultReturnPolicy, limits } from '@dovetail/shared
 import { Authenticator, LoginThrottle } from './identity/principal.ts';
 import { type Storage, type StorageConfig, openStorage } from './db/connect.ts';
 import { createApp } from './http/app.ts';
+import { readOperationalFigures } from './operations/figures.ts';
 import { type HubMetrics, createMetrics } from './http/observability.ts';
 import type { HubDeps } from './http/trpc.ts';
 import { ensureBootstrapAdmin } from './identity/clients.ts';
@@ -183,7 +184,12 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     } else {
       logger.info('no SMS provider (HUB_SMS_URL): customer text messages are recorded as skipped, not sent');
     }
-    const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
+    // Operational gauges read the database at scrape time, so any instance reports the whole system.
+    const metrics = createMetrics({
+      defaultMetrics: options.defaultMetrics ?? false,
+      figures: () => readOperationalFigures(storage.db, nowMs()),
+      logger,
+    });
     const app = createApp({
       deps,
       metrics,

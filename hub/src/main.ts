@@ -1,8 +1,9 @@
 import type http from 'node:http';
 import { serve } from '@hono/node-server';
-import pino from 'pino';
-import { ConfigError, parseConfig } from './config.ts';
-import { createHub } from './hub.ts';
+import pino, { type Logger } from 'pino';
+import { ConfigError, type HubConfig, parseConfig } from './config.ts';
+import { createMetricsApp } from './http/observability.ts';
+import { createHub, type Hub } from './hub.ts';
 import { loadOrCreateKeyEncryptionKey } from './key-file.ts';
 import type { SyncServer } from './sync/server.ts';
 
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
   const server = serve({ fetch: hub.app.fetch, port: config.port, hostname: config.host }, (info) => {
     logger.info({ port: info.port, host: config.host, storage: hub.storage.description }, 'hub listening');
   });
+  const metricsServer = config.metrics ? serveMetrics(config.metrics, hub, logger) : undefined;
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -73,6 +75,7 @@ async function main(): Promise<void> {
     (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
     const grace = setTimeout(() => (server as http.Server).closeAllConnections(), requestGraceMs);
     grace.unref();
+    metricsServer?.close();
     (async () => {
       await sync?.close();
       await closed;
@@ -94,6 +97,28 @@ async function main(): Promise<void> {
 /** In-flight requests get this long after a SIGTERM before their connections are cut. */
 const requestGraceMs = 5_000;
 const shutdownForceMs = 10_000;
+
+/**
+ * /metrics on its own listener (loopback unless `HUB_METRICS_HOST` says otherwise), so whoever can
+ * reach the API cannot read it (docs/operations.md). The default port, when taken, only logs.
+ */
+function serveMetrics(settings: NonNullable<HubConfig['metrics']>, hub: Hub, logger: Logger) {
+  const server = serve(
+    { fetch: createMetricsApp(hub.metrics).fetch, port: settings.port, hostname: settings.host },
+    (info) => logger.info({ port: info.port, host: settings.host }, 'metrics listening (GET /metrics)'),
+  );
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    if (settings.explicit) {
+      logger.error({ code: error.code }, `cannot serve metrics on ${settings.host}:${settings.port}`);
+      process.exit(2);
+    }
+    logger.warn(
+      { code: error.code },
+      `metrics not served: ${settings.host}:${settings.port} is taken (set HUB_METRICS_PORT, or off)`,
+    );
+  });
+  return server;
+}
 
 main().catch((error) => {
   process.stderr.write(`hub failed to start: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -37,7 +37,7 @@ export type EdgeAppDeps = {
   nowMs: () => number;
 };
 
-/** The edge's HTTP surface: `/api/v1` for scanners, `/healthz` and `/metrics` for operations. */
+/** The edge's HTTP surface: `/api/v1` for scanners, `/healthz` for operations (metrics: metrics-app.ts). */
 export function createEdgeApp(deps: EdgeAppDeps) {
   const { book, staff, metrics, logger } = deps;
   const warehouseId = book.warehouseId;
@@ -71,10 +71,6 @@ export function createEdgeApp(deps: EdgeAppDeps) {
 
   app.get('/', scannerPage);
   app.get('/healthz', (c) => c.json({ status: 'ok', warehouseId, edgeId: deps.edgeId }));
-  app.get('/metrics', async (c) => {
-    c.header('Content-Type', metrics.registry.contentType);
-    return c.body(await metrics.registry.metrics());
-  });
 
   const api = new Hono<{ Variables: AuthVariables }>();
   api.route('/', loginRoute({ staff }));

@@ -1,5 +1,6 @@
 import { type Permission, edgeStaffRoles, limits, permissions } from '@dovetail/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createEdgeMetricsApp } from './metrics-app.ts';
 import { type TestEdge, startTestEdge, stopTestEdge, supervisor } from '../test-support/node.ts';
 
 let edge: TestEdge;
@@ -236,13 +237,16 @@ describe('staff accounts', () => {
 });
 
 describe('operations endpoints and unknown routes', () => {
-  it('serves /healthz and Prometheus /metrics with latency and outbox depth', async () => {
+  it('serves /healthz, and Prometheus metrics with latency and outbox depth on the metrics app only', async () => {
     expect((await edge.call('GET', '/healthz')).status).toBe(200);
     const token = await edge.login();
     await edge.call('POST', '/api/v1/stock/receive', { token, body: { sku: 'M-1', quantity: 1 } });
-    const metrics = await (await edge.call('GET', '/metrics')).text();
-    expect(metrics).toContain('edge_outbox_depth 1');
-    expect(metrics).toMatch(/http_request_duration_seconds_bucket\{.*route="\/api\/v1\/stock\/receive"/);
+    // Not on the API port, which scanners on the LAN reach (docs/operations.md).
+    expect((await edge.call('GET', '/metrics')).status).toBe(404);
+    const response = await createEdgeMetricsApp(edge.metrics).request('/metrics');
+    const metrics = await response.text();
+    expect(metrics).toContain('dovetail_edge_outbox_depth 1');
+    expect(metrics).toMatch(/dovetail_edge_http_request_duration_seconds_bucket\{.*route="\/api\/v1\/stock\/receive"/);
   });
 
   it('answers 405 with Allow for a wrong verb and 404 for an unknown path, as JSON errors', async () => {

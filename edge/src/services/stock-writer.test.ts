@@ -27,9 +27,9 @@ describe('StockWriter (group commit)', () => {
     );
     expect(responses.every((response) => response.status === 201)).toBe(true);
     expect(batches).toEqual(Array.from({ length: 300 }, (_, index) => index + 1));
-    const metrics = await edge.metrics.registry.getSingleMetricAsString('edge_write_batch_size');
+    const metrics = await edge.metrics.registry.getSingleMetricAsString('dovetail_edge_write_batch_size');
     // 300 scans submitted in one tick land in one transaction, not 300.
-    expect(metrics).toMatch(/edge_write_batch_size_count 1\b/);
+    expect(metrics).toMatch(/dovetail_edge_write_batch_size_count 1\b/);
   });
 
   it('answers a refused scan in a batch without disturbing the accepted ones', async () => {

@@ -1,6 +1,7 @@
 import { limits } from '@dovetail/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDownstream } from '../downstream/outbox.ts';
+import { createMetricsApp } from './observability.ts';
 import { type TestHub, adapters, adminToken, call, clientToken, sofa, startTestHub } from '../testing/harness.ts';
 
 /**
@@ -711,14 +712,17 @@ describe.each(adapters)('hub API on %s', (adapter) => {
   });
 
   describe('operations and the document', () => {
-    it('answers /healthz, /readyz, /metrics, /docs', async () => {
+    it('answers /healthz, /readyz, /docs, and metrics on the metrics app only', async () => {
       expect((await call(hub, 'GET', '/healthz')).body).toEqual({ status: 'ok' });
       const ready = await call(hub, 'GET', '/readyz');
       expect(ready.status).toBe(200);
       expect(ready.body.status).toBe('ready');
-      const metrics = await call(hub, 'GET', '/metrics');
-      expect(metrics.body).toContain('hub_http_requests_total');
-      expect(metrics.body).toContain('route="/api/v1/products/{id}"');
+      // Metrics are served on their own listener, never on the API port (docs/operations.md).
+      expect((await call(hub, 'GET', '/metrics')).status).toBe(404);
+      const metrics = await (await createMetricsApp(hub.metrics).request('/metrics')).text();
+      expect(metrics).toContain('dovetail_hub_http_requests_total');
+      expect(metrics).toContain('route="/api/v1/products/{id}"');
+      expect(metrics).toMatch(/^dovetail_hub_webhook_endpoints_failing 0$/m);
       const docs = await hub.app.request('/docs');
       expect(docs.headers.get('content-type')).toContain('text/html');
       expect((await call(hub, 'POST', '/healthz')).status).toBe(405);

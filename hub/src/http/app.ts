@@ -55,9 +55,7 @@ export function createApp(options: AppOptions): Hono {
     if (path.startsWith('/track/')) return '/track/:token';
     if (path.startsWith('/unsubscribe/')) return '/unsubscribe/:token';
     if (path.startsWith('/feedback/')) return '/feedback/:token';
-    return ['/healthz', '/readyz', '/metrics', '/docs', '/oauth/token', '/.well-known/jwks.json'].includes(path)
-      ? path
-      : 'other';
+    return ['/healthz', '/readyz', '/docs', '/oauth/token', '/.well-known/jwks.json'].includes(path) ? path : 'other';
   };
   app.use('*', observe({ logger, metrics, routeOf }));
   app.use('*', securityHeaders({ htmlPages: ['/docs'] }));
@@ -79,9 +77,6 @@ export function createApp(options: AppOptions): Hono {
       return c.json({ status: 'database_unreachable' }, 503);
     }
   });
-  app.get('/metrics', async (c) =>
-    c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
-  );
   app.get('/.well-known/jwks.json', (c) => c.json(deps.keys.jwks(), 200, { 'cache-control': 'public, max-age=300' }));
   app.get('/docs', (c) => c.html(docsHtml));
   app.get('/track/:token', createTrackPageRoute(deps, options.brand ?? 'Dovetail'));
@@ -96,14 +91,7 @@ export function createApp(options: AppOptions): Hono {
   app.get('/feedback/:token', pages.feedbackForm);
   app.post('/feedback/:token', pageBodyLimit, pages.feedbackAnswer);
   app.get(`${restBasePath}/openapi.json`, (c) => c.body(documentText, 200, { 'content-type': 'application/json' }));
-  for (const path of [
-    '/healthz',
-    '/readyz',
-    '/metrics',
-    '/.well-known/jwks.json',
-    '/docs',
-    `${restBasePath}/openapi.json`,
-  ]) {
+  for (const path of ['/healthz', '/readyz', '/.well-known/jwks.json', '/docs', `${restBasePath}/openapi.json`]) {
     app.all(path, methodNotAllowed('GET'));
   }
 

@@ -188,15 +188,15 @@ type EdgeMetricsSnapshot = {
 
 /** The edge's /metrics histograms this bench reads: batch sizes, receive latency, batch commit time. */
 async function edgeMetrics(edge: EdgeProcess): Promise<EdgeMetricsSnapshot> {
-  const text = (await requestJson<string>(edge.baseUrl, 'GET', '/metrics')).body;
+  const text = (await requestJson<string>(edge.metricsUrl, 'GET', '/metrics')).body;
   return {
-    batches: histogramTotals(text, 'edge_write_batch_size'),
-    receives: histogramBuckets(text, 'http_request_duration_seconds', {
+    batches: histogramTotals(text, 'dovetail_edge_write_batch_size'),
+    receives: histogramBuckets(text, 'dovetail_edge_http_request_duration_seconds', {
       method: 'POST',
       route: '/api/v1/stock/receive',
       status: '201',
     }),
-    batchSeconds: histogramBuckets(text, 'edge_write_batch_duration_seconds'),
+    batchSeconds: histogramBuckets(text, 'dovetail_edge_write_batch_duration_seconds'),
     heapUsedBytes: gauge(text, 'nodejs_heap_size_used_bytes'),
   };
 }

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { edgeMain, repoRoot } from './paths.ts';
+import { freePort } from './ports.ts';
 import { type ServerProcess, startServerProcess } from './server-process.ts';
 
 export const bootstrapStaff = { username: 'lead', password: 'lead-password-123' };
@@ -20,7 +21,11 @@ export type EdgeProcessOptions = {
   startTimeoutMs?: number;
 };
 
-export type EdgeProcess = ServerProcess & { dataDir: string };
+export type EdgeProcess = ServerProcess & {
+  dataDir: string;
+  /** The separate metrics listener (`EDGE_METRICS_PORT` on loopback): `${metricsUrl}/metrics`. */
+  metricsUrl: string;
+};
 
 /**
  * Starts `node --import tsx edge/src/main.ts` as a real process in its own process group (setsid),
@@ -33,6 +38,7 @@ export async function startEdgeProcess(options: EdgeProcessOptions): Promise<Edg
   const hubArgs = options.hub
     ? ['--hub', options.hub.url, '--client-id', options.hub.clientId, '--client-secret', options.hub.clientSecret]
     : [];
+  const metricsPort = await freePort();
   const server = await startServerProcess({
     name: 'edge',
     script: edgeMain,
@@ -43,10 +49,11 @@ export async function startEdgeProcess(options: EdgeProcessOptions): Promise<Edg
     env: {
       EDGE_BOOTSTRAP_STAFF: `${bootstrapStaff.username}:${bootstrapStaff.password}`,
       LOG_LEVEL: options.logLevel ?? 'warn',
+      EDGE_METRICS_PORT: String(metricsPort),
       ...options.env,
     },
   });
-  return { ...server, dataDir: options.dataDir };
+  return { ...server, dataDir: options.dataDir, metricsUrl: `http://127.0.0.1:${metricsPort}` };
 }
 
 export type VerifyRun = { exitCode: number; stdout: string; stderr: string; report: VerifyReport | undefined };

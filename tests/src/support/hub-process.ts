@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { requestJson } from './http.ts';
 import { hubMain } from './paths.ts';
+import { freePort } from './ports.ts';
 import { type ServerProcess, startServerProcess } from './server-process.ts';
 
 /** The bootstrap admin secret every hub started here gets (`DOVETAIL_ADMIN_SECRET`). */
@@ -17,7 +18,11 @@ export type HubProcessOptions = {
   startTimeoutMs?: number;
 };
 
-export type HubProcess = ServerProcess & { dataDir: string };
+export type HubProcess = ServerProcess & {
+  dataDir: string;
+  /** The separate metrics listener (`HUB_METRICS_PORT` on loopback): `${metricsUrl}/metrics`. */
+  metricsUrl: string;
+};
 
 /**
  * Starts `node --import tsx hub/src/main.ts --port P --data DIR` as a real process in its own
@@ -26,6 +31,7 @@ export type HubProcess = ServerProcess & { dataDir: string };
  */
 export async function startHubProcess(options: HubProcessOptions): Promise<HubProcess> {
   fs.mkdirSync(options.dataDir, { recursive: true });
+  const metricsPort = await freePort();
   const server = await startServerProcess({
     name: 'hub',
     script: hubMain,
@@ -37,10 +43,11 @@ export async function startHubProcess(options: HubProcessOptions): Promise<HubPr
       LOG_LEVEL: options.logLevel ?? 'warn',
       DATABASE_URL: '',
       DATABASE_SCHEMA: '',
+      HUB_METRICS_PORT: String(metricsPort),
       ...options.env,
     },
   });
-  return { ...server, dataDir: options.dataDir };
+  return { ...server, dataDir: options.dataDir, metricsUrl: `http://127.0.0.1:${metricsPort}` };
 }
 
 /** POST /oauth/token with the bootstrap admin's client credentials → the bearer token. */
