@@ -14,9 +14,13 @@ const palette = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#56b4e9', '#e69f00
 
 const width = 640;
 const height = 220;
-const margin = { left: 48, right: 12, top: 12, bottom: 28 };
+const margin = { left: 48, right: 12, top: 18, bottom: 28 };
 
-const clock = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+/** How long before `toMs` a moment was, in words for the axis ("24 h ago", "now"). */
+function before(toMs: number, atMs: number): string {
+  const hours = Math.round((toMs - atMs) / 3_600_000);
+  return hours <= 0 ? 'now' : `${hours} h ago`;
+}
 
 /** A round upper bound for the y axis (1, 2, 5 × 10ⁿ). */
 function niceCeiling(value: number): number {
@@ -37,7 +41,7 @@ export function lineChart(options: {
 }): string {
   const { id, series, fromMs, toMs } = options;
   const values = series.flatMap((one) => one.points.map((point) => point.value));
-  const top = niceCeiling(Math.max(0, ...values));
+  const top = niceCeiling(Math.max(1, ...values));
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom;
   const x = (at: number) =>
@@ -47,12 +51,15 @@ export function lineChart(options: {
     .map(
       (tick) =>
         `<line x1="${margin.left}" x2="${width - margin.right}" y1="${y(tick).toFixed(1)}" y2="${y(tick).toFixed(1)}" stroke="#d6d1c8" stroke-width="1"/>` +
-        `<text x="${margin.left - 6}" y="${(y(tick) + 4).toFixed(1)}" text-anchor="end" font-size="11" fill="#4a4640">${Number.isInteger(tick) ? tick : tick.toFixed(1)}</text>`,
+        `<text x="${margin.left - 6}" y="${(y(tick) + 4).toFixed(1)}" text-anchor="end" font-size="13" fill="#4a4640">${Number.isInteger(tick) ? tick : tick.toFixed(1)}</text>`,
     )
     .join('');
+  const middle = fromMs + (toMs - fromMs) / 2;
   const axis =
-    `<text x="${margin.left}" y="${height - 8}" font-size="11" fill="#4a4640">${clock(fromMs)} UTC</text>` +
-    `<text x="${width - margin.right}" y="${height - 8}" text-anchor="end" font-size="11" fill="#4a4640">${clock(toMs)} UTC</text>`;
+    `<text x="${margin.left}" y="${height - 8}" font-size="13" fill="#4a4640">${before(toMs, fromMs)}</text>` +
+    `<text x="${x(middle).toFixed(1)}" y="${height - 8}" text-anchor="middle" font-size="13" fill="#4a4640">${before(toMs, middle)}</text>` +
+    `<text x="${width - margin.right}" y="${height - 8}" text-anchor="end" font-size="13" fill="#4a4640">now</text>` +
+    `<text x="${margin.left + 4}" y="${margin.top - 6}" font-size="13" fill="#4a4640">${escapeHtml(options.unit)}</text>`;
   const lines = series
     .map((one, index) => {
       const colour = palette[index % palette.length] as string;

@@ -3,6 +3,7 @@ import { DomainError, escapeHtml, limits, type OrderStatus, orderStatuses } from
 import type { Hono, Context as HonoContext } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { signInStaff } from '../identity/sign-in.ts';
+import { clientAddress } from './client-address.ts';
 import {
   type ConsoleScope,
   edgesOverview,
@@ -65,9 +66,9 @@ nav a[aria-current=page]{background:#fff;color:#23302a;font-weight:600}
 main{max-width:80rem;margin:0 auto;padding:1rem}h1{font-size:1.4rem;margin:.25rem 0 1rem}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:.75rem}
 .card{background:#fff;border-radius:.6rem;padding:.85rem 1rem;box-shadow:0 1px 2px rgba(0,0,0,.1)}
-.card .figure{font-size:1.6rem;font-weight:700;display:block}
+.card .figure{font-size:1.6rem;font-weight:700;display:block}a.card{text-decoration:none;color:#1d1d1b}a.card:hover .figure{text-decoration:underline}
 .scroll{overflow-x:auto;background:#fff;border-radius:.6rem;box-shadow:0 1px 2px rgba(0,0,0,.1)}
-table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}caption{text-align:left;padding:.6rem .75rem;font-weight:600}
+table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}.caption{font-weight:600;margin:.25rem 0 .4rem}
 th,td{padding:.45rem .75rem;border-top:1px solid #e4dfd6;text-align:left;white-space:nowrap;vertical-align:top}
 td.n,th.n{text-align:right}thead th{background:#efebe4;font-weight:600}
 .bad{color:#a11d1d;font-weight:600}.good{color:#1d6b34;font-weight:600}.warn{color:#8a4b00;font-weight:600}.muted{color:#5b5750}
@@ -84,7 +85,7 @@ input,select{font:inherit;padding:.5rem;border:1px solid #8c857a;border-radius:.
 .message.error{background:#fbe4e4;color:#7d1414}
 .signin{max-width:24rem;margin:3rem auto;background:#fff;padding:1.5rem;border-radius:.75rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}
 .signin button{width:100%;margin-top:1rem}
-figure.chart{margin:0;background:#fff;border-radius:.6rem;padding:.75rem;box-shadow:0 1px 2px rgba(0,0,0,.1)}
+figure.chart{max-width:48rem;margin:0;background:#fff;border-radius:.6rem;padding:.75rem;box-shadow:0 1px 2px rgba(0,0,0,.1)}
 ul.legend{list-style:none;padding:0;margin:.4rem 0 0;display:flex;flex-wrap:wrap;gap:.25rem 1rem}
 ul.legend svg{vertical-align:-2px}
 .grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,30rem),1fr));gap:1rem}
@@ -185,7 +186,10 @@ function duration(seconds: number | null): string {
   return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
 }
 
-/** A table in a scrollable, keyboard-reachable region (narrow screens scroll it sideways). */
+/**
+ * A table in a scrollable, keyboard-reachable region (narrow screens scroll it sideways); its name
+ * stands above the region so it stays readable at 360 px while the table scrolls.
+ */
 function table(
   id: string,
   caption: string,
@@ -203,7 +207,7 @@ function table(
         `<tr>${cells.map((cell, index) => (index === 0 ? `<th scope="row">${cell}</th>` : `<td${cls(index)}>${cell}</td>`)).join('')}</tr>`,
     )
     .join('');
-  return `<div class="scroll" role="region" aria-labelledby="${id}-caption" tabindex="0"><table id="${id}"><caption id="${id}-caption">${escapeHtml(caption)}</caption><thead><tr>${header}</tr></thead><tbody>${body}</tbody></table></div>`;
+  return `<p class="caption" id="${id}-caption">${escapeHtml(caption)}</p><div class="scroll" role="region" aria-labelledby="${id}-caption" tabindex="0"><table id="${id}" aria-labelledby="${id}-caption"><thead><tr>${header}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
 function document(title: string, body: string): string {
@@ -324,7 +328,7 @@ export function mountOpsConsole(app: Hono, deps: HubDeps, options: OpsConsoleOpt
         400,
       );
     }
-    const result = await signInStaff(deps, username, password);
+    const result = await signInStaff(deps, username, password, clientAddress(c));
     if (result.kind === 'locked') {
       c.header('retry-after', String(result.retryAfterSeconds));
       return html(
@@ -450,7 +454,9 @@ export function mountOpsConsole(app: Hono, deps: HubDeps, options: OpsConsoleOpt
         escapeHtml(row.sku),
         escapeHtml(row.warehouseId),
         n(row.onHand),
-        row.available < 0 ? `<span class="bad">${n(row.available)} short</span>` : n(row.available),
+        row.available < 0
+          ? `<strong class="bad">${n(row.available)} short</strong>`
+          : `<strong>${n(row.available)}</strong>`,
         n(row.committed),
         n(row.reserved),
         n(row.damaged),
@@ -484,7 +490,7 @@ export function mountOpsConsole(app: Hono, deps: HubDeps, options: OpsConsoleOpt
           body,
           'No stock matches.',
           [2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
-        )}<p class="muted">Available = on hand − allocated − held − damaged − quality check − safety stock − in-store quota.</p><h2>Over time</h2>${stockChart(series, nowMs)}`,
+        )}<p class="muted">Available = on hand − allocated to paid orders − held for checkouts − damaged − in quality check − safety stock − in-store quota.</p><h2>Over time</h2>${stockChart(series, nowMs)}`,
       ];
     }),
   );

@@ -25,7 +25,6 @@ const sku = 'OPS-SOFA';
 const opsStaff = { username: 'olga', password: 'olga-password-123' };
 const screenshots = path.resolve(import.meta.dirname, '..', '..', '.screenshots');
 const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-// biome-ignore lint/suspicious/noExplicitAny: tests read JSON loosely
 type Body = any;
 
 /** Signs in through the console's own form. */
@@ -167,6 +166,7 @@ describe('the operations console in a browser', () => {
     const endpoints = page.getByRole('table', { name: /endpoints/ });
     expect(await endpoints.getByRole('row').filter({ hasText: receiver.url() }).textContent()).toContain('Failing');
     const retry = page.getByRole('button', { name: /Retry delivery .* \(ping\)/ });
+    await page.screenshot({ path: path.join(screenshots, 'ops-webhooks-failing-1280.png'), fullPage: true });
     await retry.click();
     await expect.poll(() => page.getByRole('status').textContent()).toMatch(/is being sent again now/);
     await receiver.waitFor((received) => received.length >= 3, 30_000);
