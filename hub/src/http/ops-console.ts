@@ -36,8 +36,9 @@ import {
 import type { HubDeps } from './trpc.ts';
 
 /**
- * The operations console at `/ops` (docs/operations.md): stock, edges, orders that need a person,
- * shortages, webhook failures, for hub staff signed in with their staff account. Server-rendered
+ * The operations console at `/ops` (docs/architecture.md, `http/` owns the HTML pages; how to use it:
+ * hub/README.md, "Operations console"): stock, edges, orders that need a person, shortages, webhook
+ * failures, for hub staff signed in with their staff account. Server-rendered
  * HTML with one hashed stylesheet and one same-origin script (it re-reads live regions every few
  * seconds, so an edge that drops shows without a reload); every read goes through
  * `operations/console.ts`, every action through its feature's service.
