@@ -7,19 +7,23 @@ import { formatFailure, runSchedule } from './schedule.ts';
 import { createTemplates, removeTemplates, worldDir } from './templates.ts';
 
 /**
- * The deterministic simulation of issue 4 item 5 and issue 5: the real EdgeSyncSession,
+ * The deterministic simulation (CONTRIBUTING.md, "Tests"): the real EdgeSyncSession,
  * HubSyncSession, StockWriter, FulfillmentDesk, applyPush, catalog, hold, order and quota services
  * over a simulated network with drops, duplicates, reorders, cuts, swallows and crashes (see schedule.ts and
  * commerce.ts), thousands of seeded schedules per run.
  *
  * - `SIM_SEED=<n>` replays one schedule in this process and prints its whole trace.
- * - `SIM_SCHEDULES=<n>` sets how many schedules run (default 3,000: seeds 1..n; each schedule is two
- *   storm-and-heal acts with commerce racing the faults, about twice what a schedule cost before).
+ * - `SIM_SCHEDULES=<n>` sets how many schedules run (seeds 1..n; each schedule is two storm-and-heal
+ *   acts with commerce racing the faults). The default is sized for the suite people run on every
+ *   change, 300 schedules (about a minute on two cores); `npm run test:deep` (DOVETAIL_DEEP=1) runs
+ *   3,000, for changes to sync, the simulation or the commerce rules. Every schedule checks the same
+ *   invariants either way; only how many seeds are explored changes.
  * - `SIM_SEED_FROM=<n>` starts the range elsewhere, to explore new seeds by hand.
  * - Every broken invariant fails its schedule.
  */
 const replaySeed = process.env['SIM_SEED'] ? Number(process.env['SIM_SEED']) : undefined;
-const schedules = Number(process.env['SIM_SCHEDULES'] || 3_000);
+const deep = Boolean(process.env['DOVETAIL_DEEP']);
+const schedules = Number(process.env['SIM_SCHEDULES'] || (deep ? 3_000 : 300));
 const seedFrom = Number(process.env['SIM_SEED_FROM'] || 1);
 const blockSize = 1_000;
 /** Seeds handed to a child at a time: small enough to balance two children, big enough to amortize IPC. */
