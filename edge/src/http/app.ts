@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import type { EdgeDatabase } from '../db/open.ts';
 import type { Logger } from '../logger.ts';
 import type { EdgeMetrics } from '../metrics.ts';
+import { CatalogReader } from '../services/catalog.ts';
 import type { FulfillmentDesk } from '../services/fulfillments.ts';
 import type { ReturnDesk } from '../services/returns.ts';
 import type { StaffDirectory } from '../services/staff.ts';
@@ -14,6 +15,7 @@ import type { EdgeSyncClient } from '../sync/client.ts';
 import { type AuthVariables, requireSession } from './auth.ts';
 import { errorResponse, internalErrorResponse } from './errors.ts';
 import { limitBody } from './limit-body.ts';
+import { catalogRoutes } from './routes/catalog.ts';
 import { fulfillmentRoutes } from './routes/fulfillments.ts';
 import { returnRoutes } from './routes/returns.ts';
 import { loginRoute, sessionRoutes } from './routes/session.ts';
@@ -77,6 +79,7 @@ export function createEdgeApp(deps: EdgeAppDeps) {
   api.use('*', requireSession({ staff }));
   api.route('/', sessionRoutes({ staff, warehouseId }));
   api.route('/', stockRoutes(deps));
+  api.route('/', catalogRoutes({ catalog: new CatalogReader(deps.db), warehouseId }));
   api.route(
     '/',
     fulfillmentRoutes({ desk: deps.desk, warehouseId, nowMs: deps.nowMs, onRecorded: () => deps.sync?.notifyOutbox() }),
