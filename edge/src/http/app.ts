@@ -13,8 +13,10 @@ import type { StockQueries } from '../services/stock-queries.ts';
 import type { StockWriter } from '../services/stock-writer.ts';
 import type { EdgeSyncClient } from '../sync/client.ts';
 import { type AuthVariables, requireSession } from './auth.ts';
+import { docsAsset, docsPage } from './docs.ts';
 import { errorResponse, internalErrorResponse } from './errors.ts';
 import { limitBody } from './limit-body.ts';
+import { edgeOpenApiDocument } from './openapi.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { fulfillmentRoutes } from './routes/fulfillments.ts';
 import { returnRoutes } from './routes/returns.ts';
@@ -73,6 +75,14 @@ export function createEdgeApp(deps: EdgeAppDeps) {
 
   app.get('/', scannerPage);
   app.get('/healthz', (c) => c.json({ status: 'ok', warehouseId, edgeId: deps.edgeId }));
+  const documentText = JSON.stringify(edgeOpenApiDocument());
+  app.get('/api/v1/openapi.json', (c) => c.body(documentText, 200, { 'content-type': 'application/json' }));
+  app.get('/docs', docsPage('Dovetail edge API'));
+  app.get('/docs/:asset', (c) =>
+    docsAsset(c, () => {
+      throw new DomainError('not_found', commonErrorCodes.notFound, `no route ${c.req.path}`);
+    }),
+  );
 
   const api = new Hono<{ Variables: AuthVariables }>();
   api.route('/', loginRoute({ staff }));

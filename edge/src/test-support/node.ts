@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
+import { OpenApiResponseValidator } from '@dovetail/shared/openapi-check';
+import { edgeOpenApiDocument } from '../http/openapi.ts';
 import { type EdgeNode, type EdgeNodeOptions, createEdgeNode } from '../node.ts';
 
 /** A cheap scrypt for tests that sign in often; production never lowers it. */
@@ -29,18 +31,19 @@ export async function startTestEdge(options: Partial<EdgeNodeOptions> = {}): Pro
     passwordCost: testPasswordCost,
     ...options,
   });
-  const call: TestEdge['call'] = (method, url, { token, body, headers = {} } = {}) =>
-    Promise.resolve(
-      node.app.request(url, {
-        method,
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...headers,
-        },
-        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-      }),
-    );
+  const call: TestEdge['call'] = async (method, url, { token, body, headers = {} } = {}) => {
+    const response = await node.app.request(url, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    await checkAgainstDocument(method, url, response);
+    return response;
+  };
   return {
     ...node,
     dataDir,
@@ -51,6 +54,31 @@ export async function startTestEdge(options: Partial<EdgeNodeOptions> = {}): Pro
       return ((await response.json()) as { token: string }).token;
     },
   };
+}
+
+let validator: OpenApiResponseValidator | undefined;
+
+/**
+ * Every `/api/v1` response a test receives through `call` is checked against the edge's OpenAPI
+ * document (status, headers, body schema): a drift between code and contract fails the test.
+ */
+async function checkAgainstDocument(method: string, url: string, response: Response): Promise<void> {
+  validator ??= new OpenApiResponseValidator(edgeOpenApiDocument());
+  const text = await response.clone().text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: checked as text
+  }
+  const violation = validator.check(
+    method,
+    new URL(url, 'http://edge').pathname,
+    response.status,
+    response.headers,
+    body,
+  );
+  if (violation) throw new Error(`response differs from the OpenAPI document: ${violation}`);
 }
 
 export async function stopTestEdge(edge: TestEdge, options: { keepData?: boolean } = {}): Promise<void> {

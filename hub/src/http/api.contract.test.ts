@@ -725,6 +725,18 @@ describe.each(adapters)('hub API on %s', (adapter) => {
       expect(metrics).toMatch(/^dovetail_hub_webhook_endpoints_failing 0$/m);
       const docs = await hub.app.request('/docs');
       expect(docs.headers.get('content-type')).toContain('text/html');
+      // Swagger UI from this hub's own node_modules: no CDN, no inline script, no framing.
+      const page = await docs.text();
+      expect(page).toContain('/docs/swagger-ui-bundle.js');
+      expect(page).not.toMatch(/https?:\/\//);
+      expect(docs.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+      expect(docs.headers.get('content-security-policy')).toMatch(/script-src 'self'(;|$)/);
+      const bundle = await hub.app.request('/docs/swagger-ui-bundle.js');
+      expect(bundle.status).toBe(200);
+      expect(bundle.headers.get('content-type')).toContain('javascript');
+      expect((await bundle.text()).length).toBeGreaterThan(100_000);
+      expect((await hub.app.request('/docs/init.js')).status).toBe(200);
+      expect((await hub.app.request('/docs/package.json')).status).toBe(404);
       expect((await call(hub, 'POST', '/healthz')).status).toBe(405);
       expect((await call(hub, 'GET', '/nowhere')).body.error.code).toBe('not_found');
     });

@@ -9,7 +9,7 @@ import { carrierWebhookBytesMax, createEasypostRoute } from './carriers.ts';
 import { createReserveRoute } from './reserve-route.ts';
 import { createTrackPageRoute } from './track-page.ts';
 import { createNotificationPages } from './notification-pages.ts';
-import { docsHtml } from './docs.ts';
+import { docsAsset, docsPage } from './docs.ts';
 import { homePage } from './home-page.ts';
 import { type OpsConsoleOptions, mountOpsConsole } from './ops-console.ts';
 import { ApiError } from './errors.ts';
@@ -78,7 +78,10 @@ export function createApp(options: AppOptions): Hono {
     }
   });
   app.get('/.well-known/jwks.json', (c) => c.json(deps.keys.jwks(), 200, { 'cache-control': 'public, max-age=300' }));
-  app.get('/docs', (c) => c.html(docsHtml));
+  app.get('/docs', docsPage('Dovetail hub API'));
+  app.get('/docs/:asset', (c) =>
+    docsAsset(c, (c) => errorJson(c, new ApiError(404, 'not_found', `no route ${c.req.path}`))),
+  );
   app.get('/track/:token', createTrackPageRoute(deps, options.brand ?? 'Dovetail'));
   // The links in customer notifications: opt-out per channel (RFC 8058) and feedback after delivery.
   const pages = createNotificationPages(deps, options.brand ?? 'Dovetail');

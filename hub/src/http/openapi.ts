@@ -361,10 +361,27 @@ function rootRoutes(): JsonObject {
     '/docs': {
       get: {
         operationId: 'docs',
-        summary: 'Interactive API reference',
+        summary: 'Interactive API reference (Swagger UI, served from this hub; Authorize takes a bearer token)',
         tags: ['operations'],
         security: [],
         responses: { '200': { description: 'HTML' } },
+      },
+    },
+    '/docs/{asset}': {
+      get: {
+        operationId: 'docs-asset',
+        summary: "The reference's script and style sheet",
+        tags: ['operations'],
+        security: [],
+        parameters: [
+          {
+            name: 'asset',
+            in: 'path',
+            required: true,
+            schema: { type: 'string', enum: ['swagger-ui.css', 'swagger-ui-bundle.js', 'init.js'] },
+          },
+        ],
+        responses: { '200': { description: 'CSS or JavaScript' }, '404': { description: 'no such asset' } },
       },
     },
   };

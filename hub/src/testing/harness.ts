@@ -4,7 +4,7 @@ import { type Hub, type HubOptions, createHub } from '../hub.ts';
 import { type StorageConfig, dropPostgresSchema } from '../db/connect.ts';
 import { openApiDocument } from '../http/openapi.ts';
 import { appRouter } from '../http/root.ts';
-import { OpenApiResponseValidator } from './openapi-validator.ts';
+import { OpenApiResponseValidator } from '@dovetail/shared/openapi-check';
 
 export type AdapterName = 'sqlite' | 'postgres';
 export const adapters: AdapterName[] = ['sqlite', 'postgres'];

@@ -161,3 +161,5 @@ export function nameSchemas(document: JsonObject, named: Record<string, JsonObje
   components['schemas'] = schemas;
   document['components'] = components;
 }
+
+export { docsAssets, docsContentSecurityPolicy, docsInitScript, docsPageHtml, type DocsAsset } from './docs-page.ts';

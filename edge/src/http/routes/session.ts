@@ -10,16 +10,16 @@ const usernameSchema = z
   .min(1)
   .max(limits.usernameLengthMax)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]*$/, 'username: letters, digits and . _ @ - only');
-const loginSchema = z.strictObject({
+export const loginSchema = z.strictObject({
   username: usernameSchema,
   password: z.string().min(1).max(limits.passwordLengthMax),
 });
-const createStaffSchema = z.strictObject({
+export const createStaffSchema = z.strictObject({
   username: usernameSchema,
   password: z.string().min(limits.passwordLengthMin).max(limits.passwordLengthMax),
   role: z.enum(edgeStaffRoles),
 });
-const updateStaffSchema = z.strictObject({ disabled: z.boolean() });
+export const updateStaffSchema = z.strictObject({ disabled: z.boolean() });
 
 /** `POST /login`: the only /api/v1 route that needs no token. */
 export function loginRoute(deps: { staff: StaffDirectory }) {

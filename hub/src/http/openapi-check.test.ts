@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { openApiDocument } from '../http/openapi.ts';
-import { appRouter } from '../http/root.ts';
-import { OpenApiResponseValidator } from './openapi-validator.ts';
+import { openApiDocument } from './openapi.ts';
+import { appRouter } from './root.ts';
+import { OpenApiResponseValidator } from '@dovetail/shared/openapi-check';
 
 const json = (extra: Record<string, string> = {}) => new Headers({ 'content-type': 'application/json', ...extra });
 const product = {
