@@ -203,3 +203,50 @@ describe('the operations console: sign-in, roles and CSRF', () => {
     expect(shown.text).toContain('Not retried:');
   });
 });
+
+describe.each(['sqlite', 'postgres'] as const)('every console page on %s', (adapter) => {
+  beforeAll(async () => {
+    hub = await startTestHub(adapter, { webhooks: { allowPrivate: true } });
+    const token = await adminToken(hub);
+    expect((await call(hub, 'POST', '/api/v1/staff', { token, body: { ...staff.ops, warehouses: [] } })).status).toBe(
+      201,
+    );
+    const warehouse = await call(hub, 'POST', '/api/v1/warehouses', {
+      token,
+      body: { id: 'PAR', name: 'Paris', kind: '3pl', location: { lat: 48.86, lon: 2.35 } },
+    });
+    expect(warehouse.status).toBe(201);
+    // Nothing listens on port 9 of loopback: the ping's first attempt fails and a retry is scheduled.
+    const endpoint = await call(hub, 'POST', '/api/v1/webhooks', {
+      token,
+      body: { url: 'http://127.0.0.1:9/hook', events: ['order.created'] },
+    });
+    expect(endpoint.status).toBe(201);
+    expect((await call(hub, 'POST', `/api/v1/webhooks/${endpoint.body.id}/test`, { token, body: {} })).status).toBe(
+      202,
+    );
+  });
+  afterAll(() => hub.dispose());
+
+  it('renders each page for an admin, with its heading and under the CSP', async () => {
+    const { cookie } = await signIn(staff.ops.username, staff.ops.password);
+    const pages = [
+      ['/ops', 'Overview'],
+      ['/ops/stock?sku=SOFA', 'Stock by SKU and warehouse'],
+      ['/ops/stock/holds?sku=SOFA-1', 'Holds on SOFA-1'],
+      ['/ops/edges', 'Edges'],
+      ['/ops/orders?status=processing', 'Orders'],
+      ['/ops/shortages', 'Shortages and backorders'],
+      ['/ops/webhooks', 'Webhooks'],
+    ] as const;
+    for (const [path, heading] of pages) {
+      const page = await request(path, { cookie });
+      expect(page.status, path).toBe(200);
+      expect(page.text, path).toContain(`<h1>${heading}</h1>`);
+      expect(page.headers.get('content-security-policy'), path).toContain("default-src 'none'");
+    }
+    const webhooks = await request('/ops/webhooks', { cookie });
+    expect(webhooks.text).toContain('http://127.0.0.1:9/hook');
+    expect((await request('/ops/no-such-page', { cookie })).status).toBe(404);
+  });
+});
