@@ -150,7 +150,7 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
     version: 4,
     name: 'pick, pack and ship at the edge; fulfillment facts upstream',
     sql: `
-      -- The edge now owns each fulfillment order's progress (DESIGN §3). SQLite cannot change a CHECK,
+      -- The edge now owns each fulfillment order's progress (docs/architecture.md, "Ownership"). SQLite cannot change a CHECK,
       -- so both tables are rebuilt; the line's FK follows the rename of its parent.
       CREATE TABLE fulfillment_order_v4 (
         id               TEXT PRIMARY KEY,

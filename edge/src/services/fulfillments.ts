@@ -53,7 +53,7 @@ function refused(check: Exclude<FulfillmentCheck, { ok: true }>): DeskResponse {
 }
 
 /**
- * The warehouse's side of fulfillment (issue 5): pick, pack and ship the fulfillment orders the hub
+ * The warehouse's side of fulfillment: pick, pack and ship the fulfillment orders the hub
  * sent, and answer the hub's cancel and release requests. Every action is one SQLite transaction
  * that changes the order, records the stock events it causes (pick, unpick, ship) through the stock
  * book, and queues the facts the hub needs upstream; the rules are `shared/domain/fulfillment`.

@@ -1,7 +1,7 @@
 import { type RawBuilder, sql } from 'kysely';
 
 /**
- * DESIGN §4's `available` as SQL over a `stock_partitions` row — the one place the hub writes the
+ * `available` (docs/architecture.md, "Quantities") as SQL over a `stock_partitions` row — the one place the hub writes the
  * formula for its queries (the shared `stockQuantities` computes the same from a row in TypeScript):
  *
  *   available = on_hand − committed − reserved − damaged − quality_control − safety_stock − edge_quota

@@ -20,7 +20,7 @@ function checkedChange(seq: number, kind: string, payload: unknown): KnownDownst
 }
 
 /**
- * Appends one change to a downstream channel (DESIGN §5) inside the caller's transaction, so the
+ * Appends one change to a downstream channel (docs/architecture.md, "Sync protocol") inside the caller's transaction, so the
  * change and its log entry commit together or not at all. The payload is checked against its kind's
  * schema (shared/protocol) right before it is written. The per-channel counter row is bumped
  * with a conditional update: PostgreSQL's row lock serializes concurrent appenders, SQLite has one

@@ -4,7 +4,7 @@ import { type PushResult, StreamSuperseded, applyPush } from '../sync/apply-push
 import { type TestHub, adminToken, call, startTestHub } from '../testing/harness.ts';
 
 /**
- * The hub's side of fulfillment facts (issue 5), driven through `applyPush` exactly as a sync
+ * The hub's side of fulfillment facts, driven through `applyPush` exactly as a sync
  * session calls it, on both adapters: each fact applied once however often it arrives, refused
  * durably when it names a fulfillment order its warehouse was never sent (or one already closed),
  * and the order moved by the shared transition table as each warehouse reports.

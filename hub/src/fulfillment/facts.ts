@@ -41,7 +41,7 @@ export type StepRefusal = {
 };
 
 /**
- * Applies one fact an edge reported about a fulfillment order it owns (issue 5), inside the push's
+ * Applies one fact an edge reported about a fulfillment order it owns, inside the push's
  * transaction, so the fact, the stock events around it and the stream's ack commit together.
  *
  * - packed: the fulfillment is packed; the order moves to (partially_)packed.

@@ -234,7 +234,7 @@ export type FulfillmentOrderAction =
  * One action of a 3PL on one of its fulfillment orders, in one transaction: the order locked, the
  * fulfillment order read again under that lock, the step allowed by the shared tables or refused
  * with 409 `transition_not_allowed` (nothing written). 404 outside `scope`; 409 `owner_is_edge` for
- * a warehouse with an edge (its edge owns the order, DESIGN §3).
+ * a warehouse with an edge (its edge owns the order; docs/architecture.md, "Ownership").
  */
 export async function actOnFulfillmentOrder(
   db: Kysely<Database>,

@@ -1,7 +1,7 @@
 import type { Generated } from 'kysely';
 
 /**
- * Units of an order line committed at one warehouse once paid (`committed` in DESIGN §4), one row
+ * Units of an order line committed at one warehouse once paid (`committed` in docs/architecture.md, "Quantities"), one row
  * per (fulfillment order, SKU, state). Supersedes the 0005 shape: a shortage splits a row (some
  * units stay committed, some were re-routed elsewhere or wait as backordered), and a re-route may
  * open a second fulfillment order at a warehouse that already serves the order, so the old key
@@ -32,7 +32,7 @@ export interface AllocationsTable {
 }
 
 /**
- * The hub asking a warehouse's edge to release units of one fulfillment order (DESIGN §3: the edge
+ * The hub asking a warehouse's edge to release units of one fulfillment order (docs/architecture.md, "Ownership": the edge
  * owns it once delivered; the hub only asks). `open` until the edge answers with
  * `fulfillment_released`; while open its units count as already on their way out of `committed`,
  * so the same shortage is never asked for twice.

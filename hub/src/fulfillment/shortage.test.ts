@@ -9,7 +9,7 @@ import { type TestHub, adminToken, call, clientToken, sofa, startTestHub } from 
 import { commitIfAvailable } from './shortage.ts';
 
 /**
- * Shortage (issue 5 item 6) on both adapters, driven as a real edge would: stock events and
+ * Shortage on both adapters, driven as a real edge would: stock events and
  * fulfillment facts pushed through `applyPush`; orders placed and paid through the API.
  */
 let hub: TestHub;

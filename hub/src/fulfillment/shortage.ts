@@ -28,9 +28,9 @@ import type { AllocationsTable } from './shortage-tables.ts';
 import { emitWebhookEvent } from '../webhooks/emit.ts';
 
 /**
- * Physical loss (DESIGN §4, issue 5 item 6): a damage or a low count is reality, not a race, and may
+ * Physical loss (docs/architecture.md, "Quantities"): a damage or a low count is reality, not a race, and may
  * leave a partition's `committed` above what is physically sellable there. The hub then asks the
- * warehouse's edge, which owns the fulfillment orders (DESIGN §3), to release units of the newest
+ * warehouse's edge, which owns the fulfillment orders (docs/architecture.md, "Ownership"), to release units of the newest
  * allocations, and records an `inventory.shortage` event. The edge releases what it has not picked
  * and answers `fulfillment_released`; the released units are committed at another warehouse that
  * can prove `available ≥ qty` in the same statement that takes them, or become backordered.

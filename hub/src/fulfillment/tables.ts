@@ -1,5 +1,5 @@
 /**
- * What the hub learns of fulfillment orders from their warehouses (issue 5): the facts as applied,
+ * What the hub learns of fulfillment orders from their warehouses: the facts as applied,
  * and the shipments they created. The edge owns pick/pack/ship; these are the hub's record of it.
  */
 export interface EdgeFactsTable {

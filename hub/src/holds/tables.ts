@@ -1,4 +1,4 @@
-/** A checkout hold: units set aside for one client until `expires_at` (DESIGN §4, TTL bounded). */
+/** A checkout hold: units set aside for one client until `expires_at` (docs/architecture.md, "Quantities"; TTL bounded). */
 export interface HoldsTable {
   id: string;
   client_id: string;

@@ -5,8 +5,8 @@ import { createMetricsApp } from './observability.ts';
 import { type TestHub, adapters, adminToken, call, clientToken, sofa, startTestHub } from '../testing/harness.ts';
 
 /**
- * The hub's REST contract, run once per storage adapter: SQLite, and PostgreSQL (a real server
- * where configured, PGlite otherwise), each in its own fresh database or schema.
+ * The hub's REST contract, run once per storage adapter: SQLite, and PostgreSQL (the real server
+ * the test run provides), each in its own fresh database or schema.
  */
 describe.each(adapters)('hub API on %s', (adapter) => {
   let hub: TestHub;
@@ -427,7 +427,7 @@ describe.each(adapters)('hub API on %s', (adapter) => {
       expect(negative.body.error.details.issues[0].path).toBe('onHand');
     });
 
-    it('answers the stock view per SKU with DESIGN §4 quantities summed over warehouses', async () => {
+    it('answers the stock view per SKU with all quantities summed over warehouses', async () => {
       await call(hub, 'PUT', '/api/v1/warehouses/TPL/inventory/STOCK-2', {
         token: admin,
         body: { onHand: 5, qualityControl: 1, incoming: 7 },

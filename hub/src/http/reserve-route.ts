@@ -10,7 +10,7 @@ import { type HubDeps, type HubMeta, guard } from './trpc.ts';
 const permission = (holdsRouter.reserve._def.meta as HubMeta | undefined)?.permission;
 
 /**
- * `POST /api/v1/inventory/reserve` without the REST→tRPC bridge (issue 5): the checkout hot path.
+ * `POST /api/v1/inventory/reserve` without the REST→tRPC bridge: the checkout hot path.
  * The generic bridge (http/rest.ts) proxies a Request and a Node-like response through
  * trpc-to-openapi for every call; measured, that cost more than the hold itself. This route calls the
  * procedure's own parts directly — the `guard` every protected procedure runs (authentication, the

@@ -10,8 +10,6 @@ import {
   requestFingerprint,
 } from '../idempotency/store.ts';
 import { type DomainError, idempotencyKeySchema, invalidIdempotencyKey } from '@dovetail/shared';
-import { clientAddress } from './client-address.ts';
-import { notModified } from './conditional.ts';
 import { ApiError, asApiError, toErrorResponse } from './errors.ts';
 import { requestIdOf } from './observability.ts';
 import { type RestRoute, restBasePath } from './openapi.ts';
@@ -130,7 +128,6 @@ export async function restContext(c: HonoContext, deps: HubDeps): Promise<Contex
     ifMatch: c.req.header('if-match'),
     response: { headers: {} },
     requestId: requestIdOf(c),
-    source: clientAddress(c),
   };
 }
 
@@ -168,8 +165,7 @@ export function createRestHandler(router: AnyRouter, routes: RestRoute[], deps: 
     if (contentType === undefined && bodyText) {
       return errorJson(c, new ApiError(415, 'unsupported_media_type', 'send content-type: application/json'));
     }
-    const run = async () =>
-      notModified(c.req.raw, await toRestResponse(await bridge(c.req.raw, url.toString(), bodyText, context)));
+    const run = async () => toRestResponse(await bridge(c.req.raw, url.toString(), bodyText, context));
 
     const idempotencyKey = c.req.header('idempotency-key');
     if (idempotencyKey === undefined || !route.idempotent) return run();

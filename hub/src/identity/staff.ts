@@ -74,7 +74,7 @@ export async function createStaff(
 
 /**
  * Roster changes go to each of the person's warehouse channels with the password hash, so the edge
- * can sign people in while its link is down (DESIGN §8). Cross-warehouse roles (admin, customer
+ * can sign people in while its link is down (docs/architecture.md, "Ownership"). Cross-warehouse roles (admin, customer
  * service) do not sign in at edges and are not replicated.
  */
 async function appendRoster(trx: Transaction<Database>, row: Selectable<StaffTable>, nowMs: number): Promise<void> {

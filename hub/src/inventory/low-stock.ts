@@ -3,7 +3,7 @@ import type { Transaction } from 'kysely';
 import type { Database } from '../database.ts';
 import { emitWebhookEvent } from '../webhooks/emit.ts';
 
-/** The columns of a partition that `available` is made of (DESIGN §4). */
+/** The columns of a partition that `available` is made of (docs/architecture.md, "Quantities"). */
 export type PartitionFigures = {
   on_hand: number;
   damaged: number;
@@ -24,7 +24,7 @@ export const partitionFigureColumns = [
   'edge_quota',
 ] as const;
 
-/** DESIGN §4's available from the row's columns, unclamped (db/available.ts writes the same for SQL). */
+/** `available` (docs/architecture.md, "Quantities") from the row's columns, unclamped (db/available.ts writes the same for SQL). */
 export function availableOf(row: PartitionFigures): number {
   return (
     Number(row.on_hand) -

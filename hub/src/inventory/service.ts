@@ -32,10 +32,10 @@ const quantityKeys = [
   'available',
 ] as const satisfies ReadonlyArray<keyof StockQuantities>;
 
-/** DESIGN §4 quantities of one replica row, computed by the shared stock arithmetic. */
+/** The quantities of one replica row, computed by the shared stock arithmetic. */
 /**
  * Units of counted hold lines already past their expiry: a hold stops counting at `expires_at`
- * exactly, for every reader, whether or not the sweeper has settled it yet (DESIGN §4).
+ * exactly, for every reader, whether or not the sweeper has settled it yet (docs/architecture.md, "Quantities").
  */
 const expiredReserved = (nowMs: number) => expiredHeldSql('stock_partitions', nowMs);
 
@@ -209,7 +209,7 @@ async function assertApiOwnedWarehouse(db: Kysely<Database>, warehouseId: string
 }
 
 /**
- * Writes the stock of a warehouse with no edge (3PL, dropshipper): the API is its owner (DESIGN §3).
+ * Writes the stock of a warehouse with no edge (3PL, dropshipper): the API is its owner (docs/architecture.md, "Ownership").
  * `create` refuses an existing partition (409), `replace` creates or overwrites it.
  */
 export async function writeThirdPartyStock(

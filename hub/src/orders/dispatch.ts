@@ -17,7 +17,7 @@ import { emitWebhookEvent } from '../webhooks/emit.ts';
 import type { FulfillmentsTable, OrdersTable } from './tables.ts';
 
 /**
- * How a warehouse learns of a fulfillment order and of a cancel request to it (DESIGN §3, §5): a
+ * How a warehouse learns of a fulfillment order and of a cancel request to it (docs/architecture.md, "Ownership" and "Sync protocol"): a
  * warehouse with an edge replicates them from its own downstream channel; a warehouse with none (a
  * 3PL or dropshipper) has no channel anybody reads, so nothing is appended there and its client finds
  * the order at `GET /fulfillment-orders` and answers over REST instead. Either way the webhook events
@@ -103,7 +103,7 @@ export async function openFulfillmentOrder(
       : { sku: line.sku, quantity: line.quantity };
   });
   if (await hasEdge(trx, warehouseId)) {
-    // The edge of that warehouse replicates its fulfillment orders from its own channel (DESIGN §5).
+    // The edge of that warehouse replicates its fulfillment orders from its own channel (docs/architecture.md, "Sync protocol").
     const customer = JSON.parse(order.customer_json) as Customer;
     await appendDownstream(
       trx,

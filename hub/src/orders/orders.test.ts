@@ -226,7 +226,7 @@ describe.each(['sqlite', 'postgres'] as const)('orders on %s', (adapter) => {
     });
     expect(notShipped.status).toBe(409);
     expect(notShipped.body.error.details.status).toBe('processing');
-    // The edge's shipped fact (the next step of issue 5) stands in as a direct status change here.
+    // The edge's shipped fact (what a real edge reports) stands in as a direct status change here.
     await hub.storage.db.updateTable('orders').set({ status: 'shipped' }).where('id', '=', placed.body.id).execute();
     const delivered = await call(hub, 'PUT', `/api/v1/orders/${placed.body.id}/status`, {
       token,

@@ -1,4 +1,4 @@
-/** An order (DESIGN §6). Customer and addresses are JSON; money is integer minor units. */
+/** An order (docs/architecture.md, "Orders"). Customer and addresses are JSON; money is integer minor units. */
 export interface OrdersTable {
   id: string;
   number: string;

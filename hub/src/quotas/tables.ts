@@ -1,4 +1,4 @@
-/** The in-store quota policy of one warehouse (issue 5): targets of selling rights per SKU. */
+/** The in-store quota policy of one warehouse: targets of selling rights per SKU. */
 export interface QuotaPoliciesTable {
   warehouse_id: string;
   policy_json: string;

@@ -59,7 +59,7 @@ async function createWarehouseOnce(
     };
     await trx.insertInto('warehouses').values(row).execute();
     const warehouse = toWarehouse(row);
-    // The edge replicates its own warehouse's configuration from its channel (DESIGN §3, §5).
+    // The edge replicates its own warehouse's configuration from its channel (docs/architecture.md, "Ownership" and "Sync protocol").
     await appendDownstream(trx, warehouseChannel(warehouse.id), 'warehouse.upserted', warehouse, nowMs);
     return warehouse;
   });

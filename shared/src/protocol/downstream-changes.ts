@@ -14,7 +14,7 @@ import { roles } from '../policy/policy.ts';
 import { upstreamSeqSchema } from './common.ts';
 
 /**
- * What the hub's downstream channels carry (DESIGN §5): one named change per log entry, each kind
+ * What the hub's downstream channels carry (docs/architecture.md, "Sync protocol"): one named change per log entry, each kind
  * with its payload schema. The hub checks each change against it right before appending it and
  * right after reading it back; the edge's decoder checks it again before the edge applies it.
  */
@@ -31,7 +31,7 @@ export const warehouseUpsertedPayloadSchema = warehouseCreateSchema.extend({
 
 /**
  * `staff.upserted`, `staff.disabled` (`warehouse:<id>`): one person of the warehouse's roster, with
- * the password hash, so people sign in at the edge while its link is down (DESIGN §8).
+ * the password hash, so people sign in at the edge while its link is down (docs/architecture.md, "Ownership").
  */
 export const staffRosterPayloadSchema = z.strictObject({
   id: recordIdSchema,

@@ -114,7 +114,7 @@ export function fellBelowSafetyStock(
   );
 }
 
-/** The hub found a partition's committed units exceed what is on the shelf (DESIGN §6 re-routing). */
+/** The hub found a partition's committed units exceed what is on the shelf (docs/architecture.md, "Quantities": physical loss). */
 export const inventoryShortageDataSchema = z.strictObject({
   id: z.string().min(1),
   warehouseId: warehouseIdSchema,

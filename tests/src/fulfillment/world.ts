@@ -24,7 +24,7 @@ export async function edgeStock(edge: EdgeProcess, token: string, sku: string): 
   return response.body;
 }
 
-/** The hub's partition of `sku` at the test warehouse (every DESIGN §4 quantity). */
+/** The hub's partition of `sku` at the test warehouse (every quantity of docs/architecture.md, "Quantities"). */
 export async function hubPartition(hubUrl: string, token: string, sku: string): Promise<Body> {
   const response = await requestJson<Body>(hubUrl, 'GET', `/api/v1/inventory/${encodeURIComponent(sku)}`, { token });
   if (response.status !== 200)

@@ -22,7 +22,7 @@ import {
 } from './world.ts';
 
 /**
- * In-store quotas (DESIGN §4, bounded counters) across a real hub process and a real enrolled edge
+ * In-store quotas (docs/architecture.md, "Quantities"; docs/decisions/0002-escrow-quotas.md) across a real hub process and a real enrolled edge
  * process, the edge reaching the hub through a test proxy so the link can be cut. Each scenario has
  * its own SKU; the warehouse's one policy names every SKU's target (default 0), and the hub's own
  * rebalancer runs every 5 s beside the explicit rebalance calls, so every figure is read as a state

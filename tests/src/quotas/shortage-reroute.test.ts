@@ -28,7 +28,7 @@ import {
 import { expectStatus, hubPartitionAt, reserve, waitForHubPartition } from './world.ts';
 
 /**
- * Physical loss (DESIGN §4) across a real hub process and a real edge process: warehouse AMS runs an
+ * Physical loss (docs/architecture.md, "Quantities") across a real hub process and a real edge process: warehouse AMS runs an
  * enrolled edge, PAR is a 3PL whose stock the admin writes through the hub's API. Damage at the AMS
  * edge leaves `committed` above what is sellable there; the hub asks the edge to release the newest
  * allocation, the edge answers with what it has not picked, and the hub re-routes those units to PAR

@@ -8,7 +8,7 @@ import { type Body, edgeStock, waitTimeoutMs } from '../fulfillment/world.ts';
  * admin calls, in-store sales at the edge, and waits on either side's view of one figure.
  */
 
-/** The hub's partition of `sku` at `warehouseId` (every DESIGN §4 quantity), or undefined when it has none. */
+/** The hub's partition of `sku` at `warehouseId` (every quantity of docs/architecture.md, "Quantities"), or undefined when it has none. */
 export async function hubPartitionAt(
   hubUrl: string,
   token: string,

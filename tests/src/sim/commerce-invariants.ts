@@ -6,7 +6,7 @@ const warehouse = simWarehouseId;
 const sum = (values: Iterable<number>) => [...values].reduce((total, value) => total + value, 0);
 
 /**
- * No oversell, at the hub, for every commerce partition (DESIGN §4), at every step of a schedule:
+ * No oversell, at the hub, for every commerce partition (docs/architecture.md, "Quantities"), at every step of a schedule:
  *
  *   reserved(unexpired) + committed + edge_quota  ≤  on_hand − damaged − quality_control + lost + shipping
  *

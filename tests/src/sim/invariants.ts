@@ -57,7 +57,7 @@ export async function converged(world: World): Promise<boolean> {
 }
 
 /**
- * Every invariant of issue 4 item 5, once the world healed. Returns what is broken (empty: all hold).
+ * Every invariant the simulation checks, once the world healed. Returns what is broken (empty: all hold).
  */
 export async function checkInvariants(world: World): Promise<string[]> {
   const hub = world.hub;
@@ -243,7 +243,7 @@ export async function checkInvariants(world: World): Promise<string[]> {
     problems.push(`edge catalog replica differs from the hub: missing ${missing.join(' ')}; extra ${extra.join(' ')}`);
   }
 
-  // 6. Every durable rejection reaches the edge, where staff see it (issue 4: "they surface at the edge").
+  // 6. Every durable rejection reaches the edge, where staff see it (they must surface at the edge).
   const edgeRejections = edge.db
     .prepare<[], { seq: number; reason: string }>('SELECT seq, reason FROM sync_rejection ORDER BY seq')
     .all();

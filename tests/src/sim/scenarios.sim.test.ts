@@ -326,7 +326,7 @@ describe('directed sync scenarios', () => {
     expectHealed(w, await healAndCheck(w, { chaos: false }));
   });
 
-  // Regression (issue 4: rejections "surface at the edge"): when the ack that carried a rejection is
+  // Regression (rejections must surface at the edge): when the ack that carried a rejection is
   // lost, the hub repeats the stored rejections after `hello.ackedSeq` (and for duplicate seqs), so
   // the edge still records it.
   it('surfaces a rejection at the edge even when the ack that carried it was lost', async () => {

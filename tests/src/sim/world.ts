@@ -93,7 +93,7 @@ async function openSimEdge(dataDir: string, nowMs: () => number, newId: () => st
   };
 }
 
-/** Named crash points (issue 4, item 5) and how likely each fires when reached, per schedule. */
+/** Named crash points and how likely each fires when reached, per schedule. */
 export type CrashPoints = {
   afterOutboxWrite: number;
   afterPushSent: number;

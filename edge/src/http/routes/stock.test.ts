@@ -22,7 +22,7 @@ const get = async (url: string) => {
 const ledgerCount = () => (edge.db.prepare('SELECT count(*) AS n FROM ledger').get() as { n: number }).n;
 
 describe('POST /api/v1/stock/receive', () => {
-  it('records the receipt and answers 201 with the event and all DESIGN §4 quantities', async () => {
+  it('records the receipt and answers 201 with the event and all its quantities', async () => {
     const { status, body } = await scan('receive', {
       sku: 'SOFA-OSLO-3S-GREY',
       quantity: 10,

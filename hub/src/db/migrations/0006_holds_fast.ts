@@ -3,7 +3,7 @@ import { type Kysely, sql, PostgresAdapter } from 'kysely';
 import type { Migration } from 'kysely/migration';
 
 /**
- * One round trip for a hold with nothing to choose (issue 5): `dovetail_reserve_fast` checks the
+ * One round trip for a hold with nothing to choose: `dovetail_reserve_fast` checks the
  * catalog (SQLSTATE DT404, message = the first unknown SKU), finds the warehouses stocking the hold's
  * SKUs (only `p_warehouse` when given) and, when there is one, locks that warehouse's partitions in
  * sku order (`COLLATE "C"`, the order every writer uses), settles their expired lines and takes each

@@ -4,7 +4,7 @@ import type { Migration } from 'kysely/migration';
 
 /**
  * Superseded by `dovetail_reserve_many` (0012), which the hub calls instead; kept because migrations
- * never change once written. Group commit on PostgreSQL (issue 5): `dovetail_reserve_batch` takes a batch of holds in ONE
+ * never change once written. Group commit on PostgreSQL: `dovetail_reserve_batch` takes a batch of holds in ONE
  * statement, so one transaction, one WAL flush and one round trip serve them all, and the hot
  * partition's row lock is taken once per batch instead of once per hold. It first locks every
  * partition of every SKU in the batch in (warehouse, sku) `COLLATE "C"` order — the order every writer

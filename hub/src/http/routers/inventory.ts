@@ -106,7 +106,7 @@ export const inventoryRouter = {
         path: '/inventory/{sku}',
         tags,
         summary:
-          'One SKU: DESIGN §4 quantities summed and per warehouse. A catalog SKU with no stock answers zeros; an unknown SKU 404',
+          'One SKU: all quantities summed and per warehouse. A catalog SKU with no stock answers zeros; an unknown SKU 404',
       },
     })
     .input(z.strictObject({ sku: skuParam() }))

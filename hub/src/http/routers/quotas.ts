@@ -24,7 +24,7 @@ const moveView = z.object({
 });
 
 /**
- * In-store quotas (issue 5): the escrow of selling rights each edge may spend offline. Admins set a
+ * In-store quotas: the escrow of selling rights each edge may spend offline. Admins set a
  * policy (targets per SKU) that the hub's rebalancer follows, or grant and ask back by hand.
  */
 export const quotasRouter = {

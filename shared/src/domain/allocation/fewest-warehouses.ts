@@ -10,7 +10,7 @@ import {
 } from './request.ts';
 
 /**
- * `fewest_warehouses`, the default (issue 5, DESIGN §6): one warehouse holding every line, the
+ * `fewest_warehouses`, the default (docs/architecture.md, "Orders"): one warehouse holding every line, the
  * nearest such; else a split shipment from the fewest warehouses, and among equally few the set with
  * the smallest total distance to the destination. Remaining ties go to the set that comes first in
  * (distance, id) order, so the answer never depends on the order candidates were listed in.

@@ -5,7 +5,7 @@ import type { GeoPoint } from '../orders/schemas.ts';
 import { haversineKm } from './geo.ts';
 
 /**
- * What every allocation strategy takes and returns (issue 5, DESIGN §6). Pure: the hub reads the
+ * What every allocation strategy takes and returns (docs/architecture.md, "Orders"). Pure: the hub reads the
  * candidates, calls a strategy, and then commits the result in the same transaction that proves
  * `available ≥ qty` again (a strategy's answer is a plan, not a reservation).
  */
@@ -16,7 +16,7 @@ export type CandidateWarehouse = {
   kind: (typeof warehouseKinds)[number];
   location: GeoPoint;
   /**
-   * Units per SKU this warehouse can promise online: DESIGN §4's `available`, which already
+   * Units per SKU this warehouse can promise online: `available` (docs/architecture.md, "Quantities"), which already
    * subtracts the edge's in-store quota (`availableUnits` in domain/stock/quantities.ts). Never
    * add the quota back: the edge may be selling those units offline right now. A missing SKU is 0;
    * a negative value (a shortage) counts as 0.

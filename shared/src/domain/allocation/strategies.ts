@@ -4,7 +4,7 @@ import { nearestPerLine } from './nearest-per-line.ts';
 import type { AllocationStrategy } from './request.ts';
 
 /**
- * The allocation strategies ops can choose between (DESIGN §6: "a strategy … that ops can change").
+ * The allocation strategies ops can choose between (docs/architecture.md, "Orders").
  * Names are stored in settings, so they are never renamed once shipped; add new ones instead.
  */
 export const allocationStrategies = {

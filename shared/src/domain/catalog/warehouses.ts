@@ -3,7 +3,7 @@ import { warehouseSchema } from './schemas.ts';
 
 /**
  * A warehouse as the hub's API creates it. Kinds `warehouse` and `store` run an edge that owns
- * their stock (DESIGN §3); `3pl` and `dropshipper` have none, so their stock is written through
+ * their stock (docs/architecture.md, "Ownership"); `3pl` and `dropshipper` have none, so their stock is written through
  * the hub's API instead.
  */
 export const warehouseCreateSchema = warehouseSchema.extend({

@@ -14,7 +14,7 @@ import {
 } from '../stock/schemas.ts';
 
 /**
- * Fulfillment orders at the warehouse (DESIGN §3, issue 5). Once the hub has sent a fulfillment order
+ * Fulfillment orders at the warehouse (docs/architecture.md, "Ownership"). Once the hub has sent a fulfillment order
  * to a warehouse, that warehouse's edge owns its pick/pack/ship state; the hub learns of it through
  * the facts below, sent upstream in the same stream (and with the same exactly-once guarantee) as
  * stock events, and only *requests* changes (cancel, release) that the edge accepts or refuses.
@@ -131,7 +131,7 @@ export const fulfillmentFactSchema = z.discriminatedUnion('type', [
     type: z.literal('fulfillment_canceled'),
     lines: releasedLinesSchema,
   }),
-  /** The cancel request refused: the goods had already shipped (physical fact wins, DESIGN §6). */
+  /** The cancel request refused: the goods had already shipped (physical fact wins; docs/architecture.md, "Ownership"). */
   z.strictObject({
     ...eventHeader,
     ...factCommon,

@@ -1,7 +1,7 @@
 import { assert } from '../../assert.ts';
 
 /**
- * The hub's record of a fulfillment order (one warehouse's part of a paid order, DESIGN §3) and of a
+ * The hub's record of a fulfillment order (one warehouse's part of a paid order; docs/architecture.md, "Ownership") and of a
  * cancel request to it: two complete tables, no `Partial`, so the compiler proves every (state,
  * event) pair was decided; `null` means "not allowed" (a 3PL's REST call is answered 409
  * `transition_not_allowed` with the current status; an edge's fact is refused durably as

@@ -24,7 +24,7 @@ export type HoldStatus = (typeof holdStatuses)[number];
 /**
  * A status as a reader sees it at `nowMs`. A record still `lapsing` at its expiry (an active hold;
  * the unpaid order over it, which expires with its hold) reads as expired from `expiresAtMs` on,
- * whatever the sweeper is doing (DESIGN §4); any other status reads as stored.
+ * whatever the sweeper is doing (docs/architecture.md, "Quantities"); any other status reads as stored.
  */
 export function expiringStatusAt<Status extends string>(
   stored: Status,

@@ -3,7 +3,7 @@ import { type OrderStatus, isTerminalOrderStatus } from './transitions.ts';
 
 /**
  * Which whitelisted fields an order's status still lets `PATCH /orders/{id}` change. The shipping
- * address is fixed once anything is packed: the edge prints the label at packing (DESIGN §3), and
+ * address is fixed once anything is packed: the edge prints the label at packing (docs/architecture.md, "Ownership"), and
  * allocation chose warehouses by distance to it. In `processing` the fulfillment orders are already
  * at the warehouses, so the hub must pass a changed address on to them. A note may always be added.
  */

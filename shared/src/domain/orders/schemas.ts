@@ -5,7 +5,7 @@ import { noteSchema, quantitySchema, referenceSchema, skuSchema } from '../stock
 import { staffSettableOrderStatuses } from './transitions.ts';
 
 /**
- * Request bodies of the order API (issue 5), strict: unknown fields are refused, so a typo or a field
+ * Request bodies of the order API, strict: unknown fields are refused, so a typo or a field
  * a client is not allowed to set (`status`, `total`, `customer.email` on PATCH) is a 400, not ignored.
  */
 
@@ -267,7 +267,7 @@ export const countryCodeSchema = z
   .regex(/^[A-Z]{2}$/, 'country: ISO 3166-1 alpha-2 in capitals, e.g. "FR"')
   .refine((code) => countryCodeSet.has(code), 'country: not an assigned ISO 3166-1 alpha-2 code');
 
-/** Where an order ships from or to, for allocation by distance (DESIGN §6). Both or neither. */
+/** Where an order ships from or to, for allocation by distance (docs/architecture.md, "Orders"). Both or neither. */
 export const geoPointSchema = z.strictObject({
   lat: z.number().min(-90).max(90),
   lon: z.number().min(-180).max(180),

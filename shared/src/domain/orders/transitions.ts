@@ -1,7 +1,7 @@
 import { assert } from '../../assert.ts';
 
 /**
- * The order state machine (DESIGN §6, issue 5): one complete table, no `Partial`, so the compiler
+ * The order state machine (docs/architecture.md, "Orders"): one complete table, no `Partial`, so the compiler
  * proves every (status, event) pair was decided; `null` means "not allowed" (the hub answers 409
  * with the current status).
  *
@@ -16,7 +16,7 @@ import { assert } from '../../assert.ts';
  *    `pending_payment` only (once paid, holds have become allocations). Enforced by the table; tested.
  * 5. A paid order is cancelled only by its warehouses' consent: `canceled` is reached from a paid
  *    order only through `cancel_accepted` (the edge owns the fulfillment order and released the
- *    commitment, DESIGN §3). An unpaid order is cancelled at once, since the hub owns its hold.
+ *    commitment; docs/architecture.md, "Ownership"). An unpaid order is cancelled at once, since the hub owns its hold.
  *    Enforced by the table; tested by listing every pair that reaches `canceled`.
  * 6. Physical fact wins: a rejection because goods shipped moves the order to `return_requested`, and
  *    a fact reported by the owner (pack, ship, a late cancel answer) is never refused while the order
@@ -33,7 +33,7 @@ import { assert } from '../../assert.ts';
  *    Tested by walking the table.
  *
  * `backordered` is not an order status: it belongs to an allocation (one line at one warehouse).
- * DESIGN §4 marks *allocations* backordered when stock is lost, and a split order may have one line
+ * docs/architecture.md ("Quantities") marks *allocations* backordered when stock is lost, and a split order may have one line
  * backordered while another is already shipped; an order-level status would have to drop one of the
  * two facts. The order keeps its fulfillment status and its allocations say which lines wait.
  */

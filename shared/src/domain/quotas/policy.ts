@@ -3,7 +3,7 @@ import * as limits from '../../limits.ts';
 import { quantitySchema, skuSchema } from '../stock/schemas.ts';
 
 /**
- * In-store selling quotas (DESIGN §4, issue 5): the hub grants each edge rights to sell units of a
+ * In-store selling quotas (docs/architecture.md, "Quantities"): the hub grants each edge rights to sell units of a
  * partition offline (escrow), removed from online availability the moment they are granted; the
  * edge spends them on in-store sales and returns what it does not need. Rights are conserved:
  * `edge rights + online available + held + committed + consumed = on_hand` for every partition.

@@ -12,7 +12,7 @@ const state = {
   bins: [['A-01', 17]] as Array<[string, number]>,
 };
 
-describe('available units (DESIGN §4)', () => {
+describe('available units (docs/architecture.md, "Quantities")', () => {
   it('is on hand minus committed, reserved, damaged, quality control, safety stock and edge quota', () => {
     const other = { committed: 3, reserved: 2, safetyStock: 1, incoming: 50 };
     expect(availableUnits(state, other)).toBe(20 - 3 - 2 - 2 - 1 - 1 - 4);

@@ -1,7 +1,7 @@
 import type { PartitionState } from './partition.ts';
 
 /**
- * DESIGN §4's quantities for one partition (names follow Shopify's inventory states).
+ * The quantities of one partition (docs/architecture.md, "Quantities"; names follow Shopify's inventory states).
  * `available = onHand − committed − reserved − damaged − qualityControl − safetyStock − edgeQuota`,
  * never below zero in what is shown (a shortage is reported separately, not as negative stock).
  */
