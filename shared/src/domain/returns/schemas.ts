@@ -55,11 +55,13 @@ export const returnRejectSchema = z.strictObject({ reason: orderStatusReasonSche
 export const returnCancelSchema = z.strictObject({ reason: orderStatusReasonSchema });
 
 /** A carrier and its tracking number come together, or neither does (a refinement, reused by the hub's route). */
-export const trackingTogether = [
-  (body: { carrier?: string | undefined; trackingNumber?: string | undefined }) =>
-    (body.carrier === undefined) === (body.trackingNumber === undefined),
+export const trackingTogether: [
+  (body: { carrier?: string | undefined; trackingNumber?: string | undefined }) => boolean,
+  { message: string; path: string[] },
+] = [
+  (body) => (body.carrier === undefined) === (body.trackingNumber === undefined),
   { message: 'carrier and trackingNumber go together', path: ['trackingNumber'] },
-] as const;
+];
 
 /** `POST /returns/{id}/in-transit`: the parcel is on its way back, with the carrier's tracking when known. */
 export const returnInTransitSchema = z
