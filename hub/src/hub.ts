@@ -5,8 +5,8 @@ import pino, { type Logger } from 'pino';
 import { ExternalIssuer, type ExternalIssuerConfig } from './identity/external.ts';
 import { KeyStore } from './identity/keys.ts';
 import { RateLimiter } from './http/rate-limit.ts';
-import { type ReturnPolicy, defaultReturnPolicy, limits } from '@dovetail/shared';
-import { Authenticator, LoginThrottle } from './identity/principal.ts';
+import { type ReturnPolicy, SignInGuard, defaultReturnPolicy, limits } from '@dovetail/shared';
+import { Authenticator } from './identity/principal.ts';
 import { type Storage, type StorageConfig, openStorage } from './db/connect.ts';
 import { createApp } from './http/app.ts';
 import { readOperationalFigures } from './operations/figures.ts';
@@ -25,6 +25,8 @@ import { webhookNotifier, webhookNotifyChannel } from './webhooks/notifier.ts';
 import { type WebhookSettings, defaultWebhookSettings } from './webhooks/settings.ts';
 import { WebhookWorker } from './webhooks/worker.ts';
 import { listenOnChannel } from './db/listen.ts';
+import { catalogCacheOf } from './catalog/cache.ts';
+import { catalogChannel } from './catalog/service.ts';
 import { notificationNotifier, notificationNotifyChannel } from './notifications/notifier.ts';
 import { type NotificationSettings, defaultNotificationSettings, describeEndpoint } from './notifications/settings.ts';
 import { NotificationWorker } from './notifications/worker.ts';
@@ -101,7 +103,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
         nowMs,
         options.externalIssuer ? new ExternalIssuer(options.externalIssuer, nowMs) : undefined,
       ),
-      loginThrottle: new LoginThrottle(nowMs),
+      loginThrottle: new SignInGuard(nowMs),
       rateLimiter: new RateLimiter(
         options.rateLimit?.perSecond ?? limits.clientRequestsPerSecond,
         options.rateLimit?.burst ?? limits.clientRequestsBurst,
@@ -139,6 +141,19 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       () => expireExchanges(storage.db, storage.dialect, nowMs()),
       logger,
     );
+    // The catalog read cache of this instance: a catalog write on any instance clears it when its
+    // pg_notify on the downstream channel arrives (catalog/cache.ts); on SQLite writes clear it in-process.
+    const stopListeningForCatalog =
+      options.storage.kind === 'postgres'
+        ? await listenOnChannel(
+            options.storage.url,
+            downstreamNotifyChannel,
+            (payload) => {
+              if (payload === catalogChannel) catalogCacheOf(storage.db).invalidate();
+            },
+            logger,
+          )
+        : undefined;
     // Webhook deliveries: woken at commit (in-process on SQLite; LISTEN/NOTIFY across instances on
     // PostgreSQL), polling as a backstop, and sending until stopped.
     const stopListeningForDeliveries =
@@ -242,6 +257,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
         await holdWriter?.close();
         await sync?.close();
         await stopListening?.();
+        await stopListeningForCatalog?.();
         await storage.close();
       },
     };

@@ -23,7 +23,7 @@ import { returnRoutes } from './routes/returns.ts';
 import { loginRoute, sessionRoutes } from './routes/session.ts';
 import { stockRoutes } from './routes/stock.ts';
 import { syncRoutes } from './routes/sync.ts';
-import { scannerPage } from './scanner.ts';
+import { scannerRoutes } from './scanner.ts';
 
 export type EdgeAppDeps = {
   db: EdgeDatabase;
@@ -73,7 +73,7 @@ export function createEdgeApp(deps: EdgeAppDeps) {
   });
   app.use('/api/*', limitBody({ maxBytes: limits.requestBodyBytesMax }));
 
-  app.get('/', scannerPage);
+  app.route('/', scannerRoutes());
   app.get('/healthz', (c) => c.json({ status: 'ok', warehouseId, edgeId: deps.edgeId }));
   const documentText = JSON.stringify(edgeOpenApiDocument());
   app.get('/api/v1/openapi.json', (c) => c.body(documentText, 200, { 'content-type': 'application/json' }));

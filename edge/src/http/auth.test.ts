@@ -261,15 +261,43 @@ describe('operations endpoints and unknown routes', () => {
   });
 });
 
-describe('the scanner page', () => {
-  it('is served at / under a Content-Security-Policy that allows exactly its own script', async () => {
+describe('the scanner app', () => {
+  it('is served at / and /app/* under a strict Content-Security-Policy with no inline script or style', async () => {
     const response = await edge.call('GET', '/');
     expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/html');
+    const csp = response.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
     const html = await response.text();
-    const script = /<script type="module">([\s\S]*?)<\/script>/.exec(html)?.[1] ?? '';
-    const { createHash } = await import('node:crypto');
-    const hash = createHash('sha256').update(script).digest('base64');
-    expect(response.headers.get('content-security-policy')).toContain(`script-src 'sha256-${hash}'`);
-    expect(html).toContain('fetch(`/api/v1');
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
+    for (const [file, type] of [
+      ['/app/app.js', 'text/javascript'],
+      ['/app/words.js', 'text/javascript'],
+      ['/app/gs1.js', 'text/javascript'],
+      ['/app/app.css', 'text/css'],
+      ['/app/manifest.webmanifest', 'application/manifest+json'],
+      ['/sw.js', 'text/javascript'],
+    ] as const) {
+      const asset = await edge.call('GET', file);
+      expect(asset.status, file).toBe(200);
+      expect(asset.headers.get('content-type'), file).toContain(type);
+      expect(asset.headers.get('content-security-policy'), file).toBe(csp);
+      const etag = asset.headers.get('etag') as string;
+      expect((await edge.call('GET', file, { headers: { 'if-none-match': etag } })).status, file).toBe(304);
+    }
+  });
+
+  it('serves the shared GS1 parser as a plain module and a service worker that lists the app shell', async () => {
+    const gs1 = await (await edge.call('GET', '/app/gs1.js')).text();
+    expect(gs1).toMatch(/export \{[^}]*\bparseGs1\b/);
+    expect(gs1).not.toMatch(/: string\b|\btype Gs1/);
+    const worker = await (await edge.call('GET', '/sw.js')).text();
+    expect(worker).not.toContain('__VERSION__');
+    expect(worker).toContain('["/","/app/app.js"');
   });
 });

@@ -19,9 +19,11 @@ import {
 } from '@dovetail/shared';
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { Database } from '../database.ts';
+import { availableSql } from '../db/available.ts';
 import { decodeCursor, encodeCursor } from '../db/cursor.ts';
 import { mapUniqueViolation } from '../db/errors.ts';
 import { appendDownstream } from '../downstream/outbox.ts';
+import { catalogCacheOf } from './cache.ts';
 import type { ProductsTable, VariantsTable } from './tables.ts';
 
 export const catalogChannel = 'catalog';
@@ -33,6 +35,11 @@ export type ProductFilters = {
   minPrice?: number;
   maxPrice?: number;
   includeArchived?: boolean;
+  /** Products offering each of these option values (a variant option or a configurable choice). */
+  options?: Array<{ name: string; value: string }>;
+  /** Products with a variant available at this warehouse (at `nowMs`). */
+  inStockAt?: string;
+  nowMs?: number;
   cursor?: string;
   limit: number;
 };
@@ -140,6 +147,29 @@ async function assertSkusFree(trx: Transaction<Database>, productId: string, var
   }
 }
 
+/** Every option value the product offers, one row each (0024): what `?option.<name>=<value>` finds. */
+async function writeOptionValues(trx: Transaction<Database>, product: Product): Promise<void> {
+  const pairs = new Set<string>();
+  for (const option of product.options ?? [])
+    for (const value of option.values) pairs.add(JSON.stringify([option.name, value]));
+  for (const option of product.configurableOptions ?? [])
+    if (option.type === 'choice')
+      for (const choice of option.choices) pairs.add(JSON.stringify([option.name, choice.value]));
+  for (const variant of product.variants)
+    for (const [name, value] of Object.entries(variant.options)) pairs.add(JSON.stringify([name, value]));
+  await trx.deleteFrom('product_option_values').where('product_id', '=', product.id).execute();
+  if (pairs.size === 0) return;
+  await trx
+    .insertInto('product_option_values')
+    .values(
+      [...pairs].map((pair) => {
+        const [name, value] = JSON.parse(pair) as [string, string];
+        return { product_id: product.id, name, value };
+      }),
+    )
+    .execute();
+}
+
 async function writeVariants(trx: Transaction<Database>, productId: string, variants: Variant[]): Promise<void> {
   await trx.deleteFrom('variants').where('product_id', '=', productId).execute();
   await trx
@@ -165,7 +195,9 @@ export async function createProduct(
   nowMs: number,
   id: string = newId(),
 ): Promise<Product> {
-  return mapUniqueViolation(() => createProductOnce(db, input, nowMs, id), skuRace);
+  const product = await mapUniqueViolation(() => createProductOnce(db, input, nowMs, id), skuRace);
+  catalogCacheOf(db).invalidate();
+  return product;
 }
 
 async function createProductOnce(
@@ -181,12 +213,18 @@ async function createProductOnce(
     await writeVariants(trx, id, input.variants);
     const [product] = await loadProducts(trx, [row]);
     assert(product, 'created product reads back');
+    await writeOptionValues(trx, product);
     await appendDownstream(trx, catalogChannel, 'product.upserted', product, nowMs);
     return product;
   });
 }
 
+/** One product, from the catalog cache when it holds it (catalog/cache.ts). Callers must not change it. */
 export async function getProduct(db: Kysely<Database>, id: string): Promise<Product> {
+  return catalogCacheOf(db).read(`product:${id}`, () => readProduct(db, id));
+}
+
+async function readProduct(db: Kysely<Database>, id: string): Promise<Product> {
   const row = await db.selectFrom('products').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw notFound('product');
   const [product] = await loadProducts(db, [row]);
@@ -205,7 +243,9 @@ export async function updateProduct(
   input: ProductUpdate,
   nowMs: number,
 ): Promise<Product> {
-  return mapUniqueViolation(() => updateProductOnce(db, id, expectedVersion, input, nowMs), skuRace);
+  const product = await mapUniqueViolation(() => updateProductOnce(db, id, expectedVersion, input, nowMs), skuRace);
+  catalogCacheOf(db).invalidate();
+  return product;
 }
 
 async function updateProductOnce(
@@ -249,6 +289,7 @@ async function updateProductOnce(
     }
     const [product] = await loadProducts(trx, [row]);
     assert(product, 'updated product reads back');
+    await writeOptionValues(trx, product);
     await appendDownstream(
       trx,
       catalogChannel,
@@ -264,7 +305,20 @@ function likePattern(text: string): string {
   return `%${text.toLowerCase().replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
 }
 
+/**
+ * A page of products. Pages are cached (catalog/cache.ts) except when filtered by stock, which moves
+ * without any catalog write.
+ */
 export async function listProducts(
+  db: Kysely<Database>,
+  filters: ProductFilters,
+): Promise<{ items: Product[]; nextCursor: string | null }> {
+  if (filters.inStockAt !== undefined) return readProducts(db, filters);
+  const { nowMs: _nowMs, ...key } = filters;
+  return catalogCacheOf(db).read(`list:${JSON.stringify(key)}`, () => readProducts(db, filters));
+}
+
+async function readProducts(
   db: Kysely<Database>,
   filters: ProductFilters,
 ): Promise<{ items: Product[]; nextCursor: string | null }> {
@@ -292,6 +346,29 @@ export async function listProducts(
     // ESCAPE spelled out: SQLite has no default LIKE escape character, PostgreSQL's is backslash.
     query = query.where(
       sql<boolean>`(lower(name) like ${pattern} escape '\\' or lower(description) like ${pattern} escape '\\')`,
+    );
+  }
+  for (const option of filters.options ?? []) {
+    query = query.where('id', 'in', (eb) =>
+      eb
+        .selectFrom('product_option_values')
+        .select('product_id')
+        .where('name', '=', option.name)
+        .where('value', '=', option.value),
+    );
+  }
+  if (filters.inStockAt !== undefined) {
+    const warehouseId = filters.inStockAt;
+    const nowMs = filters.nowMs ?? Date.now();
+    query = query.where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('variants as v')
+          .innerJoin('stock_partitions as p', 'p.sku', 'v.sku')
+          .select('v.sku')
+          .whereRef('v.product_id', '=', 'products.id')
+          .where('p.warehouse_id', '=', warehouseId)
+          .where(availableSql('p', nowMs), '>', 0),
+      ),
     );
   }
   if (after) query = query.where('id', '>', after);

@@ -29,7 +29,15 @@ export interface VariantsTable {
   price: number | null;
 }
 
+/** Each option value a product offers, one row each (0024): what `?option.<name>=<value>` finds. */
+export interface ProductOptionValuesTable {
+  product_id: string;
+  name: string;
+  value: string;
+}
+
 export interface CatalogTables {
   products: ProductsTable;
   variants: VariantsTable;
+  product_option_values: ProductOptionValuesTable;
 }

@@ -21,6 +21,7 @@ import { migration as m0018 } from './migrations/0018_client_budgets.ts';
 import { migration as m0019 } from './migrations/0019_notifications.ts';
 import { migration as m0021 } from './migrations/0021_drop_reserve_batch.ts';
 import { migration as m0023 } from './migrations/0023_configurable_products.ts';
+import { migration as m0024 } from './migrations/0024_catalog_filters.ts';
 
 /**
  * Versioned migrations, one list for both adapters. Written with Kysely's schema builder and
@@ -49,6 +50,7 @@ const steps: Record<string, Migration> = {
   '0019_notifications': m0019,
   '0021_drop_reserve_batch': m0021,
   '0023_configurable_products': m0023,
+  '0024_catalog_filters': m0024,
 };
 
 export const migrationNames = Object.keys(steps).sort();

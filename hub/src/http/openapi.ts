@@ -74,7 +74,9 @@ const withLocation = new Set([
   'POST /orders/{id}/return',
   'POST /orders/{id}/exchange',
 ]);
-const withEtag = new Set(['GET /products/{id}', 'POST /products', 'PUT /products/{id}']);
+const withEtag = new Set(['GET /products', 'GET /products/{id}', 'POST /products', 'PUT /products/{id}']);
+/** Conditional reads (http/conditional.ts): If-None-Match with the current ETag answers 304, no body. */
+const withNotModified = new Set(['GET /products', 'GET /products/{id}']);
 const withIfMatch = new Set(['PUT /products/{id}']);
 
 /** Component schemas by name: the success body of the operation that returns exactly that. */
@@ -151,6 +153,17 @@ function completeOperation(route: RestRoute, operation: JsonObject): void {
     if (route.idempotent) statusHeaders.push('Idempotent-Replayed');
     const description = status === 201 ? 'Created' : status === 202 ? 'Accepted' : 'OK';
     responses[String(status)] = openapi.successResponse(description, schema, statusHeaders);
+  }
+  if (withNotModified.has(key)) {
+    for (const status of statuses) {
+      const response = responses[String(status)] as JsonObject;
+      response['headers'] = { ...(response['headers'] as JsonObject), ...openapi.headerRefs('Cache-Control', 'Vary') };
+    }
+    responses['304'] = openapi.successResponse('Not Modified: If-None-Match names the current ETag', undefined, [
+      'ETag',
+      'Cache-Control',
+      'Vary',
+    ]);
   }
   operation['responses'] = { ...responses, ...openapi.errorResponses(errors) };
   if (route.permission === 'public') operation['security'] = [];

@@ -10,6 +10,8 @@ import {
   requestFingerprint,
 } from '../idempotency/store.ts';
 import { type DomainError, idempotencyKeySchema, invalidIdempotencyKey } from '@dovetail/shared';
+import { clientAddress } from './client-address.ts';
+import { notModified } from './conditional.ts';
 import { ApiError, asApiError, toErrorResponse } from './errors.ts';
 import { requestIdOf } from './observability.ts';
 import { type RestRoute, restBasePath } from './openapi.ts';
@@ -128,6 +130,7 @@ export async function restContext(c: HonoContext, deps: HubDeps): Promise<Contex
     ifMatch: c.req.header('if-match'),
     response: { headers: {} },
     requestId: requestIdOf(c),
+    source: clientAddress(c),
   };
 }
 
@@ -165,7 +168,8 @@ export function createRestHandler(router: AnyRouter, routes: RestRoute[], deps: 
     if (contentType === undefined && bodyText) {
       return errorJson(c, new ApiError(415, 'unsupported_media_type', 'send content-type: application/json'));
     }
-    const run = async () => toRestResponse(await bridge(c.req.raw, url.toString(), bodyText, context));
+    const run = async () =>
+      notModified(c.req.raw, await toRestResponse(await bridge(c.req.raw, url.toString(), bodyText, context)));
 
     const idempotencyKey = c.req.header('idempotency-key');
     if (idempotencyKey === undefined || !route.idempotent) return run();

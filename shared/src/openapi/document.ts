@@ -40,7 +40,11 @@ const header = (description: string, schema: JsonObject = { type: 'string' }) =>
 
 /** Every response header either service sends, by the name used in `components.headers`. */
 export const responseHeaders: Record<string, { description: string; schema: JsonObject }> = {
-  ETag: header("The resource's version, for If-Match"),
+  ETag: header("The resource's version, for If-Match; send it as If-None-Match to revalidate a read (304)"),
+  'Cache-Control': header(
+    '`private, no-cache` on catalog reads: the caller may keep them and revalidate with the ETag',
+  ),
+  Vary: header('The request headers the answer depends on (`Authorization`)'),
   Location: header('Where the created resource is read'),
   RateLimit: header('IETF RateLimit fields: `limit=N, remaining=N[, reset=S]`'),
   'RateLimit-Policy': header("The client's budget: `N;w=1`"),
@@ -54,7 +58,7 @@ export const responseHeaders: Record<string, { description: string; schema: Json
   'X-Request-Id': header("This request's id (echoed from the request, or made up); it is in every log line about it"),
 };
 
-const headerRefs = (...names: string[]) =>
+export const headerRefs = (...names: string[]) =>
   Object.fromEntries(names.map((name) => [name, { $ref: `#/components/headers/${name}` }]));
 
 /** Standard error responses by status (`components.responses`), each the envelope plus its headers. */

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { OpenApiResponseValidator } from '@dovetail/shared/openapi-check';
 
 const requestTimeoutMs = 15_000;
 
@@ -28,7 +29,43 @@ export async function requestJson<T = unknown>(
   });
   const text = await response.text();
   const isJson = (response.headers.get('content-type') ?? '').includes('application/json');
-  return { status: response.status, headers: response.headers, body: (isJson && text ? JSON.parse(text) : text) as T };
+  const body = (isJson && text ? JSON.parse(text) : text) as T;
+  const validator = await validatorFor(baseUrl);
+  const violation = validator?.check(
+    method,
+    new URL(`${baseUrl}${path}`).pathname,
+    response.status,
+    response.headers,
+    body,
+  );
+  if (violation) throw new Error(`response differs from the OpenAPI document of ${baseUrl}: ${violation}`);
+  return { status: response.status, headers: response.headers, body };
+}
+
+const validators = new Map<string, Promise<OpenApiResponseValidator | undefined>>();
+
+/**
+ * The OpenAPI document a hub or an edge serves at `/api/v1/openapi.json`, as a response check:
+ * every `/api/v1` answer these tests receive from a real process is checked against it (status,
+ * documented headers, body schema), so code and contract cannot drift apart unnoticed.
+ */
+function validatorFor(baseUrl: string): Promise<OpenApiResponseValidator | undefined> {
+  let validator = validators.get(baseUrl);
+  if (!validator) {
+    validator = fetch(`${baseUrl}/api/v1/openapi.json`, { signal: AbortSignal.timeout(requestTimeoutMs) })
+      .then(async (response) =>
+        response.status === 200
+          ? new OpenApiResponseValidator((await response.json()) as Record<string, unknown>)
+          : undefined,
+      )
+      .catch(() => undefined);
+    validator.then((found) => {
+      // Not reachable yet (the process is starting): ask again next time.
+      if (!found) validators.delete(baseUrl);
+    });
+    validators.set(baseUrl, validator);
+  }
+  return validator;
 }
 
 /** Polls GET /healthz until it answers 200; `gaveUp` returns a reason to stop early (the process died). */

@@ -1,8 +1,16 @@
-import { limits, productCategories, productCreateSchema, productSchema, productUpdateSchema } from '@dovetail/shared';
+import {
+  limits,
+  productCategories,
+  productCreateSchema,
+  productSchema,
+  productUpdateSchema,
+  warehouseIdSchema,
+} from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { ApiError } from '../errors.ts';
 import { createProduct, getProduct, listProducts, updateProduct } from '../../catalog/service.ts';
+import { contentEtag } from '../conditional.ts';
+import { ApiError } from '../errors.ts';
 import { cursorParam, idParam, pageLimit } from '../params.ts';
 import { type Context, idempotencyHeaders, protectedProcedure } from '../trpc.ts';
 
@@ -24,6 +32,31 @@ function setEtag(ctx: Context, version: number): void {
   ctx.response.headers['etag'] = etagFor(version);
 }
 
+/**
+ * Catalog reads need a bearer token, so no shared cache (CDN, proxy) may serve one caller's answer
+ * to another: `private`. `no-cache` lets the caller keep it and revalidate with If-None-Match, which
+ * costs a 304 and no body (http/conditional.ts). A public, token-free catalog feed would instead say
+ * `public, max-age=60, stale-while-revalidate=300`; there is none yet.
+ */
+function cacheableRead(ctx: Context, etag: string): void {
+  ctx.response.headers['etag'] = etag;
+  ctx.response.headers['cache-control'] = 'private, no-cache';
+  ctx.response.headers['vary'] = 'Authorization';
+}
+
+/** `option.<name>=<value>` query parameters: a variant option or a configurable choice the product offers. */
+const optionFilterKey = /^option\.([a-z][a-zA-Z0-9_]{0,31})$/;
+
+function optionFilters(input: Record<string, unknown>): Array<{ name: string; value: string }> {
+  const filters: Array<{ name: string; value: string }> = [];
+  for (const [key, value] of Object.entries(input)) {
+    const name = optionFilterKey.exec(key)?.[1];
+    if (name === undefined) continue;
+    filters.push({ name, value: String(value) });
+  }
+  return filters;
+}
+
 const productListSchema = z.object({ items: z.array(productSchema), nextCursor: z.string().nullable() });
 
 export const catalogRouter = {
@@ -34,40 +67,87 @@ export const catalogRouter = {
         method: 'GET',
         path: '/products',
         tags,
-        summary: 'List products: filter by category, material, text, price; cursor paging',
+        summary:
+          'List products: filter by category, material, text, price, option (option.color=sand), stock at a warehouse; cursor paging. ETag; If-None-Match answers 304',
       },
     })
     .input(
-      z.strictObject({
-        category: z.enum(productCategories).optional(),
-        material: z.string().min(1).max(100).optional(),
-        q: z.string().min(1).max(limits.catalogSearchTextLengthMax).optional(),
-        minPrice: z.int().min(0).optional(),
-        maxPrice: z.int().min(0).optional(),
-        includeArchived: z.enum(['true', 'false']).optional(),
-        cursor: cursorParam(),
-        limit: pageLimit(),
-      }),
+      z
+        .strictObject({
+          category: z.enum(productCategories).optional(),
+          material: z.string().min(1).max(100).optional(),
+          q: z.string().min(1).max(limits.catalogSearchTextLengthMax).optional(),
+          minPrice: z.int().min(0).optional(),
+          maxPrice: z.int().min(0).optional(),
+          includeArchived: z.enum(['true', 'false']).optional(),
+          inStockAt: warehouseIdSchema.optional().describe('only products with a variant available at this warehouse'),
+          cursor: cursorParam(),
+          limit: pageLimit(),
+        })
+        // `option.<name>=<value>` (e.g. option.color=sand&option.fabric=boucle); any other key is refused.
+        .catchall(z.string().min(1).max(64))
+        .superRefine((input, context) => {
+          const known = new Set([
+            'category',
+            'material',
+            'q',
+            'minPrice',
+            'maxPrice',
+            'includeArchived',
+            'inStockAt',
+            'cursor',
+            'limit',
+          ]);
+          const extra = Object.keys(input).filter((key) => !known.has(key));
+          for (const key of extra)
+            if (!optionFilterKey.test(key))
+              context.addIssue({
+                code: 'custom',
+                path: [key],
+                message: `unknown parameter ${key}; filter options as option.<name>`,
+              });
+          if (extra.length > limits.catalogOptionFiltersMax)
+            context.addIssue({
+              code: 'custom',
+              path: ['option'],
+              message: `at most ${limits.catalogOptionFiltersMax} option filters`,
+            });
+        }),
     )
     .output(productListSchema)
-    .query(({ ctx, input }) =>
-      listProducts(ctx.deps.db, {
-        ...input,
+    .query(async ({ ctx, input }) => {
+      const page = await listProducts(ctx.deps.db, {
+        category: input.category,
+        material: input.material,
+        q: input.q,
+        minPrice: input.minPrice,
+        maxPrice: input.maxPrice,
+        inStockAt: input.inStockAt,
+        options: optionFilters(input),
+        cursor: input.cursor,
         includeArchived: input.includeArchived === 'true',
         limit: input.limit ?? limits.pageSizeDefault,
-      }),
-    ),
+        nowMs: ctx.deps.nowMs(),
+      });
+      cacheableRead(ctx, contentEtag(page));
+      return page;
+    }),
 
   get: protectedProcedure
     .meta({
       permission: 'catalog.read',
-      openapi: { method: 'GET', path: '/products/{id}', tags, summary: 'One product; ETag carries its version' },
+      openapi: {
+        method: 'GET',
+        path: '/products/{id}',
+        tags,
+        summary: 'One product; ETag carries its version; If-None-Match with it answers 304',
+      },
     })
     .input(z.strictObject({ id: idParam() }))
     .output(productSchema)
     .query(async ({ ctx, input }) => {
       const product = await getProduct(ctx.deps.db, input.id);
-      setEtag(ctx, product.version);
+      cacheableRead(ctx, etagFor(product.version));
       return product;
     }),
 
