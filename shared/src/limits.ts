@@ -39,6 +39,21 @@ export const sessionsPerStaffMax = 50;
 export const loginFailuresMax = 5;
 export const loginLockoutSeconds = 60;
 export const loginTrackedUsernamesMax = 10_000;
+/** Failed sign-ins one source address may make: a burst, then this many a minute (known names or not). */
+export const signInSourceFailuresBurst = 20;
+export const signInSourceFailuresPerMinute = 10;
+/** Names that exist one address may be slowed down on at once; beyond, the address is refused. */
+export const signInNamesPerSourceMax = 50;
+/** Bounds of the sign-in throttle's tables (docs: shared/src/auth/sign-in-guard.ts). */
+export const signInSourcesTrackedMax = 20_000;
+export const signInPairsTrackedMax = 50_000;
+/** An address's failures on a name are forgotten after this long without one. */
+export const signInFailureMemorySeconds = 15 * 60;
+/** Password hashes (scrypt) computed at once, and sign-ins waiting for one, before a 429. */
+export const passwordHashesConcurrentMax = 2;
+export const passwordHashesQueuedMax = 4;
+/** Sign-ins from one source address hashing or waiting at once. */
+export const passwordHashesPerSourceMax = 2;
 
 // Edge write path: concurrent requests are committed together (group commit), one fsync per batch.
 export const writeBatchEventsMax = 512;
@@ -84,7 +99,7 @@ assert(accessTokenTtlSeconds > clockToleranceSeconds, 'tokens outlive the clock 
 assert(signingKeysPublishedMax >= 2, 'rotation publishes the old and the new key');
 assert(tokenRequestBytesMax <= requestBodyBytesMax, 'token requests within the body bound');
 
-// Sync protocol (docs/architecture.md, "Sync protocol"): every frame, batch and window is bounded.
+// Sync protocol (DESIGN §5): every frame, batch and window is bounded.
 export const syncFrameBytesMax = 4 * 1024 * 1024;
 export const pushBatchEventsMax = 256;
 export const pushBatchBytesMax = 1024 * 1024;
@@ -144,7 +159,7 @@ export const tokenRequestsBurst = 100;
 export const rateLimitedClientsTrackedMax = 50_000;
 assert(clientRequestsBurst >= clientRequestsPerSecond, 'a burst holds at least one second of requests');
 
-// Checkout holds (docs/architecture.md, "Quantities"): bounded lifetime, lines and retries.
+// Checkout holds (DESIGN §4): bounded lifetime, lines and retries.
 export const holdTtlSecondsDefault = 15 * 60;
 export const holdTtlSecondsMin = 10;
 export const holdTtlSecondsMax = 60 * 60;
@@ -158,7 +173,7 @@ assert(
   'default hold TTL within its bounds',
 );
 
-// Orders: request bodies and the human order number.
+// Orders (issue 5): request bodies and the human order number.
 export const orderLinesMax = 100;
 export const customerNameLengthMax = 200;
 export const emailLengthMax = 254;
@@ -193,7 +208,7 @@ export const moneyMinorUnitsMax = 1_000_000_000_000;
 /** Returns one order may have (each request, rejected or not, is one). */
 export const returnsPerOrderMax = 50;
 
-// Allocation: candidates per order and the exact search's budget before it falls back to greedy.
+// Allocation (issue 5): candidates per order and the exact search's budget before it falls back to greedy.
 export const allocationWarehousesMax = inventoryWarehousesPerSkuMax;
 export const allocationSubsetsSearchedMax = 50_000;
 
@@ -209,7 +224,7 @@ assert(
   'the exact search can at least try each warehouse alone',
 );
 
-// Fulfillment at the edge: packages, carriers and tracking numbers as carriers issue them.
+// Fulfillment at the edge (issue 5): packages, carriers and tracking numbers as carriers issue them.
 export const packagesPerFulfillmentMax = 50;
 /** 1 t: a sectional sofa on a pallet is well under it. */
 export const packageWeightGramsMax = 1_000_000;
@@ -223,7 +238,7 @@ export const picksPerFulfillmentMax = 1_000;
 assert(packagesPerFulfillmentMax <= orderLinesMax * 10, 'packages per fulfillment stay in proportion to lines');
 assert(picksPerFulfillmentMax >= orderLinesMax, 'every line of the largest order can be picked at least once');
 
-// In-store quotas: escrow granted per partition, rebalanced by a policy ops set.
+// In-store quotas (issue 5): escrow granted per partition, rebalanced by a policy ops set.
 export const quotaUnitsMax = 10_000;
 export const quotaPolicySkusMax = 1_000;
 export const quotaRebalanceIntervalMs = 5_000;

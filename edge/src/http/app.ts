@@ -80,7 +80,7 @@ export function createEdgeApp(deps: EdgeAppDeps) {
   app.get('/docs', docsPage('Dovetail edge API'));
   app.get('/docs/:asset', (c) =>
     docsAsset(c, () => {
-      throw new DomainError('not_found', commonErrorCodes.notFound, `no route ${c.req.path}`);
+      throw new DomainError('not_found', commonErrorCodes.notFound, `no such file ${c.req.path}`);
     }),
   );
 

@@ -80,7 +80,7 @@ export function createApp(options: AppOptions): Hono {
   app.get('/.well-known/jwks.json', (c) => c.json(deps.keys.jwks(), 200, { 'cache-control': 'public, max-age=300' }));
   app.get('/docs', docsPage('Dovetail hub API'));
   app.get('/docs/:asset', (c) =>
-    docsAsset(c, (c) => errorJson(c, new ApiError(404, 'not_found', `no route ${c.req.path}`))),
+    docsAsset(c, (c) => errorJson(c, new ApiError(404, 'not_found', `no such file ${c.req.path}`))),
   );
   app.get('/track/:token', createTrackPageRoute(deps, options.brand ?? 'Dovetail'));
   // The links in customer notifications: opt-out per channel (RFC 8058) and feedback after delivery.

@@ -1,7 +1,8 @@
-import { type Permission, limits } from '@dovetail/shared';
+import { limits, type Permission } from '@dovetail/shared';
 import type { Context as HonoContext } from 'hono';
-import { apiAudience } from '../identity/principal.ts';
 import { authenticateClient, scopesForRole } from '../identity/clients.ts';
+import { apiAudience } from '../identity/principal.ts';
+import { clientAddress } from './client-address.ts';
 import type { HubDeps } from './trpc.ts';
 
 const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
@@ -73,7 +74,10 @@ export function createTokenHandler(deps: HubDeps) {
     }
     if (clientId.length > 200 || clientSecret.length > 200)
       return oauthError(c, 401, 'invalid_client', 'client authentication failed');
-    const budget = deps.tokenRateLimiter.take(clientId);
+    // Budgets and slow-downs are per source address and client id together: guessing at `admin`
+    // from one address never refuses the real admin elsewhere (shared/src/auth/sign-in-guard.ts).
+    const source = clientAddress(c);
+    const budget = deps.tokenRateLimiter.take(`${source}\n${clientId}`);
     if (!budget.ok) {
       return oauthError(
         c,
@@ -83,15 +87,16 @@ export function createTokenHandler(deps: HubDeps) {
         deps.tokenRateLimiter.headers(budget),
       );
     }
-    const lockedSeconds = deps.loginThrottle.lockedForSeconds(`client:${clientId}`);
-    if (lockedSeconds > 0) {
+    const throttle = deps.loginThrottle.check(source, `client:${clientId}`);
+    if (!throttle.ok) {
       return oauthError(c, 429, 'invalid_request', 'too many failed attempts; try later', {
-        'retry-after': String(lockedSeconds),
+        'retry-after': String(throttle.retryAfterSeconds),
       });
     }
-    const client = await authenticateClient(deps.db, clientId, clientSecret);
+    const verified = await authenticateClient(deps.db, clientId, clientSecret);
+    const client = verified.client;
     if (!client) {
-      deps.loginThrottle.recordFailure(`client:${clientId}`);
+      deps.loginThrottle.recordFailure(source, `client:${clientId}`, 'known' in verified && verified.known);
       return oauthError(
         c,
         401,
@@ -100,7 +105,7 @@ export function createTokenHandler(deps: HubDeps) {
         basic ? { 'www-authenticate': 'Basic realm="dovetail"' } : {},
       );
     }
-    deps.loginThrottle.recordSuccess(`client:${clientId}`);
+    deps.loginThrottle.recordSuccess(source, `client:${clientId}`);
 
     const allowed = scopesForRole(client.role);
     const requestedText = form.get('scope');

@@ -1,12 +1,13 @@
-import { type Permission, type ReturnPolicy, authorize, forbidden, idempotencyKeySchema } from '@dovetail/shared';
+import type { SignInGuard } from '@dovetail/shared';
+import { authorize, forbidden, idempotencyKeySchema, type Permission, type ReturnPolicy } from '@dovetail/shared';
 import { initTRPC } from '@trpc/server';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { z } from 'zod';
-import type { KeyStore } from '../identity/keys.ts';
-import type { AuthPrincipal, AuthResult, Authenticator, LoginThrottle } from '../identity/principal.ts';
 import type { Database } from '../database.ts';
+import type { KeyStore } from '../identity/keys.ts';
+import type { Authenticator, AuthPrincipal, AuthResult } from '../identity/principal.ts';
 import type { WebhookSettings } from '../webhooks/settings.ts';
 import { ApiError, asApiError, insufficientScope, toErrorResponse, unauthorized } from './errors.ts';
 import type { RateLimiter } from './rate-limit.ts';
@@ -17,7 +18,7 @@ export type HubDeps = {
   dialect: 'sqlite' | 'postgres';
   keys: KeyStore;
   authenticator: Authenticator;
-  loginThrottle: LoginThrottle;
+  loginThrottle: SignInGuard;
   /** Per-client request budget, charged once per procedure call (so batched calls each count). */
   rateLimiter: RateLimiter;
   /** Stricter budget for `/oauth/token`, per client id. */
@@ -43,6 +44,8 @@ export type Context = {
   response: ResponseExtras;
   /** The request's id (x-request-id), for log lines about this request. */
   requestId?: string;
+  /** The caller's address (`client-address.ts`): what sign-in throttles key on. */
+  source?: string;
 };
 
 /**

@@ -1,10 +1,18 @@
-import { conflict, notFound, unprocessable } from '@dovetail/shared';
-import { type Permission, type Role, limits, newId, permissions } from '@dovetail/shared';
+import {
+  conflict,
+  limits,
+  newId,
+  notFound,
+  type Permission,
+  permissions,
+  type Role,
+  unprocessable,
+} from '@dovetail/shared';
 import type { Kysely, Selectable } from 'kysely';
-import { clientSecretMatches, hashClientSecret, newClientSecret } from './secrets.ts';
-import type { ApiClientsTable } from './tables.ts';
 import type { Database } from '../database.ts';
 import { assertWarehousesExist } from '../warehouses/service.ts';
+import { clientSecretMatches, hashClientSecret, newClientSecret } from './secrets.ts';
+import type { ApiClientsTable } from './tables.ts';
 
 export const bootstrapClientId = 'admin';
 export const clientRoles = [
@@ -193,12 +201,12 @@ export async function authenticateClient(
   db: Kysely<Database>,
   clientId: string,
   secret: string,
-): Promise<AuthenticatedClient | null> {
+): Promise<{ client: AuthenticatedClient } | { client: null; known: boolean }> {
   const row = await db.selectFrom('api_clients').selectAll().where('id', '=', clientId).executeTakeFirst();
   const matches = clientSecretMatches(secret, row?.secret_hash ?? '0'.repeat(64));
-  if (!row || !matches || row.revoked_at !== null) return null;
+  if (!row || !matches || row.revoked_at !== null) return { client: null, known: row !== undefined };
   const view = toView(row);
-  return { id: view.clientId, role: view.role, warehouses: view.warehouses, epoch: view.epoch };
+  return { client: { id: view.clientId, role: view.role, warehouses: view.warehouses, epoch: view.epoch } };
 }
 
 /** Whether tokens minted for this client at this epoch are still good (not revoked, not re-enrolled). */

@@ -1,10 +1,10 @@
-import { type Permission, type Principal, type Role, limits, permissions, roles } from '@dovetail/shared';
+import { limits, type Permission, type Principal, permissions, type Role, roles } from '@dovetail/shared';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
 import { type ClientStanding, clientStanding, scopesForRole } from './clients.ts';
-import { staffIsActive } from './staff.ts';
 import type { ExternalIssuer } from './external.ts';
 import type { KeyStore } from './keys.ts';
+import { staffIsActive } from './staff.ts';
 
 export const apiAudience = 'dovetail-api';
 
@@ -138,37 +138,5 @@ export class Authenticator {
   forget(): void {
     this.activeCache.clear();
     this.verifiedCache.clear();
-  }
-}
-
-/** Counts failed sign-ins per username; past the threshold the name is locked for a while. */
-export class LoginThrottle {
-  private readonly failures = new Map<string, { count: number; lockedUntilMs: number }>();
-  constructor(private readonly nowMs: () => number = Date.now) {}
-
-  /** Seconds until the name may try again, or 0. */
-  lockedForSeconds(username: string): number {
-    const entry = this.failures.get(username);
-    if (!entry) return 0;
-    const remaining = entry.lockedUntilMs - this.nowMs();
-    return remaining > 0 ? Math.ceil(remaining / 1000) : 0;
-  }
-
-  recordFailure(username: string): void {
-    if (!this.failures.has(username) && this.failures.size >= limits.loginTrackedUsernamesMax) {
-      const oldest = this.failures.keys().next();
-      if (!oldest.done) this.failures.delete(oldest.value);
-    }
-    const entry = this.failures.get(username) ?? { count: 0, lockedUntilMs: 0 };
-    entry.count += 1;
-    if (entry.count >= limits.loginFailuresMax) {
-      entry.lockedUntilMs = this.nowMs() + limits.loginLockoutSeconds * 1000;
-      entry.count = 0;
-    }
-    this.failures.set(username, entry);
-  }
-
-  recordSuccess(username: string): void {
-    this.failures.delete(username);
   }
 }

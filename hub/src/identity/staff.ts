@@ -1,12 +1,11 @@
-import { DomainError, conflict, notFound } from '@dovetail/shared';
-import { type Role, newId, seesEveryRecord } from '@dovetail/shared';
+import { conflict, DomainError, newId, notFound, type Role, seesEveryRecord } from '@dovetail/shared';
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import { decoyPasswordHash, hashPassword, passwordMatches } from './secrets.ts';
 import type { Database } from '../database.ts';
-import type { StaffTable } from './tables.ts';
-import { appendDownstream } from '../downstream/outbox.ts';
 import { mapUniqueViolation } from '../db/errors.ts';
+import { appendDownstream } from '../downstream/outbox.ts';
 import { assertWarehousesExist, warehouseChannel } from '../warehouses/service.ts';
+import { decoyPasswordHash, hashPassword, passwordMatches } from './secrets.ts';
+import type { StaffTable } from './tables.ts';
 
 export const staffRoles = [
   'admin',
@@ -131,16 +130,17 @@ export async function disableStaff(db: Kysely<Database>, id: string, nowMs: numb
 }
 
 /** The staff member for these credentials, or null; unknown users cost the same scrypt as known ones. */
+/** The staff member, or null with whether the username exists (the sign-in throttle tracks known names only). */
 export async function verifyStaffLogin(
   db: Kysely<Database>,
   username: string,
   password: string,
-): Promise<AuthenticatedStaff | null> {
+): Promise<{ staff: AuthenticatedStaff } | { staff: null; known: boolean }> {
   const row = await db.selectFrom('staff').selectAll().where('username', '=', username).executeTakeFirst();
   const ok = await passwordMatches(password, row?.password_hash ?? decoyPasswordHash);
-  if (!row || !ok || row.disabled_at !== null) return null;
+  if (!row || !ok || row.disabled_at !== null) return { staff: null, known: row !== undefined };
   const view = toView(row);
-  return { id: view.id, username: view.username, role: view.role, warehouses: view.warehouses };
+  return { staff: { id: view.id, username: view.username, role: view.role, warehouses: view.warehouses } };
 }
 
 export async function staffIsActive(db: Kysely<Database>, id: string): Promise<boolean> {

@@ -46,7 +46,7 @@ export const staffRouter = {
     .output(z.object({ token: z.string(), tokenType: z.literal('Bearer'), expiresIn: z.int() }))
     .mutation(async ({ ctx, input }) => {
       noStore(ctx);
-      const result = await signInStaff(ctx.deps, input.username, input.password);
+      const result = await signInStaff(ctx.deps, input.username, input.password, ctx.source ?? 'unknown');
       if (result.kind === 'locked') {
         throw new ApiError(429, 'too_many_attempts', 'too many failed sign-ins; try later', undefined, {
           'retry-after': String(result.retryAfterSeconds),
