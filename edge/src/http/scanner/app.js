@@ -256,6 +256,7 @@ function setReachable(reachable) {
 
 async function refreshSync() {
   if (!state.token) return;
+  const asked = new Date().toISOString();
   try {
     const status = await api('GET', '/sync/status');
     if (status.status !== 200) return;
@@ -264,7 +265,7 @@ async function refreshSync() {
     if (!previous || previous.rejected !== status.data.rejected || state.refused.length !== status.data.rejected) {
       await refreshRefused();
     }
-    markSent();
+    markSent(asked);
   } catch {}
   renderBanner();
   renderRecent();
@@ -294,10 +295,10 @@ async function refreshRefused() {
   persist();
 }
 
-/** Scans recorded before a status that shows nothing waiting have reached head office. */
-function markSent() {
-  if (!state.sync || state.sync.pendingUpstream !== 0) return;
-  for (const scan of state.recent) if (scan.state === 'recorded') scan.state = 'sent';
+/** Scans recorded before a status was asked for, that shows nothing waiting, have reached head office. */
+function markSent(asked) {
+  if (state.sync?.pendingUpstream !== 0) return;
+  for (const scan of state.recent) if (scan.state === 'recorded' && scan.at < asked) scan.state = 'sent';
   persist();
 }
 
@@ -401,7 +402,7 @@ function renderRecent() {
   const list = $('recent');
   list.replaceChildren();
   $('recent-empty').hidden = state.recent.length > 0;
-  for (const scan of state.recent) {
+  for (const scan of state.recent.slice(0, 10)) {
     let status;
     if (scan.state === 'refused') {
       const { what, todo } = refusalText(scan.refusal.reason, scan.refusal.message);
