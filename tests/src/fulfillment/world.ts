@@ -161,3 +161,36 @@ export function receive(edge: EdgeProcess, token: string, sku: string, quantity:
     requestJson<Body>(edge.baseUrl, 'POST', '/api/v1/stock/receive', { token, body: { sku, quantity, bin } }),
   );
 }
+
+/** Waits until the edge lists return `returnId` as expected (the hub's authorization arrived). */
+export function waitForExpectedReturn(edge: EdgeProcess, token: string, returnId: string): Promise<Body> {
+  let last: Body;
+  return waitUntil(
+    `return ${returnId} expected at the edge`,
+    async () => {
+      const listed = await requestJson<Body>(edge.baseUrl, 'GET', '/api/v1/returns?status=expected&limit=100', {
+        token,
+      });
+      last = listed.body;
+      return (listed.body.items as Body[]).find((item) => item.id === returnId);
+    },
+    { timeoutMs: waitTimeoutMs, intervalMs: 100, describe: () => JSON.stringify(last) },
+  );
+}
+
+/** POST /api/v1/returns/{id}/receive at the edge (201 expected), with an Idempotency-Key. */
+export function receiveReturn(
+  edge: EdgeProcess,
+  token: string,
+  returnId: string,
+  lines: ReadonlyArray<{ sku: string; quantity: number; disposition: 'restock' | 'damaged' | 'missing'; bin?: string }>,
+): Promise<Body> {
+  return expect201(
+    `receive return ${returnId}`,
+    requestJson<Body>(edge.baseUrl, 'POST', `/api/v1/returns/${encodeURIComponent(returnId)}/receive`, {
+      token,
+      body: { lines },
+      headers: { 'idempotency-key': `rma-${returnId}` },
+    }),
+  );
+}
