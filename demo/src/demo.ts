@@ -3,11 +3,14 @@
  * and one warehouse edge as their own processes, sets up a catalog, a warehouse and the edge's
  * enrollment through the hub's public API (as an admin would), scans stock at the edge (as staff
  * would), and shows it arriving at the hub. State lives in .dovetail/demo; run it again and it
- * carries on where it stopped.
+ * carries on where it stopped. Once the walkthrough is done the hub may stop (`s` + Enter, or any
+ * other way) while the edge works on; `r` + Enter, or the printed command, brings it back on the
+ * same data.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import readline from 'node:readline';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const stateDir = path.join(process.env.INIT_CWD ?? root, '.dovetail', 'demo');
@@ -27,7 +30,17 @@ function step(message: string): void {
   process.stdout.write(`  • ${message}\n`);
 }
 
-function start(name: string, script: string, args: string[], env: Record<string, string>): ChildProcess {
+/**
+ * Starts a child process, its output appended to `<name>.log`. An unexpected exit stops the whole
+ * demo, unless `onExit` takes it over (the hub: the edge keeps working without it).
+ */
+function start(
+  name: string,
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  onExit?: (description: string) => void,
+): ChildProcess {
   const log = fs.openSync(path.join(stateDir, `${name}.log`), 'a');
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, script), ...args], {
     cwd: root,
@@ -36,10 +49,11 @@ function start(name: string, script: string, args: string[], env: Record<string,
   });
   children.push(child);
   child.on('exit', (code, signal) => {
-    if (!stopping) {
-      console.error(`\n${name} exited (${signal ?? code}); see ${path.join(stateDir, `${name}.log`)}`);
-      stop(1);
-    }
+    children.splice(children.indexOf(child), 1);
+    if (stopping) return;
+    if (onExit) return onExit(String(signal ?? code));
+    console.error(`\n${name} exited (${signal ?? code}); see ${path.join(stateDir, `${name}.log`)}`);
+    stop(1);
   });
   return child;
 }
@@ -126,6 +140,71 @@ const scans = [
   ['move', { sku: 'SOFA-OSLO-3S-GREY', quantity: 2, fromBin: 'A-01', toBin: 'SHOWROOM' }],
 ] as const;
 
+const hubArgs = ['--port', String(hubPort), '--data', path.join(stateDir, 'hub')];
+const hubEnv: Record<string, string> = {
+  HUB_SMTP_URL: `smtp://127.0.0.1:${mailSmtpPort}`,
+  HUB_MAIL_FROM: 'Nordhaus Furniture <orders@nordhaus.example>',
+  DOVETAIL_ADMIN_SECRET: adminSecret,
+  HUB_PUBLIC_URL: hub,
+  HUB_BRAND_NAME: 'Nordhaus Furniture',
+  // The demo's 3PL partner listens on loopback, as an on-premises partner would on a private network.
+  HUB_WEBHOOK_ALLOW_PRIVATE: '1',
+};
+let hubProcess: ChildProcess | undefined;
+/** Set once the walkthrough is done: from then on the hub may stop and return while the edge works on. */
+let ready = false;
+
+function startHub(): void {
+  hubProcess = start('hub', 'hub/src/main.ts', hubArgs, hubEnv, (how) => {
+    hubProcess = undefined;
+    if (!ready) {
+      console.error(`\nhub exited (${how}); see ${path.join(stateDir, 'hub.log')}`);
+      stop(1);
+      return;
+    }
+    console.log(`
+  The hub stopped (${how}). The edge keeps working: scan on at ${edge}/, each scan is acknowledged
+  and queued in the edge's outbox (GET ${edge}/api/v1/sync/status shows pendingUpstream).
+  Bring the hub back on the same data: type r + Enter here, or in another terminal run
+    ${hubCommand()}
+  and the edge delivers its queue, each scan exactly once.`);
+  });
+}
+
+/** A shell word as typed: bare when safe, else single-quoted. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_./:@=+-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+/** The command that starts the demo's hub by hand, from the repository root, on the demo's data. */
+function hubCommand(): string {
+  const env = Object.entries(hubEnv).map(([name, value]) => `${name}=${shellWord(value)}`);
+  return [...env, 'npm run hub --', ...hubArgs.map(shellWord)].join(' ');
+}
+
+/** `s` + Enter stops the hub, `r` + Enter starts it again: the offline story, tried by hand. */
+function listenForCommands(): void {
+  const input = readline.createInterface({ input: process.stdin });
+  input.on('line', (line) => {
+    const command = line.trim().toLowerCase();
+    if (command === 'r') {
+      if (hubProcess) return console.log('  The hub is running.');
+      console.log('  Starting the hub on the same data…');
+      startHub();
+      waitFor(`${hub}/healthz`, 'the hub').then(
+        () => console.log(`  The hub is back on ${hub}; the edge reconnects and delivers what it queued.`),
+        (error: Error) => console.error(`  ${error.message}`),
+      );
+    } else if (command === 's') {
+      if (!hubProcess) return console.log('  The hub is not running: r + Enter starts it.');
+      console.log('  Stopping the hub (SIGTERM)…');
+      hubProcess.kill('SIGTERM');
+    } else if (command !== '') {
+      console.log('  s + Enter stops the hub, r + Enter starts it again, Ctrl-C stops everything.');
+    }
+  });
+}
+
 let stopping = false;
 function stop(code = 0): void {
   stopping = true;
@@ -147,15 +226,7 @@ async function main(): Promise<void> {
   await waitFor(mailbox, 'the demo mailbox');
   step(`a local mailbox catches the customer e-mails: ${mailbox} (files in ${path.join(stateDir, 'mail')})`);
 
-  start('hub', 'hub/src/main.ts', ['--port', String(hubPort), '--data', path.join(stateDir, 'hub')], {
-    HUB_SMTP_URL: `smtp://127.0.0.1:${mailSmtpPort}`,
-    HUB_MAIL_FROM: 'Nordhaus Furniture <orders@nordhaus.example>',
-    DOVETAIL_ADMIN_SECRET: adminSecret,
-    HUB_PUBLIC_URL: hub,
-    HUB_BRAND_NAME: 'Nordhaus Furniture',
-    // The demo's 3PL partner listens on loopback, as an on-premises partner would on a private network.
-    HUB_WEBHOOK_ALLOW_PRIVATE: '1',
-  });
+  startHub();
   await waitFor(`${hub}/healthz`, 'the hub');
   step(`hub up on ${hub} (SQLite in ${path.join(stateDir, 'hub')})`);
   const form = new URLSearchParams({
@@ -255,13 +326,21 @@ Try it:
   Logs                            ${stateDir}/*.log
 
   ADMIN=$(curl -s -X POST ${hub}/oauth/token -d grant_type=client_credentials -d client_id=admin \\
-    -d client_secret=${adminSecret} | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
-  curl -s ${hub}/api/v1/inventory/SOFA-OSLO-3S-GREY -H "authorization: Bearer $ADMIN"
-  curl -s ${hub}/api/v1/edges -H "authorization: Bearer $ADMIN"
+    -d client_secret=${shellWord(adminSecret)} | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
+  curl -s -w '\\n' ${hub}/api/v1/inventory/SOFA-OSLO-3S-GREY -H "authorization: Bearer $ADMIN"
+  curl -s -w '\\n' ${hub}/api/v1/edges -H "authorization: Bearer $ADMIN"
 
-Scan something in the scanner app and read it back at the hub; stop the hub process and keep
-scanning: the edge queues, and everything arrives exactly once when the hub returns.
-Ctrl-C stops them all.`);
+  STAFF=$(curl -s -X POST ${edge}/api/v1/login -H 'content-type: application/json' \\
+    -d '{"username":"${staff.username}","password":"${staff.password}"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')
+  curl -s -w '\\n' -X POST ${edge}/api/v1/stock/receive -H "authorization: Bearer $STAFF" \\
+    -H 'content-type: application/json' -d '{"sku":"CHAIR-AALTO-OAK","quantity":4,"bin":"C-03"}'
+  curl -s -w '\\n' ${edge}/api/v1/sync/status -H "authorization: Bearer $STAFF"
+
+Scan something in the scanner app and read it back at the hub. Then type s + Enter to stop the
+hub and keep scanning: the edge queues, and when r + Enter brings the hub back on the same data,
+everything arrives exactly once. Ctrl-C stops them all.`);
+  ready = true;
+  listenForCommands();
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
