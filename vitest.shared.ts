@@ -9,7 +9,7 @@ import { defineConfig } from 'vitest/config';
  * `postgres: true` adds the globalSetup that provides a PostgreSQL server (scripts/vitest-postgres.ts).
  */
 export function workspaceTestConfig(
-  options: { testTimeoutMs?: number; fileParallelism?: boolean; postgres?: boolean } = {},
+  options: { testTimeoutMs?: number; fileParallelism?: boolean; postgres?: boolean; setupFiles?: string[] } = {},
 ) {
   const timeout = options.testTimeoutMs ?? 60_000;
   return defineConfig({
@@ -24,6 +24,7 @@ export function workspaceTestConfig(
       ...(options.postgres
         ? { globalSetup: [fileURLToPath(new URL('./scripts/vitest-postgres.ts', import.meta.url))] }
         : {}),
+      ...(options.setupFiles ? { setupFiles: options.setupFiles } : {}),
       allowOnly: false,
       passWithNoTests: false,
     },

@@ -1,3 +1,5 @@
 import { workspaceTestConfig } from '../vitest.shared.ts';
 
-export default workspaceTestConfig({ postgres: true });
+// PostgreSQL for the adapter suites (scripts/vitest-postgres.ts); each file's schemas are dropped
+// when it ends (src/testing/vitest-setup.ts).
+export default workspaceTestConfig({ postgres: true, setupFiles: ['src/testing/vitest-setup.ts'] });

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { type Hub, type HubOptions, createHub } from '../hub.ts';
-import { type StorageConfig, dropPostgresSchema } from '../db/connect.ts';
+import type { StorageConfig } from '../db/connect.ts';
 import { openApiDocument } from '../http/openapi.ts';
 import { appRouter } from '../http/root.ts';
+import { createHub, type Hub, type HubOptions } from '../hub.ts';
 import { OpenApiResponseValidator } from '@dovetail/shared/openapi-check';
+import { releaseTestSchema, takeTestSchema } from './postgres-schemas.ts';
 
 export type AdapterName = 'sqlite' | 'postgres';
 export const adapters: AdapterName[] = ['sqlite', 'postgres'];
@@ -57,7 +58,9 @@ export type TestHub = Hub & { adapter: AdapterName; description: string; dispose
 
 /**
  * A hub in-process on the named adapter, each in its own database: a fresh SQLite file in memory,
- * or a freshly created PostgreSQL schema (dropped on dispose) so runs never see each other's data.
+ * or a PostgreSQL schema of its own, empty and migrated. The file's schemas are migrated once and
+ * emptied between hubs (`postgres-schemas.ts`), so a test never sees another's data and a file does
+ * not pay for the migrations once per test.
  */
 export async function startTestHub(
   adapter: AdapterName,
@@ -72,40 +75,32 @@ export async function startTestHub(
   } = {},
 ): Promise<TestHub> {
   let storage: StorageConfig;
-  let drop: (() => Promise<void>) | undefined;
+  let release: (() => void) | undefined;
   if (adapter === 'sqlite') {
     storage = { kind: 'sqlite', file: options.sqliteFile ?? ':memory:' };
   } else {
     const target = await postgresTarget();
-    const schema = uniqueSchemaName();
-    storage = { kind: 'postgres', url: target.url, schema, poolSize: 4 };
-    drop = () => dropPostgresSchema(target.url, schema);
+    const schema = await takeTestSchema(target.url, () => uniqueSchemaName());
+    storage = { kind: 'postgres', url: target.url, schema: schema.name, poolSize: 4 };
+    release = () => releaseTestSchema(schema);
   }
-  let hub: Hub;
-  try {
-    hub = await createHub({
-      storage,
-      adminSecret,
-      ...(options.nowMs ? { nowMs: options.nowMs } : {}),
-      ...(options.webhooks ? { webhooks: options.webhooks } : {}),
-      ...(options.notifications ? { notifications: options.notifications } : {}),
-      ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
-      ...(options.brand ? { brand: options.brand } : {}),
-    });
-  } catch (error) {
-    await drop?.();
-    throw error;
-  }
+  // A hub that fails to start leaves its schema out of reuse; the file's end drops it with the rest.
+  const hub: Hub = await createHub({
+    storage,
+    adminSecret,
+    ...(options.nowMs ? { nowMs: options.nowMs } : {}),
+    ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+    ...(options.notifications ? { notifications: options.notifications } : {}),
+    ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+    ...(options.brand ? { brand: options.brand } : {}),
+  });
   return {
     ...hub,
     adapter,
     description: hub.storage.description,
     async dispose() {
-      try {
-        await hub.close();
-      } finally {
-        await drop?.();
-      }
+      await hub.close();
+      release?.();
     },
   };
 }
