@@ -13,6 +13,7 @@ import { docsAsset, docsPage } from './docs.ts';
 import { homePage } from './home-page.ts';
 import { type OpsConsoleOptions, mountOpsConsole } from './ops-console.ts';
 import { ApiError } from './errors.ts';
+import { clientAddress } from './client-address.ts';
 import { createTokenHandler } from './oauth.ts';
 import { type HubMetrics, observe, requestIdOf } from './observability.ts';
 import { openApiDocument, restBasePath, restRoutes } from './openapi.ts';
@@ -133,6 +134,7 @@ export function createApp(options: AppOptions): Hono {
         ifMatch: undefined,
         response: { headers: {} },
         requestId: requestIdOf(c),
+        source: clientAddress(c),
       }),
       responseMeta: ({ errors }: { errors: TRPCError[] }) => ({ headers: errorHeaders(errors) }),
       onError: ({ error, ctx }: { error: TRPCError; ctx?: Context }) => {
