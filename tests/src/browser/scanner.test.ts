@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Body,
@@ -11,6 +11,7 @@ import {
   waitForPickListEntry,
   waitTimeoutMs,
 } from '../fulfillment/world.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { Cleanup } from '../support/cleanup.ts';
 import { bootstrapStaff, type EdgeProcess } from '../support/edge-process.ts';
 import { requestJson, signIn } from '../support/http.ts';
@@ -22,7 +23,7 @@ import { waitUntil } from '../support/wait.ts';
 import { prepareHub, startEdge, startHub } from '../sync/world.ts';
 
 /**
- * The scanner app as warehouse staff use it, on a 360 px handheld: Debian's Chromium (headless,
+ * The scanner app as warehouse staff use it, on a 360 px handheld: headless Chromium (support/chromium.ts,
  * driven by playwright-core) against a real edge process whose link to a real hub runs through a
  * TCP proxy the test can cut. Every flow is driven through the page as a person would (scanning is
  * typing the barcode and Enter, as a keyboard-wedge scanner does), and checked at the edge or the
@@ -30,16 +31,6 @@ import { prepareHub, startEdge, startHub } from '../sync/world.ts';
  * at 360 px and 1280 px into tests/.screenshots/. The 1280 px page runs under the app's real
  * Content-Security-Policy and must log no refusal; the 360 px page lets axe-core be injected.
  */
-const chromiumPath = '/usr/bin/chromium';
-const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const screenshots = path.resolve(import.meta.dirname, '..', '..', '.screenshots');
 const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -132,7 +123,7 @@ describe('the scanner app in a browser', () => {
       { timeoutMs: waitTimeoutMs, intervalMs: 100 },
     );
 
-    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+    browser = await launchChromium();
     cleanup.add('close the browser', () => browser.close());
     handheld = await browser.newContext({ viewport: { width: 360, height: 740 }, bypassCSP: true });
     page = await handheld.newPage();
