@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminToken, call, startTestHub, type TestHub } from '../testing/harness.ts';
+import { adminToken, call, sofa, startTestHub, type TestHub } from '../testing/harness.ts';
 
 /**
  * Who gets into the operations console and what a forged request gets: no session is sent to the
@@ -205,6 +205,7 @@ describe('the operations console: sign-in, roles and CSRF', () => {
 });
 
 describe.each(['sqlite', 'postgres'] as const)('every console page on %s', (adapter) => {
+  let orderNumber = '';
   beforeAll(async () => {
     hub = await startTestHub(adapter, { webhooks: { allowPrivate: true } });
     const token = await adminToken(hub);
@@ -216,6 +217,19 @@ describe.each(['sqlite', 'postgres'] as const)('every console page on %s', (adap
       body: { id: 'PAR', name: 'Paris', kind: '3pl', location: { lat: 48.86, lon: 2.35 } },
     });
     expect(warehouse.status).toBe(201);
+    expect((await call(hub, 'POST', '/api/v1/products', { token, body: sofa('SOFA-1') })).status).toBe(201);
+    const stock = await call(hub, 'PUT', '/api/v1/warehouses/PAR/inventory/SOFA-1', { token, body: { onHand: 3 } });
+    expect(stock.status).toBe(200);
+    const order = await call(hub, 'POST', '/api/v1/orders', {
+      token,
+      body: {
+        customer: { email: 'ines@example.com', name: 'Inès Laurent' },
+        shippingAddress: { line1: 'Rue de Rivoli 1', city: 'Paris', postalCode: '75001', country: 'FR' },
+        lines: [{ sku: 'SOFA-1', quantity: 2 }],
+      },
+    });
+    expect(order.status).toBe(201);
+    orderNumber = order.body.number;
     // Nothing listens on port 9 of loopback: the ping's first attempt fails and a retry is scheduled.
     const endpoint = await call(hub, 'POST', '/api/v1/webhooks', {
       token,
@@ -238,15 +252,17 @@ describe.each(['sqlite', 'postgres'] as const)('every console page on %s', (adap
       ['/ops/orders?status=processing', 'Orders'],
       ['/ops/shortages', 'Shortages and backorders'],
       ['/ops/webhooks', 'Webhooks'],
-    ] as const;
+      [`/ops/orders/${orderNumber}`, `Order ${orderNumber}`],
+    ];
     for (const [path, heading] of pages) {
       const page = await request(path, { cookie });
       expect(page.status, path).toBe(200);
-      expect(page.text, path).toContain(`<h1>${heading}</h1>`);
+      expect(page.text, path).toContain(`<h1>${heading as string}</h1>`);
       expect(page.headers.get('content-security-policy'), path).toContain("default-src 'none'");
     }
     const webhooks = await request('/ops/webhooks', { cookie });
     expect(webhooks.text).toContain('http://127.0.0.1:9/hook');
     expect((await request('/ops/no-such-page', { cookie })).status).toBe(404);
+    expect((await request('/ops/orders/DT-0000-0000', { cookie })).status).toBe(404);
   });
 });

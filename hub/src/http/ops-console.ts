@@ -3,7 +3,6 @@ import { DomainError, escapeHtml, limits, type OrderStatus, orderStatuses } from
 import type { Hono, Context as HonoContext } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { signInStaff } from '../identity/sign-in.ts';
-import { clientAddress } from './client-address.ts';
 import {
   type ConsoleScope,
   edgesOverview,
@@ -18,7 +17,10 @@ import {
   syncLagHistory,
   webhooksOverview,
 } from '../operations/console.ts';
+import { resolveOrderId } from '../orders/lookup.ts';
+import { getOrder } from '../orders/service.ts';
 import { retryDelivery } from '../webhooks/endpoints.ts';
+import { clientAddress } from './client-address.ts';
 import { asApiError } from './errors.ts';
 import { lineChart } from './ops-charts.ts';
 import {
@@ -256,6 +258,27 @@ function safeNext(value: unknown): string {
 
 const connection = (connected: boolean) =>
   connected ? '<span class="pill good">● Online</span>' : '<span class="pill bad">○ Offline</span>';
+
+const orderLink = (id: string, number: string) =>
+  `<a href="${opsPath}/orders/${encodeURIComponent(id)}">${escapeHtml(number)}</a>`;
+
+const allocationWords: Record<string, string> = {
+  committed: 'Allocated',
+  shipped: 'Shipped',
+  released: 'Released',
+  rerouted: 'Moved to another warehouse',
+  backordered: 'Backordered',
+};
+
+const fulfillmentWords: Record<string, string> = {
+  requested: 'Sent to the warehouse',
+  accepted: 'Accepted by the warehouse',
+  packed: 'Packed',
+  partially_shipped: 'Partly shipped',
+  shipped: 'Shipped',
+  canceled: 'Cancelled',
+  rejected: 'Refused by the warehouse',
+};
 
 const stuckWords: Record<StuckOrder['reason'], string> = {
   paid_unallocated: 'Paid, but no warehouse holds its units',
@@ -599,7 +622,7 @@ export function mountOpsConsole(app: Hono, deps: HubDeps, options: OpsConsoleOpt
         `Orders that need a person, longest waiting first (fulfillment counts as late after ${options.fulfillmentOverdueHours} h)`,
         ['Order', 'Why', 'Waiting since', 'Status', 'Warehouse'],
         stuck.map((order) => [
-          escapeHtml(order.orderNumber),
+          orderLink(order.orderId, order.orderNumber),
           `<span class="warn">${stuckWords[order.reason]}</span>`,
           ago(nowMs, order.since),
           escapeHtml(orderStatusWords[order.status as OrderStatus] ?? order.status),
@@ -628,7 +651,7 @@ export function mountOpsConsole(app: Hono, deps: HubDeps, options: OpsConsoleOpt
           `Newest orders in “${orderStatusWords[status]}”`,
           ['Order', 'Total', 'Last change'],
           rows.map((row) => [
-            escapeHtml(row.orderNumber),
+            orderLink(row.orderId, row.orderNumber),
             `${(row.total / 100).toFixed(2)} ${escapeHtml(row.currency)}`,
             ago(nowMs, row.updatedAt),
           ]),
@@ -639,6 +662,90 @@ export function mountOpsConsole(app: Hono, deps: HubDeps, options: OpsConsoleOpt
       return ['Orders', `<h2>Stuck</h2>${stuckTable}<h2>By status</h2>${countTable}${listed}`];
     }),
   );
+
+  app.get(`${opsPath}/orders/:id`, async (c) => {
+    const session = await withSession(c);
+    if (session instanceof Response) return session;
+    if (!may(session, 'orders.read')) {
+      return html(c, messagePage('Not allowed', 'Your role does not include this page.', session), 403);
+    }
+    const nowMs = deps.nowMs();
+    let order: Awaited<ReturnType<typeof getOrder>>;
+    try {
+      order = await getOrder(deps.db, await resolveOrderId(deps.db, c.req.param('id').slice(0, 64)), '*', nowMs);
+    } catch (error) {
+      if (error instanceof DomainError && error.kind === 'not_found') {
+        return html(c, messagePage('Not found', 'There is no such order.', session), 404);
+      }
+      throw error;
+    }
+    const at = (text: string) => ago(nowMs, Date.parse(text));
+    const content = `<p><a href="${opsPath}/orders">Back to orders</a></p>
+<section class="cards" aria-label="Order"><div class="card"><span class="figure">${escapeHtml(orderStatusWords[order.status] ?? order.status)}</span>${(order.total / 100).toFixed(2)} ${escapeHtml(order.currency)}${order.paymentReference ? ', paid' : ', not paid'}</div><div class="card"><span class="figure">${escapeHtml(order.shippingAddress.city)}</span>${escapeHtml(order.customer.name)} · ${escapeHtml(order.shippingAddress.country)}</div></section>
+<h2>Lines</h2>${table(
+      'lines',
+      'What was ordered',
+      ['SKU', 'Units', 'Unit price'],
+      order.lines.map((line) => [
+        escapeHtml(line.sku),
+        n(line.quantity),
+        `${(line.unitPrice / 100).toFixed(2)} ${escapeHtml(order.currency)}`,
+      ]),
+      'No lines.',
+      [1, 2],
+    )}<h2>Where the units are</h2>${table(
+      'order-allocations',
+      'Units allocated per warehouse',
+      ['SKU', 'Warehouse', 'Units', 'State'],
+      order.allocations.map((allocation) => [
+        escapeHtml(allocation.sku),
+        escapeHtml(allocation.warehouseId),
+        n(allocation.quantity),
+        allocation.status === 'backordered'
+          ? `<span class="bad">${allocationWords[allocation.status]}</span>`
+          : escapeHtml(allocationWords[allocation.status] ?? allocation.status),
+      ]),
+      'Nothing allocated: the order is not paid yet.',
+      [2],
+    )}<h2>Fulfillment</h2>${table(
+      'order-fulfillments',
+      'Fulfillment requests per warehouse',
+      ['Warehouse', 'State', 'Cancel request'],
+      order.fulfillments.map((fulfillment) => [
+        escapeHtml(fulfillment.warehouseId),
+        escapeHtml(fulfillmentWords[fulfillment.status] ?? fulfillment.status),
+        escapeHtml(fulfillment.cancelState ?? '—'),
+      ]),
+      'No fulfillment requests yet.',
+    )}${
+      order.shipments.length
+        ? `<h2>Shipments</h2>${table(
+            'order-shipments',
+            'Parcels that left',
+            ['Carrier', 'Tracking number', 'Warehouse', 'State', 'Shipped'],
+            order.shipments.map((shipment) => [
+              escapeHtml(shipment.carrier),
+              escapeHtml(shipment.trackingNumber),
+              escapeHtml(shipment.warehouseId),
+              escapeHtml(shipment.status),
+              at(shipment.shippedAt),
+            ]),
+            'None.',
+          )}`
+        : ''
+    }<h2>History</h2>${table(
+      'order-history',
+      'What happened, oldest first',
+      ['When', 'What', 'Status'],
+      order.history.map((entry) => [
+        at(entry.at),
+        `${escapeHtml(entry.event.replaceAll('_', ' '))}${entry.note ? ` <span class="muted">(${escapeHtml(entry.note)})</span>` : ''}`,
+        escapeHtml(orderStatusWords[entry.to] ?? entry.to),
+      ]),
+      'No history.',
+    )}`;
+    return html(c, layout(session, '/orders', `Order ${order.number}`, content));
+  });
 
   app.get(
     `${opsPath}/shortages`,

@@ -59,6 +59,7 @@ describe('the operations console in a browser', () => {
   let admin = '';
   let endpointId = '';
   let orderNumber = '';
+  let orderId = '';
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
@@ -93,6 +94,7 @@ describe('the operations console in a browser', () => {
     const storefront = await storefrontToken(hub.baseUrl, admin);
     const placed = await placeOrder(hub.baseUrl, storefront, [{ sku, quantity: 1 }]);
     orderNumber = (await payOrder(hub.baseUrl, storefront, placed.id)).number;
+    orderId = placed.id;
     await waitForPickListEntry(edge, staff, placed.id);
 
     // A webhook endpoint whose receiver fails the first two attempts; the third (the retry) succeeds.
@@ -158,6 +160,10 @@ describe('the operations console in a browser', () => {
     await row.waitFor();
     expect(await row.textContent()).toContain('Sent to its warehouse, not packed yet');
     expect(await row.textContent()).toContain(warehouseId);
+    await row.getByRole('link', { name: orderNumber }).click();
+    await page.getByRole('heading', { name: `Order ${orderNumber}`, level: 1 }).waitFor();
+    const fulfillment = page.getByRole('table', { name: 'Fulfillment requests per warehouse' });
+    expect(await fulfillment.textContent()).toContain('Sent to the warehouse');
     expect(pageErrors).toEqual([]);
   });
 
@@ -218,6 +224,7 @@ describe('the operations console in a browser', () => {
       ['holds', `/ops/stock/holds?sku=${sku}`],
       ['edges', '/ops/edges'],
       ['orders', '/ops/orders?status=processing'],
+      ['order', `/ops/orders/${orderId}`],
       ['shortages', '/ops/shortages'],
       ['webhooks', '/ops/webhooks'],
     ] as const;
