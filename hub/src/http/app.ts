@@ -19,6 +19,7 @@ import { type HubMetrics, observe, requestIdOf } from './observability.ts';
 import { openApiDocument, restBasePath, restRoutes } from './openapi.ts';
 import { createRestHandler, errorHeaders, errorJson } from './rest.ts';
 import { appRouter } from './root.ts';
+import { createCatalogExportRoute, createStockExportRoute } from './catalog-transfer.ts';
 import { securityHeaders } from './security-headers.ts';
 import type { Context, HubDeps } from './trpc.ts';
 
@@ -109,6 +110,9 @@ export function createApp(options: AppOptions): Hono {
   // The checkout hot path skips the REST→tRPC bridge (same procedure, same policy, same body limit;
   // see http/reserve-route.ts). Before the body limit middleware: it passes the rest on to it.
   app.post(`${restBasePath}/inventory/reserve`, createReserveRoute(deps));
+  // Bulk catalog and stock exports stream (http/catalog-transfer.ts): outside the JSON bridge.
+  app.get(`${restBasePath}/catalog/export`, createCatalogExportRoute(deps));
+  app.get(`${restBasePath}/stock/export`, createStockExportRoute(deps));
   // A carrier aggregator's webhook: signed, not bearer-authenticated; its own body bound.
   app.post(
     `${restBasePath}/carriers/easypost`,

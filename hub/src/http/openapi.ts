@@ -3,6 +3,7 @@ import type { AnyRouter } from '@trpc/server';
 import { generateOpenApiDocument } from 'trpc-to-openapi';
 import type { HubMeta } from './trpc.ts';
 import { webhooksSection } from './webhooks-openapi.ts';
+import { catalogTransferPaths } from './catalog-transfer-openapi.ts';
 
 export const restBasePath = '/api/v1';
 
@@ -220,6 +221,7 @@ export function openApiDocument(router: AnyRouter): Record<string, unknown> {
     if (operation) completeOperation(route, operation);
   }
   document.paths['/carriers/easypost'] = carrierRoute() as Record<string, JsonObject>;
+  Object.assign(document.paths, catalogTransferPaths());
   document.paths['/openapi.json'] = {
     get: {
       operationId: 'openapi',
