@@ -213,7 +213,6 @@ export function openApiDocument(router: AnyRouter): Record<string, unknown> {
   document['components'] = {
     securitySchemes: components['securitySchemes'],
     schemas: common.schemas,
-    responses: common.responses,
     headers: common.headers,
   };
   for (const route of routes) {

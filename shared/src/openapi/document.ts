@@ -61,7 +61,7 @@ export const responseHeaders: Record<string, { description: string; schema: Json
 export const headerRefs = (...names: string[]) =>
   Object.fromEntries(names.map((name) => [name, { $ref: `#/components/headers/${name}` }]));
 
-/** Standard error responses by status (`components.responses`), each the envelope plus its headers. */
+/** Standard error responses by status, each the envelope plus its headers. */
 const errorStatuses: Record<number, { name: string; description: string; headers?: string[] }> = {
   400: { name: 'BadRequest', description: 'Invalid input (`invalid_input` names each field) or invalid JSON' },
   401: { name: 'Unauthorized', description: 'No valid bearer token', headers: ['WWW-Authenticate'] },
@@ -83,27 +83,28 @@ const errorStatuses: Record<number, { name: string; description: string; headers
   503: { name: 'Unavailable', description: 'Not available now; retry later', headers: ['Retry-After'] },
 };
 
-/** `components` for headers, error responses and the Error schema. */
-export function commonComponents(): { headers: JsonObject; responses: JsonObject; schemas: JsonObject } {
-  const responses: JsonObject = {};
-  for (const { name, description, headers } of Object.values(errorStatuses)) {
-    responses[name] = {
-      description,
-      headers: headerRefs('X-Request-Id', ...(headers ?? [])),
-      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-    };
-  }
-  return { headers: { ...responseHeaders }, responses, schemas: { Error: errorEnvelopeSchema } };
+function errorResponse(status: number): JsonObject {
+  const known = errorStatuses[status];
+  if (!known) throw new Error(`no standard response for ${status}`);
+  return {
+    description: known.description,
+    headers: headerRefs('X-Request-Id', ...(known.headers ?? [])),
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  };
 }
 
-/** `{status: {$ref}}` for error statuses, sorted. */
+/** `components` for the response headers and the Error schema. */
+export function commonComponents(): { headers: JsonObject; schemas: JsonObject } {
+  return { headers: { ...responseHeaders }, schemas: { Error: errorEnvelopeSchema } };
+}
+
+/**
+ * `{status: response}` for error statuses, sorted. Inline (the envelope by `$ref`), not references
+ * to `components.responses`: some tools read `responses[status].content` without resolving.
+ */
 export function errorResponses(statuses: Iterable<number>): JsonObject {
   const out: JsonObject = {};
-  for (const status of [...new Set(statuses)].sort((a, b) => a - b)) {
-    const known = errorStatuses[status];
-    if (!known) throw new Error(`no standard response for ${status}`);
-    out[String(status)] = { $ref: `#/components/responses/${known.name}` };
-  }
+  for (const status of [...new Set(statuses)].sort((a, b) => a - b)) out[String(status)] = errorResponse(status);
   return out;
 }
 
