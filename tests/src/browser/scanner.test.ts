@@ -484,22 +484,49 @@ describe('the scanner app in a browser', () => {
     await page.waitForSelector('#screen-pick:not([hidden])');
   });
 
-  it('reloads while the handheld is offline, and says the warehouse server cannot be reached', async () => {
+  it('reloads while the handheld is offline, keeps scans made meanwhile and records them once it is back', async () => {
     await page.click('a[href="#scan"]');
+    const before = await edgeStock(edge, staff, sku);
     await handheld.setOffline(true);
     try {
       await page.reload();
       await page.waitForSelector('#screen-scan:not([hidden])');
       await eventually(() => text('#banner-line')).toBe('No connection to the warehouse server');
+      await page.selectOption('#scan-action', 'receive');
       await scan('#scan-code', sku);
-      await page.click('#scan-submit');
-      await eventually(() => text('#scan-message')).toContain('✗');
+      await eventually(() => text('#product-name')).toBe(`${label} (checked when the warehouse server is back)`);
+      await page.fill('#scan-quantity', '2');
+      await scan('#scan-bin', 'A-01');
+      await eventually(() => text('#scan-message')).toBe(
+        `⏳ Kept on this handheld: 2 × ${label} received into A-01. It is recorded when the warehouse server is back.`,
+      );
+      await eventually(() => text('#banner-detail')).toContain('(1 scan kept now)');
+      expect(await page.locator('#recent li').first().innerText()).toContain('⏳ Kept on this handheld');
+      // A GS1 label cannot be looked up without the edge: the handheld says what to do instead.
+      await scan('#scan-code', `(01)0${gtin}`);
+      await eventually(() => text('#product-name')).toBe(
+        'Barcodes cannot be looked up without the warehouse server: type the product code.',
+      );
       await audit('no-server');
+      // Still offline, a reload keeps the scan waiting on the handheld.
+      await page.reload();
+      await page.waitForSelector('#screen-scan:not([hidden])');
+      expect(await page.locator('#recent li').first().innerText()).toContain('⏳ Kept on this handheld');
+      // Signing out would lose it: the first press says so and keeps the session.
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await eventually(() => text('#scan-message')).toBe(
+        '1 scan is not yet recorded on the warehouse server. Reconnect to send it, or press Sign out again to throw it away.',
+      );
+      expect(await page.locator('#screen-scan').isVisible()).toBe(true);
     } finally {
       await handheld.setOffline(false);
     }
-    await page.reload();
-    await eventually(() => text('#banner-line'), 10_000).toMatch(/^Online/);
+    await eventually(() => page.locator('#recent li').first().innerText(), 15_000).toMatch(/✓ Recorded/);
+    await eventually(() => text('#banner-line'), 15_000).toMatch(/^Online/);
+    expect(await edgeStock(edge, staff, sku)).toMatchObject({ onHand: before.onHand + 2 });
+    // Sent once: another poll does not record it again.
+    await eventually(() => text('#banner-line'), 15_000).toBe('Online: every scan has reached head office');
+    expect(await edgeStock(edge, staff, sku)).toMatchObject({ onHand: before.onHand + 2 });
   });
 
   it('signs out, leaving nothing of the session on the handheld', async () => {

@@ -37,6 +37,8 @@ const state = {
   me: null,
   names: new Map(JSON.parse(store.getItem('dovetail-names') ?? '[]')),
   recent: JSON.parse(store.getItem('dovetail-recent') ?? '[]'),
+  // Stock scans made while the edge could not be reached: {username, items: [{key, path, body, text}]}.
+  queue: JSON.parse(store.getItem('dovetail-queue') ?? 'null') ?? { username: null, items: [] },
   sync: null,
   reachable: true,
   refused: [],
@@ -46,12 +48,12 @@ const state = {
 class Unreachable extends Error {}
 
 /** One API call. Answers {status, data}; a 401 ends the session; no answer at all throws Unreachable. */
-async function api(method, path, body, { idempotent = false } = {}) {
+async function api(method, path, body, { idempotent = false, key } = {}) {
   const headers = {};
   if (state.token) headers.authorization = `Bearer ${state.token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   // One key per action: a retry after a dropped Wi-Fi answer is replayed, never counted twice.
-  if (idempotent) headers['idempotency-key'] = crypto.randomUUID();
+  if (key || idempotent) headers['idempotency-key'] = key ?? crypto.randomUUID();
   let response;
   try {
     response = await fetch(`/api/v1${path}`, {
@@ -111,8 +113,12 @@ async function resolveCode(raw) {
   try {
     found = await api('GET', `/catalog/lookup?code=${encodeURIComponent(lookFor)}`);
   } catch (error) {
-    if (error instanceof Unreachable) return { ok: false, message: 'The warehouse server cannot be reached.' };
-    throw error;
+    if (!(error instanceof Unreachable)) throw error;
+    // Offline from the edge: a typed product code is taken as it is and checked when it is sent.
+    if (gs1?.gtin || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(code)) {
+      return { ok: false, message: 'Barcodes cannot be looked up without the warehouse server: type the product code.' };
+    }
+    return { ok: true, sku: code, label: nameOf(code), known: state.names.has(code), offline: true, lot: gs1?.lot };
   }
   if (found.status === 200) {
     rememberNames([found.data]);
@@ -128,6 +134,41 @@ async function resolveCode(raw) {
 function persist() {
   store.setItem('dovetail-recent', JSON.stringify(state.recent.slice(0, 30)));
 }
+function persistQueue() {
+  store.setItem('dovetail-queue', JSON.stringify(state.queue));
+}
+
+/**
+ * Sends the scans kept on the handheld, oldest first, each with the Idempotency-Key it got when it
+ * was made: a scan whose answer was lost is replayed by the edge, never recorded twice.
+ */
+let flushing = false;
+async function flushQueue() {
+  if (flushing || state.queue.items.length === 0 || !state.token) return;
+  flushing = true;
+  try {
+    while (state.queue.items.length > 0) {
+      const item = state.queue.items[0];
+      const result = await api('POST', item.path, item.body, { key: item.key });
+      if (result.status === 401) break;
+      const scan = state.recent.find((entry) => entry.key === item.key);
+      if (result.status === 201) {
+        if (scan) Object.assign(scan, { state: 'recorded', eventIds: [result.data.event.id] });
+      } else if (scan) {
+        Object.assign(scan, { state: 'failed', failure: failure(result) });
+      }
+      state.queue.items.shift();
+      persistQueue();
+      persist();
+    }
+  } catch (error) {
+    if (!(error instanceof Unreachable)) throw error;
+  } finally {
+    flushing = false;
+    renderRecent();
+    renderBanner();
+  }
+}
 
 function endSession(note) {
   state.token = null;
@@ -135,6 +176,7 @@ function endSession(note) {
   state.recent = [];
   store.removeItem('dovetail-token');
   store.removeItem('dovetail-recent');
+  // Scans kept on the handheld stay for the same person's next sign-in (an expired session).
   $('signin-note').textContent = note ?? '';
   render();
 }
@@ -181,7 +223,22 @@ $('signin-form').addEventListener('submit', async (event) => {
   }
 });
 
+let discardConfirmed = false;
 $('sign-out').addEventListener('click', async () => {
+  const kept = state.queue.items.length;
+  if (kept > 0 && !discardConfirmed) {
+    discardConfirmed = true;
+    say(
+      $('scan-message'),
+      `${plural(kept, 'scan is', 'scans are')} not yet recorded on the warehouse server. Reconnect to send ${kept === 1 ? 'it' : 'them'}, or press Sign out again to throw ${kept === 1 ? 'it' : 'them'} away.`,
+      'bad',
+    );
+    location.hash = '#scan';
+    return;
+  }
+  discardConfirmed = false;
+  state.queue = { username: null, items: [] };
+  store.removeItem('dovetail-queue');
   try {
     await api('POST', '/logout');
   } catch {}
@@ -200,6 +257,11 @@ async function start() {
   }
   if (me.status !== 200) return;
   state.me = me.data;
+  if (state.queue.items.length > 0 && state.queue.username !== me.data.username) {
+    // Another person's unsent scans are not sent under this account.
+    state.queue = { username: null, items: [] };
+    store.removeItem('dovetail-queue');
+  }
   // Supervisor-only actions are offered to supervisors only (the edge refuses them to others anyway).
   for (const option of document.querySelectorAll('#scan-action option[data-role]')) {
     option.hidden = option.disabled = option.dataset.role !== me.data.role;
@@ -256,6 +318,7 @@ function setReachable(reachable) {
 
 async function refreshSync() {
   if (!state.token) return;
+  await flushQueue();
   const asked = new Date().toISOString();
   try {
     const status = await api('GET', '/sync/status');
@@ -311,8 +374,10 @@ function renderBanner() {
     banner.hidden = false;
     banner.className = 'banner bad';
     line.textContent = 'No connection to the warehouse server';
-    detail.textContent =
-      'This handheld cannot reach the server. Check the Wi-Fi. Nothing can be recorded until the connection is back.';
+    const kept = state.queue.items.length;
+    detail.textContent = `Check the Wi-Fi. Stock scans are kept on this handheld${
+      kept > 0 ? ` (${plural(kept, 'scan', 'scans')} kept now)` : ''
+    } and recorded when the connection is back; picking, packing and returns wait for it.`;
     refusedButton.hidden = true;
     return;
   }
@@ -391,8 +456,8 @@ window.addEventListener('offline', () => setReachable(false));
 
 // ---------------------------------------------------------------- recent scans
 
-function remember(text, eventIds) {
-  state.recent.unshift({ text, eventIds, at: new Date().toISOString(), state: 'recorded' });
+function remember(text, eventIds, extra = {}) {
+  state.recent.unshift({ text, eventIds, at: new Date().toISOString(), state: 'recorded', ...extra });
   state.recent = state.recent.slice(0, 30);
   persist();
   renderRecent();
@@ -407,6 +472,10 @@ function renderRecent() {
     if (scan.state === 'refused') {
       const { what, todo } = refusalText(scan.refusal.reason, scan.refusal.message);
       status = el('p', {}, el('strong', {}, '✗ Refused by head office. '), what, todo ? ` ${todo}` : '');
+    } else if (scan.state === 'queued') {
+      status = el('p', { class: 'state-wait' }, '⏳ Kept on this handheld until the warehouse server can be reached');
+    } else if (scan.state === 'failed') {
+      status = el('p', {}, el('strong', {}, '✗ Not recorded by the warehouse server. '), scan.failure);
     } else if (scan.state === 'sent') {
       status = el('p', { class: 'state-ok' }, '✓ Recorded and sent to head office');
     } else {
@@ -447,6 +516,7 @@ const actions = {
     bin: 'Bin counted',
     body: (f) => ({ sku: f.sku, bin: f.bin, countedQuantity: f.quantity }),
     done: (f, event) => {
+      if (!event) return `${f.label} counted in ${f.bin ?? 'the whole warehouse'}: ${f.quantity}`;
       const delta = event?.delta ?? 0;
       const change = delta === 0 ? 'as expected' : `${delta > 0 ? '+' : ''}${delta} against the books`;
       return `${f.label} counted in ${f.bin ?? 'the whole warehouse'}: ${f.quantity} (${change})`;
@@ -553,9 +623,11 @@ async function identify() {
   if (resolved.lot) $('scan-lot').value = resolved.lot;
   if (resolved.serial) $('scan-serials').value = resolved.serial;
   if (resolved.sku !== input.value.trim() && !resolved.lot && !resolved.serial) input.value = resolved.sku;
-  $('product-name').textContent = resolved.known
-    ? resolved.label
-    : `${resolved.sku}: not in the catalog yet (recorded anyway; head office checks it)`;
+  $('product-name').textContent = resolved.offline
+    ? `${resolved.label} (checked when the warehouse server is back)`
+    : resolved.known
+      ? resolved.label
+      : `${resolved.sku}: not in the catalog yet (recorded anyway; head office checks it)`;
   showStock(resolved.sku);
   return resolved;
 }
@@ -681,12 +753,37 @@ $('scan-form').addEventListener('submit', async (event) => {
       if (result.data?.error?.details?.stock) renderStock(result.data.error.details.stock);
     }
   } catch (error) {
-    if (error instanceof Unreachable) say(message, '✗ Not recorded: the warehouse server cannot be reached.', 'bad');
-    else throw error;
+    if (!(error instanceof Unreachable)) throw error;
+    keepOnHandheld(form, actionName, action);
   } finally {
     button.disabled = false;
   }
 });
+
+/** The edge cannot be reached: the scan is kept here, with its key, and sent when it can. */
+function keepOnHandheld(form, actionName, action) {
+  const fields = scanFields(form);
+  const body = JSON.parse(JSON.stringify(action.body(fields)));
+  const key = crypto.randomUUID();
+  const text = action.done(fields, undefined, undefined).replace(/; in-store allowance left: .*$/, '');
+  if (state.queue.items.length >= 200) {
+    say($('scan-message'), '✗ Not recorded: 200 scans are already waiting on this handheld. Reconnect first.', 'bad');
+    return;
+  }
+  state.queue.username = state.me?.username ?? state.queue.username;
+  state.queue.items.push({ key, path: `/stock/${actionName}`, body, text });
+  persistQueue();
+  remember(text, [], { state: 'queued', key });
+  const message = $('scan-message');
+  say(message, `⏳ Kept on this handheld: ${text}. It is recorded when the warehouse server is back.`, 'warn');
+  form.code.value = '';
+  form.lot.value = '';
+  form.serials.value = '';
+  scanned = null;
+  $('product-name').textContent = '';
+  $('scan-code').focus();
+  renderBanner();
+}
 
 // ---------------------------------------------------------------- camera (BarcodeDetector)
 
