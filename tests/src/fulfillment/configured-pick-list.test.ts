@@ -69,7 +69,7 @@ describe('a configured sofa on the edge pick list', () => {
     await receive(edge, staff, 'CONF-OSLO', 2);
     await waitForHubOnHand(hub.baseUrl, admin, 'CONF-OSLO', 2);
     const configuration = { fabric: 'boucle', widthCm: 240 };
-    const lines = [{ sku: 'CONF-OSLO', quantity: 1, configuration }] as Array<{ sku: string; quantity: number }>;
+    const lines = [{ sku: 'CONF-OSLO', quantity: 1, configuration }];
     const placed = await placeOrder(hub.baseUrl, storefront, lines);
     expect(placed).toMatchObject({ total: 164_900, lines: [{ sku: 'CONF-OSLO', unitPrice: 164_900, configuration }] });
     await payOrder(hub.baseUrl, storefront, placed.id);

@@ -64,7 +64,7 @@ async function expectStatus<T>(
 export async function placeOrder(
   hubUrl: string,
   token: string,
-  lines: Array<{ sku: string; quantity: number }>,
+  lines: Array<{ sku: string; quantity: number; configuration?: Record<string, string | number> }>,
 ): Promise<HubOrder> {
   const hold = await expectStatus(
     'reserve',
