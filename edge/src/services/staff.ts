@@ -1,5 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { conflict, type EdgeStaffRole, type IdSource, limits, type Principal } from '@dovetail/shared';
+import {
+  conflict,
+  type EdgeStaffRole,
+  type IdSource,
+  limits,
+  type Principal,
+  SignInGuard,
+  WorkGate,
+} from '@dovetail/shared';
 import type { EdgeDatabase } from '../db/open.ts';
 import { decoyHash, defaultScryptCost, hashPassword, type ScryptCost, verifyPassword } from './passwords.ts';
 
@@ -27,7 +35,8 @@ const isDisabled = (row: StaffRow) => row.disabled === 1 || row.disabled_locally
 export type SignInResult =
   | { ok: true; token: string; expiresAt: string; staff: StaffRecord }
   | { ok: false; reason: 'invalid_credentials' }
-  | { ok: false; reason: 'too_many_attempts'; retryAfterSeconds: number };
+  | { ok: false; reason: 'too_many_attempts'; retryAfterSeconds: number }
+  | { ok: false; reason: 'busy'; retryAfterSeconds: number };
 
 export type Session = { principal: Principal; staffId: string; username: string; expiresMs: number };
 
@@ -55,7 +64,13 @@ export class StaffDirectory {
   readonly #newId: IdSource;
   readonly #nowMs: () => number;
   readonly #sessionCache = new Map<string, Session>();
-  readonly #failures = new Map<string, { count: number; lockedUntilMs: number }>();
+  readonly #guard: SignInGuard;
+  /** scrypt at OWASP's cost holds 128 MiB while it runs: a few at a time, the rest refused at once. */
+  readonly #hashing = new WorkGate(
+    limits.passwordHashesConcurrentMax,
+    limits.passwordHashesQueuedMax,
+    limits.passwordHashesPerSourceMax,
+  );
   readonly #sql;
   readonly #cost: ScryptCost;
   #decoy: Promise<string> | undefined;
@@ -70,6 +85,7 @@ export class StaffDirectory {
     this.#warehouseId = options.warehouseId;
     this.#newId = options.newId;
     this.#nowMs = options.nowMs;
+    this.#guard = new SignInGuard(options.nowMs);
     this.#sql = {
       byUsername: db.prepare<[string], StaffRow>('SELECT * FROM staff WHERE username = ?'),
       all: db.prepare<[], StaffRow>('SELECT * FROM staff ORDER BY username'),
@@ -154,25 +170,28 @@ export class StaffDirectory {
     return this.find(username);
   }
 
-  async signIn(username: string, password: string): Promise<SignInResult> {
-    const nowMs = this.#nowMs();
-    const key = username.toLowerCase();
-    const failures = this.#failures.get(key);
-    if (failures && failures.lockedUntilMs > nowMs) {
-      return {
-        ok: false,
-        reason: 'too_many_attempts',
-        retryAfterSeconds: Math.ceil((failures.lockedUntilMs - nowMs) / 1000),
-      };
-    }
+  /**
+   * Signs a person in from `source` (the peer address). Failures slow that address down on that name
+   * and spend its budget (`SignInGuard`); password hashing is bounded (`WorkGate`): past it the
+   * answer is `busy` at once, before any memory is taken.
+   */
+  async signIn(username: string, password: string, source = 'unknown'): Promise<SignInResult> {
+    const allowed = this.#guard.check(source, username);
+    if (!allowed.ok) return { ok: false, reason: 'too_many_attempts', retryAfterSeconds: allowed.retryAfterSeconds };
     const row = this.#sql.byUsername.get(username);
     this.#decoy ??= decoyHash(this.#cost);
-    const valid = await verifyPassword(password, row?.password_hash ?? (await this.#decoy));
+    const decoy = this.#decoy;
+    const verifying = this.#hashing.tryRun(source, async () =>
+      verifyPassword(password, row?.password_hash ?? (await decoy)),
+    );
+    if (!verifying) return { ok: false, reason: 'busy', retryAfterSeconds: 1 };
+    const valid = await verifying;
     if (!row || !valid || isDisabled(row)) {
-      this.#recordFailure(key, nowMs);
+      this.#guard.recordFailure(source, username, row !== undefined);
       return { ok: false, reason: 'invalid_credentials' };
     }
-    this.#failures.delete(key);
+    this.#guard.recordSuccess(source, username);
+    const nowMs = this.#nowMs();
     const token = tokenPrefix + randomBytes(32).toString('base64url');
     const expiresMs = nowMs + limits.sessionTtlSecondsDefault * 1000;
     this.#db.transaction(() => {
@@ -181,22 +200,6 @@ export class StaffDirectory {
       this.#sql.oldestSessions.run(row.id, row.id, limits.sessionsPerStaffMax);
     })();
     return { ok: true, token, expiresAt: new Date(expiresMs).toISOString(), staff: toRecord(row) };
-  }
-
-  #recordFailure(key: string, nowMs: number): void {
-    if (this.#failures.size >= limits.loginTrackedUsernamesMax) {
-      // Bounded memory: drop entries whose lockout is over, else the oldest.
-      for (const [name, entry] of this.#failures) if (entry.lockedUntilMs <= nowMs) this.#failures.delete(name);
-      if (this.#failures.size >= limits.loginTrackedUsernamesMax)
-        this.#failures.delete(this.#failures.keys().next().value as string);
-    }
-    const entry = this.#failures.get(key) ?? { count: 0, lockedUntilMs: 0 };
-    entry.count++;
-    if (entry.count >= limits.loginFailuresMax) {
-      entry.count = 0;
-      entry.lockedUntilMs = nowMs + limits.loginLockoutSeconds * 1000;
-    }
-    this.#failures.set(key, entry);
   }
 
   /** The session behind a bearer token, or undefined if unknown, expired or revoked. */

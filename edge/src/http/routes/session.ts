@@ -1,8 +1,9 @@
-import { DomainError, badRequest, conflict, edgeStaffRoles, limits, unauthenticated } from '@dovetail/shared';
+import { badRequest, conflict, DomainError, edgeStaffRoles, limits, unauthenticated } from '@dovetail/shared';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { StaffDirectory } from '../../services/staff.ts';
 import { type AuthVariables, permit } from '../auth.ts';
+import { clientAddress } from '../client-address.ts';
 import { jsonBody } from '../validate.ts';
 
 const usernameSchema = z
@@ -26,8 +27,19 @@ export function loginRoute(deps: { staff: StaffDirectory }) {
   const app = new Hono();
   app.post('/login', async (c) => {
     const { value } = await jsonBody(c, loginSchema);
-    const result = await deps.staff.signIn(value.username, value.password);
+    const result = await deps.staff.signIn(value.username, value.password, clientAddress(c));
     c.header('Cache-Control', 'no-store');
+    if (!result.ok && result.reason === 'busy') {
+      throw new DomainError(
+        'rate_limited',
+        'sign_in_busy',
+        'too many sign-ins at once; try again in a second',
+        undefined,
+        {
+          retryAfterSeconds: result.retryAfterSeconds,
+        },
+      );
+    }
     if (!result.ok && result.reason === 'too_many_attempts') {
       throw new DomainError(
         'rate_limited',
