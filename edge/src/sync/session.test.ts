@@ -424,6 +424,42 @@ describe('fulfillment orders from the hub', () => {
     expect(facts).toEqual([{ type: 'fulfillment_canceled', fulfillment_id: 'f-2' }]);
     expect((await edge.call('GET', '/api/v1/fulfillments?status=bogus', { token })).status).toBe(400);
   });
+
+  it("lists the hub's refusal of a fact (here a cancel accepted too late) among the rejections", async () => {
+    session.receive(
+      wire({
+        type: 'changes',
+        channel: 'warehouse:W1',
+        changes: [requested(1, 'f-3', [{ sku: 'BED-1', quantity: 1 }])],
+      }),
+    );
+    session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 1, live: true });
+    session.receive(
+      wire({
+        type: 'changes',
+        channel: 'warehouse:W1',
+        changes: [
+          {
+            seq: 2,
+            kind: 'fulfillment.cancel_requested',
+            payload: { fulfillmentId: 'f-3', orderId: 'o-f-3', reason: null },
+          },
+        ],
+      }),
+    );
+    session.receive({ type: 'checkpoint_complete', channel: 'warehouse:W1', seq: 2, live: true });
+    const { last_seq: seq } = upstreamRow();
+    expect(seq).toBeGreaterThan(0);
+    session.start();
+    session.receive({ type: 'welcome', protocol: 1, upstreamAck: 0, serverTimeMs: 0 });
+    session.receive({
+      type: 'ack',
+      upstreamAck: seq,
+      rejected: [{ seq, reason: 'fulfillment_state_conflict', message: 'order o-f-3 has already shipped' }],
+    });
+    const stored = edge.db.prepare('SELECT seq, event_id, sku, reason FROM sync_rejection').all();
+    expect(stored).toEqual([{ seq, event_id: expect.any(String), sku: 'BED-1', reason: 'fulfillment_state_conflict' }]);
+  });
 });
 
 describe('the staff roster from the hub', () => {

@@ -75,6 +75,10 @@ export class EdgeSyncSession {
       setAcked: db.prepare('UPDATE upstream SET acked_seq = ? WHERE id = 1 AND acked_seq < ?'),
       deleteAcked: db.prepare('DELETE FROM outbox WHERE seq <= ?'),
       eventAt: db.prepare<[number], { id: string; sku: string }>('SELECT id, sku FROM ledger WHERE upstream_seq = ?'),
+      // Facts (packed, shipped, canceled, return received) are queued without a ledger row.
+      factAt: db.prepare<[number], { event_id: string; event: string }>(
+        'SELECT event_id, event FROM outbox WHERE seq = ?',
+      ),
       reject: db.prepare(
         'INSERT INTO sync_rejection (seq, event_id, sku, reason, message, rejected_ms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING',
       ),
@@ -182,7 +186,7 @@ export class EdgeSyncSession {
     this.#db.transaction(() => {
       const nowMs = this.#nowMs();
       for (const rejection of message.rejected ?? []) {
-        const event = this.#sql.eventAt.get(rejection.seq);
+        const event = this.#sql.eventAt.get(rejection.seq) ?? this.#factAt(rejection.seq);
         if (event) this.#sql.reject.run(rejection.seq, event.id, event.sku, rejection.reason, rejection.message, nowMs);
       }
       this.#sql.setAcked.run(message.upstreamAck, message.upstreamAck);
@@ -202,6 +206,17 @@ export class EdgeSyncSession {
    * The hub's checksums are as of the ack: compare only partitions with no later local event (a
    * partition that moved on since will be compared at a later ack).
    */
+  /** A refused fact as staff see it: its id, and the SKU it names when it names exactly one ('' if not). */
+  #factAt(seq: number): { id: string; sku: string } | undefined {
+    const row = this.#sql.factAt.get(seq);
+    if (!row) return undefined;
+    const fact = JSON.parse(row.event) as { sku?: unknown; lines?: Array<{ sku?: unknown }> };
+    const skus = new Set(
+      [fact.sku, ...(fact.lines ?? []).map((line) => line.sku)].filter((sku) => typeof sku === 'string'),
+    );
+    return { id: row.event_id, sku: skus.size === 1 ? ([...skus][0] as string) : '' };
+  }
+
   #compareChecksums(message: AckMessage): void {
     for (const { sku, checksum } of message.checksums ?? []) {
       const latest = this.#sql.latestSeqOf.get(sku)?.seq ?? 0;

@@ -438,8 +438,8 @@ function renderSync() {
       el(
         'li',
         { class: 'refused' },
-        el('strong', {}, `${nameOf(item.sku)} `),
-        el('span', { class: 'small' }, `(${item.sku}) · refused ${clock(item.rejectedAt)}`),
+        el('strong', {}, item.sku ? `${nameOf(item.sku)} ` : 'An order or return update '),
+        el('span', { class: 'small' }, `${item.sku ? `(${item.sku}) · ` : ''}refused ${clock(item.rejectedAt)}`),
         el('p', {}, what),
         el('p', { class: 'small' }, `Head office said: “${item.message}”`),
         todo ? el('p', {}, el('b', {}, 'What to do: '), todo) : null,
