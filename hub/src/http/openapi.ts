@@ -138,7 +138,7 @@ function completeOperation(route: RestRoute, operation: JsonObject): void {
   };
   if (route.permission === 'public') add(401, 429);
   else add(401, 403, 429);
-  if (route.path.includes('{') || method !== 'POST') add(404);
+  add(404); // the path's resource, or one the body names (an order, a hold, a warehouse)
   if (write) add(409, 413, 415, 422);
   if (withIfMatch.has(key)) add(412, 428);
   const declared = (route.errorResponses ?? []) as number[];
