@@ -3,10 +3,12 @@
  * `tests/` drive directly (the stock book, the writer, the fulfillment desk, the sync session), so
  * they go through a package entry point rather than reaching into the edge's sources.
  */
+
+export { type DeskResponse, FulfillmentDesk } from '../services/fulfillments.ts';
 export { ensureNodeIdentity, type NodeIdentity } from '../services/node-identity.ts';
+export { verifyPassword } from '../services/passwords.ts';
+export { ReturnDesk } from '../services/returns.ts';
 export { StockBook, type StockCommand } from '../services/stock.ts';
 export { StockWriter } from '../services/stock-writer.ts';
-export { FulfillmentDesk, type DeskResponse } from '../services/fulfillments.ts';
-export { verifyPassword } from '../services/passwords.ts';
-export { createChangeApplier, type ChangeApplier } from '../sync/apply-changes.ts';
+export { type ChangeApplier, createChangeApplier } from '../sync/apply-changes.ts';
 export { EdgeSyncSession } from '../sync/session.ts';

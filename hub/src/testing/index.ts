@@ -18,4 +18,6 @@ export { SqliteHoldWriter } from '../holds/sqlite-writer.ts';
 export { releaseHold, reserveHold, sweepExpiredHolds } from '../holds/service.ts';
 export { type OrderView, cancelOrder, createOrder, payOrder } from '../orders/service.ts';
 export { grantQuota, requestQuotaReturn } from '../quotas/service.ts';
+export { recordRefund } from '../returns/refunds.ts';
+export { requestReturn } from '../returns/service.ts';
 export { HubSyncSession } from '../sync/session.ts';

@@ -294,7 +294,10 @@ export async function checkCommerce(world: World, commerce: Commerce): Promise<s
     } else if (order.cancelRequested && own.length > 0 && own.every((row) => acceptedAt.has(row.id))) {
       if (status !== 'canceled') problems.push(`${order.name}: every cancel was accepted, the order is ${status}`);
     } else if (!order.cancelRequested && own.length > 0 && own.every((row) => row.status === 'shipped')) {
-      if (status !== 'shipped' && status !== 'partially_shipped')
+      // A return asked for moves a shipped order on (`return_requested`, then `returned` once received).
+      const returning = [...oracle.returns.values()].some((rma) => rma.orderName === order.name);
+      const allowed = ['shipped', 'partially_shipped', ...(returning ? ['return_requested', 'returned'] : [])];
+      if (!allowed.includes(status ?? ''))
         problems.push(`${order.name}: its fulfillment orders shipped, the order is ${status}`);
     }
   }
@@ -321,6 +324,96 @@ export async function checkCommerce(world: World, commerce: Commerce): Promise<s
       .where('counted', '=', 1)
       .execute();
     if (still.length > 0) problems.push(`${still.length} lines of released holds still count in reserved`);
+  }
+  problems.push(...(await checkReturns(world, commerce)));
+  return problems;
+}
+
+/**
+ * Returns and refunds, once healed (docs/returns.md):
+ * - a returned unit is restocked exactly once: for every return, the units the edge answered 201
+ *   for (the oracle; replays count nothing) are what the edge's return lines count, what the hub's
+ *   return lines count, and what the hub's `return_restock` stock events carry (restock and damaged;
+ *   missing units have none), each event applied once;
+ * - a return never receives more than was authorized, on either side;
+ * - refunds never exceed payments: per order, recorded refunds ≤ the total of a paid order (0 unpaid).
+ */
+export async function checkReturns(world: World, commerce: Commerce): Promise<string[]> {
+  const hub = world.hub;
+  const edge = world.edge;
+  if (!hub || !edge) return [];
+  const { oracle } = commerce;
+  const problems: string[] = [];
+  const hubLines = await hub.db
+    .selectFrom('return_lines')
+    .select(['return_id', 'sku', 'quantity', 'restocked', 'damaged', 'missing'])
+    .execute();
+  const edgeLines = edge.db
+    .prepare<
+      [],
+      { return_id: string; sku: string; quantity: number; restocked: number; damaged: number; missing: number }
+    >('SELECT return_id, sku, quantity, restocked, damaged, missing FROM return_line')
+    .all();
+  for (const [side, lines] of [
+    ['hub', hubLines],
+    ['edge', edgeLines],
+  ] as const) {
+    for (const line of lines) {
+      const accounted = Number(line.restocked) + Number(line.damaged) + Number(line.missing);
+      if (accounted > Number(line.quantity))
+        problems.push(
+          `${side}: return ${line.return_id} accounts ${accounted} × ${line.sku}, ${line.quantity} authorized`,
+        );
+    }
+  }
+  const restockEvents = await hub.db
+    .selectFrom('stock_events')
+    .select(['event_id', 'event_json'])
+    .where('type', '=', 'return_restock')
+    .execute();
+  const eventTimes = new Map<string, number>();
+  const restockedAtHub = new Map<string, number>();
+  for (const row of restockEvents) {
+    eventTimes.set(row.event_id, (eventTimes.get(row.event_id) ?? 0) + 1);
+    const event = JSON.parse(row.event_json) as { rma: string; sku: string; quantity: number };
+    const key = `${event.rma}/${event.sku}`;
+    restockedAtHub.set(key, (restockedAtHub.get(key) ?? 0) + event.quantity);
+  }
+  for (const [id, times] of eventTimes) if (times !== 1) problems.push(`return_restock ${id} applied ${times} times`);
+  for (const [id, rma] of oracle.returns) {
+    const received = oracle.returnReceived.get(id) ?? new Map();
+    for (const { sku } of rma.lines) {
+      const want = received.get(sku) ?? { restock: 0, damaged: 0, missing: 0 };
+      const label = `return ${id.slice(-6)} of ${rma.orderName}, ${sku}`;
+      for (const [side, lines] of [
+        ['hub', hubLines],
+        ['edge', edgeLines],
+      ] as const) {
+        const line = lines.find((candidate) => candidate.return_id === id && candidate.sku === sku);
+        const got = line
+          ? { restock: Number(line.restocked), damaged: Number(line.damaged), missing: Number(line.missing) }
+          : undefined;
+        if (JSON.stringify(got) !== JSON.stringify(want))
+          problems.push(
+            `${label}: the edge answered 201 for ${JSON.stringify(want)}, the ${side} counts ${JSON.stringify(got)}`,
+          );
+      }
+      const events = restockedAtHub.get(`${id}/${sku}`) ?? 0;
+      if (events !== want.restock + want.damaged)
+        problems.push(
+          `${label}: ${want.restock + want.damaged} units came back, the hub's return_restock events carry ${events}`,
+        );
+    }
+  }
+  const refunds = await hub.db
+    .selectFrom('refunds as r')
+    .innerJoin('orders as o', 'o.id', 'r.order_id')
+    .select(['o.number', 'o.total', 'o.payment_reference', (eb) => eb.fn.sum<number>('r.amount').as('refunded')])
+    .groupBy(['o.number', 'o.total', 'o.payment_reference'])
+    .execute();
+  for (const row of refunds) {
+    const paid = row.payment_reference === null ? 0 : Number(row.total);
+    if (Number(row.refunded) > paid) problems.push(`${row.number}: ${row.refunded} refunded, ${paid} paid`);
   }
   return problems;
 }

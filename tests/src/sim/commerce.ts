@@ -1,18 +1,27 @@
-import { DomainError, type FulfillmentFact, type StockEvent } from '@dovetail/shared';
 import type { DeskResponse, StockCommand } from '@dovetail/edge/testing';
 import {
-  type Database,
-  type OrderView,
-  type Storage,
   cancelOrder,
   createOrder,
+  type Database,
   grantQuota,
+  type OrderView,
   payOrder,
+  recordRefund,
   releaseHold,
   requestQuotaReturn,
+  requestReturn,
   reserveHold,
+  type Storage,
   sweepExpiredHolds,
 } from '@dovetail/hub/testing';
+import {
+  DomainError,
+  defaultReturnPolicy,
+  type FulfillmentFact,
+  limits,
+  type ReturnDisposition,
+  type StockEvent,
+} from '@dovetail/shared';
 import type { Prng } from './prng.ts';
 import type { Action } from './schedule.ts';
 import { simWarehouseId } from './templates.ts';
@@ -85,6 +94,14 @@ export class CommerceOracle {
   readonly shipments = new Map<string, { shipmentId: string; lines: Line[] }>();
   /** Fulfillment facts the desk answered 201 with (pack, ship): each must reach the hub exactly once. */
   readonly facts: string[] = [];
+  /**
+   * Returns the hub authorized (what it answered), and the units the edge answered 201 for receiving,
+   * per return, SKU and disposition (a replayed Idempotency-Key answer counts nothing).
+   */
+  readonly returns = new Map<string, { orderName: string; lines: Line[] }>();
+  readonly returnReceived = new Map<string, Map<string, Record<ReturnDisposition, number>>>();
+  /** Receipts sent twice with one Idempotency-Key (a retried scan) and answered as a replay. */
+  returnReplays = 0;
 
   add(map: Map<string, number>, sku: string, quantity: number): void {
     map.set(sku, (map.get(sku) ?? 0) + quantity);
@@ -169,6 +186,18 @@ export class Commerce {
       actions.push(['grant quota', 1.5 * w, () => this.grant()]);
       actions.push(['ask quota back', 0.6 * w, () => this.askBack()]);
       actions.push(['sweep holds', 0.2 * w, () => this.sweep()]);
+    }
+    if (world.hub) {
+      // Returns (docs/returns.md): asked for once a shipment reached the hub, refunds recorded against payments.
+      // Shipments are rare in a schedule: once one was made, asking for its return is likely.
+      if (this.oracle.shipments.size > 0)
+        actions.push(['request return', 2 * w, async () => void (await this.requestReturn())]);
+      if (this.oracle.orders.some((order) => order.paid)) actions.push(['record refund', 0.4 * w, () => this.refund()]);
+    }
+    if (world.edge && this.oracle.returns.size > 0) {
+      const edge = world.edge;
+      const expected = [...this.oracle.returns.keys()].some((id) => edge.returns.view(id)?.status === 'expected');
+      actions.push(['receive return', (expected ? 3 : 0.2) * w, async () => void (await this.receiveReturn())]);
     }
     actions.push(['time passes', 0.6 * w, () => this.timePasses()]);
     if (world.edge) {
@@ -401,6 +430,138 @@ export class Commerce {
       'sweep expired holds',
       async (hub) => `${await sweepExpiredHolds(hub.db, 'sqlite', world.nowMs)} partitions`,
     );
+  }
+
+  /** Asks for a return of some of what a shipped order's shipments carried (the hub checks the rest). */
+  async requestReturn(choice?: { order: OrderModel; sku: string; quantity: number }): Promise<string | undefined> {
+    const world = this.#world;
+    const hub = world.hub;
+    if (!hub) return undefined;
+    let order = choice?.order;
+    let sku = choice?.sku;
+    let quantity = choice?.quantity ?? 0;
+    if (!order || !sku) {
+      const shipped = await hub.db
+        .selectFrom('shipments')
+        .select(['order_id', 'lines_json'])
+        .where('order_id', 'in', this.oracle.orders.length > 0 ? this.oracle.orders.map((row) => row.id) : [''])
+        .orderBy('id')
+        .execute();
+      if (shipped.length === 0) return undefined;
+      const shipment = world.prng.pick(shipped);
+      order = this.oracle.orders.find((candidate) => candidate.id === shipment.order_id);
+      const line = world.prng.pick(JSON.parse(shipment.lines_json) as Line[]);
+      if (!order || !line) return undefined;
+      sku = line.sku;
+      // Now and then more than shipped: the hub must refuse it (409 exceeds_returnable).
+      quantity = world.prng.chance(0.1) ? line.quantity + 1 : world.prng.int(1, line.quantity);
+    }
+    const returned = order;
+    const lines = [{ sku, quantity, reason: 'changed_mind' as const }];
+    let id: string | undefined;
+    const authorized = await this.#hub(`return ${sku}×${quantity} of ${returned.name}`, async (db) => {
+      const view = await requestReturn(
+        db.db,
+        'sqlite',
+        returned.id,
+        { lines },
+        storefrontClientId,
+        { ...defaultReturnPolicy, autoAuthorizeValueMax: limits.moneyMinorUnitsMax },
+        world.nowMs,
+      );
+      if (view.status !== 'authorized') world.violation(`return ${view.number} is ${view.status}, not authorized`);
+      this.oracle.returns.set(view.id, { orderName: returned.name, lines: [{ sku, quantity }] });
+      world.counters.returns++;
+      id = view.id;
+      return `${view.number} ${view.status}`;
+    });
+    if (authorized) await this.#wake();
+    return id;
+  }
+
+  /**
+   * Staff receive an expected return at the edge: some of each line, each with a disposition, now
+   * and then more than still expected (409) or sent twice with one Idempotency-Key (a replay). The
+   * crash points after edge work apply: the edge may be SIGKILLed right after the receipt committed.
+   */
+  async receiveReturn(choice?: {
+    id: string;
+    lines: Array<{ sku: string; quantity: number; disposition: ReturnDisposition }>;
+    times: number;
+  }): Promise<number | undefined> {
+    const world = this.#world;
+    const edge = world.edge;
+    if (!edge) return undefined;
+    const expected = [...this.oracle.returns.keys()].filter((id) => edge.returns.view(id)?.status === 'expected');
+    const id = choice?.id ?? (expected.length > 0 ? world.prng.pick(expected) : undefined);
+    const view = id === undefined ? undefined : edge.returns.view(id);
+    if (!id || !view) return undefined;
+    const lines =
+      choice?.lines ??
+      view.lines
+        .filter((line) => line.expected > 0)
+        .map((line) => ({
+          sku: line.sku,
+          quantity: world.prng.chance(0.1) ? line.expected + 1 : world.prng.int(1, line.expected),
+          disposition: world.prng.weighted([
+            ['restock', 3],
+            ['damaged', 1],
+            ['missing', 1],
+          ] as const),
+        }));
+    if (lines.length === 0) return undefined;
+    const key = { scope: 'sim-receiver', key: `rma-${id}-${world.prng.int(0, 1_000_000_000)}` };
+    const times = choice?.times ?? (world.prng.chance(0.3) ? 2 : 1);
+    let first: number | undefined;
+    for (let attempt = 0; attempt < times; attempt++) {
+      let answer: ReturnType<typeof edge.returns.receive>;
+      try {
+        answer = edge.returns.receive(id, { lines }, 'receiver', world.nowMs, key);
+      } catch (error) {
+        world.violation(`the return desk threw on ${view.number}: ${(error as Error).stack ?? error}`);
+        return;
+      }
+      const code = answer.status >= 400 ? ` ${(answer.body as { error?: { code?: string } }).error?.code}` : '';
+      world.log(
+        `edge: receive ${JSON.stringify(lines)} of ${view.number} → ${answer.status}${code}${answer.replayed ? ' (replay)' : ''}`,
+      );
+      if (answer.status >= 500) world.violation(`the return desk answered ${answer.status}`);
+      if (attempt > 0 && !answer.replayed) world.violation(`a receipt sent again with its key was not replayed`);
+      if (answer.status === 201 && !answer.replayed) {
+        const bySku = this.oracle.returnReceived.get(id) ?? new Map<string, Record<ReturnDisposition, number>>();
+        for (const line of lines) {
+          const counts = bySku.get(line.sku) ?? { restock: 0, damaged: 0, missing: 0 };
+          counts[line.disposition] += line.quantity;
+          bySku.set(line.sku, counts);
+        }
+        this.oracle.returnReceived.set(id, bySku);
+        world.counters.returnReceipts++;
+      }
+      if (answer.replayed) this.oracle.returnReplays++;
+      first ??= answer.status;
+    }
+    await world.afterEdgeWork();
+    return first;
+  }
+
+  /** Records a refund of part of a paid order (sometimes more than is left: 409 refund_exceeds_payment). */
+  async refund(
+    order = this.#world.prng.pick(this.oracle.orders.filter((candidate) => candidate.paid)),
+    amount = this.#world.prng.int(1, 50_000),
+  ): Promise<void> {
+    const world = this.#world;
+    await this.#hub(`refund ${amount} of ${order.name}`, async (hub) => {
+      const recorded = await recordRefund(
+        hub.db,
+        'sqlite',
+        order.id,
+        { amount, currency: 'EUR', reference: `re-${world.prng.int(0, 1_000_000_000)}` },
+        storefrontClientId,
+        'sim-psp',
+        world.nowMs,
+      );
+      return `${recorded.refund.refundedTotal} of ${recorded.refund.paid} refunded`;
+    });
   }
 
   timePasses(): void {

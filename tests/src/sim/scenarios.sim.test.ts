@@ -1,17 +1,17 @@
 import {
-  type PushMessage,
   decodeDownstream,
   emptyPartition,
+  type PushMessage,
   partitionStateSchema,
   partitionsEqual,
 } from '@dovetail/shared';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Commerce, type EdgeFulfillmentRow, type OrderModel } from './commerce.ts';
-import { checkPromises } from './commerce-invariants.ts';
+import { checkPromises, checkReturns } from './commerce-invariants.ts';
 import { Prng } from './prng.ts';
 import { type HealResult, healAndCheck, runSchedule } from './schedule.ts';
-import { type Templates, createTemplates, removeTemplates, simWarehouseId, worldDir } from './templates.ts';
-import { type Connection, World, noCrashPoints } from './world.ts';
+import { createTemplates, removeTemplates, simWarehouseId, type Templates, worldDir } from './templates.ts';
+import { type Connection, noCrashPoints, World } from './world.ts';
 
 /**
  * Directed schedules of the simulation: each forces one classic sync failure (a duplicate push after
@@ -449,6 +449,55 @@ describe('directed commerce races', () => {
     await settle(w);
     expect(await orderStatus(w, order)).toBe('return_requested');
     expect(await partition(w, 'SOFA-2S')).toMatchObject({ onHand: 3, committed: 0, reserved: 0 });
+    await expectCommerceHealed(w, c);
+  });
+
+  it('restocks a return received offline, sent twice and followed by a SIGKILL exactly once; refunds stay within payment', async () => {
+    const w = await open();
+    const c = commerceOf(w);
+    await w.write([receive('SOFA-2S', 3)]);
+    w.connect();
+    await settle(w);
+    const order = await c.orderFromLines([{ sku: 'SOFA-2S', quantity: 2 }]);
+    await c.pay(order);
+    await settle(w);
+    expect((await c.pickAt(fulfillment(c), 'SOFA-2S', 2))?.status).toBe(201);
+    expect((await c.packAt(fulfillment(c)))?.status).toBe(201);
+    expect((await c.shipAt(fulfillment(c)))?.status).toBe(201);
+    await settle(w);
+    expect(await c.requestReturn({ order: order!, sku: 'SOFA-2S', quantity: 3 })).toBeUndefined();
+    const rma = await c.requestReturn({ order: order!, sku: 'SOFA-2S', quantity: 2 });
+    expect(rma).toBeDefined();
+    await settle(w);
+    // The link drops; the warehouse receives the parcel offline, the scan is sent twice with one key,
+    // more than is still expected is refused, and the edge is SIGKILLed right after.
+    const first = only(w);
+    w.cut(first);
+    w.noticeEdge(first);
+    w.noticeHub(first);
+    const lines = [
+      { sku: 'SOFA-2S', quantity: 1, disposition: 'restock' as const },
+      { sku: 'SOFA-2S', quantity: 1, disposition: 'damaged' as const },
+    ];
+    expect(await c.receiveReturn({ id: rma!, lines, times: 2 })).toBe(201);
+    expect(c.oracle.returnReplays).toBe(1);
+    expect(
+      await c.receiveReturn({ id: rma!, lines: [{ sku: 'SOFA-2S', quantity: 1, disposition: 'missing' }], times: 1 }),
+    ).toBe(409);
+    await w.crashEdge('right after receiving the return', true);
+    await w.startEdge();
+    w.connect();
+    await settle(w);
+    expect(await checkReturns(w, c)).toEqual([]);
+    const closed = await w
+      .hub!.db.selectFrom('returns')
+      .select('status')
+      .where('id', '=', rma!)
+      .executeTakeFirstOrThrow();
+    expect(closed.status).toBe('closed');
+    expect(await partition(w, 'SOFA-2S')).toMatchObject({ onHand: 3, committed: 0 });
+    await c.refund(order, 1);
+    await c.refund(order, 10_000_000);
     await expectCommerceHealed(w, c);
   });
 

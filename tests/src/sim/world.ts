@@ -1,38 +1,39 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  type DownstreamChange,
-  type DownstreamMessage,
-  type StockEvent,
-  type UpstreamMessage,
-  createIdSource,
-  decodeDownstream,
-  decodeUpstream,
-  limits,
-} from '@dovetail/shared';
-import { sql } from 'kysely';
-import { pino } from 'pino';
 import { type EdgeDatabase, openEdgeDatabase } from '@dovetail/edge';
 import {
+  createChangeApplier,
   EdgeSyncSession,
+  ensureNodeIdentity,
   FulfillmentDesk,
+  ReturnDesk,
   StockBook,
   type StockCommand,
   StockWriter,
-  createChangeApplier,
-  ensureNodeIdentity,
 } from '@dovetail/edge/testing';
 import {
+  createProduct,
   type Database,
   HubSyncSession,
+  openStorage,
   SqliteHoldWriter,
   type Storage,
-  createProduct,
-  openStorage,
   updateProduct,
 } from '@dovetail/hub/testing';
+import {
+  createIdSource,
+  type DownstreamChange,
+  type DownstreamMessage,
+  decodeDownstream,
+  decodeUpstream,
+  limits,
+  type StockEvent,
+  type UpstreamMessage,
+} from '@dovetail/shared';
+import { sql } from 'kysely';
+import { pino } from 'pino';
 import type { Prng } from './prng.ts';
-import { type Templates, simEpoch, simWarehouseId, templateProducts } from './templates.ts';
+import { simEpoch, simWarehouseId, type Templates, templateProducts } from './templates.ts';
 
 const silent = pino({ level: 'silent' });
 
@@ -70,6 +71,8 @@ export type SimEdge = {
   book: StockBook;
   writer: StockWriter;
   desk: FulfillmentDesk;
+  /** Returns the hub authorized for the warehouse, received here (restock, damaged, missing). */
+  returns: ReturnDesk;
   edgeId: string;
   close(): Promise<void>;
 };
@@ -85,6 +88,7 @@ async function openSimEdge(dataDir: string, nowMs: () => number, newId: () => st
     book,
     writer,
     desk,
+    returns: new ReturnDesk(db, book),
     edgeId: identity.edgeId,
     async close() {
       await writer.close();
@@ -195,6 +199,8 @@ export class World {
     grantsRefused: 0,
     instoreSales: 0,
     losses: 0,
+    returns: 0,
+    returnReceipts: 0,
   };
   #productCounter = 0;
   readonly #ids: () => string;
