@@ -1,13 +1,14 @@
 import path from 'node:path';
 import { type IdSource, newId } from '@dovetail/shared';
-import { type EdgeApp, createEdgeApp } from './http/app.ts';
 import { startCheckpointer } from './db/checkpointer.ts';
 import { type EdgeDatabase, edgeDatabaseFile, openEdgeDatabase } from './db/open.ts';
-import { type Logger, createLogger } from './logger.ts';
-import { type EdgeMetrics, createEdgeMetrics } from './metrics.ts';
+import { createEdgeApp, type EdgeApp } from './http/app.ts';
+import { sessionBudgetFromEnv } from './http/auth.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createEdgeMetrics, type EdgeMetrics } from './metrics.ts';
+import { FulfillmentDesk } from './services/fulfillments.ts';
 import { ensureNodeIdentity } from './services/node-identity.ts';
 import type { ScryptCost } from './services/passwords.ts';
-import { FulfillmentDesk } from './services/fulfillments.ts';
 import { ReturnDesk } from './services/returns.ts';
 import { StaffDirectory } from './services/staff.ts';
 import { StockBook } from './services/stock.ts';
@@ -28,6 +29,8 @@ export type EdgeNodeOptions = {
   logger?: Logger;
   /** Collect process metrics (memory, GC, event loop) in this node's registry: the process's own node only. */
   processMetrics?: boolean;
+  /** Each signed-in account's request budget; `EDGE_SESSION_REQUESTS_*` (or the defaults) when unset. */
+  sessionBudget?: { perSecond: number; burst: number };
   /** Tests only: a cheaper scrypt so suites that sign in often stay fast. */
   passwordCost?: ScryptCost;
 };
@@ -134,6 +137,7 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
       hubUrl: options.hubUrl,
       sync,
       nowMs,
+      sessionBudget: options.sessionBudget ?? sessionBudgetFromEnv(process.env),
     });
     const syncRun = sync?.run().catch((error) => logger.error({ err: error }, 'sync client stopped'));
     const checkpointer = startCheckpointer(path.join(options.dataDir, edgeDatabaseFile));

@@ -54,6 +54,9 @@ export const passwordHashesConcurrentMax = 2;
 export const passwordHashesQueuedMax = 4;
 /** Sign-ins from one source address hashing or waiting at once. */
 export const passwordHashesPerSourceMax = 2;
+/** Requests one signed-in account may make at an edge: a burst, then this many a second (`EDGE_SESSION_REQUESTS_*`). */
+export const edgeSessionRequestsPerSecondDefault = 20;
+export const edgeSessionRequestsBurstDefault = 200;
 
 // Edge write path: concurrent requests are committed together (group commit), one fsync per batch.
 export const writeBatchEventsMax = 512;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DomainError, commonErrorCodes, limits } from '@dovetail/shared';
+import { commonErrorCodes, DomainError, limits, RateLimiter } from '@dovetail/shared';
 import { Hono } from 'hono';
 import type { EdgeDatabase } from '../db/open.ts';
 import type { Logger } from '../logger.ts';
@@ -39,6 +39,8 @@ export type EdgeAppDeps = {
   hubUrl: string | undefined;
   sync: EdgeSyncClient | undefined;
   nowMs: () => number;
+  /** Each signed-in account's request budget (`sessionBudgetFromEnv`). */
+  sessionBudget: { perSecond: number; burst: number };
 };
 
 /** The edge's HTTP surface: `/api/v1` for scanners, `/healthz` for operations (metrics: metrics-app.ts). */
@@ -86,7 +88,8 @@ export function createEdgeApp(deps: EdgeAppDeps) {
 
   const api = new Hono<{ Variables: AuthVariables }>();
   api.route('/', loginRoute({ staff }));
-  api.use('*', requireSession({ staff }));
+  const budget = new RateLimiter(deps.sessionBudget.perSecond, deps.sessionBudget.burst, deps.nowMs);
+  api.use('*', requireSession({ staff, budget }));
   api.route('/', sessionRoutes({ staff, warehouseId }));
   api.route('/', stockRoutes(deps));
   api.route('/', catalogRoutes({ catalog: new CatalogReader(deps.db), warehouseId }));

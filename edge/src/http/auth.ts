@@ -1,9 +1,11 @@
 import {
-  DomainError,
-  type Permission,
-  type Principal,
   authorize,
   commonErrorCodes,
+  DomainError,
+  limits,
+  type Permission,
+  type Principal,
+  type RateLimiter,
   unauthenticated,
 } from '@dovetail/shared';
 import type { MiddlewareHandler } from 'hono';
@@ -16,7 +18,11 @@ export type AuthVariables = { session: Session; requestId: string };
  * Each refusal is a 401 with the hub's codes (`unauthorized`, `token_in_query`); http/errors.ts
  * adds the `WWW-Authenticate` challenge.
  */
-export function requireSession(options: { staff: StaffDirectory }): MiddlewareHandler<{ Variables: AuthVariables }> {
+export function requireSession(options: {
+  staff: StaffDirectory;
+  /** Each session's request budget (the shared token bucket, keyed by staff account); 429 past it. */
+  budget?: RateLimiter | undefined;
+}): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async function requireSessionMiddleware(c, next) {
     if (c.req.query('access_token') !== undefined) {
       throw unauthenticated(
@@ -37,6 +43,18 @@ export function requireSession(options: { staff: StaffDirectory }): MiddlewareHa
       throw unauthenticated('the token is unknown, expired or revoked; sign in again', commonErrorCodes.unauthorized);
     }
     c.set('session', session);
+    if (options.budget) {
+      const decision = options.budget.take(session.staffId);
+      if (!decision.ok) {
+        throw new DomainError(
+          'rate_limited',
+          commonErrorCodes.rateLimited,
+          `more than ${options.budget.burst} requests at once from this account; slow down`,
+          undefined,
+          { retryAfterSeconds: decision.retryAfterSeconds },
+        );
+      }
+    }
     await next();
   };
 }
@@ -47,4 +65,23 @@ export function permit(principal: Principal, permission: Permission, warehouseId
   if (!decision.ok) {
     throw new DomainError('forbidden', 'forbidden', decision.message, { permission, reason: decision.reason });
   }
+}
+
+/**
+ * The budget of each signed-in account from `EDGE_SESSION_REQUESTS_PER_SECOND` and
+ * `EDGE_SESSION_REQUESTS_BURST` (defaults in shared/src/limits.ts).
+ */
+export function sessionBudgetFromEnv(env: NodeJS.ProcessEnv): { perSecond: number; burst: number } {
+  const read = (name: string, fallback: number, max: number) => {
+    const text = (env[name] ?? '').trim();
+    if (text === '') return fallback;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1 || value > max)
+      throw new Error(`${name} must be an integer from 1 to ${max}`);
+    return value;
+  };
+  return {
+    perSecond: read('EDGE_SESSION_REQUESTS_PER_SECOND', limits.edgeSessionRequestsPerSecondDefault, 100_000),
+    burst: read('EDGE_SESSION_REQUESTS_BURST', limits.edgeSessionRequestsBurstDefault, 1_000_000),
+  };
 }
