@@ -24,7 +24,6 @@ import { expireExchanges } from './exchanges.ts';
 let hub: TestHub;
 let admin: string;
 let clock: number;
-const dayMs = 86_400_000;
 const sku = 'SOFA-1';
 
 const credentials = new Map<string, { id: string; secret: string }>();
