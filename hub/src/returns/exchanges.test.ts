@@ -233,6 +233,13 @@ describe.each(['sqlite', 'postgres'] as const)('exchanges and return transitions
     expect(await availableAtTpl()).toBe(before - 1);
     expect(await emittedTypes('exchange.')).toEqual(['exchange.created', 'exchange.released']);
     expect((await call(hub, 'GET', `/api/v1/exchanges/${made.id}`, { token: otherShop })).status).toBe(404);
+    // Released like a payment, but nobody paid for it: nothing to refund there.
+    const refund = await call(hub, 'POST', `/api/v1/orders/${made.replacementOrderId}/refunds`, {
+      token: shop,
+      body: { amount: 1, currency: 'EUR', reference: 're_x' },
+    });
+    expect(refund.status).toBe(409);
+    expect(refund.body.error.code).toBe('order_not_paid');
   });
 
   it('ships the replacement at once under advance exchange: by policy, or by an agent', async () => {

@@ -1,8 +1,8 @@
-import { type RefundRecord, conflict, newId, notFound, refundAllowed, unprocessable } from '@dovetail/shared';
+import { conflict, newId, notFound, type RefundRecord, refundAllowed, unprocessable } from '@dovetail/shared';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
 import { emitWebhookEvent } from '../webhooks/emit.ts';
-import { type ReturnScope, lockOrder } from './service.ts';
+import { lockOrder, type ReturnScope } from './service.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 
@@ -38,7 +38,14 @@ export async function recordRefund(
 ): Promise<{ refund: RefundView; created: boolean }> {
   return db.transaction().execute(async (trx) => {
     const order = await lockOrder(trx, dialect, orderId, scope);
-    const paid = order.payment_reference === null ? 0 : Number(order.total);
+    // An exchange's replacement is released to fulfillment like a payment, but nobody paid for it
+    // (docs/returns.md): nothing to refund; the original order's payment is what a refund comes from.
+    const replacement = await trx
+      .selectFrom('exchanges')
+      .select('id')
+      .where('replacement_order_id', '=', order.id)
+      .executeTakeFirst();
+    const paid = order.payment_reference === null || replacement ? 0 : Number(order.total);
     const refunds = await trx
       .selectFrom('refunds')
       .selectAll()
@@ -72,6 +79,11 @@ export async function recordRefund(
       return { refund: view(same, refundedSoFar), created: false };
     }
     if (order.payment_reference === null) throw conflict('order_not_paid', 'the order was not paid: nothing to refund');
+    if (replacement) {
+      throw conflict('order_not_paid', 'this order replaced returned goods in an exchange: nothing was paid for it', {
+        exchangeId: replacement.id,
+      });
+    }
     if (input.currency !== order.currency) {
       throw unprocessable('currency_mismatch', `the order was paid in ${order.currency}, not ${input.currency}`);
     }
