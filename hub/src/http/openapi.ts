@@ -166,7 +166,15 @@ function completeOperation(route: RestRoute, operation: JsonObject): void {
       'Vary',
     ]);
   }
-  operation['responses'] = { ...responses, ...openapi.errorResponses(errors) };
+  const failures = openapi.errorResponses(errors) as Record<string, { headers: JsonObject }>;
+  // Business refusals are kept and replayed under the same Idempotency-Key, marked as replays.
+  if (route.idempotent) {
+    for (const status of ['409', '412', '422']) {
+      const failure = failures[status];
+      if (failure) failure.headers['Idempotent-Replayed'] = { $ref: '#/components/headers/Idempotent-Replayed' };
+    }
+  }
+  operation['responses'] = { ...responses, ...failures };
   if (route.permission === 'public') operation['security'] = [];
   else operation['security'] = [{ bearer: [] }, { clientCredentials: [route.permission] }];
 }
