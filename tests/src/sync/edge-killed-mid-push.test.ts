@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cleanup } from '../support/cleanup.ts';
+import { byDepth } from '../support/depth.ts';
 import { type EdgeProcess, bootstrapStaff, runEdgeVerify } from '../support/edge-process.ts';
 import type { HubProcess } from '../support/hub-process.ts';
 import { signIn } from '../support/http.ts';
@@ -24,7 +25,7 @@ import {
 
 /**
  * The edge is SIGKILLed while it pushes to a live hub, twice: first in the middle of draining a
- * 3,000-event backlog, then while scanners are still writing and every write is pushed as it
+ * backlog (2,000 events; 3,000 under `npm run test:deep`), then while scanners are still writing and every write is pushed as it
  * commits. Each time it restarts on the same data directory and port and drains; the hub ends with
  * exactly the edge's counts. Scans cut off by the second kill are re-sent with their Idempotency-Key
  * (what a scanner does), so the final counts are exactly the sum of every scan, once each.
@@ -33,8 +34,8 @@ import {
  * not backed off when it is released.
  */
 
-const backlogCount = 3_000;
-const onlineCount = 2_000;
+const backlogCount = byDepth(2_000, 3_000);
+const onlineCount = byDepth(1_000, 2_000);
 const skus = Array.from({ length: 6 }, (_, n) => `SYNC-EK-${n}`);
 
 describe('edge SIGKILLed mid-push', () => {

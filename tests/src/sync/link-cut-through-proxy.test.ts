@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cleanup } from '../support/cleanup.ts';
+import { byDepth } from '../support/depth.ts';
 import { type EdgeProcess, bootstrapStaff, runEdgeVerify } from '../support/edge-process.ts';
 import type { HubProcess } from '../support/hub-process.ts';
 import { readLedger, signIn } from '../support/http.ts';
@@ -31,8 +32,8 @@ import {
  * of the edge's stream; at the end they are exactly the acknowledged scans, also a while later.
  */
 
-/** Faults dealt while scanning: cut, cut and refuse, blackhole, in turn. */
-const faultCount = 9;
+/** Faults dealt while scanning: cut, cut and refuse, blackhole, in turn (twice each; three times deep). */
+const faultCount = byDepth(6, 9);
 /** Scanning stops here even if the faults have not all been dealt (the chaos loop then fails). */
 const scanCap = 20_000;
 const backlogCount = 2_000;
