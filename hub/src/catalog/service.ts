@@ -457,3 +457,103 @@ export function priceLine(
   );
   return { configuration: resolved, breakdown };
 }
+
+/** One product of an import: its id (given, or the owner of one of its SKUs), and its fields. */
+export type ImportedProduct = { id: string | undefined; input: ProductUpdate & { variants: Variant[] } };
+
+function sameContent(current: Product, next: Product): boolean {
+  const strip = ({ version: _v, createdAt: _c, updatedAt: _u, ...rest }: Product) => rest;
+  return JSON.stringify(strip(current)) === JSON.stringify(strip(next));
+}
+
+/**
+ * Writes imported products in ONE transaction (docs/catalog.md), idempotent by SKU: a product is
+ * the one its id names, else the one owning one of its SKUs, else new. A product whose content is
+ * unchanged is not written (no new version, no change downstream), so importing a file twice
+ * changes nothing the second time. A SKU owned by another product is a conflict naming it.
+ * `onProgress` is told how many products are done.
+ */
+export async function importProducts(
+  db: Kysely<Database>,
+  products: readonly ImportedProduct[],
+  nowMs: number,
+  onProgress: (done: number) => void = () => undefined,
+): Promise<{ created: number; updated: number; unchanged: number }> {
+  const counts = { created: 0, updated: 0, unchanged: 0 };
+  await mapUniqueViolation(
+    () =>
+      db.transaction().execute(async (trx) => {
+        const skus = products.flatMap((product) => product.input.variants.map((variant) => variant.sku));
+        const owners = new Map<string, string>();
+        for (let start = 0; start < skus.length; start += 500) {
+          const rows = await trx
+            .selectFrom('variants')
+            .select(['sku', 'product_id'])
+            .where('sku', 'in', skus.slice(start, start + 500))
+            .execute();
+          for (const row of rows) owners.set(row.sku, row.product_id);
+        }
+        let done = 0;
+        for (const { id: givenId, input } of products) {
+          const ownerIds = new Set(
+            input.variants.map((variant) => owners.get(variant.sku)).filter((owner) => owner !== undefined),
+          );
+          const id = givenId ?? [...ownerIds][0] ?? newId();
+          const foreign = input.variants.filter((variant) => {
+            const owner = owners.get(variant.sku);
+            return owner !== undefined && owner !== id;
+          });
+          if (foreign.length > 0)
+            throw conflict(
+              'sku_taken',
+              `SKU already belongs to another product: ${foreign.map((variant) => variant.sku).join(', ')}`,
+              { skus: foreign.map((variant) => variant.sku) },
+            );
+          const currentRow = await trx.selectFrom('products').selectAll().where('id', '=', id).executeTakeFirst();
+          const current = currentRow ? (await loadProducts(trx, [currentRow]))[0] : undefined;
+          const version = current ? current.version + 1 : 1;
+          const row = productRow(id, input, version, current?.createdAt ?? nowMs, nowMs);
+          const next = toProduct(
+            row,
+            input.variants.map((variant, position) => ({
+              sku: variant.sku,
+              product_id: id,
+              position,
+              gtin: variant.gtin ?? null,
+              options_json: JSON.stringify(variant.options),
+              price: variant.price ?? null,
+            })),
+          );
+          assert(productSchema.safeParse(next).success, `imported product ${id} decodes`);
+          if (current && sameContent(current, next)) {
+            counts.unchanged++;
+          } else {
+            if (current) {
+              const { id: _id, created_at: _createdAt, ...changes } = row;
+              await trx.updateTable('products').set(changes).where('id', '=', id).execute();
+              counts.updated++;
+            } else {
+              await trx.insertInto('products').values(row).execute();
+              counts.created++;
+            }
+            await writeVariants(trx, id, input.variants);
+            for (const variant of input.variants) owners.set(variant.sku, id);
+            await writeOptionValues(trx, next);
+            await appendDownstream(
+              trx,
+              catalogChannel,
+              next.archived ? 'product.archived' : 'product.upserted',
+              next,
+              nowMs,
+            );
+          }
+          done++;
+          if (done % 100 === 0) onProgress(done);
+        }
+        onProgress(done);
+      }),
+    skuRace,
+  );
+  catalogCacheOf(db).invalidate();
+  return counts;
+}

@@ -19,7 +19,7 @@ import { type HubMetrics, observe, requestIdOf } from './observability.ts';
 import { openApiDocument, restBasePath, restRoutes } from './openapi.ts';
 import { createRestHandler, errorHeaders, errorJson } from './rest.ts';
 import { appRouter } from './root.ts';
-import { createCatalogExportRoute, createStockExportRoute } from './catalog-transfer.ts';
+import { createCatalogExportRoute, createCatalogImportRoutes, createStockExportRoute } from './catalog-transfer.ts';
 import { securityHeaders } from './security-headers.ts';
 import type { Context, HubDeps } from './trpc.ts';
 
@@ -113,6 +113,9 @@ export function createApp(options: AppOptions): Hono {
   // Bulk catalog and stock exports stream (http/catalog-transfer.ts): outside the JSON bridge.
   app.get(`${restBasePath}/catalog/export`, createCatalogExportRoute(deps));
   app.get(`${restBasePath}/stock/export`, createStockExportRoute(deps));
+  const imports = createCatalogImportRoutes(deps);
+  app.post(`${restBasePath}/catalog/import`, imports.catalogImport);
+  app.get(`${restBasePath}/jobs/:id`, imports.job);
   // A carrier aggregator's webhook: signed, not bearer-authenticated; its own body bound.
   app.post(
     `${restBasePath}/carriers/easypost`,

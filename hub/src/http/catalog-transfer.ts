@@ -2,6 +2,8 @@ import { authorize, type Permission } from '@dovetail/shared';
 import { getTRPCErrorFromUnknown } from '@trpc/server';
 import { stringify } from 'csv-stringify/sync';
 import type { Context as HonoContext } from 'hono';
+import { type ImportMode, importCatalogCsv } from '../catalog/import.ts';
+import { JobBoard } from '../catalog/jobs.ts';
 import { allProducts, allStockRows, catalogColumns, productRows, stockColumns } from '../catalog/transfer.ts';
 import { ApiError, asApiError, toErrorResponse } from './errors.ts';
 import { restContext } from './rest.ts';
@@ -98,4 +100,65 @@ export function createStockExportRoute(deps: HubDeps) {
       return failure(deps, cause);
     }
   };
+}
+
+/** The largest CSV one import takes (about 50,000 rows). */
+export const importBodyBytesMax = 32 * 1024 * 1024;
+/** Imports of more rows than this run as a job (202 and `GET /jobs/{id}`) unless `wait=true`. */
+const importInlineRowsMax = 2_000;
+
+/**
+ * `POST /api/v1/catalog/import` (`text/csv`, the export's columns; `?mode=all|valid`, `?async=true|false`)
+ * and `GET /api/v1/jobs/{id}`. A small file is imported before the answer (200 with the report, or
+ * 422 `import_invalid` with it); a large one, or `async=true`, answers 202 with a job whose progress
+ * and report `GET /jobs/{id}` shows.
+ */
+export function createCatalogImportRoutes(deps: HubDeps) {
+  const jobs = new JobBoard();
+  async function catalogImport(c: HonoContext): Promise<Response> {
+    try {
+      const context = await restContext(c, deps);
+      guard(context, 'catalog.write');
+      const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim();
+      if (type !== 'text/csv') throw new ApiError(415, 'unsupported_media_type', 'send the catalog as text/csv');
+      const length = Number(c.req.header('content-length') ?? '0');
+      if (length > importBodyBytesMax)
+        throw new ApiError(413, 'payload_too_large', `an import is at most ${importBodyBytesMax} bytes`);
+      const mode = c.req.query('mode') ?? 'all';
+      if (mode !== 'all' && mode !== 'valid')
+        throw new ApiError(400, 'invalid_input', 'mode must be all or valid', {
+          issues: [{ path: 'mode', message: 'all or valid', code: 'invalid_value' }],
+        });
+      const text = await c.req.text();
+      if (text.length > importBodyBytesMax)
+        throw new ApiError(413, 'payload_too_large', `an import is at most ${importBodyBytesMax} bytes`);
+      const lines = text.split('\n').length;
+      const background =
+        c.req.query('async') === 'true' || (c.req.query('async') !== 'false' && lines > importInlineRowsMax);
+      if (background) {
+        const job = jobs.start('catalog.import', deps.nowMs, (progress) =>
+          importCatalogCsv(deps.db, text, mode as ImportMode, deps.nowMs(), progress),
+        );
+        return new Response(JSON.stringify(job), {
+          status: 202,
+          headers: { 'content-type': 'application/json', location: `/api/v1/jobs/${job.id}` },
+        });
+      }
+      const report = await importCatalogCsv(deps.db, text, mode as ImportMode, deps.nowMs());
+      return new Response(JSON.stringify(report), { status: 200, headers: { 'content-type': 'application/json' } });
+    } catch (cause) {
+      return failure(deps, cause);
+    }
+  }
+  async function job(c: HonoContext): Promise<Response> {
+    try {
+      const context = await restContext(c, deps);
+      guard(context, 'catalog.write');
+      const view = jobs.get(c.req.param('id') ?? '');
+      return new Response(JSON.stringify(view), { status: 200, headers: { 'content-type': 'application/json' } });
+    } catch (cause) {
+      return failure(deps, cause);
+    }
+  }
+  return { catalogImport, job };
 }
