@@ -38,7 +38,6 @@ export const sessionTtlSecondsDefault = 12 * 60 * 60;
 export const sessionsPerStaffMax = 50;
 export const loginFailuresMax = 5;
 export const loginLockoutSeconds = 60;
-export const loginTrackedUsernamesMax = 10_000;
 /** Failed sign-ins one source address may make: a burst, then this many a minute (known names or not). */
 export const signInSourceFailuresBurst = 20;
 export const signInSourceFailuresPerMinute = 10;
