@@ -14,10 +14,39 @@ import {
   transferInCommandSchema,
   transferOutCommandSchema,
 } from '@dovetail/shared';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { createStaffSchema, loginSchema, updateStaffSchema } from './routes/session.ts';
 
 type JsonObject = openapi.JsonObject;
+
+/**
+ * Success bodies: the fields clients rely on, open to more. The test harness checks every answer a
+ * test receives against them (test-support/node.ts), so a renamed or retyped field fails a test.
+ */
+const stockViewSchema = z.looseObject({
+  sku: z.string(),
+  warehouseId: z.string(),
+  onHand: z.int(),
+  available: z.int(),
+  committed: z.int(),
+  verified: z.boolean(),
+  bins: z.array(z.object({ bin: z.string(), quantity: z.int() })),
+  updatedAt: z.string().nullable(),
+});
+const responseSchemas: Record<string, JsonObject> = {
+  StockView: openapi.jsonSchemaOf(stockViewSchema),
+  StockActionResult: openapi.jsonSchemaOf(
+    z.looseObject({ event: z.looseObject({ type: z.string(), sku: z.string() }), stock: stockViewSchema }),
+  ),
+  Session: openapi.jsonSchemaOf(
+    z.object({
+      token: z.string(),
+      expiresAt: z.iso.datetime(),
+      staff: z.looseObject({ username: z.string(), role: z.string() }),
+    }),
+  ),
+};
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
 type Route = {
   method: openapi.HttpMethod;
@@ -33,6 +62,8 @@ type Route = {
   headers?: string[];
   idempotent?: boolean;
   public?: boolean;
+  /** The success body's named schema (components.schemas); any object otherwise. */
+  response?: string;
   example?: unknown;
 };
 
@@ -70,6 +101,7 @@ const routes: Route[] = [
     summary: 'Staff sign-in → `{token, expiresAt, staff}`; 5 failures lock the name for 60 s (429)',
     public: true,
     body: loginSchema,
+    response: 'Session',
     success: [200],
     errors: [400, 401, 413, 415, 429, 500],
     example: { username: 'demo', password: 'demo-password' },
@@ -109,6 +141,7 @@ const routes: Route[] = [
       tag: 'stock',
       summary,
       body,
+      response: 'StockActionResult',
       success: [201],
       errors: write,
       idempotent: true,
@@ -134,6 +167,7 @@ const routes: Route[] = [
     path: '/stock/{sku}',
     tag: 'stock',
     summary: 'One SKU: on hand, available, committed, damaged, by bin',
+    response: 'StockView',
     success: [200],
     errors: read,
   },
@@ -275,7 +309,7 @@ export function edgeOpenApiDocument(): JsonObject {
       const headers = [...(route.headers ?? []), ...(route.idempotent ? ['Idempotent-Replayed'] : [])];
       responses[String(status)] = openapi.successResponse(
         status === 201 ? 'Created' : status === 204 ? 'No content' : 'OK',
-        status === 204 ? undefined : { type: 'object' },
+        status === 204 ? undefined : route.response ? ref(route.response) : { type: 'object' },
         headers,
       );
     }
@@ -331,6 +365,7 @@ export function edgeOpenApiDocument(): JsonObject {
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The token from POST /login' } },
       ...common,
+      schemas: { ...common.schemas, ...responseSchemas },
     },
   };
 }
