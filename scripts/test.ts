@@ -15,7 +15,13 @@ import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgre
  * DOVETAIL_DEEP=1: the simulation and chaos runs take their long schedules (CONTRIBUTING.md).
  */
 const root = path.resolve(import.meta.dirname, '..');
-const workspaces = ['shared', 'edge', 'hub', 'tests'];
+/** Every workspace with a test script writes `<workspace>/.reports/vitest.json`; all are summed. */
+const workspaces = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).workspaces as string[]).filter(
+  (workspace) => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(root, workspace, 'package.json'), 'utf8'));
+    return typeof manifest.scripts?.test === 'string';
+  },
+);
 const env: NodeJS.ProcessEnv = { ...process.env, DOVETAIL_REQUIRE_POSTGRES: '1' };
 if (process.argv.includes('--deep')) env['DOVETAIL_DEEP'] = '1';
 
