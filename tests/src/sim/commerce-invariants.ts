@@ -282,20 +282,20 @@ export async function checkCommerce(world: World, commerce: Commerce): Promise<s
       : await hub.db.selectFrom('orders').select(['id', 'status']).where('id', 'in', orderIds).execute();
   for (const order of oracle.orders) {
     const status = orders.find((row) => row.id === order.id)?.status;
+    // A return asked for moves a shipped order on (`return_requested`, then `returned` once received).
+    const returning = [...oracle.returns.values()].some((rma) => rma.orderName === order.name);
     const own = fulfillments.filter((row) => row.order_id === order.id);
     if (order.canceled && status !== 'canceled')
       problems.push(`${order.name} was canceled unpaid, the hub has it ${status}`);
     if (order.paid && own.length === 0) problems.push(`${order.name} was paid but has no fulfillment order`);
     if (own.some((row) => refusedAt.has(row.id))) {
-      if (status !== 'return_requested')
+      if (status !== 'return_requested' && !(returning && status === 'returned'))
         problems.push(
           `${order.name}: the edge refused to cancel (shipped), the order is ${status}, not return_requested`,
         );
     } else if (order.cancelRequested && own.length > 0 && own.every((row) => acceptedAt.has(row.id))) {
       if (status !== 'canceled') problems.push(`${order.name}: every cancel was accepted, the order is ${status}`);
     } else if (!order.cancelRequested && own.length > 0 && own.every((row) => row.status === 'shipped')) {
-      // A return asked for moves a shipped order on (`return_requested`, then `returned` once received).
-      const returning = [...oracle.returns.values()].some((rma) => rma.orderName === order.name);
       const allowed = ['shipped', 'partially_shipped', ...(returning ? ['return_requested', 'returned'] : [])];
       if (!allowed.includes(status ?? ''))
         problems.push(`${order.name}: its fulfillment orders shipped, the order is ${status}`);
