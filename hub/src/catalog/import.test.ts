@@ -108,7 +108,7 @@ describe.each(['sqlite', 'postgres'] as const)('catalog import on %s', (adapter)
     let job = started.body;
     for (let attempt = 0; job.status === 'running' && attempt < 2_000; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 25));
-      job = (await hub.app.request(`/api/v1/jobs/${job.id}`, { headers: auth() }).then((r) => r.json())) as any;
+      job = await (await hub.app.request(`/api/v1/jobs/${job.id}`, { headers: auth() })).json();
     }
     expect(job).toMatchObject({ status: 'succeeded', done: 150, total: 150, result: { created: 150 } });
     expect((await hub.app.request('/api/v1/jobs/nope', { headers: auth() })).status).toBe(404);

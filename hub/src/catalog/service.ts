@@ -148,7 +148,7 @@ async function assertSkusFree(trx: Transaction<Database>, productId: string, var
 }
 
 /** Every option value the product offers, one row each (0024): what `?option.<name>=<value>` finds. */
-async function writeOptionValues(trx: Transaction<Database>, product: Product): Promise<void> {
+function optionValuePairs(product: Product): Set<string> {
   const pairs = new Set<string>();
   for (const option of product.options ?? [])
     for (const value of option.values) pairs.add(JSON.stringify([option.name, value]));
@@ -157,6 +157,11 @@ async function writeOptionValues(trx: Transaction<Database>, product: Product): 
       for (const choice of option.choices) pairs.add(JSON.stringify([option.name, choice.value]));
   for (const variant of product.variants)
     for (const [name, value] of Object.entries(variant.options)) pairs.add(JSON.stringify([name, value]));
+  return pairs;
+}
+
+async function writeOptionValues(trx: Transaction<Database>, product: Product): Promise<void> {
+  const pairs = optionValuePairs(product);
   await trx.deleteFrom('product_option_values').where('product_id', '=', product.id).execute();
   if (pairs.size === 0) return;
   await trx
@@ -466,11 +471,20 @@ function sameContent(current: Product, next: Product): boolean {
   return JSON.stringify(strip(current)) === JSON.stringify(strip(next));
 }
 
+const importChunk = 400;
+
+function chunks<T>(items: readonly T[], size = importChunk): T[][] {
+  const out: T[][] = [];
+  for (let start = 0; start < items.length; start += size) out.push(items.slice(start, start + size));
+  return out;
+}
+
 /**
  * Writes imported products in ONE transaction (docs/catalog.md), idempotent by SKU: a product is
  * the one its id names, else the one owning one of its SKUs, else new. A product whose content is
  * unchanged is not written (no new version, no change downstream), so importing a file twice
- * changes nothing the second time. A SKU owned by another product is a conflict naming it.
+ * changes nothing the second time. A SKU owned by another product is a conflict naming it. Reads
+ * and writes go a chunk of products at a time; each written product is one downstream change.
  * `onProgress` is told how many products are done.
  */
 export async function importProducts(
@@ -485,16 +499,15 @@ export async function importProducts(
       db.transaction().execute(async (trx) => {
         const skus = products.flatMap((product) => product.input.variants.map((variant) => variant.sku));
         const owners = new Map<string, string>();
-        for (let start = 0; start < skus.length; start += 500) {
+        for (const chunk of chunks(skus)) {
           const rows = await trx
             .selectFrom('variants')
             .select(['sku', 'product_id'])
-            .where('sku', 'in', skus.slice(start, start + 500))
+            .where('sku', 'in', chunk)
             .execute();
           for (const row of rows) owners.set(row.sku, row.product_id);
         }
-        let done = 0;
-        for (const { id: givenId, input } of products) {
+        const planned = products.map(({ id: givenId, input }) => {
           const ownerIds = new Set(
             input.variants.map((variant) => owners.get(variant.sku)).filter((owner) => owner !== undefined),
           );
@@ -509,11 +522,19 @@ export async function importProducts(
               `SKU already belongs to another product: ${foreign.map((variant) => variant.sku).join(', ')}`,
               { skus: foreign.map((variant) => variant.sku) },
             );
-          const currentRow = await trx.selectFrom('products').selectAll().where('id', '=', id).executeTakeFirst();
-          const current = currentRow ? (await loadProducts(trx, [currentRow]))[0] : undefined;
-          const version = current ? current.version + 1 : 1;
-          const row = productRow(id, input, version, current?.createdAt ?? nowMs, nowMs);
-          const next = toProduct(
+          return { id, input };
+        });
+        const currents = new Map<string, Product>();
+        for (const chunk of chunks(planned.map((plan) => plan.id))) {
+          const rows = await trx.selectFrom('products').selectAll().where('id', 'in', chunk).execute();
+          for (const product of await loadProducts(trx, rows)) currents.set(product.id, product);
+        }
+        const created: Array<{ row: Selectable<ProductsTable>; product: Product }> = [];
+        const updated: Array<{ row: Selectable<ProductsTable>; product: Product }> = [];
+        for (const { id, input } of planned) {
+          const current = currents.get(id);
+          const row = productRow(id, input, current ? current.version + 1 : 1, current?.createdAt ?? nowMs, nowMs);
+          const product = toProduct(
             row,
             input.variants.map((variant, position) => ({
               sku: variant.sku,
@@ -524,33 +545,57 @@ export async function importProducts(
               price: variant.price ?? null,
             })),
           );
-          assert(productSchema.safeParse(next).success, `imported product ${id} decodes`);
-          if (current && sameContent(current, next)) {
-            counts.unchanged++;
-          } else {
-            if (current) {
-              const { id: _id, created_at: _createdAt, ...changes } = row;
-              await trx.updateTable('products').set(changes).where('id', '=', id).execute();
-              counts.updated++;
-            } else {
-              await trx.insertInto('products').values(row).execute();
-              counts.created++;
-            }
-            await writeVariants(trx, id, input.variants);
-            for (const variant of input.variants) owners.set(variant.sku, id);
-            await writeOptionValues(trx, next);
-            await appendDownstream(
-              trx,
-              catalogChannel,
-              next.archived ? 'product.archived' : 'product.upserted',
-              next,
-              nowMs,
-            );
+          if (current && sameContent(current, product)) counts.unchanged++;
+          else (current ? updated : created).push({ row, product });
+        }
+        counts.created = created.length;
+        counts.updated = updated.length;
+        for (const chunk of chunks(updated)) {
+          const ids = chunk.map((entry) => entry.product.id);
+          await trx.deleteFrom('variants').where('product_id', 'in', ids).execute();
+          await trx.deleteFrom('product_option_values').where('product_id', 'in', ids).execute();
+          for (const { row } of chunk) {
+            const { id: _id, created_at: _createdAt, ...changes } = row;
+            await trx.updateTable('products').set(changes).where('id', '=', row.id).execute();
           }
+        }
+        for (const chunk of chunks(created, 200))
+          await trx
+            .insertInto('products')
+            .values(chunk.map((entry) => entry.row))
+            .execute();
+        const written = [...updated, ...created].map((entry) => entry.product);
+        const variantRows = written.flatMap((product) =>
+          product.variants.map((variant, position) => ({
+            sku: variant.sku,
+            product_id: product.id,
+            position,
+            gtin: variant.gtin ?? null,
+            options_json: JSON.stringify(variant.options),
+            price: variant.price ?? null,
+          })),
+        );
+        for (const chunk of chunks(variantRows)) await trx.insertInto('variants').values(chunk).execute();
+        const optionRows = written.flatMap((product) =>
+          [...optionValuePairs(product)].map((pair) => {
+            const [name, value] = JSON.parse(pair) as [string, string];
+            return { product_id: product.id, name, value };
+          }),
+        );
+        for (const chunk of chunks(optionRows)) await trx.insertInto('product_option_values').values(chunk).execute();
+        let done = counts.unchanged;
+        for (const product of written) {
+          await appendDownstream(
+            trx,
+            catalogChannel,
+            product.archived ? 'product.archived' : 'product.upserted',
+            product,
+            nowMs,
+          );
           done++;
           if (done % 100 === 0) onProgress(done);
         }
-        onProgress(done);
+        onProgress(products.length);
       }),
     skuRace,
   );
