@@ -5,10 +5,13 @@ import { ConfigError, type HubConfig, parseConfig } from './config.ts';
 import { createMetricsApp } from './http/observability.ts';
 import { createHub, type Hub } from './hub.ts';
 import { loadOrCreateKeyEncryptionKey } from './key-file.ts';
+import { runImportCli } from './import-cli.ts';
 import type { SyncServer } from './sync/server.ts';
 
 /** `npm run hub -- --port 4000 --data DIR`: the hub as a process, with graceful shutdown. */
 async function main(): Promise<void> {
+  // `npm run hub -- import FILE`: a client of a running hub (import-cli.ts), not a hub itself.
+  if (process.argv[2] === 'import') process.exit(await runImportCli(process.argv.slice(3)));
   let config: ReturnType<typeof parseConfig>;
   try {
     config = parseConfig(process.argv.slice(2), process.env);
