@@ -63,7 +63,7 @@ export class OpenApiResponseValidator {
       if (status === 405 || status === 404) return undefined;
       return `${where}: ${verb.toUpperCase()} is documented on none of ${candidates.map((c) => c.path).join(', ')}`;
     }
-    const operation = (paths[template.path] ?? {})[verb] as JsonObject;
+    const operation = (paths[template.path]?.[verb] ?? {}) as JsonObject;
     const responses = operation['responses'] as Record<string, JsonObject>;
     const key = [String(status), `${String(status)[0]}XX`, 'default'].find((candidate) => responses[candidate]);
     if (!key) {
