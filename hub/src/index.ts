@@ -1,4 +1,4 @@
-export type { AppRouter } from './http/root.ts';
+export type { AppProcedures, AppRouter } from './http/root.ts';
 export { createHub, type Hub, type HubOptions } from './hub.ts';
 export { dropPostgresSchema } from './db/connect.ts';
 export { emitWebhookEvent } from './webhooks/emit.ts';

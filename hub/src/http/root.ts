@@ -14,7 +14,8 @@ import { warehousesRouter } from './routers/warehouses.ts';
 import { webhooksRouter } from './routers/webhooks.ts';
 import { router } from './trpc.ts';
 
-export const appRouter = router({
+/** Every procedure by namespace: plain records, so their types carry no server context. */
+const procedures = {
   catalog: catalogRouter,
   warehouses: warehousesRouter,
   inventory: inventoryRouter,
@@ -29,6 +30,10 @@ export const appRouter = router({
   shipments: shipmentsRouter,
   returns: returnsRouter,
   webhooks: webhooksRouter,
-});
+};
+
+export const appRouter = router(procedures);
 
 export type AppRouter = typeof appRouter;
+/** The procedures alone, without the server's context type: what `@dovetail/client` publishes. */
+export type AppProcedures = typeof procedures;
