@@ -10,6 +10,11 @@ export type HubConfig = {
   port: number;
   host: string;
   /**
+   * `--tls-cert FILE --tls-key FILE` (`HUB_TLS_CERT`, `HUB_TLS_KEY`): serve HTTPS and the sync
+   * WebSocket as wss, with HSTS. Undefined: plain HTTP, the loopback/development default.
+   */
+  tls: { certFile: string; keyFile: string } | undefined;
+  /**
    * The separate metrics listener (`HUB_METRICS_PORT`, default 9464; `HUB_METRICS_HOST`, default
    * 127.0.0.1): /metrics is never served on the API port. `explicit`: a port the operator chose, so
    * failing to bind it stops the hub; the default port, if taken, only logs. Undefined: `off`.
@@ -45,8 +50,10 @@ export type HubConfig = {
   };
 };
 
-const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DIR]
+const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DIR] [--tls-cert FILE --tls-key FILE]
   env: HUB_PORT, HUB_HOST, HUB_DATA_DIR, DATABASE_URL (PostgreSQL instead of SQLite), DATABASE_SCHEMA,
+       HUB_TLS_CERT + HUB_TLS_KEY (PEM certificate chain and private key: HTTPS and wss, with HSTS;
+       without them plain HTTP, the loopback/development default),
        DOVETAIL_ADMIN_SECRET (bootstrap admin secret on first start), HUB_ISSUER, LOG_LEVEL,
        HUB_OIDC_ISSUER + HUB_OIDC_JWKS_URL [+ HUB_OIDC_AUDIENCE] (accept an outside issuer's tokens),
        HUB_KEY_ENCRYPTION_KEY (32 bytes base64: seals private signing keys at rest), else
@@ -76,6 +83,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
       port: { type: 'string' },
       host: { type: 'string' },
       data: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -94,6 +103,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
   const storage: StorageConfig = databaseUrl
     ? { kind: 'postgres', url: databaseUrl, ...(schema ? { schema } : {}) }
     : sqliteConfigFor(dataDirectory);
+  const tls = tlsFilesOf(
+    values['tls-cert'] ?? env['HUB_TLS_CERT'],
+    values['tls-key'] ?? env['HUB_TLS_KEY'],
+    env['INIT_CWD'] ?? process.cwd(),
+  );
   const adminSecret = env['DOVETAIL_ADMIN_SECRET'] || undefined;
   if (adminSecret !== undefined && adminSecret.length < 16)
     throw new ConfigError('DOVETAIL_ADMIN_SECRET must be at least 16 characters');
@@ -173,7 +187,13 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
     returns: returnPolicyOf(env),
     easypostWebhookSecret: env['HUB_EASYPOST_WEBHOOK_SECRET'] || undefined,
     brand: (env['HUB_BRAND_NAME'] ?? '').trim().slice(0, 80) || 'Dovetail',
-    publicUrl: publicUrlOf(env['HUB_PUBLIC_URL'], values.host ?? env['HUB_HOST'] ?? '127.0.0.1', port),
+    publicUrl: publicUrlOf(
+      env['HUB_PUBLIC_URL'],
+      values.host ?? env['HUB_HOST'] ?? '127.0.0.1',
+      port,
+      tls !== undefined,
+    ),
+    tls,
     externalIssuer,
     keyEncryptionKey,
     keyEncryptionKeyFile,
@@ -289,13 +309,21 @@ function metricsListenerOf(env: NodeJS.ProcessEnv): HubConfig['metrics'] {
   return { port, host: (env['HUB_METRICS_HOST'] ?? '').trim() || '127.0.0.1', explicit: text !== '' };
 }
 
+/** The certificate and key files, both or neither; relative paths mean where the command was typed. */
+function tlsFilesOf(certFile: string | undefined, keyFile: string | undefined, base: string): HubConfig['tls'] {
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile)
+    throw new ConfigError('give --tls-cert FILE and --tls-key FILE together (HUB_TLS_CERT, HUB_TLS_KEY), or neither');
+  return { certFile: path.resolve(base, certFile), keyFile: path.resolve(base, keyFile) };
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
 /** `HUB_PUBLIC_URL` as an origin (http or https, no path), or the listening address. */
-function publicUrlOf(configured: string | undefined, host: string, port: number): string {
-  if (!configured) return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+function publicUrlOf(configured: string | undefined, host: string, port: number, tls: boolean): string {
+  if (!configured) return `${tls ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   let url: URL;
   try {
     url = new URL(configured);

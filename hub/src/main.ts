@@ -1,5 +1,7 @@
 import type http from 'node:http';
+import https from 'node:https';
 import { serve } from '@hono/node-server';
+import { transportNotice, withStrictTransportSecurity } from '@dovetail/shared';
 import pino, { type Logger } from 'pino';
 import { ConfigError, type HubConfig, parseConfig } from './config.ts';
 import { createMetricsApp } from './http/observability.ts';
@@ -7,6 +9,7 @@ import { createHub, type Hub } from './hub.ts';
 import { loadOrCreateKeyEncryptionKey } from './key-file.ts';
 import { runImportCli } from './import-cli.ts';
 import type { SyncServer } from './sync/server.ts';
+import { loadTlsMaterial } from './tls.ts';
 
 /** `npm run hub -- --port 4000 --data DIR`: the hub as a process, with graceful shutdown. */
 async function main(): Promise<void> {
@@ -23,6 +26,8 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = pino({ level: config.logLevel, base: { service: 'hub' } });
+  // Certificate and key are checked before anything opens: a typo must not start a plain-HTTP hub.
+  const tls = config.tls ? loadTlsMaterial(config.tls) : undefined;
   // Private signing keys are always sealed at rest: by HUB_KEY_ENCRYPTION_KEY, else by a key file.
   let keyEncryptionKey = config.keyEncryptionKey;
   if (!keyEncryptionKey) {
@@ -57,9 +62,27 @@ async function main(): Promise<void> {
       `\nBootstrap admin client created.\n  client_id: admin\n  client_secret: ${hub.generatedAdminSecret}\nStore it now: it will not be shown again.\n\n`,
     );
   }
-  const server = serve({ fetch: hub.app.fetch, port: config.port, hostname: config.host }, (info) => {
-    logger.info({ port: info.port, host: config.host, storage: hub.storage.description }, 'hub listening');
-  });
+  // With TLS the API, the docs and /sync (wss) share one HTTPS listener; every answer carries HSTS.
+  const listen = { port: config.port, hostname: config.host };
+  const listening = (info: { port: number }) => {
+    const notice = transportNotice(config.host, tls !== undefined, '--tls-cert FILE --tls-key FILE');
+    logger[notice.level]({ host: config.host, port: info.port }, notice.message);
+    logger.info(
+      { port: info.port, host: config.host, scheme: tls ? 'https' : 'http', storage: hub.storage.description },
+      'hub listening',
+    );
+  };
+  const server = tls
+    ? serve(
+        {
+          ...listen,
+          fetch: withStrictTransportSecurity(hub.app.fetch),
+          createServer: https.createServer,
+          serverOptions: tls,
+        },
+        listening,
+      )
+    : serve({ ...listen, fetch: hub.app.fetch }, listening);
   const metricsServer = config.metrics ? serveMetrics(config.metrics, hub, logger) : undefined;
 
   let stopping = false;
