@@ -12,6 +12,10 @@ export type EdgeCommand =
       hubUrl?: string;
       clientId?: string;
       clientSecret?: string;
+      /** `--tls-cert FILE --tls-key FILE` [EDGE_TLS_CERT, EDGE_TLS_KEY]: serve HTTPS with HSTS; plain HTTP without. */
+      tls?: { certFile: string; keyFile: string };
+      /** `--hub-ca FILE` [EDGE_HUB_CA]: the CA that signs the hub's certificate (an https hub); Node's trusted roots without. */
+      hubCaFile?: string;
       /** The separate /metrics listener (`EDGE_METRICS_PORT`, `EDGE_METRICS_HOST`); undefined when `off`. */
       metrics?: { port: number; host: string; explicit: boolean };
     }
@@ -22,6 +26,7 @@ export const usage = `dovetail-edge — one warehouse's node: works on the LAN w
 
 usage:
   npm run edge -- [serve] --warehouse W1 [--port 4100] [--data DIR] [--hub URL --client-id ID --client-secret SECRET]
+                  [--tls-cert FILE --tls-key FILE] [--hub-ca FILE]
   npm run edge -- verify --data DIR      recompute every partition from its ledger and check the outbox
 
 flags (environment variable in brackets):
@@ -32,6 +37,10 @@ flags (environment variable in brackets):
   --hub URL           the hub to sync with [EDGE_HUB_URL]
   --client-id ID      edge credentials from the hub's enrollment [EDGE_CLIENT_ID]
   --client-secret S   [EDGE_CLIENT_SECRET]
+  --tls-cert FILE     PEM certificate chain: serve HTTPS, with HSTS [EDGE_TLS_CERT]
+  --tls-key FILE      its private key [EDGE_TLS_KEY] (without both: plain HTTP, warned about off loopback)
+  --hub-ca FILE       PEM CA certificate(s) the https hub's certificate must chain to [EDGE_HUB_CA]
+                      (default: Node's trusted roots, plus NODE_EXTRA_CA_CERTS)
   EDGE_BOOTSTRAP_STAFF="username:password" creates a supervisor at start-up if none exists.
   EDGE_METRICS_PORT=N serves Prometheus /metrics on its own listener (default 9465; off for none),
   EDGE_METRICS_HOST=ADDR that listener's address (default 127.0.0.1: not reachable from the LAN).`;
@@ -57,6 +66,9 @@ export function parseEdgeCommand(argv: string[], env: NodeJS.ProcessEnv): EdgeCo
       hub: { type: 'string' },
       'client-id': { type: 'string' },
       'client-secret': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'hub-ca': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -85,6 +97,13 @@ export function parseEdgeCommand(argv: string[], env: NodeJS.ProcessEnv): EdgeCo
   if (hubUrl !== undefined && (!clientId || !clientSecret)) {
     throw new Error('--hub needs --client-id and --client-secret (from the hub: POST /api/v1/warehouses/{id}/edges)');
   }
+  const certFile = values['tls-cert'] ?? env.EDGE_TLS_CERT;
+  const keyFile = values['tls-key'] ?? env.EDGE_TLS_KEY;
+  if (Boolean(certFile) !== Boolean(keyFile))
+    throw new Error('give --tls-cert FILE and --tls-key FILE together (EDGE_TLS_CERT, EDGE_TLS_KEY), or neither');
+  const hubCaFile = values['hub-ca'] ?? env.EDGE_HUB_CA;
+  if (hubCaFile && !hubUrl?.startsWith('https://'))
+    throw new Error('--hub-ca (EDGE_HUB_CA) verifies an https hub: give --hub https://…');
   const metricsPortText = (env.EDGE_METRICS_PORT ?? '').trim();
   const metricsPort = metricsPortText === '' ? defaultEdgeMetricsPort : Number(metricsPortText);
   if (metricsPortText !== 'off' && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535))
@@ -105,5 +124,7 @@ export function parseEdgeCommand(argv: string[], env: NodeJS.ProcessEnv): EdgeCo
     dataDir: resolvePath(dataFlag ?? `.dovetail/edge-${warehouseId.data}`),
     warehouseId: warehouseId.data,
     ...(hubUrl !== undefined && clientId && clientSecret ? { hubUrl, clientId, clientSecret } : {}),
+    ...(certFile && keyFile ? { tls: { certFile: resolvePath(certFile), keyFile: resolvePath(keyFile) } } : {}),
+    ...(hubCaFile ? { hubCaFile: resolvePath(hubCaFile) } : {}),
   };
 }

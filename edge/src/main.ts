@@ -1,12 +1,15 @@
 import fs from 'node:fs';
 import type http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
+import { transportNotice, withStrictTransportSecurity } from '@dovetail/shared';
 import { parseEdgeCommand, usage } from './config.ts';
 import { openEdgeDatabase } from './db/open.ts';
 import { createEdgeMetricsApp } from './http/metrics-app.ts';
 import { type EdgeNode, createEdgeNode } from './node.ts';
 import { verifyEdgeDatabase } from './services/verify.ts';
+import { loadHubCa, loadTlsMaterial } from './tls.ts';
 
 const shutdownGraceMs = 10_000;
 
@@ -33,10 +36,14 @@ async function main(): Promise<number> {
     return report.ok ? 0 : 1;
   }
 
+  // Certificate, key and hub CA are read before the database opens: a typo stops the edge at once.
+  const tls = command.tls ? loadTlsMaterial(command.tls) : undefined;
+  const hubCa = command.hubCaFile ? loadHubCa(command.hubCaFile) : undefined;
   const node = await createEdgeNode({
     dataDir: command.dataDir,
     warehouseId: command.warehouseId,
     hubUrl: command.hubUrl,
+    hubCa,
     hubCredentials:
       command.clientId && command.clientSecret
         ? { clientId: command.clientId, clientSecret: command.clientSecret }
@@ -44,12 +51,27 @@ async function main(): Promise<number> {
     bootstrapStaff: process.env.EDGE_BOOTSTRAP_STAFF,
     processMetrics: true,
   });
-  const server = serve({ fetch: node.app.fetch, port: command.port, hostname: command.host }, (info) => {
+  const listen = { port: command.port, hostname: command.host };
+  const listening = (info: { port: number }) => {
+    const notice = transportNotice(command.host, tls !== undefined, '--tls-cert FILE --tls-key FILE');
+    node.logger[notice.level]({ host: command.host, port: info.port }, notice.message);
     node.logger.info(
       { port: info.port, host: command.host, dataDir: command.dataDir, durability: 'sqlite WAL, synchronous=FULL' },
-      `edge for warehouse ${node.warehouseId} listening on http://${command.host === '0.0.0.0' ? '127.0.0.1' : command.host}:${info.port}`,
+      `edge for warehouse ${node.warehouseId} listening on ${tls ? 'https' : 'http'}://${command.host === '0.0.0.0' ? '127.0.0.1' : command.host}:${info.port}`,
     );
-  });
+  };
+  // With TLS the scanner app and API are served over HTTPS only, every answer with HSTS.
+  const server = tls
+    ? serve(
+        {
+          ...listen,
+          fetch: withStrictTransportSecurity(node.app.fetch),
+          createServer: https.createServer,
+          serverOptions: tls,
+        },
+        listening,
+      )
+    : serve({ ...listen, fetch: node.app.fetch }, listening);
   server.on('error', (error: NodeJS.ErrnoException) => {
     const hint =
       error.code === 'EADDRINUSE' ? `port ${command.port} is taken: pick another with --port` : error.message;

@@ -23,6 +23,8 @@ export type EdgeNodeOptions = {
   hubUrl?: string | undefined;
   /** Credentials from the hub's enrollment; with `hubUrl`, the node keeps a sync link open. */
   hubCredentials?: { clientId: string; clientSecret: string } | undefined;
+  /** PEM CA certificate(s) the https hub's certificate must chain to (`--hub-ca`); Node's trusted roots without. */
+  hubCa?: Buffer | undefined;
   bootstrapStaff?: string | undefined;
   nowMs?: () => number;
   newId?: IdSource;
@@ -105,6 +107,7 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
         db,
         hubUrl: options.hubUrl,
         ...options.hubCredentials,
+        ...(options.hubCa ? { hubCa: options.hubCa } : {}),
         warehouseId: identity.warehouseId,
         edgeId: identity.edgeId,
         logger,

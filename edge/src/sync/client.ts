@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import type { EdgeDatabase } from '../db/open.ts';
 import type { Logger } from '../logger.ts';
 import type { ChangeApplier } from './apply-changes.ts';
+import { HubCertificateError, certificateProblem, postForm } from './hub-request.ts';
 import { EdgeSyncSession } from './session.ts';
 
 export type SyncLinkStatus = { connected: boolean; lastError: string | null; fenced: boolean };
@@ -12,6 +13,8 @@ export type EdgeSyncClientOptions = {
   hubUrl: string;
   clientId: string;
   clientSecret: string;
+  /** PEM CA certificate(s) an https hub must chain to (`--hub-ca`), for the token request and the WebSocket alike. */
+  hubCa?: Buffer;
   warehouseId: string;
   edgeId: string;
   logger: Logger;
@@ -92,7 +95,9 @@ export class EdgeSyncClient {
     while (!this.#stopped && !this.#status.fenced) {
       const welcomed = await this.#connectOnce().catch((error: Error) => {
         this.#status.lastError = error.message;
-        this.#options.logger.warn({ err: error.message }, 'sync link failed');
+        // An untrusted hub certificate is a configuration error, not a flaky link: logged as an error.
+        if (error instanceof HubCertificateError) this.#options.logger.error(error.message);
+        else this.#options.logger.warn({ err: error.message }, 'sync link failed');
         return false;
       });
       if (this.#stopped || this.#status.fenced) break;
@@ -118,23 +123,20 @@ export class EdgeSyncClient {
   /** The access token is reused until a minute before it expires: a flapping link must not burn the token budget. */
   async #token(): Promise<{ token: string; epoch: number }> {
     if (this.#cachedToken && this.#cachedToken.expiresAtMs - 60_000 > this.#nowMs()) return this.#cachedToken;
-    const response = await fetch(new URL('/oauth/token', this.#options.hubUrl), {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
+    const response = await postForm(
+      new URL('/oauth/token', this.#options.hubUrl),
+      new URLSearchParams({
         grant_type: 'client_credentials',
         client_id: this.#options.clientId,
         client_secret: this.#options.clientSecret,
       }),
-      signal: AbortSignal.timeout(requestTimeoutMs),
-    });
-    const body = (await response.json().catch(() => ({}))) as { access_token?: string; error?: string };
+      { ca: this.#options.hubCa, timeoutMs: requestTimeoutMs },
+    );
+    const body = (response.body ?? {}) as { access_token?: unknown; error?: string };
     if (response.status === 429) {
-      throw new Error(
-        `hub is rate-limiting token requests; retrying after ${response.headers.get('retry-after') ?? 'a while'} s`,
-      );
+      throw new Error(`hub is rate-limiting token requests; retrying after ${response.retryAfter ?? 'a while'} s`);
     }
-    if (!response.ok || !body.access_token) {
+    if (response.status !== 200 || typeof body.access_token !== 'string') {
       throw new Error(
         `hub refused the edge's credentials (${response.status} ${body.error ?? ''}); check --client-id/--client-secret`,
       );
@@ -160,6 +162,8 @@ export class EdgeSyncClient {
       headers: { authorization: `Bearer ${token}` },
       maxPayload: limits.syncFrameBytesMax,
       handshakeTimeout: requestTimeoutMs,
+      // wss: verified against --hub-ca when given, else the default roots; never unverified.
+      ...(url.protocol === 'wss:' && this.#options.hubCa ? { ca: this.#options.hubCa } : {}),
     });
     this.#socket = socket;
     let welcomed = false;
@@ -237,7 +241,9 @@ export class EdgeSyncClient {
         }
       });
       socket.on('error', (error) => {
-        this.#status.lastError = error.message;
+        const problem = certificateProblem(error);
+        this.#status.lastError = problem ?? error.message;
+        if (problem) this.#options.logger.error({ code: (error as NodeJS.ErrnoException).code }, problem);
       });
       socket.on('unexpected-response', (_request, response) => {
         // The hub refused the upgrade (a revoked or expired token): fetch a fresh one next time.
