@@ -19,6 +19,8 @@ export type EdgeProcessOptions = {
   /** Extra flags for node itself, before the script (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
   startTimeoutMs?: number;
+  /** Started with TLS (certificate and key by env): the CA its certificate chains to, for probing it. */
+  ca?: Buffer;
 };
 
 export type EdgeProcess = ServerProcess & {
@@ -46,6 +48,7 @@ export async function startEdgeProcess(options: EdgeProcessOptions): Promise<Edg
     port: options.port,
     nodeArgs: options.nodeArgs,
     startTimeoutMs: options.startTimeoutMs,
+    ...(options.ca ? { ca: options.ca } : {}),
     env: {
       EDGE_BOOTSTRAP_STAFF: `${bootstrapStaff.username}:${bootstrapStaff.password}`,
       LOG_LEVEL: options.logLevel ?? 'warn',

@@ -71,7 +71,12 @@ function validatorFor(baseUrl: string): Promise<OpenApiResponseValidator | undef
 /** Polls GET /healthz until it answers 200; `gaveUp` returns a reason to stop early (the process died). */
 export async function waitForHealthy(
   baseUrl: string,
-  options: { timeoutMs: number; gaveUp?: () => string | undefined },
+  options: {
+    timeoutMs: number;
+    gaveUp?: () => string | undefined;
+    /** GET a URL → its status; fetch by default (an https server with a test CA passes its own). */
+    probe?: (url: string) => Promise<number>;
+  },
 ): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   let last = 'no answer yet';
@@ -79,10 +84,14 @@ export async function waitForHealthy(
     const reason = options.gaveUp?.();
     if (reason) throw new Error(reason);
     try {
-      const response = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(2_000) });
-      await response.arrayBuffer();
-      if (response.status === 200) return;
-      last = `status ${response.status}`;
+      const status = options.probe
+        ? await options.probe(`${baseUrl}/healthz`)
+        : await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(2_000) }).then(async (response) => {
+            await response.arrayBuffer();
+            return response.status;
+          });
+      if (status === 200) return;
+      last = `status ${status}`;
     } catch (error) {
       last = (error as Error).message;
     }

@@ -16,6 +16,8 @@ export type HubProcessOptions = {
   /** `DATABASE_URL` + `DATABASE_SCHEMA` select PostgreSQL; SQLite in `dataDir` otherwise. */
   env?: Record<string, string>;
   startTimeoutMs?: number;
+  /** Started with TLS (certificate and key by env): the CA its certificate chains to, for probing it. */
+  ca?: Buffer;
 };
 
 export type HubProcess = ServerProcess & {
@@ -38,6 +40,7 @@ export async function startHubProcess(options: HubProcessOptions): Promise<HubPr
     args: ['--host', '127.0.0.1', '--data', options.dataDir],
     port: options.port,
     startTimeoutMs: options.startTimeoutMs ?? 60_000,
+    ...(options.ca ? { ca: options.ca } : {}),
     env: {
       DOVETAIL_ADMIN_SECRET: hubAdminSecret,
       LOG_LEVEL: options.logLevel ?? 'warn',

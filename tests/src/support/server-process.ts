@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import https from 'node:https';
 import { withTimeout } from './cleanup.ts';
 import { waitForHealthy } from './http.ts';
 import { repoRoot } from './paths.ts';
@@ -18,6 +19,8 @@ export type ServerProcessOptions = {
   /** Extra flags for node itself, before the script (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
   startTimeoutMs?: number;
+  /** The server speaks HTTPS with a certificate from this CA (PEM): baseUrl is https, health probed with it. */
+  ca?: Buffer;
 };
 
 export type ServerProcess = {
@@ -95,7 +98,7 @@ async function spawnServer(options: ServerProcessOptions, port: number): Promise
     return status;
   });
   const hasExited = () => child.exitCode !== null || child.signalCode !== null;
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const baseUrl = `${options.ca ? 'https' : 'http'}://127.0.0.1:${port}`;
   const server: ServerProcess = {
     pid,
     port,
@@ -122,12 +125,26 @@ async function spawnServer(options: ServerProcessOptions, port: number): Promise
     await waitForHealthy(baseUrl, {
       timeoutMs: options.startTimeoutMs ?? 30_000,
       gaveUp: () => (hasExited() ? `${options.name} exited early:\n${output}` : undefined),
+      ...(options.ca ? { probe: httpsProbe(options.ca) } : {}),
     });
   } catch (error) {
     await server.kill().catch(() => {});
     throw error;
   }
   return server;
+}
+
+/** GET over HTTPS, trusting `ca` only → the status code. */
+function httpsProbe(ca: Buffer): (url: string) => Promise<number> {
+  return (url) =>
+    new Promise((resolve, reject) => {
+      const request = https.get(url, { ca, timeout: 2_000 }, (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      });
+      request.on('timeout', () => request.destroy(new Error('no answer within 2 s')));
+      request.on('error', reject);
+    });
 }
 
 function exitOf(child: ChildProcess): Promise<ProcessExit> {
