@@ -31,4 +31,44 @@ describe('parseEdgeCommand', () => {
     );
     expect(synced).toMatchObject({ hubUrl: 'http://hub:4000', clientId: 'c', clientSecret: 's' });
   });
+
+  it('serves TLS with --tls-cert and --tls-key, and verifies an https hub with --hub-ca', () => {
+    const hub = ['--hub', 'https://hub:4000', '--client-id', 'c', '--client-secret', 's'];
+    const plain = parseEdgeCommand(['--warehouse', 'W1', ...hub], {});
+    expect(plain).not.toHaveProperty('tls');
+    expect(plain).not.toHaveProperty('hubCaFile');
+    const secured = parseEdgeCommand(
+      ['--warehouse', 'W1', ...hub, '--tls-cert', '/e/cert.pem', '--tls-key', '/e/key.pem', '--hub-ca', '/e/ca.pem'],
+      {},
+    );
+    expect(secured).toMatchObject({
+      tls: { certFile: '/e/cert.pem', keyFile: '/e/key.pem' },
+      hubCaFile: '/e/ca.pem',
+    });
+    const fromEnv = parseEdgeCommand(['--warehouse', 'W1', ...hub], {
+      EDGE_TLS_CERT: '/f/cert.pem',
+      EDGE_TLS_KEY: '/f/key.pem',
+      EDGE_HUB_CA: '/f/ca.pem',
+    });
+    expect(fromEnv).toMatchObject({ tls: { certFile: '/f/cert.pem', keyFile: '/f/key.pem' }, hubCaFile: '/f/ca.pem' });
+    expect(() => parseEdgeCommand(['--warehouse', 'W1', '--tls-key', '/e/key.pem'], {})).toThrow(/together/);
+    expect(() => parseEdgeCommand(['--warehouse', 'W1', '--hub-ca', '/e/ca.pem'], {})).toThrow(/https hub/);
+    expect(() =>
+      parseEdgeCommand(
+        [
+          '--warehouse',
+          'W1',
+          '--hub',
+          'http://hub:4000',
+          '--client-id',
+          'c',
+          '--client-secret',
+          's',
+          '--hub-ca',
+          '/e/ca.pem',
+        ],
+        {},
+      ),
+    ).toThrow(/https hub/);
+  });
 });

@@ -18,6 +18,20 @@ describe('hub configuration', () => {
     expect(config.storage).toEqual({ kind: 'sqlite', file: '/tmp/hub-config-test/hub.db' });
   });
 
+  it('serves TLS with --tls-cert and --tls-key (or HUB_TLS_*), both or neither; plain HTTP by default', () => {
+    expect(parseConfig([], {}).tls).toBeUndefined();
+    expect(parseConfig([], {}).publicUrl).toBe('http://127.0.0.1:4000');
+    const flagged = parseConfig(['--tls-cert', '/etc/hub/cert.pem', '--tls-key', '/etc/hub/key.pem'], {
+      HUB_TLS_CERT: '/elsewhere/cert.pem',
+    });
+    expect(flagged.tls).toEqual({ certFile: '/etc/hub/cert.pem', keyFile: '/etc/hub/key.pem' });
+    expect(flagged.publicUrl).toBe('https://127.0.0.1:4000');
+    const fromEnv = parseConfig([], { HUB_TLS_CERT: '/a/cert.pem', HUB_TLS_KEY: '/a/key.pem' });
+    expect(fromEnv.tls).toEqual({ certFile: '/a/cert.pem', keyFile: '/a/key.pem' });
+    expect(() => parseConfig(['--tls-cert', '/a/cert.pem'], {})).toThrow(/--tls-cert FILE and --tls-key FILE together/);
+    expect(() => parseConfig([], { HUB_TLS_KEY: '/a/key.pem' })).toThrow(ConfigError);
+  });
+
   it('uses PostgreSQL when DATABASE_URL is set, in DATABASE_SCHEMA when given', () => {
     const config = parseConfig([], {
       DATABASE_URL: 'postgres://u@h/db',
