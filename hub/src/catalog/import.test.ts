@@ -1,5 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readDownstream } from '../downstream/outbox.ts';
 import { adminToken, call, sofa, startTestHub, type TestHub } from '../testing/harness.ts';
 import { catalogColumns } from './transfer.ts';
 
@@ -58,6 +59,10 @@ describe.each(['sqlite', 'postgres'] as const)('catalog import on %s', (adapter)
     const first = await importCsv(csv);
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ rows: 3, products: 2, created: 2, updated: 0, unchanged: 0 });
+    // One catalog change per written product, after the one POST /products wrote: seqs gap-free.
+    const changes = await readDownstream(hub.storage.db, 'catalog', 0, 100);
+    expect(changes.map((change) => change.seq)).toEqual([1, 2, 3]);
+    expect(changes.slice(1).map((change) => change.kind)).toEqual(['product.upserted', 'product.upserted']);
     expect(await productCount()).toBe(3);
     const again = await importCsv(csv);
     expect(again.body).toMatchObject({ created: 0, updated: 0, unchanged: 2 });

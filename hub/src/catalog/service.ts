@@ -22,7 +22,7 @@ import type { Database } from '../database.ts';
 import { availableSql } from '../db/available.ts';
 import { decodeCursor, encodeCursor } from '../db/cursor.ts';
 import { mapUniqueViolation } from '../db/errors.ts';
-import { appendDownstream } from '../downstream/outbox.ts';
+import { appendDownstream, appendDownstreamMany } from '../downstream/outbox.ts';
 import { catalogCacheOf } from './cache.ts';
 import type { ProductsTable, VariantsTable } from './tables.ts';
 
@@ -583,17 +583,18 @@ export async function importProducts(
           }),
         );
         for (const chunk of chunks(optionRows)) await trx.insertInto('product_option_values').values(chunk).execute();
-        let done = counts.unchanged;
-        for (const product of written) {
-          await appendDownstream(
+        onProgress(counts.unchanged);
+        for (const [index, chunk] of chunks(written, 500).entries()) {
+          await appendDownstreamMany(
             trx,
             catalogChannel,
-            product.archived ? 'product.archived' : 'product.upserted',
-            product,
+            chunk.map((product) => ({
+              kind: product.archived ? ('product.archived' as const) : ('product.upserted' as const),
+              payload: product,
+            })),
             nowMs,
           );
-          done++;
-          if (done % 100 === 0) onProgress(done);
+          onProgress(Math.min(products.length, counts.unchanged + (index + 1) * 500));
         }
         onProgress(products.length);
       }),

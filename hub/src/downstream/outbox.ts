@@ -83,3 +83,45 @@ export async function readDownstream(
     createdAt: Number(row.created_at),
   }));
 }
+
+/**
+ * Appends several changes of one kind to a channel in one go (a bulk import): the counter moves by
+ * their number once, the entries are inserted a chunk at a time, each checked like appendDownstream's,
+ * and the senders are woken once. Seqs stay gap-free and in the given order.
+ */
+export async function appendDownstreamMany<Kind extends DownstreamChangeKind>(
+  trx: Transaction<Database>,
+  channel: string,
+  changes: ReadonlyArray<{ kind: Kind; payload: DownstreamPayload<Kind> }>,
+  nowMs: number,
+): Promise<void> {
+  if (changes.length === 0) return;
+  await trx
+    .insertInto('downstream_channels')
+    .values({ channel, last_seq: 0 })
+    .onConflict((oc) => oc.column('channel').doNothing())
+    .execute();
+  const row = await trx
+    .updateTable('downstream_channels')
+    .set((eb) => ({ last_seq: eb('last_seq', '+', changes.length) }))
+    .where('channel', '=', channel)
+    .returning('last_seq')
+    .executeTakeFirstOrThrow();
+  const first = Number(row.last_seq) - changes.length + 1;
+  assert(Number.isSafeInteger(first) && first >= 1, 'downstream seq is a positive integer');
+  const entries = changes.map(({ kind, payload }, index) => {
+    const text = JSON.stringify(checkedChange(first + index, kind, payload).payload);
+    assert(text.length <= limits.downstreamPayloadBytesMax, `downstream payload within bound (${text.length})`);
+    return { channel, seq: first + index, type: kind, payload: text, created_at: nowMs };
+  });
+  for (let start = 0; start < entries.length; start += 500)
+    await trx
+      .insertInto('downstream_log')
+      .values(entries.slice(start, start + 500))
+      .execute();
+  if (trx.getExecutor().adapter instanceof PostgresAdapter) {
+    await sql`select pg_notify(${downstreamNotifyChannel}, ${channel})`.execute(trx);
+  } else {
+    setImmediate(() => downstreamNotifier.notify(channel));
+  }
+}
