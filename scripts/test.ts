@@ -82,6 +82,7 @@ if (missing.length) {
   failed += missing.length;
 }
 const minutes = ((Date.now() - started) / 60_000).toFixed(1);
-console.log(`\ntypecheck, lint and tests ${code === 0 ? 'passed' : 'FAILED'} in ${minutes} min`);
+const outcome = interrupted ? 'INTERRUPTED' : code === 0 ? 'passed' : 'FAILED';
+console.log(`\ntypecheck, lint and tests ${outcome} after ${minutes} min`);
 console.log(`tests: ${passed} passed, ${failed} failed`);
 process.exit(code === 0 && failed === 0 && !interrupted ? 0 : 1);
