@@ -101,7 +101,7 @@ assert(accessTokenTtlSeconds > clockToleranceSeconds, 'tokens outlive the clock 
 assert(signingKeysPublishedMax >= 2, 'rotation publishes the old and the new key');
 assert(tokenRequestBytesMax <= requestBodyBytesMax, 'token requests within the body bound');
 
-// Sync protocol (DESIGN §5): every frame, batch and window is bounded.
+// Sync protocol (docs/architecture.md, "Sync protocol"): every frame, batch and window is bounded.
 export const syncFrameBytesMax = 4 * 1024 * 1024;
 export const pushBatchEventsMax = 256;
 export const pushBatchBytesMax = 1024 * 1024;
@@ -161,7 +161,7 @@ export const tokenRequestsBurst = 100;
 export const rateLimitedClientsTrackedMax = 50_000;
 assert(clientRequestsBurst >= clientRequestsPerSecond, 'a burst holds at least one second of requests');
 
-// Checkout holds (DESIGN §4): bounded lifetime, lines and retries.
+// Checkout holds (docs/architecture.md, "Quantities"): bounded lifetime, lines and retries.
 export const holdTtlSecondsDefault = 15 * 60;
 export const holdTtlSecondsMin = 10;
 export const holdTtlSecondsMax = 60 * 60;
@@ -175,7 +175,7 @@ assert(
   'default hold TTL within its bounds',
 );
 
-// Orders (issue 5): request bodies and the human order number.
+// Orders: request bodies and the human order number.
 export const orderLinesMax = 100;
 export const customerNameLengthMax = 200;
 export const emailLengthMax = 254;
@@ -210,7 +210,7 @@ export const moneyMinorUnitsMax = 1_000_000_000_000;
 /** Returns one order may have (each request, rejected or not, is one). */
 export const returnsPerOrderMax = 50;
 
-// Allocation (issue 5): candidates per order and the exact search's budget before it falls back to greedy.
+// Allocation: candidates per order and the exact search's budget before it falls back to greedy.
 export const allocationWarehousesMax = inventoryWarehousesPerSkuMax;
 export const allocationSubsetsSearchedMax = 50_000;
 
@@ -226,7 +226,7 @@ assert(
   'the exact search can at least try each warehouse alone',
 );
 
-// Fulfillment at the edge (issue 5): packages, carriers and tracking numbers as carriers issue them.
+// Fulfillment at the edge: packages, carriers and tracking numbers as carriers issue them.
 export const packagesPerFulfillmentMax = 50;
 /** 1 t: a sectional sofa on a pallet is well under it. */
 export const packageWeightGramsMax = 1_000_000;
@@ -240,7 +240,7 @@ export const picksPerFulfillmentMax = 1_000;
 assert(packagesPerFulfillmentMax <= orderLinesMax * 10, 'packages per fulfillment stay in proportion to lines');
 assert(picksPerFulfillmentMax >= orderLinesMax, 'every line of the largest order can be picked at least once');
 
-// In-store quotas (issue 5): escrow granted per partition, rebalanced by a policy ops set.
+// In-store quotas: escrow granted per partition, rebalanced by a policy ops set.
 export const quotaUnitsMax = 10_000;
 export const quotaPolicySkusMax = 1_000;
 export const quotaRebalanceIntervalMs = 5_000;
