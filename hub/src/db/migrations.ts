@@ -20,6 +20,7 @@ import { migration as m0020 } from './migrations/0020_returns.ts';
 import { migration as m0018 } from './migrations/0018_client_budgets.ts';
 import { migration as m0019 } from './migrations/0019_notifications.ts';
 import { migration as m0021 } from './migrations/0021_drop_reserve_batch.ts';
+import { migration as m0022 } from './migrations/0022_exchanges.ts';
 import { migration as m0023 } from './migrations/0023_configurable_products.ts';
 import { migration as m0024 } from './migrations/0024_catalog_filters.ts';
 
@@ -49,6 +50,7 @@ const steps: Record<string, Migration> = {
   '0018_client_budgets': m0018,
   '0019_notifications': m0019,
   '0021_drop_reserve_batch': m0021,
+  '0022_exchanges': m0022,
   '0023_configurable_products': m0023,
   '0024_catalog_filters': m0024,
 };

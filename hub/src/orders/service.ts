@@ -1,42 +1,41 @@
-import {
-  type AllocationStatus,
-  type Configuration,
-  DomainError,
-  type FulfillmentOrderStatus,
-  type StoredFulfillmentCancelState,
-  conflict,
-  expiringStatusAt,
-  fulfillmentOrderStatusesAllowing,
-  notFound,
-  transitionAllocation,
-} from '@dovetail/shared';
+import { randomBytes } from 'node:crypto';
 import {
   type Address,
+  type AllocationStatus,
+  type Configuration,
   type Customer,
+  checkOrderPatch,
+  conflict,
+  DomainError,
+  expiringStatusAt,
+  type FulfillmentOrderStatus,
+  formatOrderNumber,
+  fulfillmentOrderStatusesAllowing,
+  lookupEmail,
+  newId,
+  notFound,
   type OrderCreate,
   type OrderEvent,
   type OrderPatch,
   type OrderStatus,
   type PriceBreakdown,
   type StaffSettableOrderStatus,
-  checkOrderPatch,
-  formatOrderNumber,
-  lookupEmail,
-  newId,
+  type StoredFulfillmentCancelState,
   staffOrderStatusEvents,
   staffTransition,
+  transitionAllocation,
   transitionOrder,
 } from '@dovetail/shared';
-import { randomBytes } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
-import { lockPartition } from '../inventory/lock.ts';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Database } from '../database.ts';
 import { reserveConfiguredHold } from '../holds/configured.ts';
 import { releaseHold } from '../holds/service.ts';
+import { lockPartition } from '../inventory/lock.ts';
+import { recordOrderNotifications } from '../notifications/record.ts';
+import { emitOrderTransition } from '../webhooks/domain-events.ts';
 import { openFulfillmentOrder, requestFulfillmentCancel } from './dispatch.ts';
 import { priceHeldLines } from './pricing.ts';
-import { emitOrderTransition } from '../webhooks/domain-events.ts';
-import { recordOrderNotifications } from '../notifications/record.ts';
+import type { OrdersTable } from './tables.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 /** `'*'` for principals who see every order (admins, customer service); else the client's own. */
@@ -261,62 +260,72 @@ export async function createOrder(
   }
   try {
     const id = newId();
-    await db.transaction().execute(async (trx) => {
-      if (
-        (await trx.selectFrom('orders').select('id').where('hold_id', '=', holdId).executeTakeFirst()) !== undefined
-      ) {
-        throw conflict('hold_not_active', 'this hold already became an order', { holdId });
-      }
-      const holdRow = await trx
-        .selectFrom('holds')
-        .select('expires_at')
-        .where('id', '=', holdId)
-        .executeTakeFirstOrThrow();
-      const held = await trx
-        .selectFrom('hold_lines')
-        .select(['sku', 'quantity'])
-        .where('hold_id', '=', holdId)
-        .orderBy('line_no')
-        .execute();
-      const quantities = new Map<string, number>();
-      for (const line of held) quantities.set(line.sku, (quantities.get(line.sku) ?? 0) + Number(line.quantity));
-      const sequence = await trx
-        .updateTable('order_sequence')
-        .set((eb) => ({ last: eb('last', '+', 1) }))
-        .where('id', '=', 1)
-        .returning('last')
-        .executeTakeFirstOrThrow();
-      const { lines, total, currency } = await priceHeldLines(trx, id, holdId, quantities);
-      await trx
-        .insertInto('orders')
-        .values({
-          id,
-          number: formatOrderNumber(Number(sequence.last)),
-          client_id: clientId,
-          status: 'pending_payment',
-          hold_id: holdId,
-          customer_json: JSON.stringify(input.customer),
-          customer_email: lookupEmail(input.customer.email),
-          tracking_token: randomBytes(16).toString('base64url'),
-          shipping_json: JSON.stringify(input.shippingAddress),
-          billing_json: input.billingAddress ? JSON.stringify(input.billingAddress) : null,
-          note: input.note ?? null,
-          payment_reference: null,
-          currency,
-          total,
-          expires_at: Number(holdRow.expires_at),
-          created_at: nowMs,
-          updated_at: nowMs,
-        })
-        .execute();
-      await trx.insertInto('order_lines').values(lines).execute();
-      await appendHistory(trx, id, 'order_created', null, 'pending_payment', nowMs);
-    });
+    await db.transaction().execute((trx) => insertOrderOverHold(trx, { ...input, id, holdId, clientId }, nowMs));
     return getOrder(db, id, clientId, nowMs);
   } catch (error) {
     if (takenHere) await releaseHold(db, dialect, holdId, clientId, nowMs).catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Writes an order in `pending_payment` over the active hold `holdId` (unique: a hold becomes one
+ * order), priced from the catalog, inside the caller's transaction: `POST /orders` and an exchange's
+ * replacement (returns/exchanges.ts).
+ */
+export async function insertOrderOverHold(
+  trx: Transaction<Database>,
+  input: Pick<OrderCreate, 'customer' | 'shippingAddress' | 'billingAddress' | 'note'> & {
+    id: string;
+    holdId: string;
+    clientId: string;
+  },
+  nowMs: number,
+): Promise<void> {
+  const { id, holdId, clientId } = input;
+  if ((await trx.selectFrom('orders').select('id').where('hold_id', '=', holdId).executeTakeFirst()) !== undefined) {
+    throw conflict('hold_not_active', 'this hold already became an order', { holdId });
+  }
+  const holdRow = await trx.selectFrom('holds').select('expires_at').where('id', '=', holdId).executeTakeFirstOrThrow();
+  const held = await trx
+    .selectFrom('hold_lines')
+    .select(['sku', 'quantity'])
+    .where('hold_id', '=', holdId)
+    .orderBy('line_no')
+    .execute();
+  const quantities = new Map<string, number>();
+  for (const line of held) quantities.set(line.sku, (quantities.get(line.sku) ?? 0) + Number(line.quantity));
+  const sequence = await trx
+    .updateTable('order_sequence')
+    .set((eb) => ({ last: eb('last', '+', 1) }))
+    .where('id', '=', 1)
+    .returning('last')
+    .executeTakeFirstOrThrow();
+  const { lines, total, currency } = await priceHeldLines(trx, id, holdId, quantities);
+  await trx
+    .insertInto('orders')
+    .values({
+      id,
+      number: formatOrderNumber(Number(sequence.last)),
+      client_id: clientId,
+      status: 'pending_payment',
+      hold_id: holdId,
+      customer_json: JSON.stringify(input.customer),
+      customer_email: lookupEmail(input.customer.email),
+      tracking_token: randomBytes(16).toString('base64url'),
+      shipping_json: JSON.stringify(input.shippingAddress),
+      billing_json: input.billingAddress ? JSON.stringify(input.billingAddress) : null,
+      note: input.note ?? null,
+      payment_reference: null,
+      currency,
+      total,
+      expires_at: Number(holdRow.expires_at),
+      created_at: nowMs,
+      updated_at: nowMs,
+    })
+    .execute();
+  await trx.insertInto('order_lines').values(lines).execute();
+  await appendHistory(trx, id, 'order_created', null, 'pending_payment', nowMs);
 }
 
 async function lockOrder(trx: Transaction<Database>, dialect: Dialect, id: string, scope: OrderScope) {
@@ -344,60 +353,87 @@ export async function payOrder(
 ): Promise<OrderView> {
   await db.transaction().execute(async (trx) => {
     const order = await lockOrder(trx, dialect, id, scope);
-    const from = statusAt(order.status as OrderStatus, Number(order.expires_at), nowMs);
-    const next = transitionOrder(from, 'payment_confirmed');
-    if (!next.ok) throw refuse(from, 'payment_confirmed');
-    const lines = await trx
-      .selectFrom('hold_lines')
-      .selectAll()
-      .where('hold_id', '=', order.hold_id)
-      .orderBy('warehouse_id')
-      .orderBy('sku')
-      .execute();
-    const byWarehouse = new Map<string, Array<{ sku: string; quantity: number }>>();
-    for (const line of lines) {
-      await lockPartition(trx, dialect, line.warehouse_id, line.sku);
-      const converted = await trx
-        .updateTable('hold_lines')
-        .set({ counted: 0 })
-        .where('hold_id', '=', line.hold_id)
-        .where('line_no', '=', line.line_no)
-        .where('counted', '=', 1)
-        .where('expires_at', '>', nowMs)
-        .executeTakeFirst();
-      if (Number(converted.numUpdatedRows) !== 1)
-        throw conflict('hold_expired', 'the hold expired before payment; its stock may be sold', {
-          holdId: order.hold_id,
-        });
-      await trx
-        .updateTable('stock_partitions')
-        .set((eb) => ({
-          reserved: eb('reserved', '-', Number(line.quantity)),
-          committed: eb('committed', '+', Number(line.quantity)),
-        }))
-        .where('warehouse_id', '=', line.warehouse_id)
-        .where('sku', '=', line.sku)
-        .execute();
-      const list = byWarehouse.get(line.warehouse_id) ?? [];
-      list.push({ sku: line.sku, quantity: Number(line.quantity) });
-      byWarehouse.set(line.warehouse_id, list);
+    const exchange = await trx
+      .selectFrom('exchanges')
+      .select('status')
+      .where('replacement_order_id', '=', id)
+      .executeTakeFirst();
+    if (exchange?.status === 'awaiting_return') {
+      throw conflict(
+        'exchange_awaiting_return',
+        'this order replaces returned goods: it goes to fulfillment when the return is received',
+      );
     }
-    await trx.updateTable('holds').set({ status: 'converted' }).where('id', '=', order.hold_id).execute();
-    for (const [warehouseId, warehouseLines] of byWarehouse) {
-      await openFulfillmentOrder(trx, order, warehouseId, warehouseLines, {
-        paidAtMs: nowMs,
-        nowMs,
-        reason: 'payment',
-      });
-    }
-    await trx
-      .updateTable('orders')
-      .set({ status: next.status, payment_reference: reference, updated_at: nowMs })
-      .where('id', '=', id)
-      .execute();
-    await appendHistory(trx, id, 'payment_confirmed', from, next.status, nowMs, `payment ${reference}`);
+    await confirmPaymentLocked(trx, dialect, order, reference, nowMs);
   });
   return getOrder(db, id, scope, nowMs);
+}
+
+/**
+ * Confirms the payment of an order the caller locked: the hold's lines become committed
+ * allocations and fulfillment orders are opened (`payOrder`; an exchange's replacement released
+ * when its return arrives, returns/exchanges.ts). 409 when the table or the hold refuses.
+ */
+export async function confirmPaymentLocked(
+  trx: Transaction<Database>,
+  dialect: Dialect,
+  order: Selectable<OrdersTable>,
+  reference: string,
+  nowMs: number,
+): Promise<void> {
+  const id = order.id;
+  const from = statusAt(order.status as OrderStatus, Number(order.expires_at), nowMs);
+  const next = transitionOrder(from, 'payment_confirmed');
+  if (!next.ok) throw refuse(from, 'payment_confirmed');
+  const lines = await trx
+    .selectFrom('hold_lines')
+    .selectAll()
+    .where('hold_id', '=', order.hold_id)
+    .orderBy('warehouse_id')
+    .orderBy('sku')
+    .execute();
+  const byWarehouse = new Map<string, Array<{ sku: string; quantity: number }>>();
+  for (const line of lines) {
+    await lockPartition(trx, dialect, line.warehouse_id, line.sku);
+    const converted = await trx
+      .updateTable('hold_lines')
+      .set({ counted: 0 })
+      .where('hold_id', '=', line.hold_id)
+      .where('line_no', '=', line.line_no)
+      .where('counted', '=', 1)
+      .where('expires_at', '>', nowMs)
+      .executeTakeFirst();
+    if (Number(converted.numUpdatedRows) !== 1)
+      throw conflict('hold_expired', 'the hold expired before payment; its stock may be sold', {
+        holdId: order.hold_id,
+      });
+    await trx
+      .updateTable('stock_partitions')
+      .set((eb) => ({
+        reserved: eb('reserved', '-', Number(line.quantity)),
+        committed: eb('committed', '+', Number(line.quantity)),
+      }))
+      .where('warehouse_id', '=', line.warehouse_id)
+      .where('sku', '=', line.sku)
+      .execute();
+    const list = byWarehouse.get(line.warehouse_id) ?? [];
+    list.push({ sku: line.sku, quantity: Number(line.quantity) });
+    byWarehouse.set(line.warehouse_id, list);
+  }
+  await trx.updateTable('holds').set({ status: 'converted' }).where('id', '=', order.hold_id).execute();
+  for (const [warehouseId, warehouseLines] of byWarehouse) {
+    await openFulfillmentOrder(trx, order, warehouseId, warehouseLines, {
+      paidAtMs: nowMs,
+      nowMs,
+      reason: 'payment',
+    });
+  }
+  await trx
+    .updateTable('orders')
+    .set({ status: next.status, payment_reference: reference, updated_at: nowMs })
+    .where('id', '=', id)
+    .execute();
+  await appendHistory(trx, id, 'payment_confirmed', from, next.status, nowMs, `payment ${reference}`);
 }
 
 /**
