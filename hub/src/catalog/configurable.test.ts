@@ -1,9 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { adminToken, call, startTestHub, type TestHub } from '../testing/harness.ts';
+import { TestReceiver } from '../testing/webhook-receiver.ts';
 
 /** Configurable products on both adapters: declared, validated, priced, held, ordered and sent to the warehouse. */
 let hub: TestHub;
 let token: string;
+const receivers: TestReceiver[] = [];
 
 const customer = { email: 'ines@example.com', name: 'Inès Laurent' };
 const shippingAddress = { line1: 'Keizersgracht 1', city: 'Amsterdam', postalCode: '1015 CJ', country: 'NL' };
@@ -36,7 +38,9 @@ const reserved = async (sku: string) =>
 
 describe.each(['sqlite', 'postgres'] as const)('configurable products on %s', (adapter) => {
   beforeEach(async () => {
-    hub = await startTestHub(adapter);
+    hub = await startTestHub(adapter, {
+      webhooks: { allowPrivate: true, pollIntervalMs: 50, retryScheduleMs: [0, 200] },
+    });
     token = await adminToken(hub);
     await call(hub, 'POST', '/api/v1/warehouses', {
       token,
@@ -46,7 +50,10 @@ describe.each(['sqlite', 'postgres'] as const)('configurable products on %s', (a
     for (const sku of ['SOFA-OSLO', 'SOFA-OSLO-VELVET'])
       await call(hub, 'PUT', `/api/v1/warehouses/AMS/inventory/${sku}`, { token, body: { onHand: 5 } });
   });
-  afterEach(() => hub.dispose());
+  afterEach(async () => {
+    for (const receiver of receivers.splice(0)) await receiver.close();
+    await hub.dispose();
+  });
 
   it('keeps the options on the product and refuses options that cannot be priced', async () => {
     const listed = await call(hub, 'GET', '/api/v1/products', { token });
@@ -133,6 +140,14 @@ describe.each(['sqlite', 'postgres'] as const)('configurable products on %s', (a
   });
 
   it('keeps a held configuration for the order, and shows it to the warehouse on the fulfillment order', async () => {
+    const receiver = await new TestReceiver().start();
+    receivers.push(receiver);
+    const endpoint = await call(hub, 'POST', '/api/v1/webhooks', {
+      token,
+      body: { url: receiver.url(), events: ['fulfillment_order.requested'] },
+    });
+    expect(endpoint.status).toBe(201);
+    receiver.secrets = [endpoint.body.secret];
     const held = await call(hub, 'POST', '/api/v1/inventory/reserve', {
       token,
       body: { lines: [{ sku: 'SOFA-OSLO', quantity: 1, configuration: { fabric: 'boucle', widthCm: 160 } }] },
@@ -160,5 +175,11 @@ describe.each(['sqlite', 'postgres'] as const)('configurable products on %s', (a
     expect(fulfillment.body.lines).toEqual([
       { sku: 'SOFA-OSLO', quantity: 1, shipped: 0, toShip: 1, configuration: { fabric: 'boucle', widthCm: 160 } },
     ]);
+    // A 3PL learns of it by webhook too, the configuration on the line.
+    await receiver.waitFor((received) => received.length >= 1);
+    expect(receiver.received[0]?.data).toMatchObject({
+      id: fulfillmentId,
+      lines: [{ sku: 'SOFA-OSLO', quantity: 1, configuration: { fabric: 'boucle', widthCm: 160 } }],
+    });
   });
 });

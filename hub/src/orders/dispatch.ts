@@ -126,7 +126,7 @@ export async function openFulfillmentOrder(
       orderId: order.id,
       orderNumber: order.number,
       warehouseId,
-      lines: lines.map((line) => ({ sku: line.sku, quantity: line.quantity })),
+      lines: requestedLines,
       shippingAddress: JSON.parse(order.shipping_json) as Address,
       reason: context.reason,
       requestedAt: new Date(context.nowMs).toISOString(),

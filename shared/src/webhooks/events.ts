@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { carrierSchema, fulfillmentIdSchema, trackingNumberSchema } from '../domain/fulfillment/schemas.ts';
+import {
+  carrierSchema,
+  fulfillmentIdSchema,
+  fulfillmentRequestedLineSchema,
+  trackingNumberSchema,
+} from '../domain/fulfillment/schemas.ts';
 import { addressSchema } from '../domain/orders/schemas.ts';
 import { orderStatuses } from '../domain/orders/transitions.ts';
 import { exchangeStatuses } from '../domain/returns/exchanges.ts';
@@ -60,7 +65,8 @@ export const fulfillmentOrderRequestedDataSchema = z.strictObject({
   orderId: z.string().min(1),
   orderNumber: z.string().min(1),
   warehouseId: warehouseIdSchema,
-  lines: z.array(orderLineSchema).min(1),
+  /** Each line with the buyer's configuration (fabric, width…) when the product is configurable. */
+  lines: z.array(fulfillmentRequestedLineSchema).min(1),
   shippingAddress: addressSchema,
   /** `payment`, or `shortage_reroute` when another warehouse could not ship these units. */
   reason: z.enum(['payment', 'shortage_reroute']),
