@@ -85,7 +85,9 @@ export const catalogRouter = {
           limit: pageLimit(),
         })
         // `option.<name>=<value>` (e.g. option.color=sand&option.fabric=boucle); any other key is refused.
-        .catchall(z.string().min(1).max(64))
+        // The values are checked below rather than by the catch-all's schema: a string catch-all would
+        // give the input type a string index signature that `limit: number` breaks for typed clients.
+        .catchall(z.unknown())
         .superRefine((input, context) => {
           const known = new Set([
             'category',
@@ -99,13 +101,17 @@ export const catalogRouter = {
             'limit',
           ]);
           const extra = Object.keys(input).filter((key) => !known.has(key));
-          for (const key of extra)
+          for (const key of extra) {
+            const value = input[key];
             if (!optionFilterKey.test(key))
               context.addIssue({
                 code: 'custom',
                 path: [key],
                 message: `unknown parameter ${key}; filter options as option.<name>`,
               });
+            else if (typeof value !== 'string' || value.length < 1 || value.length > 64)
+              context.addIssue({ code: 'custom', path: [key], message: `${key}: a value of 1 to 64 characters` });
+          }
           if (extra.length > limits.catalogOptionFiltersMax)
             context.addIssue({
               code: 'custom',
