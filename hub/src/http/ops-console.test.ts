@@ -244,7 +244,7 @@ describe.each(['sqlite', 'postgres'] as const)('every console page on %s', (adap
 
   it('renders each page for an admin, with its heading and under the CSP', async () => {
     const { cookie } = await signIn(staff.ops.username, staff.ops.password);
-    const pages = [
+    const pages: Array<[string, string]> = [
       ['/ops', 'Overview'],
       ['/ops/stock?sku=SOFA', 'Stock by SKU and warehouse'],
       ['/ops/stock/holds?sku=SOFA-1', 'Holds on SOFA-1'],
@@ -257,7 +257,7 @@ describe.each(['sqlite', 'postgres'] as const)('every console page on %s', (adap
     for (const [path, heading] of pages) {
       const page = await request(path, { cookie });
       expect(page.status, path).toBe(200);
-      expect(page.text, path).toContain(`<h1>${heading as string}</h1>`);
+      expect(page.text, path).toContain(`<h1>${heading}</h1>`);
       expect(page.headers.get('content-security-policy'), path).toContain("default-src 'none'");
     }
     const webhooks = await request('/ops/webhooks', { cookie });
