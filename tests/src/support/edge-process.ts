@@ -53,6 +53,10 @@ export async function startEdgeProcess(options: EdgeProcessOptions): Promise<Edg
       EDGE_BOOTSTRAP_STAFF: `${bootstrapStaff.username}:${bootstrapStaff.password}`,
       LOG_LEVEL: options.logLevel ?? 'warn',
       EDGE_METRICS_PORT: String(metricsPort),
+      // The chaos runs and benches drive one signed-in account at machine speed, thousands of scans a
+      // second; a person at a scanner stays far inside the default budget these lift.
+      EDGE_SESSION_REQUESTS_PER_SECOND: '100000',
+      EDGE_SESSION_REQUESTS_BURST: '1000000',
       ...options.env,
     },
   });
