@@ -380,6 +380,16 @@ function rootRoutes(): JsonObject {
       },
     },
     ...notificationPages(),
+    ...opsPages(),
+    '/': {
+      get: {
+        operationId: 'home',
+        summary: "The hub's home page: links to the API reference, the operations console and the health probes",
+        tags: ['operations'],
+        security: [],
+        responses: { '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } },
+      },
+    },
     '/docs': {
       get: {
         operationId: 'docs',
@@ -404,6 +414,77 @@ function rootRoutes(): JsonObject {
           },
         ],
         responses: { '200': { description: 'CSS or JavaScript' }, '404': { description: 'no such asset' } },
+      },
+    },
+  };
+}
+
+/**
+ * The operations console (http/ops-console.ts): HTML pages for hub staff, signed in with a session
+ * cookie (not a bearer token); without one a page redirects to the sign-in form.
+ */
+function opsPages(): Record<string, unknown> {
+  const html = { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } };
+  const page = (operationId: string, summary: string, parameters?: unknown[]) => ({
+    get: {
+      operationId,
+      summary,
+      tags: ['operations'],
+      security: [],
+      ...(parameters ? { parameters } : {}),
+      responses: {
+        '200': html,
+        '302': { description: 'no console session: to the sign-in form' },
+        '403': { description: 'the signed-in staff member may not see this page' },
+      },
+    },
+  });
+  const form = (operationId: string, summary: string) => ({
+    post: {
+      operationId,
+      summary,
+      tags: ['operations'],
+      security: [],
+      requestBody: {
+        required: true,
+        content: { 'application/x-www-form-urlencoded': { schema: { type: 'object' } } },
+      },
+      responses: {
+        '200': html,
+        '302': { description: 'done: to the next page' },
+        '401': { description: 'sign-in refused' },
+        '403': { description: 'no session, a missing CSRF token or another origin' },
+        '413': { description: 'form too large' },
+        '429': { description: 'too many sign-in attempts' },
+      },
+    },
+  });
+  return {
+    '/ops': page('ops-overview', 'Operations console: overview'),
+    '/ops/sign-in': {
+      ...page('ops-sign-in-form', 'Operations console: the sign-in form'),
+      ...form('ops-sign-in', 'Operations console: sign in as hub staff'),
+    },
+    '/ops/sign-out': form('ops-sign-out', 'Operations console: sign out'),
+    '/ops/stock': page('ops-stock', 'Stock by SKU and warehouse, with every quantity'),
+    '/ops/stock/holds': page('ops-stock-holds', 'Holds in force on a SKU', [
+      { name: 'sku', in: 'query', required: false, schema: { type: 'string' } },
+    ]),
+    '/ops/edges': page('ops-edges', 'Edges: connection, lag in events and seconds, refused events'),
+    '/ops/orders': page('ops-orders', 'Orders by state, stuck ones first'),
+    '/ops/orders/{id}': page('ops-order', 'One order', [
+      { name: 'id', in: 'path', required: true, description: 'order id or number', schema: { type: 'string' } },
+    ]),
+    '/ops/shortages': page('ops-shortages', 'Shortages and backorders'),
+    '/ops/webhooks': page('ops-webhooks', 'Webhook endpoints and failing deliveries'),
+    '/ops/webhooks/retry': form('ops-webhook-retry', 'Retry a failed webhook delivery'),
+    '/ops/assets/console.js': {
+      get: {
+        operationId: 'ops-console-script',
+        summary: "The console's script (refreshes live pages)",
+        tags: ['operations'],
+        security: [],
+        responses: { '200': { description: 'JavaScript' } },
       },
     },
   };
