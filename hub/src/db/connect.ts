@@ -4,6 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PGliteDialect, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.ts';
+import { withStatementCache } from './statement-cache.ts';
 
 export type StorageConfig =
   | { kind: 'sqlite'; file: string }
@@ -75,7 +76,7 @@ async function connect(config: StorageConfig): Promise<Storage<AnyTables>> {
     database.pragma('synchronous = FULL');
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
-    const db = new Kysely<AnyTables>({ dialect: new SqliteDialect({ database }) });
+    const db = new Kysely<AnyTables>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
     return {
       db,
       dialect: 'sqlite',
