@@ -1,27 +1,28 @@
 import {
+  applyStockEvent,
+  assert,
+  emptyPartition,
+  isReturnFact,
+  isStockEvent,
+  limits,
   type PartitionState,
   type PushMessage,
   type PushRejectionReason,
-  pushRejectionReasons,
-  limits,
-  type StockEvent,
-  type UpstreamEvent,
-  applyStockEvent,
-  isReturnFact,
-  isStockEvent,
-  assert,
-  emptyPartition,
   partitionChecksum,
   partitionStateSchema,
+  pushRejectionReasons,
+  type StockEvent,
   stockQuantities,
+  type UpstreamEvent,
 } from '@dovetail/shared';
-import type { Kysely, Transaction } from 'kysely';
+import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { Database } from '../database.ts';
-import { type FactRefusal, applyFulfillmentFact, noteShipping } from '../fulfillment/facts.ts';
-import { type ReturnFactRefusal, applyReturnFact } from '../returns/receive.ts';
+import { applyFulfillmentFact, type FactRefusal, noteShipping } from '../fulfillment/facts.ts';
 import { detectShortage } from '../fulfillment/shortage.ts';
+import { noteLowStock, type PartitionFigures, partitionFigureColumns } from '../inventory/low-stock.ts';
 import { answerQuotaMove } from '../quotas/service.ts';
-import { noteLowStock, partitionFigureColumns } from '../inventory/low-stock.ts';
+import { applyReturnFact, type ReturnFactRefusal } from '../returns/receive.ts';
+import type { StockEventsTable, SyncRejectionsTable } from './tables.ts';
 
 export type PushRejection = { seq: number; reason: PushRejectionReason; message: string };
 export type PushResult = {
@@ -34,6 +35,9 @@ export type PushResult = {
   checksums: Map<string, string>;
 };
 
+/** Rows per multi-row INSERT: well inside SQLite's and PostgreSQL's bound on bound parameters. */
+const insertRowsMax = 500;
+
 /**
  * Applies one pushed batch of an edge's upstream stream in one transaction, exactly once per
  * `(warehouse, seq)`: seqs at or below the stream's applied seq are duplicates and ignored; the next
@@ -42,6 +46,14 @@ export type PushResult = {
  * here, by folding the edge's event with the same `applyStockEvent` the edge used.
  * On PostgreSQL the stream row is locked (`FOR UPDATE`), so two hub instances holding sockets of
  * the same edge (a reconnect racing the old socket) still apply each seq once.
+ *
+ * The work is per batch, not per event: one statement finds which event ids the hub already holds,
+ * one reads the catalog and one the partitions the stock events touch; the events fold in memory in
+ * seq order, and each run of stock events is written with one multi-row insert per table and one
+ * write per touched partition. A fulfillment or return fact first flushes the run before it (facts
+ * read the tables the run writes), then applies on its own. Shortage detection and the low-stock
+ * webhook look at each touched partition once per run, as of the run's end: the same transaction,
+ * so no reader ever saw the states in between.
  */
 export async function applyPush(
   db: Kysely<Database>,
@@ -71,75 +83,52 @@ export async function applyPush(
       gap: false,
       checksums: new Map(),
     };
-    let lastEventAtMs: number | null = null;
-    for (const { seq, event } of events) {
-      if (seq <= applied) {
+    // The run of new seqs: below it duplicates, after a hole nothing (the caller re-acks).
+    const fresh: PushMessage['events'] = [];
+    for (const entry of events) {
+      if (entry.seq <= applied + fresh.length) {
         result.duplicates++;
         continue;
       }
-      if (seq !== applied + 1) {
+      if (entry.seq !== applied + fresh.length + 1) {
         result.gap = true;
         break;
       }
-      // A new incarnation replays events the hub may already hold (a restored backup), and a stream
-      // moved back by a race replays ones it refused: ids decide, never seqs.
-      // One statement for the three places an event id can already be (every new event asks).
-      const known = await trx
-        .selectFrom('stock_events')
-        .select('event_id')
-        .where('event_id', '=', event.id)
-        .unionAll((eb) => eb.selectFrom('edge_facts').select('event_id').where('event_id', '=', event.id))
-        .unionAll((eb) => eb.selectFrom('sync_rejections').select('event_id').where('event_id', '=', event.id))
-        .executeTakeFirst();
-      if (known) {
+      fresh.push(entry);
+    }
+    // A new incarnation replays events the hub may already hold (a restored backup), and a stream
+    // moved back by a race replays ones it refused: ids decide, never seqs.
+    const known = await knownEventIds(
+      trx,
+      fresh.map(({ event }) => event.id),
+    );
+    const run = new StockRun(trx, warehouseId, edgeId, nowMs);
+    await run.load(fresh.flatMap(({ event }) => (isStockEvent(event) ? [event.sku] : [])));
+    let lastEventAtMs: number | null = null;
+    for (const { seq, event } of fresh) {
+      if (known.has(event.id)) {
         result.duplicates++;
         applied = seq;
         continue;
       }
-      const outcome = isStockEvent(event)
-        ? await applyOne(trx, warehouseId, event, nowMs)
-        : await applyFact(trx, options.dialect, warehouseId, edgeId, seq, event, nowMs);
-      const rejection = 'reason' in outcome ? outcome : undefined;
-      const sku = isStockEvent(event) ? event.sku : '';
-      if (outcome.checksum !== undefined) result.checksums.set(sku, outcome.checksum);
-      if (rejection) {
-        result.rejected.push({ seq, ...rejection });
-        await trx
-          .insertInto('sync_rejections')
-          .values({
-            warehouse_id: warehouseId,
-            edge_id: edgeId,
-            edge_seq: seq,
-            event_id: event.id,
-            sku,
-            reason: rejection.reason,
-            message: rejection.message,
-            event_json: JSON.stringify(event),
-            created_at: nowMs,
-          })
-          .execute();
-      } else if (isStockEvent(event)) {
-        await trx
-          .insertInto('stock_events')
-          .values({
-            warehouse_id: warehouseId,
-            edge_id: edgeId,
-            edge_seq: seq,
-            event_id: event.id,
-            sku: event.sku,
-            type: event.type,
-            hlc: event.hlc,
-            at_ms: event.atMs,
-            event_json: JSON.stringify(event),
-            applied_at: nowMs,
-          })
-          .execute();
-        await detectShortage(trx, warehouseId, event.sku, nowMs);
-        result.applied++;
-      } else result.applied++;
+      known.add(event.id);
+      if (isStockEvent(event)) {
+        const rejection = await run.apply(seq, event);
+        if (rejection) result.rejected.push({ seq, ...rejection });
+        else result.applied++;
+      } else {
+        await run.flush();
+        const refusal = await applyFact(trx, options.dialect, warehouseId, edgeId, seq, event, nowMs);
+        if (refusal) {
+          result.rejected.push({ seq, ...refusal });
+          run.reject(seq, event, '', refusal);
+        } else result.applied++;
+      }
       lastEventAtMs = event.atMs;
       applied = seq;
     }
+    await run.flush();
+    for (const [sku, checksum] of run.checksums()) result.checksums.set(sku, checksum);
     if (applied !== Number(row.applied_seq)) {
       await trx
         .updateTable('edge_streams')
@@ -155,6 +144,232 @@ export async function applyPush(
     result.upstreamAck = applied;
     return result;
   });
+}
+
+/** Which of `ids` the hub already holds as an applied stock event, an applied fact or a refusal. */
+async function knownEventIds(trx: Transaction<Database>, ids: readonly string[]): Promise<Set<string>> {
+  const known = new Set<string>();
+  for (let from = 0; from < ids.length; from += insertRowsMax) {
+    const chunk = ids.slice(from, from + insertRowsMax);
+    const rows = await trx
+      .selectFrom('stock_events')
+      .select('event_id')
+      .where('event_id', 'in', chunk)
+      .unionAll((eb) => eb.selectFrom('edge_facts').select('event_id').where('event_id', 'in', chunk))
+      .unionAll((eb) => eb.selectFrom('sync_rejections').select('event_id').where('event_id', 'in', chunk))
+      .execute();
+    for (const { event_id } of rows) known.add(event_id);
+  }
+  return known;
+}
+
+type PartitionRow = PartitionFigures & { state_json: string | null };
+
+/** One touched partition of a run: the fold state and what the run owes the table. */
+type TouchedPartition = {
+  state: PartitionState;
+  /** The row as read (or as last written by this run); undefined until the partition exists. */
+  row: PartitionRow | undefined;
+  /** Selling rights the edge spent or gave back since the last flush (leaves `edge_quota`). */
+  spent: number;
+  dirty: boolean;
+};
+
+/**
+ * The stock events of one push, folded in memory in seq order and written in bulk: the replica's
+ * state per partition, the `stock_events` and `sync_rejections` rows, and the hub-owned side effects
+ * that cannot wait (allocations a ship moves, quota moves the edge answered) as they come.
+ */
+class StockRun {
+  readonly #trx: Transaction<Database>;
+  readonly #warehouseId: string;
+  readonly #edgeId: string;
+  readonly #nowMs: number;
+  readonly #catalog = new Set<string>();
+  readonly #partitions = new Map<string, TouchedPartition>();
+  #events: Insertable<StockEventsTable>[] = [];
+  #rejections: Insertable<SyncRejectionsTable>[] = [];
+
+  constructor(trx: Transaction<Database>, warehouseId: string, edgeId: string, nowMs: number) {
+    this.#trx = trx;
+    this.#warehouseId = warehouseId;
+    this.#edgeId = edgeId;
+    this.#nowMs = nowMs;
+  }
+
+  /** Reads the catalog entries and the partitions of `skus` in two statements. */
+  async load(skus: readonly string[]): Promise<void> {
+    const distinct = [...new Set(skus)];
+    for (let from = 0; from < distinct.length; from += insertRowsMax) {
+      const chunk = distinct.slice(from, from + insertRowsMax);
+      const variants = await this.#trx.selectFrom('variants').select('sku').where('sku', 'in', chunk).execute();
+      for (const { sku } of variants) this.#catalog.add(sku);
+      const rows = await this.#trx
+        .selectFrom('stock_partitions')
+        .select(['sku', 'state_json', ...partitionFigureColumns])
+        .where('warehouse_id', '=', this.#warehouseId)
+        .where('sku', 'in', chunk)
+        .execute();
+      for (const { sku, ...row } of rows) {
+        const state = row.state_json ? partitionStateSchema.parse(JSON.parse(row.state_json)) : emptyPartition();
+        this.#partitions.set(sku, { state, row, spent: 0, dirty: false });
+      }
+    }
+  }
+
+  /** Folds one stock event into its partition; the reason when the hub refuses it. */
+  async apply(seq: number, event: StockEvent): Promise<{ reason: PushRejectionReason; message: string } | undefined> {
+    if (!this.#catalog.has(event.sku)) {
+      const refusal = {
+        reason: 'unknown_sku' as const,
+        message: `${event.sku} is not in the hub's catalog; correct the scan at the edge`,
+      };
+      this.reject(seq, event, event.sku, refusal);
+      return refusal;
+    }
+    let partition = this.#partitions.get(event.sku);
+    if (!partition) {
+      partition = { state: emptyPartition(), row: undefined, spent: 0, dirty: false };
+      this.#partitions.set(event.sku, partition);
+    }
+    const folded = applyStockEvent(partition.state, event);
+    if (!folded.ok) {
+      // The edge applied this event to the same state with the same function: a refusal here means
+      // the replica drifted. Record it; the checksum in the ack lets the edge see the drift at once
+      // and restate the partition.
+      const refusal = { reason: folded.reason, message: `replica refused ${event.type}: ${folded.message}` };
+      this.reject(seq, event, event.sku, refusal);
+      return refusal;
+    }
+    partition.state = folded.state;
+    partition.dirty = true;
+    // The `edge_quota` column is the hub's count of selling rights out at the edge (granted, not yet
+    // sold or returned), raised when the hub grants, before the edge even hears of it: so it moves
+    // here only by what the edge spent or gave back, never to the replica's figure (which lags).
+    if (event.type === 'instore_sale' || event.type === 'quota_return') partition.spent += event.quantity;
+    this.#events.push({
+      warehouse_id: this.#warehouseId,
+      edge_id: this.#edgeId,
+      edge_seq: seq,
+      event_id: event.id,
+      sku: event.sku,
+      type: event.type,
+      hlc: event.hlc,
+      at_ms: event.atMs,
+      event_json: JSON.stringify(event),
+      applied_at: this.#nowMs,
+    });
+    if (event.type === 'ship') {
+      // Moves `committed` of the partition: the row must exist first (it does whenever anything was
+      // allocated from it, but a first-ever event creates it).
+      if (partition.row === undefined) await this.flush();
+      await noteShipping(this.#trx, this.#warehouseId, event.sku, event.fulfillmentId, event.quantity);
+    }
+    // The edge's answer to a grant or a return request names it: that move is settled.
+    if (event.type === 'quota_grant' || event.type === 'quota_return')
+      await answerQuotaMove(this.#trx, event.reference, event.quantity, this.#nowMs);
+    return undefined;
+  }
+
+  /** A refused event, stored with its reason (the stream still advances past it). */
+  reject(seq: number, event: UpstreamEvent, sku: string, refusal: { reason: string; message: string }): void {
+    this.#rejections.push({
+      warehouse_id: this.#warehouseId,
+      edge_id: this.#edgeId,
+      edge_seq: seq,
+      event_id: event.id,
+      sku,
+      reason: refusal.reason,
+      message: refusal.message,
+      event_json: JSON.stringify(event),
+      created_at: this.#nowMs,
+    });
+  }
+
+  /**
+   * Writes what the run holds: events and refusals in multi-row inserts, each changed partition once
+   * (in SKU order, the order every partition writer locks in), then the checks that read them.
+   */
+  async flush(): Promise<void> {
+    for (let from = 0; from < this.#events.length; from += insertRowsMax)
+      await this.#trx
+        .insertInto('stock_events')
+        .values(this.#events.slice(from, from + insertRowsMax))
+        .execute();
+    for (let from = 0; from < this.#rejections.length; from += insertRowsMax)
+      await this.#trx
+        .insertInto('sync_rejections')
+        .values(this.#rejections.slice(from, from + insertRowsMax))
+        .execute();
+    this.#events = [];
+    this.#rejections = [];
+    const changed = [...this.#partitions]
+      .filter(([, partition]) => partition.dirty)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    for (const [sku, partition] of changed) await this.#write(sku, partition);
+    for (const [sku, partition] of changed) await this.#check(sku, partition);
+  }
+
+  /** `partitionChecksum` of each partition the push touched, as of its last event. */
+  *checksums(): Iterable<[string, string]> {
+    for (const [sku, partition] of this.#partitions) yield [sku, partitionChecksum(partition.state)];
+  }
+
+  async #write(sku: string, partition: TouchedPartition): Promise<void> {
+    const quantities = stockQuantities(partition.state);
+    const values = {
+      on_hand: quantities.onHand,
+      damaged: quantities.damaged,
+      quality_control: quantities.qualityControl,
+      picked: quantities.picked,
+      state_json: JSON.stringify(partition.state),
+      updated_at: this.#nowMs,
+    };
+    const spent = partition.spent;
+    if (partition.row) {
+      await this.#trx
+        .updateTable('stock_partitions')
+        .set((eb) => ({ ...values, ...(spent === 0 ? {} : { edge_quota: eb('edge_quota', '-', spent) }) }))
+        .where('warehouse_id', '=', this.#warehouseId)
+        .where('sku', '=', sku)
+        .execute();
+    } else {
+      await this.#trx
+        .insertInto('stock_partitions')
+        .values({
+          warehouse_id: this.#warehouseId,
+          sku,
+          committed: 0,
+          reserved: 0,
+          safety_stock: 0,
+          incoming: 0,
+          edge_quota: -spent,
+          ...values,
+        })
+        .execute();
+    }
+    partition.spent = 0;
+    partition.dirty = false;
+  }
+
+  /**
+   * The reroute of allocations a drop below `committed` strands, and `inventory.low` when the run
+   * took `available` below the safety stock (read back: a ship or a quota move changed hub-owned
+   * columns too).
+   */
+  async #check(sku: string, partition: TouchedPartition): Promise<void> {
+    await detectShortage(this.#trx, this.#warehouseId, sku, this.#nowMs);
+    const before = partition.row;
+    const after = await this.#trx
+      .selectFrom('stock_partitions')
+      .select(['state_json', ...partitionFigureColumns])
+      .where('warehouse_id', '=', this.#warehouseId)
+      .where('sku', '=', sku)
+      .executeTakeFirstOrThrow();
+    if (before && Number(before.safety_stock) > 0)
+      await noteLowStock(this.#trx, this.#warehouseId, sku, before, after, this.#nowMs);
+    partition.row = after;
+  }
 }
 
 /** A newer connection of another incarnation took the warehouse's stream over: this socket is stale. */
@@ -202,7 +417,7 @@ async function applyFact(
   seq: number,
   fact: Exclude<UpstreamEvent, StockEvent>,
   nowMs: number,
-): Promise<((FactRefusal | ReturnFactRefusal) & { checksum?: undefined }) | { checksum?: undefined }> {
+): Promise<FactRefusal | ReturnFactRefusal | undefined> {
   const refusal = isReturnFact(fact)
     ? await applyReturnFact(trx, dialect, warehouseId, fact, nowMs)
     : await applyFulfillmentFact(trx, dialect, warehouseId, fact, nowMs);
@@ -221,88 +436,5 @@ async function applyFact(
       applied_at: nowMs,
     })
     .execute();
-  return {};
-}
-
-/** Folds one event into the replica; a reason when the hub refuses it (the stream still advances). */
-async function applyOne(
-  trx: Transaction<Database>,
-  warehouseId: string,
-  event: StockEvent,
-  nowMs: number,
-): Promise<{ reason: PushRejectionReason; message: string; checksum?: string } | { checksum: string }> {
-  const variant = await trx.selectFrom('variants').select('sku').where('sku', '=', event.sku).executeTakeFirst();
-  if (!variant)
-    return { reason: 'unknown_sku', message: `${event.sku} is not in the hub's catalog; correct the scan at the edge` };
-  const partition = await trx
-    .selectFrom('stock_partitions')
-    .select(['state_json', ...partitionFigureColumns])
-    .where('warehouse_id', '=', warehouseId)
-    .where('sku', '=', event.sku)
-    .executeTakeFirst();
-  const state: PartitionState = partition?.state_json
-    ? partitionStateSchema.parse(JSON.parse(partition.state_json))
-    : emptyPartition();
-  const folded = applyStockEvent(state, event);
-  if (!folded.ok) {
-    // The edge applied this event to the same state with the same function: a refusal here means the
-    // replica drifted. Record it; the checkpoint checksums repair the partition.
-    // The checksum in the ack lets the edge see the drift at once and restate the partition.
-    return {
-      reason: folded.reason,
-      message: `replica refused ${event.type}: ${folded.message}`,
-      checksum: partitionChecksum(state),
-    };
-  }
-  const quantities = stockQuantities(folded.state);
-  const values = {
-    on_hand: quantities.onHand,
-    damaged: quantities.damaged,
-    quality_control: quantities.qualityControl,
-    picked: quantities.picked,
-    state_json: JSON.stringify(folded.state),
-    updated_at: nowMs,
-  };
-  // The `edge_quota` column is the hub's count of selling rights out at the edge (granted, not yet
-  // sold or returned), raised when the hub grants, before the edge even hears of it: so it moves here
-  // only by what the edge spent or gave back, never to the replica's figure (which lags the grants).
-  const spent = event.type === 'instore_sale' || event.type === 'quota_return' ? event.quantity : 0;
-  if (event.type === 'ship') await noteShipping(trx, warehouseId, event.sku, event.fulfillmentId, event.quantity);
-  // The edge's answer to a grant or a return request names it: that move is settled.
-  if (event.type === 'quota_grant' || event.type === 'quota_return')
-    await answerQuotaMove(trx, event.reference, event.quantity, nowMs);
-  if (partition) {
-    await trx
-      .updateTable('stock_partitions')
-      .set((eb) => ({ ...values, ...(spent === 0 ? {} : { edge_quota: eb('edge_quota', '-', spent) }) }))
-      .where('warehouse_id', '=', warehouseId)
-      .where('sku', '=', event.sku)
-      .execute();
-  } else {
-    await trx
-      .insertInto('stock_partitions')
-      .values({
-        warehouse_id: warehouseId,
-        sku: event.sku,
-        committed: 0,
-        reserved: 0,
-        safety_stock: 0,
-        incoming: 0,
-        edge_quota: 0,
-        ...values,
-      })
-      .execute();
-  }
-  // inventory.low: only a partition with a safety stock can fall below it (read back: a ship or a
-  // quota move changed hub-owned columns too).
-  if (partition && Number(partition.safety_stock) > 0) {
-    const after = await trx
-      .selectFrom('stock_partitions')
-      .select(partitionFigureColumns)
-      .where('warehouse_id', '=', warehouseId)
-      .where('sku', '=', event.sku)
-      .executeTakeFirstOrThrow();
-    await noteLowStock(trx, warehouseId, event.sku, partition, after, nowMs);
-  }
-  return { checksum: partitionChecksum(folded.state) };
+  return undefined;
 }
