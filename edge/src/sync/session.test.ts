@@ -72,26 +72,35 @@ describe('upstream', () => {
     ]);
   });
 
-  it('pushes the outbox in bounded batches with one batch in flight, deleting rows only once acked', async () => {
-    for (let i = 0; i < limits.pushBatchEventsMax + 10; i++) await receive(`S-${i % 5}`);
+  it('pushes the outbox in bounded batches with one batch in flight, deleting rows only once acked (a version 5 hub: 256 a push)', async () => {
+    for (let i = 0; i < limits.pushBatchEventsMaxV5 + 10; i++) await receive(`S-${i % 5}`);
     session.start();
-    session.receive({ type: 'welcome', protocol: 1, upstreamAck: 0, serverTimeMs: 0 });
-    expect(lastPush()).toEqual(Array.from({ length: limits.pushBatchEventsMax }, (_, i) => i + 1));
+    session.receive({ type: 'welcome', protocol: 5, upstreamAck: 0, serverTimeMs: 0 });
+    expect(lastPush()).toEqual(Array.from({ length: limits.pushBatchEventsMaxV5 }, (_, i) => i + 1));
     await receive('LATE');
     session.notifyOutbox();
     expect(sent.filter((message) => message.type === 'push')).toHaveLength(1);
-    expect(outboxSeqs()).toHaveLength(limits.pushBatchEventsMax + 11);
+    expect(outboxSeqs()).toHaveLength(limits.pushBatchEventsMaxV5 + 11);
 
-    session.receive({ type: 'ack', upstreamAck: limits.pushBatchEventsMax });
-    expect(upstreamRow().acked_seq).toBe(limits.pushBatchEventsMax);
-    expect(outboxSeqs()[0]).toBe(limits.pushBatchEventsMax + 1);
-    expect(lastPush()).toEqual(Array.from({ length: 11 }, (_, i) => limits.pushBatchEventsMax + 1 + i));
-    session.receive({ type: 'ack', upstreamAck: limits.pushBatchEventsMax + 11 });
+    session.receive({ type: 'ack', upstreamAck: limits.pushBatchEventsMaxV5 });
+    expect(upstreamRow().acked_seq).toBe(limits.pushBatchEventsMaxV5);
+    expect(outboxSeqs()[0]).toBe(limits.pushBatchEventsMaxV5 + 1);
+    expect(lastPush()).toEqual(Array.from({ length: 11 }, (_, i) => limits.pushBatchEventsMaxV5 + 1 + i));
+    session.receive({ type: 'ack', upstreamAck: limits.pushBatchEventsMaxV5 + 11 });
     expect(outboxSeqs()).toEqual([]);
     expect(upstreamRow()).toEqual({
-      last_seq: limits.pushBatchEventsMax + 11,
-      acked_seq: limits.pushBatchEventsMax + 11,
+      last_seq: limits.pushBatchEventsMaxV5 + 11,
+      acked_seq: limits.pushBatchEventsMaxV5 + 11,
     });
+  });
+
+  it('pushes more events at once to a hub of protocol version 6', async () => {
+    const backlog = limits.pushBatchEventsMaxV5 + 44;
+    for (let i = 0; i < backlog; i++) await receive(`S-${i % 5}`);
+    session.start();
+    session.receive({ type: 'welcome', protocol: 6, upstreamAck: 0, serverTimeMs: 0 });
+    expect(lastPush()).toEqual(Array.from({ length: backlog }, (_, i) => i + 1));
+    expect(backlog).toBeLessThan(limits.pushBatchEventsMax);
   });
 
   it('resends from the ack when the hub re-acks lower (it saw a gap)', async () => {

@@ -1,14 +1,14 @@
 import {
   type AckMessage,
+  assert,
   type Channel,
   type DownstreamChange,
   type DownstreamMessage,
-  PROTOCOL_VERSION,
-  type UpstreamMessage,
-  assert,
   limits,
+  PROTOCOL_VERSION,
   partitionChecksum,
   partitionStateSchema,
+  type UpstreamMessage,
 } from '@dovetail/shared';
 import type { EdgeDatabase } from '../db/open.ts';
 import type { ChangeApplier } from './apply-changes.ts';
@@ -36,6 +36,8 @@ export class EdgeSyncSession {
   readonly #hello: { warehouseId: string; edgeId: string; epoch: number };
   readonly #sql;
   #welcomed = false;
+  /** Events per push the hub takes: fewer for a hub older than protocol version 6 (from its welcome). */
+  #pushEventsMax: number = limits.pushBatchEventsMaxV5;
   #inFlightThrough = 0;
   readonly #answerTimeoutMs: number;
   /** The frame waiting for the hub's answer (the hello, then the push in flight), and since when. */
@@ -88,8 +90,12 @@ export class EdgeSyncSession {
         'INSERT INTO sync_cursor (channel, seq) VALUES (?, ?) ON CONFLICT (channel) DO UPDATE SET seq = excluded.seq',
       ),
       contact: db.prepare('UPDATE sync_link SET last_contact_ms = ? WHERE id = 1'),
+      // Ledger positions and upstream seqs are handed out in the same write, so the last row of the
+      // SKU that went upstream is its latest seq: a walk back along `ledger_by_sku` that stops at the
+      // first such row, not a scan of every ledger row of the SKU (which made catch-up slow down as
+      // the backlog grew).
       latestSeqOf: db.prepare<[string], { seq: number | null }>(
-        'SELECT max(upstream_seq) AS seq FROM ledger WHERE sku = ?',
+        'SELECT upstream_seq AS seq FROM ledger WHERE sku = ? AND upstream_seq IS NOT NULL ORDER BY position DESC LIMIT 1',
       ),
       partitionState: db.prepare<[string], { state: string }>('SELECT state FROM partition WHERE sku = ?'),
     };
@@ -143,6 +149,7 @@ export class EdgeSyncSession {
     switch (message.type) {
       case 'welcome':
         this.#welcomed = true;
+        this.#pushEventsMax = message.protocol >= 6 ? limits.pushBatchEventsMax : limits.pushBatchEventsMaxV5;
         this.#inFlightThrough = 0;
         this.#awaiting = undefined;
         return this.#acknowledge({
@@ -232,7 +239,7 @@ export class EdgeSyncSession {
     if (this.#inFlightThrough > 0) return;
     const upstream = this.#sql.upstream.get();
     if (!upstream || upstream.acked_seq >= upstream.last_seq) return;
-    const rows = this.#sql.outbox.all(upstream.acked_seq, limits.pushBatchEventsMax);
+    const rows = this.#sql.outbox.all(upstream.acked_seq, this.#pushEventsMax);
     const events = [];
     let bytes = 0;
     for (const row of rows) {

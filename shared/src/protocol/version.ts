@@ -29,6 +29,9 @@
  *    (what the buyer chose: fabric, width…). A version 5 edge decodes payloads strictly, so the hub
  *    sends it each change without the new fields (`changeForPeer` in downstream-changes.ts): it
  *    picks as before, without the configuration.
+ *    A push may also carry up to `pushBatchEventsMax` (2,048) events, and an ack as many checksums
+ *    (the shapes are unchanged): an edge reads the hub's version from its welcome and pushes at most
+ *    256 events to a hub older than 6; a version 5 edge's pushes are as before.
  */
 export const PROTOCOL_VERSION = 6;
 
