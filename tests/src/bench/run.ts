@@ -1,4 +1,5 @@
 import { type Bench, formatTable } from './bench.ts';
+import { catchUpBench } from './catch-up.ts';
 import { edgeScansBench } from './edge-scans.ts';
 import { hubApiBench } from './hub-api.ts';
 import { hubCatalogImportBench } from './hub-catalog-import.ts';
@@ -18,6 +19,7 @@ const benches: Bench[] = [
   hubHoldsBench,
   hubOrdersBench,
   hubWebhooksBench,
+  catchUpBench,
 ];
 
 async function main(): Promise<number> {

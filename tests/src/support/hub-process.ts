@@ -15,6 +15,8 @@ export type HubProcessOptions = {
   logLevel?: string;
   /** `DATABASE_URL` + `DATABASE_SCHEMA` select PostgreSQL; SQLite in `dataDir` otherwise. */
   env?: Record<string, string>;
+  /** Extra flags for node itself, before the script (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
   startTimeoutMs?: number;
   /** Started with TLS (certificate and key by env): the CA its certificate chains to, for probing it. */
   ca?: Buffer;
@@ -39,6 +41,7 @@ export async function startHubProcess(options: HubProcessOptions): Promise<HubPr
     script: hubMain,
     args: ['--host', '127.0.0.1', '--data', options.dataDir],
     port: options.port,
+    nodeArgs: options.nodeArgs,
     startTimeoutMs: options.startTimeoutMs ?? 60_000,
     ...(options.ca ? { ca: options.ca } : {}),
     env: {
