@@ -10,6 +10,7 @@ import {
 import { bucketQuantileBound, histogramBuckets, histogramTotals, requestJson, signIn } from '../support/http.ts';
 import { createTempDir, removeTempDir } from '../support/temp-dirs.ts';
 import { type Bench, type BenchFigure, type BenchResult, benchSeconds, formatMiB, formatNumber } from './bench.ts';
+import { runEdgeBaselines } from './edge-baseline.ts';
 
 /** Issue 2's targets on this 2-core machine. */
 const targetScansPerSecond = 10_000;
@@ -55,6 +56,12 @@ export const edgeScansBench: Bench = {
       });
       await edge.stop();
       const verify = await runEdgeVerify(dataDir, 180_000);
+      const baselines = await runEdgeBaselines({
+        seconds,
+        connections: throughputConnections,
+        fixedRatePerSecond,
+        fixedRateConnections,
+      });
 
       const meanBatch = (from: EdgeMetricsSnapshot, to: EdgeMetricsSnapshot) =>
         to.batches.count > from.batches.count
@@ -131,6 +138,26 @@ export const edgeScansBench: Bench = {
             verify.exitCode === 0
               ? `ok, ${formatNumber(verify.report?.events ?? 0)} events`
               : `FAILED (exit ${verify.exitCode})`,
+        },
+        {
+          metric: `baseline: bare Hono route, max req/s (${throughputConnections} connections)`,
+          value: formatNumber(baselines.bareRoute.perSecond),
+        },
+        {
+          metric: `  p99 at ${formatNumber(fixedRatePerSecond)}/s`,
+          value: `${baselines.bareRoute.p99AtFixedRateMs} ms`,
+        },
+        {
+          metric: 'baseline: + one SQLite transaction per request (synchronous=FULL), max/s',
+          value: formatNumber(baselines.sqliteTransaction.perSecond),
+        },
+        {
+          metric: `  p99 at ${formatNumber(fixedRatePerSecond)}/s`,
+          value: `${baselines.sqliteTransaction.p99AtFixedRateMs} ms`,
+        },
+        {
+          metric: 'ratio: durable scans/s ÷ bare route / ÷ bare SQLite transaction',
+          value: `${formatNumber(scansPerSecond / baselines.bareRoute.perSecond, 2)} / ${formatNumber(scansPerSecond / baselines.sqliteTransaction.perSecond, 2)}`,
         },
       ];
       return {
