@@ -1,4 +1,4 @@
-import { type Bench, formatTable } from './bench.ts';
+import { type Bench, type BenchFigure, formatTable } from './bench.ts';
 import { catchUpBench } from './catch-up.ts';
 import { edgeScansBench } from './edge-scans.ts';
 import { hubApiBench } from './hub-api.ts';
@@ -34,17 +34,23 @@ async function main(): Promise<number> {
     `dovetail bench: ${selected.length} bench(es) on ${process.platform}/${process.arch}, node ${process.version}`,
   );
   let failed = 0;
+  const targets: BenchFigure[] = [];
   for (const bench of selected) {
     const startedMs = Date.now();
     console.log(`\nrunning ${bench.name} ...`);
     try {
       const result = await bench.run();
       console.log(`${formatTable(result)}\n  (${((Date.now() - startedMs) / 1000).toFixed(1)} s)`);
+      for (const figure of result.figures)
+        if (figure.target !== undefined)
+          targets.push({ ...figure, metric: `${result.name.split(' (')[0]}: ${figure.metric.trim()}` });
     } catch (error) {
       failed++;
       console.error(`bench ${bench.name} did not run: ${(error as Error).stack ?? error}`);
     }
   }
+  // One table of every figure that has a target, so a reader sees at a glance where each stands.
+  console.log(`\n${formatTable({ name: 'summary: every figure with a target', figures: targets, notes: [] })}`);
   return failed === 0 ? 0 : 1;
 }
 
