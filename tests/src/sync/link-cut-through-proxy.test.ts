@@ -36,7 +36,8 @@ import {
 const faultCount = byDepth(6, 9);
 /** Scanning stops here even if the faults have not all been dealt (the chaos loop then fails). */
 const scanCap = 20_000;
-const backlogCount = 2_000;
+/** Enough for the three cut pushes of the mid-apply case and more after them (pushes carry up to 2,048). */
+const backlogCount = 8_000;
 const skus = Array.from({ length: 6 }, (_, n) => `SYNC-LC-${n}`);
 
 type StreamPrefix = { seq: number; onHand: Record<string, number> };
