@@ -25,7 +25,7 @@ import {
 
 /**
  * The edge is SIGKILLed while it pushes to a live hub, twice: first in the middle of draining a
- * backlog (2,000 events; 3,000 under `npm run test:deep`), then while scanners are still writing and every write is pushed as it
+ * backlog (8,000 events; 12,000 under `npm run test:deep`), then while scanners are still writing and every write is pushed as it
  * commits. Each time it restarts on the same data directory and port and drains; the hub ends with
  * exactly the edge's counts. Scans cut off by the second kill are re-sent with their Idempotency-Key
  * (what a scanner does), so the final counts are exactly the sum of every scan, once each.
@@ -34,7 +34,8 @@ import {
  * not backed off when it is released.
  */
 
-const backlogCount = byDepth(2_000, 3_000);
+/** Several pushes' worth (a push carries up to 2,048), so the kill lands with part of it acked. */
+const backlogCount = byDepth(8_000, 12_000);
 const onlineCount = byDepth(1_000, 2_000);
 const skus = Array.from({ length: 6 }, (_, n) => `SYNC-EK-${n}`);
 
