@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { TestReceiver } from '@dovetail/hub/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Cleanup } from '../support/cleanup.ts';
@@ -24,7 +25,12 @@ type Json = any;
 describe.each(adapters)('a 3PL partner driven by webhooks on $name', (adapter) => {
   it('receives the fulfillment order signed, accepts and ships it; the order reads shipped', async () => {
     await adapter.prepare(cleanup);
-    const env = { ...adapter.env(), HUB_WEBHOOK_ALLOW_PRIVATE: '1' };
+    // Instances sharing one database share its key-encryption key, as docs/operations.md says.
+    const env = {
+      ...adapter.env(),
+      HUB_WEBHOOK_ALLOW_PRIVATE: '1',
+      HUB_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    };
     const hubs: HubProcess[] = [];
     const instances = adapter.name === 'postgres' ? 2 : 1;
     for (let n = 0; n < instances; n++) {
