@@ -24,6 +24,8 @@ const hub = `http://127.0.0.1:${hubPort}`;
 const edge = `http://127.0.0.1:${edgePort}`;
 const adminSecret = process.env.DOVETAIL_ADMIN_SECRET ?? 'demo-admin-secret-change-me-0123456789';
 const staff = { username: 'demo', password: 'demo-password' };
+/** A hub staff member (admin) for the operations console at the hub's /ops. */
+const opsStaff = { username: 'ops', password: 'ops-password' };
 const children: ChildProcess[] = [];
 
 function step(message: string): void {
@@ -255,6 +257,12 @@ async function main(): Promise<void> {
       location: { lat: 52.37, lon: 4.89 },
     });
   }
+  // 201 the first time; 409 on a restart over the same data, when the account is already there.
+  const opsAccount = await api(hub, 'POST', '/api/v1/staff', admin, { ...opsStaff, role: 'admin' });
+  if (opsAccount.status !== 201 && opsAccount.status !== 409)
+    throw new Error(`creating the console's staff account failed: ${JSON.stringify(opsAccount.body)}`);
+  step(`hub staff account ${opsStaff.username} for the operations console`);
+
   const credentialsFile = path.join(stateDir, 'edge-AMS-credentials.json');
   if (!fs.existsSync(credentialsFile)) {
     const enrolled = await api(hub, 'POST', '/api/v1/warehouses/AMS/edges', admin, {});
@@ -320,6 +328,7 @@ Try it:
   Scanner app (warehouse staff)   ${edge}/            sign in as ${staff.username} / ${staff.password}
   Customer's tracking page        ${trackingUrl}
   Customer's e-mails              ${mailbox}   (confirmation, shipped, out for delivery, delivered)
+  Operations console (hub staff)  ${hub}/ops        sign in as ${opsStaff.username} / ${opsStaff.password}
   Hub API reference               ${hub}/docs
   3PL partner's log               ${stateDir}/partner.log  (every webhook verified with standardwebhooks)
   Edge sync status                ${edge}/api/v1/sync/status  (with the staff token)
