@@ -1,3 +1,4 @@
+import type { AuditTables } from './audit/tables.ts';
 import type { CatalogTables } from './catalog/tables.ts';
 import type { DownstreamTables } from './downstream/tables.ts';
 import type { FulfillmentFactTables } from './fulfillment/tables.ts';
@@ -37,4 +38,5 @@ export interface Database
     QuotaTables,
     ReturnTables,
     WebhookTables,
-    NotificationTables {}
+    NotificationTables,
+    AuditTables {}

@@ -23,6 +23,7 @@ import { migration as m0021 } from './migrations/0021_drop_reserve_batch.ts';
 import { migration as m0022 } from './migrations/0022_exchanges.ts';
 import { migration as m0023 } from './migrations/0023_configurable_products.ts';
 import { migration as m0024 } from './migrations/0024_catalog_filters.ts';
+import { migration as m0025 } from './migrations/0025_audit_log.ts';
 
 /**
  * Versioned migrations, one list for both adapters. Written with Kysely's schema builder and
@@ -53,6 +54,7 @@ const steps: Record<string, Migration> = {
   '0022_exchanges': m0022,
   '0023_configurable_products': m0023,
   '0024_catalog_filters': m0024,
+  '0025_audit_log': m0025,
 };
 
 export const migrationNames = Object.keys(steps).sort();

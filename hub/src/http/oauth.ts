@@ -1,8 +1,10 @@
 import { limits, type Permission } from '@dovetail/shared';
 import type { Context as HonoContext } from 'hono';
+import { recordAudit } from '../audit/service.ts';
 import { authenticateClient, scopesForRole } from '../identity/clients.ts';
 import { apiAudience } from '../identity/principal.ts';
 import { clientAddress } from './client-address.ts';
+import { requestIdOf } from './observability.ts';
 import type { HubDeps } from './trpc.ts';
 
 const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
@@ -97,6 +99,21 @@ export function createTokenHandler(deps: HubDeps) {
     const client = verified.client;
     if (!client) {
       deps.loginThrottle.recordFailure(source, `client:${clientId}`, 'known' in verified && verified.known);
+      // Every refused client authentication is in the audit trail (docs/operations.md).
+      await recordAudit(
+        deps.db,
+        deps.dialect,
+        {
+          actor: clientId,
+          actorKind: 'unauthenticated',
+          source,
+          requestId: requestIdOf(c),
+          action: 'auth.token_refused',
+          target: clientId,
+          change: { clientId, reason: 'invalid_client' },
+        },
+        deps.nowMs(),
+      );
       return oauthError(
         c,
         401,

@@ -113,6 +113,7 @@ const tagDescriptions: Record<string, string> = {
   notifications: 'Customer feedback',
   identity: 'API clients, staff, signing keys and sign-in',
   edges: 'Warehouse edge nodes',
+  audit: 'The audit trail: privileged actions and refused sign-ins, hash-chained',
   operations: 'Probes and this document (outside /api/v1, see x-root-routes)',
 };
 

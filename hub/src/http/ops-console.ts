@@ -22,6 +22,7 @@ import { getOrder } from '../orders/service.ts';
 import { retryDelivery } from '../webhooks/endpoints.ts';
 import { clientAddress } from './client-address.ts';
 import { asApiError } from './errors.ts';
+import { requestIdOf } from './observability.ts';
 import { lineChart } from './ops-charts.ts';
 import {
   clearSessionCookie,
@@ -35,6 +36,7 @@ import {
   sameOrigin,
   setSessionCookie,
 } from './ops-session.ts';
+import { recordSignInRefused } from './routers/staff.ts';
 import type { HubDeps } from './trpc.ts';
 
 /**
@@ -366,6 +368,7 @@ export function mountOpsConsole(app: Hono, deps: HubDeps, options: OpsConsoleOpt
       );
     }
     if (result.kind === 'invalid') {
+      await recordSignInRefused(deps, username, clientAddress(c), requestIdOf(c));
       return html(c, signInPage({ next, username, error: 'Wrong username or password.' }), 401);
     }
     setSessionCookie(c, result.token, result.expiresIn, overTls(c, deps.publicUrl));

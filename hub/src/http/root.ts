@@ -1,3 +1,4 @@
+import { auditRouter } from './routers/audit.ts';
 import { catalogRouter } from './routers/catalog.ts';
 import { clientsRouter } from './routers/clients.ts';
 import { edgesRouter } from './routers/edges.ts';
@@ -30,6 +31,7 @@ const procedures = {
   shipments: shipmentsRouter,
   returns: returnsRouter,
   webhooks: webhooksRouter,
+  audit: auditRouter,
 };
 
 export const appRouter = router(procedures);

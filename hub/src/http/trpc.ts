@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { z } from 'zod';
+import { recordAudit } from '../audit/service.ts';
 import type { Database } from '../database.ts';
 import type { KeyStore } from '../identity/keys.ts';
 import type { Authenticator, AuthPrincipal, AuthResult } from '../identity/principal.ts';
@@ -56,6 +57,8 @@ export type HubMeta = OpenApiMeta & {
   permission: Permission | 'public';
   /** REST creates that honour `Idempotency-Key` (replayed per client for 24 h). */
   idempotent?: boolean;
+  /** A privileged action: each success appends this action to the audit trail (docs/operations.md). */
+  audit?: string;
 };
 
 const t = initTRPC
@@ -119,9 +122,41 @@ export function guard(ctx: Context, permission: Permission | 'public' | undefine
 
 export type ProtectedContext = Context & { principal: AuthPrincipal };
 
-export const protectedProcedure = publicProcedure.use(({ ctx, meta, next }) =>
-  next({ ctx: { ...ctx, principal: guard(ctx, meta?.permission) } }),
-);
+export const protectedProcedure = publicProcedure.use(async ({ ctx, meta, next, getRawInput }) => {
+  const principal = guard(ctx, meta?.permission);
+  const result = await next({ ctx: { ...ctx, principal } });
+  if (meta?.audit && result.ok) {
+    const input = await getRawInput();
+    await recordAudit(
+      ctx.deps.db,
+      ctx.deps.dialect,
+      {
+        actor: principal.subject,
+        actorKind: principal.kind,
+        source: ctx.source ?? 'unknown',
+        requestId: ctx.requestId,
+        action: meta.audit,
+        target: auditTarget(input, result.data),
+        change: input,
+      },
+      ctx.deps.nowMs(),
+    );
+  }
+  return result;
+});
+
+/** What an audited action acted on: the id its input names, else the id of what it created. */
+function auditTarget(input: unknown, output: unknown): string | undefined {
+  for (const value of [input, output]) {
+    if (value === null || typeof value !== 'object') continue;
+    const record = value as Record<string, unknown>;
+    for (const key of ['id', 'clientId', 'username', 'warehouseId', 'kid']) {
+      const found = record[key];
+      if (typeof found === 'string' && found.length > 0) return found;
+    }
+  }
+  return undefined;
+}
 
 /** Object-level check: the principal may use `permission` on this warehouse. */
 export function requireWarehouse(principal: AuthPrincipal, permission: Permission, warehouseId: string): void {

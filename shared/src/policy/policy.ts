@@ -135,6 +135,8 @@ export const permissions = {
   'feedback.read': { roles: ['admin', 'customer_service'], scoped: false },
   /** Create, list and revoke API clients; rotate the token signing key. */
   'clients.manage': { roles: ['admin'], scoped: false },
+  /** Read the audit trail: privileged actions and refused sign-ins (docs/operations.md). */
+  'audit.read': { roles: ['admin'], scoped: false },
 } as const satisfies Record<string, { roles: readonly Role[]; scoped: boolean }>;
 export type Permission = keyof typeof permissions;
 

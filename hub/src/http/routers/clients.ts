@@ -30,6 +30,7 @@ export const clientsRouter = {
   create: protectedProcedure
     .meta({
       permission: 'clients.manage',
+      audit: 'client.create',
       openapi: {
         method: 'POST',
         path: '/clients',
@@ -68,6 +69,7 @@ export const clientsRouter = {
   revoke: protectedProcedure
     .meta({
       permission: 'clients.manage',
+      audit: 'client.revoke',
       openapi: {
         method: 'POST',
         path: '/clients/{id}/revoke',
@@ -86,6 +88,7 @@ export const clientsRouter = {
   update: protectedProcedure
     .meta({
       permission: 'clients.manage',
+      audit: 'client.update',
       openapi: {
         method: 'PATCH',
         path: '/clients/{id}',
@@ -110,6 +113,7 @@ export const clientsRouter = {
   rotateSigningKey: protectedProcedure
     .meta({
       permission: 'clients.manage',
+      audit: 'signing_key.rotate',
       openapi: {
         method: 'POST',
         path: '/keys/rotate',

@@ -306,6 +306,7 @@ export const ordersRouter = {
   setStatus: protectedProcedure
     .meta({
       permission: 'orders.manage',
+      audit: 'order.status.override',
       openapi: {
         method: 'PUT',
         path: '/orders/{id}/status',

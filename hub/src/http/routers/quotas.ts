@@ -48,6 +48,7 @@ export const quotasRouter = {
   setPolicy: protectedProcedure
     .meta({
       permission: 'quotas.manage',
+      audit: 'quota.policy.set',
       openapi: {
         method: 'PUT',
         path: '/warehouses/{id}/quota-policy',
@@ -94,6 +95,7 @@ export const quotasRouter = {
   grant: protectedProcedure
     .meta({
       permission: 'quotas.manage',
+      audit: 'quota.grant',
       openapi: {
         method: 'POST',
         path: '/warehouses/{id}/quotas/grant',
@@ -119,6 +121,7 @@ export const quotasRouter = {
   requestReturn: protectedProcedure
     .meta({
       permission: 'quotas.manage',
+      audit: 'quota.return_request',
       openapi: {
         method: 'POST',
         path: '/warehouses/{id}/quotas/return',
@@ -143,6 +146,7 @@ export const quotasRouter = {
   rebalance: protectedProcedure
     .meta({
       permission: 'quotas.manage',
+      audit: 'quota.rebalance',
       openapi: {
         method: 'POST',
         path: '/warehouses/{id}/quotas/rebalance',

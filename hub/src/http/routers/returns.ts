@@ -192,6 +192,7 @@ export const returnsRouter = {
   authorize: protectedProcedure
     .meta({
       permission: 'returns.manage',
+      audit: 'return.authorize',
       openapi: {
         method: 'POST',
         path: '/returns/{id}/authorize',
@@ -206,6 +207,7 @@ export const returnsRouter = {
   reject: protectedProcedure
     .meta({
       permission: 'returns.manage',
+      audit: 'return.reject',
       openapi: { method: 'POST', path: '/returns/{id}/reject', tags, summary: 'An agent rejects a requested return' },
     })
     .input(z.strictObject({ id: returnId(), ...returnRejectSchema.shape }))
@@ -308,6 +310,7 @@ export const returnsRouter = {
   refund: protectedProcedure
     .meta({
       permission: 'refunds.record',
+      audit: 'refund.record',
       openapi: {
         method: 'POST',
         path: '/orders/{id}/refunds',
@@ -355,6 +358,7 @@ export const returnsRouter = {
   setPolicy: protectedProcedure
     .meta({
       permission: 'warehouses.write',
+      audit: 'returns.policy.set',
       openapi: {
         method: 'PUT',
         path: '/warehouses/{id}/returns-policy',

@@ -1,11 +1,12 @@
 import { forbidden, limits } from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
+import { recordAudit } from '../../audit/service.ts';
 import { signInStaff } from '../../identity/sign-in.ts';
 import { createStaff, disableStaff, getStaff, listStaff, staffRoles } from '../../identity/staff.ts';
 import { ApiError } from '../errors.ts';
 import { idParam, pageLimit, warehouseIdParam } from '../params.ts';
-import { noStore, protectedProcedure, publicProcedure } from '../trpc.ts';
+import { type HubDeps, noStore, protectedProcedure, publicProcedure } from '../trpc.ts';
 
 const tags = ['identity'];
 
@@ -52,7 +53,10 @@ export const staffRouter = {
           'retry-after': String(result.retryAfterSeconds),
         });
       }
-      if (result.kind === 'invalid') throw new ApiError(401, 'invalid_credentials', 'wrong username or password');
+      if (result.kind === 'invalid') {
+        await recordSignInRefused(ctx.deps, input.username, ctx.source ?? 'unknown', ctx.requestId);
+        throw new ApiError(401, 'invalid_credentials', 'wrong username or password');
+      }
       const { token } = result;
       return { token, tokenType: 'Bearer' as const, expiresIn: limits.staffTokenTtlSeconds };
     }),
@@ -60,6 +64,7 @@ export const staffRouter = {
   create: protectedProcedure
     .meta({
       permission: 'staff.manage',
+      audit: 'staff.create',
       openapi: { method: 'POST', path: '/staff', tags, summary: 'Add a staff member', successDescription: 'Created' },
     })
     .input(
@@ -100,6 +105,7 @@ export const staffRouter = {
   disable: protectedProcedure
     .meta({
       permission: 'staff.manage',
+      audit: 'staff.disable',
       openapi: {
         method: 'POST',
         path: '/staff/{id}/disable',
@@ -120,3 +126,26 @@ export const staffRouter = {
       return staff;
     }),
 } satisfies TRPCRouterRecord;
+
+/** A refused staff sign-in goes to the audit trail, under the username tried (docs/operations.md). */
+export async function recordSignInRefused(
+  deps: HubDeps,
+  username: string,
+  source: string,
+  requestId: string | undefined,
+): Promise<void> {
+  await recordAudit(
+    deps.db,
+    deps.dialect,
+    {
+      actor: username,
+      actorKind: 'unauthenticated',
+      source,
+      requestId,
+      action: 'auth.sign_in_refused',
+      target: username,
+      change: { username, reason: 'invalid_credentials' },
+    },
+    deps.nowMs(),
+  );
+}

@@ -40,6 +40,7 @@ export const warehousesRouter = {
   create: protectedProcedure
     .meta({
       permission: 'warehouses.write',
+      audit: 'warehouse.create',
       idempotent: true,
       openapi: {
         method: 'POST',
@@ -85,6 +86,7 @@ export const warehousesRouter = {
   enrollEdge: protectedProcedure
     .meta({
       permission: 'edges.enroll',
+      audit: 'edge.enroll',
       openapi: {
         method: 'POST',
         path: '/warehouses/{id}/edges',
