@@ -3,6 +3,7 @@ import https from 'node:https';
 import { serve } from '@hono/node-server';
 import { transportNotice, withStrictTransportSecurity } from '@dovetail/shared';
 import pino, { type Logger } from 'pino';
+import { runAuditCli } from './audit-cli.ts';
 import { ConfigError, type HubConfig, parseConfig } from './config.ts';
 import { createMetricsApp } from './http/observability.ts';
 import { createHub, type Hub } from './hub.ts';
@@ -15,6 +16,8 @@ import { loadTlsMaterial } from './tls.ts';
 async function main(): Promise<void> {
   // `npm run hub -- import FILE`: a client of a running hub (import-cli.ts), not a hub itself.
   if (process.argv[2] === 'import') process.exit(await runImportCli(process.argv.slice(3)));
+  // `npm run hub -- audit verify --data DIR`: recomputes the audit chain (audit-cli.ts), no hub started.
+  if (process.argv[2] === 'audit') process.exit(await runAuditCli(process.argv.slice(3)));
   let config: ReturnType<typeof parseConfig>;
   try {
     config = parseConfig(process.argv.slice(2), process.env);
