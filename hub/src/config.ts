@@ -35,6 +35,11 @@ export type HubConfig = {
   easypostWebhookSecret: string | undefined;
   /** The default per-client request budget (`HUB_CLIENT_REQUESTS_PER_SECOND`, `HUB_CLIENT_REQUESTS_BURST`). */
   requestBudget: { perSecond: number; burst: number };
+  /**
+   * `HUB_HOLD_UNITS_PER_SKU_MAX` (default 50, or `off`): units a storefront client may hold of one
+   * SKU at once unless its own cap is set (docs/operations.md, "Hold cap"). Null: no default cap.
+   */
+  holdUnitsPerSkuMax: number | null;
   /** `HUB_PUBLIC_URL`: how customers reach the hub (tracking links); defaults to the listening address. */
   publicUrl: string;
   /** `HUB_BRAND_NAME`: the name customers see (tracking page, e-mails). */
@@ -67,6 +72,7 @@ const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DI
        HUB_RETURN_ADVANCE_EXCHANGE=1 (exchanges ship the replacement at once, before the return arrives),
        HUB_PUBLIC_URL (the address in tracking links and e-mails; default http://HOST:PORT),
        HUB_CLIENT_REQUESTS_PER_SECOND, HUB_CLIENT_REQUESTS_BURST (default budget per API client: 500/s, 5000),
+       HUB_HOLD_UNITS_PER_SKU_MAX (units a storefront client may hold of one SKU at once; default 50, or off),
        HUB_OPS_FULFILLMENT_OVERDUE_HOURS (the /ops console lists a fulfillment unpacked this long as stuck; default 24),
        HUB_BRAND_NAME (the name customers see on the tracking page and in e-mails; default Dovetail),
        HUB_SMTP_URL + HUB_MAIL_FROM (customer e-mails over SMTP; unset: recorded as skipped),
@@ -177,8 +183,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
       limits.clientRequestsBurstMax,
     ),
   };
+  const holdCapText = (env['HUB_HOLD_UNITS_PER_SKU_MAX'] ?? '').trim().toLowerCase();
+  const holdUnitsPerSkuMax =
+    holdCapText === 'off'
+      ? null
+      : integerSetting(env, 'HUB_HOLD_UNITS_PER_SKU_MAX', limits.holdUnitsPerSkuMaxDefault, 1, limits.quantityMax);
   return {
     port,
+    holdUnitsPerSkuMax,
     metrics: metricsListenerOf(env),
     webhooks,
     notifications,

@@ -41,6 +41,11 @@ export type HubOptions = {
   defaultMetrics?: boolean;
   /** Per-client request budget; defaults from shared limits. */
   rateLimit?: { perSecond: number; burst: number };
+  /**
+   * The default hold cap for storefront clients (`HUB_HOLD_UNITS_PER_SKU_MAX`): units of one SKU held
+   * at once; undefined: shared limits' default (50); null: none. A client's own cap applies regardless.
+   */
+  holdUnitsPerSkuMax?: number | null;
   /** 32-byte key that seals private signing keys at rest (`HUB_KEY_ENCRYPTION_KEY`). */
   keyEncryptionKey?: Buffer;
   /** Also accept tokens of this outside OIDC issuer, verified through its JWKS URL. */
@@ -117,9 +122,13 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       returns: { ...defaultReturnPolicy, ...options.returns },
     };
     // Holds are group-committed: by one writer on SQLite's raw handle, by a batcher on PostgreSQL (reserveHold finds them by db).
+    const holdUnitsPerSkuMax =
+      options.holdUnitsPerSkuMax === undefined
+        ? limits.holdUnitsPerSkuMaxDefault
+        : (options.holdUnitsPerSkuMax ?? undefined);
     const holdWriter = storage.sqlite
-      ? new SqliteHoldWriter(storage.db, storage.sqlite).start()
-      : new PostgresHoldBatcher(storage.db).start();
+      ? new SqliteHoldWriter(storage.db, storage.sqlite, { holdUnitsPerSkuMax }).start()
+      : new PostgresHoldBatcher(storage.db, { holdUnitsPerSkuMax }).start();
     // Background passes: expired holds leave the counters (correctness never waits for it), and
     // in-store quotas move toward each warehouse's policy.
     const sweeper = startPeriodic(

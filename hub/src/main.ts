@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     webhooks: config.webhooks,
     publicUrl: config.publicUrl,
     rateLimit: config.requestBudget,
+    holdUnitsPerSkuMax: config.holdUnitsPerSkuMax,
     brand: config.brand,
     returns: config.returns,
     ops: config.ops,

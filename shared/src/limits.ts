@@ -174,6 +174,14 @@ export const holdLinesMax = 50;
 export const holdReserveAttemptsMax = 3;
 export const holdSweepPartitionsMax = 500;
 export const holdSweepIntervalMs = 1_000;
+/**
+ * Units one client may hold of one SKU at once (active holds, renewals included) unless an operator
+ * set the client's own cap: `HUB_HOLD_UNITS_PER_SKU_MAX`, per client `holdUnitsPerSkuMax`. 50 is far
+ * above one shopper's basket (a cart line is rarely past a few units) yet stops one storefront
+ * client from holding a whole drop's stock for an hour and renewing; the default applies to
+ * `storefront` clients, a per-client cap to any client (docs/operations.md, "Hold cap").
+ */
+export const holdUnitsPerSkuMaxDefault = 50;
 
 assert(
   holdTtlSecondsMin <= holdTtlSecondsDefault && holdTtlSecondsDefault <= holdTtlSecondsMax,

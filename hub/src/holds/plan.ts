@@ -54,6 +54,25 @@ export function insufficient(line: { sku: string; quantity: number }, available:
   );
 }
 
+/**
+ * A hold past the client's cap on one SKU (docs/operations.md, "Hold cap"): 409 naming the SKU, the
+ * cap, what the client holds of it now and what the hold asked for. Nothing is taken.
+ */
+export function holdCapExceeded(sku: string, cap: number, held: number, requested: number): DomainError {
+  return conflict(
+    'hold_cap_exceeded',
+    `this client may hold at most ${cap} units of ${sku} at once; it holds ${held} and asked for ${requested} more`,
+    { sku, cap, held, requested },
+  );
+}
+
+/** The units of each SKU a hold asks for (a SKU may appear on several lines). */
+export function unitsPerSku(lines: ReadonlyArray<{ sku: string; quantity: number }>): Map<string, number> {
+  const units = new Map<string, number>();
+  for (const line of lines) units.set(line.sku, (units.get(line.sku) ?? 0) + line.quantity);
+  return units;
+}
+
 export const unknownSku = (sku: string) =>
   new DomainError('not_found', 'unknown_sku', `${sku} is not in the catalog`, { sku });
 

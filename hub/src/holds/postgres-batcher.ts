@@ -1,7 +1,15 @@
 import { type ReserveRequest, assert } from '@dovetail/shared';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../database.ts';
-import { type HoldView, type ReserveContext, insufficient, takenHoldView, unknownSku } from './plan.ts';
+import {
+  type HoldView,
+  type ReserveContext,
+  holdCapExceeded,
+  insufficient,
+  takenHoldView,
+  unitsPerSku,
+  unknownSku,
+} from './plan.ts';
 
 /** Holds per `dovetail_reserve_many` call: bounds the statement's JSON (~200 bytes a hold) and its lock time. */
 export const holdBatchPostgresMax = 128;
@@ -46,9 +54,15 @@ export class PostgresHoldBatcher {
   #inFlight = 0;
   #scheduled = false;
   #idle: Array<() => void> = [];
+  /**
+   * The hub's default hold cap for storefront clients (`HUB_HOLD_UNITS_PER_SKU_MAX`), passed to the
+   * reserve functions (db/migrations/0027_hold_caps.ts); a client's own cap applies whatever its role.
+   */
+  readonly holdUnitsPerSkuMax: number | undefined;
 
-  constructor(db: Kysely<Database>) {
+  constructor(db: Kysely<Database>, options: { holdUnitsPerSkuMax?: number | undefined } = {}) {
     this.#db = db;
+    this.holdUnitsPerSkuMax = options.holdUnitsPerSkuMax;
   }
 
   /** Resolves with the hold once committed, `undefined` when a plan is needed; rejects with the refusal (404, 409) or the error. */
@@ -87,6 +101,7 @@ export class PostgresHoldBatcher {
         skus: pending.request.lines.map((line) => line.sku),
         quantities: pending.request.lines.map((line) => line.quantity),
         lineNos: pending.lineNos,
+        ...(this.holdUnitsPerSkuMax !== undefined ? { capDefault: this.holdUnitsPerSkuMax } : {}),
         ...(pending.request.warehouseId !== undefined ? { warehouse: pending.request.warehouseId } : {}),
       }));
       let answers: Answer[];
@@ -134,6 +149,10 @@ export class PostgresHoldBatcher {
       pending.reject(unknownSku(answer.message));
       return;
     }
+    if (answer.code === 'DT429') {
+      pending.reject(capRefusal(request, answer.message));
+      return;
+    }
     assert(answer.code === 'DT409', `dovetail_reserve_many refusal ${answer.code}`);
     const [index, available] = answer.message.split(':').map(Number);
     pending.reject(
@@ -153,4 +172,11 @@ export class PostgresHoldBatcher {
     if (this.#inFlight === 0 && this.#queue.length === 0) return;
     await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
+}
+
+/** The refusal for DT429 from a reserve function (db/migrations/0027_hold_caps.ts): `held:cap:sku`. */
+export function capRefusal(request: ReserveRequest, message: string) {
+  const [held, cap] = message.split(':', 2).map(Number);
+  const sku = message.split(':').slice(2).join(':');
+  return holdCapExceeded(sku, cap as number, held as number, unitsPerSku(request.lines).get(sku) ?? 0);
 }

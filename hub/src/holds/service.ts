@@ -22,7 +22,7 @@ import {
   type ReserveContext,
   takenHoldView,
 } from './plan.ts';
-import { postgresHoldBatcherOf } from './postgres-batcher.ts';
+import { capRefusal, postgresHoldBatcherOf } from './postgres-batcher.ts';
 import { type SqliteHoldWriter, sqliteHoldWriterOf } from './sqlite-writer.ts';
 
 export type { HoldView } from './plan.ts';
@@ -88,23 +88,28 @@ async function settleExpired(
 
 type PostgresFailure = { code?: string; message?: string };
 
-/** PostgreSQL with a plan: one call of `dovetail_reserve` (see db/migrations/0004_holds.ts), lines locked in the given order. */
+/**
+ * PostgreSQL with a plan: one call of `dovetail_reserve` (db/migrations/0004_holds.ts, with the hold
+ * cap since 0027_hold_caps.ts), lines locked in the given order.
+ */
 async function reservePostgresPlanned(
   db: Kysely<Database>,
   id: string,
+  request: ReserveRequest,
   clientId: string,
   lines: Line[],
   nowMs: number,
   expiresAt: number,
+  capDefault: number | undefined,
 ): Promise<void> {
   try {
     await sql`select dovetail_reserve(${id}, ${clientId}, ${nowMs}::bigint, ${expiresAt}::bigint,
-      ${lines.map((line) => line.warehouseId)}::text[], ${lines.map((line) => line.sku)}::text[], ${lines.map((line) => line.quantity)}::bigint[])`.execute(
-      db,
-    );
+      ${lines.map((line) => line.warehouseId)}::text[], ${lines.map((line) => line.sku)}::text[], ${lines.map((line) => line.quantity)}::bigint[],
+      ${capDefault ?? null}::bigint)`.execute(db);
   } catch (error) {
     const failure = error as PostgresFailure;
     if (failure.code === 'DT409') throw new LineDoesNotFit(Number(failure.message));
+    if (failure.code === 'DT429') throw capRefusal(request, String(failure.message));
     throw error;
   }
 }
@@ -161,7 +166,16 @@ export async function reserveHold(
     const lines = [...planned].sort(compareLockOrder);
     const id = newId();
     try {
-      await reservePostgresPlanned(db, id, context.clientId, lines, nowMs, expiresAt);
+      await reservePostgresPlanned(
+        db,
+        id,
+        request,
+        context.clientId,
+        lines,
+        nowMs,
+        expiresAt,
+        batcher.holdUnitsPerSkuMax,
+      );
       return takenHoldView(id, request, planned, nowMs, expiresAt);
     } catch (error) {
       if (!(error instanceof LineDoesNotFit)) throw error;

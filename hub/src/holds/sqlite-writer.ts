@@ -11,10 +11,12 @@ import {
   LineDoesNotFit,
   type ReserveContext,
   compareLockOrder,
+  holdCapExceeded,
   holdExpiresAt,
   insufficient,
   planLines,
   takenHoldView,
+  unitsPerSku,
   unknownSku,
 } from './plan.ts';
 
@@ -60,7 +62,15 @@ export class SqliteHoldWriter {
   #flushing: Promise<void> | undefined;
   #closed = false;
 
-  constructor(db: Kysely<Database>, sqlite: BetterSqlite3.Database, options: { observe?: HoldBatchObserver } = {}) {
+  /**
+   * `holdUnitsPerSkuMax`: the hub's default hold cap for storefront clients (`HUB_HOLD_UNITS_PER_SKU_MAX`);
+   * a client's own cap (api_clients.hold_units_per_sku_max) applies whatever its role. Undefined: no default.
+   */
+  constructor(
+    db: Kysely<Database>,
+    sqlite: BetterSqlite3.Database,
+    options: { observe?: HoldBatchObserver; holdUnitsPerSkuMax?: number | undefined } = {},
+  ) {
     this.#db = db;
     this.#sqlite = sqlite;
     this.#observe = options.observe;
@@ -87,8 +97,17 @@ export class SqliteHoldWriter {
     const insertHold = sqlite.prepare<[string, string, number, number]>(
       "INSERT INTO holds (id, client_id, status, expires_at, created_at, released_at) VALUES (?, ?, 'active', ?, ?, NULL)",
     );
-    const insertLine = sqlite.prepare<[string, number, string, string, number, number]>(
-      'INSERT INTO hold_lines (hold_id, line_no, warehouse_id, sku, quantity, expires_at, counted) VALUES (?, ?, ?, ?, ?, ?, 1)',
+    const insertLine = sqlite.prepare<[string, string, number, string, string, number, number]>(
+      'INSERT INTO hold_lines (hold_id, client_id, line_no, warehouse_id, sku, quantity, expires_at, counted) VALUES (?, ?, ?, ?, ?, ?, ?, 1)',
+    );
+    // The hold cap (docs/operations.md, "Hold cap"): the client's own, else the default for storefront clients.
+    const capDefault = options.holdUnitsPerSkuMax ?? null;
+    const capOf = sqlite.prepare<{ client: string; fallback: number | null }, { cap: number | null }>(
+      "SELECT coalesce(hold_units_per_sku_max, CASE WHEN role = 'storefront' THEN @fallback END) AS cap FROM api_clients WHERE id = @client",
+    );
+    // One range of the hold_lines_client index (0027).
+    const heldOf = sqlite.prepare<[string, string, number], { held: number }>(
+      'SELECT coalesce(sum(quantity), 0) AS held FROM hold_lines WHERE client_id = ? AND sku = ? AND counted = 1 AND expires_at > ?',
     );
 
     /**
@@ -97,6 +116,7 @@ export class SqliteHoldWriter {
      * per batch rather than once per hold. Cleared when the batch ends, committed or not.
      */
     const known = new Set<string>();
+    const caps = new Map<string, number | null>();
     const settledUpTo = new Map<string, number>();
     /**
      * Availability per SKU (every warehouse) as read at its first use in the batch, less what the
@@ -128,7 +148,7 @@ export class SqliteHoldWriter {
           }
           if (take.run({ quantity: line.quantity, warehouse: line.warehouseId, sku: line.sku }).changes !== 1)
             throw new LineDoesNotFit(index);
-          insertLine.run(id, index, line.warehouseId, line.sku, line.quantity, expiresAt);
+          insertLine.run(id, clientId, index, line.warehouseId, line.sku, line.quantity, expiresAt);
         }
         // Only once this hold's savepoint is sure to be kept: a rolled-back settlement must be redone.
         for (const line of lines)
@@ -146,6 +166,18 @@ export class SqliteHoldWriter {
         if (known.has(line.sku)) continue;
         if (variantExists.get(line.sku) === undefined) throw unknownSku(line.sku);
         known.add(line.sku);
+      }
+      // Under the batch's write lock, after every earlier hold of the batch wrote its lines: exact.
+      let cap = caps.get(context.clientId);
+      if (cap === undefined) {
+        cap = capOf.get({ client: context.clientId, fallback: capDefault })?.cap ?? null;
+        caps.set(context.clientId, cap);
+      }
+      if (cap !== null) {
+        for (const [sku, requested] of unitsPerSku(request.lines)) {
+          const held = Number(heldOf.get(context.clientId, sku, nowMs)?.held ?? 0);
+          if (held + requested > cap) throw holdCapExceeded(sku, Number(cap), held, requested);
+        }
       }
       const skus = request.lines.map((line) => line.sku);
       for (let attempt = 1; ; attempt++) {
@@ -181,6 +213,7 @@ export class SqliteHoldWriter {
 
     this.#runBatch = sqlite.transaction((jobs: Pending[]) => {
       known.clear();
+      caps.clear();
       settledUpTo.clear();
       planning.clear();
       try {
@@ -196,6 +229,7 @@ export class SqliteHoldWriter {
         });
       } finally {
         known.clear();
+        caps.clear();
         settledUpTo.clear();
         planning.clear();
       }

@@ -1,3 +1,5 @@
+import type { ColumnType } from 'kysely';
+
 /** A checkout hold: units set aside for one client until `expires_at` (docs/architecture.md, "Quantities"; TTL bounded). */
 export interface HoldsTable {
   id: string;
@@ -17,6 +19,8 @@ export interface HoldsTable {
  */
 export interface HoldLinesTable {
   hold_id: string;
+  /** The hold's client (0027), so the hold cap reads one index; null only on lines older than 0027's backfill. */
+  client_id: ColumnType<string | null, string | null | undefined, string | null>;
   line_no: number;
   warehouse_id: string;
   sku: string;

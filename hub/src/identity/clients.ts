@@ -33,6 +33,8 @@ export type ApiClientView = {
   /** The client's own request budget; null for both: the hub's default applies. */
   requestsPerSecond: number | null;
   burst: number | null;
+  /** Units this client may hold of one SKU at once; null: the hub's default (storefront clients only). */
+  holdUnitsPerSkuMax: number | null;
   epoch: number;
   revoked: boolean;
   createdAt: number;
@@ -49,6 +51,7 @@ function toView(row: Selectable<ApiClientsTable>): ApiClientView {
     ...(row.carrier ? { carrier: row.carrier } : {}),
     requestsPerSecond: row.requests_per_second === null ? null : Number(row.requests_per_second),
     burst: row.requests_burst === null ? null : Number(row.requests_burst),
+    holdUnitsPerSkuMax: row.hold_units_per_sku_max == null ? null : Number(row.hold_units_per_sku_max),
     epoch: Number(row.epoch),
     revoked: row.revoked_at !== null,
     createdAt: Number(row.created_at),
@@ -104,6 +107,7 @@ export async function createClient(
     carrier?: string | undefined;
     requestsPerSecond?: number | undefined;
     burst?: number | undefined;
+    holdUnitsPerSkuMax?: number | undefined;
   },
   nowMs: number,
 ): Promise<ApiClientView & { clientSecret: string }> {
@@ -125,6 +129,7 @@ export async function createClient(
     carrier: input.carrier?.trim().toLowerCase() ?? null,
     requests_per_second: budget?.perSecond ?? null,
     requests_burst: budget?.burst ?? null,
+    hold_units_per_sku_max: input.holdUnitsPerSkuMax ?? null,
     epoch: 1,
     revoked_at: null,
     created_at: nowMs,
@@ -158,21 +163,32 @@ function requestBudget(perSecond: number | undefined, burst: number | undefined)
 
 /**
  * `PATCH /clients/{id}`: sets the client's request budget, or (null) gives it back the hub's
- * default. Takes effect on this instance at once and on others within `principalCacheMs`.
+ * default. Takes effect on this instance at once and on others within `principalCacheMs`. Its hold
+ * cap (`holdUnitsPerSkuMax`, null: the hub's default) applies to the next hold at once. A field
+ * left out keeps its value.
  */
 export async function setClientBudget(
   db: Kysely<Database>,
   clientId: string,
-  input: { requestsPerSecond: number | null; burst?: number | undefined },
+  input: {
+    requestsPerSecond?: number | null | undefined;
+    burst?: number | undefined;
+    holdUnitsPerSkuMax?: number | null | undefined;
+  },
 ): Promise<ApiClientView> {
-  const budget = input.requestsPerSecond === null ? undefined : requestBudget(input.requestsPerSecond, input.burst);
-  const result = await db
-    .updateTable('api_clients')
-    .set({ requests_per_second: budget?.perSecond ?? null, requests_burst: budget?.burst ?? null })
-    .where('id', '=', clientId)
-    .executeTakeFirst();
-  if (Number(result.numUpdatedRows) === 0) throw notFound('client');
-  const row = await db.selectFrom('api_clients').selectAll().where('id', '=', clientId).executeTakeFirstOrThrow();
+  if (input.requestsPerSecond === undefined && input.burst !== undefined)
+    throw unprocessable('budget_incomplete', 'give requestsPerSecond with burst', { field: 'requestsPerSecond' });
+  const budget = input.requestsPerSecond == null ? undefined : requestBudget(input.requestsPerSecond, input.burst);
+  const changes = {
+    ...(input.requestsPerSecond !== undefined
+      ? { requests_per_second: budget?.perSecond ?? null, requests_burst: budget?.burst ?? null }
+      : {}),
+    ...(input.holdUnitsPerSkuMax !== undefined ? { hold_units_per_sku_max: input.holdUnitsPerSkuMax } : {}),
+  };
+  if (Object.keys(changes).length > 0)
+    await db.updateTable('api_clients').set(changes).where('id', '=', clientId).execute();
+  const row = await db.selectFrom('api_clients').selectAll().where('id', '=', clientId).executeTakeFirst();
+  if (!row) throw notFound('client');
   return toView(row);
 }
 

@@ -12,6 +12,8 @@ export interface ApiClientsTable {
   /** This client's request budget (0018); null: the hub's default. */
   requests_per_second: ColumnType<number | null, number | null | undefined, number | null>;
   requests_burst: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Units this client may hold of one SKU at once (0027); null: the hub's default (storefront clients only). */
+  hold_units_per_sku_max: ColumnType<number | null, number | null | undefined, number | null>;
   epoch: number;
   revoked_at: number | null;
   created_at: number;

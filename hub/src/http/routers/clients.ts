@@ -9,6 +9,7 @@ const tags = ['identity'];
 
 const rate = () => z.int().min(1).max(limits.clientRequestsPerSecondMax);
 const burst = () => z.int().min(1).max(limits.clientRequestsBurstMax);
+const holdCap = () => z.int().min(1).max(limits.quantityMax);
 
 const clientViewSchema = z.object({
   clientId: z.string(),
@@ -21,6 +22,12 @@ const clientViewSchema = z.object({
     .nullable()
     .describe("this client's budget; null: the hub's default (HUB_CLIENT_REQUESTS_PER_SECOND)"),
   burst: z.int().nullable(),
+  holdUnitsPerSkuMax: z
+    .int()
+    .nullable()
+    .describe(
+      "units this client may hold of one SKU at once; null: the hub's default (HUB_HOLD_UNITS_PER_SKU_MAX, storefront clients)",
+    ),
   epoch: z.int(),
   revoked: z.boolean(),
   createdAt: z.int(),
@@ -47,6 +54,9 @@ export const clientsRouter = {
         carrier: carrierSchema.optional().describe('for role carrier: the carrier it reports tracking for'),
         requestsPerSecond: rate().optional().describe("the client's own request budget; default: the hub's"),
         burst: burst().optional().describe('requests allowed at once (default 10 s of the rate)'),
+        holdUnitsPerSkuMax: holdCap()
+          .optional()
+          .describe("units it may hold of one SKU at once (active holds); default: the hub's, for storefront clients"),
       }),
     )
     .output(clientViewSchema.extend({ clientSecret: z.string() }))
@@ -93,14 +103,16 @@ export const clientsRouter = {
         method: 'PATCH',
         path: '/clients/{id}',
         tags,
-        summary: "Set a client's request budget (requestsPerSecond null: back to the hub's default)",
+        summary:
+          "Set a client's request budget and hold cap (null: back to the hub's default; a field left out keeps its value)",
       },
     })
     .input(
       z.strictObject({
         id: idParam().max(128),
-        requestsPerSecond: rate().nullable(),
+        requestsPerSecond: rate().nullable().optional(),
         burst: burst().optional(),
+        holdUnitsPerSkuMax: holdCap().nullable().optional(),
       }),
     )
     .output(clientViewSchema)

@@ -1,0 +1,172 @@
+import { limits } from '@dovetail/shared';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type TestHub, adapters, adminToken, call, clientToken, sofa, startTestHub } from '../testing/harness.ts';
+
+/**
+ * The hold cap (docs/operations.md, "Hold cap"): units one client holds of one SKU at once, checked by
+ * the statement that takes the hold (the SQLite group commit; `dovetail_reserve_many` and
+ * `dovetail_reserve` on PostgreSQL), so a burst from one client stops at the cap exactly.
+ */
+describe.each(adapters)('hold cap per client and SKU on %s', (adapter) => {
+  let hub: TestHub;
+  let admin: string;
+  let clock: number;
+
+  beforeEach(async () => {
+    clock = Date.parse('2026-12-07T12:00:00Z');
+    hub = await startTestHub(adapter, { nowMs: () => clock });
+    admin = await adminToken(hub);
+    for (const sku of ['SOFA-1', 'BED-1', 'LAMP-1'])
+      expect((await call(hub, 'POST', '/api/v1/products', { token: admin, body: sofa(sku) })).status).toBe(201);
+    for (const id of ['TPL-A', 'TPL-B'])
+      expect(
+        (
+          await call(hub, 'POST', '/api/v1/warehouses', {
+            token: admin,
+            body: { id, name: id, kind: '3pl', location: { lat: 51.9, lon: 4.5 } },
+          })
+        ).status,
+      ).toBe(201);
+    await stock('TPL-A', 'SOFA-1', 500);
+    await stock('TPL-A', 'BED-1', 500);
+    // Two warehouses: these holds are planned (dovetail_reserve on PostgreSQL), not batched.
+    await stock('TPL-A', 'LAMP-1', 300);
+    await stock('TPL-B', 'LAMP-1', 300);
+  });
+  afterEach(() => hub.dispose());
+
+  async function stock(warehouseId: string, sku: string, onHand: number): Promise<void> {
+    const response = await call(hub, 'PUT', `/api/v1/warehouses/${warehouseId}/inventory/${sku}`, {
+      token: admin,
+      body: { onHand },
+    });
+    expect(response.status).toBe(200);
+  }
+
+  async function storefront(body: Record<string, unknown> = {}) {
+    const created = await call(hub, 'POST', '/api/v1/clients', {
+      token: admin,
+      body: { name: 'storefront', role: 'storefront', ...body },
+    });
+    expect(created.status).toBe(201);
+    return {
+      id: created.body.clientId as string,
+      view: created.body,
+      token: await clientToken(hub, created.body.clientId, created.body.clientSecret),
+    };
+  }
+
+  const reserve = (token: string, sku: string, quantity: number, ttlSeconds = 600) =>
+    call(hub, 'POST', '/api/v1/inventory/reserve', { token, body: { lines: [{ sku, quantity }], ttlSeconds } });
+
+  const reservedUnits = async (sku: string) => {
+    const rows = await hub.storage.db
+      .selectFrom('stock_partitions')
+      .select('reserved')
+      .where('sku', '=', sku)
+      .execute();
+    return rows.reduce((sum, row) => sum + Number(row.reserved), 0);
+  };
+
+  const heldBy = async (clientId: string, sku: string) => {
+    const rows = await hub.storage.db
+      .selectFrom('hold_lines as l')
+      .innerJoin('holds as h', 'h.id', 'l.hold_id')
+      .select('l.quantity')
+      .where('h.client_id', '=', clientId)
+      .where('l.sku', '=', sku)
+      .where('l.counted', '=', 1)
+      .execute();
+    return rows.reduce((sum, row) => sum + Number(row.quantity), 0);
+  };
+
+  it("stops a storefront client at the hub's default; renewals count, releases and expiry free units", async () => {
+    const shop = await storefront();
+    expect(shop.view).toMatchObject({ holdUnitsPerSkuMax: null });
+    const cap = limits.holdUnitsPerSkuMaxDefault;
+    const first = await reserve(shop.token, 'SOFA-1', 30);
+    expect(first.status).toBe(201);
+    const before = await reservedUnits('SOFA-1');
+    const over = await reserve(shop.token, 'SOFA-1', cap - 30 + 1);
+    expect(over.status).toBe(409);
+    expect(over.body.error).toMatchObject({
+      code: 'hold_cap_exceeded',
+      details: { sku: 'SOFA-1', cap, held: 30, requested: cap - 30 + 1 },
+    });
+    expect(over.body.error.message).toContain('SOFA-1');
+    expect(over.body.error.message).toContain(String(cap));
+    // A refused hold takes nothing.
+    expect(await reservedUnits('SOFA-1')).toBe(before);
+    expect((await reserve(shop.token, 'SOFA-1', cap - 30)).status).toBe(201);
+    // Renewing (a new hold while the old ones are active) counts like any hold.
+    expect((await reserve(shop.token, 'SOFA-1', 1)).body.error.code).toBe('hold_cap_exceeded');
+    // Another SKU and another client have their own allowance.
+    expect((await reserve(shop.token, 'BED-1', cap)).status).toBe(201);
+    const other = await storefront();
+    expect((await reserve(other.token, 'SOFA-1', cap)).status).toBe(201);
+    // A release gives the units back to the allowance.
+    const released = await call(hub, 'POST', '/api/v1/inventory/release', {
+      token: shop.token,
+      body: { holdId: first.body.id },
+    });
+    expect(released.status).toBe(200);
+    expect((await reserve(shop.token, 'SOFA-1', 30)).status).toBe(201);
+    expect((await reserve(shop.token, 'SOFA-1', 1)).status).toBe(409);
+    // Expired holds no longer count.
+    clock += 601_000;
+    expect((await reserve(shop.token, 'SOFA-1', cap)).status).toBe(201);
+    expect(await heldBy(shop.id, 'SOFA-1')).toBe(cap);
+  });
+
+  it("takes a client's own cap from POST and PATCH; null gives the default back; admins have none by default", async () => {
+    const shop = await storefront({ holdUnitsPerSkuMax: 5 });
+    expect(shop.view).toMatchObject({ holdUnitsPerSkuMax: 5 });
+    expect((await reserve(shop.token, 'SOFA-1', 5)).status).toBe(201);
+    expect((await reserve(shop.token, 'SOFA-1', 1)).body.error).toMatchObject({
+      code: 'hold_cap_exceeded',
+      details: { sku: 'SOFA-1', cap: 5, held: 5, requested: 1 },
+    });
+    const raised = await call(hub, 'PATCH', `/api/v1/clients/${shop.id}`, {
+      token: admin,
+      body: { holdUnitsPerSkuMax: 8 },
+    });
+    expect(raised.status).toBe(200);
+    // The request budget is left as it was.
+    expect(raised.body).toMatchObject({ holdUnitsPerSkuMax: 8, requestsPerSecond: null, burst: null });
+    expect((await reserve(shop.token, 'SOFA-1', 3)).status).toBe(201);
+    expect((await reserve(shop.token, 'SOFA-1', 1)).status).toBe(409);
+    const reset = await call(hub, 'PATCH', `/api/v1/clients/${shop.id}`, {
+      token: admin,
+      body: { holdUnitsPerSkuMax: null },
+    });
+    expect(reset.body).toMatchObject({ holdUnitsPerSkuMax: null });
+    expect((await reserve(shop.token, 'SOFA-1', limits.holdUnitsPerSkuMaxDefault - 8)).status).toBe(201);
+    expect((await reserve(shop.token, 'SOFA-1', 1)).status).toBe(409);
+    for (const bad of [0, -1, 1.5, limits.quantityMax + 1]) {
+      const refused = await call(hub, 'PATCH', `/api/v1/clients/${shop.id}`, {
+        token: admin,
+        body: { holdUnitsPerSkuMax: bad },
+      });
+      expect(refused.status).toBe(400);
+    }
+    // The default is for storefront clients; an admin (operators, imports) holds what stock allows.
+    expect((await reserve(admin, 'SOFA-1', 120)).status).toBe(201);
+  });
+
+  it('stops a concurrent burst from one client at the cap exactly, batched and planned', async () => {
+    const shop = await storefront({ holdUnitsPerSkuMax: 37 });
+    for (const sku of ['SOFA-1', 'LAMP-1']) {
+      const answers = await Promise.all(Array.from({ length: 150 }, () => reserve(shop.token, sku, 1)));
+      const statuses = answers.map((answer) => answer.status);
+      expect(statuses.filter((status) => status === 201)).toHaveLength(37);
+      expect(statuses.filter((status) => status === 409)).toHaveLength(150 - 37);
+      expect(
+        answers
+          .filter((answer) => answer.status === 409)
+          .every((answer) => answer.body.error.code === 'hold_cap_exceeded'),
+      ).toBe(true);
+      expect(await heldBy(shop.id, sku)).toBe(37);
+      expect(await reservedUnits(sku)).toBe(37);
+    }
+  });
+});
