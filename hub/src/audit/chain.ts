@@ -47,9 +47,12 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
 }
 
-const secretField = /password|secret|token|totp|otp/i;
+const secretField = /password|secret|token|totp|otp|code|email|phone/i;
 
-/** Secrets never reach the digest: a hash of a short secret beside known fields could be guessed. */
+/**
+ * Secrets and contact details never reach the digest: a hash of a short secret or an e-mail address
+ * beside known fields could be guessed, and an erased customer must not stay findable by one.
+ */
 export function withoutSecrets(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map(withoutSecrets);
