@@ -40,6 +40,8 @@ export type HubConfig = {
    * SKU at once unless its own cap is set (docs/operations.md, "Hold cap"). Null: no default cap.
    */
   holdUnitsPerSkuMax: number | null;
+  /** `HUB_REQUIRE_ADMIN_MFA=1`: admins must enrol TOTP before their sign-in gives more than enrolment (docs/operations.md, "Staff MFA"). */
+  requireAdminMfa: boolean;
   /** `HUB_PUBLIC_URL`: how customers reach the hub (tracking links); defaults to the listening address. */
   publicUrl: string;
   /** `HUB_BRAND_NAME`: the name customers see (tracking page, e-mails). */
@@ -73,6 +75,7 @@ const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DI
        HUB_PUBLIC_URL (the address in tracking links and e-mails; default http://HOST:PORT),
        HUB_CLIENT_REQUESTS_PER_SECOND, HUB_CLIENT_REQUESTS_BURST (default budget per API client: 500/s, 5000),
        HUB_HOLD_UNITS_PER_SKU_MAX (units a storefront client may hold of one SKU at once; default 50, or off),
+       HUB_REQUIRE_ADMIN_MFA=1 (admins sign in with a TOTP code; one without MFA gets a token only to enrol),
        HUB_OPS_FULFILLMENT_OVERDUE_HOURS (the /ops console lists a fulfillment unpacked this long as stuck; default 24),
        HUB_BRAND_NAME (the name customers see on the tracking page and in e-mails; default Dovetail),
        HUB_SMTP_URL + HUB_MAIL_FROM (customer e-mails over SMTP; unset: recorded as skipped),
@@ -191,6 +194,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
   return {
     port,
     holdUnitsPerSkuMax,
+    requireAdminMfa: booleanSetting(env, 'HUB_REQUIRE_ADMIN_MFA', false),
     metrics: metricsListenerOf(env),
     webhooks,
     notifications,

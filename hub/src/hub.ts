@@ -46,6 +46,8 @@ export type HubOptions = {
    * at once; undefined: shared limits' default (50); null: none. A client's own cap applies regardless.
    */
   holdUnitsPerSkuMax?: number | null;
+  /** `HUB_REQUIRE_ADMIN_MFA=1`: an admin without MFA signs in only to enrol it (docs/operations.md, "Staff MFA"). */
+  requireAdminMfa?: boolean;
   /** 32-byte key that seals private signing keys at rest (`HUB_KEY_ENCRYPTION_KEY`). */
   keyEncryptionKey?: Buffer;
   /** Also accept tokens of this outside OIDC issuer, verified through its JWKS URL. */
@@ -120,6 +122,11 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       webhooks,
       publicUrl: options.publicUrl ?? 'http://127.0.0.1:4000',
       returns: { ...defaultReturnPolicy, ...options.returns },
+      mfa: {
+        requireForAdmins: options.requireAdminMfa ?? false,
+        keyEncryptionKey: options.keyEncryptionKey,
+        issuer: options.issuer ?? defaultIssuer,
+      },
     };
     // Holds are group-committed: by one writer on SQLite's raw handle, by a batcher on PostgreSQL (reserveHold finds them by db).
     const holdUnitsPerSkuMax =

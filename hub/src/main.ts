@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     publicUrl: config.publicUrl,
     rateLimit: config.requestBudget,
     holdUnitsPerSkuMax: config.holdUnitsPerSkuMax,
+    requireAdminMfa: config.requireAdminMfa,
     brand: config.brand,
     returns: config.returns,
     ops: config.ops,

@@ -25,6 +25,7 @@ import { migration as m0023 } from './migrations/0023_configurable_products.ts';
 import { migration as m0024 } from './migrations/0024_catalog_filters.ts';
 import { migration as m0025 } from './migrations/0025_audit_log.ts';
 import { migration as m0027 } from './migrations/0027_hold_caps.ts';
+import { migration as m0028 } from './migrations/0028_staff_mfa.ts';
 
 /**
  * Versioned migrations, one list for both adapters. Written with Kysely's schema builder and
@@ -57,6 +58,7 @@ const steps: Record<string, Migration> = {
   '0024_catalog_filters': m0024,
   '0025_audit_log': m0025,
   '0027_hold_caps': m0027,
+  '0028_staff_mfa': m0028,
 };
 
 export const migrationNames = Object.keys(steps).sort();

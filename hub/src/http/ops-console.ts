@@ -238,7 +238,7 @@ function signInPage(options: { error?: string; next?: string; username?: string 
   const error = options.error ? `<p class="message error" role="alert">${escapeHtml(options.error)}</p>` : '';
   return document(
     'Sign in',
-    `<main id="content"><div class="signin"><h1>Dovetail operations</h1><p class="muted">Sign in with your hub staff account.</p>${error}<form method="post" action="${opsPath}/sign-in"><input type="hidden" name="next" value="${escapeHtml(options.next ?? opsPath)}"><label for="username">Username</label><input id="username" name="username" autocomplete="username" required maxlength="${limits.usernameLengthMax}" value="${escapeHtml(options.username ?? '')}"${options.username ? '' : ' autofocus'}><label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required maxlength="${limits.passwordLengthMax}"${options.username ? ' autofocus' : ''}><button type="submit">Sign in</button></form></div></main>`,
+    `<main id="content"><div class="signin"><h1>Dovetail operations</h1><p class="muted">Sign in with your hub staff account.</p>${error}<form method="post" action="${opsPath}/sign-in"><input type="hidden" name="next" value="${escapeHtml(options.next ?? opsPath)}"><label for="username">Username</label><input id="username" name="username" autocomplete="username" required maxlength="${limits.usernameLengthMax}" value="${escapeHtml(options.username ?? '')}"${options.username ? '' : ' autofocus'}><label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required maxlength="${limits.passwordLengthMax}"${options.username ? ' autofocus' : ''}><label for="code">One-time code <span class="muted">(accounts with MFA)</span></label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6"><button type="submit">Sign in</button></form></div></main>`,
   );
 }
 
@@ -337,24 +337,26 @@ export function mountOpsConsole(app: Hono, deps: HubDeps, options: OpsConsoleOpt
     const form = await c.req.parseBody();
     const username = typeof form['username'] === 'string' ? form['username'].trim() : '';
     const password = typeof form['password'] === 'string' ? form['password'] : '';
+    const code = typeof form['code'] === 'string' ? form['code'].trim() : '';
     const next = safeNext(form['next']);
     if (
       !username ||
       !password ||
       username.length > limits.usernameLengthMax ||
-      password.length > limits.passwordLengthMax
+      password.length > limits.passwordLengthMax ||
+      !/^([0-9]{6})?$/.test(code)
     ) {
       return html(
         c,
         signInPage({
           next,
           username: username.slice(0, limits.usernameLengthMax),
-          error: 'Enter your username and password.',
+          error: 'Enter your username and password (and the 6-digit code if your account has MFA).',
         }),
         400,
       );
     }
-    const result = await signInStaff(deps, username, password, clientAddress(c));
+    const result = await signInStaff(deps, username, password, clientAddress(c), code || undefined);
     if (result.kind === 'locked') {
       c.header('retry-after', String(result.retryAfterSeconds));
       return html(
@@ -370,6 +372,23 @@ export function mountOpsConsole(app: Hono, deps: HubDeps, options: OpsConsoleOpt
     if (result.kind === 'invalid') {
       await recordSignInRefused(deps, username, clientAddress(c), requestIdOf(c));
       return html(c, signInPage({ next, username, error: 'Wrong username or password.' }), 401);
+    }
+    if (result.kind === 'mfa_required')
+      return html(c, signInPage({ next, username, error: 'Enter the 6-digit code from your authenticator app.' }), 401);
+    if (result.kind === 'invalid_code') {
+      const error = result.replayed ? 'That code was already used: wait for the next one.' : 'Wrong one-time code.';
+      return html(c, signInPage({ next, username, error }), 401);
+    }
+    if (result.enrolmentOnly) {
+      return html(
+        c,
+        signInPage({
+          next,
+          username,
+          error: 'Admins sign in with MFA here: enrol it first (POST /api/v1/staff/me/mfa), then sign in with a code.',
+        }),
+        403,
+      );
     }
     setSessionCookie(c, result.token, result.expiresIn, overTls(c, deps.publicUrl));
     return c.redirect(next, 303);

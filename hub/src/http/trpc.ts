@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { recordAudit } from '../audit/service.ts';
 import type { Database } from '../database.ts';
 import type { KeyStore } from '../identity/keys.ts';
+import type { MfaSettings } from '../identity/mfa.ts';
 import type { Authenticator, AuthPrincipal, AuthResult } from '../identity/principal.ts';
 import type { WebhookSettings } from '../webhooks/settings.ts';
 import { ApiError, asApiError, insufficientScope, toErrorResponse, unauthorized } from './errors.ts';
@@ -32,6 +33,8 @@ export type HubDeps = {
   webhooks: WebhookSettings;
   /** The return window and when returns are authorized without an agent (`HUB_RETURN_*`). */
   returns: ReturnPolicy;
+  /** Staff MFA: secrets sealed with the key-encryption key; `HUB_REQUIRE_ADMIN_MFA` (docs/operations.md, "Staff MFA"). */
+  mfa: MfaSettings;
 };
 
 /** What a procedure may set on the response: a status (201) and headers (ETag, no-store). */

@@ -4,13 +4,28 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
 import { scopesForRole } from './clients.ts';
 import type { KeyStore } from './keys.ts';
+import { acceptMfaCode, type MfaSettings, mfaEnabled } from './mfa.ts';
 import { apiAudience } from './principal.ts';
 import { type AuthenticatedStaff, verifyStaffLogin } from './staff.ts';
 
 export type StaffSignIn =
-  | { kind: 'signed_in'; token: string; expiresIn: number; staff: AuthenticatedStaff }
+  | {
+      kind: 'signed_in';
+      token: string;
+      expiresIn: number;
+      staff: AuthenticatedStaff;
+      /** The token may only enrol MFA (`HUB_REQUIRE_ADMIN_MFA=1`, an admin without it). */
+      enrolmentOnly: boolean;
+    }
   | { kind: 'locked'; retryAfterSeconds: number }
-  | { kind: 'invalid' };
+  | { kind: 'invalid' }
+  /** Right password, MFA on, no code given: ask for it (nothing counts as a failure). */
+  | { kind: 'mfa_required' }
+  /** Right password, wrong or already used code: a failure like a wrong password. */
+  | { kind: 'invalid_code'; replayed: boolean };
+
+/** The only scope of a token that may just enrol MFA. */
+export const enrolmentScope = 'staff.mfa';
 
 /**
  * A staff sign-in: the throttle first (per source address and name: 5 failures are free, then each
@@ -20,11 +35,13 @@ export type StaffSignIn =
  * sign-in form both go through here, so the lockout and the token's claims are the same for both.
  */
 export async function signInStaff(
-  deps: { db: Kysely<Database>; keys: KeyStore; loginThrottle: SignInGuard },
+  deps: { db: Kysely<Database>; keys: KeyStore; loginThrottle: SignInGuard; mfa: MfaSettings; nowMs: () => number },
   username: string,
   password: string,
   /** The caller's address (`http/client-address.ts`). */
   source: string,
+  /** The one-time code (docs/operations.md, "Staff MFA"); required once the account has MFA on. */
+  code?: string | undefined,
 ): Promise<StaffSignIn> {
   const allowed = deps.loginThrottle.check(source, `staff:${username}`);
   if (!allowed.ok) return { kind: 'locked', retryAfterSeconds: allowed.retryAfterSeconds };
@@ -34,13 +51,24 @@ export async function signInStaff(
     return { kind: 'invalid' };
   }
   const { staff } = verified;
+  const withMfa = await mfaEnabled(deps.db, staff.id);
+  if (withMfa) {
+    if (code === undefined || code === '') return { kind: 'mfa_required' };
+    const accepted = await acceptMfaCode(deps.db, deps.mfa, staff.id, code, deps.nowMs());
+    if (accepted !== 'ok') {
+      deps.loginThrottle.recordFailure(source, `staff:${username}`, true);
+      return { kind: 'invalid_code', replayed: accepted === 'replayed' };
+    }
+  }
+  // An admin without MFA where it is required gets a token that can only enrol.
+  const enrolmentOnly = !withMfa && staff.role === 'admin' && deps.mfa.requireForAdmins;
   deps.loginThrottle.recordSuccess(source, `staff:${username}`);
   const token = await deps.keys.sign(
     {
       sub: staff.id,
       role: staff.role,
       wh: staff.warehouses,
-      scope: scopesForRole(staff.role).join(' '),
+      scope: enrolmentOnly ? enrolmentScope : scopesForRole(staff.role).join(' '),
       knd: 'staff',
       epoch: 1,
       name: staff.username,
@@ -48,5 +76,5 @@ export async function signInStaff(
     apiAudience,
     limits.staffTokenTtlSeconds,
   );
-  return { kind: 'signed_in', token, expiresIn: limits.staffTokenTtlSeconds, staff };
+  return { kind: 'signed_in', token, expiresIn: limits.staffTokenTtlSeconds, staff, enrolmentOnly };
 }

@@ -56,6 +56,9 @@ export async function createStaff(
     role: input.role,
     warehouses_json: JSON.stringify(warehouses),
     password_hash: await hashPassword(input.password),
+    mfa_secret: null,
+    mfa_pending: null,
+    mfa_last_step: null,
     disabled_at: null,
     created_at: nowMs,
   };

@@ -26,6 +26,12 @@ export interface StaffTable {
   warehouses_json: string;
   /** `scrypt$N$r$p$salt$hash`: people choose passwords, so a slow salted hash. */
   password_hash: string;
+  /** The confirmed TOTP secret, sealed (0028); null: no MFA. */
+  mfa_secret: ColumnType<string | null, string | null | undefined, string | null>;
+  /** A TOTP secret waiting for its first code (0028). */
+  mfa_pending: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The time step of the last code accepted: a code works once (0028). */
+  mfa_last_step: ColumnType<number | null, number | null | undefined, number | null>;
   disabled_at: number | null;
   created_at: number;
 }

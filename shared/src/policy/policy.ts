@@ -133,6 +133,8 @@ export const permissions = {
   'shipments.read': { roles: ['admin', 'customer_service', 'storefront'], scoped: false },
   /** Read customers' feedback after delivery, with its summary per warehouse and carrier. */
   'feedback.read': { roles: ['admin', 'customer_service'], scoped: false },
+  /** Enrol one's own MFA (hub staff; docs/operations.md, "Staff MFA"): the only scope of an admin's enrol-only token. */
+  'staff.mfa': { roles: ['admin', 'supervisor', 'warehouse_staff', 'customer_service'], scoped: false },
   /** Create, list and revoke API clients; rotate the token signing key. */
   'clients.manage': { roles: ['admin'], scoped: false },
   /** Read the audit trail: privileged actions and refused sign-ins (docs/operations.md). */

@@ -1,7 +1,8 @@
-import { forbidden, limits } from '@dovetail/shared';
+import { forbidden, limits, notFound } from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import { recordAudit } from '../../audit/service.ts';
+import { beginMfaEnrolment, confirmMfa } from '../../identity/mfa.ts';
 import { signInStaff } from '../../identity/sign-in.ts';
 import { createStaff, disableStaff, getStaff, listStaff, staffRoles } from '../../identity/staff.ts';
 import { ApiError } from '../errors.ts';
@@ -19,6 +20,14 @@ const staffViewSchema = z.object({
   createdAt: z.int(),
 });
 
+const mfaCodeSchema = z.string().regex(/^[0-9]{6}$/, 'code: the 6 digits the authenticator app shows');
+
+/** MFA is for hub staff accounts: an API client has no staff record, so no second factor to enrol (404). */
+function staffSelf(principal: { kind: string; subject: string }): string {
+  if (principal.kind !== 'staff') throw notFound('staff member');
+  return principal.subject;
+}
+
 const usernameSchema = z
   .string()
   .min(1)
@@ -33,7 +42,7 @@ export const staffRouter = {
         method: 'POST',
         path: '/auth/login',
         tags,
-        summary: 'Staff sign-in: returns a bearer token',
+        summary: 'Staff sign-in: returns a bearer token (with MFA on, `code` is required: 401 mfa_required without it)',
         protect: false,
         errorResponses: [400, 401, 429],
       },
@@ -42,12 +51,23 @@ export const staffRouter = {
       z.strictObject({
         username: z.string().min(1).max(limits.usernameLengthMax),
         password: z.string().min(1).max(limits.passwordLengthMax),
+        code: mfaCodeSchema.optional().describe('the current one-time code, when the account has MFA on'),
       }),
     )
-    .output(z.object({ token: z.string(), tokenType: z.literal('Bearer'), expiresIn: z.int() }))
+    .output(
+      z.object({
+        token: z.string(),
+        tokenType: z.literal('Bearer'),
+        expiresIn: z.int(),
+        mfaEnrolmentRequired: z
+          .literal(true)
+          .optional()
+          .describe('HUB_REQUIRE_ADMIN_MFA: this token may only enrol MFA (POST /staff/me/mfa)'),
+      }),
+    )
     .mutation(async ({ ctx, input }) => {
       noStore(ctx);
-      const result = await signInStaff(ctx.deps, input.username, input.password, ctx.source ?? 'unknown');
+      const result = await signInStaff(ctx.deps, input.username, input.password, ctx.source ?? 'unknown', input.code);
       if (result.kind === 'locked') {
         throw new ApiError(429, 'too_many_attempts', 'too many failed sign-ins; try later', undefined, {
           'retry-after': String(result.retryAfterSeconds),
@@ -57,9 +77,56 @@ export const staffRouter = {
         await recordSignInRefused(ctx.deps, input.username, ctx.source ?? 'unknown', ctx.requestId);
         throw new ApiError(401, 'invalid_credentials', 'wrong username or password');
       }
+      if (result.kind === 'mfa_required')
+        throw new ApiError(401, 'mfa_required', 'this account signs in with a one-time code: send `code`');
+      if (result.kind === 'invalid_code')
+        throw new ApiError(
+          401,
+          'invalid_mfa_code',
+          result.replayed ? 'that code was already used; wait for the next one' : 'wrong one-time code',
+        );
       const { token } = result;
-      return { token, tokenType: 'Bearer' as const, expiresIn: limits.staffTokenTtlSeconds };
+      return {
+        token,
+        tokenType: 'Bearer' as const,
+        expiresIn: limits.staffTokenTtlSeconds,
+        ...(result.enrolmentOnly ? { mfaEnrolmentRequired: true as const } : {}),
+      };
     }),
+
+  mfaEnrol: protectedProcedure
+    .meta({
+      permission: 'staff.mfa',
+      openapi: {
+        method: 'POST',
+        path: '/staff/me/mfa',
+        tags,
+        summary:
+          'Start MFA enrolment (TOTP: SHA-1, 6 digits, 30 s): a secret and its otpauth:// URI, on once confirmed with a first code',
+      },
+    })
+    .input(z.strictObject({}))
+    .output(z.object({ secret: z.string(), otpauthUri: z.string() }))
+    .mutation(async ({ ctx }) => {
+      noStore(ctx);
+      return beginMfaEnrolment(ctx.deps.db, ctx.deps.mfa, staffSelf(ctx.principal));
+    }),
+
+  mfaConfirm: protectedProcedure
+    .meta({
+      permission: 'staff.mfa',
+      openapi: {
+        method: 'POST',
+        path: '/staff/me/mfa/confirm',
+        tags,
+        summary: 'Turn MFA on with the first code from the enrolled secret',
+      },
+    })
+    .input(z.strictObject({ code: mfaCodeSchema }))
+    .output(z.object({ enabled: z.literal(true) }))
+    .mutation(async ({ ctx, input }) =>
+      confirmMfa(ctx.deps.db, ctx.deps.mfa, staffSelf(ctx.principal), input.code, ctx.deps.nowMs()),
+    ),
 
   create: protectedProcedure
     .meta({
