@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { StorageConfig } from '../db/connect.ts';
-import { openApiDocument } from '../http/openapi.ts';
-import { appRouter } from '../http/root.ts';
+import { restDocument } from '../contract.ts';
 import { createHub, type Hub, type HubOptions } from '../hub.ts';
 import { OpenApiResponseValidator } from '@dovetail/shared/openapi-check';
 import { releaseTestSchema, takeTestSchema } from './postgres-schemas.ts';
@@ -165,7 +164,7 @@ let validator: OpenApiResponseValidator | undefined;
  * OpenAPI document (status, headers, body schema): a drift between code and contract fails the test.
  */
 export function hubValidator(): OpenApiResponseValidator {
-  validator ??= new OpenApiResponseValidator(openApiDocument(appRouter));
+  validator ??= new OpenApiResponseValidator(restDocument());
   return validator;
 }
 
