@@ -16,17 +16,10 @@ type ImportGraph = ReadonlyMap<string, readonly string[]>;
 
 const httpLibraries = [/^@trpc\//, /^hono(\/|$)/, /^@hono\//, /^trpc-to-openapi(\/|$)/];
 
-/**
- * Folders that compose the whole hub like the root files do: `testing/` builds whole hubs for tests
- * (`@dovetail/hub/testing`) and may reach any layer, as hub.ts does.
- */
-const compositionFolders = new Set(['testing']);
-
-/** The folder a module belongs to, or `.` for the composition files at the root of `src/` (and `testing/`). */
+/** The folder a module belongs to, or `.` for the composition files at the root of `src/`. */
 function folderOf(module: string): string {
   const slash = module.indexOf('/');
-  const folder = slash === -1 ? '.' : module.slice(0, slash);
-  return compositionFolders.has(folder) ? '.' : folder;
+  return slash === -1 ? '.' : module.slice(0, slash);
 }
 
 /** Every import in `graph` that breaks the hub's direction, one sentence each, sorted. */
@@ -103,7 +96,7 @@ describe('the hub reads in one direction: http → features → db', () => {
       ['catalog/service.ts', ['../db/connect.ts', 'kysely', './tables.ts']],
       ['db/connect.ts', ['../catalog/tables.ts', '../database.ts', 'kysely']],
       ['inventory/lock.ts', ['../../../edge/src/db/open.ts']],
-      ['testing/harness.ts', ['../http/root.ts', '../hub.ts']],
+      ['testing/harness.ts', ['../http/root.ts', '../contract.ts']],
     ]);
     expect(layerViolations(graph)).toEqual([
       'catalog/ and db/ import each other (catalog/service.ts → db/, db/connect.ts → catalog/)',
@@ -115,6 +108,7 @@ describe('the hub reads in one direction: http → features → db', () => {
       'orders/service.ts imports ../http/errors.ts: nothing below http/ imports http/',
       'orders/service.ts imports @trpc/server: only http/ (and the root files) speak HTTP or tRPC',
       'quotas/service.ts imports hono/utils/http-status: only http/ (and the root files) speak HTTP or tRPC',
+      'testing/harness.ts imports ../http/root.ts: nothing below http/ imports http/',
     ]);
   });
 
