@@ -42,6 +42,8 @@ export type HubConfig = {
   holdUnitsPerSkuMax: number | null;
   /** `HUB_REQUIRE_ADMIN_MFA=1`: admins must enrol TOTP before their sign-in gives more than enrolment (docs/operations.md, "Staff MFA"). */
   requireAdminMfa: boolean;
+  /** `HUB_PII_RETENTION_DAYS` (default `off`): personal data of orders closed longer than this is erased (docs/operations.md, "Personal data"). */
+  piiRetentionDays: number | undefined;
   /** `HUB_PUBLIC_URL`: how customers reach the hub (tracking links); defaults to the listening address. */
   publicUrl: string;
   /** `HUB_BRAND_NAME`: the name customers see (tracking page, e-mails). */
@@ -64,7 +66,8 @@ const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DI
        DOVETAIL_ADMIN_SECRET (bootstrap admin secret on first start), HUB_ISSUER, LOG_LEVEL,
        HUB_OIDC_ISSUER + HUB_OIDC_JWKS_URL [+ HUB_OIDC_AUDIENCE] (accept an outside issuer's tokens),
        HUB_KEY_ENCRYPTION_KEY (32 bytes base64: seals private signing keys at rest), else
-       HUB_KEY_ENCRYPTION_KEY_FILE (default DIR/hub.kek, generated 0600 on first start),
+       HUB_KEY_ENCRYPTION_KEY_FILE (default DIR/hub.kek, generated 0600 on first start; it also wraps
+       customers' data keys), HUB_PII_RETENTION_DAYS (default off: erase personal data of orders closed longer),
        HUB_WEBHOOK_ALLOW_PRIVATE=1 (webhook URLs may be loopback/private), HUB_WEBHOOK_TIMEOUT_MS,
        HUB_WEBHOOK_DISABLE_AFTER_MS (disable an endpoint failing this long),
        HUB_EASYPOST_WEBHOOK_SECRET (accept EasyPost tracker updates at /api/v1/carriers/easypost),
@@ -191,10 +194,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
     holdCapText === 'off'
       ? null
       : integerSetting(env, 'HUB_HOLD_UNITS_PER_SKU_MAX', limits.holdUnitsPerSkuMaxDefault, 1, limits.quantityMax);
+  const retentionText = (env['HUB_PII_RETENTION_DAYS'] ?? '').trim().toLowerCase();
+  const piiRetentionDays =
+    retentionText === '' || retentionText === 'off'
+      ? undefined
+      : integerSetting(env, 'HUB_PII_RETENTION_DAYS', 0, 1, 36_500);
   return {
     port,
     holdUnitsPerSkuMax,
     requireAdminMfa: booleanSetting(env, 'HUB_REQUIRE_ADMIN_MFA', false),
+    piiRetentionDays,
     metrics: metricsListenerOf(env),
     webhooks,
     notifications,

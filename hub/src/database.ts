@@ -1,5 +1,6 @@
 import type { AuditTables } from './audit/tables.ts';
 import type { CatalogTables } from './catalog/tables.ts';
+import type { PersonalDataTables } from './db/personal-data.ts';
 import type { DownstreamTables } from './downstream/tables.ts';
 import type { FulfillmentFactTables } from './fulfillment/tables.ts';
 import type { ShortageTables } from './fulfillment/shortage-tables.ts';
@@ -39,4 +40,5 @@ export interface Database
     ReturnTables,
     WebhookTables,
     NotificationTables,
-    AuditTables {}
+    AuditTables,
+    PersonalDataTables {}

@@ -19,6 +19,8 @@ import { sweepExpiredHolds } from './holds/service.ts';
 import { expireExchanges } from './returns/exchanges.ts';
 import { rebalanceQuotas } from './quotas/service.ts';
 import { startPeriodic } from './periodic.ts';
+import { PersonalDataVault, registerVault } from './db/personal-data.ts';
+import { eraseExpiredPersonalData, retentionIntervalMs, sealPlainPersonalData } from './privacy/service.ts';
 import { downstreamNotifier, downstreamNotifyChannel } from './downstream/notifier.ts';
 import { type SyncServer, attachSyncServer } from './sync/server.ts';
 import { webhookNotifier, webhookNotifyChannel } from './webhooks/notifier.ts';
@@ -50,6 +52,11 @@ export type HubOptions = {
   requireAdminMfa?: boolean;
   /** 32-byte key that seals private signing keys at rest (`HUB_KEY_ENCRYPTION_KEY`). */
   keyEncryptionKey?: Buffer;
+  /**
+   * `HUB_PII_RETENTION_DAYS`: the personal data of orders closed longer than this is erased
+   * (docs/operations.md, "Personal data"); undefined: kept.
+   */
+  piiRetentionDays?: number;
   /** Also accept tokens of this outside OIDC issuer, verified through its JWKS URL. */
   externalIssuer?: ExternalIssuerConfig;
   /** Webhook delivery: SSRF allowance, attempt timeout, disable threshold (`HUB_WEBHOOK_*`); tests shorten the schedule. */
@@ -99,6 +106,11 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     };
     const keys = new KeyStore(storage.db, options.issuer ?? defaultIssuer, nowMs, options.keyEncryptionKey);
     await keys.init();
+    // Customers' personal data is sealed under per-customer data keys wrapped by the same
+    // key-encryption key; rows stored before that are sealed now (docs/operations.md, "Personal data").
+    registerVault(storage.db, new PersonalDataVault(options.keyEncryptionKey));
+    const sealedAtStart = await sealPlainPersonalData(storage.db);
+    if (sealedAtStart > 0) logger.info({ rows: sealedAtStart }, 'sealed personal data stored in plain text');
     const bootstrap = await ensureBootstrapAdmin(storage.db, options.adminSecret, nowMs());
     const deps: HubDeps = {
       db: storage.db,
@@ -170,6 +182,17 @@ export async function createHub(options: HubOptions): Promise<Hub> {
             logger,
           )
         : undefined;
+    // Retention: personal data of orders closed longer than HUB_PII_RETENTION_DAYS is erased.
+    const piiRetentionDays = options.piiRetentionDays;
+    const retention =
+      piiRetentionDays === undefined
+        ? undefined
+        : startPeriodic(
+            'pii-retention',
+            retentionIntervalMs,
+            () => eraseExpiredPersonalData(storage.db, piiRetentionDays, nowMs()),
+            logger,
+          );
     // Webhook deliveries: woken at commit (in-process on SQLite; LISTEN/NOTIFY across instances on
     // PostgreSQL), polling as a backstop, and sending until stopped.
     const stopListeningForDeliveries =
@@ -270,6 +293,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
         await sweeper.stop();
         await rebalancer.stop();
         await exchangeExpiry.stop();
+        await retention?.stop();
         await holdWriter?.close();
         await sync?.close();
         await stopListening?.();

@@ -57,6 +57,7 @@ async function main(): Promise<void> {
     returns: config.returns,
     ops: config.ops,
     notifications: config.notifications,
+    ...(config.piiRetentionDays === undefined ? {} : { piiRetentionDays: config.piiRetentionDays }),
     ...(config.easypostWebhookSecret ? { easypostWebhookSecret: config.easypostWebhookSecret } : {}),
     ...(config.externalIssuer ? { externalIssuer: config.externalIssuer } : {}),
     keyEncryptionKey,

@@ -9,6 +9,7 @@ import {
 import { type Kysely, PostgresAdapter, type Transaction, sql } from 'kysely';
 import { downstreamNotifier, downstreamNotifyChannel } from './notifier.ts';
 import type { Database } from '../database.ts';
+import { erased, erasedAddress, vaultOf } from '../db/personal-data.ts';
 
 export type DownstreamEvent = KnownDownstreamChange & { channel: string; createdAt: number };
 
@@ -32,6 +33,8 @@ export async function appendDownstream<Kind extends DownstreamChangeKind>(
   kind: Kind,
   payload: DownstreamPayload<Kind>,
   nowMs: number,
+  /** The customer whose `shipTo` the payload carries: stored sealed under their key (docs/operations.md, "Personal data"). */
+  personal?: { email: string },
 ): Promise<number> {
   await trx
     .insertInto('downstream_channels')
@@ -46,7 +49,12 @@ export async function appendDownstream<Kind extends DownstreamChangeKind>(
     .executeTakeFirstOrThrow();
   const seq = Number(row.last_seq);
   assert(Number.isSafeInteger(seq) && seq >= 1, 'downstream seq is a positive integer');
-  const text = JSON.stringify(checkedChange(seq, kind, payload).payload);
+  const checked = checkedChange(seq, kind, payload).payload as Record<string, unknown>;
+  const text = JSON.stringify(
+    personal && checked['shipTo'] !== undefined
+      ? { ...checked, shipTo: await vaultOf(trx).seal(trx, personal.email, checked['shipTo']) }
+      : checked,
+  );
   assert(text.length <= limits.downstreamPayloadBytesMax, `downstream payload within bound (${text.length})`);
   await trx
     .insertInto('downstream_log')
@@ -77,11 +85,22 @@ export async function readDownstream(
     .orderBy('seq')
     .limit(limit)
     .execute();
-  return rows.map((row) => ({
-    ...checkedChange(Number(row.seq), row.type, JSON.parse(row.payload)),
-    channel: row.channel,
-    createdAt: Number(row.created_at),
-  }));
+  const vault = vaultOf(db);
+  return Promise.all(
+    rows.map(async (row) => {
+      let payload = JSON.parse(row.payload) as Record<string, unknown>;
+      // A sealed shipTo is opened as it is sent; an erased customer's reads "erased" (docs/operations.md, "Personal data").
+      if (typeof payload['shipTo'] === 'string') {
+        const shipTo = await vault.open(db, payload['shipTo']);
+        payload = { ...payload, shipTo: shipTo ?? { name: erased, address: erasedAddress } };
+      }
+      return {
+        ...checkedChange(Number(row.seq), row.type, payload),
+        channel: row.channel,
+        createdAt: Number(row.created_at),
+      };
+    }),
+  );
 }
 
 /**

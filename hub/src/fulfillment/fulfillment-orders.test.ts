@@ -1,5 +1,6 @@
 import { type StockEvent, newId } from '@dovetail/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { vaultOf } from '../db/personal-data.ts';
 import { applyPush } from '../sync/apply-push.ts';
 import { type Call, type TestHub, adminToken, call, clientToken, startTestHub } from '../testing/harness.ts';
 
@@ -77,17 +78,23 @@ async function subscribe(ownerClientId: string, ownerRole: string, types: string
   return id;
 }
 
-/** What was emitted for an endpoint: each event's body, oldest first. */
-const received = async (endpointId: string) =>
-  (
-    await hub.storage.db
-      .selectFrom('webhook_deliveries as d')
-      .innerJoin('webhook_events as e', 'e.id', 'd.event_id')
-      .select('e.body')
-      .where('d.endpoint_id', '=', endpointId)
-      .orderBy('e.id')
-      .execute()
-  ).map((row) => JSON.parse(row.body) as { type: string; data: Record<string, unknown> });
+/** What was emitted for an endpoint: each event's body (its sealed personal fields opened, as sent), oldest first. */
+const received = async (endpointId: string) => {
+  const rows = await hub.storage.db
+    .selectFrom('webhook_deliveries as d')
+    .innerJoin('webhook_events as e', 'e.id', 'd.event_id')
+    .select('e.body')
+    .where('d.endpoint_id', '=', endpointId)
+    .orderBy('e.id')
+    .execute();
+  const vault = vaultOf(hub.storage.db);
+  return Promise.all(
+    rows.map(
+      async (row) =>
+        (await vault.openDeep(hub.storage.db, JSON.parse(row.body))) as { type: string; data: Record<string, unknown> },
+    ),
+  );
+};
 
 /** W1's edge stream receives `quantity` units, as its edge would push them. */
 async function edgeReceives(sku: string, quantity: number) {

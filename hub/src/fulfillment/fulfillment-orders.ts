@@ -4,7 +4,6 @@ import {
   assert,
   badRequest,
   type Configuration,
-  type Customer,
   conflict,
   type DomainError,
   type FulfillmentOrderShip,
@@ -23,6 +22,7 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Database } from '../database.ts';
 import { decodeCursor, encodeCursor } from '../db/cursor.ts';
 import { lockPartition } from '../inventory/lock.ts';
+import { openAddress, openCustomer } from '../orders/personal.ts';
 import { statusAt } from '../orders/service.ts';
 import type { FulfillmentsTable, OrdersTable } from '../orders/tables.ts';
 import {
@@ -167,11 +167,25 @@ async function views(db: Kysely<Database>, rows: Fulfillment[]): Promise<Fulfill
       JSON.parse(line.configuration_json as string) as Configuration,
     ]),
   );
-  const orderOf = new Map(orders.map((order) => [order.id, order]));
+  const orderOf = new Map(
+    await Promise.all(
+      orders.map(
+        async (order) =>
+          [
+            order.id,
+            {
+              number: order.number,
+              customer: await openCustomer(db, order.customer_json),
+              address: await openAddress(db, order.shipping_json),
+            },
+          ] as const,
+      ),
+    ),
+  );
   return rows.map((row) => {
     const order = orderOf.get(row.order_id);
     assert(order !== undefined, 'a fulfillment order belongs to an order');
-    const customer = JSON.parse(order.customer_json) as Customer;
+    const { customer } = order;
     const lines = new Map<string, FulfillmentOrderView['lines'][number]>();
     for (const allocation of allocations.filter((entry) => entry.fulfillment_id === row.id)) {
       const configuration = configurationOf.get(`${row.order_id}/${allocation.sku}`);
@@ -202,7 +216,7 @@ async function views(db: Kysely<Database>, rows: Fulfillment[]): Promise<Fulfill
       shipTo: {
         name: customer.name,
         ...(customer.phone ? { phone: customer.phone } : {}),
-        address: JSON.parse(order.shipping_json) as Address,
+        address: order.address,
       },
       shipments: shipments
         .filter((shipment) => shipment.fulfillment_id === row.id)

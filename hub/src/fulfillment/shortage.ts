@@ -18,6 +18,7 @@ import {
 import { type Kysely, type Selectable, type Transaction, sql } from 'kysely';
 import { availableSql as availableAt } from '../db/available.ts';
 import type { Database } from '../database.ts';
+import { vaultOf } from '../db/personal-data.ts';
 import { appendDownstream } from '../downstream/outbox.ts';
 import { decodeCursor, encodeCursor } from '../db/cursor.ts';
 import { openFulfillmentOrder } from '../orders/dispatch.ts';
@@ -397,7 +398,7 @@ export async function rerouteReleased(
     };
   }
 
-  const destination = (JSON.parse(order.shipping_json) as { location?: GeoPoint }).location;
+  const destination = (await vaultOf(trx).open<{ location?: GeoPoint }>(trx, order.shipping_json))?.location;
   const taken: Array<{ warehouseId: string; quantity: number; fulfillmentId: string }> = [];
   const tried = new Set<string>([warehouseId]);
   let left = released;

@@ -105,6 +105,7 @@ const tagDescriptions: Record<string, string> = {
   inventory: 'The stock view: quantities per SKU across warehouses',
   holds: 'Checkout holds: reserve and release',
   orders: 'Orders from checkout to delivery',
+  customers: "Privacy requests: a customer's personal data exported or erased",
   'fulfillment orders': 'What a 3PL or dropshipper is asked to ship',
   quotas: 'In-store quotas of showroom edges',
   shipments: 'Shipments and carrier events',

@@ -1,6 +1,7 @@
 import { auditRouter } from './routers/audit.ts';
 import { catalogRouter } from './routers/catalog.ts';
 import { clientsRouter } from './routers/clients.ts';
+import { customersRouter } from './routers/customers.ts';
 import { edgesRouter } from './routers/edges.ts';
 import { feedbackRouter } from './routers/feedback.ts';
 import { fulfillmentOrdersRouter } from './routers/fulfillment-orders.ts';
@@ -26,6 +27,7 @@ const procedures = {
   holds: holdsRouter,
   feedback: feedbackRouter,
   orders: ordersRouter,
+  customers: customersRouter,
   fulfillmentOrders: fulfillmentOrdersRouter,
   quotas: quotasRouter,
   shipments: shipmentsRouter,

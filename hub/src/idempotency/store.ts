@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { limits } from '@dovetail/shared';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../database.ts';
+import { type PersonalDataVault, vaultOf } from '../db/personal-data.ts';
 import type { IdempotencyKeysTable } from './tables.ts';
 
 export type StoredResponse = { status: number; body: string; headers: Record<string, string> };
@@ -19,14 +20,14 @@ export function requestFingerprint(method: string, path: string, bodyText: strin
     .digest('hex');
 }
 
-function decide(row: Selectable<IdempotencyKeysTable>, fingerprint: string): Claim {
+function decide(row: Selectable<IdempotencyKeysTable>, fingerprint: string, vault: PersonalDataVault): Claim {
   if (row.fingerprint !== fingerprint) return { kind: 'mismatch' };
   if (row.state === 'in_flight' || row.status === null || row.body === null) return { kind: 'in_flight' };
   return {
     kind: 'replay',
     response: {
       status: Number(row.status),
-      body: row.body,
+      body: vault.openRecord(row.body),
       headers: JSON.parse(row.headers_json ?? '{}') as Record<string, string>,
     },
   };
@@ -80,7 +81,7 @@ export async function claimIdempotencyKey(
         .execute();
       continue;
     }
-    return decide(row, fingerprint);
+    return decide(row, fingerprint, vaultOf(db));
   }
   return { kind: 'in_flight' };
 }
@@ -96,7 +97,8 @@ export async function completeIdempotencyKey(
     .set({
       state: 'done',
       status: response.status,
-      body: response.body,
+      // Sealed: a replayed order carries the customer (docs/operations.md, "Personal data").
+      body: vaultOf(db).sealRecord(response.body),
       headers_json: JSON.stringify(response.headers),
     })
     .where('scope', '=', scope)

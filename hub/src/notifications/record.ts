@@ -17,6 +17,7 @@ import {
 } from '@dovetail/shared';
 import type { Transaction } from 'kysely';
 import type { Database } from '../database.ts';
+import { vaultOf } from '../db/personal-data.ts';
 import { wakeNotificationWorkers } from './notifier.ts';
 
 /**
@@ -66,9 +67,13 @@ async function recordNotifications(
     .select(['id', 'number', 'customer_json'])
     .where('id', '=', orderId)
     .executeTakeFirstOrThrow();
-  const customer = JSON.parse(order.customer_json) as Customer;
-  const data = notificationDataSchema.parse(await snapshot(trx, order, shipmentId));
-  const dataJson = JSON.stringify(data);
+  const vault = vaultOf(trx);
+  const customer = await vault.open<Customer>(trx, order.customer_json);
+  if (!customer) return; // erased: nobody to tell (docs/operations.md, "Personal data")
+  const data = notificationDataSchema.parse(await snapshot(trx, order, customer, shipmentId));
+  // The message's data (a first name) and its address are stored sealed under the customer's key, opened at send time.
+  const seal = await vault.sealer(trx, customer.email);
+  const dataJson = seal(data);
   let recorded = false;
   for (const kind of kinds) {
     if (kind === 'feedback_request') {
@@ -99,7 +104,7 @@ async function recordNotifications(
           shipment_id: shipmentId ?? null,
           kind,
           channel,
-          recipient: address,
+          recipient: seal(address),
           recipient_token: recipient.token,
           data_json: dataJson,
           status,
@@ -132,7 +137,8 @@ async function ensureRecipient(
   address: string,
   nowMs: number,
 ): Promise<{ token: string; optedOut: boolean }> {
-  const key = recipientKey(channel, address);
+  // Found by a keyed hash of the address, never the address itself (docs/operations.md, "Personal data").
+  const key = `h:${vaultOf(trx).emailKey(recipientKey(channel, address))}`;
   await trx
     .insertInto('notification_recipients')
     .values({ token: newLinkToken(), channel, address_key: key, created_at: nowMs, opted_out_at: null })
@@ -150,10 +156,10 @@ async function ensureRecipient(
 /** What the message will say, as the order stands in this transaction: no street, no e-mail in it. */
 async function snapshot(
   trx: Transaction<Database>,
-  order: { id: string; number: string; customer_json: string },
+  order: { id: string; number: string },
+  customer: Customer,
   shipmentId: string | undefined,
 ): Promise<NotificationData> {
-  const customer = JSON.parse(order.customer_json) as Customer;
   const [lines, shipments] = await Promise.all([
     trx
       .selectFrom('order_lines as l')

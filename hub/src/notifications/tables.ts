@@ -15,11 +15,11 @@ export interface NotificationsTable {
   kind: string;
   /** email | sms */
   channel: string;
-  /** The address as the customer gave it (an e-mail, or a phone number as the SMS provider takes it). */
+  /** The address (an e-mail, or a phone number as the SMS provider takes it), sealed under the customer's key. */
   recipient: string;
   /** The recipient's row in notification_recipients: its opt-out and unsubscribe token. */
   recipient_token: string;
-  /** What the message says (`notificationDataSchema`), fixed when the change committed. */
+  /** What the message says (`notificationDataSchema`), fixed when the change committed; sealed like `recipient`. */
   data_json: string;
   /** A `notificationStatuses` value. */
   status: string;
@@ -43,7 +43,7 @@ export interface NotificationsTable {
 export interface NotificationRecipientsTable {
   token: string;
   channel: string;
-  /** `recipientKey(channel, address)`: e-mail lower-cased, phone digits. */
+  /** `h:` + the keyed hash of `recipientKey(channel, address)` (e-mail lower-cased, phone digits). */
   address_key: string;
   created_at: number;
   /** Set by `POST /unsubscribe/{token}`; null while subscribed. */

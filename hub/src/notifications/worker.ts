@@ -10,6 +10,7 @@ import {
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../database.ts';
+import { erased, vaultOf } from '../db/personal-data.ts';
 import { type Mailer, smtpMailer } from './mailer.ts';
 import { type NotificationNotifier, notificationNotifier } from './notifier.ts';
 import type { SendOutcome } from './outcome.ts';
@@ -293,7 +294,14 @@ export class NotificationWorker {
       return { status: 'skipped', error: what, reference: null };
     }
     const kind = row.kind as NotificationKind;
-    const data = notificationDataSchema.parse(JSON.parse(row.data_json));
+    // Address and data are stored sealed under the customer's key and opened now (docs/operations.md, "Personal data").
+    const vault = vaultOf(this.#db);
+    const recipient = await vault.openText(this.#db, row.recipient);
+    const stored = await vault.open<unknown>(this.#db, row.data_json);
+    if (recipient === undefined || recipient === erased || stored === undefined || stored === null) {
+      return { status: 'suppressed', error: "the customer's personal data was erased", reference: null };
+    }
+    const data = notificationDataSchema.parse(stored);
     const links = {
       brand: this.#brand,
       trackingUrl: `${this.#publicUrl}/track/${row.tracking_token ?? ''}`,
@@ -307,7 +315,7 @@ export class NotificationWorker {
     if (row.channel === 'email') {
       const content = renderEmail(kind, data, links);
       result = await (transport as Mailer).send({
-        to: row.recipient,
+        to: recipient,
         subject: content.subject,
         text: content.text,
         html: content.html,
@@ -322,7 +330,7 @@ export class NotificationWorker {
       });
     } else {
       result = await (transport as SmsProvider).send({
-        to: row.recipient,
+        to: recipient,
         body: renderSms(kind, data, links),
         reference: row.id,
       });

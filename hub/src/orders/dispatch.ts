@@ -1,8 +1,6 @@
 import {
-  type Address,
   type AllocationStatus,
   type Configuration,
-  type Customer,
   type FulfillmentOrderStatus,
   newId,
   transitionFulfillmentCancel,
@@ -14,6 +12,7 @@ import type { Selectable, Transaction } from 'kysely';
 import type { Database } from '../database.ts';
 import { appendDownstream } from '../downstream/outbox.ts';
 import { emitWebhookEvent } from '../webhooks/emit.ts';
+import { openAddress, openCustomer } from './personal.ts';
 import type { FulfillmentsTable, OrdersTable } from './tables.ts';
 
 /**
@@ -102,9 +101,9 @@ export async function openFulfillmentOrder(
       ? { sku: line.sku, quantity: line.quantity, configuration }
       : { sku: line.sku, quantity: line.quantity };
   });
+  const customer = await openCustomer(trx, order.customer_json);
   if (await hasEdge(trx, warehouseId)) {
     // The edge of that warehouse replicates its fulfillment orders from its own channel (docs/architecture.md, "Sync protocol").
-    const customer = JSON.parse(order.customer_json) as Customer;
     await appendDownstream(
       trx,
       warehouseChannel(warehouseId),
@@ -114,9 +113,11 @@ export async function openFulfillmentOrder(
         orderId: order.id,
         orderNumber: order.number,
         lines: requestedLines,
-        shipTo: { name: customer.name, address: JSON.parse(order.shipping_json) },
+        shipTo: { name: customer.name, address: await openAddress(trx, order.shipping_json) },
       },
       context.nowMs,
+      // Stored sealed under the customer's key, opened as it is sent to the edge (docs/operations.md, "Personal data").
+      { email: customer.email },
     );
   }
   await emitWebhookEvent(trx, {
@@ -127,12 +128,14 @@ export async function openFulfillmentOrder(
       orderNumber: order.number,
       warehouseId,
       lines: requestedLines,
-      shippingAddress: JSON.parse(order.shipping_json) as Address,
+      shippingAddress: await openAddress(trx, order.shipping_json),
       reason: context.reason,
       requestedAt: new Date(context.nowMs).toISOString(),
     },
     warehouseId,
     nowMs: context.nowMs,
+    // Stored sealed under the customer's key, opened by the webhook worker at send time (docs/operations.md, "Personal data").
+    personal: { email: customer.email },
   });
   return fulfillmentId;
 }

@@ -1,7 +1,8 @@
-import { type OrderStatus, badRequest, lookupEmail, notFound, orderIdSchema, parseOrderNumber } from '@dovetail/shared';
+import { type OrderStatus, badRequest, notFound, orderIdSchema, parseOrderNumber } from '@dovetail/shared';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../database.ts';
 import { decodeCursor, encodeCursor } from '../db/cursor.ts';
+import { emailLookupKey, erasedCustomer, openCustomer } from './personal.ts';
 import { type OrderScope, statusAt } from './service.ts';
 
 /** One line of `GET /orders`: enough to find the order, not the whole view. */
@@ -51,7 +52,7 @@ export async function listOrders(
   } else if (filter.status === 'pending_payment') {
     query = query.where('status', '=', 'pending_payment').where('expires_at', '>', nowMs);
   } else if (filter.status) query = query.where('status', '=', filter.status);
-  if (filter.email !== undefined) query = query.where('customer_email', '=', lookupEmail(filter.email));
+  if (filter.email !== undefined) query = query.where('customer_email', '=', emailLookupKey(db, filter.email));
   if (filter.createdFromMs !== undefined) query = query.where('created_at', '>=', filter.createdFromMs);
   if (filter.createdToMs !== undefined) query = query.where('created_at', '<', filter.createdToMs);
   const { warehouseId } = filter;
@@ -80,8 +81,9 @@ export async function listOrders(
     db,
     page.map((row) => row.id),
   );
-  const items = page.map((row): OrderSummary => {
-    const customer = JSON.parse(row.customer_json) as { email: string; name: string };
+  const customers = await Promise.all(page.map((row) => openCustomer(db, row.customer_json)));
+  const items = page.map((row, index): OrderSummary => {
+    const customer = customers[index] ?? erasedCustomer;
     const detail = details.get(row.id);
     return {
       id: row.id,

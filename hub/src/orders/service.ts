@@ -11,7 +11,6 @@ import {
   type FulfillmentOrderStatus,
   formatOrderNumber,
   fulfillmentOrderStatusesAllowing,
-  lookupEmail,
   newId,
   notFound,
   type OrderCreate,
@@ -28,6 +27,7 @@ import {
 } from '@dovetail/shared';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Database } from '../database.ts';
+import { openAddress, openCustomer, sealOrderFields } from './personal.ts';
 import { reserveConfiguredHold } from '../holds/configured.ts';
 import { releaseHold } from '../holds/service.ts';
 import { lockPartition } from '../inventory/lock.ts';
@@ -165,9 +165,9 @@ export async function getOrder(db: Kysely<Database>, id: string, scope: OrderSco
     number: order.number,
     status,
     holdId: order.hold_id,
-    customer: JSON.parse(order.customer_json) as Customer,
-    shippingAddress: JSON.parse(order.shipping_json) as Address,
-    ...(order.billing_json ? { billingAddress: JSON.parse(order.billing_json) as Address } : {}),
+    customer: await openCustomer(db, order.customer_json),
+    shippingAddress: await openAddress(db, order.shipping_json),
+    ...(order.billing_json ? { billingAddress: await openAddress(db, order.billing_json) } : {}),
     ...(order.note ? { note: order.note } : {}),
     ...(order.payment_reference ? { paymentReference: order.payment_reference } : {}),
     currency: order.currency,
@@ -310,11 +310,8 @@ export async function insertOrderOverHold(
       client_id: clientId,
       status: 'pending_payment',
       hold_id: holdId,
-      customer_json: JSON.stringify(input.customer),
-      customer_email: lookupEmail(input.customer.email),
+      ...(await sealOrderFields(trx, input.customer, input.shippingAddress, input.billingAddress)),
       tracking_token: randomBytes(16).toString('base64url'),
-      shipping_json: JSON.stringify(input.shippingAddress),
-      billing_json: input.billingAddress ? JSON.stringify(input.billingAddress) : null,
       note: input.note ?? null,
       payment_reference: null,
       currency,
@@ -530,13 +527,18 @@ export async function patchOrder(
         field: check.field,
         status,
       });
-    const customer = { ...(JSON.parse(order.customer_json) as Customer), ...(patch.customer ?? {}) };
+    const customer = { ...(await openCustomer(trx, order.customer_json)), ...(patch.customer ?? {}) };
+    // Every personal field is sealed again under the (possibly new) customer's key (docs/operations.md, "Personal data").
+    const sealed = await sealOrderFields(
+      trx,
+      customer,
+      patch.shippingAddress ?? (await openAddress(trx, order.shipping_json)),
+      patch.billingAddress ?? (order.billing_json ? await openAddress(trx, order.billing_json) : null),
+    );
     await trx
       .updateTable('orders')
       .set({
-        ...(patch.shippingAddress ? { shipping_json: JSON.stringify(patch.shippingAddress) } : {}),
-        ...(patch.billingAddress ? { billing_json: JSON.stringify(patch.billingAddress) } : {}),
-        ...(patch.customer ? { customer_json: JSON.stringify(customer) } : {}),
+        ...(patch.shippingAddress || patch.billingAddress || patch.customer ? sealed : {}),
         ...(patch.note !== undefined ? { note: patch.note } : {}),
         updated_at: nowMs,
       })

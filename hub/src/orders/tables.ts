@@ -6,8 +6,9 @@ export interface OrdersTable {
   /** The stored status; `pending_payment` past `expires_at` reads as `expired` (the hold's clock). */
   status: string;
   hold_id: string;
+  /** Sealed under the customer's data key (`pii:v1:…`, docs/operations.md "Personal data"), as are the addresses. */
   customer_json: string;
-  /** The customer's e-mail as looked up (`lookupEmail`): customer service finds orders by it. */
+  /** The keyed hash of the customer's e-mail as looked up (`PersonalDataVault.emailKey`); null once erased. */
   customer_email: string | null;
   /** The key of the customer's tracking page `/track/{token}`: 128 random bits (0017). */
   tracking_token: string | null;

@@ -1,7 +1,5 @@
 import {
-  type Address,
   asExchangeStatus,
-  type Customer,
   conflict,
   type ExchangeEvent,
   type ExchangeRequest,
@@ -22,6 +20,7 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Database } from '../database.ts';
 import { releaseHold, releaseHoldIn, reserveHold } from '../holds/service.ts';
 import { appendHistory, confirmPaymentLocked, insertOrderOverHold, statusAt } from '../orders/service.ts';
+import { openAddress, openCustomer } from '../orders/personal.ts';
 import { emitWebhookEvent } from '../webhooks/emit.ts';
 import {
   cancelReturnLocked,
@@ -76,7 +75,7 @@ export async function createExchange(
 ): Promise<{ exchange: ExchangeView; return: ReturnView }> {
   const order = await db.selectFrom('orders').selectAll().where('id', '=', orderId).executeTakeFirst();
   if (!order || (scope !== '*' && order.client_id !== scope)) throw notFound('order');
-  const shipping = JSON.parse(order.shipping_json) as Address;
+  const shipping = await openAddress(db, order.shipping_json);
   const hold = await reserveHold(
     db,
     dialect,
@@ -101,9 +100,9 @@ export async function createExchange(
           id: replacementOrderId,
           holdId: hold.id,
           clientId: locked.client_id,
-          customer: JSON.parse(locked.customer_json) as Customer,
+          customer: await openCustomer(trx, locked.customer_json),
           shippingAddress: shipping,
-          ...(locked.billing_json ? { billingAddress: JSON.parse(locked.billing_json) as Address } : {}),
+          ...(locked.billing_json ? { billingAddress: await openAddress(trx, locked.billing_json) } : {}),
           note: `exchange for order ${locked.number}`,
         },
         nowMs,

@@ -1,5 +1,4 @@
 import {
-  type Address,
   asReturnStatus,
   authorizedByPolicy,
   chooseReturnWarehouse,
@@ -29,6 +28,7 @@ import type { Database } from '../database.ts';
 import { decodeCursor, encodeCursor } from '../db/cursor.ts';
 import { appendDownstream } from '../downstream/outbox.ts';
 import { appendHistory, statusAt } from '../orders/service.ts';
+import { openAddress } from '../orders/personal.ts';
 import type { OrdersTable } from '../orders/tables.ts';
 import { emitWebhookEvent } from '../webhooks/emit.ts';
 import { followReturn } from './exchanges.ts';
@@ -439,7 +439,7 @@ async function pickWarehouse(trx: Transaction<Database>, order: Order, shippedFr
       location: { lat: Number(row.lat), lon: Number(row.lon) },
       shippedFrom: shippedFrom.has(row.id),
     }));
-  const address = JSON.parse(order.shipping_json) as Address;
+  const address = await openAddress(trx, order.shipping_json);
   const chosen = chooseReturnWarehouse(candidates, address.location);
   if (!chosen) throw conflict('no_return_warehouse', 'no warehouse accepts returns');
   return chosen;

@@ -1,6 +1,7 @@
 import { type OrderStatus, type TrackingStatus, carrierTrackingUrl } from '@dovetail/shared';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
+import { vaultOf } from '../db/personal-data.ts';
 import { statusAt } from '../orders/service.ts';
 import { listOrderShipments } from './tracking.ts';
 
@@ -69,8 +70,9 @@ export async function trackingPage(
     db.selectFrom('order_events').selectAll().where('order_id', '=', order.id).orderBy('seq').execute(),
     listOrderShipments(db, order.id, '*'),
   ]);
-  const customer = JSON.parse(order.customer_json) as { name?: string };
-  const address = JSON.parse(order.shipping_json) as { city?: string };
+  const vault = vaultOf(db);
+  const customer = (await vault.open<{ name?: string }>(db, order.customer_json)) ?? {};
+  const address = (await vault.open<{ city?: string }>(db, order.shipping_json)) ?? {};
   const timeline: TrackingPage['timeline'] = [];
   // A carrier's delivery scan tells when it arrived; the order's own `delivered` step (the hub
   // learning it) only stands in when nobody scanned it (staff set it by hand).

@@ -1,6 +1,7 @@
 import { formatOrderNumber } from '@dovetail/shared';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
+import { vaultOf } from '../db/personal-data.ts';
 
 export const generatedOrderStatuses = ['processing', 'shipped', 'delivered', 'canceled'] as const;
 export const generatedOrderWarehouses = ['AMS', 'PAR', 'BER'] as const;
@@ -64,7 +65,7 @@ export async function insertGeneratedOrders(
             status: order.status,
             hold_id: `hold-${order.id}`,
             customer_json: JSON.stringify({ email: order.email, name: 'Generated' }),
-            customer_email: order.email,
+            customer_email: vaultOf(db).emailKey(order.email),
             shipping_json: shipping,
             billing_json: null,
             note: null,

@@ -71,6 +71,9 @@ export async function startTestHub(
     brand?: string;
     /** A real SQLite file instead of an in-memory database (what a hub process uses). */
     sqliteFile?: string;
+    /** Seals signing keys and customers' data keys, as `hub.kek` does for a hub process. */
+    keyEncryptionKey?: Buffer;
+    piiRetentionDays?: number;
   } = {},
 ): Promise<TestHub> {
   let storage: StorageConfig;
@@ -92,6 +95,8 @@ export async function startTestHub(
     ...(options.notifications ? { notifications: options.notifications } : {}),
     ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     ...(options.brand ? { brand: options.brand } : {}),
+    ...(options.keyEncryptionKey ? { keyEncryptionKey: options.keyEncryptionKey } : {}),
+    ...(options.piiRetentionDays ? { piiRetentionDays: options.piiRetentionDays } : {}),
   });
   return {
     ...hub,

@@ -12,6 +12,7 @@ import {
 } from '@dovetail/shared';
 import { type Kysely, PostgresAdapter, type Transaction, sql } from 'kysely';
 import type { Database } from '../database.ts';
+import { vaultOf } from '../db/personal-data.ts';
 import { webhookNotifier, webhookNotifyChannel } from './notifier.ts';
 
 export type WebhookEmission<T extends WebhookEventType> = {
@@ -23,6 +24,11 @@ export type WebhookEmission<T extends WebhookEventType> = {
   /** The API client whose order it is: that storefront's endpoints receive it. */
   clientId?: string;
   nowMs: number;
+  /**
+   * The customer whose address the data carries (`shippingAddress`): stored sealed under their key
+   * and opened by the worker at send time (docs/operations.md, "Personal data").
+   */
+  personal?: { email: string };
 };
 
 type Candidate = {
@@ -70,7 +76,15 @@ export async function emitWebhookEvent<T extends WebhookEventType>(
     .execute();
   const endpointIds = candidates.filter((candidate) => receives(candidate, event)).map((candidate) => candidate.id);
   if (endpointIds.length === 0) return undefined;
-  return insertEvent(trx, event.type, data, endpointIds, event);
+  const record = data as Record<string, unknown>;
+  const stored =
+    event.personal && record['shippingAddress'] !== undefined
+      ? ({
+          ...record,
+          shippingAddress: await vaultOf(trx).seal(trx, event.personal.email, record['shippingAddress']),
+        } as WebhookEventData<T>)
+      : data;
+  return insertEvent(trx, event.type, stored, endpointIds, event);
 }
 
 /**

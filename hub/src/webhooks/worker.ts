@@ -3,6 +3,7 @@ import { limits } from '@dovetail/shared';
 import { type Kysely, type Transaction, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../database.ts';
+import { sealedPrefix, vaultOf } from '../db/personal-data.ts';
 import { emitWebhookEvent } from './emit.ts';
 import { type WebhookNotifier, webhookNotifier } from './notifier.ts';
 import { type AttemptResult, type WebhookAgents, createAgents, sendAttempt } from './send.ts';
@@ -350,13 +351,17 @@ export class WebhookWorker {
       secrets.push(openSecret(row.previous_secret, row.endpoint_id, this.#settings));
     }
     const timestampSeconds = Math.floor(startedAt / 1000);
+    // Personal fields are stored sealed and opened now (an erased customer's read "erased"; docs/operations.md, "Personal data").
+    const body = row.body.includes(sealedPrefix)
+      ? JSON.stringify(await vaultOf(this.#db).openDeep(this.#db, JSON.parse(row.body)))
+      : row.body;
     const result = await sendAttempt({
       url: row.url,
-      body: row.body,
+      body,
       headers: {
         'webhook-id': row.id,
         'webhook-timestamp': String(timestampSeconds),
-        'webhook-signature': signatureHeader(secrets, row.id, timestampSeconds, row.body),
+        'webhook-signature': signatureHeader(secrets, row.id, timestampSeconds, body),
       },
       timeoutMs: this.#settings.attemptTimeoutMs,
       allowPrivate: this.#settings.allowPrivate,

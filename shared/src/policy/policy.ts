@@ -19,7 +19,8 @@ export type Role = (typeof roles)[number];
 /**
  * Roles that see every record whoever it belongs to: every client's orders, holds and shipments, at
  * every warehouse. Admins act on them; customer service only reads (the table below gives it no
- * writes). Every other role sees its own: a storefront the orders it placed, staff their warehouses'.
+ * writes but customers' privacy requests). Every other role sees its own: a storefront the orders
+ * it placed, staff their warehouses'.
  */
 const rolesSeeingEveryRecord: ReadonlySet<Role> = new Set(['admin', 'customer_service']);
 
@@ -133,6 +134,8 @@ export const permissions = {
   'shipments.read': { roles: ['admin', 'customer_service', 'storefront'], scoped: false },
   /** Read customers' feedback after delivery, with its summary per warehouse and carrier. */
   'feedback.read': { roles: ['admin', 'customer_service'], scoped: false },
+  /** Privacy requests: export all held about a customer, erase their personal data (docs/operations.md). */
+  'customers.privacy': { roles: ['admin', 'customer_service'], scoped: false },
   /** Enrol one's own MFA (hub staff; docs/operations.md, "Staff MFA"): the only scope of an admin's enrol-only token. */
   'staff.mfa': { roles: ['admin', 'supervisor', 'warehouse_staff', 'customer_service'], scoped: false },
   /** Create, list and revoke API clients; rotate the token signing key. */
