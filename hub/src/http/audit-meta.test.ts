@@ -21,7 +21,10 @@ const privileged: ReadonlySet<Permission> = new Set<Permission>([
 
 describe('audit coverage', () => {
   it('audits every privileged mutation, and reads none', () => {
-    const procedures = appRouter._def.procedures as Record<string, { _def: { meta?: HubMeta; type: string } }>;
+    const procedures = appRouter._def.procedures as unknown as Record<
+      string,
+      { _def: { meta?: HubMeta; type: string } }
+    >;
     const unaudited: string[] = [];
     const auditedQueries: string[] = [];
     let audited = 0;
