@@ -376,6 +376,8 @@ export function mountOpsConsole(app: Hono, deps: HubDeps, options: OpsConsoleOpt
     if (result.kind === 'mfa_required')
       return html(c, signInPage({ next, username, error: 'Enter the 6-digit code from your authenticator app.' }), 401);
     if (result.kind === 'invalid_code') {
+      const reason = result.replayed ? 'mfa_code_replayed' : 'invalid_mfa_code';
+      await recordSignInRefused(deps, username, clientAddress(c), requestIdOf(c), reason);
       const error = result.replayed ? 'That code was already used: wait for the next one.' : 'Wrong one-time code.';
       return html(c, signInPage({ next, username, error }), 401);
     }

@@ -169,3 +169,36 @@ describe('hub staff MFA settings', () => {
     expect(withCode.headers.get('set-cookie') ?? '').toContain('dovetail_ops=');
   });
 });
+
+describe('hub staff MFA reset and refusals in the audit trail', () => {
+  it('lets an admin reset a lost second factor, and records refused codes', async () => {
+    clock = Date.parse('2026-12-07T12:00:05Z');
+    hub = await createHub({ storage: { kind: 'sqlite', file: ':memory:' }, adminSecret, nowMs: () => clock });
+    await addStaff('ana', 'customer_service');
+    const secret = await enrol('ana');
+    expect((await login('ana', totp(secret, clock + 120_000))).status).toBe(401);
+    expect((await login('ana', totp(secret, clock))).status).toBe(401);
+    const refusals = await hub.storage.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'auth.sign_in_refused')
+      .execute();
+    expect(refusals.length).toBe(2);
+
+    const admin = await adminToken(hub);
+    const id = (await call(hub, 'GET', '/api/v1/staff', { token: admin })).body.items.find(
+      (person: { username: string }) => person.username === 'ana',
+    ).id;
+    const reset = await call(hub, 'POST', `/api/v1/staff/${id}/mfa/reset`, { token: admin, body: {} });
+    expect(reset.status).toBe(200);
+    expect((await login('ana')).status).toBe(200);
+    expect(
+      (
+        await call(hub, 'POST', '/api/v1/staff/01a2519f-550b-7346-8888-5a02664acfa0/mfa/reset', {
+          token: admin,
+          body: {},
+        })
+      ).status,
+    ).toBe(404);
+  });
+});

@@ -120,3 +120,13 @@ export async function acceptMfaCode(
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1 ? 'ok' : 'replayed';
 }
+
+/** `POST /staff/{id}/mfa/reset` (an admin): MFA off and any pending enrolment dropped; 404 for an unknown id. */
+export async function resetMfa(db: Kysely<Database>, staffId: string): Promise<void> {
+  const result = await db
+    .updateTable('staff')
+    .set({ mfa_secret: null, mfa_pending: null, mfa_last_step: null })
+    .where('id', '=', staffId)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) throw notFound('staff member');
+}

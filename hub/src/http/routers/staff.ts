@@ -2,7 +2,7 @@ import { forbidden, limits, notFound } from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import { recordAudit } from '../../audit/service.ts';
-import { beginMfaEnrolment, confirmMfa } from '../../identity/mfa.ts';
+import { beginMfaEnrolment, confirmMfa, resetMfa } from '../../identity/mfa.ts';
 import { signInStaff } from '../../identity/sign-in.ts';
 import { createStaff, disableStaff, getStaff, listStaff, staffRoles } from '../../identity/staff.ts';
 import { ApiError } from '../errors.ts';
@@ -79,12 +79,15 @@ export const staffRouter = {
       }
       if (result.kind === 'mfa_required')
         throw new ApiError(401, 'mfa_required', 'this account signs in with a one-time code: send `code`');
-      if (result.kind === 'invalid_code')
+      if (result.kind === 'invalid_code') {
+        const reason = result.replayed ? 'mfa_code_replayed' : 'invalid_mfa_code';
+        await recordSignInRefused(ctx.deps, input.username, ctx.source ?? 'unknown', ctx.requestId, reason);
         throw new ApiError(
           401,
           'invalid_mfa_code',
           result.replayed ? 'that code was already used; wait for the next one' : 'wrong one-time code',
         );
+      }
       const { token } = result;
       return {
         token,
@@ -127,6 +130,30 @@ export const staffRouter = {
     .mutation(async ({ ctx, input }) =>
       confirmMfa(ctx.deps.db, ctx.deps.mfa, staffSelf(ctx.principal), input.code, ctx.deps.nowMs()),
     ),
+
+  mfaReset: protectedProcedure
+    .meta({
+      permission: 'staff.manage',
+      audit: 'staff.mfa_reset',
+      openapi: {
+        method: 'POST',
+        path: '/staff/{id}/mfa/reset',
+        tags,
+        summary: "Turn a staff member's MFA off (a lost phone): they sign in with the password and enrol again",
+      },
+    })
+    .input(z.strictObject({ id: idParam() }))
+    .output(staffViewSchema)
+    .mutation(async ({ ctx, input }) => {
+      // As for disabling: a supervisor only for people wholly inside their own warehouses, never an admin.
+      const target = await getStaff(ctx.deps.db, input.id);
+      const own = ctx.principal.warehouses;
+      if (own !== '*' && (target.warehouses === '*' || !target.warehouses.every((id) => own.includes(id)))) {
+        throw forbidden('not permitted for this staff member');
+      }
+      await resetMfa(ctx.deps.db, input.id);
+      return target;
+    }),
 
   create: protectedProcedure
     .meta({
@@ -200,6 +227,7 @@ export async function recordSignInRefused(
   username: string,
   source: string,
   requestId: string | undefined,
+  reason: 'invalid_credentials' | 'invalid_mfa_code' | 'mfa_code_replayed' = 'invalid_credentials',
 ): Promise<void> {
   await recordAudit(
     deps.db,
@@ -211,7 +239,7 @@ export async function recordSignInRefused(
       requestId,
       action: 'auth.sign_in_refused',
       target: username,
-      change: { username, reason: 'invalid_credentials' },
+      change: { username, reason },
     },
     deps.nowMs(),
   );
