@@ -4,6 +4,7 @@ import { Kysely, SqliteDialect, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMigrator, migrateToLatest } from '../db/migrations.ts';
 import type { Database } from '../database.ts';
+import { vaultOf } from '../db/personal-data.ts';
 import { applyPush } from '../sync/apply-push.ts';
 import { type TestHub, adminToken, call, clientToken, sofa, startTestHub } from '../testing/harness.ts';
 import { commitIfAvailable } from './shortage.ts';
@@ -105,24 +106,28 @@ const partition = async (warehouseId: string) =>
     (row: { warehouseId: string }) => row.warehouseId === warehouseId,
   );
 const getOrder = async (id: string) => (await call(hub, 'GET', `/api/v1/orders/${id}`, { token })).body;
-const channel = async (warehouseId: string, type: string) =>
-  (
-    await hub.storage.db
-      .selectFrom('downstream_log')
-      .selectAll()
-      .where('channel', '=', `warehouse:${warehouseId}`)
-      .where('type', '=', type)
-      .orderBy('seq')
-      .execute()
-  ).map(
-    (row) =>
-      JSON.parse(row.payload) as {
-        fulfillmentId: string;
-        requestId: string;
-        orderNumber?: string;
-        lines: Array<{ sku: string; quantity: number }>;
-      },
+/** A warehouse channel's changes of one type, their sealed personal fields opened as the edge receives them. */
+const channel = async (warehouseId: string, type: string) => {
+  const rows = await hub.storage.db
+    .selectFrom('downstream_log')
+    .selectAll()
+    .where('channel', '=', `warehouse:${warehouseId}`)
+    .where('type', '=', type)
+    .orderBy('seq')
+    .execute();
+  const vault = vaultOf(hub.storage.db);
+  return Promise.all(
+    rows.map(
+      async (row) =>
+        (await vault.openDeep(hub.storage.db, JSON.parse(row.payload))) as {
+          fulfillmentId: string;
+          requestId: string;
+          orderNumber?: string;
+          lines: Array<{ sku: string; quantity: number }>;
+        },
+    ),
   );
+};
 const shortages = async () =>
   (await hub.storage.db.selectFrom('inventory_events').selectAll().orderBy('id').execute()).map((row) =>
     JSON.parse(row.payload_json),
