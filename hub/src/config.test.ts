@@ -9,6 +9,20 @@ describe('hub configuration', () => {
     expect(config.externalIssuer).toBeUndefined();
   });
 
+  it('caps held units per storefront client and SKU at 50 unless HUB_HOLD_UNITS_PER_SKU_MAX says otherwise', () => {
+    expect(parseConfig([], {}).holdUnitsPerSkuMax).toBe(50);
+    expect(parseConfig([], { HUB_HOLD_UNITS_PER_SKU_MAX: '12' }).holdUnitsPerSkuMax).toBe(12);
+    expect(parseConfig([], { HUB_HOLD_UNITS_PER_SKU_MAX: 'off' }).holdUnitsPerSkuMax).toBeNull();
+    for (const bad of ['0', '-3', '2.5', 'lots', '1000001'])
+      expect(() => parseConfig([], { HUB_HOLD_UNITS_PER_SKU_MAX: bad })).toThrow(ConfigError);
+  });
+
+  it('requires admin MFA only with HUB_REQUIRE_ADMIN_MFA=1', () => {
+    expect(parseConfig([], {}).requireAdminMfa).toBe(false);
+    expect(parseConfig([], { HUB_REQUIRE_ADMIN_MFA: '1' }).requireAdminMfa).toBe(true);
+    expect(() => parseConfig([], { HUB_REQUIRE_ADMIN_MFA: 'maybe' })).toThrow(ConfigError);
+  });
+
   it('takes flags over environment variables', () => {
     const config = parseConfig(['--port', '4100', '--data', '/tmp/hub-config-test'], {
       HUB_PORT: '4200',
