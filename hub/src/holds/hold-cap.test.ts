@@ -1,4 +1,5 @@
 import { limits } from '@dovetail/shared';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type TestHub, adapters, adminToken, call, clientToken, sofa, startTestHub } from '../testing/harness.ts';
 
@@ -29,8 +30,9 @@ describe.each(adapters)('hold cap per client and SKU on %s', (adapter) => {
       ).toBe(201);
     await stock('TPL-A', 'SOFA-1', 500);
     await stock('TPL-A', 'BED-1', 500);
-    // Two warehouses: these holds are planned (dovetail_reserve on PostgreSQL), not batched.
-    await stock('TPL-A', 'LAMP-1', 300);
+    // Two warehouses: these holds are planned (dovetail_reserve on PostgreSQL), not batched; TPL-A
+    // runs out within a burst, so one client's concurrent holds take different partitions.
+    await stock('TPL-A', 'LAMP-1', 20);
     await stock('TPL-B', 'LAMP-1', 300);
   });
   afterEach(() => hub.dispose());
@@ -167,6 +169,52 @@ describe.each(adapters)('hold cap per client and SKU on %s', (adapter) => {
       ).toBe(true);
       expect(await heldBy(shop.id, sku)).toBe(37);
       expect(await reservedUnits(sku)).toBe(37);
+    }
+    const lampWarehouses = await hub.storage.db
+      .selectFrom('hold_lines')
+      .select('warehouse_id')
+      .distinct()
+      .where('sku', '=', 'LAMP-1')
+      .execute();
+    expect(lampWarehouses.map((row) => row.warehouse_id).sort()).toEqual(['TPL-A', 'TPL-B']);
+  });
+});
+
+describe('hold cap on the planned PostgreSQL path', () => {
+  it('serializes one client’s planned holds on different partitions of a SKU (the (client, sku) lock)', async () => {
+    const hub = await startTestHub('postgres');
+    try {
+      const admin = await adminToken(hub);
+      expect((await call(hub, 'POST', '/api/v1/products', { token: admin, body: sofa('LAMP-1') })).status).toBe(201);
+      for (const id of ['TPL-A', 'TPL-B']) {
+        await call(hub, 'POST', '/api/v1/warehouses', {
+          token: admin,
+          body: { id, name: id, kind: '3pl', location: { lat: 51.9, lon: 4.5 } },
+        });
+        await call(hub, 'PUT', `/api/v1/warehouses/${id}/inventory/LAMP-1`, { token: admin, body: { onHand: 500 } });
+      }
+      const created = await call(hub, 'POST', '/api/v1/clients', {
+        token: admin,
+        body: { name: 'storefront', role: 'storefront', holdUnitsPerSkuMax: 25 },
+      });
+      const clientId = created.body.clientId as string;
+      const now = Date.now();
+      // What reserveHold sends after planning, alternating the two warehouses, as concurrently as the pool allows.
+      const outcomes = await Promise.all(
+        Array.from({ length: 120 }, (_, i) =>
+          sql`select dovetail_reserve(${`hold-${i}`}, ${clientId}, ${now}::bigint, ${now + 600_000}::bigint,
+            ${[i % 2 === 0 ? 'TPL-A' : 'TPL-B']}::text[], ${['LAMP-1']}::text[], ${[1]}::bigint[], ${null}::bigint)`
+            .execute(hub.storage.db)
+            .then(
+              () => 'taken',
+              (error: { code?: string }) => error.code ?? 'error',
+            ),
+        ),
+      );
+      expect(outcomes.filter((outcome) => outcome === 'taken')).toHaveLength(25);
+      expect(outcomes.filter((outcome) => outcome === 'DT429')).toHaveLength(95);
+    } finally {
+      await hub.dispose();
     }
   });
 });
