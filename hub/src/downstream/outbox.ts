@@ -50,9 +50,15 @@ export async function appendDownstream<Kind extends DownstreamChangeKind>(
   const seq = Number(row.last_seq);
   assert(Number.isSafeInteger(seq) && seq >= 1, 'downstream seq is a positive integer');
   const checked = checkedChange(seq, kind, payload).payload as Record<string, unknown>;
+  const shipTo = checked['shipTo'] as { address?: { country?: string } } | undefined;
+  // The country stays readable: an erased customer's shipTo still reads as a valid address.
   const text = JSON.stringify(
-    personal && checked['shipTo'] !== undefined
-      ? { ...checked, shipTo: await vaultOf(trx).seal(trx, personal.email, checked['shipTo']) }
+    personal && shipTo !== undefined
+      ? {
+          ...checked,
+          shipTo: await vaultOf(trx).seal(trx, personal.email, shipTo),
+          shipToCountry: shipTo.address?.country,
+        }
       : checked,
   );
   assert(text.length <= limits.downstreamPayloadBytesMax, `downstream payload within bound (${text.length})`);
@@ -91,8 +97,12 @@ export async function readDownstream(
       let payload = JSON.parse(row.payload) as Record<string, unknown>;
       // A sealed shipTo is opened as it is sent; an erased customer's reads "erased" (docs/operations.md, "Personal data").
       if (typeof payload['shipTo'] === 'string') {
+        const { shipToCountry, ...rest } = payload;
         const shipTo = await vault.open(db, payload['shipTo']);
-        payload = { ...payload, shipTo: shipTo ?? { name: erased, address: erasedAddress } };
+        payload = {
+          ...rest,
+          shipTo: shipTo ?? { name: erased, address: { ...erasedAddress, country: shipToCountry } },
+        };
       }
       return {
         ...checkedChange(Number(row.seq), row.type, payload),

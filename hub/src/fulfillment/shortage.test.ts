@@ -4,7 +4,7 @@ import { Kysely, SqliteDialect, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMigrator, migrateToLatest } from '../db/migrations.ts';
 import type { Database } from '../database.ts';
-import { vaultOf } from '../db/personal-data.ts';
+import { readDownstream } from '../downstream/outbox.ts';
 import { applyPush } from '../sync/apply-push.ts';
 import { type TestHub, adminToken, call, clientToken, sofa, startTestHub } from '../testing/harness.ts';
 import { commitIfAvailable } from './shortage.ts';
@@ -106,28 +106,19 @@ const partition = async (warehouseId: string) =>
     (row: { warehouseId: string }) => row.warehouseId === warehouseId,
   );
 const getOrder = async (id: string) => (await call(hub, 'GET', `/api/v1/orders/${id}`, { token })).body;
-/** A warehouse channel's changes of one type, their sealed personal fields opened as the edge receives them. */
-const channel = async (warehouseId: string, type: string) => {
-  const rows = await hub.storage.db
-    .selectFrom('downstream_log')
-    .selectAll()
-    .where('channel', '=', `warehouse:${warehouseId}`)
-    .where('type', '=', type)
-    .orderBy('seq')
-    .execute();
-  const vault = vaultOf(hub.storage.db);
-  return Promise.all(
-    rows.map(
-      async (row) =>
-        (await vault.openDeep(hub.storage.db, JSON.parse(row.payload))) as {
+/** A warehouse channel's changes of one type as the edge receives them (sealed personal fields opened). */
+const channel = async (warehouseId: string, type: string) =>
+  (await readDownstream(hub.storage.db, `warehouse:${warehouseId}`, 0, 1_000))
+    .filter((change) => change.kind === type)
+    .map(
+      (change) =>
+        change.payload as {
           fulfillmentId: string;
           requestId: string;
           orderNumber?: string;
           lines: Array<{ sku: string; quantity: number }>;
         },
-    ),
-  );
-};
+    );
 const shortages = async () =>
   (await hub.storage.db.selectFrom('inventory_events').selectAll().orderBy('id').execute()).map((row) =>
     JSON.parse(row.payload_json),

@@ -17,7 +17,7 @@ import {
 } from '@dovetail/shared';
 import type { Transaction } from 'kysely';
 import type { Database } from '../database.ts';
-import { vaultOf } from '../db/personal-data.ts';
+import { erased, vaultOf } from '../db/personal-data.ts';
 import { wakeNotificationWorkers } from './notifier.ts';
 
 /**
@@ -69,7 +69,7 @@ async function recordNotifications(
     .executeTakeFirstOrThrow();
   const vault = vaultOf(trx);
   const customer = await vault.open<Customer>(trx, order.customer_json);
-  if (!customer) return; // erased: nobody to tell (docs/operations.md, "Personal data")
+  if (!customer || customer.email === erased) return; // erased: nobody to tell (docs/operations.md, "Personal data")
   const data = notificationDataSchema.parse(await snapshot(trx, order, customer, shipmentId));
   // The message's data (a first name) and its address are stored sealed under the customer's key, opened at send time.
   const seal = await vault.sealer(trx, customer.email);

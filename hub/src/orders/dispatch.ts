@@ -10,6 +10,7 @@ import {
 } from '@dovetail/shared';
 import type { Selectable, Transaction } from 'kysely';
 import type { Database } from '../database.ts';
+import { erased } from '../db/personal-data.ts';
 import { appendDownstream } from '../downstream/outbox.ts';
 import { emitWebhookEvent } from '../webhooks/emit.ts';
 import { openAddress, openCustomer } from './personal.ts';
@@ -102,6 +103,7 @@ export async function openFulfillmentOrder(
       : { sku: line.sku, quantity: line.quantity };
   });
   const customer = await openCustomer(trx, order.customer_json);
+  const personal = customer.email === erased ? undefined : { email: customer.email };
   if (await hasEdge(trx, warehouseId)) {
     // The edge of that warehouse replicates its fulfillment orders from its own channel (docs/architecture.md, "Sync protocol").
     await appendDownstream(
@@ -117,7 +119,7 @@ export async function openFulfillmentOrder(
       },
       context.nowMs,
       // Stored sealed under the customer's key, opened as it is sent to the edge (docs/operations.md, "Personal data").
-      { email: customer.email },
+      personal,
     );
   }
   await emitWebhookEvent(trx, {
@@ -135,7 +137,7 @@ export async function openFulfillmentOrder(
     warehouseId,
     nowMs: context.nowMs,
     // Stored sealed under the customer's key, opened by the webhook worker at send time (docs/operations.md, "Personal data").
-    personal: { email: customer.email },
+    ...(personal ? { personal } : {}),
   });
   return fulfillmentId;
 }

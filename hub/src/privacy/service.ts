@@ -2,7 +2,7 @@ import type { Address, Customer } from '@dovetail/shared';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
 import { sealedPrefix, vaultOf } from '../db/personal-data.ts';
-import { emailLookupKey, erasedAddress, erasedCustomer, sealOrderFields } from '../orders/personal.ts';
+import { emailLookupKey, erasedAddress, erasedCustomer, openAddress, sealOrderFields } from '../orders/personal.ts';
 import { getOrder, type OrderView } from '../orders/service.ts';
 import { getReturn, type ReturnView } from '../returns/service.ts';
 
@@ -95,14 +95,30 @@ export async function eraseCustomer(
 ): Promise<{ erased: boolean; orders: number }> {
   const address = email.trim();
   return db.transaction().execute(async (trx) => {
-    const keys = await vaultOf(trx).erase(trx, address);
-    const updated = await trx
-      .updateTable('orders')
-      .set({ customer_email: null, updated_at: nowMs })
+    const rows = await trx
+      .selectFrom('orders')
+      .select(['id', 'shipping_json', 'billing_json'])
       .where('customer_email', '=', emailLookupKey(trx, address))
-      .executeTakeFirst();
-    const orders = Number(updated.numUpdatedRows ?? 0);
-    return { erased: keys > 0 || orders > 0, orders };
+      .execute();
+    // Each order keeps its destination country (not personal on its own; a fulfillment still routes
+    // and validates by it) and reads "erased" in every other personal field, in plain text.
+    for (const row of rows) {
+      const shipping = await openAddress(trx, row.shipping_json);
+      const billing = row.billing_json ? await openAddress(trx, row.billing_json) : undefined;
+      await trx
+        .updateTable('orders')
+        .set({
+          customer_json: JSON.stringify(erasedCustomer),
+          shipping_json: JSON.stringify({ ...erasedAddress, country: shipping.country }),
+          billing_json: billing ? JSON.stringify({ ...erasedAddress, country: billing.country }) : null,
+          customer_email: null,
+          updated_at: nowMs,
+        })
+        .where('id', '=', row.id)
+        .execute();
+    }
+    const keys = await vaultOf(trx).erase(trx, address);
+    return { erased: keys > 0 || rows.length > 0, orders: rows.length };
   });
 }
 
