@@ -2,8 +2,11 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { newId } from '@dovetail/shared';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
+import { vaultOf } from '../db/personal-data.ts';
+import { appendDownstream, readDownstream } from '../downstream/outbox.ts';
 import { insertGeneratedOrders } from '../testing/generated-orders.ts';
 import { adapters, adminToken, call, clientToken, sofa, startTestHub, type TestHub } from '../testing/harness.ts';
 import { eraseExpiredPersonalData } from './service.ts';
@@ -186,6 +189,39 @@ describe.each(adapters)('personal data on %s', (adapter) => {
     expect((await call(h, 'GET', `/api/v1/orders/${closed}`, { token: later })).body.customer.name).toBe('erased');
     expect((await call(h, 'GET', `/api/v1/orders/${open}`, { token: later })).body.customer.name).toBe(name);
     expect(await eraseExpiredPersonalData(h.storage.db, 30, clock)).toBe(0);
+  });
+});
+
+describe.each(adapters)('the edge feed on %s', (adapter) => {
+  it('sends shipTo opened, and an erased customer\'s as "erased" with its country, still a valid change', async () => {
+    const { hub: h } = await start(adapter);
+    const orderId = newId();
+    await h.storage.db.transaction().execute((trx) =>
+      appendDownstream(
+        trx,
+        'warehouse:W9',
+        'fulfillment.requested',
+        {
+          fulfillmentId: newId(),
+          orderId,
+          orderNumber: 'DT-0000-001Y',
+          lines: [{ sku: 'SOFA-P', quantity: 1 }],
+          shipTo: { name, address: { line1: street, city: 'New York', postalCode: '11201', country: 'US' } },
+        },
+        Date.now(),
+        { email },
+      ),
+    );
+    const stored = await h.storage.db.selectFrom('downstream_log').select('payload').execute();
+    expect(stored[0]?.payload).not.toContain(street);
+    const before = await readDownstream(h.storage.db, 'warehouse:W9', 0, 10);
+    expect(before[0]?.payload).toMatchObject({ orderId, shipTo: { name, address: { line1: street } } });
+    await vaultOf(h.storage.db).erase(h.storage.db, email);
+    const after = await readDownstream(h.storage.db, 'warehouse:W9', 0, 10);
+    expect(after[0]?.payload).toMatchObject({
+      orderId,
+      shipTo: { name: 'erased', address: { line1: 'erased', city: 'erased', postalCode: 'erased', country: 'US' } },
+    });
   });
 });
 
