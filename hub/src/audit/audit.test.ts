@@ -118,6 +118,23 @@ describe.each(adapters)('audit trail on %s', (adapter) => {
     expect(await verifyAuditChain(hub.storage.db)).toMatchObject({ ok: true, rows: 2 });
   });
 
+  it('records privacy requests without the e-mail they name', async () => {
+    for (const action of ['export', 'erase']) {
+      const response = await call(hub, 'POST', `/api/v1/customers/${action}`, {
+        token: admin,
+        body: { email: 'ada.lovelace@example.com' },
+      });
+      expect(response.status).toBe(200);
+    }
+    const { items } = await audit();
+    expect(items.map((item) => [item.action, item.target])).toEqual([
+      ['customer.erase', null],
+      ['customer.export', null],
+    ]);
+    const rows = await hub.storage.db.selectFrom('audit_log').selectAll().execute();
+    expect(JSON.stringify(rows)).not.toContain('lovelace');
+  });
+
   it('filters by actor, action and time, pages with a cursor, and is for admins only', async () => {
     const { clientId, clientSecret } = await privilegedActions();
     await call(

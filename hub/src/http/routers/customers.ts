@@ -15,6 +15,7 @@ export const customersRouter = {
   export: protectedProcedure
     .meta({
       permission: 'customers.privacy',
+      audit: 'customer.export',
       openapi: {
         method: 'POST',
         path: '/customers/export',
@@ -51,6 +52,7 @@ export const customersRouter = {
   erase: protectedProcedure
     .meta({
       permission: 'customers.privacy',
+      audit: 'customer.erase',
       openapi: {
         method: 'POST',
         path: '/customers/erase',
