@@ -17,6 +17,15 @@ describe('hub configuration', () => {
       expect(() => parseConfig([], { HUB_HOLD_UNITS_PER_SKU_MAX: bad })).toThrow(ConfigError);
   });
 
+  it('keeps personal data until HUB_PII_RETENTION_DAYS says how many days after an order closes', () => {
+    expect(parseConfig([], {}).piiRetentionDays).toBeUndefined();
+    expect(parseConfig([], { HUB_PII_RETENTION_DAYS: 'off' }).piiRetentionDays).toBeUndefined();
+    expect(parseConfig([], { HUB_PII_RETENTION_DAYS: '365' }).piiRetentionDays).toBe(365);
+    for (const bad of ['0', '-3', 'soon', '1.5']) {
+      expect(() => parseConfig([], { HUB_PII_RETENTION_DAYS: bad })).toThrow(ConfigError);
+    }
+  });
+
   it('requires admin MFA only with HUB_REQUIRE_ADMIN_MFA=1', () => {
     expect(parseConfig([], {}).requireAdminMfa).toBe(false);
     expect(parseConfig([], { HUB_REQUIRE_ADMIN_MFA: '1' }).requireAdminMfa).toBe(true);
