@@ -1,7 +1,7 @@
 import type { Address, Customer } from '@dovetail/shared';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
-import { sealedPrefix, vaultOf } from '../db/personal-data.ts';
+import { erased, sealedPrefix, vaultOf } from '../db/personal-data.ts';
 import { emailLookupKey, erasedAddress, erasedCustomer, openAddress, sealOrderFields } from '../orders/personal.ts';
 import { getOrder, type OrderView } from '../orders/service.ts';
 import { getReturn, type ReturnView } from '../returns/service.ts';
@@ -218,14 +218,15 @@ export async function sealPlainPersonalData(db: Kysely<Database>, batch = 200): 
     await db.transaction().execute(async (trx) => {
       for (const row of rows) {
         const customer = await vault.open<Customer>(trx, row.customer_json);
-        const set = customer
-          ? {
-              recipient: await vault.seal(trx, customer.email, row.recipient),
-              data_json: row.data_json.startsWith(sealedPrefix)
-                ? row.data_json
-                : await vault.seal(trx, customer.email, JSON.parse(row.data_json)),
-            }
-          : { recipient: 'erased', data_json: 'null' };
+        const set =
+          customer && customer.email !== erased
+            ? {
+                recipient: await vault.seal(trx, customer.email, row.recipient),
+                data_json: row.data_json.startsWith(sealedPrefix)
+                  ? row.data_json
+                  : await vault.seal(trx, customer.email, JSON.parse(row.data_json)),
+              }
+            : { recipient: 'erased', data_json: 'null' };
         await trx.updateTable('notifications').set(set).where('id', '=', row.id).execute();
       }
     });
