@@ -9,7 +9,7 @@ import { erased, erasedAddress as erasedAddressFields, vaultOf } from '../db/per
  */
 export type SealedOrderFields = {
   customer_json: string;
-  customer_email: string;
+  customer_email: string | null;
   shipping_json: string;
   billing_json: string | null;
 };
@@ -20,6 +20,15 @@ export async function sealOrderFields(
   shipping: Address,
   billing: Address | undefined | null,
 ): Promise<SealedOrderFields> {
+  if (customer.email === erased) {
+    // An erased customer's order (an exchange's replacement) holds only "erased" and a country: nothing to seal.
+    return {
+      customer_json: JSON.stringify(customer),
+      customer_email: null,
+      shipping_json: JSON.stringify(shipping),
+      billing_json: billing ? JSON.stringify(billing) : null,
+    };
+  }
   const vault = vaultOf(db);
   const seal = await vault.sealer(db, customer.email);
   return {
