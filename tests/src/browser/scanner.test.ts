@@ -424,8 +424,8 @@ describe('the scanner app in a browser', () => {
     await eventually(() => text('#product-name')).toContain('not in the catalog yet');
     await page.fill('#scan-quantity', '2');
     await scan('#scan-bin', 'A-09');
-    // Recorded at the warehouse first…
-    await eventually(() => text('#scan-message')).toBe('✓ 2 × GHOST-SOFA-9 received into A-09');
+    // Recorded at the warehouse first (the hub's refusal may already have turned the ✓ into ✗)…
+    await eventually(() => text('#scan-message')).toMatch(/^[✓✗] 2 × GHOST-SOFA-9 received into A-09/);
     // …then refused by the hub: the confirmation no longer says ✓, the banner says so, the list explains.
     await eventually(() => text('#scan-message'), 15_000).toMatch(
       /^✗ 2 × GHOST-SOFA-9 received into A-09, but head office refused it: Head office does not know/,
