@@ -6,6 +6,7 @@ import { hubCatalogImportBench } from './hub-catalog-import.ts';
 import { hubHoldsBench } from './hub-holds.ts';
 import { hubOrdersBench } from './hub-orders.ts';
 import { hubWebhooksBench } from './hub-webhooks.ts';
+import { propagationBench } from './propagation.ts';
 
 /**
  * `npm run bench`: runs each bench in turn against real processes and prints its figures beside
@@ -20,6 +21,7 @@ const benches: Bench[] = [
   hubOrdersBench,
   hubWebhooksBench,
   catchUpBench,
+  propagationBench,
 ];
 
 async function main(): Promise<number> {
