@@ -2,7 +2,7 @@ import { limits, type Permission } from '@dovetail/shared';
 import type { Context as HonoContext } from 'hono';
 import { recordAudit } from '../audit/service.ts';
 import { authenticateClient, scopesForRole } from '../identity/clients.ts';
-import { apiAudience } from '../identity/principal.ts';
+import { audienceFor } from '../identity/principal.ts';
 import { clientAddress } from './client-address.ts';
 import { requestIdOf } from './observability.ts';
 import type { HubDeps } from './trpc.ts';
@@ -136,7 +136,7 @@ export function createTokenHandler(deps: HubDeps) {
     const scope = [...new Set(requested)].join(' ');
     const accessToken = await deps.keys.sign(
       { sub: client.id, role: client.role, wh: client.warehouses, scope, knd: 'client', epoch: client.epoch },
-      apiAudience,
+      audienceFor(client.role),
       limits.accessTokenTtlSeconds,
     );
     return c.json(

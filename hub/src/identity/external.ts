@@ -2,7 +2,15 @@ import { type Role, limits, roles, seesEveryRecord } from '@dovetail/shared';
 import { type JWTPayload, createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 
 /** An outside OpenID Connect issuer whose tokens the hub accepts, verified through its JWKS URL. */
-export type ExternalIssuerConfig = { issuer: string; jwksUrl: string; audience: string };
+export type ExternalIssuerConfig = {
+  issuer: string;
+  jwksUrl: string;
+  audience: string;
+  /** How long an unknown kid waits before it may refetch the JWKS again (default 30 s). */
+  jwksCooldownMs?: number;
+  /** How long a fetched JWKS is trusted before the next token makes it refetch (default 10 min). */
+  jwksCacheMaxAgeMs?: number;
+};
 
 /** Asymmetric algorithms only: an HMAC "signed" with a published key must never verify. */
 const externalAlgorithms = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
@@ -32,8 +40,8 @@ export class ExternalIssuer {
     private readonly nowMs: () => number = Date.now,
   ) {
     this.jwks = createRemoteJWKSet(new URL(config.jwksUrl), {
-      cooldownDuration: 30_000,
-      cacheMaxAge: 10 * 60_000,
+      cooldownDuration: config.jwksCooldownMs ?? 30_000,
+      cacheMaxAge: config.jwksCacheMaxAgeMs ?? 10 * 60_000,
       timeoutDuration: 5_000,
     });
   }

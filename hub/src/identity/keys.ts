@@ -170,7 +170,7 @@ export class KeyStore {
    * Verifies signature, algorithm (pinned to ES256; `none` and HMAC never pass), `typ`, issuer,
    * audience, expiry and not-before. `jku`/`x5u`/`jwk` headers are ignored: keys come from here only.
    */
-  async verify(token: string, audience: string): Promise<JWTPayload> {
+  async verify(token: string, audience: string | string[]): Promise<JWTPayload> {
     const { payload } = await jwtVerify(
       token,
       async (header) => {

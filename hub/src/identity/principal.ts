@@ -7,6 +7,18 @@ import type { KeyStore } from './keys.ts';
 import { staffIsActive } from './staff.ts';
 
 export const apiAudience = 'dovetail-api';
+/**
+ * Edge machine tokens name another audience than people's and API clients' (RFC 8725 §3.9): a token
+ * is accepted only with the audience of its kind, so an access token re-labelled with the edge role,
+ * or an edge token re-labelled with another, never verifies. Webhooks carry no token (Standard
+ * Webhooks HMAC signatures, webhooks/signature.ts).
+ */
+export const syncAudience = 'dovetail-sync';
+
+/** The audience a token for this role is minted for. */
+export function audienceFor(role: Role): string {
+  return role === 'edge' ? syncAudience : apiAudience;
+}
 
 /** `external`: vouched for by a configured outside OIDC issuer (no local record to revoke). */
 export type AuthPrincipal = Principal & {
@@ -67,7 +79,7 @@ export class Authenticator {
     if (this.external?.claims(match[1])) return this.authenticateExternal(match[1], this.external, now);
     let payload: Record<string, unknown>;
     try {
-      payload = await this.keys.verify(match[1], apiAudience);
+      payload = await this.keys.verify(match[1], [apiAudience, syncAudience]);
     } catch {
       return { ok: false, message: 'invalid or expired token' };
     }
@@ -83,6 +95,7 @@ export class Authenticator {
     ) {
       return { ok: false, message: 'token claims are malformed' };
     }
+    if (payload.aud !== audienceFor(role)) return { ok: false, message: 'token audience does not fit its role' };
     const standing = await this.standing(knd, sub, epoch);
     if (!standing.active) return { ok: false, message: 'credentials were revoked' };
     const scopes = new Set(scope.split(' ').filter((name) => permissionNames.has(name)) as Permission[]);
