@@ -5,7 +5,8 @@ import { type JsonObject, type OperationEntry, operationsOf } from './document.t
  * Requests generated from an OpenAPI 3.1 document, for a Schemathesis-like check with fast-check:
  * for each operation, path and query parameters and a JSON body drawn from their schemas (mostly
  * valid, sometimes any JSON at all), so a test can send them to a real service and check that it
- * never answers 5xx and that every answer matches the document. Test-only (the
+ * never answers 5xx and that every answer matches the document. The same generator draws tRPC
+ * inputs and sync frames from `z.toJSONSchema` of their zod schemas (`payloadFor`). Test-only (the
  * `@dovetail/shared/openapi-fuzz` entry); nothing in the services imports it.
  */
 
@@ -104,6 +105,18 @@ export function valueFor(document: JsonObject, input: JsonObject, depth = 0): fc
   }
 }
 
+/**
+ * A request body, a tRPC procedure's input or a sync frame for a schema: mostly valid, sometimes
+ * any JSON at all. `document` resolves `$ref`s (the schema itself when it carries its `$defs`, as
+ * `z.toJSONSchema` writes them).
+ */
+export function payloadFor(document: JsonObject, schema: JsonObject = document): fc.Arbitrary<unknown> {
+  return fc.oneof(
+    { weight: 6, arbitrary: valueFor(document, schema) },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
+  );
+}
+
 const queryText = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
 
 /** Requests for one operation; `basePath` is the document's server URL (e.g. `/api/v1`). */
@@ -135,12 +148,7 @@ export function requestsFor(
     JsonObject
   >;
   const bodySchema = content['application/json']?.['schema'] as JsonObject | undefined;
-  const body: fc.Arbitrary<unknown> = bodySchema
-    ? fc.oneof(
-        { weight: 6, arbitrary: valueFor(document, bodySchema) },
-        { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
-      )
-    : fc.constant(undefined);
+  const body: fc.Arbitrary<unknown> = bodySchema ? payloadFor(document, bodySchema) : fc.constant(undefined);
   return fc
     .record({
       path: fc.record(pathValues),
