@@ -26,6 +26,11 @@ export type EdgeSyncClientOptions = {
   /** The hub's replica of a partition drifted from this edge's: record a reconcile event. */
   onDrift?: (sku: string) => void;
   /**
+   * The hub's welcome or ack was recorded: everything through `upstreamAck` is applied at the hub
+   * (observation only, e.g. the many-warehouses bench timing each event to its ack).
+   */
+  onUpstreamAck?: (upstreamAck: number, frame: 'welcome' | 'ack') => void;
+  /**
    * How long a hello or a push may wait for the hub's answer before the link is dropped; defaults to
    * `EDGE_SYNC_ANSWER_TIMEOUT_MS`, else `limits.syncAnswerTimeoutMs`.
    */
@@ -234,6 +239,8 @@ export class EdgeSyncClient {
             this.#options.logger.error({ fault }, 'hub broke the sync protocol');
             socket.close(closeCodes.malformed, fault.code);
           } else if (message.type === 'checkpoint_complete') this.#options.onChanges?.();
+          else if (message.type === 'ack' || message.type === 'welcome')
+            this.#options.onUpstreamAck?.(message.upstreamAck, message.type);
         } catch (error) {
           this.#status.lastError = (error as Error).message;
           this.#options.logger.error({ err: error }, 'applying a sync frame failed');
