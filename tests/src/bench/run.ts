@@ -6,6 +6,7 @@ import { hubCatalogImportBench } from './hub-catalog-import.ts';
 import { hubHoldsBench } from './hub-holds.ts';
 import { hubOrdersBench } from './hub-orders.ts';
 import { hubWebhooksBench } from './hub-webhooks.ts';
+import { manyEdgesBench } from './many-edges.ts';
 import { propagationBench } from './propagation.ts';
 
 /**
@@ -22,6 +23,7 @@ const benches: Bench[] = [
   hubWebhooksBench,
   catchUpBench,
   propagationBench,
+  manyEdgesBench,
 ];
 
 async function main(): Promise<number> {
