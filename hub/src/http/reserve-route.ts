@@ -4,7 +4,7 @@ import type { Context as HonoContext, Next } from 'hono';
 import { asApiError, toErrorResponse } from './errors.ts';
 import { restContext } from './rest.ts';
 import { holdsRouter, takeHold } from './routers/holds.ts';
-import { type HubDeps, type HubMeta, guard } from './trpc.ts';
+import { type HubDeps, type HubMeta, guard, recordDenial } from './trpc.ts';
 
 /** What the procedure declares: the route takes its permission from there, never its own. */
 const permission = (holdsRouter.reserve._def.meta as HubMeta | undefined)?.permission;
@@ -62,6 +62,7 @@ export function createReserveRoute(deps: HubDeps) {
         headers: { ...context.response.headers, 'content-type': 'application/json' },
       });
     } catch (cause) {
+      await recordDenial(context, 'holds.reserve', input, cause);
       const error = asApiError(cause) ?? getTRPCErrorFromUnknown(cause);
       if (error.code === 'INTERNAL_SERVER_ERROR')
         deps.logger.error({ err: error.cause ?? error, reqId: context.requestId }, 'unhandled error in a REST route');

@@ -125,9 +125,16 @@ export function guard(ctx: Context, permission: Permission | 'public' | undefine
 
 export type ProtectedContext = Context & { principal: AuthPrincipal };
 
-export const protectedProcedure = publicProcedure.use(async ({ ctx, meta, next, getRawInput }) => {
-  const principal = guard(ctx, meta?.permission);
+export const protectedProcedure = publicProcedure.use(async ({ ctx, meta, next, getRawInput, path }) => {
+  let principal: AuthPrincipal;
+  try {
+    principal = guard(ctx, meta?.permission);
+  } catch (error) {
+    await recordDenial(ctx, path, await getRawInput(), error);
+    throw error;
+  }
   const result = await next({ ctx: { ...ctx, principal } });
+  if (!result.ok) await recordDenial(ctx, path, await getRawInput(), result.error);
   if (meta?.audit && result.ok) {
     const input = await getRawInput();
     await recordAudit(
@@ -147,6 +154,39 @@ export const protectedProcedure = publicProcedure.use(async ({ ctx, meta, next, 
   }
   return result;
 });
+
+/**
+ * A refused authorization (403: the role lacks the permission, the object is outside the caller's
+ * warehouses, or the token lacks the scope) goes into the audit trail as `access.denied`, with the
+ * procedure and the id it named as target (docs/operations.md, "Audit trail"). Refusals before
+ * authentication (401) and over budget (429) are not written: they prove nothing about a principal,
+ * and a row each would let a flood grow the table. A trail that cannot be written does not turn
+ * the 403 into a 500.
+ */
+export async function recordDenial(ctx: Context, procedure: string, input: unknown, error: unknown): Promise<void> {
+  const api = asApiError(error);
+  if (api?.status !== 403 || !ctx.auth?.ok) return;
+  const principal = ctx.auth.principal;
+  const named = auditTarget(input, undefined);
+  try {
+    await recordAudit(
+      ctx.deps.db,
+      ctx.deps.dialect,
+      {
+        actor: principal.subject,
+        actorKind: principal.kind,
+        source: ctx.source ?? 'unknown',
+        requestId: ctx.requestId,
+        action: 'access.denied',
+        target: named ? `${procedure}:${named}` : procedure,
+        change: { procedure, reason: api.reason, input },
+      },
+      ctx.deps.nowMs(),
+    );
+  } catch (failure) {
+    ctx.deps.logger.warn({ err: failure, reqId: ctx.requestId }, 'could not record a denial in the audit trail');
+  }
+}
 
 /** What an audited action acted on: the id its input names, else the id of what it created. */
 function auditTarget(input: unknown, output: unknown): string | undefined {
