@@ -26,6 +26,13 @@ describe('hub configuration', () => {
     }
   });
 
+  it('records uncataloged stock unless HUB_UNCATALOGED_STOCK=refuse', () => {
+    expect(parseConfig([], {}).uncatalogedStock).toBe('accept');
+    expect(parseConfig([], { HUB_UNCATALOGED_STOCK: 'refuse' }).uncatalogedStock).toBe('refuse');
+    expect(parseConfig([], { HUB_UNCATALOGED_STOCK: ' Accept ' }).uncatalogedStock).toBe('accept');
+    expect(() => parseConfig([], { HUB_UNCATALOGED_STOCK: 'drop' })).toThrow(/accept or refuse/);
+  });
+
   it('requires admin MFA only with HUB_REQUIRE_ADMIN_MFA=1', () => {
     expect(parseConfig([], {}).requireAdminMfa).toBe(false);
     expect(parseConfig([], { HUB_REQUIRE_ADMIN_MFA: '1' }).requireAdminMfa).toBe(true);

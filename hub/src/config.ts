@@ -40,6 +40,11 @@ export type HubConfig = {
    * SKU at once unless its own cap is set (docs/operations.md, "Hold cap"). Null: no default cap.
    */
   holdUnitsPerSkuMax: number | null;
+  /**
+   * `HUB_UNCATALOGED_STOCK` (default `accept`): an edge's stock of a SKU the catalog does not list is
+   * recorded, unsellable until cataloged; `refuse` sends it back to the edge as `unknown_sku`.
+   */
+  uncatalogedStock: 'accept' | 'refuse';
   /** `HUB_REQUIRE_ADMIN_MFA=1`: admins must enrol TOTP before their sign-in gives more than enrolment (docs/operations.md, "Staff MFA"). */
   requireAdminMfa: boolean;
   /** `HUB_PII_RETENTION_DAYS` (default `off`): personal data of orders closed longer than this is erased (docs/operations.md, "Personal data"). */
@@ -78,6 +83,7 @@ const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DI
        HUB_PUBLIC_URL (the address in tracking links and e-mails; default http://HOST:PORT),
        HUB_CLIENT_REQUESTS_PER_SECOND, HUB_CLIENT_REQUESTS_BURST (default budget per API client: 500/s, 5000),
        HUB_HOLD_UNITS_PER_SKU_MAX (units a storefront client may hold of one SKU at once; default 50, or off),
+       HUB_UNCATALOGED_STOCK=accept|refuse (an edge's stock of a SKU not in the catalog: recorded, unsellable until cataloged (default), or refused back to the edge),
        HUB_REQUIRE_ADMIN_MFA=1 (admins sign in with a TOTP code; one without MFA gets a token only to enrol),
        HUB_OPS_FULFILLMENT_OVERDUE_HOURS (the /ops console lists a fulfillment unpacked this long as stuck; default 24),
        HUB_BRAND_NAME (the name customers see on the tracking page and in e-mails; default Dovetail),
@@ -203,6 +209,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
     port,
     holdUnitsPerSkuMax,
     requireAdminMfa: booleanSetting(env, 'HUB_REQUIRE_ADMIN_MFA', false),
+    uncatalogedStock: uncatalogedStockOf(env['HUB_UNCATALOGED_STOCK']),
     piiRetentionDays,
     metrics: metricsListenerOf(env),
     webhooks,
@@ -238,6 +245,13 @@ function integerSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, 
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}`);
   }
   return value;
+}
+
+function uncatalogedStockOf(value: string | undefined): 'accept' | 'refuse' {
+  const text = (value ?? '').trim().toLowerCase();
+  if (text === '' || text === 'accept') return 'accept';
+  if (text === 'refuse') return 'refuse';
+  throw new ConfigError('HUB_UNCATALOGED_STOCK must be accept or refuse');
 }
 
 function booleanSetting(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {

@@ -22,6 +22,7 @@ import { startPeriodic } from './periodic.ts';
 import { PersonalDataVault, registerVault } from './db/personal-data.ts';
 import { eraseExpiredPersonalData, retentionIntervalMs, sealPlainPersonalData } from './privacy/service.ts';
 import { downstreamNotifier, downstreamNotifyChannel } from './downstream/notifier.ts';
+import type { UncatalogedStockPolicy } from './sync/apply-push.ts';
 import { type SyncServer, attachSyncServer } from './sync/server.ts';
 import { webhookNotifier, webhookNotifyChannel } from './webhooks/notifier.ts';
 import { type WebhookSettings, defaultWebhookSettings } from './webhooks/settings.ts';
@@ -48,6 +49,11 @@ export type HubOptions = {
    * at once; undefined: shared limits' default (50); null: none. A client's own cap applies regardless.
    */
   holdUnitsPerSkuMax?: number | null;
+  /**
+   * `HUB_UNCATALOGED_STOCK`: `accept` (default) records an edge's stock of a SKU the catalog does
+   * not list, unsellable until cataloged; `refuse` rejects it back to the edge with `unknown_sku`.
+   */
+  uncatalogedStock?: UncatalogedStockPolicy;
   /** `HUB_REQUIRE_ADMIN_MFA=1`: an admin without MFA signs in only to enrol it (docs/operations.md, "Staff MFA"). */
   requireAdminMfa?: boolean;
   /** 32-byte key that seals private signing keys at rest (`HUB_KEY_ENCRYPTION_KEY`). */
@@ -87,7 +93,10 @@ export type Hub = {
   /** Set when the bootstrap admin was created just now with a generated secret: print it once. */
   generatedAdminSecret: string | undefined;
   /** Serves `/sync` (edge WebSockets) on the HTTP server the app listens on. */
-  startSync(server: http.Server, options?: { pollIntervalMs?: number }): Promise<SyncServer>;
+  startSync(
+    server: http.Server,
+    options?: { pollIntervalMs?: number; uncatalogedStock?: UncatalogedStockPolicy },
+  ): Promise<SyncServer>;
   close(): Promise<void>;
 };
 
@@ -281,6 +290,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
           notifier: downstreamNotifier,
           logger,
           nowMs,
+          ...(options.uncatalogedStock ? { uncatalogedStock: options.uncatalogedStock } : {}),
           ...syncOptions,
         });
         return sync;

@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     rateLimit: config.requestBudget,
     holdUnitsPerSkuMax: config.holdUnitsPerSkuMax,
     requireAdminMfa: config.requireAdminMfa,
+    uncatalogedStock: config.uncatalogedStock,
     brand: config.brand,
     returns: config.returns,
     ops: config.ops,

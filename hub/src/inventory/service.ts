@@ -17,7 +17,11 @@ import { isUniqueViolation } from '../db/errors.ts';
 import { noteLowStock, partitionFigureColumns } from './low-stock.ts';
 
 export type PartitionView = StockQuantities & { warehouseId: string };
-export type SkuInventory = StockQuantities & { sku: string; warehouses: PartitionView[] };
+/**
+ * `cataloged: false`: stock an edge recorded of a SKU the catalog does not list (docs/architecture.md,
+ * "Uncataloged stock"); it is counted, never sold, until a product lists the SKU.
+ */
+export type SkuInventory = StockQuantities & { sku: string; cataloged: boolean; warehouses: PartitionView[] };
 
 const quantityKeys = [
   'onHand',
@@ -63,10 +67,17 @@ function zeroQuantities(): StockQuantities {
   return stockQuantities(emptyPartition());
 }
 
-function sumPartitions(sku: string, partitions: PartitionView[]): SkuInventory {
+function sumPartitions(sku: string, cataloged: boolean, partitions: PartitionView[]): SkuInventory {
   const total = zeroQuantities();
   for (const partition of partitions) for (const key of quantityKeys) total[key] += partition[key];
-  return { sku, ...total, warehouses: partitions };
+  return { sku, cataloged, ...total, warehouses: partitions };
+}
+
+/** Which of `skus` the catalog lists: one statement for a page. */
+async function catalogedOf(db: Kysely<Database>, skus: string[]): Promise<Set<string>> {
+  if (skus.length === 0) return new Set();
+  const rows = await db.selectFrom('variants').select('sku').where('sku', 'in', skus).execute();
+  return new Set(rows.map((row) => row.sku));
 }
 
 async function partitionsFor(
@@ -103,11 +114,12 @@ export async function skuInventory(
   nowMs: number,
 ): Promise<SkuInventory> {
   const partitions = (await partitionsFor(db, [sku], scope, nowMs)).get(sku) ?? [];
-  if (partitions.length === 0 && !(await skuExists(db, sku))) {
+  const cataloged = await skuExists(db, sku);
+  if (partitions.length === 0 && !cataloged) {
     const anywhere = await db.selectFrom('stock_partitions').select('sku').where('sku', '=', sku).executeTakeFirst();
     if (!anywhere) throw notFound('SKU');
   }
-  return sumPartitions(sku, partitions);
+  return sumPartitions(sku, cataloged, partitions);
 }
 
 export type InventoryFilters = { warehouseId?: string; skuPrefix?: string; cursor?: string; limit: number };
@@ -147,9 +159,10 @@ export async function listInventory(
       : []
     : scope;
   const partitions = await partitionsFor(db, page, narrowed, nowMs);
+  const cataloged = await catalogedOf(db, page);
   const last = page[page.length - 1];
   return {
-    items: page.map((sku) => sumPartitions(sku, partitions.get(sku) ?? [])),
+    items: page.map((sku) => sumPartitions(sku, cataloged.has(sku), partitions.get(sku) ?? [])),
     nextCursor: rows.length > filters.limit && last ? encodeCursor(last) : null,
   };
 }

@@ -10,6 +10,7 @@ import {
   type PushRejectionReason,
   partitionChecksum,
   partitionStateSchema,
+  parseSupplyReference,
   pushRejectionReasons,
   type StockEvent,
   stockQuantities,
@@ -22,7 +23,11 @@ import { detectShortage } from '../fulfillment/shortage.ts';
 import { noteLowStock, type PartitionFigures, partitionFigureColumns } from '../inventory/low-stock.ts';
 import { answerQuotaMove } from '../quotas/service.ts';
 import { applyReturnFact, type ReturnFactRefusal } from '../returns/receive.ts';
+import { applySupplyReceipt } from '../supply/receipts.ts';
 import type { StockEventsTable, SyncRejectionsTable } from './tables.ts';
+
+/** `HUB_UNCATALOGED_STOCK`: whether the replica takes stock events for SKUs the catalog does not list. */
+export type UncatalogedStockPolicy = 'accept' | 'refuse';
 
 export type PushRejection = { seq: number; reason: PushRejectionReason; message: string };
 export type PushResult = {
@@ -63,6 +68,12 @@ export async function applyPush(
     edgeId: string;
     events: PushMessage['events'];
     nowMs: number;
+    /**
+     * What a stock event for a SKU the catalog does not list becomes (docs/architecture.md,
+     * "Uncataloged stock"): `accept` (default) folds it into the replica, since the partition is the
+     * edge's to write and the units are on its shelf; `refuse` rejects it durably with `unknown_sku`.
+     */
+    uncatalogedStock?: UncatalogedStockPolicy;
   },
 ): Promise<PushResult> {
   const { warehouseId, edgeId, events, nowMs } = options;
@@ -102,7 +113,7 @@ export async function applyPush(
       trx,
       fresh.map(({ event }) => event.id),
     );
-    const run = new StockRun(trx, warehouseId, edgeId, nowMs);
+    const run = new StockRun(trx, warehouseId, edgeId, nowMs, options.uncatalogedStock ?? 'accept');
     await run.load(fresh.flatMap(({ event }) => (isStockEvent(event) ? [event.sku] : [])));
     let lastEventAtMs: number | null = null;
     for (const { seq, event } of fresh) {
@@ -115,7 +126,14 @@ export async function applyPush(
       if (isStockEvent(event)) {
         const rejection = await run.apply(seq, event);
         if (rejection) result.rejected.push({ seq, ...rejection });
-        else result.applied++;
+        else {
+          result.applied++;
+          // A receipt against a purchase order or a production request (docs/catalog.md, "Pre-orders and made-to-order").
+          if (event.type === 'receive' && parseSupplyReference(event.reference)) {
+            await run.flush();
+            await applySupplyReceipt(trx, options.dialect, warehouseId, event, nowMs);
+          }
+        }
       } else {
         await run.flush();
         const refusal = await applyFact(trx, options.dialect, warehouseId, edgeId, seq, event, nowMs);
@@ -190,7 +208,13 @@ class StockRun {
   #events: Insertable<StockEventsTable>[] = [];
   #rejections: Insertable<SyncRejectionsTable>[] = [];
 
-  constructor(trx: Transaction<Database>, warehouseId: string, edgeId: string, nowMs: number) {
+  constructor(
+    trx: Transaction<Database>,
+    warehouseId: string,
+    edgeId: string,
+    nowMs: number,
+    readonly uncataloged: UncatalogedStockPolicy,
+  ) {
     this.#trx = trx;
     this.#warehouseId = warehouseId;
     this.#edgeId = edgeId;
@@ -202,8 +226,10 @@ class StockRun {
     const distinct = [...new Set(skus)];
     for (let from = 0; from < distinct.length; from += insertRowsMax) {
       const chunk = distinct.slice(from, from + insertRowsMax);
-      const variants = await this.#trx.selectFrom('variants').select('sku').where('sku', 'in', chunk).execute();
-      for (const { sku } of variants) this.#catalog.add(sku);
+      if (this.uncataloged === 'refuse') {
+        const variants = await this.#trx.selectFrom('variants').select('sku').where('sku', 'in', chunk).execute();
+        for (const { sku } of variants) this.#catalog.add(sku);
+      }
       const rows = await this.#trx
         .selectFrom('stock_partitions')
         .select(['sku', 'state_json', ...partitionFigureColumns])
@@ -219,7 +245,7 @@ class StockRun {
 
   /** Folds one stock event into its partition; the reason when the hub refuses it. */
   async apply(seq: number, event: StockEvent): Promise<{ reason: PushRejectionReason; message: string } | undefined> {
-    if (!this.#catalog.has(event.sku)) {
+    if (this.uncataloged === 'refuse' && !this.#catalog.has(event.sku)) {
       const refusal = {
         reason: 'unknown_sku' as const,
         message: `${event.sku} is not in the hub's catalog; correct the scan at the edge`,

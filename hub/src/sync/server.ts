@@ -7,6 +7,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { Authenticator } from '../identity/principal.ts';
 import type { Database } from '../database.ts';
 import type { DownstreamNotifier } from '../downstream/notifier.ts';
+import type { UncatalogedStockPolicy } from './apply-push.ts';
 import { HubSyncSession, type SyncPrincipal } from './session.ts';
 
 export type SyncServerOptions = {
@@ -23,6 +24,8 @@ export type SyncServerOptions = {
    * defaults to `HUB_SYNC_ANSWER_TIMEOUT_MS`, else `limits.syncAnswerTimeoutMs`.
    */
   answerTimeoutMs?: number;
+  /** `HUB_UNCATALOGED_STOCK`: stock events for SKUs the catalog does not list are folded (`accept`, default) or refused. */
+  uncatalogedStock?: UncatalogedStockPolicy;
 };
 
 const pingIntervalMs = 15_000;
@@ -109,6 +112,7 @@ export function attachSyncServer(server: http.Server, options: SyncServerOptions
       nowMs,
       logger,
       answerTimeoutMs,
+      ...(options.uncatalogedStock ? { uncatalogedStock: options.uncatalogedStock } : {}),
       transport: {
         send: (message) => {
           if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));

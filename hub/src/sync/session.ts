@@ -14,7 +14,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../database.ts';
 import { readDownstream } from '../downstream/outbox.ts';
-import { StreamSuperseded, applyPush, storedRejections } from './apply-push.ts';
+import { StreamSuperseded, type UncatalogedStockPolicy, applyPush, storedRejections } from './apply-push.ts';
 
 export type SyncPrincipal = { clientId: string; warehouseId: string; epoch: number };
 
@@ -46,6 +46,7 @@ export class HubSyncSession {
   readonly #nowMs: () => number;
   readonly #logger: Logger;
   readonly #answerTimeoutMs: number;
+  readonly #uncatalogedStock: UncatalogedStockPolicy;
   readonly #openedAtMs: number;
   #helloArrived = false;
   #edgeId: string | undefined;
@@ -65,6 +66,8 @@ export class HubSyncSession {
     logger: Logger;
     /** How long the hello and each checkpoint's `changes_ack` may take (default `limits.syncAnswerTimeoutMs`). */
     answerTimeoutMs?: number;
+    /** Stock events for SKUs the catalog does not list: folded (`accept`, default) or refused. */
+    uncatalogedStock?: UncatalogedStockPolicy;
   }) {
     this.#db = options.db;
     this.#dialect = options.dialect;
@@ -73,6 +76,7 @@ export class HubSyncSession {
     this.#nowMs = options.nowMs;
     this.#logger = options.logger;
     this.#answerTimeoutMs = options.answerTimeoutMs ?? limits.syncAnswerTimeoutMs;
+    this.#uncatalogedStock = options.uncatalogedStock ?? 'accept';
     this.#openedAtMs = this.#nowMs();
   }
 
@@ -188,6 +192,7 @@ export class HubSyncSession {
           edgeId: this.#edgeId,
           events: message.events,
           nowMs: this.#nowMs(),
+          uncatalogedStock: this.#uncatalogedStock,
         });
       } catch (error) {
         if (error instanceof StreamSuperseded) return this.#fail(closeCodes.fenced, 'fenced', error.message);

@@ -23,6 +23,8 @@ let server: http.Server;
 let port: number;
 let admin: string;
 let edgeCredentials: { clientId: string; clientSecret: string };
+/** `HUB_UNCATALOGED_STOCK` of the hub the next test starts (a describe block may switch it). */
+let uncatalogedStock: 'accept' | 'refuse' = 'accept';
 
 async function connect(token: string | undefined): Promise<Client> {
   const socket = new WebSocket(
@@ -116,7 +118,7 @@ describe.each(['sqlite', 'postgres'] as const)('the /sync endpoint on %s', (adap
     server = serve({ fetch: hub.app.fetch, port: 0, hostname: '127.0.0.1' }) as http.Server;
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     port = (server.address() as AddressInfo).port;
-    await hub.startSync(server, { pollIntervalMs: 100 });
+    await hub.startSync(server, { pollIntervalMs: 100, uncatalogedStock });
     admin = await adminToken(hub);
     await call(hub, 'POST', '/api/v1/products', { token: admin, body: sofa('SOFA-1') });
     await call(hub, 'POST', '/api/v1/warehouses', {
@@ -220,7 +222,7 @@ describe.each(['sqlite', 'postgres'] as const)('the /sync endpoint on %s', (adap
     client.socket.close();
   });
 
-  it('durably rejects an unknown SKU with a reason and moves on', async () => {
+  it('records stock of a SKU the catalog does not list, unsellable until a product lists it', async () => {
     const client = await welcomed();
     client.send({
       type: 'push',
@@ -230,15 +232,58 @@ describe.each(['sqlite', 'postgres'] as const)('the /sync endpoint on %s', (adap
       ],
     });
     const ack = await client.next('ack');
-    expect(ack).toMatchObject({
-      type: 'ack',
-      upstreamAck: 2,
-      rejected: [{ seq: 1, reason: 'unknown_sku', message: expect.stringContaining('GHOST-9') }],
+    expect(ack).toMatchObject({ type: 'ack', upstreamAck: 2 });
+    expect(ack.type === 'ack' && ack.rejected).toBeFalsy();
+    // The partition is the edge's to write: the hub's replica of it is checked like any other.
+    expect(ack.type === 'ack' && ack.checksums?.map((entry) => entry.sku).sort()).toEqual(['GHOST-9', 'SOFA-1']);
+    const ghost = await call(hub, 'GET', '/api/v1/inventory/GHOST-9', { token: admin });
+    expect(ghost.body).toMatchObject({ sku: 'GHOST-9', cataloged: false, onHand: 2, available: 2 });
+    const refused = await call(hub, 'POST', '/api/v1/inventory/reserve', {
+      token: admin,
+      body: { lines: [{ sku: 'GHOST-9', quantity: 1 }] },
     });
-    // An unknown SKU has no replica to check; the applied one does.
-    expect(ack.type === 'ack' && ack.checksums?.map((entry) => entry.sku)).toEqual(['SOFA-1']);
-    expect(await onHand('SOFA-1')).toBe(1);
+    expect(refused.status, JSON.stringify(refused.body)).toBe(404);
+    expect(refused.body.error.code).toBe('unknown_sku');
+    await call(hub, 'POST', '/api/v1/products', { token: admin, body: sofa('GHOST-9') });
+    const listed = await call(hub, 'GET', '/api/v1/inventory/GHOST-9', { token: admin });
+    expect(listed.body).toMatchObject({ cataloged: true, onHand: 2 });
+    const held = await call(hub, 'POST', '/api/v1/inventory/reserve', {
+      token: admin,
+      body: { lines: [{ sku: 'GHOST-9', quantity: 2 }] },
+    });
+    expect(held.status).toBe(201);
     client.socket.close();
+  });
+
+  describe('with HUB_UNCATALOGED_STOCK=refuse', () => {
+    beforeAll(() => {
+      uncatalogedStock = 'refuse';
+    });
+    afterAll(() => {
+      uncatalogedStock = 'accept';
+    });
+
+    it('durably rejects an unknown SKU with a reason and moves on', async () => {
+      const client = await welcomed();
+      client.send({
+        type: 'push',
+        events: [
+          { seq: 1, event: event('GHOST-9', 2) },
+          { seq: 2, event: event('SOFA-1', 1) },
+        ],
+      });
+      const ack = await client.next('ack');
+      expect(ack).toMatchObject({
+        type: 'ack',
+        upstreamAck: 2,
+        rejected: [{ seq: 1, reason: 'unknown_sku', message: expect.stringContaining('GHOST-9') }],
+      });
+      // An unknown SKU has no replica to check; the applied one does.
+      expect(ack.type === 'ack' && ack.checksums?.map((entry) => entry.sku)).toEqual(['SOFA-1']);
+      expect(await onHand('SOFA-1')).toBe(1);
+      expect(await onHand('GHOST-9')).toBe(0);
+      client.socket.close();
+    });
   });
 
   it('closes with 4403 and applies nothing when an edge pushes for another warehouse', async () => {

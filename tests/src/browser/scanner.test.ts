@@ -95,7 +95,9 @@ describe('the scanner app in a browser', () => {
       removeTempDir(hubDir);
       removeTempDir(edgeDir);
     });
-    hub = await startHub(cleanup, { dataDir: hubDir });
+    // A brand that keeps its catalog strict: a scan of a SKU head office does not list comes back
+    // refused, which is how the corrections list is shown below (the default records it, unsellable).
+    hub = await startHub(cleanup, { dataDir: hubDir, env: { HUB_UNCATALOGED_STOCK: 'refuse' } });
     const prepared = await prepareHub(hub.baseUrl, ['ARM-CHAIR']);
     admin = prepared.admin;
     const product = await requestJson<Body>(hub.baseUrl, 'POST', '/api/v1/products', {

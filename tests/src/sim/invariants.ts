@@ -93,9 +93,12 @@ export async function checkInvariants(world: World): Promise<string[]> {
   const hubCount = new Map<string, number>();
   for (const row of hubEvents) hubCount.set(row.event_id, (hubCount.get(row.event_id) ?? 0) + 1);
   for (const row of rejections) {
-    // Only a SKU the hub did not know may be refused; the hub's replica otherwise folds exactly
-    // what the edge folded, so any other reason means the replica drifted.
-    if (!world.ghostSkus.has(row.sku))
+    // Only a SKU the hub did not know may be refused, and only by a hub that refuses uncataloged
+    // stock; the hub's replica otherwise folds exactly what the edge folded, so any other refusal
+    // means the replica drifted.
+    if (world.uncatalogedStock === 'accept')
+      problems.push(`hub rejected seq ${row.edge_seq} (${row.sku}): ${row.reason}, but it accepts uncataloged stock`);
+    else if (!world.ghostSkus.has(row.sku))
       problems.push(
         `hub rejected seq ${row.edge_seq} (${row.sku}): ${row.reason}, but the hub's catalog knew that SKU`,
       );

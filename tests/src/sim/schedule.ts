@@ -21,6 +21,8 @@ export type Profile = {
   swallowWeight: number;
   /** Share of scans naming a SKU the hub does not know (0 in most schedules). */
   ghostRate: number;
+  /** The hub's `HUB_UNCATALOGED_STOCK`; unset: even seeds accept, odd seeds refuse. */
+  uncatalogedStock?: 'accept' | 'refuse';
   /** Whether this schedule writes backlogs larger than a push batch (rare: they are slow to apply). */
   bursty: boolean;
   lostWakeRate: number;
@@ -291,6 +293,8 @@ export async function runSchedule(
   const profile = { ...drawProfile(prng), ...options.profile };
   const world = await World.create(templates, prng, options.dir);
   world.ghostRate = profile.ghostRate;
+  // From the seed, not a draw: every seed keeps the schedule it had before this setting existed.
+  world.uncatalogedStock = profile.uncatalogedStock ?? (seed % 2 === 0 ? 'accept' : 'refuse');
   const commerce = new Commerce(world, profile.commerce);
   world.log(`seed ${seed}: ${JSON.stringify(profile)}`);
   const problems: string[] = [];

@@ -167,6 +167,11 @@ export class World {
    * durably with `unknown_sku`, and the rejection must reach the edge.
    */
   ghostRate = 0;
+  /**
+   * The hub's `HUB_UNCATALOGED_STOCK`: `refuse` sends ghost scans back as `unknown_sku`; `accept`
+   * (the product's default) folds them into the replica like any other partition.
+   */
+  uncatalogedStock: 'accept' | 'refuse' = 'refuse';
   /** Share of catalog wake-ups that never arrive (the server's poll must find the change). */
   lostWakeRate = 0;
   /** SKUs that were unknown to the hub at some point: the only ones a rejection may name. */
@@ -337,6 +342,7 @@ export class World {
       nowMs: () => this.nowMs,
       logger: silent,
       answerTimeoutMs: this.answerTimeoutMs,
+      uncatalogedStock: this.uncatalogedStock,
       transport: {
         send: (message) => this.#hubSend(connection, message),
         close: (code, reason) => {

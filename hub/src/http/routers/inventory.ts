@@ -11,6 +11,9 @@ const tags = ['inventory'];
 
 const skuInventorySchema = quantitiesSchema.extend({
   sku: z.string(),
+  cataloged: z
+    .boolean()
+    .describe('false: stock an edge recorded of a SKU the catalog does not list; counted, never sold until listed'),
   warehouses: z.array(quantitiesSchema.extend({ warehouseId: z.string() })),
 });
 
