@@ -24,6 +24,7 @@ import { decodeCursor, encodeCursor } from '../db/cursor.ts';
 import { mapUniqueViolation } from '../db/errors.ts';
 import { appendDownstream, appendDownstreamMany } from '../downstream/outbox.ts';
 import { catalogCacheOf } from './cache.ts';
+import { matchesSearch } from './search.ts';
 import type { ProductsTable, VariantsTable } from './tables.ts';
 
 export const catalogChannel = 'catalog';
@@ -306,10 +307,6 @@ async function updateProductOnce(
   });
 }
 
-function likePattern(text: string): string {
-  return `%${text.toLowerCase().replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
-}
-
 /**
  * A page of products. Pages are cached (catalog/cache.ts) except when filtered by stock, which moves
  * without any catalog write.
@@ -346,13 +343,7 @@ async function readProducts(
     query = query.where((eb) => eb(eb.fn('lower', ['material']), '=', filters.material!.toLowerCase()));
   if (filters.minPrice !== undefined) query = query.where('base_price', '>=', filters.minPrice);
   if (filters.maxPrice !== undefined) query = query.where('base_price', '<=', filters.maxPrice);
-  if (filters.q) {
-    const pattern = likePattern(filters.q);
-    // ESCAPE spelled out: SQLite has no default LIKE escape character, PostgreSQL's is backslash.
-    query = query.where(
-      sql<boolean>`(lower(name) like ${pattern} escape '\\' or lower(description) like ${pattern} escape '\\')`,
-    );
-  }
+  if (filters.q) query = query.where(matchesSearch(db, filters.q));
   for (const option of filters.options ?? []) {
     query = query.where('id', 'in', (eb) =>
       eb

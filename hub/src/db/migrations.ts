@@ -27,6 +27,7 @@ import { migration as m0025 } from './migrations/0025_audit_log.ts';
 import { migration as m0027 } from './migrations/0027_hold_caps.ts';
 import { migration as m0028 } from './migrations/0028_staff_mfa.ts';
 import { migration as m0029 } from './migrations/0029_personal_data.ts';
+import { migration as m0031 } from './migrations/0031_catalog_search.ts';
 
 /**
  * Versioned migrations, one list for both adapters. Written with Kysely's schema builder and
@@ -61,6 +62,7 @@ const steps: Record<string, Migration> = {
   '0027_hold_caps': m0027,
   '0028_staff_mfa': m0028,
   '0029_personal_data': m0029,
+  '0031_catalog_search': m0031,
 };
 
 export const migrationNames = Object.keys(steps).sort();
