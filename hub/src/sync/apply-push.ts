@@ -10,7 +10,6 @@ import {
   type PushRejectionReason,
   partitionChecksum,
   partitionStateSchema,
-  parseSupplyReference,
   pushRejectionReasons,
   type StockEvent,
   stockQuantities,
@@ -23,7 +22,6 @@ import { detectShortage } from '../fulfillment/shortage.ts';
 import { noteLowStock, type PartitionFigures, partitionFigureColumns } from '../inventory/low-stock.ts';
 import { answerQuotaMove } from '../quotas/service.ts';
 import { applyReturnFact, type ReturnFactRefusal } from '../returns/receive.ts';
-import { applySupplyReceipt } from '../supply/receipts.ts';
 import type { StockEventsTable, SyncRejectionsTable } from './tables.ts';
 
 /** `HUB_UNCATALOGED_STOCK`: whether the replica takes stock events for SKUs the catalog does not list. */
@@ -126,14 +124,7 @@ export async function applyPush(
       if (isStockEvent(event)) {
         const rejection = await run.apply(seq, event);
         if (rejection) result.rejected.push({ seq, ...rejection });
-        else {
-          result.applied++;
-          // A receipt against a purchase order or a production request (docs/catalog.md, "Pre-orders and made-to-order").
-          if (event.type === 'receive' && parseSupplyReference(event.reference)) {
-            await run.flush();
-            await applySupplyReceipt(trx, options.dialect, warehouseId, event, nowMs);
-          }
-        }
+        else result.applied++;
       } else {
         await run.flush();
         const refusal = await applyFact(trx, options.dialect, warehouseId, edgeId, seq, event, nowMs);
