@@ -48,6 +48,8 @@ export const signInSourcesTrackedMax = 20_000;
 export const signInPairsTrackedMax = 50_000;
 /** An address's failures on a name are forgotten after this long without one. */
 export const signInFailureMemorySeconds = 15 * 60;
+/** A sign-in attempt still being verified counts against its address and name for at most this long. */
+export const signInPendingStaleSeconds = 60;
 /** Password hashes (scrypt) computed at once, and sign-ins waiting for one, before a 429. */
 export const passwordHashesConcurrentMax = 2;
 export const passwordHashesQueuedMax = 4;

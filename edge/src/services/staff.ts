@@ -176,7 +176,7 @@ export class StaffDirectory {
    * answer is `busy` at once, before any memory is taken.
    */
   async signIn(username: string, password: string, source = 'unknown'): Promise<SignInResult> {
-    const allowed = this.#guard.check(source, username);
+    const allowed = this.#guard.begin(source, username);
     if (!allowed.ok) return { ok: false, reason: 'too_many_attempts', retryAfterSeconds: allowed.retryAfterSeconds };
     const row = this.#sql.byUsername.get(username);
     this.#decoy ??= decoyHash(this.#cost);
@@ -184,7 +184,10 @@ export class StaffDirectory {
     const verifying = this.#hashing.tryRun(source, async () =>
       verifyPassword(password, row?.password_hash ?? (await decoy)),
     );
-    if (!verifying) return { ok: false, reason: 'busy', retryAfterSeconds: 1 };
+    if (!verifying) {
+      this.#guard.release(source, username);
+      return { ok: false, reason: 'busy', retryAfterSeconds: 1 };
+    }
     const valid = await verifying;
     if (!row || !valid || isDisabled(row)) {
       this.#guard.recordFailure(source, username, row !== undefined);

@@ -89,7 +89,7 @@ export function createTokenHandler(deps: HubDeps) {
         deps.tokenRateLimiter.headers(budget),
       );
     }
-    const throttle = deps.loginThrottle.check(source, `client:${clientId}`);
+    const throttle = deps.loginThrottle.begin(source, `client:${clientId}`);
     if (!throttle.ok) {
       return oauthError(c, 429, 'invalid_request', 'too many failed attempts; try later', {
         'retry-after': String(throttle.retryAfterSeconds),

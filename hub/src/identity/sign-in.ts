@@ -43,7 +43,7 @@ export async function signInStaff(
   /** The one-time code (docs/operations.md, "Staff MFA"); required once the account has MFA on. */
   code?: string | undefined,
 ): Promise<StaffSignIn> {
-  const allowed = deps.loginThrottle.check(source, `staff:${username}`);
+  const allowed = deps.loginThrottle.begin(source, `staff:${username}`);
   if (!allowed.ok) return { kind: 'locked', retryAfterSeconds: allowed.retryAfterSeconds };
   const verified = await verifyStaffLogin(deps.db, username, password);
   if (!verified.staff) {
@@ -53,7 +53,10 @@ export async function signInStaff(
   const { staff } = verified;
   const withMfa = await mfaEnabled(deps.db, staff.id);
   if (withMfa) {
-    if (code === undefined || code === '') return { kind: 'mfa_required' };
+    if (code === undefined || code === '') {
+      deps.loginThrottle.release(source, `staff:${username}`);
+      return { kind: 'mfa_required' };
+    }
     const accepted = await acceptMfaCode(deps.db, deps.mfa, staff.id, code, deps.nowMs());
     if (accepted !== 'ok') {
       deps.loginThrottle.recordFailure(source, `staff:${username}`, true);

@@ -32,6 +32,30 @@ describe('sign-in guard', () => {
     expect(guard.check('10.0.0.9', 'admin').ok).toBe(true);
   });
 
+  it('counts attempts still being verified: guesses sent together get no more tries than one by one', () => {
+    const { guard, clock } = guardAt();
+    const letThrough = Array.from({ length: 8 }, () => guard.begin('10.0.0.9', 'admin'));
+    expect(letThrough.filter((decision) => decision.ok)).toHaveLength(limits.loginFailuresMax);
+    expect(letThrough.at(-1)).toEqual({ ok: false, retryAfterSeconds: 1 });
+    // Another address is not held up; the outcomes free the places and the usual slow-down follows.
+    expect(guard.begin('10.0.0.7', 'admin').ok).toBe(true);
+    for (let i = 0; i < limits.loginFailuresMax; i++) guard.recordFailure('10.0.0.9', 'admin', true);
+    expect(guard.begin('10.0.0.9', 'admin')).toEqual({ ok: false, retryAfterSeconds: 1 });
+    clock.ms += 1_000;
+    expect(guard.begin('10.0.0.9', 'admin').ok).toBe(true);
+    expect(guard.begin('10.0.0.9', 'admin').ok).toBe(false);
+    guard.release('10.0.0.9', 'admin');
+    expect(guard.begin('10.0.0.9', 'admin').ok).toBe(true);
+    // Bogus names in parallel spend the address's budget as they are let through.
+    const names = Array.from({ length: limits.signInSourceFailuresBurst + 5 }, (_, i) =>
+      guard.begin('10.0.0.8', `bogus-${i}`),
+    );
+    expect(names.filter((decision) => decision.ok)).toHaveLength(limits.signInSourceFailuresBurst);
+    // A place never settled stops counting.
+    clock.ms += (limits.signInPendingStaleSeconds + 1) * 1000;
+    expect(guard.begin('10.0.0.8', 'bogus-0').ok).toBe(true);
+  });
+
   it('limits a flood of bogus names per address without tracking the names', () => {
     const { guard, clock } = guardAt();
     for (let i = 0; i < limits.signInSourceFailuresBurst; i++) {

@@ -30,6 +30,8 @@ export class SignInGuard {
   private readonly pairs = new Map<string, Pair>();
   private readonly sources = new Map<string, Source>();
   private readonly lastFruitlessSweepMs = new Map<Map<string, unknown>, number>();
+  /** Attempts let through by `begin` whose outcome is not recorded yet, per address and per pair. */
+  private readonly pending = new Map<string, { count: number; atMs: number }>();
 
   constructor(private readonly nowMs: () => number = Date.now) {}
 
@@ -47,8 +49,52 @@ export class SignInGuard {
     return { ok: true };
   }
 
+  /**
+   * `check`, counting the attempts still being verified as if they had failed, and holding a place
+   * for this one until `recordFailure`, `recordSuccess` or `release`: guesses sent together (a tRPC
+   * batch, parallel requests) get no more tries than guesses sent one after another. A place never
+   * settled stops counting after `signInPendingStaleSeconds`.
+   */
+  begin(source: string, name: string): SignInDecision {
+    const decision = this.check(source, name);
+    if (!decision.ok) return decision;
+    const now = this.nowMs();
+    const key = pairKey(source, name);
+    const pairPending = this.pendingCount(key, now);
+    const failures = this.pairs.get(key)?.failures ?? 0;
+    if (pairPending >= Math.max(1, limits.loginFailuresMax - failures)) return { ok: false, retryAfterSeconds: 1 };
+    const bucket = this.sources.get(source) ?? this.overflowFor(source);
+    const tokens = bucket ? this.refilled(bucket, now) : limits.signInSourceFailuresBurst;
+    const sourcePending = this.pendingCount(sourceKey(source), now);
+    if (tokens - sourcePending < 1) return { ok: false, retryAfterSeconds: secondsUntilToken(tokens - sourcePending) };
+    for (const held of [key, sourceKey(source)])
+      this.pending.set(held, { count: this.pendingCount(held, now) + 1, atMs: now });
+    return { ok: true };
+  }
+
+  /** An attempt `begin` let through ended without a verdict on the secret (busy, a second factor asked for). */
+  release(source: string, name: string): void {
+    for (const held of [pairKey(source, name), sourceKey(source)]) {
+      const entry = this.pending.get(held);
+      if (!entry) continue;
+      if (entry.count <= 1) this.pending.delete(held);
+      else entry.count -= 1;
+    }
+  }
+
+  private pendingCount(key: string, now: number): number {
+    const entry = this.pending.get(key);
+    if (!entry) return 0;
+    if (now - entry.atMs > limits.signInPendingStaleSeconds * 1000) {
+      this.pending.delete(key);
+      return 0;
+    }
+    return entry.count;
+  }
+
   /** A failed attempt; `known` when the name exists (only those get a per-address entry). */
   recordFailure(source: string, name: string, known: boolean): void {
+    this.release(source, name);
     const now = this.nowMs();
     const bucket = this.sourceFor(source, now);
     bucket.tokens = this.refilled(bucket, now) - 1;
@@ -77,6 +123,7 @@ export class SignInGuard {
 
   /** A successful attempt forgets that address's failures for the name. */
   recordSuccess(source: string, name: string): void {
+    this.release(source, name);
     if (!this.pairs.delete(pairKey(source, name))) return;
     const bucket = this.sources.get(source);
     if (bucket && bucket.names > 0) bucket.names -= 1;
@@ -138,6 +185,7 @@ export class SignInGuard {
 }
 
 const pairKey = (source: string, name: string) => `${source}\n${name.toLowerCase()}`;
+const sourceKey = (source: string) => `\u0000${source}`;
 const pairIdle = (pair: Pair, now: number) =>
   pair.nextAllowedMs <= now && now - pair.lastFailureMs > limits.signInFailureMemorySeconds * 1000;
 const secondsUntilToken = (tokens: number) =>
