@@ -87,16 +87,6 @@ describe.each(adapters)('hub API on %s', (adapter) => {
       expect(broken.body.error.code).toBe('invalid_json');
     });
 
-    it('refuses an oversized body: 413', async () => {
-      const response = await call(hub, 'POST', '/api/v1/products', {
-        token: admin,
-        rawBody: JSON.stringify({ ...sofa('BIG-1'), description: 'x'.repeat(limits.requestBodyBytesMax) }),
-        headers: { 'content-type': 'application/json' },
-      });
-      expect(response.status).toBe(413);
-      expect(response.body.error.code).toBe('payload_too_large');
-    });
-
     it('updates with If-Match: current ETag 200, stale 412, missing 428, unknown product 404', async () => {
       const created = await call(hub, 'POST', '/api/v1/products', { token: admin, body: sofa('ETAG-1') });
       const id = created.body.id as string;
@@ -521,12 +511,6 @@ describe.each(adapters)('hub API on %s', (adapter) => {
   });
 
   describe('identity', () => {
-    it('refuses a token in the query string', async () => {
-      const response = await call(hub, 'GET', `/api/v1/products?access_token=${admin}`);
-      expect(response.status).toBe(401);
-      expect(response.body.error.code).toBe('token_in_query');
-    });
-
     it('creates API clients with a secret shown once, and revocation stops their tokens', async () => {
       const created = await call(hub, 'POST', '/api/v1/clients', {
         token: admin,
@@ -684,49 +668,6 @@ describe.each(adapters)('hub API on %s', (adapter) => {
       expect((await call(hub, 'GET', '/nowhere')).body.error.code).toBe('not_found');
     });
 
-    it('serves an OpenAPI 3.1 document that lists every live route and nothing else', async () => {
-      const document = (await call(hub, 'GET', '/api/v1/openapi.json')).body;
-      expect(document.openapi).toBe('3.1.0');
-      // One server (/api/v1) for every path, so generated clients get every URL right; the routes
-      // outside it (token endpoint, probes, pages) are listed under x-root-routes.
-      expect(document.servers).toEqual([{ url: '/api/v1' }]);
-      const list = (paths: Record<string, Record<string, unknown>>, prefix: string) =>
-        Object.entries(paths).flatMap(([path, item]) => {
-          expect(item, path).not.toHaveProperty('servers');
-          return Object.keys(item)
-            .filter((key) => key !== 'parameters')
-            .map((method) => ({ method: method.toUpperCase(), path: prefix + path }));
-        });
-      const documented = [...list(document.paths, '/api/v1'), ...list(document['x-root-routes'], '')];
-      for (const { method, path } of documented) {
-        const concrete = path.replace(/\{[^}]+\}/g, 'PROBE-1');
-        const init =
-          method === 'GET' ? { method } : { method, headers: { 'content-type': 'application/json' }, body: '{}' };
-        const response = await hub.app.request(concrete, init);
-        // A documented route exists: it never answers 405 or "no route".
-        expect(response.status, `${method} ${path}`).not.toBe(405);
-        expect(await response.text(), `${method} ${path}`).not.toContain('no route');
-      }
-      // Every route Hono serves outside the generated REST surface is documented too.
-      const served = hub.app.routes
-        .filter((route) => route.method !== 'ALL' && !route.path.endsWith('*'))
-        .map((route) => `${route.method} ${route.path.replace(/:([A-Za-z]+)/g, '{$1}')}`);
-      const documentedKeys = new Set(documented.map(({ method, path }) => `${method} ${path}`));
-      for (const route of served) expect(documentedKeys, route).toContain(route);
-      // And nothing undocumented answers: a neighbour of each documented path is a 404 or 405.
-      expect((await call(hub, 'GET', '/api/v1/secret-admin', { token: admin })).status).toBe(404);
-      expect((await call(hub, 'PATCH', '/api/v1/products', { token: admin, body: {} })).status).toBe(405);
-      const want = [
-        '/products',
-        '/products/{id}',
-        '/inventory',
-        '/inventory/{sku}',
-        '/warehouses',
-        '/warehouses/{id}/inventory',
-      ];
-      for (const path of want) expect(Object.keys(document.paths)).toContain(path);
-    });
-
     it('answers /readyz 503 when the database is unreachable', async () => {
       const closing = await startTestHub(adapter);
       await closing.storage.close();
@@ -734,17 +675,6 @@ describe.each(adapters)('hub API on %s', (adapter) => {
       expect(response.status).toBe(503);
       expect(response.body.status).toBe('database_unreachable');
       await closing.dispose().catch(() => {});
-    });
-
-    it('never leaks a stack trace: an internal failure is a bare 500', async () => {
-      const broken = await startTestHub(adapter);
-      const token = await adminToken(broken);
-      expect((await call(broken, 'POST', '/api/v1/products', { token, body: sofa('BROKEN-1') })).status).toBe(201);
-      await broken.storage.db.schema.dropTable('variants').execute();
-      const response = await call(broken, 'GET', '/api/v1/products', { token });
-      expect(response.status).toBe(500);
-      expect(response.body).toEqual({ error: { code: 'internal', message: 'internal error' } });
-      await broken.dispose();
     });
   });
 });

@@ -128,6 +128,15 @@ export function createApp(options: AppOptions): Hono {
   );
   app.all(`${restBasePath}/*`, createRestHandler(appRouter, routes, deps));
 
+  // tRPC speaks GET (queries) and POST (mutations) with JSON: any other verb is a 405 (not tRPC's
+  // 415), and a body of another type (form data, which tRPC would try to parse) a 415, as on REST.
+  app.use('/trpc/*', async (c, next) => {
+    if (!['GET', 'HEAD', 'POST'].includes(c.req.method)) return methodNotAllowed('GET, POST')(c);
+    const type = c.req.header('content-type');
+    if (c.req.method === 'POST' && type !== undefined && !type.toLowerCase().startsWith('application/json'))
+      return errorJson(c, new ApiError(415, 'unsupported_media_type', 'send content-type: application/json'));
+    return next();
+  });
   app.use('/trpc/*', bodyLimit({ maxSize: limits.requestBodyBytesMax, onError: (c) => errorJson(c, tooLarge()) }));
   app.use(
     '/trpc/*',

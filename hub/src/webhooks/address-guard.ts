@@ -165,6 +165,9 @@ export async function refusedUrlReason(
   if (allowPrivate) return undefined;
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (net.isIP(host)) return refusedAddressReason(host);
+  // RFC 6761: localhost and every name under it are loopback, whatever a resolver says today.
+  const name = host.toLowerCase().replace(/\.$/, '');
+  if (name === 'localhost' || name.endsWith('.localhost')) return `${host} is a loopback name`;
   const addresses = await resolveAll(host, dnsTimeoutMs);
   for (const address of addresses ?? []) {
     const reason = refusedAddressReason(address);

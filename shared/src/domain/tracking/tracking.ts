@@ -33,7 +33,11 @@ const shortText = (max: number) => z.string().trim().min(1).max(max);
 
 /** `POST /shipments/{id}/events`: one carrier scan. */
 export const trackingEventInputSchema = z.strictObject({
-  carrierEventId: shortText(limits.carrierEventIdLengthMax).regex(/^[\x21-\x7e]+$/, 'printable ASCII, no spaces'),
+  // An id, not text: the characters carriers' event ids use, none that means something to HTML, SQL or a shell.
+  carrierEventId: shortText(limits.carrierEventIdLengthMax).regex(
+    /^[A-Za-z0-9][A-Za-z0-9._:/#+=-]*$/,
+    'letters, digits and . _ : / # + = -',
+  ),
   status: z.enum(trackingStatuses),
   occurredAt: z.iso.datetime({ offset: true }),
   location: shortText(limits.trackingLocationLengthMax).optional(),
