@@ -45,6 +45,8 @@ type Claimed = {
   previous_secret_expires_at: number | null;
   failing_since: number | null;
   body: string;
+  event_id: string;
+  event_type: string;
 };
 
 /**
@@ -253,6 +255,8 @@ export class WebhookWorker {
         'e.previous_secret_expires_at',
         'e.failing_since',
         'v.body',
+        'v.id as event_id',
+        'v.type as event_type',
       ])
       .where('d.id', 'in', claimedIds)
       .where('d.lease_owner', '=', this.#instanceId)
@@ -497,6 +501,24 @@ export class WebhookWorker {
             .execute();
         }
         return;
+      }
+      // A dead letter (the schedule ran out) is announced to admin endpoints, as Svix's
+      // message.attempt.exhausted; not for that event itself, so a failing admin endpoint cannot loop.
+      if (exhausted && !result.gone && row.event_type !== 'delivery.exhausted') {
+        await emitWebhookEvent(trx, {
+          type: 'delivery.exhausted',
+          data: {
+            deliveryId: row.id,
+            endpointId: row.endpoint_id,
+            eventId: row.event_id,
+            eventType: row.event_type,
+            attempts: row.attempts + 1,
+            lastStatusCode: result.statusCode,
+            lastError: result.error,
+            exhaustedAt: new Date(now).toISOString(),
+          },
+          nowMs: now,
+        });
       }
       const endpoint = await trx
         .updateTable('webhook_endpoints')

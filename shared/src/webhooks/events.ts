@@ -243,6 +243,18 @@ export const endpointDisabledDataSchema = z.strictObject({
   disabledAt: timestampSchema,
 });
 
+/** A delivery's retry schedule ran out without a success: a dead letter, replayable by its id. */
+export const deliveryExhaustedDataSchema = z.strictObject({
+  deliveryId: z.string().min(1),
+  endpointId: z.string().min(1),
+  eventId: z.string().min(1),
+  eventType: z.string().min(1),
+  attempts: z.int().min(1),
+  lastStatusCode: z.int().nullable(),
+  lastError: z.string().nullable(),
+  exhaustedAt: timestampSchema,
+});
+
 export type WebhookScope = 'warehouse' | 'order' | 'endpoint' | 'admin';
 
 const orderEvent = <S extends z.ZodType>(data: S, description: string) =>
@@ -304,6 +316,13 @@ export const webhookEventCatalogue = {
     scope: 'admin',
     roles: ['admin'],
     description: 'An endpoint was disabled (410 Gone, or failing for days).',
+  },
+  'delivery.exhausted': {
+    data: deliveryExhaustedDataSchema,
+    scope: 'admin',
+    roles: ['admin'],
+    description:
+      "A delivery's retry schedule ran out without a success (a dead letter): replay it with POST /webhooks/{id}/deliveries/{deliveryId}/retry.",
   },
 } as const satisfies Record<
   string,
