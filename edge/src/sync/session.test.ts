@@ -321,9 +321,15 @@ describe('downstream', () => {
         changes: [{ seq: 2, kind: 'product.upserted', payload: product() }],
       }),
     );
-    expect(() => session.receive({ type: 'checkpoint_complete', channel: 'catalog', seq: 2, live: true })).toThrow(
-      /gap/,
-    );
+    expect(session.receive({ type: 'checkpoint_complete', channel: 'catalog', seq: 2, live: true })).toEqual({
+      code: 'protocol_violation',
+      message: 'gap on catalog: expected seq 1, got 2',
+    });
+    expect(session.receive({ type: 'checkpoint_complete', channel: 'catalog', seq: 3, live: true })).toEqual({
+      code: 'protocol_violation',
+      message: 'checkpoint 3 on catalog is missing changes',
+    });
+    expect(sent.filter((message) => message.type === 'changes_ack')).toEqual([]);
     expect(edge.db.prepare("SELECT seq FROM sync_cursor WHERE channel = 'catalog'").get()).toBeUndefined();
   });
 

@@ -259,16 +259,25 @@ export class EdgeSyncSession {
     this.#pending.delete(channel);
     const current = this.#sql.cursor.get(channel)?.seq ?? 0;
     if (seq < current) return undefined; // an old checkpoint delivered again: already applied
+    // The changes this checkpoint closes, checked before anything is applied: a gap or a missing
+    // change is the hub breaking the protocol (closed 4400), not this edge failing to apply.
+    const closing: DownstreamChange[] = [];
+    let expected = current + 1;
+    for (const change of changes) {
+      if (change.seq < expected) continue; // applied before a crash: idempotent skip
+      if (change.seq !== expected)
+        return {
+          code: 'protocol_violation',
+          message: `gap on ${channel}: expected seq ${expected}, got ${change.seq}`,
+        };
+      if (change.seq > seq) break;
+      closing.push(change);
+      expected++;
+    }
+    if (expected - 1 !== seq)
+      return { code: 'protocol_violation', message: `checkpoint ${seq} on ${channel} is missing changes` };
     this.#db.transaction(() => {
-      let expected = current + 1;
-      for (const change of changes) {
-        if (change.seq < expected) continue; // applied before a crash: idempotent skip
-        if (change.seq !== expected) throw new Error(`gap on ${channel}: expected seq ${expected}, got ${change.seq}`);
-        if (change.seq > seq) break;
-        this.#applyChange(change);
-        expected++;
-      }
-      if (expected - 1 !== seq) throw new Error(`checkpoint ${seq} on ${channel} is missing changes`);
+      for (const change of closing) this.#applyChange(change);
       this.#sql.setCursor.run(channel, seq);
     })();
     this.#send({ type: 'changes_ack', channel, seq });
