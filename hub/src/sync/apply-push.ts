@@ -10,6 +10,7 @@ import {
   type PushRejectionReason,
   partitionChecksum,
   partitionStateSchema,
+  parseSupplyReference,
   pushRejectionReasons,
   type StockEvent,
   stockQuantities,
@@ -22,6 +23,7 @@ import { detectShortage } from '../fulfillment/shortage.ts';
 import { noteLowStock, type PartitionFigures, partitionFigureColumns } from '../inventory/low-stock.ts';
 import { answerQuotaMove } from '../quotas/service.ts';
 import { applyReturnFact, type ReturnFactRefusal } from '../returns/receive.ts';
+import { applySupplyReceipt } from '../supply/receipts.ts';
 import type { StockEventsTable, SyncRejectionsTable } from './tables.ts';
 
 /** `HUB_UNCATALOGED_STOCK`: whether the replica takes stock events for SKUs the catalog does not list. */
@@ -58,101 +60,113 @@ const insertRowsMax = 500;
  * webhook look at each touched partition once per run, as of the run's end: the same transaction,
  * so no reader ever saw the states in between.
  */
-export async function applyPush(
-  db: Kysely<Database>,
-  options: {
-    dialect: 'sqlite' | 'postgres';
-    warehouseId: string;
-    edgeId: string;
-    events: PushMessage['events'];
-    nowMs: number;
-    /**
-     * What a stock event for a SKU the catalog does not list becomes (docs/architecture.md,
-     * "Uncataloged stock"): `accept` (default) folds it into the replica, since the partition is the
-     * edge's to write and the units are on its shelf; `refuse` rejects it durably with `unknown_sku`.
-     */
-    uncatalogedStock?: UncatalogedStockPolicy;
-  },
-): Promise<PushResult> {
+export function applyPush(db: Kysely<Database>, options: PushOptions): Promise<PushResult> {
+  return db.transaction().execute((trx) => applyPushIn(trx, options));
+}
+
+export type PushOptions = {
+  dialect: 'sqlite' | 'postgres';
+  warehouseId: string;
+  edgeId: string;
+  events: PushMessage['events'];
+  nowMs: number;
+  /**
+   * What a stock event for a SKU the catalog does not list becomes (docs/architecture.md,
+   * "Uncataloged stock"): `accept` (default) folds it into the replica, since the partition is the
+   * edge's to write and the units are on its shelf; `refuse` rejects it durably with `unknown_sku`.
+   */
+  uncatalogedStock?: UncatalogedStockPolicy;
+};
+
+/**
+ * `applyPush` inside a transaction the caller opened and commits: the sync server's SQLite group
+ * commit (group-commit.ts) runs many edges' pushes in one transaction, each in its own savepoint.
+ */
+export async function applyPushIn(trx: Transaction<Database>, options: PushOptions): Promise<PushResult> {
   const { warehouseId, edgeId, events, nowMs } = options;
   for (const entry of events)
     assert(entry.event.warehouseId === warehouseId, 'caller checked the warehouse of every event');
-  return db.transaction().execute(async (trx) => {
-    let stream = trx.selectFrom('edge_streams').selectAll().where('warehouse_id', '=', warehouseId);
-    if (options.dialect === 'postgres') stream = stream.forUpdate();
-    const row = await stream.executeTakeFirst();
-    assert(row, 'the stream row exists once hello was accepted');
-    if (row.edge_id !== edgeId) throw new StreamSuperseded(warehouseId);
-    let applied = Number(row.applied_seq);
-    const result: PushResult = {
-      upstreamAck: applied,
-      rejected: [],
-      applied: 0,
-      duplicates: 0,
-      gap: false,
-      checksums: new Map(),
-    };
-    // The run of new seqs: below it duplicates, after a hole nothing (the caller re-acks).
-    const fresh: PushMessage['events'] = [];
-    for (const entry of events) {
-      if (entry.seq <= applied + fresh.length) {
-        result.duplicates++;
-        continue;
-      }
-      if (entry.seq !== applied + fresh.length + 1) {
-        result.gap = true;
-        break;
-      }
-      fresh.push(entry);
+  let stream = trx.selectFrom('edge_streams').selectAll().where('warehouse_id', '=', warehouseId);
+  if (options.dialect === 'postgres') stream = stream.forUpdate();
+  const row = await stream.executeTakeFirst();
+  assert(row, 'the stream row exists once hello was accepted');
+  if (row.edge_id !== edgeId) throw new StreamSuperseded(warehouseId);
+  let applied = Number(row.applied_seq);
+  const result: PushResult = {
+    upstreamAck: applied,
+    rejected: [],
+    applied: 0,
+    duplicates: 0,
+    gap: false,
+    checksums: new Map(),
+  };
+  // The run of new seqs: below it duplicates, after a hole nothing (the caller re-acks).
+  const fresh: PushMessage['events'] = [];
+  for (const entry of events) {
+    if (entry.seq <= applied + fresh.length) {
+      result.duplicates++;
+      continue;
     }
-    // A new incarnation replays events the hub may already hold (a restored backup), and a stream
-    // moved back by a race replays ones it refused: ids decide, never seqs.
-    const known = await knownEventIds(
-      trx,
-      fresh.map(({ event }) => event.id),
-    );
-    const run = new StockRun(trx, warehouseId, edgeId, nowMs, options.uncatalogedStock ?? 'accept');
-    await run.load(fresh.flatMap(({ event }) => (isStockEvent(event) ? [event.sku] : [])));
-    let lastEventAtMs: number | null = null;
-    for (const { seq, event } of fresh) {
-      if (known.has(event.id)) {
-        result.duplicates++;
-        applied = seq;
-        continue;
-      }
-      known.add(event.id);
-      if (isStockEvent(event)) {
-        const rejection = await run.apply(seq, event);
-        if (rejection) result.rejected.push({ seq, ...rejection });
-        else result.applied++;
-      } else {
-        await run.flush();
-        const refusal = await applyFact(trx, options.dialect, warehouseId, edgeId, seq, event, nowMs);
-        if (refusal) {
-          result.rejected.push({ seq, ...refusal });
-          run.reject(seq, event, '', refusal);
-        } else result.applied++;
-      }
-      lastEventAtMs = event.atMs;
+    if (entry.seq !== applied + fresh.length + 1) {
+      result.gap = true;
+      break;
+    }
+    fresh.push(entry);
+  }
+  // A new incarnation replays events the hub may already hold (a restored backup), and a stream
+  // moved back by a race replays ones it refused: ids decide, never seqs.
+  const known = await knownEventIds(
+    trx,
+    fresh.map(({ event }) => event.id),
+  );
+  const run = new StockRun(trx, warehouseId, edgeId, nowMs, options.uncatalogedStock ?? 'accept');
+  await run.load(fresh.flatMap(({ event }) => (isStockEvent(event) ? [event.sku] : [])));
+  let lastEventAtMs: number | null = null;
+  for (const { seq, event } of fresh) {
+    if (known.has(event.id)) {
+      result.duplicates++;
       applied = seq;
+      continue;
     }
-    await run.flush();
-    for (const [sku, checksum] of run.checksums()) result.checksums.set(sku, checksum);
-    if (applied !== Number(row.applied_seq)) {
-      await trx
-        .updateTable('edge_streams')
-        .set({
-          applied_seq: applied,
-          last_applied_at: nowMs,
-          last_seen_at: nowMs,
-          ...(lastEventAtMs === null ? {} : { last_event_at: lastEventAtMs }),
-        })
-        .where('warehouse_id', '=', warehouseId)
-        .execute();
+    known.add(event.id);
+    if (isStockEvent(event)) {
+      const rejection = await run.apply(seq, event);
+      if (rejection) result.rejected.push({ seq, ...rejection });
+      else {
+        result.applied++;
+        // A receipt against a purchase order or a production request (docs/catalog.md, "Pre-orders and made-to-order").
+        if (event.type === 'receive' && parseSupplyReference(event.reference)) {
+          await run.flush();
+          await applySupplyReceipt(trx, options.dialect, warehouseId, event, nowMs);
+        }
+      }
+    } else {
+      await run.flush();
+      const refusal = await applyFact(trx, options.dialect, warehouseId, edgeId, seq, event, nowMs);
+      if (refusal) {
+        result.rejected.push({ seq, ...refusal });
+        run.reject(seq, event, '', refusal);
+      } else result.applied++;
     }
-    result.upstreamAck = applied;
-    return result;
-  });
+    lastEventAtMs = event.atMs;
+    applied = seq;
+  }
+  await run.flush();
+  for (const [sku, checksum] of run.checksums()) result.checksums.set(sku, checksum);
+  if (applied !== Number(row.applied_seq)) {
+    await trx
+      .updateTable('edge_streams')
+      .set({
+        applied_seq: applied,
+        last_applied_at: nowMs,
+        last_seen_at: nowMs,
+        ...(lastEventAtMs === null ? {} : { last_event_at: lastEventAtMs }),
+      })
+      .where('warehouse_id', '=', warehouseId)
+      .execute();
+  }
+  result.upstreamAck = applied;
+  return result;
 }
 
 /** Which of `ids` the hub already holds as an applied stock event, an applied fact or a refusal. */

@@ -8,6 +8,7 @@ import type { Authenticator } from '../identity/principal.ts';
 import type { Database } from '../database.ts';
 import type { DownstreamNotifier } from '../downstream/notifier.ts';
 import type { UncatalogedStockPolicy } from './apply-push.ts';
+import { GroupCommitter } from './group-commit.ts';
 import { HubSyncSession, type SyncPrincipal } from './session.ts';
 
 export type SyncServerOptions = {
@@ -72,6 +73,9 @@ export function attachSyncServer(server: http.Server, options: SyncServerOptions
   const answerTimeoutMs = options.answerTimeoutMs ?? answerTimeoutFromEnv(process.env['HUB_SYNC_ANSWER_TIMEOUT_MS']);
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.syncFrameBytesMax });
   const sessions = new Set<HubSyncSession>();
+  // SQLite: one connection, an fsync per commit; every session's pushes and bookkeeping writes
+  // share commits (group-commit.ts). PostgreSQL's pool runs them concurrently instead.
+  const commits = options.dialect === 'sqlite' ? new GroupCommitter(options.db) : undefined;
 
   const onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(request.url ?? '/', 'http://hub').pathname;
@@ -113,6 +117,7 @@ export function attachSyncServer(server: http.Server, options: SyncServerOptions
       logger,
       answerTimeoutMs,
       ...(options.uncatalogedStock ? { uncatalogedStock: options.uncatalogedStock } : {}),
+      ...(commits ? { commits } : {}),
       transport: {
         send: (message) => {
           if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));

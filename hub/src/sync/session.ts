@@ -14,7 +14,15 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../database.ts';
 import { readDownstream } from '../downstream/outbox.ts';
-import { StreamSuperseded, type UncatalogedStockPolicy, applyPush, storedRejections } from './apply-push.ts';
+import {
+  type PushOptions,
+  StreamSuperseded,
+  type UncatalogedStockPolicy,
+  applyPush,
+  applyPushIn,
+  storedRejections,
+} from './apply-push.ts';
+import type { GroupCommitter } from './group-commit.ts';
 
 export type SyncPrincipal = { clientId: string; warehouseId: string; epoch: number };
 
@@ -47,6 +55,7 @@ export class HubSyncSession {
   readonly #logger: Logger;
   readonly #answerTimeoutMs: number;
   readonly #uncatalogedStock: UncatalogedStockPolicy;
+  readonly #commits: GroupCommitter | undefined;
   readonly #openedAtMs: number;
   #helloArrived = false;
   #edgeId: string | undefined;
@@ -68,6 +77,11 @@ export class HubSyncSession {
     answerTimeoutMs?: number;
     /** Stock events for SKUs the catalog does not list: folded (`accept`, default) or refused. */
     uncatalogedStock?: UncatalogedStockPolicy;
+    /**
+     * SQLite: the sync server's group commit, shared by every session, so many edges' pushes and
+     * bookkeeping writes share one commit's fsync. Without it each write is its own transaction.
+     */
+    commits?: GroupCommitter;
   }) {
     this.#db = options.db;
     this.#dialect = options.dialect;
@@ -77,6 +91,7 @@ export class HubSyncSession {
     this.#logger = options.logger;
     this.#answerTimeoutMs = options.answerTimeoutMs ?? limits.syncAnswerTimeoutMs;
     this.#uncatalogedStock = options.uncatalogedStock ?? 'accept';
+    this.#commits = options.commits;
     this.#openedAtMs = this.#nowMs();
   }
 
@@ -137,27 +152,36 @@ export class HubSyncSession {
   closed(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#connectedAtMs === undefined) return;
-    this.#db
-      .updateTable('edge_streams')
-      .set({ connected_at: null })
-      .where('warehouse_id', '=', this.#principal.warehouseId)
-      .where('connected_at', '=', this.#connectedAtMs)
-      .execute()
-      .catch((error) => this.#logger.warn({ err: error }, 'could not record the disconnect'));
+    const connectedAtMs = this.#connectedAtMs;
+    if (connectedAtMs === undefined) return;
+    this.#write((db) =>
+      db
+        .updateTable('edge_streams')
+        .set({ connected_at: null })
+        .where('warehouse_id', '=', this.#principal.warehouseId)
+        .where('connected_at', '=', connectedAtMs)
+        .execute(),
+    ).catch((error) => this.#logger.warn({ err: error }, 'could not record the disconnect'));
   }
 
   /** The edge answered a ping: it is alive (what `GET /edges` reports as last seen). */
   touch(): Promise<void> {
     this.#queue = this.#queue.then(async () => {
       if (this.#closed || this.#edgeId === undefined) return;
-      await this.#db
-        .updateTable('edge_streams')
-        .set({ last_seen_at: this.#nowMs() })
-        .where('warehouse_id', '=', this.#principal.warehouseId)
-        .execute();
+      await this.#write((db) =>
+        db
+          .updateTable('edge_streams')
+          .set({ last_seen_at: this.#nowMs() })
+          .where('warehouse_id', '=', this.#principal.warehouseId)
+          .execute(),
+      );
     });
     return this.#queue;
+  }
+
+  /** A write of its own: through the group commit when there is one (SQLite), else its own transaction. */
+  #write<T>(work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.#commits ? this.#commits.run(work) : work(this.#db);
   }
 
   #fail(code: number, errorCode: 'malformed' | 'forbidden' | 'protocol_unsupported' | 'fenced', message: string): void {
@@ -186,14 +210,15 @@ export class HubSyncSession {
       if (!(await this.#stillEnrolled())) return;
       let result: Awaited<ReturnType<typeof applyPush>>;
       try {
-        result = await applyPush(this.#db, {
+        const push: PushOptions = {
           dialect: this.#dialect,
           warehouseId: this.#principal.warehouseId,
           edgeId: this.#edgeId,
           events: message.events,
           nowMs: this.#nowMs(),
           uncatalogedStock: this.#uncatalogedStock,
-        });
+        };
+        result = await (this.#commits ? this.#commits.run((trx) => applyPushIn(trx, push)) : applyPush(this.#db, push));
       } catch (error) {
         if (error instanceof StreamSuperseded) return this.#fail(closeCodes.fenced, 'fenced', error.message);
         throw error;
@@ -221,14 +246,14 @@ export class HubSyncSession {
     if (!state || state.inFlightThrough === null || message.seq !== state.inFlightThrough) return;
     state.cursor = message.seq;
     state.inFlightThrough = null;
-    await this.#db
-      .updateTable('edge_streams')
-      .set({
-        cursors_json: JSON.stringify(Object.fromEntries([...this.#channels].map(([name, s]) => [name, s.cursor]))),
-        last_seen_at: this.#nowMs(),
-      })
-      .where('warehouse_id', '=', this.#principal.warehouseId)
-      .execute();
+    const cursors = JSON.stringify(Object.fromEntries([...this.#channels].map(([name, s]) => [name, s.cursor])));
+    await this.#write((db) =>
+      db
+        .updateTable('edge_streams')
+        .set({ cursors_json: cursors, last_seen_at: this.#nowMs() })
+        .where('warehouse_id', '=', this.#principal.warehouseId)
+        .execute(),
+    );
     await this.#pump(message.channel);
   }
 

@@ -388,6 +388,51 @@ describe.each(['sqlite', 'postgres'] as const)('the /sync endpoint on %s', (adap
     throw new Error('the edge still shows as connected after its socket closed');
   });
 
+  it('acks each of many edges pushing at once on its own, and refuses only the push of a superseded stream', async () => {
+    // On SQLite these pushes share commits (group-commit.ts): each must still get its own outcome.
+    const others = ['W2', 'W3', 'W4'];
+    const clients: Array<{ warehouseId: string; client: Client }> = [];
+    for (const warehouseId of others) {
+      await call(hub, 'POST', '/api/v1/warehouses', {
+        token: admin,
+        body: { id: warehouseId, name: warehouseId, kind: 'warehouse', location: { lat: 52, lon: 5 } },
+      });
+      const enrolled = await call(hub, 'POST', `/api/v1/warehouses/${warehouseId}/edges`, { token: admin, body: {} });
+      const client = await connect(await clientToken(hub, enrolled.body.clientId, enrolled.body.clientSecret));
+      client.send({ ...hello(newId(), 0), warehouseId });
+      await client.next('welcome');
+      clients.push({ warehouseId, client });
+    }
+    // W1's old socket, then a new incarnation of W1 takes the stream over.
+    const old = await welcomed(0, '4324181b-6492-4e8d-9cb2-d994c810dd59');
+    const current = await welcomed(0, 'a8f0c2de-64f1-4f43-9d7e-3f1b8e0c9a11');
+
+    old.send({ type: 'push', events: [{ seq: 1, event: event('SOFA-1', 100) }] });
+    for (const [index, { warehouseId, client }] of clients.entries())
+      client.send({
+        type: 'push',
+        events: [
+          { seq: 1, event: event('SOFA-1', index + 1, warehouseId) },
+          { seq: 2, event: event('SOFA-1', 10, warehouseId) },
+        ],
+      });
+    current.send({ type: 'push', events: [{ seq: 1, event: event('SOFA-1', 7) }] });
+
+    expect((await old.closed).code).toBe(closeCodes.fenced);
+    expect(await current.next('ack')).toMatchObject({ type: 'ack', upstreamAck: 1 });
+    for (const { client } of clients) expect(await client.next('ack')).toMatchObject({ type: 'ack', upstreamAck: 2 });
+    const inventory = await call(hub, 'GET', '/api/v1/inventory/SOFA-1', { token: admin });
+    const byWarehouse = Object.fromEntries(
+      (inventory.body.warehouses as Array<{ warehouseId: string; onHand: number }>).map((entry) => [
+        entry.warehouseId,
+        entry.onHand,
+      ]),
+    );
+    expect(byWarehouse).toEqual({ W1: 7, W2: 11, W3: 12, W4: 13 });
+    current.socket.close();
+    for (const { client } of clients) client.socket.close();
+  });
+
   describe('with a short answer bound (HUB_SYNC_ANSWER_TIMEOUT_MS)', () => {
     // Read when the sync server attaches, in the outer beforeEach, which runs after this.
     beforeAll(() => {
