@@ -13,6 +13,7 @@ import type { OrderTables } from './orders/tables.ts';
 import type { QuotaTables } from './quotas/tables.ts';
 import type { ReturnTables } from './returns/tables.ts';
 import type { ShipmentTables } from './shipments/tables.ts';
+import type { SupplyTables } from './supply/tables.ts';
 import type { SyncTables } from './sync/tables.ts';
 import type { WarehouseTables } from './warehouses/tables.ts';
 import type { WebhookTables } from './webhooks/tables.ts';
@@ -41,4 +42,5 @@ export interface Database
     WebhookTables,
     NotificationTables,
     AuditTables,
-    PersonalDataTables {}
+    PersonalDataTables,
+    SupplyTables {}

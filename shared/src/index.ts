@@ -49,6 +49,7 @@ export * from './domain/returns/transitions.ts';
 export * from './domain/returns/schemas.ts';
 export * from './domain/returns/rules.ts';
 export * from './domain/returns/exchanges.ts';
+export * from './domain/supply/schemas.ts';
 export * from './notifications/kinds.ts';
 export * from './notifications/templates.ts';
 export * from './notifications/feedback.ts';

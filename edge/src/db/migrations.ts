@@ -259,6 +259,35 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       ALTER TABLE fulfillment_line ADD COLUMN configuration TEXT;
     `,
   },
+  {
+    version: 8,
+    name: 'purchase orders and production requests to receive against',
+    sql: `
+      -- Supply the hub announced for this warehouse (protocol 7): purchase orders (kind
+      -- 'purchase_order') and production requests of made-to-order lines ('production'). What was
+      -- received against each line is read from the ledger: receive events whose reference names it.
+      CREATE TABLE supply_request (
+        id           TEXT PRIMARY KEY,
+        kind         TEXT NOT NULL CHECK (kind IN ('purchase_order', 'production')),
+        status       TEXT NOT NULL CHECK (status IN ('open', 'canceled')),
+        supplier     TEXT,
+        order_id     TEXT,
+        order_number TEXT,
+        due_ms       INTEGER NOT NULL,
+        created_ms   INTEGER NOT NULL,
+        updated_ms   INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX supply_request_by_kind ON supply_request (kind, status, due_ms, id);
+      CREATE TABLE supply_line (
+        request_id    TEXT NOT NULL REFERENCES supply_request (id),
+        sku           TEXT NOT NULL,
+        quantity      INTEGER NOT NULL CHECK (quantity > 0),
+        configuration TEXT,
+        PRIMARY KEY (request_id, sku)
+      ) STRICT;
+      CREATE INDEX ledger_receipts ON ledger (json_extract(event, '$.reference'), sku) WHERE type = 'receive';
+    `,
+  },
 ];
 
 export function migrate(db: Database.Database): { from: number; to: number } {

@@ -22,6 +22,8 @@ import { fulfillmentRoutes } from './routes/fulfillments.ts';
 import { returnRoutes } from './routes/returns.ts';
 import { loginRoute, sessionRoutes } from './routes/session.ts';
 import { stockRoutes } from './routes/stock.ts';
+import { SupplyDesk } from '../services/supply.ts';
+import { supplyRoutes } from './routes/supply.ts';
 import { syncRoutes } from './routes/sync.ts';
 import { scannerRoutes } from './scanner.ts';
 
@@ -93,6 +95,7 @@ export function createEdgeApp(deps: EdgeAppDeps) {
   api.route('/', sessionRoutes({ staff, warehouseId }));
   api.route('/', stockRoutes(deps));
   api.route('/', catalogRoutes({ catalog: new CatalogReader(deps.db), warehouseId }));
+  api.route('/', supplyRoutes({ supply: new SupplyDesk(deps.db), writer: deps.writer, warehouseId }));
   api.route(
     '/',
     fulfillmentRoutes({ desk: deps.desk, warehouseId, nowMs: deps.nowMs, onRecorded: () => deps.sync?.notifyOutbox() }),

@@ -10,6 +10,7 @@ import {
   quotaReturnCommandSchema,
   receiveCommandSchema,
   returnReceiveSchema,
+  supplyReceiveCommandSchema,
   shipRequestSchema,
   transferInCommandSchema,
   transferOutCommandSchema,
@@ -246,6 +247,33 @@ const routes: Route[] = [
     errors: write,
     idempotent: true,
   },
+  ...(
+    [
+      ['purchase-orders', 'purchase order'],
+      ['production', 'production request'],
+    ] as const
+  ).flatMap(([path, noun]): Route[] => [
+    {
+      method: 'get',
+      path: `/${path}`,
+      tag: 'supply',
+      summary: `Each ${noun} this warehouse expects, with what was received against it`,
+      query: [stringQuery('status', '`open` (default) or `all`'), stringQuery('limit', 'at most this many')],
+      success: [200],
+      errors: read,
+    },
+    { method: 'get', path: `/${path}/{id}`, tag: 'supply', summary: `One ${noun}`, success: [200], errors: read },
+    {
+      method: 'post',
+      path: `/${path}/{id}/receive`,
+      tag: 'supply',
+      summary: `Receive units against a ${noun} (a receive scan whose reference names it; works offline)`,
+      body: supplyReceiveCommandSchema,
+      success: [201],
+      errors: write,
+      idempotent: true,
+    },
+  ]),
   {
     method: 'get',
     path: '/sync/status',
@@ -272,6 +300,7 @@ const tagDescriptions: Record<string, string> = {
   catalog: 'Product names for scanners',
   fulfillments: 'Pick, pack and ship',
   returns: 'Receive returns',
+  supply: 'Receive purchase orders and finished made-to-order units',
   sync: 'The link to the hub',
 };
 

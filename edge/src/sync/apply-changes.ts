@@ -3,6 +3,7 @@ import type { EdgeDatabase } from '../db/open.ts';
 import type { FulfillmentDesk } from '../services/fulfillments.ts';
 import { ReturnDesk } from '../services/returns.ts';
 import type { StockBook } from '../services/stock.ts';
+import { SupplyDesk } from '../services/supply.ts';
 
 /**
  * Applies downstream changes to the edge's replicas. Every applier is idempotent (an upsert keyed by
@@ -144,6 +145,19 @@ export function createChangeApplier(
         return 'applied';
       case 'return.canceled':
         ReturnDesk.applyCanceled(db, change.payload.returnId, clock());
+        return 'applied';
+      case 'purchase_order.opened':
+        // Goods this warehouse should expect: staff receive against them at POST /purchase-orders/{id}/receive.
+        SupplyDesk.applyPurchaseOrder(db, change.payload, clock());
+        return 'applied';
+      case 'purchase_order.canceled':
+        SupplyDesk.applyCanceled(db, change.payload.purchaseOrderId, clock());
+        return 'applied';
+      case 'production.requested':
+        SupplyDesk.applyProduction(db, change.payload, clock());
+        return 'applied';
+      case 'production.canceled':
+        SupplyDesk.applyCanceled(db, change.payload.productionId, clock());
         return 'applied';
     }
   };

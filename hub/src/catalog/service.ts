@@ -45,6 +45,28 @@ export type ProductFilters = {
   limit: number;
 };
 
+/** A variant's supply fields as the API shows them (docs/catalog.md): only what differs from plain stock. */
+function variantSupply(row: Selectable<VariantsTable>): Partial<Variant> {
+  const out: Partial<Variant> = {};
+  if (row.fulfillment === 'made_to_order') {
+    out.fulfillment = 'made_to_order';
+    out.leadTimeDays = Number(row.lead_time_days ?? 0);
+    if (row.production_warehouse_id !== null) out.productionWarehouseId = row.production_warehouse_id;
+  } else if (row.lead_time_days !== null) out.leadTimeDays = Number(row.lead_time_days);
+  if (Number(row.preorder_cap) > 0) out.preorderCap = Number(row.preorder_cap);
+  return out;
+}
+
+/** The supply columns of a variant row (0030). */
+export function variantSupplyRow(variant: Variant) {
+  return {
+    fulfillment: variant.fulfillment ?? 'stock',
+    lead_time_days: variant.leadTimeDays ?? null,
+    production_warehouse_id: variant.productionWarehouseId ?? null,
+    preorder_cap: variant.preorderCap ?? 0,
+  };
+}
+
 function toProduct(row: Selectable<ProductsTable>, variants: Selectable<VariantsTable>[]): Product {
   const product: Product = {
     id: row.id,
@@ -56,7 +78,7 @@ function toProduct(row: Selectable<ProductsTable>, variants: Selectable<Variants
       const out: Variant = { sku: variant.sku, options: JSON.parse(variant.options_json) as Variant['options'] };
       if (variant.gtin !== null) out.gtin = variant.gtin;
       if (variant.price !== null) out.price = Number(variant.price);
-      return out;
+      return { ...out, ...variantSupply(variant) };
     }),
     archived: Number(row.archived) === 1,
     version: Number(row.version),
@@ -188,6 +210,7 @@ async function writeVariants(trx: Transaction<Database>, productId: string, vari
         gtin: variant.gtin ?? null,
         options_json: JSON.stringify(variant.options),
         price: variant.price ?? null,
+        ...variantSupplyRow(variant),
       })),
     )
     .execute();
@@ -534,6 +557,7 @@ export async function importProducts(
               gtin: variant.gtin ?? null,
               options_json: JSON.stringify(variant.options),
               price: variant.price ?? null,
+              ...variantSupplyRow(variant),
             })),
           );
           if (current && sameContent(current, product)) counts.unchanged++;
@@ -564,6 +588,7 @@ export async function importProducts(
             gtin: variant.gtin ?? null,
             options_json: JSON.stringify(variant.options),
             price: variant.price ?? null,
+            ...variantSupplyRow(variant),
           })),
         );
         for (const chunk of chunks(variantRows)) await trx.insertInto('variants').values(chunk).execute();

@@ -1,3 +1,5 @@
+import type { ColumnType } from 'kysely';
+
 /**
  * The hub's tables as both adapters store them. Portable on purpose: integer quantities and
  * epoch-millisecond times, text ids, JSON as text, booleans as 0/1 integers.
@@ -27,6 +29,12 @@ export interface VariantsTable {
   gtin: string | null;
   options_json: string;
   price: number | null;
+  /** stock | made_to_order (0030). */
+  fulfillment: ColumnType<string, string | undefined, string>;
+  lead_time_days: number | null;
+  production_warehouse_id: string | null;
+  /** Units of a partition's `incoming` that may be promised at once (0030); 0: no pre-orders. */
+  preorder_cap: ColumnType<number, number | undefined, number>;
 }
 
 /** Each option value a product offers, one row each (0024): what `?option.<name>=<value>` finds. */

@@ -27,6 +27,7 @@ import { migration as m0025 } from './migrations/0025_audit_log.ts';
 import { migration as m0027 } from './migrations/0027_hold_caps.ts';
 import { migration as m0028 } from './migrations/0028_staff_mfa.ts';
 import { migration as m0029 } from './migrations/0029_personal_data.ts';
+import { migration as m0030 } from './migrations/0030_supply.ts';
 import { migration as m0031 } from './migrations/0031_catalog_search.ts';
 
 /**
@@ -62,6 +63,7 @@ const steps: Record<string, Migration> = {
   '0027_hold_caps': m0027,
   '0028_staff_mfa': m0028,
   '0029_personal_data': m0029,
+  '0030_supply': m0030,
   '0031_catalog_search': m0031,
 };
 

@@ -422,6 +422,14 @@ async function everyActive(
     .where('status', '=', 'backordered')
     .executeTakeFirst();
   if (backordered) return false;
+  // Units still waiting for supply (a pre-order's purchase order, production) are not packed or shipped yet.
+  const waiting = await trx
+    .selectFrom('supply_promises')
+    .select('id')
+    .where('order_id', '=', orderId)
+    .where('status', '=', 'waiting')
+    .executeTakeFirst();
+  if (waiting) return false;
   const rows = await trx
     .selectFrom('fulfillments')
     .select('status')

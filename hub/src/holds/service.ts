@@ -23,6 +23,7 @@ import {
   takenHoldView,
 } from './plan.ts';
 import { capRefusal, postgresHoldBatcherOf } from './postgres-batcher.ts';
+import { releaseHoldPromises, sweepExpiredPromises } from './promise-ledger.ts';
 import { type SqliteHoldWriter, sqliteHoldWriterOf } from './sqlite-writer.ts';
 
 export type { HoldView } from './plan.ts';
@@ -51,7 +52,7 @@ async function readAvailability(
 }
 
 /** Takes expired lines of one partition out of its counter (inside the caller's transaction, under the partition's lock). */
-async function settleExpired(
+export async function settleExpired(
   trx: Transaction<Database>,
   warehouseId: string,
   sku: string,
@@ -279,6 +280,8 @@ export async function releaseHoldIn(
         .execute();
     }
   }
+  // Its pre-order and made-to-order promises go with it (docs/catalog.md, "Pre-orders and made-to-order").
+  await releaseHoldPromises(trx, dialect, id);
   await trx.updateTable('holds').set({ status: 'released', released_at: nowMs }).where('id', '=', id).execute();
 }
 
@@ -306,5 +309,5 @@ export async function sweepExpiredHolds(db: Kysely<Database>, dialect: Dialect, 
       await settleExpired(trx, partition.warehouse_id, partition.sku, nowMs);
     });
   }
-  return partitions.length;
+  return partitions.length + (await sweepExpiredPromises(db, dialect, nowMs));
 }

@@ -65,11 +65,13 @@ const successStatuses: Record<string, number[]> = {
   'POST /orders/{id}/exchange': [201],
   'POST /orders/{id}/refunds': [201, 200],
   'POST /webhooks': [201],
+  'POST /purchase-orders': [201],
   'POST /webhooks/{id}/test': [202],
   'POST /webhooks/{id}/deliveries/{deliveryId}/retry': [202],
 };
 const withLocation = new Set([
   'POST /products',
+  'POST /purchase-orders',
   'POST /warehouses',
   'POST /orders',
   'POST /orders/{id}/return',

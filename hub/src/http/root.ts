@@ -12,6 +12,7 @@ import { returnsRouter } from './routers/returns.ts';
 import { shipmentsRouter } from './routers/shipments.ts';
 import { inventoryRouter } from './routers/inventory.ts';
 import { staffRouter } from './routers/staff.ts';
+import { supplyRouter } from './routers/supply.ts';
 import { warehousesRouter } from './routers/warehouses.ts';
 import { webhooksRouter } from './routers/webhooks.ts';
 import { router } from './trpc.ts';
@@ -34,6 +35,7 @@ const procedures = {
   returns: returnsRouter,
   webhooks: webhooksRouter,
   audit: auditRouter,
+  supply: supplyRouter,
 };
 
 export const appRouter = router(procedures);

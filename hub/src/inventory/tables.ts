@@ -13,6 +13,8 @@ export interface StockPartitionsTable {
   reserved: number;
   safety_stock: number;
   incoming: number;
+  /** Units promised to pre-orders against `incoming` (0030): held and paid, not yet received. */
+  preordered: ColumnType<number, number | undefined, number>;
   updated_at: number;
   /** The full fold state (bins, lots, serials) of an edge-owned partition; null for API-written stock. */
   state_json: ColumnType<string | null, string | null | undefined, string | null>;

@@ -28,13 +28,20 @@ import {
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Database } from '../database.ts';
 import { openAddress, openCustomer, sealOrderFields } from './personal.ts';
-import { reserveConfiguredHold } from '../holds/configured.ts';
+import { reserveSuppliedHold } from '../holds/supply.ts';
 import { releaseHold } from '../holds/service.ts';
 import { lockPartition } from '../inventory/lock.ts';
 import { recordOrderNotifications } from '../notifications/record.ts';
 import { emitOrderTransition } from '../webhooks/domain-events.ts';
 import { openFulfillmentOrder, requestFulfillmentCancel } from './dispatch.ts';
 import { priceHeldLines } from './pricing.ts';
+import {
+  confirmPromises,
+  type OrderSupplyView,
+  orderSupply,
+  promisedQuantities,
+  releaseWaitingPromises,
+} from './supply.ts';
 import type { OrdersTable } from './tables.ts';
 
 type Dialect = 'sqlite' | 'postgres';
@@ -89,6 +96,12 @@ export type OrderView = {
   history: Array<{ event: string; from: OrderStatus | null; to: OrderStatus; at: string; note?: string }>;
   /** The customer's tracking page, relative to the hub's public URL (the router makes it absolute). */
   trackingPath?: string;
+  /**
+   * Lines promised against supply (docs/catalog.md, "Pre-orders and made-to-order"): pre-orders
+   * against a purchase order, made-to-order units; `expectedShipAt` while any still waits.
+   */
+  supply?: OrderSupplyView;
+  expectedShipAt?: string;
   expiresAt: string;
   createdAt: string;
   updatedAt: string;
@@ -145,7 +158,7 @@ export async function getOrder(db: Kysely<Database>, id: string, scope: OrderSco
   const order = await db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
   // Another client's order answers 404 like a missing one: ids are not a way to probe (OWASP API1).
   if (!order || (scope !== '*' && order.client_id !== scope)) throw notFound('order');
-  const [lines, allocations, fulfillments, history, shipments] = await Promise.all([
+  const [lines, allocations, fulfillments, history, shipments, supply] = await Promise.all([
     db.selectFrom('order_lines').selectAll().where('order_id', '=', id).orderBy('line_no').execute(),
     db
       .selectFrom('allocations')
@@ -158,6 +171,7 @@ export async function getOrder(db: Kysely<Database>, id: string, scope: OrderSco
     db.selectFrom('fulfillments').selectAll().where('order_id', '=', id).orderBy('warehouse_id').execute(),
     db.selectFrom('order_events').selectAll().where('order_id', '=', id).orderBy('seq').execute(),
     db.selectFrom('shipments').selectAll().where('order_id', '=', id).orderBy('shipped_at').execute(),
+    orderSupply(db, order.hold_id),
   ]);
   const status = statusAt(order.status as OrderStatus, Number(order.expires_at), nowMs);
   const view: OrderView = {
@@ -211,6 +225,8 @@ export async function getOrder(db: Kysely<Database>, id: string, scope: OrderSco
       ...(h.note ? { note: h.note } : {}),
     })),
     ...(order.tracking_token ? { trackingPath: `/track/${order.tracking_token}` } : {}),
+    ...(supply ? { supply } : {}),
+    ...(supply?.expectedShipAt ? { expectedShipAt: supply.expectedShipAt } : {}),
     expiresAt: new Date(Number(order.expires_at)).toISOString(),
     createdAt: new Date(Number(order.created_at)).toISOString(),
     updatedAt: new Date(Number(order.updated_at)).toISOString(),
@@ -236,7 +252,7 @@ export async function createOrder(
   let holdId: string;
   let takenHere = false;
   if (input.lines) {
-    const hold = await reserveConfiguredHold(
+    const hold = await reserveSuppliedHold(
       db,
       dialect,
       { lines: input.lines },
@@ -295,6 +311,9 @@ export async function insertOrderOverHold(
     .execute();
   const quantities = new Map<string, number>();
   for (const line of held) quantities.set(line.sku, (quantities.get(line.sku) ?? 0) + Number(line.quantity));
+  // Units promised against supply are the order's too (docs/catalog.md, "Pre-orders and made-to-order").
+  for (const [sku, units] of await promisedQuantities(trx, holdId))
+    quantities.set(sku, (quantities.get(sku) ?? 0) + units);
   const sequence = await trx
     .updateTable('order_sequence')
     .set((eb) => ({ last: eb('last', '+', 1) }))
@@ -417,6 +436,8 @@ export async function confirmPaymentLocked(
     list.push({ sku: line.sku, quantity: Number(line.quantity) });
     byWarehouse.set(line.warehouse_id, list);
   }
+  // Pre-orders wait for their purchase order, made-to-order lines become production requests.
+  await confirmPromises(trx, dialect, order, nowMs);
   await trx.updateTable('holds').set({ status: 'converted' }).where('id', '=', order.hold_id).execute();
   for (const [warehouseId, warehouseLines] of byWarehouse) {
     await openFulfillmentOrder(trx, order, warehouseId, warehouseLines, {
@@ -463,6 +484,8 @@ export async function cancelOrder(
         .where('order_id', '=', id)
         .where('status', '=', backordered)
         .execute();
+      // Likewise what still waits for supply (a purchase order, production): released now.
+      await releaseWaitingPromises(trx, dialect, id, nowMs);
       // Every warehouse whose fulfillment order can still answer a cancel (accept it, or refuse it
       // because goods left) is asked; canceled and rejected ones hold nothing.
       const answerable = [

@@ -138,6 +138,10 @@ export const permissions = {
   'customers.privacy': { roles: ['admin', 'customer_service'], scoped: false },
   /** Enrol one's own MFA (hub staff; docs/operations.md, "Staff MFA"): the only scope of an admin's enrol-only token. */
   'staff.mfa': { roles: ['admin', 'supervisor', 'warehouse_staff', 'customer_service'], scoped: false },
+  /** Open and cancel purchase orders (incoming stock that pre-orders may be promised against). */
+  'supply.manage': { roles: ['admin'], scoped: false },
+  /** Read purchase orders and production requests. */
+  'supply.read': { roles: ['admin', 'customer_service'], scoped: false },
   /** Create, list and revoke API clients; rotate the token signing key. */
   'clients.manage': { roles: ['admin'], scoped: false },
   /** Read the audit trail: privileged actions and refused sign-ins (docs/operations.md). */

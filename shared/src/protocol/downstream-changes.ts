@@ -9,6 +9,12 @@ import {
 import { addressSchema, customerSchema } from '../domain/orders/schemas.ts';
 import { returnIdSchema, returnLineSchema } from '../domain/returns/schemas.ts';
 import { quantitySchema, skuSchema } from '../domain/stock/schemas.ts';
+import {
+  productionCanceledPayloadSchema,
+  productionRequestedPayloadSchema,
+  purchaseOrderCanceledPayloadSchema,
+  purchaseOrderOpenedPayloadSchema,
+} from '../domain/supply/schemas.ts';
 import * as limits from '../limits.ts';
 import { roles } from '../policy/policy.ts';
 import { upstreamSeqSchema } from './common.ts';
@@ -111,6 +117,10 @@ export const knownDownstreamChangeSchema = z.discriminatedUnion('kind', [
   change('quota.return_requested', quotaReturnRequestedPayloadSchema),
   change('return.authorized', returnAuthorizedPayloadSchema),
   change('return.canceled', returnCanceledPayloadSchema),
+  change('purchase_order.opened', purchaseOrderOpenedPayloadSchema),
+  change('purchase_order.canceled', purchaseOrderCanceledPayloadSchema),
+  change('production.requested', productionRequestedPayloadSchema),
+  change('production.canceled', productionCanceledPayloadSchema),
 ]);
 export type KnownDownstreamChange = z.infer<typeof knownDownstreamChangeSchema>;
 export type DownstreamChangeKind = KnownDownstreamChange['kind'];
@@ -156,11 +166,18 @@ export function changeForPeer<Change extends { kind: string; payload: unknown }>
   change: Change,
   protocol: number,
 ): Change {
-  if (protocol >= 6) return change;
+  if (protocol >= 7) return change;
   if (change.kind === 'product.upserted' || change.kind === 'product.archived') {
-    const { configurableOptions: _options, ...payload } = change.payload as { configurableOptions?: unknown };
-    return { ...change, payload };
+    // Version 7 added the variants' supply fields (fulfillment, lead time, pre-order cap).
+    const product = change.payload as { configurableOptions?: unknown; variants: Array<Record<string, unknown>> };
+    const variants = product.variants.map(
+      ({ fulfillment: _f, leadTimeDays: _l, productionWarehouseId: _w, preorderCap: _c, ...variant }) => variant,
+    );
+    if (protocol >= 6) return { ...change, payload: { ...product, variants } };
+    const { configurableOptions: _options, ...payload } = product;
+    return { ...change, payload: { ...payload, variants } };
   }
+  if (protocol >= 6) return change;
   if (change.kind === 'fulfillment.requested') {
     const payload = change.payload as { lines: Array<{ configuration?: unknown }> };
     return {

@@ -20,7 +20,7 @@ import {
  * Pins the wire format. If this fails you changed a message: bump PROTOCOL_VERSION (with a history
  * line in version.ts), keep new fields optional, then update the pinned hash and version together.
  */
-const pinned = { version: 6, hash: '7af70d3d29f67639a938f42f666209a00385c3a5cd0d129071cc1292a01293cd' };
+const pinned = { version: 7, hash: 'c70576a440311ee2b77a41901afdb248b0b7e6cd8e2c71b5ab22b3f464463242' };
 
 /** Every frame in each direction, the payload schema of each downstream change kind included. */
 function schemaDocument(): string {
@@ -171,6 +171,35 @@ describe('changes for an older peer', () => {
     const oldFulfillment = changeForPeer({ seq: 2, kind: 'fulfillment.requested', payload: fulfillment }, 5);
     expect(v5Product.parse(oldProduct.payload)).not.toHaveProperty('configurableOptions');
     expect(v5Fulfillment.parse(oldFulfillment.payload).lines).toEqual([{ sku: 'SOFA-OSLO', quantity: 1 }]);
+  });
+
+  it('leave out the variant supply fields version 7 added, so a version 6 edge decodes products', () => {
+    const v6Variant = z.strictObject({
+      sku: z.string(),
+      gtin: z.string().optional(),
+      options: z.record(z.string(), z.string()),
+      price: z.int().optional(),
+    });
+    const v6Product = productSchema.extend({ variants: z.array(v6Variant) });
+    const supplied = {
+      ...product,
+      variants: [
+        { sku: 'SOFA-OSLO', options: {}, fulfillment: 'made_to_order', leadTimeDays: 21, productionWarehouseId: 'W1' },
+        { sku: 'CHAIR-OSLO', options: {}, preorderCap: 10 },
+      ],
+    };
+    expect(productSchema.safeParse(supplied).success).toBe(true);
+    expect(v6Product.safeParse(supplied).success).toBe(false);
+    const old = changeForPeer({ seq: 1, kind: 'product.upserted', payload: supplied }, 6);
+    expect(v6Product.parse(old.payload).variants).toEqual([
+      { sku: 'SOFA-OSLO', options: {} },
+      { sku: 'CHAIR-OSLO', options: {} },
+    ]);
+    expect(old.payload).toHaveProperty('configurableOptions');
+    const older = changeForPeer({ seq: 1, kind: 'product.upserted', payload: supplied }, 5);
+    expect(v5Product.extend({ variants: z.array(v6Variant) }).parse(older.payload)).not.toHaveProperty(
+      'configurableOptions',
+    );
   });
 
   it('send a current peer every field', () => {

@@ -32,8 +32,15 @@
  *    A push may also carry up to `pushBatchEventsMax` (2,048) events, and an ack as many checksums
  *    (the shapes are unchanged): an edge reads the hub's version from its welcome and pushes at most
  *    256 events to a hub older than 6; a version 5 edge's pushes are as before.
+ * -- Version 7 adds supply (docs/catalog.md, "Pre-orders and made-to-order"): the optional variant
+ *    fields `fulfillment`, `leadTimeDays`, `productionWarehouseId`, `preorderCap` of `product.*`
+ *    changes, and the downstream kinds `purchase_order.opened`, `purchase_order.canceled`,
+ *    `production.requested`, `production.canceled`. A version 6 edge is sent products without the
+ *    new fields (`changeForPeer`) and skips the new kinds (they decode as unknown). Receipts against a
+ *    purchase order or a production request travel upstream as ordinary `receive` events whose
+ *    `reference` names them (`po:<id>`, `production:<id>`): the upstream shapes are unchanged.
  */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 
 /**
  * The oldest version a peer may speak; an older hello is refused with `protocol_unsupported` (4426).

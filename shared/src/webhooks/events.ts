@@ -255,6 +255,20 @@ export const deliveryExhaustedDataSchema = z.strictObject({
   exhaustedAt: timestampSchema,
 });
 
+/** `production.requested`: a paid made-to-order line became a request to its producing warehouse. */
+export const productionRequestedDataSchema = z.strictObject({
+  id: z.string().min(1),
+  orderId: z.string().min(1),
+  orderNumber: z.string().min(1),
+  warehouseId: warehouseIdSchema,
+  sku: skuSchema,
+  quantity: quantitySchema,
+  configuration: z.record(z.string(), z.union([z.string(), z.int()])).optional(),
+  leadTimeDays: z.int().min(0),
+  dueAt: timestampSchema,
+  requestedAt: timestampSchema,
+});
+
 export type WebhookScope = 'warehouse' | 'order' | 'endpoint' | 'admin';
 
 const orderEvent = <S extends z.ZodType>(data: S, description: string) =>
@@ -297,6 +311,10 @@ export const webhookEventCatalogue = {
   'fulfillment_order.cancel_requested': warehouseEvent(
     fulfillmentOrderCancelRequestedDataSchema,
     'A paid order was canceled: the warehouse is asked not to ship.',
+  ),
+  'production.requested': warehouseEvent(
+    productionRequestedDataSchema,
+    'A made-to-order line was paid for: its producing warehouse is asked to make the units.',
   ),
   'shipment.created': warehouseEvent(webhookShipmentSchema, 'A warehouse handed parcels to a carrier.'),
   'shipment.updated': warehouseEvent(webhookShipmentSchema, 'A shipment changed status (delivered).'),

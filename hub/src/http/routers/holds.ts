@@ -8,7 +8,7 @@ import {
 } from '@dovetail/shared';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { reserveConfiguredHold } from '../../holds/configured.ts';
+import { reserveSuppliedHold } from '../../holds/supply.ts';
 import { getHold, releaseHold } from '../../holds/service.ts';
 import { idempotencyHeaders, type ProtectedContext, protectedProcedure } from '../trpc.ts';
 
@@ -27,6 +27,19 @@ const holdViewSchema = z.object({
       configuration: configurationSchema.optional(),
     }),
   ),
+  promises: z
+    .array(
+      z.object({
+        kind: z.enum(['preorder', 'production']),
+        warehouseId: z.string(),
+        sku: z.string(),
+        quantity: z.int(),
+        expectedAt: z.string(),
+      }),
+    )
+    .optional()
+    .describe('units promised against a purchase order (preorder) or made to order (production), not on a shelf'),
+  expectedShipAt: z.string().optional().describe('when the promised units are expected, the latest of them'),
 });
 
 /** Admins act on any client's holds; everyone else only on their own (the policy lets no one else reserve). */
@@ -35,7 +48,7 @@ const owner = (principal: { role: Role; subject: string }) =>
 
 /** The reserve procedure's body; http/reserve-route.ts serves the same path with it (after `guard`). */
 export async function takeHold(ctx: ProtectedContext, input: ReserveRequest) {
-  const hold = await reserveConfiguredHold(ctx.deps.db, ctx.deps.dialect, input, {
+  const hold = await reserveSuppliedHold(ctx.deps.db, ctx.deps.dialect, input, {
     clientId: ctx.principal.subject,
     nowMs: ctx.deps.nowMs(),
   });

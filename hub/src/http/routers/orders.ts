@@ -111,6 +111,27 @@ const orderViewSchema = z.object({
     .string()
     .optional()
     .describe("the customer's tracking page: unguessable, shows no personal data; put it in the confirmation"),
+  supply: z
+    .object({
+      promises: z.array(
+        z.object({
+          kind: z.enum(['preorder', 'production']),
+          warehouseId: z.string(),
+          sku: z.string(),
+          quantity: z.int(),
+          remaining: z.int().describe('units still waiting for supply'),
+          status: z.enum(['held', 'waiting', 'supplied']),
+          expectedAt: z.string(),
+        }),
+      ),
+      expectedShipAt: z.string().optional(),
+    })
+    .optional()
+    .describe('lines promised against a purchase order (pre-order) or made to order, with when they are expected'),
+  expectedShipAt: z
+    .string()
+    .optional()
+    .describe('while a pre-order or made-to-order line waits: when it is expected to ship'),
   expiresAt: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -46,12 +46,37 @@ export const variantOptionsSchema = z
 export const currencySchema = z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 currency code');
 export const minorUnitsSchema = z.int().min(0).max(100_000_000_00);
 
-export const variantSchema = z.strictObject({
-  sku: skuSchema,
-  gtin: gtinSchema.optional(),
-  options: variantOptionsSchema,
-  price: minorUnitsSchema.optional(),
-});
+/**
+ * How a variant's units are supplied (docs/catalog.md, "Pre-orders and made-to-order"): `stock`
+ * (the default) sells what is on a shelf, and up to `preorderCap` units of a partition's `incoming`
+ * once the shelf is short; `made_to_order` needs no stock: each paid unit is a production request at
+ * `productionWarehouseId`, ready `leadTimeDays` later.
+ */
+export const variantFulfillments = ['stock', 'made_to_order'] as const;
+export type VariantFulfillment = (typeof variantFulfillments)[number];
+export const leadTimeDaysMax = 365;
+
+export const variantSchema = z
+  .strictObject({
+    sku: skuSchema,
+    gtin: gtinSchema.optional(),
+    options: variantOptionsSchema,
+    price: minorUnitsSchema.optional(),
+    fulfillment: z.enum(variantFulfillments).optional(),
+    leadTimeDays: z.int().min(0).max(leadTimeDaysMax).optional(),
+    productionWarehouseId: warehouseIdSchema.optional(),
+    preorderCap: z.int().min(0).max(1_000_000).optional(),
+  })
+  .refine(
+    (variant) =>
+      variant.fulfillment !== 'made_to_order' ||
+      (variant.leadTimeDays !== undefined && variant.productionWarehouseId !== undefined),
+    { message: 'a made_to_order variant needs leadTimeDays and productionWarehouseId', path: ['fulfillment'] },
+  )
+  .refine((variant) => variant.fulfillment === 'made_to_order' || variant.productionWarehouseId === undefined, {
+    message: 'productionWarehouseId is for made_to_order variants',
+    path: ['productionWarehouseId'],
+  });
 export type Variant = z.infer<typeof variantSchema>;
 
 export const catalogProductSchema = z.strictObject({
