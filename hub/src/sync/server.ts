@@ -192,8 +192,24 @@ export function attachSyncServer(server: http.Server, options: SyncServerOptions
   const unsubscribe = options.notifier.subscribe((channel) => {
     for (const session of sessions) void session.wake(channel);
   });
+  // The slow poll (a lost wake-up, another instance's append): one read of every channel's head,
+  // then only the sessions behind one are woken, rather than a read per session and channel.
+  let polling = false;
   const poll = setInterval(() => {
-    for (const session of sessions) void session.wake();
+    if (polling || sessions.size === 0) return;
+    polling = true;
+    options.db
+      .selectFrom('downstream_channels')
+      .select(['channel', 'last_seq'])
+      .execute()
+      .then((rows) => {
+        const heads = new Map(rows.map((row) => [row.channel, Number(row.last_seq)]));
+        for (const session of sessions) if (session.behind(heads)) void session.wake();
+      })
+      .catch((error: Error) => options.logger.warn({ err: error.message }, 'sync poll failed'))
+      .finally(() => {
+        polling = false;
+      });
   }, options.pollIntervalMs ?? 1_000);
   poll.unref();
   server.on('upgrade', onUpgrade);

@@ -119,6 +119,17 @@ export class HubSyncSession {
     return this.#queue;
   }
 
+  /**
+   * Whether a channel of this session is behind its head (`heads`: each channel's last seq) with no
+   * checkpoint in flight: the server's slow poll wakes only those sessions, not every one.
+   */
+  behind(heads: ReadonlyMap<string, number>): boolean {
+    if (this.#closed || this.#edgeId === undefined) return false;
+    for (const [name, state] of this.#channels)
+      if (state.inFlightThrough === null && (heads.get(name) ?? 0) > state.cursor) return true;
+    return false;
+  }
+
   /** When the first frame still waiting for the edge's answer becomes overdue; undefined when none waits. */
   answerDeadlineMs(): number | undefined {
     if (this.#closed) return undefined;

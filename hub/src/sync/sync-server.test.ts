@@ -388,6 +388,39 @@ describe.each(['sqlite', 'postgres'] as const)('the /sync endpoint on %s', (adap
     throw new Error('the edge still shows as connected after its socket closed');
   });
 
+  it('delivers a change appended without a wake-up (another instance, a lost notify) at the next poll', async () => {
+    const client = await welcomed();
+    let first = await client.next('changes');
+    while (first.type === 'changes' && first.channel !== 'catalog') first = await client.next('changes');
+    expect(first).toMatchObject({ channel: 'catalog', changes: [{ seq: 1 }] });
+    client.send({ type: 'changes_ack', channel: 'catalog', seq: 1 });
+    // Once the hub stored that ack (nothing in flight any more), a change written behind the
+    // notifier's back can only be found by the server's slow poll.
+    const db = hub.storage.db;
+    for (let i = 0; i < 100; i++) {
+      const stream = await db.selectFrom('edge_streams').select('cursors_json').executeTakeFirst();
+      if (stream && JSON.parse(stream.cursors_json).catalog === 1) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const logged = await db
+      .selectFrom('downstream_log')
+      .selectAll()
+      .where('channel', '=', 'catalog')
+      .executeTakeFirstOrThrow();
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('downstream_log')
+        .values({ ...logged, seq: 2 })
+        .execute();
+      await trx.updateTable('downstream_channels').set({ last_seq: 2 }).where('channel', '=', 'catalog').execute();
+    });
+    // The next catalog page (the warehouse channel's own first page may come before it).
+    let page = await client.next('changes');
+    while (page.type === 'changes' && page.channel !== 'catalog') page = await client.next('changes');
+    expect(page).toMatchObject({ channel: 'catalog', changes: [{ seq: 2 }] });
+    client.socket.close();
+  });
+
   it('acks each of many edges pushing at once on its own, and refuses only the push of a superseded stream', async () => {
     // On SQLite these pushes share commits (group-commit.ts): each must still get its own outcome.
     const others = ['W2', 'W3', 'W4'];
