@@ -187,6 +187,9 @@ export class EdgeSyncClient {
     return new Promise<boolean>((resolve) => {
       let alive = true;
       const heartbeat = setInterval(() => {
+        // Still opening (a hub slow to answer the upgrade): the handshake timeout bounds that wait,
+        // and ws throws on a ping before the socket is open, which would take the whole node down.
+        if (socket.readyState !== WebSocket.OPEN) return;
         if (!alive) {
           this.#options.logger.warn('sync link silent past a ping interval: dropping it');
           socket.terminate();
