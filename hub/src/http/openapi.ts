@@ -14,6 +14,8 @@ export type RestRoute = {
   permission: HubMeta['permission'];
   procedure: string;
   idempotent: boolean;
+  /** A request without `Idempotency-Key` is refused (400 idempotency_key_required). */
+  idempotencyRequired: boolean;
   /** Error statuses the procedure's meta names beyond the usual ones. */
   errorResponses: number[] | undefined;
 };
@@ -34,7 +36,8 @@ export function restRoutes(router: AnyRouter): RestRoute[] {
       pattern,
       permission: meta.permission,
       procedure,
-      idempotent: meta.idempotent === true,
+      idempotent: meta.idempotent === true || meta.idempotent === 'required',
+      idempotencyRequired: meta.idempotent === 'required',
       errorResponses: Array.isArray(meta.openapi.errorResponses)
         ? meta.openapi.errorResponses
         : meta.openapi.errorResponses

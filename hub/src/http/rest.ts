@@ -9,7 +9,7 @@ import {
   releaseIdempotencyKey,
   requestFingerprint,
 } from '../idempotency/store.ts';
-import { type DomainError, idempotencyKeySchema, invalidIdempotencyKey } from '@dovetail/shared';
+import { type DomainError, authorize, idempotencyKeySchema, invalidIdempotencyKey } from '@dovetail/shared';
 import { clientAddress } from './client-address.ts';
 import { notModified } from './conditional.ts';
 import { ApiError, asApiError, toErrorResponse } from './errors.ts';
@@ -172,7 +172,21 @@ export function createRestHandler(router: AnyRouter, routes: RestRoute[], deps: 
       notModified(c.req.raw, await toRestResponse(await bridge(c.req.raw, url.toString(), bodyText, context)));
 
     const idempotencyKey = c.req.header('idempotency-key');
-    if (idempotencyKey === undefined || !route.idempotent) return run();
+    if (!route.idempotent) return run();
+    if (idempotencyKey === undefined) {
+      // Required only of a caller the route would serve: others get their 401 or 403 as usual.
+      const principal = context.auth?.ok ? context.auth.principal : undefined;
+      const permitted =
+        principal !== undefined &&
+        route.permission !== 'public' &&
+        authorize(principal, route.permission).ok &&
+        principal.scopes.has(route.permission);
+      if (!route.idempotencyRequired || !permitted) return run();
+      return errorJson(
+        c,
+        new ApiError(400, 'idempotency_key_required', 'this operation needs an Idempotency-Key header'),
+      );
+    }
     if (!idempotencyKeySchema.safeParse(idempotencyKey).success) return errorJson(c, invalidIdempotencyKey());
     if (!context.auth?.ok) return run(); // refused before any effect: nothing to remember
     const scope = `${context.auth.principal.kind}:${context.auth.principal.subject}`;

@@ -58,8 +58,11 @@ export type Context = {
  */
 export type HubMeta = OpenApiMeta & {
   permission: Permission | 'public';
-  /** REST creates that honour `Idempotency-Key` (replayed per client for 24 h). */
-  idempotent?: boolean;
+  /**
+   * REST creates that honour `Idempotency-Key` (replayed per client for 24 h); `required` where a
+   * retry without one would repeat the effect and nothing else tells the two apart (400 without it).
+   */
+  idempotent?: boolean | 'required';
   /** A privileged action: each success appends this action to the audit trail (docs/operations.md). */
   audit?: string;
 };
@@ -216,4 +219,11 @@ export const idempotencyHeaders = z.object({
   'idempotency-key': idempotencyKeySchema
     .optional()
     .describe('Retry-safe create: the same key and body replay the first response'),
+});
+
+/** Documents the header where it is required (`idempotent: 'required'`). */
+export const idempotencyRequiredHeaders = z.object({
+  'idempotency-key': idempotencyKeySchema.describe(
+    'Required: the same key and body replay the first response; without it the request is refused (400)',
+  ),
 });

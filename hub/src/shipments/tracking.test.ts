@@ -183,6 +183,7 @@ describe.each(['sqlite', 'postgres'] as const)('carrier tracking on %s', (adapte
     const { orderId } = await shippedOrder(threePl);
     const made = await call(hub, 'POST', '/api/v1/shipments', {
       token: admin,
+      headers: { 'idempotency-key': 'replacement-1' },
       body: { orderId, carrier: 'DHL', trackingNumber: 'JD0000REPLACEMENT1', lines: [{ sku: 'SOFA-1', quantity: 1 }] },
     });
     expect(made.status).toBe(201);

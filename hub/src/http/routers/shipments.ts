@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { createManualShipment } from '../../shipments/manual.ts';
 import { getOrderTracking, listOrderShipments, recordTrackingEvent } from '../../shipments/tracking.ts';
 import { idParam } from '../params.ts';
-import { type ProtectedContext, idempotencyHeaders, noStore, protectedProcedure } from '../trpc.ts';
+import { type ProtectedContext, idempotencyRequiredHeaders, noStore, protectedProcedure } from '../trpc.ts';
 
 const tags = ['shipments'];
 
@@ -54,14 +54,15 @@ export const shipmentsRouter = {
   create: protectedProcedure
     .meta({
       permission: 'shipments.create',
-      idempotent: true,
+      // No natural key: a retried request would record the shipment twice.
+      idempotent: 'required',
       openapi: {
         method: 'POST',
         path: '/shipments',
         tags,
         summary: 'Record a shipment made outside an edge or 3PL flow, so it is tracked (moves no stock)',
         successDescription: 'Created',
-        requestHeaders: idempotencyHeaders,
+        requestHeaders: idempotencyRequiredHeaders,
       },
     })
     .input(
