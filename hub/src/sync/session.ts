@@ -14,6 +14,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../database.ts';
 import { readDownstream } from '../downstream/outbox.ts';
+import { divergedEntry, heldThrough } from './held-seqs.ts';
 import {
   type PushOptions,
   StreamSuperseded,
@@ -59,6 +60,11 @@ export class HubSyncSession {
   readonly #openedAtMs: number;
   #helloArrived = false;
   #edgeId: string | undefined;
+  /**
+   * The highest seq the hub holds from this edge database when its stream starts below it, else 0:
+   * a push at or below it must not put another event at a seq the hub holds (held-seqs.ts).
+   */
+  #heldThrough = 0;
   /** The protocol the edge's hello spoke: changes are sent in the shape it decodes. */
   #peerProtocol: number = PROTOCOL_VERSION;
   #connectedAtMs: number | undefined;
@@ -219,6 +225,22 @@ export class HubSyncSession {
         );
       }
       if (!(await this.#stillEnrolled())) return;
+      const diverged =
+        this.#heldThrough > 0
+          ? await divergedEntry(
+              this.#db,
+              this.#principal.warehouseId,
+              this.#edgeId,
+              message.events.filter((entry) => entry.seq <= this.#heldThrough),
+            )
+          : undefined;
+      if (diverged) {
+        return this.#fail(
+          closeCodes.fenced,
+          'fenced',
+          `seq ${diverged.seq} of this edge database already holds another event at the hub: the database diverged from what the hub applied (restored from a backup and written to since); re-enroll the edge with a fresh data directory`,
+        );
+      }
       let result: Awaited<ReturnType<typeof applyPush>>;
       try {
         const push: PushOptions = {
@@ -234,6 +256,7 @@ export class HubSyncSession {
         if (error instanceof StreamSuperseded) return this.#fail(closeCodes.fenced, 'fenced', error.message);
         throw error;
       }
+      if (result.upstreamAck >= this.#heldThrough) this.#heldThrough = 0;
       // Every refusal in the pushed range, stored before or just now: a resent batch whose first ack
       // was lost carries its rejections again.
       const firstSeq = message.events[0]?.seq ?? 1;
@@ -377,6 +400,8 @@ export class HubSyncSession {
       }
     }
     this.#edgeId = hello.edgeId;
+    const held = await heldThrough(this.#db, hello.warehouseId, hello.edgeId);
+    this.#heldThrough = held > appliedSeq ? held : 0;
     this.#peerProtocol = hello.protocol;
     this.#connectedAtMs = nowMs;
     // Rejections after what the edge saw acked: the ack that carried them may have died with a socket.

@@ -375,6 +375,70 @@ describe.each(['sqlite', 'postgres'] as const)('generated and mutated sync frame
     await sendAndCheck((nextSeq) => ({ text: `${JSON.stringify(validFrames(nextSeq)[0])}${padding}` }), false);
   });
 
+  describe('an edge that comes back below the seqs the hub already holds from it (found by this fuzz)', () => {
+    // Edge E pushed seqs 1..2; another incarnation took the stream over; E comes back with an ack
+    // of 0 (as a database restored from a backup does: it keeps its edge id, and re-enrolled it
+    // starts a new stream at its ack). Before, its push of another event at seq 1 or 2 failed the
+    // insert and closed the link 1011 at every reconnect: the warehouse's link was wedged.
+    const hello = (edgeId: string, lastSeq: number) => ({
+      value: {
+        type: 'hello',
+        protocol: PROTOCOL_VERSION,
+        warehouseId: 'W1',
+        edgeId,
+        epoch: 1,
+        lastSeq,
+        ackedSeq: 0,
+        cursors: {},
+      },
+    });
+    async function pushedThenSuperseded(): Promise<{ edgeE: string; events: StockEvent[] }> {
+      const edgeE = crypto.randomUUID();
+      const events = [receiveEvent(1), receiveEvent(1)];
+      const first = await connect();
+      first.send(hello(edgeE, 2));
+      expect(await first.next('welcome')).toMatchObject({ upstreamAck: 0 });
+      first.send({ value: { type: 'push', events: events.map((event, index) => ({ seq: index + 1, event })) } });
+      expect(await first.next('ack')).toMatchObject({ upstreamAck: 2 });
+      first.socket.close();
+      await first.closed;
+      const other = await connect();
+      other.send(hello(crypto.randomUUID(), 0));
+      expect(await other.next('welcome')).toMatchObject({ upstreamAck: 0 });
+      other.socket.close();
+      await other.closed;
+      return { edgeE, events };
+    }
+
+    it('is fenced, applying nothing, when it pushes another event at a seq the hub holds from it', async () => {
+      const { edgeE } = await pushedThenSuperseded();
+      const back = await connect();
+      back.send(hello(edgeE, 1));
+      expect(await back.next('welcome')).toMatchObject({ upstreamAck: 0 });
+      const before = await hubStateDigest(hub.storage);
+      back.send({ value: { type: 'push', events: [{ seq: 1, event: receiveEvent(5) }] } });
+      expect(await back.next('error')).toMatchObject({ code: 'fenced', message: expect.stringContaining('seq 1 ') });
+      expect(await back.closed).toBe(closeCodes.fenced);
+      expect(await hubStateDigest(hub.storage)).toEqual(before);
+      await stillApplies();
+    });
+
+    it('has the events it resends recognised, then is fenced at the first other event at a held seq', async () => {
+      const { edgeE, events } = await pushedThenSuperseded();
+      const back = await connect();
+      back.send(hello(edgeE, 2));
+      expect(await back.next('welcome')).toMatchObject({ upstreamAck: 0 });
+      back.send({ value: { type: 'push', events: [{ seq: 1, event: events[0] }] } });
+      expect(await back.next('ack')).toMatchObject({ upstreamAck: 1 });
+      const before = await hubStateDigest(hub.storage);
+      back.send({ value: { type: 'push', events: [{ seq: 2, event: receiveEvent(7) }] } });
+      expect(await back.next('error')).toMatchObject({ code: 'fenced', message: expect.stringContaining('seq 2 ') });
+      expect(await back.closed).toBe(closeCodes.fenced);
+      expect(await hubStateDigest(hub.storage)).toEqual(before);
+      await stillApplies();
+    });
+  });
+
   it('sees a change in the digest when a push is applied (the check can fail)', async () => {
     const before = await hubStateDigest(hub.storage);
     await stillApplies();
