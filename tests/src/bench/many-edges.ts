@@ -68,6 +68,8 @@ type WorkerReport =
       neverWelcomed: number;
       reconnects: number;
       connectFailures: number;
+      /** Failed attempts by cause (the sync client's error message, numbers blanked). */
+      failureCauses: Record<string, number>;
       connectedAtEnd: number;
       /** Worker CPU (user + system) during the measured window, ms. */
       cpuMs: number;
@@ -127,6 +129,14 @@ export const manyEdgesBench: Bench = {
       `${formatNumber(edges)} warehouses (BENCH_EDGES), each enrolled through the API and driven by the edge's EdgeSyncClient over its own WebSocket, in ${workers} load process(es) (BENCH_EDGE_WORKERS); connections opened at ${connectsPerSecond}/s (BENCH_EDGE_CONNECTS_PER_SECOND)`,
       `each edge writes one receive a second (its own database on tmpfs, synchronous=OFF: the load client's durability is not what is measured); ${warmUpMs / 1000} s of events not counted, then ${seconds} s measured (BENCH_SECONDS)`,
       "ack latency: from the event's local commit to the hub's ack covering its seq, as the edge's sync client sees it (an event written while a push is in flight waits for that push's ack, as at a real edge)",
+      ...(measured.connectFailures > 0
+        ? [
+            `failed connection attempts by cause: ${Object.entries(measured.failureCauses)
+              .sort((a, b) => b[1] - a[1])
+              .map(([cause, count]) => `${count} × ${cause}`)
+              .join('; ')}`,
+          ]
+        : []),
       `the hub: its own process on SQLite (synchronous=FULL), default configuration; load processes and hub share the machine's cores (load process CPU: ${formatNumber(measured.workerCpuShare * 100)} % of one core)`,
     ];
     return { name: this.name, figures, notes };
@@ -220,6 +230,12 @@ async function runFleet(edges: number, workers: number, seconds: number, connect
         (child) =>
           new Promise<Extract<WorkerReport, { type: 'result' }>>((resolve, reject) => {
             const timer = setTimeout(() => reject(new Error('a load worker did not report within 60 s')), 60_000);
+            child.once('exit', (code, signal) => {
+              clearTimeout(timer);
+              reject(new Error(`a load worker exited (${code ?? signal}) before reporting`));
+            });
+            if (child.exitCode !== null || child.signalCode !== null)
+              reject(new Error(`a load worker exited (${child.exitCode ?? child.signalCode}) before reporting`));
             child.on('message', (report: WorkerReport) => {
               if (report.type !== 'result') return;
               clearTimeout(timer);
@@ -237,6 +253,10 @@ async function runFleet(edges: number, workers: number, seconds: number, connect
       neverWelcomed: sum(results.map((result) => result.neverWelcomed)),
       reconnects: sum(results.map((result) => result.reconnects)),
       connectFailures: sum(results.map((result) => result.connectFailures)),
+      failureCauses: results.reduce<Record<string, number>>((causes, result) => {
+        for (const [cause, count] of Object.entries(result.failureCauses)) causes[cause] = (causes[cause] ?? 0) + count;
+        return causes;
+      }, {}),
       connectedAtEnd: sum(results.map((result) => result.connectedAtEnd)),
       welcomeSeconds,
       hubPeakRss,
@@ -258,14 +278,16 @@ function startWorker(cleanup: Cleanup): ChildProcess {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  child.on('error', () => {});
   cleanup.add(`kill load worker ${child.pid}`, () => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
   return child;
 }
 
+/** A command to a worker; one that died meanwhile is reported by its exit, not by a throw here. */
 function send(child: ChildProcess, command: WorkerCommand): void {
-  child.send(command);
+  if (child.connected) child.send(command, () => {});
 }
 
 /** CPU time (user + system) a process has used so far, from /proc; 0 when it is gone. */
@@ -295,6 +317,7 @@ function workerMain(): void {
   const ackLatenciesMs: number[] = [];
   let measuring = false;
   let connectFailures = 0;
+  const failureCauses: Record<string, number> = {};
   let welcomedEdges = 0;
   let assigned = 0;
   let cpuAtMeasure = 0;
@@ -305,7 +328,12 @@ function workerMain(): void {
     { level: 'warn' },
     {
       write(line: string) {
-        if (line.includes('sync link failed')) connectFailures++;
+        if (!line.includes('sync link failed')) return;
+        connectFailures++;
+        const cause = String((JSON.parse(line) as { err?: unknown }).err ?? 'unknown')
+          .replace(/\d+/g, 'N')
+          .slice(0, 80);
+        failureCauses[cause] = (failureCauses[cause] ?? 0) + 1;
       },
     },
   );
@@ -405,6 +433,7 @@ function workerMain(): void {
         neverWelcomed: assigned - fleet.filter((edge) => edge.welcomes > 0).length,
         reconnects: fleet.reduce((total, edge) => total + Math.max(0, edge.welcomes - 1), 0),
         connectFailures,
+        failureCauses,
         connectedAtEnd,
         cpuMs: cpuMeasured,
       };
