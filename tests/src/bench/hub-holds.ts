@@ -12,7 +12,7 @@ import pg from 'pg';
 import { residentSetBytes } from '../support/edge-process.ts';
 import { requestJson } from '../support/http.ts';
 import { createHubProducts, hubAdminToken, startHubProcess } from '../support/hub-process.ts';
-import { freshSchemaName, postgresAnswers } from '../support/postgres.ts';
+import { freshSchemaName, postgresAnswers, testPostgresUrl } from '../support/postgres.ts';
 import { clientCredentialsToken } from '../support/storefront.ts';
 import { type ServerProcess, startServerProcess } from '../support/server-process.ts';
 import { createTempDir, removeTempDir } from '../support/temp-dirs.ts';
@@ -24,7 +24,9 @@ const targetRatioPostgres = 6;
 const targetP99MsEmbedded = 10;
 const connections = 64;
 const warmUpSeconds = 2;
-const postgresUrl = process.env['DOVETAIL_BENCH_DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/test';
+/** The PostgreSQL `npm run bench` started or was given (DOVETAIL_TEST_DATABASE_URL), unless DOVETAIL_BENCH_DATABASE_URL names another. */
+const postgresUrl =
+  process.env['DOVETAIL_BENCH_DATABASE_URL'] || testPostgresUrl || 'postgres://postgres@127.0.0.1:5432/test';
 const hotSku = 'BENCH-HOT-SOFA';
 const warehouseId = 'BENCH-3PL';
 const onHand = 10_000_000;

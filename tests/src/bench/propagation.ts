@@ -5,7 +5,7 @@ import pg from 'pg';
 import { Cleanup } from '../support/cleanup.ts';
 import { bootstrapStaff } from '../support/edge-process.ts';
 import { requestJson, signIn } from '../support/http.ts';
-import { freshSchemaName, postgresAnswers } from '../support/postgres.ts';
+import { freshSchemaName, postgresAnswers, testPostgresUrl } from '../support/postgres.ts';
 import { payOrder, placeOrder, storefrontToken } from '../support/storefront.ts';
 import { hubPartition } from '../fulfillment/world.ts';
 import { createTempDir, removeTempDir } from '../support/temp-dirs.ts';
@@ -21,7 +21,9 @@ const warmUpSamples = 10;
 /** A sample not visible after this long is counted as lost, not waited for (the bench stays bounded). */
 const sampleTimeoutMs = 5_000;
 const sku = 'PROP-SOFA';
-const postgresUrl = process.env['DOVETAIL_BENCH_DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/test';
+/** The PostgreSQL `npm run bench` started or was given (DOVETAIL_TEST_DATABASE_URL), unless DOVETAIL_BENCH_DATABASE_URL names another. */
+const postgresUrl =
+  process.env['DOVETAIL_BENCH_DATABASE_URL'] || testPostgresUrl || 'postgres://postgres@127.0.0.1:5432/test';
 
 type Direction = {
   /** From the start to the end of the read that showed the change: an upper bound of the system's latency. */
