@@ -33,6 +33,15 @@ describe('hub configuration', () => {
     expect(() => parseConfig([], { HUB_UNCATALOGED_STOCK: 'drop' })).toThrow(/accept or refuse/);
   });
 
+  it('lets the webhook address guard through only the host:port entries of HUB_WEBHOOK_ALLOW_HOSTS', () => {
+    expect(parseConfig([], {}).webhooks).toMatchObject({ allowPrivate: false, allowHosts: [] });
+    expect(
+      parseConfig([], { HUB_WEBHOOK_ALLOW_HOSTS: ' 10.0.0.7:8443, [::1]:4000 ,Partner.LAN:80' }).webhooks.allowHosts,
+    ).toEqual(['10.0.0.7:8443', '[::1]:4000', 'partner.lan:80']);
+    for (const bad of ['10.0.0.7', 'http://10.0.0.7:80', '10.0.0.7:0', '10.0.0.7:70000', 'a b:80', '*:80'])
+      expect(() => parseConfig([], { HUB_WEBHOOK_ALLOW_HOSTS: bad }), bad).toThrow(ConfigError);
+  });
+
   it('requires admin MFA only with HUB_REQUIRE_ADMIN_MFA=1', () => {
     expect(parseConfig([], {}).requireAdminMfa).toBe(false);
     expect(parseConfig([], { HUB_REQUIRE_ADMIN_MFA: '1' }).requireAdminMfa).toBe(true);

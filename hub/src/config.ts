@@ -28,7 +28,7 @@ export type HubConfig = {
   keyEncryptionKey: Buffer | undefined;
   /** Where the key-encryption key is kept when `HUB_KEY_ENCRYPTION_KEY` is not set (generated on first start). */
   keyEncryptionKeyFile: string;
-  webhooks: { allowPrivate: boolean; attemptTimeoutMs: number; disableAfterMs: number };
+  webhooks: { allowPrivate: boolean; allowHosts: string[]; attemptTimeoutMs: number; disableAfterMs: number };
   /** Returns and exchanges: `HUB_RETURN_WINDOW_DAYS`, `HUB_RETURN_AUTO_AUTHORIZE_*`, `HUB_RETURN_EXCHANGE_WINDOW_DAYS`, `HUB_RETURN_ADVANCE_EXCHANGE`. */
   returns: ReturnPolicy;
   /** `HUB_EASYPOST_WEBHOOK_SECRET`: EasyPost's tracker updates are accepted when set. */
@@ -153,6 +153,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
   );
   const webhooks = {
     allowPrivate: ['1', 'true', 'yes'].includes((env['HUB_WEBHOOK_ALLOW_PRIVATE'] ?? '').toLowerCase()),
+    allowHosts: allowedWebhookHosts(env['HUB_WEBHOOK_ALLOW_HOSTS']),
     attemptTimeoutMs: integerSetting(
       env,
       'HUB_WEBHOOK_TIMEOUT_MS',
@@ -382,4 +383,22 @@ function hoursSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, ma
     throw new ConfigError(`${name} must be a number of hours from 0 to ${max}`);
   }
   return value;
+}
+
+/**
+ * `HUB_WEBHOOK_ALLOW_HOSTS`: comma-separated `host:port` entries (`10.0.0.7:8443`, `[::1]:4000`,
+ * `partner.lan:443`) the webhook address guard lets through. Anything else is refused at start.
+ */
+export function allowedWebhookHosts(text: string | undefined): string[] {
+  const entries = (text ?? '')
+    .split(',')
+    .map((entry) => entry.trim().toLowerCase())
+    .filter(Boolean);
+  for (const entry of entries) {
+    const match = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):([0-9]{1,5})$/.exec(entry);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65_535)
+      throw new ConfigError(`HUB_WEBHOOK_ALLOW_HOSTS: ${JSON.stringify(entry)} is not host:port`);
+  }
+  return entries;
 }

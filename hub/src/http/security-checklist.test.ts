@@ -847,9 +847,25 @@ describe('security checklist (OWASP API Top 10)', () => {
   });
 
   it('API7 SSRF: webhook URLs to 169.254.169.254, 127.0.0.1, [::1], 10/8, 172.16/12, 192.168/16, fc00::/7, hostnames resolving to those, 30x redirects to them, non-http(s) schemes → refused, checked again at every delivery attempt', async () => {
-    const hub = await sqliteHub({ webhooks: { allowPrivate: false, retryScheduleMs: [0, 50], pollIntervalMs: 20 } });
+    // The guard stays on; only the test's receivers on loopback are let through, by an explicit
+    // allow-list of host:port (HUB_WEBHOOK_ALLOW_HOSTS).
+    const partner = await new TestReceiver().start();
+    const redirecting = await new TestReceiver().start();
+    const inside = await new TestReceiver().start();
+    receivers.push(partner, redirecting, inside);
+    const hub = await sqliteHub({
+      webhooks: {
+        allowPrivate: false,
+        allowHosts: [`127.0.0.1:${partner.port}`, `127.0.0.1:${redirecting.port}`],
+        retryScheduleMs: [0, 50],
+        pollIntervalMs: 20,
+      },
+    });
     const admin = await adminToken(hub);
     for (const url of [
+      inside.url(),
+      `http://localhost:${partner.port}/hook`,
+      `http://[::1]:${partner.port}/hook`,
       'http://169.254.169.254/latest/meta-data/',
       'http://127.0.0.1:9/hook',
       'http://127.1/hook',
@@ -895,10 +911,19 @@ describe('security checklist (OWASP API Top 10)', () => {
     });
     expect(moved.status).toBe(422);
 
+    // The allow-listed receiver is served, signed as usual.
+    const allowed = await call(hub, 'POST', '/api/v1/webhooks', {
+      token: admin,
+      body: { url: partner.url(), events: ['order.created'] },
+    });
+    expect(allowed.status).toBe(201);
+    partner.secrets = [allowed.body.secret];
+    await call(hub, 'POST', `/api/v1/webhooks/${allowed.body.id}/test`, { token: admin });
+    expect((await settled(hub, admin, allowed.body.id)).status).toBe('succeeded');
+    expect(partner.received.map((request) => request.verifiedWith)).toEqual([[true]]);
+
     // Checked again at every attempt: a stored URL that now points inside (DNS rebinding; rows
     // written directly) is never called, each attempt refused.
-    const inside = await new TestReceiver().start();
-    receivers.push(inside);
     const rebound: string[] = [];
     for (const url of [inside.url(), `http://localhost:${inside.port}/hook`]) {
       const id = `ep_${compactId()}`;
@@ -933,31 +958,26 @@ describe('security checklist (OWASP API Top 10)', () => {
     }
     expect(inside.received).toHaveLength(0);
 
-    // 30x redirects to an internal address are never followed: with loopback allowed for the test
-    // receiver, it answers 302/307 towards another loopback receiver and the metadata address.
-    const lenient = await sqliteHub({ webhooks: { allowPrivate: true, retryScheduleMs: [0, 50], pollIntervalMs: 20 } });
-    const lenientAdmin = await adminToken(lenient);
-    const target = await new TestReceiver().start();
-    const redirecting = await new TestReceiver().start();
-    receivers.push(target, redirecting);
+    // 30x redirects to an internal address are never followed: the allow-listed receiver answers
+    // 302/307 towards a loopback receiver not on the list and the metadata address.
     redirecting.answer = (_request, nth) => ({
       status: nth === 0 ? 302 : 307,
-      headers: { location: nth === 0 ? target.url() : 'http://169.254.169.254/latest/meta-data/' },
+      headers: { location: nth === 0 ? inside.url() : 'http://169.254.169.254/latest/meta-data/' },
     });
-    const endpoint = await call(lenient, 'POST', '/api/v1/webhooks', {
-      token: lenientAdmin,
+    const endpoint = await call(hub, 'POST', '/api/v1/webhooks', {
+      token: admin,
       body: { url: redirecting.url(), events: ['order.created'] },
     });
     expect(endpoint.status).toBe(201);
-    await call(lenient, 'POST', `/api/v1/webhooks/${endpoint.body.id}/test`, { token: lenientAdmin });
-    const redirected = await settled(lenient, lenientAdmin, endpoint.body.id);
+    await call(hub, 'POST', `/api/v1/webhooks/${endpoint.body.id}/test`, { token: admin });
+    const redirected = await settled(hub, admin, endpoint.body.id);
     expect(redirected.status).toBe('failed');
     expect(redirected.attemptLog.map((attempt) => attempt.error).sort()).toEqual([
       expect.stringMatching(/redirect \(302\) not followed/),
       expect.stringMatching(/redirect \(307\) not followed/),
     ]);
     expect(redirecting.received).toHaveLength(2);
-    expect(target.received).toHaveLength(0);
+    expect(inside.received).toHaveLength(0);
   });
 
   it('API8 misconfiguration: no stack traces in errors; unknown verbs → 405; hostile Origin gets no CORS; token and PII responses carry `Cache-Control: no-store`; wrong Content-Type → 415', async () => {

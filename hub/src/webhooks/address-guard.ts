@@ -143,6 +143,11 @@ export function resolveAll(hostname: string, timeoutMs: number): Promise<string[
   });
 }
 
+/** A URL's `host:port` as `HUB_WEBHOOK_ALLOW_HOSTS` lists it: lower case, the scheme's port when none is given. */
+export function hostPort(url: URL): string {
+  return `${url.hostname.toLowerCase()}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
+}
+
 /**
  * Why a webhook URL is refused, or undefined: http(s) only, no credentials in it, and (unless
  * `allowPrivate`) a host that is not, and does not resolve to, a refused address. A name that does
@@ -151,6 +156,7 @@ export function resolveAll(hostname: string, timeoutMs: number): Promise<string[
 export async function refusedUrlReason(
   text: string,
   allowPrivate: boolean,
+  allowHosts: readonly string[] = [],
   dnsTimeoutMs = 2_000,
 ): Promise<string | undefined> {
   let url: URL;
@@ -162,7 +168,7 @@ export async function refusedUrlReason(
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return `scheme ${url.protocol} is not http(s)`;
   if (url.username || url.password)
     return 'credentials in the URL are not allowed (the signature authenticates the hub)';
-  if (allowPrivate) return undefined;
+  if (allowPrivate || allowHosts.includes(hostPort(url))) return undefined;
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (net.isIP(host)) return refusedAddressReason(host);
   // RFC 6761: localhost and every name under it are loopback, whatever a resolver says today.

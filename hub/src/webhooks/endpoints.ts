@@ -87,7 +87,7 @@ function checkWarehouses(owner: Principal, warehouses: readonly string[] | null 
 }
 
 async function checkUrl(url: string, settings: WebhookSettings): Promise<void> {
-  const reason = await refusedUrlReason(url, settings.allowPrivate);
+  const reason = await refusedUrlReason(url, settings.allowPrivate, settings.allowHosts);
   if (reason) {
     throw unprocessable('webhook_url_not_allowed', `webhook URL refused: ${reason}`, {
       issues: [{ path: 'url', message: reason, code: 'webhook_url_not_allowed' }],

@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { limits } from '@dovetail/shared';
-import { AddressRefusedError, guardedLookup, refusedAddressReason } from './address-guard.ts';
+import { AddressRefusedError, guardedLookup, hostPort, refusedAddressReason } from './address-guard.ts';
 
 export type AttemptRequest = {
   url: string;
@@ -10,6 +10,8 @@ export type AttemptRequest = {
   body: string;
   timeoutMs: number;
   allowPrivate: boolean;
+  /** `host:port` entries the guard lets through (`HUB_WEBHOOK_ALLOW_HOSTS`). */
+  allowHosts?: readonly string[];
   agents: WebhookAgents;
 };
 
@@ -27,7 +29,12 @@ export type AttemptResult = {
   gone: boolean;
 };
 
-export type WebhookAgents = { http: http.Agent; https: https.Agent };
+export type WebhookAgents = {
+  http: http.Agent;
+  https: https.Agent;
+  /** For the hosts `HUB_WEBHOOK_ALLOW_HOSTS` lets through: the same pools without the guard. */
+  allowed: { http: http.Agent; https: https.Agent };
+};
 
 /**
  * Keep-alive agents for a worker's attempts (one connection pool per host, at most the per-endpoint
@@ -40,7 +47,12 @@ export function createAgents(allowPrivate: boolean): WebhookAgents {
     maxSockets: limits.webhookInFlightPerEndpointMax,
     lookup: guardedLookup(allowPrivate) as never,
   };
-  return { http: new http.Agent(options), https: new https.Agent(options) };
+  const open = { keepAlive: true, maxSockets: limits.webhookInFlightPerEndpointMax };
+  return {
+    http: new http.Agent(options),
+    https: new https.Agent(options),
+    allowed: { http: new http.Agent(open), https: new https.Agent(open) },
+  };
 }
 
 /**
@@ -69,7 +81,8 @@ export function sendAttempt(request: AttemptRequest): Promise<AttemptResult> {
   }
   // A literal address never goes through the lookup: check it here.
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (!request.allowPrivate && net.isIP(host)) {
+  const allowed = !request.allowPrivate && (request.allowHosts ?? []).includes(hostPort(url));
+  if (!request.allowPrivate && !allowed && net.isIP(host)) {
     const reason = refusedAddressReason(host);
     if (reason) return Promise.resolve(finish({ statusCode: null, error: `address refused: ${reason}` }));
   }
@@ -81,7 +94,7 @@ export function sendAttempt(request: AttemptRequest): Promise<AttemptResult> {
       clearTimeout(timer);
       resolve(result);
     };
-    const pair = request.agents;
+    const pair = allowed ? request.agents.allowed : request.agents;
     const client = url.protocol === 'https:' ? https : http;
     const outgoing = client.request(
       url,

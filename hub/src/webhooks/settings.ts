@@ -5,6 +5,12 @@ import { unwrapPrivateKey, wrapPrivateKey } from '../identity/key-wrap.ts';
 export type WebhookSettings = {
   /** `HUB_WEBHOOK_ALLOW_PRIVATE=1`: allow loopback and private addresses (a LAN partner, tests). */
   allowPrivate: boolean;
+  /**
+   * `HUB_WEBHOOK_ALLOW_HOSTS`: `host:port` entries let through the address guard while it stays on for
+   * everything else (one partner on the LAN, a test's receiver on loopback). Scheme and credential
+   * rules still apply.
+   */
+  allowHosts: readonly string[];
   /** `HUB_WEBHOOK_TIMEOUT_MS`: one attempt, connect to answer. */
   attemptTimeoutMs: number;
   /** `HUB_WEBHOOK_DISABLE_AFTER_MS`: an endpoint failing every attempt this long is disabled. */
@@ -19,6 +25,7 @@ export type WebhookSettings = {
 
 export const defaultWebhookSettings: WebhookSettings = {
   allowPrivate: false,
+  allowHosts: [],
   attemptTimeoutMs: limits.webhookAttemptTimeoutMsDefault,
   disableAfterMs: limits.webhookDisableAfterMsDefault,
   retryScheduleMs: limits.webhookRetryScheduleMs,

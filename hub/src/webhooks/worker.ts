@@ -171,6 +171,8 @@ export class WebhookWorker {
     clearTimeout(timer);
     this.#agents.http.destroy();
     this.#agents.https.destroy();
+    this.#agents.allowed.http.destroy();
+    this.#agents.allowed.https.destroy();
   }
 
   /**
@@ -369,6 +371,7 @@ export class WebhookWorker {
       },
       timeoutMs: this.#settings.attemptTimeoutMs,
       allowPrivate: this.#settings.allowPrivate,
+      allowHosts: this.#settings.allowHosts,
       agents: this.#agents,
     });
     this.#answered.set(row.endpoint_id, (this.#answered.get(row.endpoint_id) ?? 0) + 1);
