@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
 import {
   createChangeApplier,
   EdgeSyncClient,
@@ -11,12 +12,14 @@ import {
   openEdgeDatabase,
   StockBook,
 } from '@dovetail/edge/testing';
+import { dropPostgresSchema } from '@dovetail/hub';
 import { newId } from '@dovetail/shared';
 import { pino } from 'pino';
 import { Cleanup, runPool } from '../support/cleanup.ts';
 import { residentSetBytes } from '../support/edge-process.ts';
 import { requestJson } from '../support/http.ts';
-import { createHubProducts, enrollHubEdge, hubAdminToken } from '../support/hub-process.ts';
+import { type HubProcess, createHubProducts, enrollHubEdge, hubAdminToken } from '../support/hub-process.ts';
+import { freshSchemaName, postgresAnswers, testPostgresUrl } from '../support/postgres.ts';
 import { repoRoot } from '../support/paths.ts';
 import { createTempDir, removeTempDir } from '../support/temp-dirs.ts';
 import { startHub } from '../sync/world.ts';
@@ -47,11 +50,25 @@ function workerCount(edges: number): number {
   return Math.min(count, edges);
 }
 
-type EdgeCredentials = { warehouseId: string; clientId: string; clientSecret: string };
+/**
+ * BENCH_EDGES_HUBS: hub instances sharing the edges (default 1, on SQLite); 2 or more run on
+ * PostgreSQL, one schema, the edges split between them (the issue's 2-hub, 2,000-edge figure).
+ * BENCH_EDGES_POSTGRES=1 puts a single hub on PostgreSQL too.
+ */
+function hubSetup(): { hubs: number; storage: 'sqlite' | 'postgres' } {
+  const raw = process.env['BENCH_EDGES_HUBS'];
+  const hubs = raw === undefined ? 1 : Number(raw);
+  if (!Number.isInteger(hubs) || hubs < 1 || hubs > 4) throw new Error(`BENCH_EDGES_HUBS=${raw}: 1..4 hubs`);
+  return { hubs, storage: hubs > 1 || process.env['BENCH_EDGES_POSTGRES'] === '1' ? 'postgres' : 'sqlite' };
+}
+const postgresUrl =
+  process.env['DOVETAIL_BENCH_DATABASE_URL'] || testPostgresUrl || 'postgres://postgres@127.0.0.1:5432/test';
+
+type EdgeCredentials = { warehouseId: string; clientId: string; clientSecret: string; hubUrl: string };
 
 /** Main → worker. */
 type WorkerCommand =
-  | { type: 'start'; hubUrl: string; edges: EdgeCredentials[]; dir: string; connectsPerSecond: number }
+  | { type: 'start'; edges: EdgeCredentials[]; dir: string; connectsPerSecond: number }
   | { type: 'events' }
   | { type: 'measure'; on: boolean }
   | { type: 'stop' };
@@ -85,17 +102,22 @@ type WorkerReport =
  * a V8 CPU profile of the hub to the working directory.
  */
 export const manyEdgesBench: Bench = {
-  name: 'many warehouses on one hub (real sync clients over WebSockets, 1 event/s each)',
+  name: 'many warehouses (real sync clients over WebSockets to hub processes, 1 event/s each)',
   async run(): Promise<BenchResult> {
     const edges = edgeCount();
     const workers = workerCount(edges);
     const seconds = benchSeconds();
     const connectsPerSecond = Number(process.env['BENCH_EDGE_CONNECTS_PER_SECOND'] ?? 200);
-    const measured = await runFleet(edges, workers, seconds, connectsPerSecond);
+    const setup = hubSetup();
+    const measured = await runFleet(edges, workers, seconds, connectsPerSecond, setup);
+    const hubsLabel = setup.hubs === 1 ? `one ${setup.storage} hub` : `${setup.hubs} hubs on one PostgreSQL`;
     const latencies = measured.ackLatenciesMs.sort((a, b) => a - b);
     const p99 = quantile(latencies, 0.99);
     const figures: BenchFigure[] = [
-      { metric: `${formatNumber(edges)} edges: events acked (measured window)`, value: formatNumber(latencies.length) },
+      {
+        metric: `${formatNumber(edges)} edges, ${hubsLabel}: events acked (measured window)`,
+        value: formatNumber(latencies.length),
+      },
       {
         metric: '  ack p50 / p99 / max',
         value: `${formatNumber(quantile(latencies, 0.5), 1)} / ${formatNumber(p99, 1)} / ${formatNumber(latencies.at(-1) ?? Number.NaN, 1)} ms`,
@@ -107,13 +129,16 @@ export const manyEdgesBench: Bench = {
         meets: p99 <= targetAckP99Ms,
       },
       {
-        metric: '  hub RSS peak',
+        metric: setup.hubs === 1 ? '  hub RSS peak' : '  hub RSS peak (largest instance)',
         value: formatMiB(measured.hubPeakRss),
         target: '<= 1 GiB (1,000 edges)',
         meets: measured.hubPeakRss <= targetRssBytes,
       },
       {
-        metric: '  hub CPU (share of one core, measured window)',
+        metric:
+          setup.hubs === 1
+            ? '  hub CPU (share of one core, measured window)'
+            : '  hub CPU, every instance (share of one core)',
         value: `${formatNumber(measured.hubCpuShare * 100)} %`,
       },
       { metric: '  hub CPU per acked event', value: `${formatNumber(measured.hubCpuMsPerEvent, 2)} ms` },
@@ -137,7 +162,11 @@ export const manyEdgesBench: Bench = {
               .join('; ')}`,
           ]
         : []),
-      `the hub: its own process on SQLite (synchronous=FULL), default configuration; load processes and hub share the machine's cores (load process CPU: ${formatNumber(measured.workerCpuShare * 100)} % of one core)`,
+      `${
+        setup.storage === 'sqlite'
+          ? 'the hub: its own process on SQLite (synchronous=FULL)'
+          : `${setup.hubs} hub process(es) on PostgreSQL (${new URL(postgresUrl).host}, one fresh schema, dropped afterwards; edge n connects to hub n mod ${setup.hubs}; BENCH_EDGES_HUBS, BENCH_EDGES_POSTGRES)`
+      }, default configuration; load processes, hub(s) and database share the machine's cores (load process CPU: ${formatNumber(measured.workerCpuShare * 100)} % of one core)`,
     ];
     return { name: this.name, figures, notes };
   },
@@ -148,15 +177,37 @@ function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
 }
 
-async function runFleet(edges: number, workers: number, seconds: number, connectsPerSecond: number) {
+async function runFleet(
+  edges: number,
+  workers: number,
+  seconds: number,
+  connectsPerSecond: number,
+  setup: { hubs: number; storage: 'sqlite' | 'postgres' },
+) {
   const cleanup = new Cleanup();
-  const hubDir = createTempDir('bench-fleet-hub');
-  cleanup.add('remove the hub dir', () => removeTempDir(hubDir));
+  let env: Record<string, string> = {};
+  if (setup.storage === 'postgres') {
+    if (!(await postgresAnswers(postgresUrl))) throw new Error(`no PostgreSQL answers at ${postgresUrl}`);
+    const schema = freshSchemaName('bench_fleet');
+    cleanup.add('drop the schema', () => dropPostgresSchema(postgresUrl, schema));
+    // Instances sharing one database share its key-encryption key (docs/operations.md).
+    env = {
+      DATABASE_URL: postgresUrl,
+      DATABASE_SCHEMA: schema,
+      HUB_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    };
+  }
   const fleetDir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'dovetail-fleet-'));
   cleanup.add('remove the edge dbs', () => fs.rmSync(fleetDir, { recursive: true, force: true }));
   const profile = process.env['BENCH_PROFILE'] === '1' ? ['--cpu-prof', `--cpu-prof-dir=${process.cwd()}`] : [];
   try {
-    const hub = await startHub(cleanup, { dataDir: hubDir, nodeArgs: profile, startTimeoutMs: 60_000 });
+    const hubs: HubProcess[] = [];
+    for (let n = 0; n < setup.hubs; n++) {
+      const dataDir = createTempDir(`bench-fleet-hub-${n}`);
+      cleanup.add('remove the hub dir', () => removeTempDir(dataDir));
+      hubs.push(await startHub(cleanup, { dataDir, env, nodeArgs: profile, startTimeoutMs: 60_000 }));
+    }
+    const hub = hubs[0] as HubProcess;
     const admin = await hubAdminToken(hub.baseUrl);
     await createHubProducts(hub.baseUrl, admin, [sku]);
     const credentials: EdgeCredentials[] = new Array(edges);
@@ -165,7 +216,8 @@ async function runFleet(edges: number, workers: number, seconds: number, connect
       8,
       async (n) => {
         const warehouseId = `FLEET-${String(n).padStart(4, '0')}`;
-        credentials[n] = { warehouseId, ...(await enrollHubEdge(hub.baseUrl, admin, warehouseId)) };
+        const hubUrl = (hubs[n % hubs.length] as HubProcess).baseUrl;
+        credentials[n] = { warehouseId, hubUrl, ...(await enrollHubEdge(hub.baseUrl, admin, warehouseId)) };
       },
     );
 
@@ -189,7 +241,6 @@ async function runFleet(edges: number, workers: number, seconds: number, connect
     for (const [index, child] of children.entries())
       send(child, {
         type: 'start',
-        hubUrl: hub.baseUrl,
         edges: credentials.filter((_, n) => n % workers === index),
         dir: fleetDir,
         connectsPerSecond: connectsPerSecond / workers,
@@ -198,18 +249,20 @@ async function runFleet(edges: number, workers: number, seconds: number, connect
 
     for (const child of children) send(child, { type: 'events' });
     await new Promise((resolve) => setTimeout(resolve, warmUpMs));
-    const hubCpuBefore = cpuMs(hub.pid);
+    const hubsCpu = () => sum(hubs.map((each) => cpuMs(each.pid)));
+    const hubsRss = () => Math.max(...hubs.map((each) => residentSetBytes(each.pid) ?? 0));
+    const hubCpuBefore = hubsCpu();
     const workerCpuBefore = children.reduce((sum, child) => sum + cpuMs(child.pid ?? 0), 0);
     const startedMs = performance.now();
     for (const child of children) send(child, { type: 'measure', on: true });
-    let hubPeakRss = residentSetBytes(hub.pid) ?? 0;
+    let hubPeakRss = hubsRss();
     while (performance.now() - startedMs < seconds * 1000) {
       await new Promise((resolve) => setTimeout(resolve, 500));
-      hubPeakRss = Math.max(hubPeakRss, residentSetBytes(hub.pid) ?? 0);
+      hubPeakRss = Math.max(hubPeakRss, hubsRss());
     }
     for (const child of children) send(child, { type: 'measure', on: false });
     const windowMs = performance.now() - startedMs;
-    const hubCpu = cpuMs(hub.pid) - hubCpuBefore;
+    const hubCpu = hubsCpu() - hubCpuBefore;
     const workerCpu = children.reduce((sum, child) => sum + cpuMs(child.pid ?? 0), 0) - workerCpuBefore;
 
     // With every edge still connected and writing: how long the hub takes to list them.
@@ -245,7 +298,7 @@ async function runFleet(edges: number, workers: number, seconds: number, connect
           }),
       ),
     );
-    await hub.stop();
+    for (const each of hubs) await each.stop();
     const ackLatenciesMs = results.flatMap((result) => result.ackLatenciesMs);
     return {
       ackLatenciesMs,
@@ -338,7 +391,7 @@ function workerMain(): void {
     },
   );
 
-  const startEdge = (hubUrl: string, credentials: EdgeCredentials, dir: string): FleetEdge => {
+  const startEdge = (credentials: EdgeCredentials, dir: string): FleetEdge => {
     const db = openEdgeDatabase(path.join(dir, credentials.warehouseId));
     db.pragma('synchronous = OFF');
     db.pragma('cache_size = -256');
@@ -352,7 +405,7 @@ function workerMain(): void {
       welcomes: 0,
       client: new EdgeSyncClient({
         db,
-        hubUrl,
+        hubUrl: credentials.hubUrl,
         clientId: credentials.clientId,
         clientSecret: credentials.clientSecret,
         warehouseId: identity.warehouseId,
@@ -391,7 +444,7 @@ function workerMain(): void {
       command.edges.forEach((credentials, index) => {
         timers.push(
           setTimeout(() => {
-            const edge = startEdge(command.hubUrl, credentials, command.dir);
+            const edge = startEdge(credentials, command.dir);
             fleet.push(edge);
             edge.run = edge.client.run();
             // Welcomed: the status turns connected; counted once per edge, reconnects separately.
