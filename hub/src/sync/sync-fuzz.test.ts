@@ -25,9 +25,10 @@ import { hubStateDigest } from '../testing/state-digest.ts';
  * over a real WebSocket to a real hub's /sync, as the first frame or after a welcomed hello. The
  * hub must never fail (no close 1011, no unhandled rejection); a frame it refuses gets an `error`
  * frame without internals and a protocol close, and changes nothing in its database; and afterwards
- * a fresh connection still gets a valid push applied. Bounded: `DOVETAIL_FUZZ_RUNS` × 5 per kind.
+ * a fresh connection still gets a valid push applied. On SQLite and PostgreSQL; bounded:
+ * `DOVETAIL_FUZZ_RUNS` × 3 runs per kind.
  */
-const runs = Number(process.env['DOVETAIL_FUZZ_RUNS'] ?? 6) * 5;
+const runs = Number(process.env['DOVETAIL_FUZZ_RUNS'] ?? 6) * 3;
 const edgeId = '4324181b-6492-4e8d-9cb2-d994c810dd59';
 /** What a refusal may close with: the protocol's codes, and the socket library's own "too big". */
 const refusalCodes: number[] = [
