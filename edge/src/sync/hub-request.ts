@@ -59,6 +59,9 @@ export function postForm(
           accept: 'application/json',
         },
         timeout: options.timeoutMs,
+        // A connection of its own: token requests are an hour apart, and a pooled keep-alive socket
+        // the hub is closing just then fails the request with "socket hang up".
+        agent: false,
         ...(url.protocol === 'https:' && options.ca ? { ca: options.ca } : {}),
       },
       (response) => {
