@@ -362,7 +362,6 @@ type FleetEdge = {
   /** Local commit time of each seq not yet acked, by seq. */
   pending: Map<number, { atMs: number; measured: boolean }>;
   welcomes: number;
-  close: () => void;
 };
 
 function workerMain(): void {
@@ -432,7 +431,6 @@ function workerMain(): void {
         pending.set(seq, { atMs: performance.now(), measured: measuring });
         edge.client.notifyOutbox();
       },
-      close: () => db.close(),
     };
     return edge;
   };
@@ -490,12 +488,13 @@ function workerMain(): void {
         connectedAtEnd,
         cpuMs: cpuMeasured,
       };
-      Promise.all(fleet.map((edge) => edge.client.stop().then(() => edge.run)))
-        .catch(() => {})
-        .finally(() => {
-          for (const edge of fleet) edge.close();
-          process.send?.(report, () => process.exit(0));
-        });
+      // Report first: closing a few hundred sockets against a loaded hub may take a while (a close
+      // handshake waits up to 30 s), and the figures are already taken. Then close, bounded.
+      process.send?.(report, () => {
+        const closed = Promise.all(fleet.map((edge) => edge.client.stop().then(() => edge.run))).catch(() => {});
+        const bound = new Promise((resolve) => setTimeout(resolve, 10_000));
+        Promise.race([closed, bound]).finally(() => process.exit(0));
+      });
     }
   });
   process.on('disconnect', () => process.exit(0));
