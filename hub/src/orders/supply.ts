@@ -52,14 +52,19 @@ export async function confirmPromises(
   order: Order,
   nowMs: number,
 ): Promise<number> {
-  const promises = await trx
+  const all = await trx
     .selectFrom('supply_promises')
     .selectAll()
     .where('hold_id', '=', order.hold_id)
-    .where('status', '=', 'held')
     .orderBy('warehouse_id')
     .orderBy('sku')
     .execute();
+  // A promise given back (the hold released, or settled past its expiry) cannot be paid for, as a hold line cannot.
+  if (all.some((promise) => promise.status === 'released' && promise.order_id === null))
+    throw conflict('hold_expired', 'the hold was released or expired before payment; take a new one', {
+      holdId: order.hold_id,
+    });
+  const promises = all.filter((promise) => promise.status === 'held');
   for (const promise of promises) {
     if (dialect === 'postgres' && promise.kind === 'preorder')
       await sql`select 1 from stock_partitions where warehouse_id = ${promise.warehouse_id} and sku = ${promise.sku} for update`.execute(

@@ -1,5 +1,6 @@
 import {
   conflict,
+  emptyPartition,
   newId,
   notFound,
   type PurchaseOrderCreate,
@@ -34,8 +35,17 @@ async function lockPartitionRow(trx: Transaction<Database>, dialect: Dialect, wa
     );
 }
 
-/** The partition's row, created empty when nothing was ever recorded there (the edge's first receipt fills it). */
-async function ensurePartition(trx: Transaction<Database>, warehouseId: string, sku: string, nowMs: number) {
+/**
+ * The partition's row, created empty when nothing was ever recorded there (the edge's first receipt
+ * fills it): an edge-owned partition starts from the empty fold, as the replica of one would.
+ */
+async function ensurePartition(
+  trx: Transaction<Database>,
+  warehouseId: string,
+  sku: string,
+  nowMs: number,
+  edgeOwned: boolean,
+) {
   await trx
     .insertInto('stock_partitions')
     .values({
@@ -51,7 +61,7 @@ async function ensurePartition(trx: Transaction<Database>, warehouseId: string, 
       safety_stock: 0,
       incoming: 0,
       updated_at: nowMs,
-      state_json: null,
+      state_json: edgeOwned ? JSON.stringify(emptyPartition()) : null,
     })
     .onConflict((oc) => oc.columns(['warehouse_id', 'sku']).doNothing())
     .execute();
@@ -124,8 +134,9 @@ export async function createPurchaseOrder(
         })),
       )
       .execute();
+    const edgeOwned = await hasEdge(trx, input.warehouseId);
     for (const line of [...input.lines].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0))) {
-      await ensurePartition(trx, input.warehouseId, line.sku, nowMs);
+      await ensurePartition(trx, input.warehouseId, line.sku, nowMs, edgeOwned);
       await lockPartitionRow(trx, dialect, input.warehouseId, line.sku);
       await trx
         .updateTable('stock_partitions')
@@ -134,7 +145,7 @@ export async function createPurchaseOrder(
         .where('sku', '=', line.sku)
         .execute();
     }
-    if (await hasEdge(trx, input.warehouseId))
+    if (edgeOwned)
       await appendDownstream(
         trx,
         warehouseChannel(input.warehouseId),

@@ -132,6 +132,24 @@ async function receivePurchase(
         .where('warehouse_id', '=', warehouseId)
         .where('sku', '=', event.sku)
         .execute();
+      // Into the hold's line of this partition when it has one: a fulfillment order has one line per SKU.
+      const line = await trx
+        .selectFrom('hold_lines')
+        .select(['line_no'])
+        .where('hold_id', '=', promise.hold_id)
+        .where('warehouse_id', '=', warehouseId)
+        .where('sku', '=', event.sku)
+        .where('counted', '=', 1)
+        .executeTakeFirst();
+      if (line) {
+        await trx
+          .updateTable('hold_lines')
+          .set((eb) => ({ quantity: eb('quantity', '+', take) }))
+          .where('hold_id', '=', promise.hold_id)
+          .where('line_no', '=', line.line_no)
+          .execute();
+        continue;
+      }
       const hold = await trx
         .selectFrom('holds')
         .select('client_id')

@@ -242,6 +242,49 @@ describe.each(['sqlite', 'postgres'] as const)('supply on %s', (adapter) => {
     expect(await partition('CHAIR-PRE')).toMatchObject({ preordered: 0 });
   });
 
+  it('turns pre-ordered units received before payment into held ones, and refuses paying a released hold', async () => {
+    const po = await call(hub, 'POST', '/api/v1/purchase-orders', {
+      token,
+      body: {
+        warehouseId: 'W1',
+        expectedAt: new Date(clock + 3 * day).toISOString(),
+        lines: [{ sku: 'CHAIR-PRE', quantity: 4 }],
+      },
+    });
+    const placed = await call(hub, 'POST', '/api/v1/orders', {
+      token,
+      body: { customer, shippingAddress, lines: [{ sku: 'CHAIR-PRE', quantity: 4 }] },
+    });
+    expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+    expect(await partition('CHAIR-PRE')).toMatchObject({ reserved: 2, preordered: 2 });
+    await push([
+      { type: 'receive', sku: 'CHAIR-PRE', quantity: 1, reference: supplyReference('purchase_order', po.body.id) },
+    ]);
+    expect(await partition('CHAIR-PRE')).toMatchObject({ onHand: 3, incoming: 3, reserved: 3, preordered: 1 });
+    const paid = await call(hub, 'POST', `/api/v1/orders/${placed.body.id}/payment`, {
+      token,
+      body: { reference: 'psp_2' },
+    });
+    expect(paid.status, JSON.stringify(paid.body)).toBe(200);
+    // The shelf unit and the one received are one line of one fulfillment order.
+    expect(paid.body.allocations).toMatchObject([{ sku: 'CHAIR-PRE', quantity: 3, status: 'committed' }]);
+    expect(paid.body.supply.promises).toMatchObject([{ quantity: 2, remaining: 1, status: 'waiting' }]);
+
+    const again = await call(hub, 'POST', '/api/v1/orders', {
+      token,
+      body: { customer, shippingAddress, lines: [{ sku: 'CHAIR-PRE', quantity: 1 }] },
+    });
+    expect(again.body.supply.promises).toMatchObject([{ kind: 'preorder', quantity: 1, status: 'held' }]);
+    await call(hub, 'POST', '/api/v1/inventory/release', { token, body: { holdId: again.body.holdId } });
+    const refused = await call(hub, 'POST', `/api/v1/orders/${again.body.id}/payment`, {
+      token,
+      body: { reference: 'psp_3' },
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('hold_expired');
+    expect(await partition('CHAIR-PRE')).toMatchObject({ preordered: 1 });
+  });
+
   it('makes a made-to-order line: a production request, allocated and shipped once the units are received', async () => {
     const order = await placeAndPay([{ sku: 'SOFA-MTO', quantity: 1, configuration: { fabric: 'boucle' } }]);
     expect(order.allocations).toEqual([]);
