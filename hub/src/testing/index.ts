@@ -16,6 +16,8 @@ export { enrollEdge } from '../identity/edge-enrollment.ts';
 export { hashPassword } from '../identity/secrets.ts';
 export { SqliteHoldWriter } from '../holds/sqlite-writer.ts';
 export { releaseHold, reserveHold, sweepExpiredHolds } from '../holds/service.ts';
+export { reserveSuppliedHold } from '../holds/supply.ts';
+export { cancelPurchaseOrder, createPurchaseOrder } from '../supply/purchase-orders.ts';
 export { type OrderView, cancelOrder, createOrder, payOrder } from '../orders/service.ts';
 export { grantQuota, requestQuotaReturn } from '../quotas/service.ts';
 export { recordRefund } from '../returns/refunds.ts';

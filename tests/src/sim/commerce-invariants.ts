@@ -8,8 +8,13 @@ const sum = (values: Iterable<number>) => [...values].reduce((total, value) => t
 /**
  * No oversell, at the hub, for every commerce partition (docs/architecture.md, "Quantities"), at every step of a schedule:
  *
- *   reserved(unexpired) + committed + edge_quota  ≤  on_hand − damaged − quality_control + lost + shipping
+ *   reserved(unexpired) + committed + edge_quota + preordered(unexpired)
+ *     ≤  on_hand − damaged − quality_control + incoming + lost + shipping
  *
+ * - `preordered` is what pre-orders were promised against `incoming` (the open purchase-order lines,
+ *   docs/catalog.md), and on its own never exceeds `incoming`: the shelf is never promised twice and
+ *   incoming is never promised past what was ordered from suppliers. Made-to-order lines promise no
+ *   stock: their capacity is the production request each paid one becomes, so they add nothing here;
  * - the left side is everything the hub has promised: unexpired hold lines, open allocations and
  *   the selling rights out at the edge (granted, not yet sold or given back);
  * - `on_hand − damaged − quality_control` is the hub's replica of the units physically there;
@@ -37,7 +42,18 @@ export async function checkPromises(world: World, commerce: Commerce, options: {
   const problems: string[] = [];
   const partitions = await hub.db
     .selectFrom('stock_partitions')
-    .select(['sku', 'on_hand', 'damaged', 'quality_control', 'reserved', 'committed', 'edge_quota', 'safety_stock'])
+    .select([
+      'sku',
+      'on_hand',
+      'damaged',
+      'quality_control',
+      'reserved',
+      'committed',
+      'edge_quota',
+      'safety_stock',
+      'incoming',
+      'preordered',
+    ])
     .where('warehouse_id', '=', warehouse)
     .where('sku', 'in', skus)
     .execute();
@@ -54,6 +70,23 @@ export async function checkPromises(world: World, commerce: Commerce, options: {
     .where('warehouse_id', '=', warehouse)
     .where('sku', 'in', skus)
     .where('status', '=', 'committed')
+    .execute();
+  // Supply (docs/catalog.md, "Pre-orders and made-to-order"): promises against incoming, and the
+  // open purchase-order lines `incoming` counts.
+  const preorders = await hub.db
+    .selectFrom('supply_promises')
+    .select(['sku', 'remaining', 'status', 'expires_at'])
+    .where('warehouse_id', '=', warehouse)
+    .where('sku', 'in', skus)
+    .where('kind', '=', 'preorder')
+    .where('counted', '=', 1)
+    .execute();
+  const purchaseLines = await hub.db
+    .selectFrom('purchase_order_lines')
+    .select(['sku', 'quantity', 'received'])
+    .where('warehouse_id', '=', warehouse)
+    .where('sku', 'in', skus)
+    .where('open', '=', 1)
     .execute();
   const shipped = new Set<string>();
   if (!options.healed && commerce.oracle.shipments.size > 0) {
@@ -85,6 +118,17 @@ export async function checkPromises(world: World, commerce: Commerce, options: {
         );
       continue;
     }
+    const promisedRows = preorders.filter((promise) => promise.sku === sku);
+    const preorderedRows = sum(promisedRows.map((promise) => Number(promise.remaining)));
+    // A hold's pre-order stops counting at its expiry, like its held units, before anything settles it.
+    const preorderedExpired = sum(
+      promisedRows
+        .filter((promise) => promise.status === 'held' && Number(promise.expires_at) <= world.nowMs)
+        .map((promise) => Number(promise.remaining)),
+    );
+    const incomingRows = sum(
+      purchaseLines.filter((line) => line.sku === sku).map((line) => Number(line.quantity) - Number(line.received)),
+    );
     const figures = {
       onHand: Number(row.on_hand),
       damaged: Number(row.damaged),
@@ -94,7 +138,18 @@ export async function checkPromises(world: World, commerce: Commerce, options: {
       committed: Number(row.committed),
       edgeQuota: Number(row.edge_quota),
       safetyStock: Number(row.safety_stock),
+      incoming: Number(row.incoming),
+      preordered: Number(row.preordered),
     };
+    if (figures.preordered !== preorderedRows)
+      problems.push(`${sku}: hub preordered is ${figures.preordered}, its counted pre-orders sum to ${preorderedRows}`);
+    if (figures.incoming !== incomingRows)
+      problems.push(
+        `${sku}: hub incoming is ${figures.incoming}, its open purchase-order lines sum to ${incomingRows}`,
+      );
+    const preordered = figures.preordered - preorderedExpired;
+    if (preordered > figures.incoming)
+      problems.push(`${sku}: ${preordered} pre-ordered units promised against ${figures.incoming} incoming`);
     if (figures.reserved !== reservedRows)
       problems.push(`${sku}: hub reserved is ${figures.reserved}, its counted hold lines sum to ${reservedRows}`);
     if (figures.committed !== committedRows)
@@ -106,11 +161,11 @@ export async function checkPromises(world: World, commerce: Commerce, options: {
       shipping += sum(shipment.lines.filter((line) => line.sku === sku).map((line) => line.quantity));
     }
     const lost = commerce.oracle.lost.get(sku) ?? 0;
-    const promised = figures.reserved - expired + figures.committed + figures.edgeQuota;
+    const promised = figures.reserved - expired + figures.committed + figures.edgeQuota + preordered;
     const present = figures.onHand - figures.damaged - figures.qualityControl;
-    if (promised > present + lost + shipping) {
+    if (promised > present + figures.incoming + lost + shipping) {
       problems.push(
-        `oversold ${sku}: promised ${promised} (held ${figures.reserved - expired} + committed ${figures.committed} + in-store rights ${figures.edgeQuota}) > present ${present} + recorded loss ${lost} + shipping ${shipping} ${JSON.stringify(figures)}`,
+        `oversold ${sku}: promised ${promised} (held ${figures.reserved - expired} + committed ${figures.committed} + in-store rights ${figures.edgeQuota} + pre-ordered ${preordered}) > present ${present} + incoming ${figures.incoming} + recorded loss ${lost} + shipping ${shipping} ${JSON.stringify(figures)}`,
       );
     }
     const edge = world.edge;
@@ -280,6 +335,15 @@ export async function checkCommerce(world: World, commerce: Commerce): Promise<s
     orderIds.length === 0
       ? []
       : await hub.db.selectFrom('orders').select(['id', 'status']).where('id', 'in', orderIds).execute();
+  // A paid order whose lines were all promised against supply has no fulfillment order until some arrives.
+  const promisedOrders = new Map<string, string[]>();
+  if (orderIds.length > 0)
+    for (const row of await hub.db
+      .selectFrom('supply_promises')
+      .select(['order_id', 'status'])
+      .where('order_id', 'in', orderIds)
+      .execute())
+      if (row.order_id) promisedOrders.set(row.order_id, [...(promisedOrders.get(row.order_id) ?? []), row.status]);
   for (const order of oracle.orders) {
     const status = orders.find((row) => row.id === order.id)?.status;
     // A return asked for moves a shipped order on (`return_requested`, then `returned` once received).
@@ -287,7 +351,9 @@ export async function checkCommerce(world: World, commerce: Commerce): Promise<s
     const own = fulfillments.filter((row) => row.order_id === order.id);
     if (order.canceled && status !== 'canceled')
       problems.push(`${order.name} was canceled unpaid, the hub has it ${status}`);
-    if (order.paid && own.length === 0) problems.push(`${order.name} was paid but has no fulfillment order`);
+    const promised = promisedOrders.get(order.id) ?? [];
+    if (order.paid && own.length === 0 && (promised.length === 0 || promised.includes('supplied')))
+      problems.push(`${order.name} was paid but has no fulfillment order`);
     if (own.some((row) => refusedAt.has(row.id))) {
       if (status !== 'return_requested' && !(returning && status === 'returned'))
         problems.push(

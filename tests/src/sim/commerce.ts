@@ -1,7 +1,9 @@
 import type { DeskResponse, StockCommand } from '@dovetail/edge/testing';
 import {
   cancelOrder,
+  cancelPurchaseOrder,
   createOrder,
+  createPurchaseOrder,
   type Database,
   grantQuota,
   type OrderView,
@@ -10,7 +12,7 @@ import {
   releaseHold,
   requestQuotaReturn,
   requestReturn,
-  reserveHold,
+  reserveSuppliedHold,
   type Storage,
   sweepExpiredHolds,
 } from '@dovetail/hub/testing';
@@ -21,10 +23,11 @@ import {
   limits,
   type ReturnDisposition,
   type StockEvent,
+  supplyReference,
 } from '@dovetail/shared';
 import type { Prng } from './prng.ts';
 import type { Action } from './schedule.ts';
-import { simWarehouseId } from './templates.ts';
+import { simWarehouseId, templatePreorderCaps } from './templates.ts';
 import type { World } from './world.ts';
 
 /**
@@ -102,6 +105,8 @@ export class CommerceOracle {
   readonly returnReceived = new Map<string, Map<string, Record<ReturnDisposition, number>>>();
   /** Receipts sent twice with one Idempotency-Key (a retried scan) and answered as a replay. */
   returnReplays = 0;
+  /** Purchase orders the hub opened (createPurchaseOrder answered). */
+  readonly purchaseOrders: Array<{ id: string; sku: string; quantity: number }> = [];
 
   add(map: Map<string, number>, sku: string, quantity: number): void {
     map.set(sku, (map.get(sku) ?? 0) + quantity);
@@ -186,6 +191,11 @@ export class Commerce {
       actions.push(['grant quota', 1.5 * w, () => this.grant()]);
       actions.push(['ask quota back', 0.6 * w, () => this.askBack()]);
       actions.push(['sweep holds', 0.2 * w, () => this.sweep()]);
+      // Purchase orders raise incoming, which holds of pre-orderable SKUs may be promised against.
+      if (this.profile.skus.some((sku) => templatePreorderCaps[sku]))
+        actions.push(['open purchase order', 0.8 * w, () => this.openPurchaseOrder()]);
+      if (this.oracle.purchaseOrders.length > 0)
+        actions.push(['cancel purchase order', 0.2 * w, () => this.cancelPurchaseOrder()]);
     }
     if (world.hub) {
       // Returns (docs/returns.md): asked for once a shipment reached the hub, refunds recorded against payments.
@@ -202,6 +212,8 @@ export class Commerce {
     actions.push(['time passes', 0.6 * w, () => this.timePasses()]);
     if (world.edge) {
       actions.push(['receive', this.profile.receiveWeight * w, () => this.receive()]);
+      if (this.oracle.purchaseOrders.length > 0)
+        actions.push(['receive against a purchase order', 1.5 * w, () => this.receivePurchase()]);
       if (!this.profile.lossless) actions.push(['lose units', 0.8 * w, () => this.lose()]);
       actions.push(['sell in store', 1.5 * w, () => this.sellInStore()]);
       actions.push([
@@ -278,7 +290,8 @@ export class Commerce {
     const world = this.#world;
     const name = `h${this.oracle.holds.length + 1}`;
     await this.#hub(`hold ${name} ${this.#describe(lines)} ttl ${ttlSeconds}s`, async (hub) => {
-      const view = await reserveHold(
+      // Pre-orderable SKUs take what is on the shelf, then incoming up to their cap (docs/catalog.md).
+      const view = await reserveSuppliedHold(
         hub.db,
         'sqlite',
         { lines, ttlSeconds, warehouseId: simWarehouseId },
@@ -430,6 +443,54 @@ export class Commerce {
       'sweep expired holds',
       async (hub) => `${await sweepExpiredHolds(hub.db, 'sqlite', world.nowMs)} partitions`,
     );
+  }
+
+  /** A purchase order for a pre-orderable SKU, expected within days (the hub raises its incoming). */
+  async openPurchaseOrder(): Promise<void> {
+    const world = this.#world;
+    const preorderable = this.profile.skus.filter((sku) => templatePreorderCaps[sku]);
+    if (preorderable.length === 0) return;
+    const sku = world.prng.pick(preorderable);
+    const quantity = world.prng.int(1, 5);
+    const opened = await this.#hub(`open purchase order ${sku}×${quantity}`, async (hub) => {
+      const view = await createPurchaseOrder(
+        hub.db,
+        'sqlite',
+        {
+          warehouseId: simWarehouseId,
+          expectedAt: new Date(world.nowMs + world.prng.int(1, 10) * 86_400_000).toISOString(),
+          lines: [{ sku, quantity }],
+        },
+        world.nowMs,
+      );
+      this.oracle.purchaseOrders.push({ id: view.id, sku, quantity });
+      return view.status;
+    });
+    if (opened) await this.#wake();
+  }
+
+  /** Cancels a purchase order: refused while pre-orders are promised against it. */
+  async cancelPurchaseOrder(): Promise<void> {
+    const world = this.#world;
+    const order = world.prng.pick(this.oracle.purchaseOrders);
+    const canceled = await this.#hub(`cancel purchase order ${order.sku}×${order.quantity}`, async (hub) => {
+      const view = await cancelPurchaseOrder(hub.db, 'sqlite', order.id, world.nowMs);
+      return view.status;
+    });
+    if (canceled) await this.#wake();
+  }
+
+  /**
+   * Staff receive against a purchase order the edge has heard of (a receive scan naming it), now
+   * and then more than it still expects; one the edge has not heard of yet is a plain receive.
+   */
+  receivePurchase(): Promise<void> {
+    const world = this.#world;
+    const order = world.prng.pick(this.oracle.purchaseOrders);
+    const quantity = world.prng.chance(0.15) ? order.quantity + 1 : world.prng.int(1, order.quantity);
+    return this.#edgeWrite([
+      { type: 'receive', sku: order.sku, quantity, reference: supplyReference('purchase_order', order.id) },
+    ]);
   }
 
   /** Asks for a return of some of what a shipped order's shipments carried (the hub checks the rest). */

@@ -15,6 +15,11 @@ export const templateProducts = [
   { id: 'p-lamp', name: 'Halo lamp', category: 'lighting', skus: ['LAMP-1'] },
 ] as const;
 export const templateMs = 1_790_000_000_000;
+/**
+ * SKUs that may be pre-ordered against purchase orders (docs/catalog.md, "Pre-orders and
+ * made-to-order"), and how many units of incoming may be promised at once.
+ */
+export const templatePreorderCaps: Readonly<Record<string, number>> = { 'SOFA-2S': 4, 'BED-140': 3 };
 
 export type Templates = { dir: string; hubFile: string; edgeFile: string };
 
@@ -48,7 +53,11 @@ export async function createTemplates(baseDir = process.env['SIM_DIR'] || os.tmp
           category: product.category,
           basePrice: 100_00,
           currency: 'EUR',
-          variants: product.skus.map((sku, index) => ({ sku, options: { size: String(index + 1) } })),
+          variants: product.skus.map((sku, index) => ({
+            sku,
+            options: { size: String(index + 1) },
+            ...(templatePreorderCaps[sku] ? { preorderCap: templatePreorderCaps[sku] } : {}),
+          })),
         },
         templateMs,
         product.id,
