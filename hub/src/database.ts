@@ -8,6 +8,7 @@ import type { HoldTables } from './holds/tables.ts';
 import type { IdempotencyTables } from './idempotency/tables.ts';
 import type { IdentityTables } from './identity/tables.ts';
 import type { InventoryTables } from './inventory/tables.ts';
+import type { JobTables } from './jobs/tables.ts';
 import type { NotificationTables } from './notifications/tables.ts';
 import type { OrderTables } from './orders/tables.ts';
 import type { QuotaTables } from './quotas/tables.ts';
@@ -43,4 +44,5 @@ export interface Database
     NotificationTables,
     AuditTables,
     PersonalDataTables,
-    SupplyTables {}
+    SupplyTables,
+    JobTables {}

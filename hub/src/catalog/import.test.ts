@@ -1,7 +1,8 @@
 import { stringify } from 'csv-stringify/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readDownstream } from '../downstream/outbox.ts';
-import { adminToken, call, sofa, startTestHub, type TestHub } from '../testing/harness.ts';
+import { createHub } from '../hub.ts';
+import { adminSecret, adminToken, call, postgresTarget, sofa, startTestHub, type TestHub } from '../testing/harness.ts';
 import { catalogColumns } from './transfer.ts';
 
 /** Bulk import of catalog CSV on both adapters: row-level report, all-or-nothing or valid rows, idempotent by SKU. */
@@ -117,5 +118,67 @@ describe.each(['sqlite', 'postgres'] as const)('catalog import on %s', (adapter)
     }
     expect(job).toMatchObject({ status: 'succeeded', done: 150, total: 150, result: { created: 150 } });
     expect((await hub.app.request('/api/v1/jobs/nope', { headers: auth() })).status).toBe(404);
+  });
+
+  it('shows a job whose instance stopped as interrupted once its heartbeat is stale', async () => {
+    const startedAt = Date.now() - 10 * 60_000;
+    // What a hub that crashed mid-import leaves: its job row, running, last heard of long ago.
+    await hub.storage.db
+      .insertInto('jobs')
+      .values({
+        id: 'job-of-a-dead-instance',
+        kind: 'catalog.import',
+        status: 'running',
+        done: 40,
+        total: 150,
+        result_json: null,
+        error_json: null,
+        created_by: 'admin',
+        created_at: startedAt,
+        updated_at: startedAt + 1_000,
+        finished_at: null,
+      })
+      .execute();
+    const answer = await hub.app.request('/api/v1/jobs/job-of-a-dead-instance', { headers: auth() });
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({
+      status: 'failed',
+      done: 40,
+      total: 150,
+      error: { code: 'interrupted', message: expect.stringContaining('import the file again') },
+    });
+  });
+});
+
+describe('catalog import jobs across PostgreSQL instances', () => {
+  it('follows a job started on one instance from another', async () => {
+    const first = await startTestHub('postgres');
+    const second = await createHub({
+      storage: {
+        kind: 'postgres',
+        url: (await postgresTarget()).url,
+        schema: first.storage.schema as string,
+        poolSize: 2,
+      },
+      adminSecret,
+    });
+    try {
+      hub = first;
+      token = await adminToken(first);
+      const rows = Array.from({ length: 120 }, (_, n) => row({ ...base, name: `Stool ${n}`, sku: `STOOL-${n}` }));
+      const started = await importCsv(csvOf(rows), '?async=true');
+      expect(started.status).toBe(202);
+      const follow = async () =>
+        (await second.app.request(`/api/v1/jobs/${started.body.id}`, { headers: auth() })).json() as Promise<any>;
+      let job = await follow();
+      for (let attempt = 0; job.status === 'running' && attempt < 2_000; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        job = await follow();
+      }
+      expect(job).toMatchObject({ status: 'succeeded', done: 120, total: 120, result: { created: 120 } });
+    } finally {
+      await second.close();
+      await first.dispose();
+    }
   });
 });

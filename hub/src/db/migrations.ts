@@ -29,6 +29,7 @@ import { migration as m0028 } from './migrations/0028_staff_mfa.ts';
 import { migration as m0029 } from './migrations/0029_personal_data.ts';
 import { migration as m0030 } from './migrations/0030_supply.ts';
 import { migration as m0031 } from './migrations/0031_catalog_search.ts';
+import { migration as m0032 } from './migrations/0032_jobs.ts';
 
 /**
  * Versioned migrations, one list for both adapters. Written with Kysely's schema builder and
@@ -65,6 +66,7 @@ const steps: Record<string, Migration> = {
   '0029_personal_data': m0029,
   '0030_supply': m0030,
   '0031_catalog_search': m0031,
+  '0032_jobs': m0032,
 };
 
 export const migrationNames = Object.keys(steps).sort();

@@ -107,7 +107,7 @@ export function catalogTransferPaths(): Record<string, JsonObject> {
     '/jobs/{id}': {
       get: {
         operationId: 'job',
-        summary: 'A long import: progress, then its report (on the hub instance that runs it)',
+        summary: 'A long import: progress, then its report (any hub instance answers)',
         tags: ['catalog'],
         security: [{ bearer: [] }, { clientCredentials: ['catalog.write'] }],
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],

@@ -3,7 +3,7 @@ import { getTRPCErrorFromUnknown } from '@trpc/server';
 import { stringify } from 'csv-stringify/sync';
 import type { Context as HonoContext } from 'hono';
 import { type ImportMode, importCatalogCsv } from '../catalog/import.ts';
-import { JobBoard } from '../catalog/jobs.ts';
+import { JobBoard } from '../jobs/board.ts';
 import { allProducts, allStockRows, catalogColumns, productRows, stockColumns } from '../catalog/transfer.ts';
 import { ApiError, asApiError, toErrorResponse } from './errors.ts';
 import { restContext } from './rest.ts';
@@ -114,11 +114,11 @@ const importInlineRowsMax = 2_000;
  * and report `GET /jobs/{id}` shows.
  */
 export function createCatalogImportRoutes(deps: HubDeps) {
-  const jobs = new JobBoard();
+  const jobs = new JobBoard(deps.db, deps.nowMs, deps.logger);
   async function catalogImport(c: HonoContext): Promise<Response> {
     try {
       const context = await restContext(c, deps);
-      guard(context, 'catalog.write');
+      const principal = guard(context, 'catalog.write');
       const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim();
       if (type !== 'text/csv') throw new ApiError(415, 'unsupported_media_type', 'send the catalog as text/csv');
       const length = Number(c.req.header('content-length') ?? '0');
@@ -136,7 +136,7 @@ export function createCatalogImportRoutes(deps: HubDeps) {
       const background =
         c.req.query('async') === 'true' || (c.req.query('async') !== 'false' && lines > importInlineRowsMax);
       if (background) {
-        const job = jobs.start('catalog.import', deps.nowMs, (progress) =>
+        const job = await jobs.start('catalog.import', principal.subject, (progress) =>
           importCatalogCsv(deps.db, text, mode as ImportMode, deps.nowMs(), progress),
         );
         return new Response(JSON.stringify(job), {
@@ -154,7 +154,7 @@ export function createCatalogImportRoutes(deps: HubDeps) {
     try {
       const context = await restContext(c, deps);
       guard(context, 'catalog.write');
-      const view = jobs.get(c.req.param('id') ?? '');
+      const view = await jobs.get(c.req.param('id') ?? '');
       return new Response(JSON.stringify(view), { status: 200, headers: { 'content-type': 'application/json' } });
     } catch (cause) {
       return failure(deps, cause);
