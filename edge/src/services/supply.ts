@@ -1,5 +1,6 @@
 import { DomainError, conflict, type KnownDownstreamChange, type SupplyKind, supplyReference } from '@dovetail/shared';
 import type { EdgeDatabase } from '../db/open.ts';
+import { type IdempotencyClaim, IdempotencyStore, type StoredAnswer } from './idempotency.ts';
 
 type Payload<Kind extends KnownDownstreamChange['kind']> = Extract<KnownDownstreamChange, { kind: Kind }>['payload'];
 
@@ -36,8 +37,15 @@ type RequestRow = {
  */
 export class SupplyDesk {
   readonly #db: EdgeDatabase;
+  readonly #keys: IdempotencyStore;
   constructor(db: EdgeDatabase) {
     this.#db = db;
+    this.#keys = new IdempotencyStore(db);
+  }
+
+  /** The answer a receipt sent again under its Idempotency-Key already got: replayed before any check. */
+  replay(claim: IdempotencyClaim): StoredAnswer | undefined {
+    return this.#keys.replay(claim);
   }
 
   /** `purchase_order.opened` (idempotent). */

@@ -67,19 +67,18 @@ export function supplyRoutes(deps: { supply: SupplyDesk; writer: StockWriter; wa
       const key = idempotencyKey(c);
       const id = supplyId(c);
       const { value, raw } = await jsonBody(c, supplyReceiveCommandSchema);
-      const reference = supply.checkReceipt(kind, id, value.sku, value.quantity);
+      const claim = key
+        ? {
+            scope: session.staffId,
+            key,
+            requestHash: createHash('sha256').update(`${path}/${id}/receive\n${raw}`).digest('hex'),
+          }
+        : undefined;
+      // A receipt sent again gets its first answer, before the check its own units would now fail.
+      const replayed = claim && supply.replay(claim);
+      const reference = replayed ? '' : supply.checkReceipt(kind, id, value.sku, value.quantity);
       const command = { ...value, reference, type: 'receive' } as StockCommand;
-      const response = await writer.submit({
-        command,
-        actor: session.username,
-        idempotency: key
-          ? {
-              scope: session.staffId,
-              key,
-              requestHash: createHash('sha256').update(`${path}/${id}/receive\n${raw}`).digest('hex'),
-            }
-          : undefined,
-      });
+      const response = replayed ?? (await writer.submit({ command, actor: session.username, idempotency: claim }));
       if (response.replayed) c.header('Idempotent-Replayed', 'true');
       if (response.status === 503) c.header('Retry-After', '1');
       return c.json(response.body as object, response.status as 201);
