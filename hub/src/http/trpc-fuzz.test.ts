@@ -14,10 +14,10 @@ import type { HubMeta } from './trpc.ts';
  * Every tRPC procedure of the hub, with inputs drawn from the procedure's own zod input schema
  * (`z.toJSONSchema`, then the generator the OpenAPI fuzz uses: mostly valid, sometimes any JSON),
  * sent over real HTTP to `/trpc` as the storefront sends them: a query as GET with `?input=`, a
- * mutation as POST, alone or batched, with the admin's token, with none, or with a forged one.
- * The hub must never answer 5xx; every error must come in tRPC's envelope carrying the hub's own
- * `{code, message, details}` and no stack; and a call the hub refuses must change nothing in its
- * database (`hubStateDigest`). Bounded: `DOVETAIL_FUZZ_RUNS` calls per procedure.
+ * mutation as POST, alone or batched, with the admin's token, a customer-service session's, none,
+ * or a forged one. The hub must never answer 5xx; every error must come in tRPC's envelope carrying
+ * the hub's own `{code, message, details}` and no stack; and a call the hub refuses must change
+ * nothing in its database (`hubStateDigest`). Bounded: `DOVETAIL_FUZZ_RUNS` calls per procedure.
  */
 const runsPerProcedure = Number(process.env['DOVETAIL_FUZZ_RUNS'] ?? 6);
 
@@ -32,9 +32,10 @@ const procedures = Object.entries(appRouter._def.procedures as unknown as Record
   },
 );
 
-type Bearer = 'admin' | 'none' | 'forged';
+type Bearer = 'admin' | 'limited' | 'none' | 'forged';
 const bearers: fc.Arbitrary<Bearer> = fc.oneof(
-  { weight: 8, arbitrary: fc.constant('admin' as const) },
+  { weight: 6, arbitrary: fc.constant('admin' as const) },
+  { weight: 2, arbitrary: fc.constant('limited' as const) },
   { weight: 1, arbitrary: fc.constant('none' as const) },
   { weight: 1, arbitrary: fc.constant('forged' as const) },
 );
@@ -69,6 +70,8 @@ describe('every tRPC procedure with generated inputs, over HTTP', () => {
   let server: http.Server;
   let base: string;
   let token: string;
+  /** A customer-service person's session: what the policy refuses it is answered 403. */
+  let limited: string;
   const unhandled: unknown[] = [];
   /** How many calls were answered, by status: the generator must reach both answers and refusals. */
   const statuses = new Map<number, number>();
@@ -81,6 +84,11 @@ describe('every tRPC procedure with generated inputs, over HTTP', () => {
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/trpc`;
     token = await adminToken(hub);
+    await call(hub, 'POST', '/api/v1/staff', {
+      token,
+      body: { username: 'cs', password: 'customer-service-pw', role: 'customer_service', warehouses: [] },
+    });
+    await signIn();
     // Something for generated ids to hit now and then.
     await call(hub, 'POST', '/api/v1/warehouses', {
       token,
@@ -98,12 +106,23 @@ describe('every tRPC procedure with generated inputs, over HTTP', () => {
     await hub?.dispose();
   });
 
+  /** Fresh tokens: after a few signing-key rotations the hub no longer accepts the old ones, by design. */
+  async function signIn(): Promise<void> {
+    token = await adminToken(hub);
+    const session = await call(hub, 'POST', '/api/v1/auth/login', {
+      body: { username: 'cs', password: 'customer-service-pw' },
+    });
+    limited = session.body.token as string;
+  }
+
   const headersFor = (bearer: Bearer): Record<string, string> =>
     bearer === 'admin'
       ? { authorization: `Bearer ${token}` }
-      : bearer === 'forged'
-        ? { authorization: `Bearer ${token.slice(0, -6)}AAAAAA` }
-        : {};
+      : bearer === 'limited'
+        ? { authorization: `Bearer ${limited}` }
+        : bearer === 'forged'
+          ? { authorization: `Bearer ${token.slice(0, -6)}AAAAAA` }
+          : {};
 
   /** Sends the calls (one, or a batch) and checks the answer; returns whether every call was refused. */
   async function send(
@@ -133,6 +152,8 @@ describe('every tRPC procedure with generated inputs, over HTTP', () => {
     for (const answer of answers) {
       if ('error' in answer && !batch) expect(answer.error.data.httpStatus, described).toBe(response.status);
     }
+    if (calls.some((one, index) => one.path === 'clients.rotateSigningKey' && 'result' in (answers[index] ?? {})))
+      await signIn();
     return { status: response.status, refused: answers.every((answer) => 'error' in answer), text: described };
   }
 
