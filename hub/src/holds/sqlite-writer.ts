@@ -50,6 +50,8 @@ export function sqliteHoldWriterOf(db: Kysely<Database>): SqliteHoldWriter | und
  */
 export class SqliteHoldWriter {
   readonly id = 'sqlite-hold-writer';
+  /** The default hold cap for storefront clients (`HUB_HOLD_UNITS_PER_SKU_MAX`); pre-order holds apply it too. */
+  readonly holdUnitsPerSkuMax: number | undefined;
   readonly #db: Kysely<Database>;
   readonly #sqlite: BetterSqlite3.Database;
   readonly #observe: HoldBatchObserver | undefined;
@@ -74,6 +76,7 @@ export class SqliteHoldWriter {
     this.#db = db;
     this.#sqlite = sqlite;
     this.#observe = options.observe;
+    this.holdUnitsPerSkuMax = options.holdUnitsPerSkuMax;
 
     const variantExists = sqlite.prepare<[string], { found: number }>('SELECT 1 AS found FROM variants WHERE sku = ?');
     // Expired lines still inside the counter do not count: readers subtract them at read time.

@@ -4,7 +4,17 @@ import { priceLine, readSkuPricing } from '../catalog/service.ts';
 import { availableSql, freeUnits } from '../db/available.ts';
 import type { Database } from '../database.ts';
 import { type ConfiguredHoldView, reserveConfiguredHold } from './configured.ts';
-import { compareLockOrder, holdExpiresAt, insufficient, type ReserveContext, unknownSku } from './plan.ts';
+import {
+  compareLockOrder,
+  holdCapExceeded,
+  holdExpiresAt,
+  insufficient,
+  type ReserveContext,
+  unitsPerSku,
+  unknownSku,
+} from './plan.ts';
+import { postgresHoldBatcherOf } from './postgres-batcher.ts';
+import { sqliteHoldWriterOf } from './sqlite-writer.ts';
 import { releaseHoldPromises, settleExpiredPromises } from './promise-ledger.ts';
 import { releaseHold, settleExpired } from './service.ts';
 
@@ -114,6 +124,10 @@ export async function reserveSuppliedHold(
         optionLeadDays: new Map([...resolved].map(([sku, entry]) => [sku, entry.leadTimeDays])),
         nowMs: context.nowMs,
         expiresAt,
+        capDefault:
+          dialect === 'sqlite'
+            ? sqliteHoldWriterOf(db)?.holdUnitsPerSkuMax
+            : postgresHoldBatcherOf(db)?.holdUnitsPerSkuMax,
       }),
     );
     const lines = [...(base?.lines ?? []), ...taken.lines];
@@ -153,6 +167,7 @@ async function takePromised(
     optionLeadDays: Map<string, number>;
     nowMs: number;
     expiresAt: number;
+    capDefault: number | undefined;
   },
 ): Promise<{ lines: ConfiguredHoldView['lines']; promises: PromiseView[] }> {
   const { holdId, clientId, nowMs, expiresAt } = input;
@@ -195,6 +210,10 @@ async function takePromised(
     await settleExpired(trx, partition.warehouse_id, partition.sku, nowMs);
     await settleExpiredPromises(trx, partition.warehouse_id, partition.sku, nowMs);
   }
+
+  // The hold cap (docs/operations.md, "Hold cap") over the shelf and pre-ordered units of each SKU,
+  // after the row locks and, on PostgreSQL, under the (client, sku) lock every hold of the SKU takes.
+  if (preorders.length > 0) await checkHoldCap(trx, dialect, clientId, preorders, input.capDefault, nowMs);
 
   const lines: ConfiguredHoldView['lines'] = [];
   const promises: PromiseView[] = [];
@@ -349,6 +368,51 @@ async function takePromised(
     await keepConfiguration(line);
   }
   return { lines, promises };
+}
+
+/** Refuses (409 `hold_cap_exceeded`) when a pre-order hold would take the client past its cap on a SKU. */
+async function checkHoldCap(
+  trx: Transaction<Database>,
+  dialect: Dialect,
+  clientId: string,
+  lines: readonly PromisedLine[],
+  capDefault: number | undefined,
+  nowMs: number,
+): Promise<void> {
+  const client = await trx
+    .selectFrom('api_clients')
+    .select(['hold_units_per_sku_max', 'role'])
+    .where('id', '=', clientId)
+    .executeTakeFirst();
+  const own = client?.hold_units_per_sku_max;
+  const cap = own !== null && own !== undefined ? Number(own) : client?.role === 'storefront' ? capDefault : undefined;
+  if (cap === undefined) return;
+  const skus = [...new Set(lines.map((line) => line.sku))].sort();
+  if (dialect === 'postgres')
+    await sql`select pg_advisory_xact_lock(k) from (select distinct hashtextextended(${clientId} || chr(31) || s, 7) as k
+      from unnest(${skus}::text[]) as u(s)) keys order by k`.execute(trx);
+  for (const [sku, requested] of unitsPerSku(lines)) {
+    const onShelf = await trx
+      .selectFrom('hold_lines')
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('quantity'), sql<number>`0`).as('held'))
+      .where('client_id', '=', clientId)
+      .where('sku', '=', sku)
+      .where('counted', '=', 1)
+      .where('expires_at', '>', nowMs)
+      .executeTakeFirst();
+    const preordered = await trx
+      .selectFrom('supply_promises as p')
+      .innerJoin('holds as h', 'h.id', 'p.hold_id')
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('p.remaining'), sql<number>`0`).as('held'))
+      .where('h.client_id', '=', clientId)
+      .where('p.sku', '=', sku)
+      .where('p.status', '=', 'held')
+      .where('p.counted', '=', 1)
+      .where('p.expires_at', '>', nowMs)
+      .executeTakeFirst();
+    const held = Number(onShelf?.held ?? 0) + Number(preordered?.held ?? 0);
+    if (held + requested > cap) throw holdCapExceeded(sku, cap, held, requested);
+  }
 }
 
 /** The promises a hold made, as its view and its order show them. */

@@ -1,7 +1,7 @@
 import { newId, type StockEventBody, type UpstreamEvent, supplyReference } from '@dovetail/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyPush } from '../sync/apply-push.ts';
-import { adminToken, call, startTestHub, type TestHub } from '../testing/harness.ts';
+import { adminToken, call, clientToken, startTestHub, type TestHub } from '../testing/harness.ts';
 
 /**
  * Pre-orders and made-to-order (docs/catalog.md), on both adapters: a purchase order raises
@@ -283,6 +283,37 @@ describe.each(['sqlite', 'postgres'] as const)('supply on %s', (adapter) => {
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('hold_expired');
     expect(await partition('CHAIR-PRE')).toMatchObject({ preordered: 1 });
+  });
+
+  it("counts pre-ordered units in the client's hold cap", async () => {
+    await call(hub, 'POST', '/api/v1/purchase-orders', {
+      token,
+      body: {
+        warehouseId: 'W1',
+        expectedAt: new Date(clock + 3 * day).toISOString(),
+        lines: [{ sku: 'CHAIR-PRE', quantity: 4 }],
+      },
+    });
+    const created = await call(hub, 'POST', '/api/v1/clients', {
+      token,
+      body: { name: 'shop', role: 'storefront', holdUnitsPerSkuMax: 3 },
+    });
+    expect(created.status).toBe(201);
+    const shop = await clientToken(hub, created.body.clientId, created.body.clientSecret);
+    const reserve = (quantity: number) =>
+      call(hub, 'POST', '/api/v1/inventory/reserve', {
+        token: shop,
+        body: { lines: [{ sku: 'CHAIR-PRE', quantity }] },
+      });
+    const tooMany = await reserve(4);
+    expect(tooMany.status).toBe(409);
+    expect(tooMany.body.error).toMatchObject({ code: 'hold_cap_exceeded', details: { cap: 3, held: 0, requested: 4 } });
+    // 2 on the shelf and 1 pre-ordered: 3 held; one more is past the cap.
+    expect((await reserve(3)).status).toBe(201);
+    const more = await reserve(1);
+    expect(more.status).toBe(409);
+    expect(more.body.error).toMatchObject({ code: 'hold_cap_exceeded', details: { held: 3 } });
+    expect(await partition('CHAIR-PRE')).toMatchObject({ reserved: 2, preordered: 1 });
   });
 
   it('makes a made-to-order line: a production request, allocated and shipped once the units are received', async () => {
