@@ -243,3 +243,52 @@ describe('every tRPC procedure with generated inputs, over HTTP', () => {
     expect(unhandled).toEqual([]);
   });
 });
+
+describe('text with a NUL character (found by the fuzz with any code point, on PostgreSQL)', () => {
+  let hub: TestHub;
+  let token: string;
+  beforeAll(async () => {
+    hub = await startTestHub('postgres');
+    token = await adminToken(hub);
+  }, 60_000);
+  afterAll(async () => {
+    await hub?.dispose();
+  });
+
+  it('is refused 400 invalid_input naming the field, through REST and tRPC alike, and changes nothing', async () => {
+    const before = await hubStateDigest(hub.storage);
+    const refused: Array<[string, string, unknown, string]> = [
+      [
+        'POST',
+        '/api/v1/warehouses',
+        { id: 'WN', name: 'a\u0000b', kind: 'store', location: { lat: 1, lon: 1 } },
+        'name',
+      ],
+      ['POST', '/api/v1/auth/login', { username: 'lead', password: 'pass\u0000word' }, 'password'],
+      ['GET', '/api/v1/audit?actor=a%00b', undefined, 'actor'],
+    ];
+    for (const [method, path, body, field] of refused) {
+      const response = await call(hub, method, path, { token, ...(body === undefined ? {} : { body }) });
+      expect(response.status, `${method} ${path} → ${JSON.stringify(response.body)}`).toBe(400);
+      expect(response.body.error).toMatchObject({ code: 'invalid_input', details: { issues: [{ path: field }] } });
+    }
+    const trpc = await hub.app.request('/trpc/catalog.create', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'Sofa',
+        category: 'sofa',
+        basePrice: 1,
+        currency: 'EUR',
+        description: 'x\u0000y',
+        variants: [{ sku: 'NUL-1' }],
+      }),
+    });
+    expect(trpc.status).toBe(400);
+    expect(((await trpc.json()) as { error: { data: { apiError: unknown } } }).error.data.apiError).toMatchObject({
+      code: 'invalid_input',
+      details: { issues: [{ path: 'description' }] },
+    });
+    expect(await hubStateDigest(hub.storage)).toEqual(before);
+  });
+});

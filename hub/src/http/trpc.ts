@@ -1,5 +1,12 @@
 import type { SignInGuard } from '@dovetail/shared';
-import { authorize, forbidden, idempotencyKeySchema, type Permission, type ReturnPolicy } from '@dovetail/shared';
+import {
+  authorize,
+  badRequest,
+  forbidden,
+  idempotencyKeySchema,
+  type Permission,
+  type ReturnPolicy,
+} from '@dovetail/shared';
 import { initTRPC } from '@trpc/server';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -97,7 +104,35 @@ const domainErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-export const publicProcedure = t.procedure.use(domainErrors);
+/** Where the first string (or key) with a NUL character sits in a raw input: `''` for the input itself. */
+function nulCharacterAt(value: unknown, path: string[] = [], depth = 0): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path.join('.') : undefined;
+  if (value === null || typeof value !== 'object' || depth > 64) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    if (key.includes('\u0000')) return [...path, key].join('.');
+    const found = nulCharacterAt(item, [...path, key], depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Text with a NUL character (U+0000) is refused before any procedure runs, REST or tRPC: a
+ * PostgreSQL text column cannot hold one (the write failed with a 500, found by the fuzz tests), and
+ * it is never part of a name, note or search a person typed.
+ */
+const noNulCharacters = t.middleware(async ({ next, getRawInput }) => {
+  const path = nulCharacterAt(await getRawInput());
+  if (path !== undefined) {
+    const message = 'text must not contain NUL (U+0000) characters';
+    throw badRequest('invalid_input', `invalid input: ${path || 'input'}`, {
+      issues: [{ path, message, code: 'invalid_string' }],
+    });
+  }
+  return next();
+});
+
+export const publicProcedure = t.procedure.use(domainErrors).use(noNulCharacters);
 
 /**
  * Authentication, then the per-client budget, then the shared policy for the permission, then the
