@@ -30,6 +30,7 @@ import { migration as m0029 } from './migrations/0029_personal_data.ts';
 import { migration as m0030 } from './migrations/0030_supply.ts';
 import { migration as m0031 } from './migrations/0031_catalog_search.ts';
 import { migration as m0032 } from './migrations/0032_jobs.ts';
+import { migration as m0033 } from './migrations/0033_client_held_units.ts';
 
 /**
  * Versioned migrations, one list for both adapters. Written with Kysely's schema builder and
@@ -67,6 +68,7 @@ const steps: Record<string, Migration> = {
   '0030_supply': m0030,
   '0031_catalog_search': m0031,
   '0032_jobs': m0032,
+  '0033_client_held_units': m0033,
 };
 
 export const migrationNames = Object.keys(steps).sort();

@@ -82,6 +82,21 @@ describe.each(adapters)('hold cap per client and SKU on %s', (adapter) => {
     return rows.reduce((sum, row) => sum + Number(row.quantity), 0);
   };
 
+  /** SQLite keeps each client's held units in a row per SKU (0033's triggers): it must equal the lines. */
+  async function expectHeldUnitsKept(): Promise<void> {
+    if (adapter !== 'sqlite') return;
+    const kept = await sql<{ client_id: string; sku: string; units: number }>`
+      select client_id, sku, units from client_held_units where units <> 0 order by client_id, sku`.execute(
+      hub.storage.db,
+    );
+    const summed = await sql<{ client_id: string; sku: string; units: number }>`
+      select client_id, sku, sum(quantity) as units from hold_lines where counted = 1 and client_id is not null
+      group by client_id, sku order by client_id, sku`.execute(hub.storage.db);
+    expect(kept.rows.map((row) => ({ ...row, units: Number(row.units) }))).toEqual(
+      summed.rows.map((row) => ({ ...row, units: Number(row.units) })),
+    );
+  }
+
   it("stops a storefront client at the hub's default; renewals count, releases and expiry free units", async () => {
     const shop = await storefront();
     expect(shop.view).toMatchObject({ holdUnitsPerSkuMax: null });
@@ -118,6 +133,7 @@ describe.each(adapters)('hold cap per client and SKU on %s', (adapter) => {
     clock += 601_000;
     expect((await reserve(shop.token, 'SOFA-1', cap)).status).toBe(201);
     expect(await heldBy(shop.id, 'SOFA-1')).toBe(cap);
+    await expectHeldUnitsKept();
   });
 
   it("takes a client's own cap from POST and PATCH; null gives the default back; admins have none by default", async () => {
@@ -177,6 +193,7 @@ describe.each(adapters)('hold cap per client and SKU on %s', (adapter) => {
       .where('sku', '=', 'LAMP-1')
       .execute();
     expect(lampWarehouses.map((row) => row.warehouse_id).sort()).toEqual(['TPL-A', 'TPL-B']);
+    await expectHeldUnitsKept();
   });
 });
 

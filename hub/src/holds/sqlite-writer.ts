@@ -108,10 +108,12 @@ export class SqliteHoldWriter {
     const capOf = sqlite.prepare<{ client: string; fallback: number | null }, { cap: number | null }>(
       "SELECT coalesce(hold_units_per_sku_max, CASE WHEN role = 'storefront' THEN @fallback END) AS cap FROM api_clients WHERE id = @client",
     );
-    // One range of the hold_lines_client index (0027).
-    const heldOf = sqlite.prepare<[string, string, number], { held: number }>(
-      'SELECT coalesce(sum(quantity), 0) AS held FROM hold_lines WHERE client_id = ? AND sku = ? AND counted = 1 AND expires_at > ?',
-    );
+    // The client's counted units of the SKU (one row, kept by 0033's triggers) less its lines that
+    // expired but are not settled yet (a short range of the hold_lines_client index, 0027).
+    const heldOf = sqlite.prepare<{ client: string; sku: string; now: number }, { held: number }>(`
+      SELECT coalesce((SELECT units FROM client_held_units WHERE client_id = @client AND sku = @sku), 0)
+        - coalesce((SELECT sum(quantity) FROM hold_lines
+                    WHERE client_id = @client AND sku = @sku AND counted = 1 AND expires_at <= @now), 0) AS held`);
 
     /**
      * Per batch (one write transaction, nothing else writes meanwhile): SKUs the catalog knows, and
@@ -178,7 +180,7 @@ export class SqliteHoldWriter {
       }
       if (cap !== null) {
         for (const [sku, requested] of unitsPerSku(request.lines)) {
-          const held = Number(heldOf.get(context.clientId, sku, nowMs)?.held ?? 0);
+          const held = Number(heldOf.get({ client: context.clientId, sku, now: nowMs })?.held ?? 0);
           if (held + requested > cap) throw holdCapExceeded(sku, Number(cap), held, requested);
         }
       }
