@@ -74,7 +74,8 @@ export function createTokenHandler(deps: HubDeps) {
         'www-authenticate': 'Basic realm="dovetail"',
       });
     }
-    if (clientId.length > 200 || clientSecret.length > 200)
+    // No client id or secret is that long or holds a NUL (which PostgreSQL cannot compare: a 500).
+    if (clientId.length > 200 || clientSecret.length > 200 || `${clientId}${clientSecret}`.includes('\u0000'))
       return oauthError(c, 401, 'invalid_client', 'client authentication failed');
     // Budgets and slow-downs are per source address and client id together: guessing at `admin`
     // from one address never refuses the real admin elsewhere (shared/src/auth/sign-in-guard.ts).

@@ -255,7 +255,7 @@ describe('text with a NUL character (found by the fuzz with any code point, on P
     await hub?.dispose();
   });
 
-  it('is refused 400 invalid_input naming the field, through REST and tRPC alike, and changes nothing', async () => {
+  it('is refused (400 invalid_input naming the field; 401 at the token endpoint), and changes nothing', async () => {
     const before = await hubStateDigest(hub.storage);
     const refused: Array<[string, string, unknown, string]> = [
       [
@@ -289,6 +289,18 @@ describe('text with a NUL character (found by the fuzz with any code point, on P
       code: 'invalid_input',
       details: { issues: [{ path: 'description' }] },
     });
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: 'ad\u0000min',
+      client_secret: 'x',
+    });
+    const oauth = await hub.app.request('/oauth/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
+    expect(oauth.status).toBe(401);
+    expect(await oauth.json()).toMatchObject({ error: 'invalid_client' });
     expect(await hubStateDigest(hub.storage)).toEqual(before);
   });
 });
