@@ -1,5 +1,5 @@
 import type { Commerce } from './commerce.ts';
-import { simWarehouseId } from './templates.ts';
+import { simWarehouseId, templateMadeToOrderSku } from './templates.ts';
 import type { World } from './world.ts';
 
 const warehouse = simWarehouseId;
@@ -38,7 +38,8 @@ const sum = (values: Iterable<number>) => [...values].reduce((total, value) => t
 export async function checkPromises(world: World, commerce: Commerce, options: { healed: boolean }): Promise<string[]> {
   const hub = world.hub;
   if (!hub) return [];
-  const skus = commerce.profile.skus;
+  // The made-to-order SKU too: its units are on hand only once received against a production request.
+  const skus = [...commerce.profile.skus, templateMadeToOrderSku];
   const problems: string[] = [];
   const partitions = await hub.db
     .selectFrom('stock_partitions')
@@ -178,6 +179,49 @@ export async function checkPromises(world: World, commerce: Commerce, options: {
       }
     }
   }
+  problems.push(...(await checkProduction(world)));
+  return problems;
+}
+
+/**
+ * Made-to-order capacity: every paid made-to-order unit still owed is an open production request
+ * (quantity − received = what the promise still waits for), a supplied promise's request is
+ * completed, a released one's canceled, and no request exists without its promise.
+ */
+async function checkProduction(world: World): Promise<string[]> {
+  const hub = world.hub;
+  if (!hub) return [];
+  const problems: string[] = [];
+  const promises = await hub.db
+    .selectFrom('supply_promises')
+    .select(['id', 'status', 'remaining'])
+    .where('kind', '=', 'production')
+    .where('status', 'in', ['waiting', 'supplied', 'released'])
+    .where('order_id', 'is not', null)
+    .execute();
+  const requests = await hub.db
+    .selectFrom('production_requests')
+    .select(['promise_id', 'status', 'quantity', 'received'])
+    .execute();
+  const byPromise = new Map(requests.map((request) => [request.promise_id, request]));
+  for (const promise of promises) {
+    const request = byPromise.get(promise.id);
+    if (!request) {
+      problems.push(`made-to-order promise ${promise.id} (${promise.status}) has no production request`);
+      continue;
+    }
+    const owed = Number(request.quantity) - Number(request.received);
+    if (promise.status === 'waiting' && (request.status !== 'requested' || owed !== Number(promise.remaining)))
+      problems.push(
+        `made-to-order promise ${promise.id} waits for ${promise.remaining}, its request is ${request.status} owing ${owed}`,
+      );
+    if (promise.status === 'supplied' && request.status !== 'completed')
+      problems.push(`made-to-order promise ${promise.id} was supplied, its request is ${request.status}`);
+    if (promise.status === 'released' && request.status === 'requested')
+      problems.push(`made-to-order promise ${promise.id} was released, its request is still requested`);
+  }
+  if (requests.length !== promises.length)
+    problems.push(`${requests.length} production requests for ${promises.length} paid made-to-order promises`);
   return problems;
 }
 

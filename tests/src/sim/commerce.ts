@@ -27,7 +27,7 @@ import {
 } from '@dovetail/shared';
 import type { Prng } from './prng.ts';
 import type { Action } from './schedule.ts';
-import { simWarehouseId, templatePreorderCaps } from './templates.ts';
+import { simWarehouseId, templateMadeToOrderSku, templatePreorderCaps } from './templates.ts';
 import type { World } from './world.ts';
 
 /**
@@ -196,6 +196,12 @@ export class Commerce {
         actions.push(['open purchase order', 0.8 * w, () => this.openPurchaseOrder()]);
       if (this.oracle.purchaseOrders.length > 0)
         actions.push(['cancel purchase order', 0.2 * w, () => this.cancelPurchaseOrder()]);
+      // A made-to-order line needs no stock: paid, it becomes a production request at the warehouse.
+      actions.push([
+        'order made to order',
+        0.5 * w,
+        async () => void (await this.orderFromLines([{ sku: templateMadeToOrderSku, quantity: this.#quantity() }])),
+      ]);
     }
     if (world.hub) {
       // Returns (docs/returns.md): asked for once a shipment reached the hub, refunds recorded against payments.
@@ -214,6 +220,8 @@ export class Commerce {
       actions.push(['receive', this.profile.receiveWeight * w, () => this.receive()]);
       if (this.oracle.purchaseOrders.length > 0)
         actions.push(['receive against a purchase order', 1.5 * w, () => this.receivePurchase()]);
+      if (this.openProduction().length > 0)
+        actions.push(['receive finished units', 1.5 * w, () => this.receiveProduction()]);
       if (!this.profile.lossless) actions.push(['lose units', 0.8 * w, () => this.lose()]);
       actions.push(['sell in store', 1.5 * w, () => this.sellInStore()]);
       actions.push([
@@ -488,8 +496,32 @@ export class Commerce {
     const world = this.#world;
     const order = world.prng.pick(this.oracle.purchaseOrders);
     const quantity = world.prng.chance(0.15) ? order.quantity + 1 : world.prng.int(1, order.quantity);
+    world.log(`edge: receive ${order.sku}×${quantity} against a purchase order`);
     return this.#edgeWrite([
       { type: 'receive', sku: order.sku, quantity, reference: supplyReference('purchase_order', order.id) },
+    ]);
+  }
+
+  /** Production requests the edge has heard of and still expects units for, in the order it heard of them. */
+  openProduction(): Array<{ id: string; sku: string; quantity: number }> {
+    const edge = this.#world.edge;
+    if (!edge) return [];
+    return edge.db
+      .prepare<[], { id: string; sku: string; quantity: number }>(
+        `SELECT r.id, l.sku, l.quantity FROM supply_request r JOIN supply_line l ON l.request_id = r.id
+         WHERE r.kind = 'production' AND r.status = 'open' ORDER BY r.rowid`,
+      )
+      .all();
+  }
+
+  /** Staff receive the finished units of a production request (all, or one short now and then). */
+  receiveProduction(): Promise<void> {
+    const world = this.#world;
+    const request = world.prng.pick(this.openProduction());
+    const quantity = request.quantity > 1 && world.prng.chance(0.3) ? request.quantity - 1 : request.quantity;
+    world.log(`edge: receive ${request.sku}×${quantity} against a production request`);
+    return this.#edgeWrite([
+      { type: 'receive', sku: request.sku, quantity, reference: supplyReference('production', request.id) },
     ]);
   }
 

@@ -20,6 +20,11 @@ export const templateMs = 1_790_000_000_000;
  * made-to-order"), and how many units of incoming may be promised at once.
  */
 export const templatePreorderCaps: Readonly<Record<string, number>> = { 'SOFA-2S': 4, 'BED-140': 3 };
+/**
+ * A made-to-order SKU made at the simulated warehouse: known to the hub's catalog but not among the
+ * products the edge scans at random, so only commerce orders it and only production receipts stock it.
+ */
+export const templateMadeToOrderSku = 'CHAIR-MTO';
 
 export type Templates = { dir: string; hubFile: string; edgeFile: string };
 
@@ -63,6 +68,26 @@ export async function createTemplates(baseDir = process.env['SIM_DIR'] || os.tmp
         product.id,
       );
     }
+    await createProduct(
+      hub.deps.db,
+      {
+        name: 'Bergen armchair',
+        category: 'armchair',
+        basePrice: 400_00,
+        currency: 'EUR',
+        variants: [
+          {
+            sku: templateMadeToOrderSku,
+            options: { size: '1' },
+            fulfillment: 'made_to_order',
+            leadTimeDays: 10,
+            productionWarehouseId: simWarehouseId,
+          },
+        ],
+      },
+      templateMs,
+      'p-mto',
+    );
   } finally {
     await hub.close();
   }
