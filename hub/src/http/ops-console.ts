@@ -344,6 +344,8 @@ export function mountOpsConsole(app: Hono, deps: HubDeps, options: OpsConsoleOpt
       !password ||
       username.length > limits.usernameLengthMax ||
       password.length > limits.passwordLengthMax ||
+      // A NUL is never part of a name or password, and PostgreSQL cannot look one up (a 500 before).
+      `${username}${password}`.includes('\u0000') ||
       !/^([0-9]{6})?$/.test(code)
     ) {
       return html(

@@ -301,6 +301,14 @@ describe('text with a NUL character (found by the fuzz with any code point, on P
     });
     expect(oauth.status).toBe(401);
     expect(await oauth.json()).toMatchObject({ error: 'invalid_client' });
+    const job = await call(hub, 'GET', '/api/v1/jobs/a%00b', { token });
+    expect(job.status).toBe(404);
+    const consoleSignIn = await hub.app.request('/ops/sign-in', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'username=a%00b&password=long-enough-password',
+    });
+    expect(consoleSignIn.status).toBe(400);
     expect(await hubStateDigest(hub.storage)).toEqual(before);
   });
 });

@@ -94,6 +94,8 @@ export class JobBoard {
   }
 
   async get(id: string): Promise<JobView> {
+    // No job id holds a NUL, and PostgreSQL cannot even compare one (a 500 before).
+    if (id.includes('\u0000')) throw notFound('job');
     const row = await this.#db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw notFound('job');
     return viewOf(row, this.#nowMs());
