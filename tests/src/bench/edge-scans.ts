@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import autocannon from 'autocannon';
 import {
   type EdgeProcess,
@@ -32,15 +33,19 @@ export const edgeScansBench: Bench = {
     const dataDir = createTempDir('bench-edge');
     let edge: EdgeProcess | undefined;
     try {
-      edge = await startEdgeProcess({ dataDir, logLevel: 'warn' });
+      // BENCH_PROFILE=1: a V8 CPU profile of the edge process, written to the working directory on exit.
+      const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${process.cwd()}`] : [];
+      edge = await startEdgeProcess({ dataDir, logLevel: 'warn', nodeArgs: profile });
       const rssBeforeBytes = residentSetBytes(edge.pid); // idle, before sign-in's scrypt allocates
       const token = await signIn(edge.baseUrl, bootstrapStaff);
       const scans = scanRequests(edge, token);
 
       await scans({ connections: 16, duration: 1 }); // warm-up: JIT, SQLite page cache; not reported
       const atStart = await edgeMetrics(edge);
+      const cpuAtStart = cpuSeconds(edge.pid);
 
       const throughput = await scans({ connections: throughputConnections, duration: seconds });
+      const cpuAfterThroughput = cpuSeconds(edge.pid);
       const afterThroughput = await edgeMetrics(edge);
 
       const fixedRate = await scans({
@@ -87,6 +92,15 @@ export const edgeScansBench: Bench = {
           value: `${throughput.non2xx} / ${throughput.errors} / ${throughput.timeouts}`,
         },
         { metric: '  mean write batch (scans per fsync)', value: formatNumber(meanBatch(atStart, afterThroughput), 1) },
+        {
+          // CPU the edge process used (all its threads, user + system) per answered scan: steadier than
+          // the throughput on a shared machine, and what an A/B of a change to the request path compares.
+          metric: '  edge CPU per scan (user + system)',
+          value:
+            cpuAtStart === undefined || cpuAfterThroughput === undefined || throughput['2xx'] === 0
+              ? 'n/a'
+              : `${formatNumber(((cpuAfterThroughput - cpuAtStart) / throughput['2xx']) * 1e6)} µs`,
+        },
         {
           metric: '  edge-side request p50 / p99 (bucket bound)',
           value: serverBounds(atStart, afterThroughput, 'receives'),
@@ -166,6 +180,9 @@ export const edgeScansBench: Bench = {
         notes: [
           'latencies are client-side (autocannon, whole milliseconds, coordinated-omission corrected at the fixed rate)',
           'client and edge share the same 2 cores; figures are printed, never asserted',
+          'on a shared machine runs of the same code differ by up to 1.5x: compare the edge CPU per scan, or runs taken back to back',
+          'event loop at 64 connections (V8 profile, BENCH_PROFILE=1): ~60 % SQLite (28 % the commit and its fsync, 16 % ledger/outbox/partition writes), ~20 % Node HTTP, ~10 % the edge request code (docs/architecture.md, "The edge\'s write path, measured")',
+          'the batch on a worker thread halved the event loop busy time per scan but cost 15-45 % more CPU in all; with no core to spare it was slower (measured, not shipped)',
         ],
       };
     } finally {
@@ -227,6 +244,19 @@ async function edgeMetrics(edge: EdgeProcess): Promise<EdgeMetricsSnapshot> {
     heapUsedBytes: gauge(text, 'nodejs_heap_size_used_bytes'),
   };
 }
+
+/** User + system CPU seconds of a process so far (Linux /proc; undefined elsewhere). */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ');
+    if (!fields) return undefined;
+    // utime and stime: fields 14 and 15 of stat(5), the 12th and 13th after the command name.
+    return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
+  } catch {
+    return undefined;
+  }
+}
+const clockTicksPerSecond = 100;
 
 function gauge(metricsText: string, name: string): number | undefined {
   const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(metricsText);
