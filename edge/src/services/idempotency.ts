@@ -1,8 +1,12 @@
 import { DomainError, type ErrorBody, limits, statusOfErrorKind } from '@dovetail/shared';
 import type { EdgeDatabase } from '../db/open.ts';
 
-/** A stored answer (or a refusal to reuse the key), as every staff write returns it. */
-export type StoredAnswer = { status: number; body: unknown; replayed: boolean };
+/**
+ * A stored answer (or a refusal to reuse the key), as every staff write returns it. `json` is the
+ * body already serialized (as stored for the key), so the HTTP layer sends it without a second
+ * `JSON.stringify`; undefined when only `body` is at hand.
+ */
+export type StoredAnswer = { status: number; body: unknown; replayed: boolean; json?: string };
 
 /**
  * A refused staff write as the answer recorded for its Idempotency-Key and sent back: the status
@@ -51,12 +55,20 @@ export class IdempotencyStore {
         ),
       );
     }
-    return { status: stored.status, body: JSON.parse(stored.body) as unknown, replayed: true };
+    return { status: stored.status, body: JSON.parse(stored.body) as unknown, replayed: true, json: stored.body };
   }
 
-  /** Keeps `answer` for the key (once: a key already stored keeps its first answer). */
-  remember(claim: IdempotencyClaim, answer: { status: number; body: unknown }, nowMs: number): void {
-    this.#store.run(claim.scope, claim.key, claim.requestHash, answer.status, JSON.stringify(answer.body), nowMs);
+  /**
+   * Keeps `answer` for the key (once: a key already stored keeps its first answer). `json`: the body
+   * as the caller already serialized it, to not serialize it twice.
+   */
+  remember(
+    claim: IdempotencyClaim,
+    answer: { status: number; body: unknown },
+    nowMs: number,
+    json = JSON.stringify(answer.body),
+  ): void {
+    this.#store.run(claim.scope, claim.key, claim.requestHash, answer.status, json, nowMs);
   }
 
   /** Forgets keys past their retention. */

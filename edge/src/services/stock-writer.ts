@@ -9,7 +9,8 @@ export type WriteJob = {
   /** Present when the client sent `Idempotency-Key`: the response is stored and replayed for it. */
   idempotency?: { scope: string; key: string; requestHash: string };
 };
-export type WriteResponse = { status: number; body: unknown; replayed: boolean };
+/** `json`: `body` serialized once, for the key and for the HTTP answer alike. */
+export type WriteResponse = { status: number; body: unknown; replayed: boolean; json?: string };
 
 type Pending = { job: WriteJob; resolve: (response: WriteResponse) => void; reject: (error: unknown) => void };
 
@@ -50,8 +51,9 @@ export class StockWriter {
               stock: outcome.stock,
             }),
           );
-      if (idempotency) this.#keys.remember(idempotency, response, nowMs);
-      return response;
+      const json = JSON.stringify(response.body);
+      if (idempotency) this.#keys.remember(idempotency, response, nowMs, json);
+      return { ...response, json };
     });
 
     this.#runBatch = db.transaction((jobs: Pending[], nowMs: number) =>

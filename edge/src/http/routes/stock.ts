@@ -81,7 +81,10 @@ export function stockRoutes(deps: { book: StockBook; writer: StockWriter; querie
       });
       if (response.replayed) c.header('Idempotent-Replayed', 'true');
       if (response.status === 503) c.header('Retry-After', '1');
-      return c.json(response.body as object, response.status as 201);
+      // The body as the writer serialized it for the Idempotency-Key: not stringified a second time.
+      return c.body(response.json ?? JSON.stringify(response.body), response.status as 201, {
+        'content-type': 'application/json',
+      });
     });
   }
 
