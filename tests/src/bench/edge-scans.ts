@@ -182,7 +182,7 @@ export const edgeScansBench: Bench = {
           'client and edge share the same 2 cores; figures are printed, never asserted',
           'on a shared machine runs of the same code differ by up to 1.5x: compare the edge CPU per scan, or runs taken back to back',
           'event loop at 64 connections (V8 profile, BENCH_PROFILE=1): ~60 % SQLite (28 % the commit and its fsync, 16 % ledger/outbox/partition writes), ~20 % Node HTTP, ~10 % the edge request code (docs/architecture.md, "The edge\'s write path, measured")',
-          'the batch on a worker thread halved the event loop busy time per scan but cost 15-45 % more CPU in all; with no core to spare it was slower (measured, not shipped)',
+          'the batch on a worker thread halved the event loop busy time per scan but cost 10-55 % more CPU in all; with no core to spare it was slower (measured, not shipped)',
         ],
       };
     } finally {
