@@ -1,6 +1,11 @@
 import { DomainError, conflict, type KnownDownstreamChange, type SupplyKind, supplyReference } from '@dovetail/shared';
+import { supplyReceiptCondition } from '../db/migrations.ts';
 import type { EdgeDatabase } from '../db/open.ts';
 import { type IdempotencyClaim, IdempotencyStore, type StoredAnswer } from './idempotency.ts';
+
+/** Units received of a SKU against one supply reference: through `ledger_receipts` (its condition repeated). */
+export const receivedAgainstSupplySql = `SELECT sum(json_extract(event, '$.quantity')) AS received FROM ledger
+  WHERE ${supplyReceiptCondition} AND json_extract(event, '$.reference') = ? AND sku = ?`;
 
 type Payload<Kind extends KnownDownstreamChange['kind']> = Extract<KnownDownstreamChange, { kind: Kind }>['payload'];
 
@@ -83,10 +88,7 @@ export class SupplyDesk {
 
   #received(kind: SupplyKind, id: string, sku: string): number {
     const row = this.#db
-      .prepare<[string, string], { received: number | null }>(
-        `SELECT sum(json_extract(event, '$.quantity')) AS received FROM ledger
-         WHERE type = 'receive' AND json_extract(event, '$.reference') = ? AND sku = ?`,
-      )
+      .prepare<[string, string], { received: number | null }>(receivedAgainstSupplySql)
       .get(supplyReference(kind, id), sku);
     return Number(row?.received ?? 0);
   }
