@@ -480,6 +480,26 @@ export function priceLine(
 /** One product of an import: its id (given, or the owner of one of its SKUs), and its fields. */
 export type ImportedProduct = { id: string | undefined; input: ProductUpdate & { variants: Variant[] } };
 
+/** `variant` with the supply fields of `kept` when it names none of its own (an import from CSV). */
+function keepSupply(variant: Variant, kept: Variant | undefined): Variant {
+  if (!kept) return variant;
+  if (
+    variant.fulfillment !== undefined ||
+    variant.leadTimeDays !== undefined ||
+    variant.productionWarehouseId !== undefined ||
+    variant.preorderCap !== undefined
+  )
+    return variant;
+  const { fulfillment, leadTimeDays, productionWarehouseId, preorderCap } = kept;
+  return {
+    ...variant,
+    ...(fulfillment !== undefined ? { fulfillment } : {}),
+    ...(leadTimeDays !== undefined ? { leadTimeDays } : {}),
+    ...(productionWarehouseId !== undefined ? { productionWarehouseId } : {}),
+    ...(preorderCap !== undefined ? { preorderCap } : {}),
+  };
+}
+
 function sameContent(current: Product, next: Product): boolean {
   const strip = ({ version: _v, createdAt: _c, updatedAt: _u, ...rest }: Product) => rest;
   return JSON.stringify(strip(current)) === JSON.stringify(strip(next));
@@ -548,17 +568,21 @@ export async function importProducts(
         for (const { id, input } of planned) {
           const current = currents.get(id);
           const row = productRow(id, input, current ? current.version + 1 : 1, current?.createdAt ?? nowMs, nowMs);
+          // The CSV has no supply columns (docs/catalog.md): a variant keeps the supply it has.
+          const before = new Map(current?.variants.map((variant) => [variant.sku, variant]));
           const product = toProduct(
             row,
-            input.variants.map((variant, position) => ({
-              sku: variant.sku,
-              product_id: id,
-              position,
-              gtin: variant.gtin ?? null,
-              options_json: JSON.stringify(variant.options),
-              price: variant.price ?? null,
-              ...variantSupplyRow(variant),
-            })),
+            input.variants
+              .map((variant) => keepSupply(variant, before.get(variant.sku)))
+              .map((variant, position) => ({
+                sku: variant.sku,
+                product_id: id,
+                position,
+                gtin: variant.gtin ?? null,
+                options_json: JSON.stringify(variant.options),
+                price: variant.price ?? null,
+                ...variantSupplyRow(variant),
+              })),
           );
           if (current && sameContent(current, product)) counts.unchanged++;
           else (current ? updated : created).push({ row, product });

@@ -316,6 +316,31 @@ describe.each(['sqlite', 'postgres'] as const)('supply on %s', (adapter) => {
     expect(await partition('CHAIR-PRE')).toMatchObject({ reserved: 2, preordered: 1 });
   });
 
+  it('keeps the supply fields of variants through a CSV export and import', async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    const csv = await (await hub.app.request('/api/v1/catalog/export?format=csv', { headers: auth })).text();
+    const imported = await hub.app.request('/api/v1/catalog/import', {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'text/csv' },
+      body: csv.replace('Oslo chair', 'Oslo dining chair'),
+    });
+    expect(imported.status).toBe(200);
+    expect(await imported.json()).toMatchObject({ updated: 1, unchanged: 1, errors: [] });
+    const listed = await call(hub, 'GET', '/api/v1/products?limit=10', { token });
+    const variants = (listed.body.items as Array<{ variants: unknown[] }>).flatMap((product) => product.variants);
+    expect(variants).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ sku: 'CHAIR-PRE', preorderCap: 4 }),
+        expect.objectContaining({
+          sku: 'SOFA-MTO',
+          fulfillment: 'made_to_order',
+          leadTimeDays: 21,
+          productionWarehouseId: 'W1',
+        }),
+      ]),
+    );
+  });
+
   it('makes a made-to-order line: a production request, allocated and shipped once the units are received', async () => {
     const order = await placeAndPay([{ sku: 'SOFA-MTO', quantity: 1, configuration: { fabric: 'boucle' } }]);
     expect(order.allocations).toEqual([]);
