@@ -35,6 +35,8 @@ export type HubConfig = {
   easypostWebhookSecret: string | undefined;
   /** The default per-client request budget (`HUB_CLIENT_REQUESTS_PER_SECOND`, `HUB_CLIENT_REQUESTS_BURST`). */
   requestBudget: { perSecond: number; burst: number };
+  /** `HUB_INSTANCES` (default 1): hub instances sharing the clients' budgets; each enforces 1/N of them. */
+  instances: number;
   /**
    * `HUB_HOLD_UNITS_PER_SKU_MAX` (default 50, or `off`): units a storefront client may hold of one
    * SKU at once unless its own cap is set (docs/operations.md, "Hold cap"). Null: no default cap.
@@ -82,6 +84,7 @@ const usage = `usage: npm run hub -- [--port 4000] [--host 127.0.0.1] [--data DI
        HUB_RETURN_ADVANCE_EXCHANGE=1 (exchanges ship the replacement at once, before the return arrives),
        HUB_PUBLIC_URL (the address in tracking links and e-mails; default http://HOST:PORT),
        HUB_CLIENT_REQUESTS_PER_SECOND, HUB_CLIENT_REQUESTS_BURST (default budget per API client: 500/s, 5000),
+       HUB_INSTANCES (hub instances on one PostgreSQL sharing the clients' budgets; each enforces 1/N; default 1),
        HUB_HOLD_UNITS_PER_SKU_MAX (units a storefront client may hold of one SKU at once; default 50, or off),
        HUB_UNCATALOGED_STOCK=accept|refuse (an edge's stock of a SKU not in the catalog: recorded, unsellable until cataloged (default), or refused back to the edge),
        HUB_REQUIRE_ADMIN_MFA=1 (admins sign in with a TOTP code; one without MFA gets a token only to enrol),
@@ -216,6 +219,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
     webhooks,
     notifications,
     requestBudget,
+    instances: integerSetting(env, 'HUB_INSTANCES', 1, 1, 64),
     ops: { fulfillmentOverdueHours: hoursSetting(env, 'HUB_OPS_FULFILLMENT_OVERDUE_HOURS', 24, 24 * 365) },
     returns: returnPolicyOf(env),
     easypostWebhookSecret: env['HUB_EASYPOST_WEBHOOK_SECRET'] || undefined,

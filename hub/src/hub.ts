@@ -44,6 +44,8 @@ export type HubOptions = {
   defaultMetrics?: boolean;
   /** Per-client request budget; defaults from shared limits. */
   rateLimit?: { perSecond: number; burst: number };
+  /** `HUB_INSTANCES`: hub instances sharing the clients' budgets; each enforces 1/N (default 1). */
+  instances?: number;
   /**
    * The default hold cap for storefront clients (`HUB_HOLD_UNITS_PER_SKU_MAX`): units of one SKU held
    * at once; undefined: shared limits' default (50); null: none. A client's own cap applies regardless.
@@ -138,6 +140,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
         nowMs,
       ),
       tokenRateLimiter: new RateLimiter(limits.tokenRequestsPerSecond, limits.tokenRequestsBurst, nowMs),
+      budgetInstances: options.instances ?? 1,
       nowMs,
       logger,
       webhooks,

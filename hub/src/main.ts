@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     webhooks: config.webhooks,
     publicUrl: config.publicUrl,
     rateLimit: config.requestBudget,
+    instances: config.instances,
     holdUnitsPerSkuMax: config.holdUnitsPerSkuMax,
     requireAdminMfa: config.requireAdminMfa,
     uncatalogedStock: config.uncatalogedStock,

@@ -19,7 +19,7 @@ import type { MfaSettings } from '../identity/mfa.ts';
 import type { Authenticator, AuthPrincipal, AuthResult } from '../identity/principal.ts';
 import type { WebhookSettings } from '../webhooks/settings.ts';
 import { ApiError, asApiError, insufficientScope, toErrorResponse, unauthorized } from './errors.ts';
-import type { RateLimiter } from './rate-limit.ts';
+import { type RateLimiter, instanceShare } from './rate-limit.ts';
 
 export type HubDeps = {
   db: Kysely<Database>;
@@ -32,6 +32,11 @@ export type HubDeps = {
   rateLimiter: RateLimiter;
   /** Stricter budget for `/oauth/token`, per client id. */
   tokenRateLimiter: RateLimiter;
+  /**
+   * `HUB_INSTANCES`: how many hub instances share the clients' budgets. Buckets live in each
+   * instance's memory, so each enforces 1/N of a client's budget (docs/operations.md, "Request budgets").
+   */
+  budgetInstances: number;
   nowMs: () => number;
   logger: Logger;
   /** Where people reach the hub from outside (`HUB_PUBLIC_URL`): links in e-mails and order views. */
@@ -143,8 +148,9 @@ export function guard(ctx: Context, permission: Permission | 'public' | undefine
   if (!ctx.auth) throw unauthorized();
   if (!ctx.auth.ok) throw unauthorized(ctx.auth.message);
   const principal = ctx.auth.principal;
-  const budget = ctx.deps.rateLimiter.take(`${principal.kind}:${principal.subject}`, principal.budget);
-  const budgetHeaders = ctx.deps.rateLimiter.headers(budget, principal.budget);
+  const policy = instanceShare(principal.budget ?? ctx.deps.rateLimiter, ctx.deps.budgetInstances);
+  const budget = ctx.deps.rateLimiter.take(`${principal.kind}:${principal.subject}`, policy);
+  const budgetHeaders = ctx.deps.rateLimiter.headers(budget, policy);
   if (!budget.ok)
     throw new ApiError(
       429,

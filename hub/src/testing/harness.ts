@@ -74,6 +74,8 @@ export async function startTestHub(
     /** Seals signing keys and customers' data keys, as `hub.kek` does for a hub process. */
     keyEncryptionKey?: Buffer;
     piiRetentionDays?: number;
+    /** `HUB_INSTANCES`: this hub enforces 1/N of each client's request budget. */
+    instances?: number;
   } = {},
 ): Promise<TestHub> {
   let storage: StorageConfig;
@@ -97,6 +99,7 @@ export async function startTestHub(
     ...(options.brand ? { brand: options.brand } : {}),
     ...(options.keyEncryptionKey ? { keyEncryptionKey: options.keyEncryptionKey } : {}),
     ...(options.piiRetentionDays ? { piiRetentionDays: options.piiRetentionDays } : {}),
+    ...(options.instances ? { instances: options.instances } : {}),
   });
   return {
     ...hub,
