@@ -1,6 +1,7 @@
 import { type Configuration, conflict, dayMs, incomingArrivalAt, newId, type ReserveRequest } from '@dovetail/shared';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { priceLine, readSkuPricing } from '../catalog/service.ts';
+import { catalogCacheOf } from '../catalog/cache.ts';
 import { availableSql, freeUnits } from '../db/available.ts';
 import type { Database } from '../database.ts';
 import { type ConfiguredHoldView, reserveConfiguredHold } from './configured.ts';
@@ -62,6 +63,17 @@ export async function readSupply(
   );
 }
 
+/**
+ * `readSupply` through the catalog's read cache (catalog/cache.ts): every hold asks which of its
+ * SKUs may be promised, and the answer changes only with a catalog write, which clears the cache (on
+ * every instance, through the NOTIFY on PostgreSQL). A stale answer can at worst route a hold by a
+ * cap just changed; what a partition promises is still bounded by its `incoming` under its lock.
+ */
+function cachedSupply(db: Kysely<Database>, skus: readonly string[]): Promise<Map<string, SkuSupply>> {
+  const key = `supply:${[...new Set(skus)].sort().join('\u0000')}`;
+  return catalogCacheOf(db).read(key, () => readSupply(db, skus));
+}
+
 type PromisedLine = { sku: string; quantity: number; configuration?: Configuration | undefined };
 
 /**
@@ -79,7 +91,7 @@ export async function reserveSuppliedHold(
   request: ReserveRequest,
   context: ReserveContext,
 ): Promise<SuppliedHoldView> {
-  const supply = await readSupply(
+  const supply = await cachedSupply(
     db,
     request.lines.map((line) => line.sku),
   );
