@@ -1,4 +1,5 @@
 import {
+  badRequest,
   conflict,
   emptyPartition,
   newId,
@@ -9,7 +10,7 @@ import {
   warehouseChannel,
   warehouseHasEdge,
 } from '@dovetail/shared';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, type RawBuilder, type SqlBool, sql, type Transaction } from 'kysely';
 import type { Database } from '../database.ts';
 import { decodeCursor, encodeCursor } from '../db/cursor.ts';
 import { appendDownstream } from '../downstream/outbox.ts';
@@ -202,6 +203,24 @@ async function withLines(
   }));
 }
 
+/**
+ * Purchase orders and production requests are listed newest first, paged by a `created_at|id`
+ * cursor: the rows after the cursor's, or undefined for the first page.
+ */
+function olderThanCursor(cursor: string | undefined): RawBuilder<SqlBool> | undefined {
+  const key = decodeCursor(cursor);
+  if (cursor === undefined) return undefined;
+  const [atText, lastId] = (key ?? '').split('|');
+  const at = Number(atText);
+  if (!Number.isSafeInteger(at) || !lastId)
+    throw badRequest('invalid_input', 'invalid cursor', {
+      issues: [{ path: 'cursor', message: 'not a cursor', code: 'invalid_string' }],
+    });
+  return sql<SqlBool>`(created_at < ${at} or (created_at = ${at} and id < ${lastId}))`;
+}
+
+const cursorAfter = (row: { created_at: number; id: string }) => encodeCursor(`${Number(row.created_at)}|${row.id}`);
+
 export async function listPurchaseOrders(
   db: Kysely<Database>,
   filter: { status?: PurchaseOrderStatus; warehouseId?: string; cursor?: string; limit: number },
@@ -214,21 +233,14 @@ export async function listPurchaseOrders(
     .limit(filter.limit + 1);
   if (filter.status) query = query.where('status', '=', filter.status);
   if (filter.warehouseId) query = query.where('warehouse_id', '=', filter.warehouseId);
-  const key = decodeCursor(filter.cursor);
-  if (key !== undefined) {
-    const [atText, lastId] = key.split('|');
-    const at = Number(atText);
-    if (Number.isSafeInteger(at) && lastId)
-      query = query.where((eb) =>
-        eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', lastId)])]),
-      );
-  }
+  const older = olderThanCursor(filter.cursor);
+  if (older) query = query.where(older);
   const rows = await query.execute();
   const page = rows.slice(0, filter.limit);
   const last = page.at(-1);
   return {
     items: await withLines(db, page),
-    nextCursor: rows.length > filter.limit && last ? encodeCursor(`${Number(last.created_at)}|${last.id}`) : null,
+    nextCursor: rows.length > filter.limit && last ? cursorAfter(last) : null,
   };
 }
 
@@ -326,15 +338,8 @@ export async function listProduction(
     .limit(filter.limit + 1);
   if (filter.status) query = query.where('status', '=', filter.status);
   if (filter.warehouseId) query = query.where('warehouse_id', '=', filter.warehouseId);
-  const key = decodeCursor(filter.cursor);
-  if (key !== undefined) {
-    const [atText, lastId] = key.split('|');
-    const at = Number(atText);
-    if (Number.isSafeInteger(at) && lastId)
-      query = query.where((eb) =>
-        eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', lastId)])]),
-      );
-  }
+  const older = olderThanCursor(filter.cursor);
+  if (older) query = query.where(older);
   const rows = await query.execute();
   const page = rows.slice(0, filter.limit);
   const last = page.at(-1);
@@ -353,6 +358,6 @@ export async function listProduction(
       createdAt: new Date(Number(row.created_at)).toISOString(),
       updatedAt: new Date(Number(row.updated_at)).toISOString(),
     })),
-    nextCursor: rows.length > filter.limit && last ? encodeCursor(`${Number(last.created_at)}|${last.id}`) : null,
+    nextCursor: rows.length > filter.limit && last ? cursorAfter(last) : null,
   };
 }

@@ -216,6 +216,31 @@ describe.each(['sqlite', 'postgres'] as const)('supply on %s', (adapter) => {
     expect(await partition('CHAIR-PRE')).toMatchObject({ onHand: 1, committed: 0, preordered: 0 });
   });
 
+  it('lists purchase orders newest first a page at a time, and refuses a cursor it did not give', async () => {
+    const created: string[] = [];
+    for (const quantity of [1, 2, 3]) {
+      const po = await call(hub, 'POST', '/api/v1/purchase-orders', {
+        token,
+        body: {
+          warehouseId: 'W1',
+          expectedAt: new Date(clock + 5 * day).toISOString(),
+          lines: [{ sku: 'CHAIR-PRE', quantity }],
+        },
+      });
+      expect(po.status).toBe(201);
+      created.push(po.body.id);
+      clock += 1_000;
+    }
+    const first = await call(hub, 'GET', '/api/v1/purchase-orders?limit=2', { token });
+    expect(first.body.items.map((po: { id: string }) => po.id)).toEqual([created[2], created[1]]);
+    const second = await call(hub, 'GET', `/api/v1/purchase-orders?limit=2&cursor=${first.body.nextCursor}`, { token });
+    expect(second.body.items.map((po: { id: string }) => po.id)).toEqual([created[0]]);
+    expect(second.body.nextCursor).toBeNull();
+    const bad = await call(hub, 'GET', '/api/v1/purchase-orders?cursor=bm90LWEtY3Vyc29y', { token });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('invalid_input');
+  });
+
   it('gives pre-ordered units back when the hold is released or the paid order canceled', async () => {
     await call(hub, 'POST', '/api/v1/purchase-orders', {
       token,
