@@ -113,12 +113,17 @@ export const pushBatchEventsMax = 2_048;
 /** What a peer older than protocol version 6 accepts in one push. */
 export const pushBatchEventsMaxV5 = 256;
 export const pushBatchBytesMax = 1024 * 1024;
+/**
+ * Pushes an edge keeps in flight: with two, the edge reads and sends the next batch while the hub
+ * applies the one before, so catching up costs the slower side's time, not the sum of both.
+ */
+export const pushWindowBatchesMax = 2;
 export const downstreamBatchChangesMax = 500;
 export const channelNameLengthMax = 48;
 export const channelsPerEdgeMax = 8;
 /**
- * Frames one sync socket may send per second before the hub closes it (4429). An edge has one push in
- * flight and pushes again on each ack, so on a fast LAN it legitimately sends hundreds per second.
+ * Frames one sync socket may send per second before the hub closes it (4429). An edge keeps a window
+ * of pushes in flight and refills it on each ack, so on a fast LAN it legitimately sends hundreds per second.
  */
 export const syncFramesPerSecondMax = 5_000;
 

@@ -26,6 +26,10 @@ const lastPush = () => {
   if (push?.type !== 'push') throw new Error('no push sent');
   return push.events.map((entry) => entry.seq);
 };
+/** The seqs of every push sent so far, one list per push. */
+const pushes = () =>
+  sent.flatMap((message) => (message.type === 'push' ? [message.events.map((entry) => entry.seq)] : []));
+const seqs = (from: number, through: number) => Array.from({ length: through - from + 1 }, (_, i) => from + i);
 
 /** A frame as the edge's client hands it over: decoded, every payload checked against its kind. */
 const wire = (message: DownstreamMessage): DownstreamMessage => {
@@ -72,26 +76,45 @@ describe('upstream', () => {
     ]);
   });
 
-  it('pushes the outbox in bounded batches with one batch in flight, deleting rows only once acked (a version 5 hub: 256 a push)', async () => {
-    for (let i = 0; i < limits.pushBatchEventsMaxV5 + 10; i++) await receive(`S-${i % 5}`);
+  it('pushes the outbox in bounded batches, a window of them in flight, deleting rows only once acked (a version 5 hub: 256 a push)', async () => {
+    expect(limits.pushWindowBatchesMax).toBe(2);
+    const v5 = limits.pushBatchEventsMaxV5;
+    for (let i = 0; i < v5 + 10; i++) await receive(`S-${i % 5}`);
     session.start();
     session.receive({ type: 'welcome', protocol: 5, upstreamAck: 0, serverTimeMs: 0 });
-    expect(lastPush()).toEqual(Array.from({ length: limits.pushBatchEventsMaxV5 }, (_, i) => i + 1));
+    expect(pushes()).toEqual([seqs(1, v5), seqs(v5 + 1, v5 + 10)]);
+    expect(session.inFlight).toEqual([v5, v5 + 10]);
     await receive('LATE');
     session.notifyOutbox();
-    expect(sent.filter((message) => message.type === 'push')).toHaveLength(1);
-    expect(outboxSeqs()).toHaveLength(limits.pushBatchEventsMaxV5 + 11);
+    expect(pushes()).toHaveLength(2); // the window is full
+    expect(outboxSeqs()).toHaveLength(v5 + 11);
 
-    session.receive({ type: 'ack', upstreamAck: limits.pushBatchEventsMaxV5 });
-    expect(upstreamRow().acked_seq).toBe(limits.pushBatchEventsMaxV5);
-    expect(outboxSeqs()[0]).toBe(limits.pushBatchEventsMaxV5 + 1);
-    expect(lastPush()).toEqual(Array.from({ length: 11 }, (_, i) => limits.pushBatchEventsMaxV5 + 1 + i));
-    session.receive({ type: 'ack', upstreamAck: limits.pushBatchEventsMaxV5 + 11 });
+    session.receive({ type: 'ack', upstreamAck: v5 });
+    expect(upstreamRow().acked_seq).toBe(v5);
+    expect(outboxSeqs()[0]).toBe(v5 + 1);
+    expect(lastPush()).toEqual([v5 + 11]);
+    session.receive({ type: 'ack', upstreamAck: v5 + 10 });
+    session.receive({ type: 'ack', upstreamAck: v5 + 11 });
     expect(outboxSeqs()).toEqual([]);
-    expect(upstreamRow()).toEqual({
-      last_seq: limits.pushBatchEventsMaxV5 + 11,
-      acked_seq: limits.pushBatchEventsMaxV5 + 11,
-    });
+    expect(session.inFlight).toEqual([]);
+    expect(upstreamRow()).toEqual({ last_seq: v5 + 11, acked_seq: v5 + 11 });
+  });
+
+  it('after an ack short of its batch, waits for the pushes still in flight, then resends from the ack', async () => {
+    const v5 = limits.pushBatchEventsMaxV5;
+    for (let i = 0; i < v5 + 3; i++) await receive('A');
+    session.start();
+    session.receive({ type: 'welcome', protocol: 5, upstreamAck: 0, serverTimeMs: 0 });
+    expect(pushes()).toEqual([seqs(1, v5), seqs(v5 + 1, v5 + 3)]);
+    // The hub applied only through 10 of the first batch (say it had seen a gap there).
+    session.receive({ type: 'ack', upstreamAck: 10 });
+    expect(pushes()).toHaveLength(2);
+    expect(session.inFlight).toEqual([v5 + 3]);
+    // The second batch cannot apply after a hole either: its answer is short too. Now resend.
+    session.receive({ type: 'ack', upstreamAck: 10 });
+    expect(pushes()).toEqual([seqs(1, v5), seqs(v5 + 1, v5 + 3), seqs(11, v5 + 3)]);
+    session.receive({ type: 'ack', upstreamAck: v5 + 3 });
+    expect(outboxSeqs()).toEqual([]);
   });
 
   it('pushes more events at once to a hub of protocol version 6', async () => {

@@ -19,9 +19,12 @@ export type SessionFault = { code: 'protocol_violation' | 'answer_timeout'; mess
  * One connection's worth of the sync protocol at the edge, with no I/O of its own: the transport
  * hands it decoded frames and gives it a `send`. The simulation drives the same class.
  *
- * Upstream: after `welcome`, push the outbox in bounded batches, one batch in flight; on `ack`,
- * record rejections and delete acked rows in one transaction, then push the next batch. A re-ack
- * below what is in flight (the hub saw a gap) resends from the acked seq.
+ * Upstream: after `welcome`, push the outbox in bounded batches, up to `limits.pushWindowBatchesMax`
+ * in flight, so the edge reads and sends the next batch while the hub applies the one before; the
+ * hub answers each push with one `ack`, in order. On `ack`, record rejections and delete acked rows
+ * in one transaction, then fill the window again. An ack below the batch it answers (the hub saw a
+ * gap, or the ack is a stale duplicate) stops sending until every push in flight is answered, then
+ * resends from the acked seq: the hub ignores seqs it already applied, so resending is always safe.
  * Downstream: buffer `changes` per channel; on `checkpoint_complete` apply them and store the
  * cursor in one transaction, then `changes_ack`. The cursor is never written ahead of its changes.
  * Liveness: the hello waits for `welcome` and a push for its `ack` at most `answerTimeoutMs` by
@@ -38,9 +41,15 @@ export class EdgeSyncSession {
   #welcomed = false;
   /** Events per push the hub takes: fewer for a hub older than protocol version 6 (from its welcome). */
   #pushEventsMax: number = limits.pushBatchEventsMaxV5;
-  #inFlightThrough = 0;
+  /** Pushes sent and not yet answered, oldest first: the first and last seq of each. */
+  #inFlight: Array<{ from: number; through: number }> = [];
+  /** An ack fell short of the batch it answered: send nothing until the window empties, then resend. */
+  #resending = false;
   readonly #answerTimeoutMs: number;
-  /** The frame waiting for the hub's answer (the hello, then the push in flight), and since when. */
+  /**
+   * The frame waiting for the hub's answer (the hello, then the oldest push in flight), and since
+   * when: a push's wait starts when it becomes the oldest, since the hub answers them in order.
+   */
   #awaiting: { what: string; sinceMs: number } | undefined;
   readonly #pending = new Map<Channel, DownstreamChange[]>();
   readonly #onDrift: ((sku: string) => void) | undefined;
@@ -150,7 +159,8 @@ export class EdgeSyncSession {
       case 'welcome':
         this.#welcomed = true;
         this.#pushEventsMax = message.protocol >= 6 ? limits.pushBatchEventsMax : limits.pushBatchEventsMaxV5;
-        this.#inFlightThrough = 0;
+        this.#inFlight = [];
+        this.#resending = false;
         this.#awaiting = undefined;
         return this.#acknowledge({
           type: 'ack',
@@ -200,11 +210,15 @@ export class EdgeSyncSession {
       this.#sql.deleteAcked.run(message.upstreamAck);
     })();
     this.#compareChecksums(message);
-    // With one batch in flight, any ack settles it: acked through it, done; acked lower, the hub saw
-    // a gap (or this is a stale duplicate) and the next push starts right after the ack. The hub
-    // ignores seqs it already applied, so resending is always safe.
-    this.#inFlightThrough = 0;
-    this.#awaiting = undefined;
+    // The hub answers pushes one ack each, in order: this ack settles the oldest push in flight
+    // (after a welcome, none is). Acked through it, done; acked lower, the hub saw a gap (or this
+    // is a stale duplicate): what is still in flight after it cannot apply either, so wait for
+    // those answers and resend from the acked seq.
+    const answered = this.#inFlight.shift();
+    if (answered !== undefined && message.upstreamAck < answered.through) this.#resending = true;
+    if (this.#inFlight.length === 0) this.#resending = false;
+    const oldest = this.#inFlight[0];
+    this.#awaiting = oldest === undefined ? undefined : { what: pushName(oldest), sinceMs: this.#nowMs() };
     this.#pushNext();
     return undefined;
   }
@@ -235,23 +249,29 @@ export class EdgeSyncSession {
     }
   }
 
+  /** Fills the push window from the outbox: each batch starts right after the last one sent. */
   #pushNext(): void {
-    if (this.#inFlightThrough > 0) return;
-    const upstream = this.#sql.upstream.get();
-    if (!upstream || upstream.acked_seq >= upstream.last_seq) return;
-    const rows = this.#sql.outbox.all(upstream.acked_seq, this.#pushEventsMax);
-    const events = [];
-    let bytes = 0;
-    for (const row of rows) {
-      bytes += row.event.length + 32;
-      if (events.length > 0 && bytes > limits.pushBatchBytesMax) break;
-      events.push({ seq: row.seq, event: JSON.parse(row.event) });
+    if (this.#resending) return;
+    while (this.#inFlight.length < limits.pushWindowBatchesMax) {
+      const upstream = this.#sql.upstream.get();
+      if (!upstream) return;
+      const after = this.#inFlight.at(-1)?.through ?? upstream.acked_seq;
+      if (after >= upstream.last_seq) return;
+      const rows = this.#sql.outbox.all(after, this.#pushEventsMax);
+      const events = [];
+      let bytes = 0;
+      for (const row of rows) {
+        bytes += row.event.length + 32;
+        if (events.length > 0 && bytes > limits.pushBatchBytesMax) break;
+        events.push({ seq: row.seq, event: JSON.parse(row.event) });
+      }
+      if (events.length === 0) return;
+      assert(events[0]?.seq === after + 1, 'outbox holds the seq right after the last one sent');
+      const push = { from: after + 1, through: events.at(-1)?.seq ?? after };
+      if (this.#inFlight.length === 0) this.#awaiting = { what: pushName(push), sinceMs: this.#nowMs() };
+      this.#inFlight.push(push);
+      this.#send({ type: 'push', events });
     }
-    if (events.length === 0) return;
-    assert(events[0]?.seq === upstream.acked_seq + 1, 'outbox holds the seq right after the ack');
-    this.#inFlightThrough = events.at(-1)?.seq ?? 0;
-    this.#awaiting = { what: `push of seqs ${events[0]?.seq}..${this.#inFlightThrough}`, sinceMs: this.#nowMs() };
-    this.#send({ type: 'push', events });
   }
 
   #completeCheckpoint(channel: Channel, seq: number): SessionFault | undefined {
@@ -286,7 +306,10 @@ export class EdgeSyncSession {
     return undefined;
   }
 
-  get inFlightThrough(): number {
-    return this.#inFlightThrough;
+  /** The last seq of each push in flight, oldest first. */
+  get inFlight(): number[] {
+    return this.#inFlight.map((push) => push.through);
   }
 }
+
+const pushName = (push: { from: number; through: number }) => `push of seqs ${push.from}..${push.through}`;
