@@ -16,7 +16,7 @@ import {
   stockQuantities,
   type UpstreamEvent,
 } from '@dovetail/shared';
-import type { Insertable, Kysely, Transaction } from 'kysely';
+import { type Insertable, type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../database.ts';
 import { applyFulfillmentFact, type FactRefusal, noteShipping } from '../fulfillment/facts.ts';
 import { detectShortage } from '../fulfillment/shortage.ts';
@@ -24,7 +24,7 @@ import { noteLowStock, type PartitionFigures, partitionFigureColumns } from '../
 import { answerQuotaMove } from '../quotas/service.ts';
 import { applyReturnFact, type ReturnFactRefusal } from '../returns/receive.ts';
 import { applySupplyReceipt } from '../supply/receipts.ts';
-import type { StockEventsTable, SyncRejectionsTable } from './tables.ts';
+import type { SyncRejectionsTable } from './tables.ts';
 
 /** `HUB_UNCATALOGED_STOCK`: whether the replica takes stock events for SKUs the catalog does not list. */
 export type UncatalogedStockPolicy = 'accept' | 'refuse';
@@ -117,9 +117,10 @@ export async function applyPushIn(trx: Transaction<Database>, options: PushOptio
   // moved back by a race replays ones it refused: ids decide, never seqs.
   const known = await knownEventIds(
     trx,
+    options.dialect,
     fresh.map(({ event }) => event.id),
   );
-  const run = new StockRun(trx, warehouseId, edgeId, nowMs, options.uncatalogedStock ?? 'accept');
+  const run = new StockRun(trx, options.dialect, warehouseId, edgeId, nowMs, options.uncatalogedStock ?? 'accept');
   await run.load(fresh.flatMap(({ event }) => (isStockEvent(event) ? [event.sku] : [])));
   let lastEventAtMs: number | null = null;
   for (const { seq, event } of fresh) {
@@ -169,21 +170,59 @@ export async function applyPushIn(trx: Transaction<Database>, options: PushOptio
   return result;
 }
 
-/** Which of `ids` the hub already holds as an applied stock event, an applied fact or a refusal. */
-async function knownEventIds(trx: Transaction<Database>, ids: readonly string[]): Promise<Set<string>> {
+/**
+ * Which of `ids` the hub already holds as an applied stock event, an applied fact or a refusal: one
+ * statement for the whole push, the ids bound as one JSON array (a constant SQL text, prepared once,
+ * instead of a statement per 500 ids built and bound parameter by parameter).
+ */
+async function knownEventIds(
+  trx: Transaction<Database>,
+  dialect: 'sqlite' | 'postgres',
+  ids: readonly string[],
+): Promise<Set<string>> {
   const known = new Set<string>();
-  for (let from = 0; from < ids.length; from += insertRowsMax) {
-    const chunk = ids.slice(from, from + insertRowsMax);
-    const rows = await trx
-      .selectFrom('stock_events')
-      .select('event_id')
-      .where('event_id', 'in', chunk)
-      .unionAll((eb) => eb.selectFrom('edge_facts').select('event_id').where('event_id', 'in', chunk))
-      .unionAll((eb) => eb.selectFrom('sync_rejections').select('event_id').where('event_id', 'in', chunk))
-      .execute();
-    for (const { event_id } of rows) known.add(event_id);
-  }
+  if (ids.length === 0) return known;
+  const list = JSON.stringify(ids);
+  const pushed =
+    dialect === 'sqlite'
+      ? sql`SELECT value AS id FROM json_each(${list})`
+      : sql`SELECT json_array_elements_text(${list}::json) AS id`;
+  const { rows } = await sql<{ event_id: string }>`
+    WITH pushed (id) AS (${pushed})
+    SELECT event_id FROM stock_events WHERE event_id IN (SELECT id FROM pushed)
+    UNION ALL SELECT event_id FROM edge_facts WHERE event_id IN (SELECT id FROM pushed)
+    UNION ALL SELECT event_id FROM sync_rejections WHERE event_id IN (SELECT id FROM pushed)`.execute(trx);
+  for (const { event_id } of rows) known.add(event_id);
   return known;
+}
+
+/**
+ * Inserts a run's applied stock events in one statement: the rows travel as one JSON array, which
+ * the database takes apart itself. Kysely building a multi-row insert bound value by value cost more
+ * hub CPU than SQLite writing the rows (catch-up profile, docs/architecture.md).
+ */
+async function insertStockEvents(
+  trx: Transaction<Database>,
+  dialect: 'sqlite' | 'postgres',
+  head: { warehouseId: string; edgeId: string; appliedAt: number },
+  events: ReadonlyArray<{ seq: number; event: StockEvent }>,
+): Promise<void> {
+  if (events.length === 0) return;
+  const rows = JSON.stringify(events.map(({ seq, event }) => [seq, event]));
+  const { warehouseId, edgeId, appliedAt } = head;
+  if (dialect === 'sqlite') {
+    await sql`
+      INSERT INTO stock_events (warehouse_id, edge_id, edge_seq, event_id, sku, type, hlc, at_ms, event_json, applied_at)
+      SELECT ${warehouseId}, ${edgeId}, r.value ->> 0, r.value ->> '$[1].id', r.value ->> '$[1].sku',
+        r.value ->> '$[1].type', r.value ->> '$[1].hlc', r.value ->> '$[1].atMs', r.value -> '$[1]', ${appliedAt}
+      FROM json_each(${rows}) AS r ORDER BY r.key`.execute(trx);
+    return;
+  }
+  await sql`
+    INSERT INTO stock_events (warehouse_id, edge_id, edge_seq, event_id, sku, type, hlc, at_ms, event_json, applied_at)
+    SELECT ${warehouseId}, ${edgeId}, (r.value ->> 0)::bigint, r.value -> 1 ->> 'id', r.value -> 1 ->> 'sku',
+      r.value -> 1 ->> 'type', r.value -> 1 ->> 'hlc', (r.value -> 1 ->> 'atMs')::bigint, (r.value -> 1)::text, ${appliedAt}::bigint
+    FROM json_array_elements(${rows}::json) WITH ORDINALITY AS r (value, n) ORDER BY r.n`.execute(trx);
 }
 
 type PartitionRow = PartitionFigures & { state_json: string | null };
@@ -205,22 +244,25 @@ type TouchedPartition = {
  */
 class StockRun {
   readonly #trx: Transaction<Database>;
+  readonly #dialect: 'sqlite' | 'postgres';
   readonly #warehouseId: string;
   readonly #edgeId: string;
   readonly #nowMs: number;
   readonly #catalog = new Set<string>();
   readonly #partitions = new Map<string, TouchedPartition>();
-  #events: Insertable<StockEventsTable>[] = [];
+  #events: Array<{ seq: number; event: StockEvent }> = [];
   #rejections: Insertable<SyncRejectionsTable>[] = [];
 
   constructor(
     trx: Transaction<Database>,
+    dialect: 'sqlite' | 'postgres',
     warehouseId: string,
     edgeId: string,
     nowMs: number,
     readonly uncataloged: UncatalogedStockPolicy,
   ) {
     this.#trx = trx;
+    this.#dialect = dialect;
     this.#warehouseId = warehouseId;
     this.#edgeId = edgeId;
     this.#nowMs = nowMs;
@@ -278,18 +320,7 @@ class StockRun {
     // sold or returned), raised when the hub grants, before the edge even hears of it: so it moves
     // here only by what the edge spent or gave back, never to the replica's figure (which lags).
     if (event.type === 'instore_sale' || event.type === 'quota_return') partition.spent += event.quantity;
-    this.#events.push({
-      warehouse_id: this.#warehouseId,
-      edge_id: this.#edgeId,
-      edge_seq: seq,
-      event_id: event.id,
-      sku: event.sku,
-      type: event.type,
-      hlc: event.hlc,
-      at_ms: event.atMs,
-      event_json: JSON.stringify(event),
-      applied_at: this.#nowMs,
-    });
+    this.#events.push({ seq, event });
     if (event.type === 'ship') {
       // Moves `committed` of the partition: the row must exist first (it does whenever anything was
       // allocated from it, but a first-ever event creates it).
@@ -322,11 +353,12 @@ class StockRun {
    * (in SKU order, the order every partition writer locks in), then the checks that read them.
    */
   async flush(): Promise<void> {
-    for (let from = 0; from < this.#events.length; from += insertRowsMax)
-      await this.#trx
-        .insertInto('stock_events')
-        .values(this.#events.slice(from, from + insertRowsMax))
-        .execute();
+    await insertStockEvents(
+      this.#trx,
+      this.#dialect,
+      { warehouseId: this.#warehouseId, edgeId: this.#edgeId, appliedAt: this.#nowMs },
+      this.#events,
+    );
     for (let from = 0; from < this.#rejections.length; from += insertRowsMax)
       await this.#trx
         .insertInto('sync_rejections')
