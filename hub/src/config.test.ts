@@ -54,7 +54,11 @@ describe('hub configuration', () => {
       HUB_DATA_DIR: '/tmp/other',
     });
     expect(config.port).toBe(4100);
-    expect(config.storage).toEqual({ kind: 'sqlite', file: '/tmp/hub-config-test/hub.db' });
+    expect(config.storage).toEqual({
+      kind: 'sqlite',
+      file: '/tmp/hub-config-test/hub.db',
+      checkpointInBackground: true,
+    });
   });
 
   it('serves TLS with --tls-cert and --tls-key (or HUB_TLS_*), both or neither; plain HTTP by default', () => {

@@ -123,7 +123,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): HubConfig {
   const schema = env['DATABASE_SCHEMA'] || undefined;
   const storage: StorageConfig = databaseUrl
     ? { kind: 'postgres', url: databaseUrl, ...(schema ? { schema } : {}) }
-    : sqliteConfigFor(dataDirectory);
+    : sqliteConfigFor(dataDirectory, { checkpointInBackground: true });
   const tls = tlsFilesOf(
     values['tls-cert'] ?? env['HUB_TLS_CERT'],
     values['tls-key'] ?? env['HUB_TLS_KEY'],

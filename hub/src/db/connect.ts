@@ -3,11 +3,17 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PGliteDialect, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
+import { startCheckpointer } from './checkpointer.ts';
 import { migrateToLatest } from './migrations.ts';
 import { withStatementCache } from './statement-cache.ts';
 
 export type StorageConfig =
-  | { kind: 'sqlite'; file: string }
+  | {
+      kind: 'sqlite';
+      file: string;
+      /** WAL checkpoints on a worker thread, off the event loop (checkpointer.ts); the hub process sets it. */
+      checkpointInBackground?: boolean;
+    }
   | { kind: 'postgres'; url: string; schema?: string; poolSize?: number }
   | { kind: 'pglite'; schema?: string };
 
@@ -77,13 +83,20 @@ async function connect(config: StorageConfig): Promise<Storage<AnyTables>> {
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
     const db = new Kysely<AnyTables>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+    const checkpointer =
+      config.checkpointInBackground && config.file !== ':memory:' && !config.file.startsWith('file:')
+        ? startCheckpointer(database, config.file)
+        : undefined;
     return {
       db,
       dialect: 'sqlite',
       description: `sqlite:${config.file}`,
       schema: undefined,
       sqlite: database,
-      close: () => db.destroy(),
+      async close() {
+        await checkpointer?.stop();
+        await db.destroy();
+      },
     };
   }
   if (config.kind === 'postgres') {
@@ -148,9 +161,12 @@ function restrictToOwner(file: string): void {
 }
 
 /** The default: one SQLite file in the data directory (created 0700: only the hub's user enters). */
-export function sqliteConfigFor(dataDirectory: string): StorageConfig {
+export function sqliteConfigFor(
+  dataDirectory: string,
+  options: { checkpointInBackground?: boolean } = {},
+): StorageConfig {
   mkdirSync(dataDirectory, { recursive: true, mode: 0o700 });
-  return { kind: 'sqlite', file: join(dataDirectory, 'hub.db') };
+  return { kind: 'sqlite', file: join(dataDirectory, 'hub.db'), ...options };
 }
 
 /** Drops a schema created for one test run (PostgreSQL only). */
