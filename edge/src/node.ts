@@ -1,6 +1,6 @@
 import path from 'node:path';
+import { startCheckpointer } from '@dovetail/platform/sqlite-checkpointer';
 import { type IdSource, newId } from '@dovetail/shared';
-import { startCheckpointer } from './db/checkpointer.ts';
 import { type EdgeDatabase, edgeDatabaseFile, openEdgeDatabase } from './db/open.ts';
 import { createEdgeApp, type EdgeApp } from './http/app.ts';
 import { sessionBudgetFromEnv } from './http/auth.ts';
@@ -143,7 +143,10 @@ export async function createEdgeNode(options: EdgeNodeOptions): Promise<EdgeNode
       sessionBudget: options.sessionBudget ?? sessionBudgetFromEnv(process.env),
     });
     const syncRun = sync?.run().catch((error) => logger.error({ err: error }, 'sync client stopped'));
-    const checkpointer = startCheckpointer(path.join(options.dataDir, edgeDatabaseFile));
+    const checkpointer = startCheckpointer(db, path.join(options.dataDir, edgeDatabaseFile), {
+      onError: (error) =>
+        logger.error({ err: error }, 'the WAL checkpointer thread failed: the writer checkpoints again'),
+    });
     const pruneTimer = setInterval(() => writer.pruneIdempotencyKeys(nowMs()), 60 * 60 * 1000).unref();
     return {
       app,

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { writerAutocheckpointPages } from '@dovetail/platform/sqlite-checkpointer';
 import Database from 'better-sqlite3';
-import { writerAutocheckpointPages } from './checkpointer.ts';
 import { migrate } from './migrations.ts';
 
 export type EdgeDatabase = Database.Database;
@@ -29,7 +29,7 @@ export function openEdgeDatabase(dataDir: string, fileName = edgeDatabaseFile): 
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  // Checkpoints normally run on the checkpointer thread (db/checkpointer.ts); this is the backstop.
+  // Checkpoints normally run on the checkpointer thread (@dovetail/platform); this is the backstop.
   db.pragma(`wal_autocheckpoint = ${writerAutocheckpointPages}`);
   migrate(db);
   return db;

@@ -1,9 +1,9 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { startCheckpointer } from '@dovetail/platform/sqlite-checkpointer';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PGliteDialect, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
-import { startCheckpointer } from './checkpointer.ts';
 import { migrateToLatest } from './migrations.ts';
 import { withStatementCache } from './statement-cache.ts';
 
@@ -11,7 +11,7 @@ export type StorageConfig =
   | {
       kind: 'sqlite';
       file: string;
-      /** WAL checkpoints on a worker thread, off the event loop (checkpointer.ts); the hub process sets it. */
+      /** WAL checkpoints on a worker thread, off the event loop (platform/); the hub process sets it. */
       checkpointInBackground?: boolean;
     }
   | { kind: 'postgres'; url: string; schema?: string; poolSize?: number }
