@@ -31,6 +31,7 @@ import { migration as m0030 } from './migrations/0030_supply.ts';
 import { migration as m0031 } from './migrations/0031_catalog_search.ts';
 import { migration as m0032 } from './migrations/0032_jobs.ts';
 import { migration as m0033 } from './migrations/0033_client_held_units.ts';
+import { migration as m0034 } from './migrations/0034_stock_events_unindexed_partition.ts';
 
 /**
  * Versioned migrations, one list for both adapters. Written with Kysely's schema builder and
@@ -69,6 +70,7 @@ const steps: Record<string, Migration> = {
   '0031_catalog_search': m0031,
   '0032_jobs': m0032,
   '0033_client_held_units': m0033,
+  '0034_stock_events_unindexed_partition': m0034,
 };
 
 export const migrationNames = Object.keys(steps).sort();
