@@ -8,6 +8,12 @@ export type BenchFigure = {
   target?: string;
   /** Whether the figure meets its target; undefined when there is none. */
   meets?: boolean;
+  /**
+   * Where the time goes, printed under the summary when the target is missed: figures of this run
+   * where the bench has them (CPU per operation, the ceiling it implies), and the profile in the
+   * docs that shows the rest and what would move it.
+   */
+  whereTimeGoes?: string;
 };
 
 export type BenchResult = { name: string; figures: BenchFigure[]; notes: string[] };

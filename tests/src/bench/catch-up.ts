@@ -55,6 +55,7 @@ export const catchUpBench: Bench = {
           value: formatNumber(measured.perSecond),
           target: `>= ${formatNumber(target)}`,
           meets: measured.perSecond >= target,
+          whereTimeGoes: `the hub used ${formatNumber(measured.hubCpuMsPerThousand)} ms of CPU per 1,000 events and the edge ${formatNumber(measured.edgeCpuMsPerThousand)}: with two pushes in flight the drain runs at the slower side's pace, about ${formatNumber(1e6 / Math.max(measured.hubCpuMsPerThousand, measured.edgeCpuMsPerThousand))} events/s for one core; on the hub about half is SQLite (the stock_events insert, the commit's WAL write and fsync)${adapter.name === 'postgres' ? ' or the round trips to PostgreSQL' : ''}, a seventh decoding and validating frames, a tenth folding events (docs/architecture.md, "Catch-up, measured")`,
         },
         { metric: '  drain time', value: `${formatNumber(measured.seconds, 2)} s` },
         {

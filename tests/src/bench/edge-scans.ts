@@ -76,12 +76,21 @@ export const edgeScansBench: Bench = {
       const serverBounds = (from: EdgeMetricsSnapshot, to: EdgeMetricsSnapshot, series: 'receives' | 'batchSeconds') =>
         [0.5, 0.99].map((q) => formatBound(bucketQuantileBound(from[series], to[series], q))).join(' / ');
       const scansPerSecond = throughput['2xx'] / throughput.duration;
+      const cpuPerScanUs =
+        cpuAtStart === undefined || cpuAfterThroughput === undefined || throughput['2xx'] === 0
+          ? undefined
+          : ((cpuAfterThroughput - cpuAtStart) / throughput['2xx']) * 1e6;
       const figures: BenchFigure[] = [
         {
           metric: `max durable scans/s (${throughputConnections} connections, ${seconds} s)`,
           value: formatNumber(scansPerSecond),
           target: `>= ${formatNumber(targetScansPerSecond)}`,
           meets: scansPerSecond >= targetScansPerSecond,
+          whereTimeGoes: `${
+            cpuPerScanUs === undefined
+              ? ''
+              : `the edge used ${formatNumber(cpuPerScanUs)} µs of CPU per scan, so one core tops out near ${formatNumber(1e6 / cpuPerScanUs)} scans/s (the load client has the other core); `
+          }its event loop is about 60 % SQLite (28 % the commit and its fsync), 20 % Node's HTTP server, 10 % the edge's request code. A worker-thread writer cost more CPU than it freed with no core to spare. What would move it: a core for the writer, fewer writes per scan (docs/architecture.md, "The edge's write path, measured")`,
         },
         {
           metric: '  latency p50 / p99 / max',
@@ -119,6 +128,7 @@ export const edgeScansBench: Bench = {
           value: `${fixedRate.latency.p99} ms`,
           target: `<= ${targetP99MsAtFixedRate} ms`,
           meets: fixedRate.latency.p99 <= targetP99MsAtFixedRate,
+          whereTimeGoes: `the edge's own write-batch commit p50 / p99 at this rate was ${serverBounds(afterThroughput, afterFixedRate, 'batchSeconds')} (bucket bounds): the tail is the commit's fsync, which synchronous=FULL waits for; this machine's shared disk measured fsync p99 12 ms for 30-row commits. A 5 ms p99 needs a disk with a shorter fsync tail (docs/architecture.md, "The edge's write path, measured")`,
         },
         { metric: '  latency max', value: `${fixedRate.latency.max} ms` },
         {

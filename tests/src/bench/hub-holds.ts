@@ -91,11 +91,17 @@ export const hubHoldsBench: Bench = {
       if (!baseline)
         return { metric: '  ratio vs baseline (PostgreSQL lock-per-request)', value: 'n/a', target: `>= ${target}x` };
       const value = ours.holdsPerSecond / baseline.holdsPerSecond;
+      const needed = target * baseline.holdsPerSecond;
       return {
         metric: '  ratio vs baseline (PostgreSQL lock-per-request)',
         value: `${formatNumber(value, 1)}x`,
         target: `>= ${target}x`,
         meets: value >= target,
+        whereTimeGoes: `${
+          ours.cpuMsPerHold === undefined
+            ? ''
+            : `the hub process used ${formatNumber(ours.cpuMsPerHold, 2)} ms of CPU per hold, so one core tops out near ${formatNumber(1000 / ours.cpuMsPerHold)} holds/s where ${target}x needs ${formatNumber(needed)}/s (the load client has the other core${ours === postgres ? ', and PostgreSQL shares them' : ''}); `
+        }on SQLite the hold path spends about a quarter in the group-commit batch (SQLite work and its fsync) and a fifth in the HTTP route (auth, budget, validation, headers, metrics): README, "Benchmarks". What would move it: a core for the hub alone, a lighter HTTP path for the hold route`,
       };
     };
     const figures: BenchFigure[] = [
@@ -106,6 +112,7 @@ export const hubHoldsBench: Bench = {
         value: `${embedded.result.latency.p99} ms`,
         target: `<= ${targetP99MsEmbedded} ms`,
         meets: embedded.result.latency.p99 <= targetP99MsEmbedded,
+        whereTimeGoes: `with ${connections} requests always in flight at ${formatNumber(embedded.holdsPerSecond)} holds/s, Little's law puts the mean answer at ${connections} / that = ${formatNumber((connections / embedded.holdsPerSecond) * 1000, 1)} ms (measured p50 ${embedded.result.latency.p50} ms): the latency is the queue in front of one saturated core, and falls only as the CPU per hold does (the ratio above)`,
       },
     ];
     if (postgres) figures.push(...phaseFigures(postgres, seconds), ratio(postgres, targetRatioPostgres));

@@ -77,6 +77,14 @@ export const propagationBench: Bench = {
   },
 };
 
+/** What a change crosses on its way, for the summary's account of a missed target. */
+function pathOf(label: string): string {
+  const postgres = label.startsWith('postgres');
+  return label.includes('edge 201')
+    ? `the edge pushes on its commit; the hub applies the push in one transaction${postgres ? ', on PostgreSQL about a dozen statements in series from BEGIN to COMMIT (stream row FOR UPDATE, enrollment, known ids, partitions, events insert, partition write, shortage and low-stock checks, stream update), each a round trip' : ' (group-committed with other pushes)'} and commits before the row is visible`
+    : `the payment commits the allocation and the fulfillment order's downstream change; the hub wakes the edge's session${postgres ? ' through LISTEN/NOTIFY' : ''}, sends the change, and the edge applies it in one transaction with its cursor`;
+}
+
 function directionFigures(label: string, direction: Direction): BenchFigure[] {
   const sorted = [...direction.latenciesMs].sort((a, b) => a - b);
   const p50 = quantile(sorted, 0.5);
@@ -91,12 +99,14 @@ function directionFigures(label: string, direction: Direction): BenchFigure[] {
       value: `${formatNumber(p50, 1)} ms`,
       target: `<= ${targetP50Ms} ms`,
       meets: p50 <= targetP50Ms,
+      whereTimeGoes: `${pathOf(label)}; the lower bound of the p50 is ${formatNumber(quantile(lower, 0.5), 1)} ms and the reads' resolution p50 ${formatNumber(quantile(widths, 0.5), 1)} ms`,
     },
     {
       metric: `${label}: p99`,
       value: `${formatNumber(p99, 1)} ms`,
       target: `<= ${targetP99Ms} ms`,
       meets: p99 <= targetP99Ms,
+      whereTimeGoes: `${pathOf(label)}; the tail is the fsyncs (edge and hub each commit with synchronous=FULL, or PostgreSQL's WAL flush) on a disk and two cores the client, both processes and PostgreSQL share`,
     },
     {
       metric: '  max / lost / samples',

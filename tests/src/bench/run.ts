@@ -54,7 +54,17 @@ async function main(): Promise<number> {
     }
   }
   // One table of every figure that has a target, so a reader sees at a glance where each stands.
-  console.log(`\n${formatTable({ name: 'summary: every figure with a target', figures: targets, notes: [] })}`);
+  const missed = targets.filter((figure) => figure.meets === false);
+  const reasons = missed.map(
+    (figure) => `${figure.metric}: ${figure.whereTimeGoes ?? 'no profile recorded for this figure'}`,
+  );
+  console.log(
+    `\n${formatTable({ name: 'summary: every figure with a target', figures: targets, notes: [] })}${
+      missed.length > 0
+        ? `\n\nwhere the time goes, for each target missed:\n${reasons.map((reason) => `  * ${reason}`).join('\n')}`
+        : ''
+    }`,
+  );
   return failed === 0 ? 0 : 1;
 }
 
