@@ -127,6 +127,10 @@ export const manyEdgesBench: Bench = {
         value: `${formatNumber(p99, 1)} ms`,
         target: `<= ${targetAckP99Ms} ms (1,000 edges)`,
         meets: p99 <= targetAckP99Ms,
+        whereTimeGoes:
+          setup.storage === 'postgres'
+            ? `the hub instances used ${formatNumber(measured.hubCpuShare * 100)} % of one core in all, yet events were acked slower than written: the machine's two cores were busy, mostly with PostgreSQL's backends (each push is its own transaction of about a dozen statements in series: an edge sending one event a second costs PostgreSQL a dozen statements and a commit a second) beside the load processes. What would move it: commit many edges' pushes in one transaction with set-based statements on PostgreSQL too, as the SQLite hub's group commit does, or PostgreSQL on its own cores`
+            : `the hub used ${formatNumber(measured.hubCpuShare * 100)} % of one core: its pushes share the group commit, and past saturation each waits for the commits ahead of it; the load processes share the machine's cores`,
       },
       {
         metric: setup.hubs === 1 ? '  hub RSS peak' : '  hub RSS peak (largest instance)',
