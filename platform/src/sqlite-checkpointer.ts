@@ -12,7 +12,12 @@ export const writerAutocheckpointPages = 50_000;
 const fallbackAutocheckpointPages = 1_000;
 /** After a checkpoint resets the WAL, its file is cut back to this size (a drain can grow it far). */
 const walFileBytesKept = 16 * 1024 * 1024;
-const defaultIntervalMs = 100;
+/**
+ * How often the worker checkpoints. Every 100 ms measured an edge p99 of 18-36 ms at a fixed 1,000
+ * scans/s against 6-7 ms at 500 ms (the database file's fsyncs crowd the WAL's), with catch-up on the
+ * hub as fast at 500 ms (55,227 events/s).
+ */
+const defaultIntervalMs = 500;
 
 /**
  * Runs in the worker: its own connection to the database file, a PASSIVE checkpoint every interval.
