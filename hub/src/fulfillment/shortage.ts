@@ -79,13 +79,17 @@ export async function detectShortage(
   warehouseId: string,
   sku: string,
   nowMs: number,
+  /** The partition's row as the caller just wrote it (`RETURNING`), so it is not read again. */
+  written?: { on_hand: number; damaged: number; quality_control: number; committed: number },
 ): Promise<void> {
-  const partition = await trx
-    .selectFrom('stock_partitions')
-    .select(['on_hand', 'damaged', 'quality_control', 'committed'])
-    .where('warehouse_id', '=', warehouseId)
-    .where('sku', '=', sku)
-    .executeTakeFirst();
+  const partition =
+    written ??
+    (await trx
+      .selectFrom('stock_partitions')
+      .select(['on_hand', 'damaged', 'quality_control', 'committed'])
+      .where('warehouse_id', '=', warehouseId)
+      .where('sku', '=', sku)
+      .executeTakeFirst());
   if (!partition) return;
   const onHand = Number(partition.on_hand);
   const damaged = Number(partition.damaged);

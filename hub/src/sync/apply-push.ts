@@ -71,6 +71,11 @@ export type PushOptions = {
   events: PushMessage['events'];
   nowMs: number;
   /**
+   * The enrollment epoch the pushing connection authenticated with: when given, a push after the
+   * warehouse was enrolled again (a newer epoch) is refused with `EnrollmentReplaced`.
+   */
+  epoch?: number;
+  /**
    * What a stock event for a SKU the catalog does not list becomes (docs/architecture.md,
    * "Uncataloged stock"): `accept` (default) folds it into the replica, since the partition is the
    * edge's to write and the units are on its shelf; `refuse` rejects it durably with `unknown_sku`.
@@ -86,10 +91,18 @@ export async function applyPushIn(trx: Transaction<Database>, options: PushOptio
   const { warehouseId, edgeId, events, nowMs } = options;
   for (const entry of events)
     assert(entry.event.warehouseId === warehouseId, 'caller checked the warehouse of every event');
-  let stream = trx.selectFrom('edge_streams').selectAll().where('warehouse_id', '=', warehouseId);
-  if (options.dialect === 'postgres') stream = stream.forUpdate();
+  // The stream row, and the warehouse's enrollment epoch in the same statement: a push from an
+  // enrollment that was replaced meanwhile is fenced here, not by a query of its own per push.
+  let stream = trx
+    .selectFrom('edge_streams')
+    .innerJoin('warehouses', 'warehouses.id', 'edge_streams.warehouse_id')
+    .selectAll('edge_streams')
+    .select('warehouses.edge_epoch')
+    .where('edge_streams.warehouse_id', '=', warehouseId);
+  if (options.dialect === 'postgres') stream = stream.forUpdate('edge_streams');
   const row = await stream.executeTakeFirst();
   assert(row, 'the stream row exists once hello was accepted');
+  if (options.epoch !== undefined && Number(row.edge_epoch) !== options.epoch) throw new EnrollmentReplaced();
   if (row.edge_id !== edgeId) throw new StreamSuperseded(warehouseId);
   let applied = Number(row.applied_seq);
   const result: PushResult = {
@@ -369,8 +382,9 @@ class StockRun {
     const changed = [...this.#partitions]
       .filter(([, partition]) => partition.dirty)
       .sort(([a], [b]) => (a < b ? -1 : 1));
-    for (const [sku, partition] of changed) await this.#write(sku, partition);
-    for (const [sku, partition] of changed) await this.#check(sku, partition);
+    const written = new Map<string, PartitionRow>();
+    for (const [sku, partition] of changed) written.set(sku, await this.#write(sku, partition));
+    for (const [sku, partition] of changed) await this.#check(sku, partition, written.get(sku) as PartitionRow);
   }
 
   /** `partitionChecksum` of each partition the push touched, as of its last event. */
@@ -378,7 +392,8 @@ class StockRun {
     for (const [sku, partition] of this.#partitions) yield [sku, partitionChecksum(partition.state)];
   }
 
-  async #write(sku: string, partition: TouchedPartition): Promise<void> {
+  /** Writes the partition's row and returns it as written (the figures the checks then read). */
+  async #write(sku: string, partition: TouchedPartition): Promise<PartitionRow> {
     const quantities = stockQuantities(partition.state);
     const values = {
       on_hand: quantities.onHand,
@@ -389,15 +404,18 @@ class StockRun {
       updated_at: this.#nowMs,
     };
     const spent = partition.spent;
+    const returned = ['state_json', ...partitionFigureColumns] as const;
+    let written: PartitionRow;
     if (partition.row) {
-      await this.#trx
+      written = await this.#trx
         .updateTable('stock_partitions')
         .set((eb) => ({ ...values, ...(spent === 0 ? {} : { edge_quota: eb('edge_quota', '-', spent) }) }))
         .where('warehouse_id', '=', this.#warehouseId)
         .where('sku', '=', sku)
-        .execute();
+        .returning(returned)
+        .executeTakeFirstOrThrow();
     } else {
-      await this.#trx
+      written = await this.#trx
         .insertInto('stock_partitions')
         .values({
           warehouse_id: this.#warehouseId,
@@ -409,29 +427,33 @@ class StockRun {
           edge_quota: -spent,
           ...values,
         })
-        .execute();
+        .returning(returned)
+        .executeTakeFirstOrThrow();
     }
     partition.spent = 0;
     partition.dirty = false;
+    return written;
   }
 
   /**
    * The reroute of allocations a drop below `committed` strands, and `inventory.low` when the run
-   * took `available` below the safety stock (read back: a ship or a quota move changed hub-owned
-   * columns too).
+   * took `available` below the safety stock. `after` is the row as the flush wrote it (`RETURNING`:
+   * a ship or a quota move earlier in the run changed hub-owned columns too, and a shortage request
+   * changes no column of the row).
    */
-  async #check(sku: string, partition: TouchedPartition): Promise<void> {
-    await detectShortage(this.#trx, this.#warehouseId, sku, this.#nowMs);
+  async #check(sku: string, partition: TouchedPartition, after: PartitionRow): Promise<void> {
+    await detectShortage(this.#trx, this.#warehouseId, sku, this.#nowMs, after);
     const before = partition.row;
-    const after = await this.#trx
-      .selectFrom('stock_partitions')
-      .select(['state_json', ...partitionFigureColumns])
-      .where('warehouse_id', '=', this.#warehouseId)
-      .where('sku', '=', sku)
-      .executeTakeFirstOrThrow();
     if (before && Number(before.safety_stock) > 0)
       await noteLowStock(this.#trx, this.#warehouseId, sku, before, after, this.#nowMs);
     partition.row = after;
+  }
+}
+
+/** The warehouse was enrolled again since this connection authenticated: a newer edge owns it. */
+export class EnrollmentReplaced extends Error {
+  constructor() {
+    super('this warehouse was re-enrolled: a newer edge owns it now');
   }
 }
 

@@ -17,6 +17,7 @@ import { readDownstream } from '../downstream/outbox.ts';
 import { divergedEntry, heldThrough } from './held-seqs.ts';
 import {
   type PushOptions,
+  EnrollmentReplaced,
   StreamSuperseded,
   type UncatalogedStockPolicy,
   applyPush,
@@ -224,7 +225,6 @@ export class HubSyncSession {
           `this edge writes warehouse ${this.#principal.warehouseId} only`,
         );
       }
-      if (!(await this.#stillEnrolled())) return;
       const diverged =
         this.#heldThrough > 0
           ? await divergedEntry(
@@ -249,21 +249,26 @@ export class HubSyncSession {
           edgeId: this.#edgeId,
           events: message.events,
           nowMs: this.#nowMs(),
+          epoch: this.#principal.epoch,
           uncatalogedStock: this.#uncatalogedStock,
         };
         result = await (this.#commits ? this.#commits.run((trx) => applyPushIn(trx, push)) : applyPush(this.#db, push));
       } catch (error) {
-        if (error instanceof StreamSuperseded) return this.#fail(closeCodes.fenced, 'fenced', error.message);
+        if (error instanceof StreamSuperseded || error instanceof EnrollmentReplaced)
+          return this.#fail(closeCodes.fenced, 'fenced', error.message);
         throw error;
       }
       if (result.upstreamAck >= this.#heldThrough) this.#heldThrough = 0;
       // Every refusal in the pushed range, stored before or just now: a resent batch whose first ack
-      // was lost carries its rejections again.
+      // was lost carries its rejections again. With no event of the push seen before, the refusals
+      // are exactly this push's own (in seq order), and the store is not asked.
       const firstSeq = message.events[0]?.seq ?? 1;
       const rejected =
-        result.upstreamAck >= firstSeq
-          ? await storedRejections(this.#db, this.#principal.warehouseId, this.#edgeId, firstSeq, result.upstreamAck)
-          : [];
+        result.upstreamAck < firstSeq
+          ? []
+          : result.duplicates === 0
+            ? result.rejected.map(({ seq, reason, message }) => ({ seq, reason, message: message.slice(0, 500) }))
+            : await storedRejections(this.#db, this.#principal.warehouseId, this.#edgeId, firstSeq, result.upstreamAck);
       const checksums = [...result.checksums]
         .slice(0, limits.pushBatchEventsMax)
         .map(([sku, checksum]) => ({ sku, checksum }));
