@@ -129,7 +129,7 @@ export const manyEdgesBench: Bench = {
         meets: p99 <= targetAckP99Ms,
         whereTimeGoes:
           setup.storage === 'postgres'
-            ? `the hub instances used ${formatNumber(measured.hubCpuShare * 100)} % of one core in all, yet events were acked slower than written: the machine's two cores were busy, mostly with PostgreSQL's backends (each push is its own transaction of about a dozen statements in series: an edge sending one event a second costs PostgreSQL a dozen statements and a commit a second) beside the load processes. What would move it: commit many edges' pushes in one transaction with set-based statements on PostgreSQL too, as the SQLite hub's group commit does, or PostgreSQL on its own cores`
+            ? `the hub instances used ${formatNumber(measured.hubCpuShare * 100)} % of one core in all, yet events were acked slower than written: the load processes, both hubs and PostgreSQL's backends together needed more than the machine's two cores (sampled from /proc on 2026-12-07 at 1,000 edges: PostgreSQL 63 % of one core, the hubs 37 % and 34 %, the load processes 56 %). Each push is its own transaction of about nine statements in series, so an edge sending one event a second costs PostgreSQL nine statements and a commit a second. What would move it: many edges' pushes committed in one transaction with set-based statements on PostgreSQL too, as the SQLite hub's group commit does, and PostgreSQL and the load on cores of their own`
             : `the hub used ${formatNumber(measured.hubCpuShare * 100)} % of one core: its pushes share the group commit, and past saturation each waits for the commits ahead of it; the load processes share the machine's cores`,
       },
       {
