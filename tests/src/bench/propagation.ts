@@ -81,7 +81,7 @@ export const propagationBench: Bench = {
 function pathOf(label: string): string {
   const postgres = label.startsWith('postgres');
   return label.includes('edge 201')
-    ? `the edge pushes on its commit; the hub applies the push in one transaction${postgres ? ', on PostgreSQL about a dozen statements in series from BEGIN to COMMIT (stream row FOR UPDATE, enrollment, known ids, partitions, events insert, partition write, shortage and low-stock checks, stream update), each a round trip' : ' (group-committed with other pushes)'} and commits before the row is visible`
+    ? `the edge pushes on its commit; the hub applies the push in one transaction${postgres ? ', on PostgreSQL about eight statements in series from BEGIN to COMMIT (the stream row and its enrollment FOR UPDATE, known ids, partitions, the events insert, the partition write returning the row, the stream update), each a round trip' : ' (group-committed with other pushes)'} and commits before the row is visible`
     : `the payment commits the allocation and the fulfillment order's downstream change; the hub wakes the edge's session${postgres ? ' through LISTEN/NOTIFY' : ''}, sends the change, and the edge applies it in one transaction with its cursor`;
 }
 
