@@ -32,6 +32,7 @@ import { migration as m0031 } from './migrations/0031_catalog_search.ts';
 import { migration as m0032 } from './migrations/0032_jobs.ts';
 import { migration as m0033 } from './migrations/0033_client_held_units.ts';
 import { migration as m0034 } from './migrations/0034_stock_events_unindexed_partition.ts';
+import { migration as m0035 } from './migrations/0035_client_partition_held.ts';
 
 /**
  * Versioned migrations, one list for both adapters. Written with Kysely's schema builder and
@@ -71,6 +72,7 @@ const steps: Record<string, Migration> = {
   '0032_jobs': m0032,
   '0033_client_held_units': m0033,
   '0034_stock_events_unindexed_partition': m0034,
+  '0035_client_partition_held': m0035,
 };
 
 export const migrationNames = Object.keys(steps).sort();

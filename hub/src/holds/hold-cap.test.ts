@@ -2,6 +2,7 @@ import { limits } from '@dovetail/shared';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type TestHub, adapters, adminToken, call, clientToken, sofa, startTestHub } from '../testing/harness.ts';
+import { sweepExpiredHolds } from './service.ts';
 
 /**
  * The hold cap (docs/operations.md, "Hold cap"): units one client holds of one SKU at once, checked by
@@ -82,13 +83,18 @@ describe.each(adapters)('hold cap per client and SKU on %s', (adapter) => {
     return rows.reduce((sum, row) => sum + Number(row.quantity), 0);
   };
 
-  /** SQLite keeps each client's held units in a row per SKU (0033's triggers): it must equal the lines. */
+  /**
+   * The counters the cap reads must equal the lines: SQLite keeps a row per client and SKU (0033's
+   * triggers), PostgreSQL a row per client, SKU and warehouse (0035's statement triggers).
+   */
   async function expectHeldUnitsKept(): Promise<void> {
-    if (adapter !== 'sqlite') return;
-    const kept = await sql<{ client_id: string; sku: string; units: number }>`
-      select client_id, sku, units from client_held_units where units <> 0 order by client_id, sku`.execute(
-      hub.storage.db,
-    );
+    const kept = await (adapter === 'sqlite'
+      ? sql<{ client_id: string; sku: string; units: number }>`
+      select client_id, sku, units from client_held_units where units <> 0 order by client_id, sku`
+      : sql<{ client_id: string; sku: string; units: number }>`
+      select client_id, sku, sum(units) as units from client_partition_held
+      group by client_id, sku having sum(units) <> 0 order by client_id, sku`
+    ).execute(hub.storage.db);
     const summed = await sql<{ client_id: string; sku: string; units: number }>`
       select client_id, sku, sum(quantity) as units from hold_lines where counted = 1 and client_id is not null
       group by client_id, sku order by client_id, sku`.execute(hub.storage.db);
@@ -133,6 +139,37 @@ describe.each(adapters)('hold cap per client and SKU on %s', (adapter) => {
     clock += 601_000;
     expect((await reserve(shop.token, 'SOFA-1', cap)).status).toBe(201);
     expect(await heldBy(shop.id, 'SOFA-1')).toBe(cap);
+    await expectHeldUnitsKept();
+  });
+
+  it('keeps the counters equal to the lines through an order paid over a hold and the expiry sweeper', async () => {
+    const shop = await storefront({ holdUnitsPerSkuMax: 10 });
+    const held = await reserve(shop.token, 'SOFA-1', 6);
+    expect(held.status).toBe(201);
+    expect((await reserve(shop.token, 'BED-1', 4, 60)).status).toBe(201);
+    await expectHeldUnitsKept();
+    const placed = await call(hub, 'POST', '/api/v1/orders', {
+      token: shop.token,
+      body: {
+        holdId: held.body.id,
+        customer: { email: 'ines@example.com', name: 'Inès Laurent' },
+        shippingAddress: { line1: 'Keizersgracht 1', city: 'Amsterdam', postalCode: '1015 CJ', country: 'NL' },
+      },
+    });
+    expect(placed.status).toBe(201);
+    const paid = await call(hub, 'POST', `/api/v1/orders/${placed.body.id}/payment`, {
+      token: admin,
+      body: { reference: 'psp_1' },
+    });
+    expect(paid.status).toBe(200);
+    // Paid: the hold's units are committed to the order, no longer held against the cap.
+    expect(await heldBy(shop.id, 'SOFA-1')).toBe(0);
+    expect((await reserve(shop.token, 'SOFA-1', 10)).status).toBe(201);
+    await expectHeldUnitsKept();
+    // The BED-1 hold expires and the sweeper settles it: the counter follows.
+    clock += 61_000;
+    await sweepExpiredHolds(hub.storage.db, adapter, clock);
+    expect(await heldBy(shop.id, 'BED-1')).toBe(0);
     await expectHeldUnitsKept();
   });
 
