@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHub } from '../hub.ts';
-import { adminSecret, adminToken, call, postgresTarget, sofa, startTestHub, type TestHub } from '../testing/harness.ts';
+import { adminToken, call, sofa, startSecondInstance, startTestHub, type TestHub } from '../testing/harness.ts';
 
 /** Catalog reads: conditional GETs (ETag → 304), cache headers, the read cache and the filters. */
 let hub: TestHub;
@@ -147,15 +146,7 @@ describe.each(['sqlite', 'postgres'] as const)('catalog reads on %s', (adapter) 
 describe('the catalog read cache across PostgreSQL instances', () => {
   it('makes the next read after a write on one instance fresh on the other', async () => {
     const first = await startTestHub('postgres');
-    const second = await createHub({
-      storage: {
-        kind: 'postgres',
-        url: (await postgresTarget()).url,
-        schema: first.storage.schema as string,
-        poolSize: 2,
-      },
-      adminSecret,
-    });
+    const second = await startSecondInstance(first);
     try {
       const token = await adminToken(first);
       const created = await call(first, 'POST', '/api/v1/products', { token, body: sofa('SOFA-TWO') });

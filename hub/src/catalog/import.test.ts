@@ -1,8 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readDownstream } from '../downstream/outbox.ts';
-import { createHub } from '../hub.ts';
-import { adminSecret, adminToken, call, postgresTarget, sofa, startTestHub, type TestHub } from '../testing/harness.ts';
+import { adminToken, call, sofa, startSecondInstance, startTestHub, type TestHub } from '../testing/harness.ts';
 import { catalogColumns } from './transfer.ts';
 
 /** Bulk import of catalog CSV on both adapters: row-level report, all-or-nothing or valid rows, idempotent by SKU. */
@@ -153,15 +152,7 @@ describe.each(['sqlite', 'postgres'] as const)('catalog import on %s', (adapter)
 describe('catalog import jobs across PostgreSQL instances', () => {
   it('follows a job started on one instance from another', async () => {
     const first = await startTestHub('postgres');
-    const second = await createHub({
-      storage: {
-        kind: 'postgres',
-        url: (await postgresTarget()).url,
-        schema: first.storage.schema as string,
-        poolSize: 2,
-      },
-      adminSecret,
-    });
+    const second = await startSecondInstance(first);
     try {
       hub = first;
       token = await adminToken(first);

@@ -1,13 +1,11 @@
 import { limits } from '@dovetail/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHub } from '../hub.ts';
 import {
-  adminSecret,
   adminToken,
   type Call,
   call,
-  postgresTarget,
   sofa,
+  startSecondInstance,
   startTestHub,
   type TestHub,
 } from '../testing/harness.ts';
@@ -204,16 +202,11 @@ describe.each(['sqlite', 'postgres'] as const)('checkout holds on %s', (adapter)
   });
 });
 
-describe('checkout holds with two hub instances on one PostgreSQL database', async () => {
-  const target = await postgresTarget();
+describe('checkout holds with two hub instances on one PostgreSQL database', () => {
   it('sell 100 units to exactly 100 of 1,000 checkouts split across both instances', async () => {
     hub = await startTestHub('postgres');
     try {
-      const url = target.url;
-      const second = await createHub({
-        storage: { kind: 'postgres', url, schema: hub.storage.schema as string, poolSize: 4 },
-        adminSecret,
-      });
+      const second = await startSecondInstance(hub);
       try {
         token = await adminToken(hub);
         expect((await call(hub, 'POST', '/api/v1/products', { token, body: sofa('SOFA-1') })).status).toBe(201);

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createHub } from '../hub.ts';
-import { adminSecret, adminToken, call, clientToken, postgresTarget, startTestHub } from '../testing/harness.ts';
+import { adminToken, call, clientToken, startSecondInstance, startTestHub } from '../testing/harness.ts';
 import { instanceShare } from './rate-limit.ts';
 
 /**
@@ -20,17 +19,7 @@ describe('request budgets across hub instances (HUB_INSTANCES)', () => {
     const clock = Date.parse('2026-12-07T12:00:00Z');
     const nowMs = () => clock;
     const first = await startTestHub('postgres', { nowMs, instances: 2 });
-    const second = await createHub({
-      storage: {
-        kind: 'postgres',
-        url: (await postgresTarget()).url,
-        schema: first.storage.schema as string,
-        poolSize: 2,
-      },
-      adminSecret,
-      nowMs,
-      instances: 2,
-    });
+    const second = await startSecondInstance(first, { nowMs, instances: 2 });
     try {
       const admin = await adminToken(first);
       const created = await call(first, 'POST', '/api/v1/clients', {

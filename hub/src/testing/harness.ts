@@ -112,6 +112,23 @@ export async function startTestHub(
   };
 }
 
+/**
+ * Another hub instance on the PostgreSQL schema `first` uses (scale-out: stateless instances share one
+ * database), with whatever else the test sets. The caller closes it before `first` is disposed.
+ */
+export async function startSecondInstance(
+  first: TestHub,
+  options: Omit<HubOptions, 'storage' | 'adminSecret'> = {},
+): Promise<Hub> {
+  if (first.adapter !== 'postgres' || first.storage.schema === undefined)
+    throw new Error('a second instance shares a PostgreSQL schema: start the first hub on postgres');
+  return createHub({
+    storage: { kind: 'postgres', url: (await postgresTarget()).url, schema: first.storage.schema, poolSize: 4 },
+    adminSecret,
+    ...options,
+  });
+}
+
 /** A token for the bootstrap admin, through the real token endpoint. */
 export async function adminToken(hub: Hub): Promise<string> {
   return clientToken(hub, 'admin', adminSecret);

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createHub } from '../hub.ts';
-import { adminSecret, adminToken, call, postgresTarget, startTestHub } from '../testing/harness.ts';
+import { adminToken, call, startSecondInstance, startTestHub } from '../testing/harness.ts';
 import { TestReceiver } from '../testing/webhook-receiver.ts';
 import { emitWebhookEvent } from './emit.ts';
 
@@ -9,17 +8,11 @@ import { emitWebhookEvent } from './emit.ts';
  * every delivery reaches its endpoint, and no delivery is ever sent by both at once (the receiver
  * counts requests in flight per webhook-id). The suite always has a real server (scripts/vitest-postgres.ts).
  */
-describe('webhook delivery with two hub instances on one PostgreSQL database', async () => {
-  const target = await postgresTarget();
+describe('webhook delivery with two hub instances on one PostgreSQL database', () => {
   it('delivers every event, each attempt claimed by one instance, none sent twice at once', async () => {
     const settings = { allowPrivate: true, retryScheduleMs: [0, 100, 100, 100, 100], pollIntervalMs: 50 };
     const first = await startTestHub('postgres', { webhooks: settings });
-    const url = target.url;
-    const second = await createHub({
-      storage: { kind: 'postgres', url, schema: first.storage.schema as string, poolSize: 4 },
-      adminSecret,
-      webhooks: settings,
-    });
+    const second = await startSecondInstance(first, { webhooks: settings });
     const receivers = [await new TestReceiver().start(), await new TestReceiver().start()];
     try {
       const token = await adminToken(first);
