@@ -17,7 +17,7 @@ import {
   resolveConfiguration,
   type Variant,
 } from '@dovetail/shared';
-import { type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Database } from '../database.ts';
 import { availableSql } from '../db/available.ts';
 import { decodeCursor, encodeCursor } from '../db/cursor.ts';
