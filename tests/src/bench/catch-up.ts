@@ -1,8 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import autocannon from 'autocannon';
 import { Cleanup } from '../support/cleanup.ts';
-import { bootstrapStaff, type EdgeProcess, residentSetBytes } from '../support/edge-process.ts';
+import { bootstrapStaff, type EdgeProcess, processCpuMs, residentSetBytes } from '../support/edge-process.ts';
 import { signIn } from '../support/http.ts';
 import type { HubProcess } from '../support/hub-process.ts';
 import { hubStorageAdapters } from '../support/postgres.ts';
@@ -10,6 +7,7 @@ import { startTcpProxy } from '../support/tcp-proxy.ts';
 import { createTempDir, removeTempDir } from '../support/temp-dirs.ts';
 import { edgeSyncStatus, prepareHub, startEdge, startHub } from '../sync/world.ts';
 import { type Bench, type BenchFigure, type BenchResult, formatMiB, formatNumber } from './bench.ts';
+import { receiveScans } from './scans.ts';
 
 /** Targets for draining an outage's backlog: events/s from reconnect to the last ack. */
 const targetPerSecond = { sqlite: 50_000, postgres: 20_000 } as const;
@@ -151,36 +149,15 @@ async function waitForAck(edge: EdgeProcess, token: string, seq: number): Promis
 
 /** `events` distinct durable receives, spread over the SKUs, at full speed (not timed). */
 async function writeBacklog(edge: EdgeProcess, token: string, events: number): Promise<void> {
-  const tag = randomUUID().slice(0, 8);
-  let sent = 0;
-  const result = await autocannon({
-    url: edge.baseUrl,
-    connections: 32,
-    amount: events,
-    timeout: 30,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    requests: [
-      {
-        method: 'POST',
-        path: '/api/v1/stock/receive',
-        setupRequest: (request) => {
-          sent++;
-          return {
-            ...request,
-            headers: { ...request.headers, 'idempotency-key': `catchup-${tag}-${sent}` },
-            body: JSON.stringify({ sku: skus[sent % skus.length], quantity: 1 + (sent % 5), reference: `c-${sent}` }),
-          };
-        },
-      },
-    ],
-  });
+  const result = await receiveScans(
+    edge.baseUrl,
+    token,
+    skus,
+    'catchup',
+  )({ connections: 32, amount: events, timeout: 30 });
   if (result.non2xx > 0 || result.errors > 0)
     throw new Error(`writing the backlog: ${result.non2xx} non-2xx, ${result.errors} errors`);
 }
 
-/** CPU time (user + system, all threads) a process has used so far, from /proc. */
-function cpuMs(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  // After the command: state is field 3, so utime (14) and stime (15) sit at offsets 11 and 12.
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
+/** CPU time a process has used so far, in ms (0 once it is gone). */
+const cpuMs = (pid: number) => processCpuMs(pid) ?? 0;

@@ -1,14 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
-import autocannon from 'autocannon';
+import type autocannon from 'autocannon';
 import Database from 'better-sqlite3';
-import { bootstrapStaff } from '../support/edge-process.ts';
+import { bootstrapStaff, processCpuMs } from '../support/edge-process.ts';
 import { signIn } from '../support/http.ts';
 import { repoRoot } from '../support/paths.ts';
 import { freePort } from '../support/ports.ts';
 import { type ServerProcess, startServerProcess } from '../support/server-process.ts';
 import { createTempDir, removeTempDir } from '../support/temp-dirs.ts';
+import { receiveScans } from './scans.ts';
 
 /**
  * Two edges side by side under the same load at the same time: an A/B of the scan path that holds on
@@ -48,9 +47,11 @@ const sides: Side[] = [
 ];
 
 function cpuSeconds(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return (processCpuMs(pid) ?? 0) / 1000;
 }
+
+/** The SKUs the A/B scans rotate through. */
+const abSkus = Array.from({ length: 6 }, (_, n) => `SKU-${n}`);
 
 async function startSide(side: Side) {
   const dataDir = createTempDir(`edge-ab-${side.label}`);
@@ -74,30 +75,8 @@ async function startSide(side: Side) {
     db.close();
   }
   const token = await signIn(server.baseUrl, bootstrapStaff);
-  const tag = randomUUID().slice(0, 8);
-  let sent = 0;
-  const scans = (duration: number, conns: number) =>
-    autocannon({
-      url: server.baseUrl,
-      connections: conns,
-      duration,
-      timeout: 10,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      requests: [
-        {
-          method: 'POST',
-          path: '/api/v1/stock/receive',
-          setupRequest: (request) => {
-            sent++;
-            return {
-              ...request,
-              headers: { ...request.headers, 'idempotency-key': `ab-${tag}-${sent}` },
-              body: JSON.stringify({ sku: `SKU-${sent % 6}`, quantity: 1 + (sent % 7), reference: `ab-${sent}` }),
-            };
-          },
-        },
-      ],
-    });
+  const drive = receiveScans(server.baseUrl, token, abSkus, 'ab');
+  const scans = (duration: number, conns: number) => drive({ duration, connections: conns });
   return { side, server, dataDir, scans };
 }
 

@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import autocannon from 'autocannon';
 import {
   type EdgeProcess,
   bootstrapStaff,
+  processCpuMs,
   residentSetBytes,
   runEdgeVerify,
   startEdgeProcess,
@@ -12,6 +10,7 @@ import { bucketQuantileBound, histogramBuckets, histogramTotals, requestJson, si
 import { createTempDir, removeTempDir } from '../support/temp-dirs.ts';
 import { type Bench, type BenchFigure, type BenchResult, benchSeconds, formatMiB, formatNumber } from './bench.ts';
 import { runEdgeBaselines } from './edge-baseline.ts';
+import { receiveScans } from './scans.ts';
 
 /** Issue 2's targets on this 2-core machine. */
 const targetScansPerSecond = 10_000;
@@ -38,7 +37,7 @@ export const edgeScansBench: Bench = {
       edge = await startEdgeProcess({ dataDir, logLevel: 'warn', nodeArgs: profile });
       const rssBeforeBytes = residentSetBytes(edge.pid); // idle, before sign-in's scrypt allocates
       const token = await signIn(edge.baseUrl, bootstrapStaff);
-      const scans = scanRequests(edge, token);
+      const scans = receiveScans(edge.baseUrl, token, skus, 'bench');
 
       await scans({ connections: 16, duration: 1 }); // warm-up: JIT, SQLite page cache; not reported
       const atStart = await edgeMetrics(edge);
@@ -202,37 +201,6 @@ export const edgeScansBench: Bench = {
   },
 };
 
-/** A distinct receive per request: SKUs in rotation, varied quantities, a fresh Idempotency-Key each. */
-function scanRequests(edge: EdgeProcess, token: string) {
-  const runTag = randomUUID().slice(0, 8);
-  let sent = 0;
-  return (options: { connections: number; duration: number; overallRate?: number }) =>
-    autocannon({
-      url: edge.baseUrl,
-      ...options,
-      timeout: 10,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      requests: [
-        {
-          method: 'POST',
-          path: '/api/v1/stock/receive',
-          setupRequest: (request) => {
-            sent++;
-            return {
-              ...request,
-              headers: { ...request.headers, 'idempotency-key': `bench-${runTag}-${sent}` },
-              body: JSON.stringify({
-                sku: skus[sent % skus.length],
-                quantity: 1 + (sent % 7),
-                reference: `bench-${sent}`,
-              }),
-            };
-          },
-        },
-      ],
-    });
-}
-
 type EdgeMetricsSnapshot = {
   batches: { sum: number; count: number };
   receives: Map<number, number>;
@@ -257,16 +225,9 @@ async function edgeMetrics(edge: EdgeProcess): Promise<EdgeMetricsSnapshot> {
 
 /** User + system CPU seconds of a process so far (Linux /proc; undefined elsewhere). */
 function cpuSeconds(pid: number): number | undefined {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ');
-    if (!fields) return undefined;
-    // utime and stime: fields 14 and 15 of stat(5), the 12th and 13th after the command name.
-    return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
-  } catch {
-    return undefined;
-  }
+  const ms = processCpuMs(pid);
+  return ms === undefined ? undefined : ms / 1000;
 }
-const clockTicksPerSecond = 100;
 
 function gauge(metricsText: string, name: string): number | undefined {
   const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(metricsText);

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +8,7 @@ import { serve } from '@hono/node-server';
 import autocannon from 'autocannon';
 import { Hono } from 'hono';
 import pg from 'pg';
-import { residentSetBytes } from '../support/edge-process.ts';
+import { processCpuMs, residentSetBytes } from '../support/edge-process.ts';
 import { requestJson } from '../support/http.ts';
 import { createHubProducts, hubAdminToken, startHubProcess } from '../support/hub-process.ts';
 import { freshSchemaName, postgresAnswers, testPostgresUrl } from '../support/postgres.ts';
@@ -202,9 +201,9 @@ async function hubPhase(label: string, server: ServerProcess, seconds: number): 
       duration,
     );
   const warmUp = await holds(warmUpSeconds);
-  const cpuBefore = cpuMs(server.pid);
+  const cpuBefore = processCpuMs(server.pid);
   const result = await holds(seconds);
-  const cpuMsPerHold = perHold(cpuBefore, cpuMs(server.pid), result);
+  const cpuMsPerHold = perHold(cpuBefore, processCpuMs(server.pid), result);
   const rssAfterBytes = residentSetBytes(server.pid);
   const inventory = await requestJson<{ reserved?: number }>(server.baseUrl, 'GET', `/api/v1/inventory/${hotSku}`, {
     token,
@@ -275,9 +274,9 @@ async function baselinePhase(seconds: number): Promise<Phase> {
     const baseUrl = server.baseUrl;
     const holds = (duration: number) => hammer(baseUrl, '/reserve', undefined, { sku: hotSku, quantity: 1 }, duration);
     const warmUp = await holds(warmUpSeconds);
-    const cpuBefore = cpuMs(server.pid);
+    const cpuBefore = processCpuMs(server.pid);
     const result = await holds(seconds);
-    const cpuMsPerHold = perHold(cpuBefore, cpuMs(server.pid), result);
+    const cpuMsPerHold = perHold(cpuBefore, processCpuMs(server.pid), result);
     const rssAfterBytes = residentSetBytes(server.pid);
     const row = await admin.query<{ reserved: string }>(
       `select reserved from ${schema}.baseline_stock where sku = $1`,
@@ -318,17 +317,6 @@ function reservedCheck(reserved: number | undefined, answered: number, unanswere
 }
 
 /** utime + stime of a process from /proc (Linux), in milliseconds; undefined elsewhere. */
-function cpuMs(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state): utime and stime are fields 14 and 15, in clock ticks (USER_HZ, 100 on Linux).
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return undefined;
-  }
-}
-
 function perHold(before: number | undefined, after: number | undefined, result: autocannon.Result): number | undefined {
   return before === undefined || after === undefined || result['2xx'] === 0
     ? undefined

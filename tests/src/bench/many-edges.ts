@@ -16,7 +16,7 @@ import { dropPostgresSchema } from '@dovetail/hub';
 import { newId } from '@dovetail/shared';
 import { pino } from 'pino';
 import { Cleanup, runPool } from '../support/cleanup.ts';
-import { residentSetBytes } from '../support/edge-process.ts';
+import { processCpuMs, residentSetBytes } from '../support/edge-process.ts';
 import { requestJson } from '../support/http.ts';
 import { type HubProcess, createHubProducts, enrollHubEdge, hubAdminToken } from '../support/hub-process.ts';
 import { freshSchemaName, postgresAnswers, testPostgresUrl } from '../support/postgres.ts';
@@ -348,14 +348,8 @@ function send(child: ChildProcess, command: WorkerCommand): void {
 }
 
 /** CPU time (user + system) a process has used so far, from /proc; 0 when it is gone. */
-function cpuMs(pid: number): number {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return 0;
-  }
-}
+/** CPU time a process has used so far, in ms (0 once it is gone). */
+const cpuMs = (pid: number) => processCpuMs(pid) ?? 0;
 
 // ---- Worker mode: `node --import tsx tests/src/bench/many-edges.ts --fleet-worker` (IPC from the bench) ----
 

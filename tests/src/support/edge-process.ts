@@ -104,6 +104,22 @@ export function runEdgeVerify(dataDir: string, timeoutMs = 60_000): Promise<Veri
 }
 
 /** VmRSS of a live process in bytes, from /proc (Linux); undefined elsewhere or once it has exited. */
+/**
+ * CPU time (user + system, every thread) process `pid` has used so far, in ms, from /proc; undefined
+ * once it is gone. stat(5): utime and stime are fields 14 and 15, the 12th and 13th after the
+ * command's closing parenthesis, in clock ticks (USER_HZ, 100 on Linux).
+ */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond;
+  } catch {
+    return undefined;
+  }
+}
+const clockTicksPerSecond = 100;
+
 export function residentSetBytes(pid: number): number | undefined {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
