@@ -67,6 +67,19 @@ export function variantSupplyRow(variant: Variant) {
   };
 }
 
+/** A variant as its `variants` row: the `position`-th variant of product `productId`. */
+function variantRow(productId: string, variant: Variant, position: number) {
+  return {
+    sku: variant.sku,
+    product_id: productId,
+    position,
+    gtin: variant.gtin ?? null,
+    options_json: JSON.stringify(variant.options),
+    price: variant.price ?? null,
+    ...variantSupplyRow(variant),
+  };
+}
+
 function toProduct(row: Selectable<ProductsTable>, variants: Selectable<VariantsTable>[]): Product {
   const product: Product = {
     id: row.id,
@@ -202,17 +215,7 @@ async function writeVariants(trx: Transaction<Database>, productId: string, vari
   await trx.deleteFrom('variants').where('product_id', '=', productId).execute();
   await trx
     .insertInto('variants')
-    .values(
-      variants.map((variant, position) => ({
-        sku: variant.sku,
-        product_id: productId,
-        position,
-        gtin: variant.gtin ?? null,
-        options_json: JSON.stringify(variant.options),
-        price: variant.price ?? null,
-        ...variantSupplyRow(variant),
-      })),
-    )
+    .values(variants.map((variant, position) => variantRow(productId, variant, position)))
     .execute();
 }
 
@@ -574,15 +577,7 @@ export async function importProducts(
             row,
             input.variants
               .map((variant) => keepSupply(variant, before.get(variant.sku)))
-              .map((variant, position) => ({
-                sku: variant.sku,
-                product_id: id,
-                position,
-                gtin: variant.gtin ?? null,
-                options_json: JSON.stringify(variant.options),
-                price: variant.price ?? null,
-                ...variantSupplyRow(variant),
-              })),
+              .map((variant, position) => variantRow(id, variant, position)),
           );
           if (current && sameContent(current, product)) counts.unchanged++;
           else (current ? updated : created).push({ row, product });
@@ -605,15 +600,7 @@ export async function importProducts(
             .execute();
         const written = [...updated, ...created].map((entry) => entry.product);
         const variantRows = written.flatMap((product) =>
-          product.variants.map((variant, position) => ({
-            sku: variant.sku,
-            product_id: product.id,
-            position,
-            gtin: variant.gtin ?? null,
-            options_json: JSON.stringify(variant.options),
-            price: variant.price ?? null,
-            ...variantSupplyRow(variant),
-          })),
+          product.variants.map((variant, position) => variantRow(product.id, variant, position)),
         );
         for (const chunk of chunks(variantRows)) await trx.insertInto('variants').values(chunk).execute();
         const optionRows = written.flatMap((product) =>
