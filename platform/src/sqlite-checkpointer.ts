@@ -53,7 +53,7 @@ export type Checkpointer = { stop(): Promise<void> };
  * The writing connection's pragmas when a checkpointer runs beside it: checkpoints by itself only as
  * a backstop, and keeps the WAL file from staying as large as the biggest burst once reset.
  */
-export function configureWriter(database: BetterSqlite3.Database): void {
+function configureWriter(database: BetterSqlite3.Database): void {
   database.pragma(`wal_autocheckpoint = ${writerAutocheckpointPages}`);
   database.pragma(`journal_size_limit = ${walFileBytesKept}`);
 }

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { writerAutocheckpointPages } from '@dovetail/platform/sqlite-checkpointer';
 import Database from 'better-sqlite3';
 import { migrate } from './migrations.ts';
 
@@ -29,8 +28,8 @@ export function openEdgeDatabase(dataDir: string, fileName = edgeDatabaseFile): 
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  // Checkpoints normally run on the checkpointer thread (@dovetail/platform); this is the backstop.
-  db.pragma(`wal_autocheckpoint = ${writerAutocheckpointPages}`);
+  // A running node checkpoints on a thread of its own (node.ts, @dovetail/platform), which sets the
+  // writer's backstop; opened without one (verify, tests) SQLite's own checkpoints stay on.
   migrate(db);
   return db;
 }
